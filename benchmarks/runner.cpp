@@ -1,0 +1,88 @@
+#include "benchmarks/runner.hpp"
+
+#include <fmt/format.h>
+
+#include "kernels/registry.hpp"
+
+namespace aigc {
+
+std::string benchmark_name(const BenchSpec& s) {
+  return fmt::format("{}/{}/{}/threads:{}", s.workload, s.backend, s.shape, s.threads);
+}
+
+ReadyCase make_ready_case(const BenchSpec& spec) {
+  const Workload& workload = find_workload(spec.workload);
+  ReadyCase ready;
+  ready.backend = make_backend(spec.backend);
+  const Availability av = ready.backend->availability();
+  if (!av.available) throw std::runtime_error(fmt::format("backend '{}' unavailable: {}", spec.backend, av.reason));
+  ready.backend->set_threads(spec.threads);
+  ready.counts = workload.counts(spec.shape);
+  ready.work = workload.make_case(*ready.backend, spec.shape);
+  ready.max_rel_error = ready.work->verify();
+  if (!(ready.max_rel_error <= ready.work->tolerance())) {
+    throw std::runtime_error(fmt::format("verification failed: max relative error {:.3g} > tolerance {:.3g}",
+                                         ready.max_rel_error, ready.work->tolerance()));
+  }
+  return ready;
+}
+
+void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
+  for (auto _ : state) ready.work->run();
+  using benchmark::Counter;
+  state.counters["FLOP/s"] = Counter(ready.counts.flops, Counter::kIsIterationInvariantRate);
+  state.counters["bytes/s"] = Counter(ready.counts.bytes, Counter::kIsIterationInvariantRate);
+  state.counters["max_rel_error"] = ready.max_rel_error;
+}
+
+benchmark::internal::Benchmark* register_lazy_benchmark(const BenchSpec& spec) {
+  auto holder = std::make_shared<std::unique_ptr<ReadyCase>>();
+  auto failure = std::make_shared<std::string>();
+  return benchmark::RegisterBenchmark(benchmark_name(spec).c_str(), [spec, holder, failure](benchmark::State& state) {
+    if (!*holder && failure->empty()) {
+      try {
+        *holder = std::make_unique<ReadyCase>(make_ready_case(spec));
+      } catch (const std::exception& e) {
+        *failure = e.what();
+      }
+    }
+    if (!failure->empty()) {
+      state.SkipWithError(failure->c_str());
+      for (auto _ : state) {
+      }
+      return;
+    }
+    run_benchmark_loop(state, **holder);
+  });
+}
+
+void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
+  for (const Run& run : runs) {
+    if (run.run_type != Run::RT_Iteration) continue;
+    // function_name is the registered name, without the "/repeats:N/real_time" suffixes.
+    Result& r = results_[run.run_name.function_name];
+    if (run.error_occurred) {
+      r.error = run.error_message;
+    } else if (run.iterations > 0) {
+      r.times_s.push_back(run.real_accumulated_time / static_cast<double>(run.iterations));
+    }
+  }
+}
+
+std::vector<BenchSpec> expand_specs(const std::string& workload, const std::vector<std::string>& shapes,
+                                    const std::vector<std::string>& backends, const std::vector<int>& threads) {
+  std::vector<BenchSpec> specs;
+  for (const std::string& shape : shapes) {
+    for (const std::string& name : backends) {
+      const bool multithreaded = make_backend(name)->is_multithreaded();
+      if (!multithreaded) {
+        specs.push_back({workload, shape, name, 1});
+        continue;
+      }
+      for (const int t : threads) specs.push_back({workload, shape, name, t});
+    }
+  }
+  return specs;
+}
+
+}  // namespace aigc

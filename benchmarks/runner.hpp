@@ -1,0 +1,66 @@
+#pragma once
+// Shared by the benchmark binaries and the driver: turns (workload, shape, backend,
+// threads) into a verified, ready case and a Google Benchmark registration, and
+// collects the per-repetition times Google Benchmark measures.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "workloads/workload.hpp"
+
+namespace aigc {
+
+struct BenchSpec {
+  std::string workload;
+  std::string shape;
+  std::string backend;
+  int threads = 1;
+};
+
+// "workload/backend/shape/threads:N", the name Google Benchmark reports and filters on.
+std::string benchmark_name(const BenchSpec& spec);
+
+// A case built on its backend and verified once against the float64 reference.
+struct ReadyCase {
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<WorkloadCase> work;
+  WorkCounts counts;
+  double max_rel_error = 0;
+};
+
+// Throws InvalidArgument / UnsupportedOp / std::runtime_error (backend unavailable,
+// verification failed: the message gives the error and the tolerance).
+ReadyCase make_ready_case(const BenchSpec& spec);
+
+// The timed loop with FLOP/s and bytes/s counters (Google Benchmark conventions).
+void run_benchmark_loop(benchmark::State& state, ReadyCase& ready);
+
+// Registers a benchmark that builds and verifies its case on first use (so a filtered
+// run pays only for what it runs) and reports a failure through SkipWithError.
+benchmark::internal::Benchmark* register_lazy_benchmark(const BenchSpec& spec);
+
+// Collects the per-repetition time of every run (seconds per iteration, wall clock).
+class CollectingReporter : public benchmark::BenchmarkReporter {
+ public:
+  struct Result {
+    std::vector<double> times_s;
+    std::string error;
+  };
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override;
+  const std::map<std::string, Result>& results() const { return results_; }
+
+ private:
+  std::map<std::string, Result> results_;
+};
+
+// Every (backend, threads) pairing to benchmark for a shape: single-threaded backends at
+// 1 thread, the others at each count of `threads` (default: 1 and all cores).
+std::vector<BenchSpec> expand_specs(const std::string& workload, const std::vector<std::string>& shapes,
+                                    const std::vector<std::string>& backends, const std::vector<int>& threads);
+
+}  // namespace aigc

@@ -1,0 +1,26 @@
+#pragma once
+// Errors are values the CLI can turn into one line and exit status 2: each names
+// the argument at fault and the range it must lie in.
+#include <stdexcept>
+#include <string>
+
+namespace aigc {
+
+// A user-supplied value is out of range or malformed.
+class InvalidArgument : public std::invalid_argument {
+ public:
+  InvalidArgument(const std::string& argument, const std::string& problem)
+      : std::invalid_argument(argument + ": " + problem), argument_(argument) {}
+  const std::string& argument() const { return argument_; }
+
+ private:
+  std::string argument_;
+};
+
+// A backend does not implement an op (yet); the run records it as skipped.
+class UnsupportedOp : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace aigc

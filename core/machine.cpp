@@ -1,0 +1,68 @@
+#include "core/machine.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#ifndef AIGCBENCH_BUILD_TYPE
+#define AIGCBENCH_BUILD_TYPE "unknown"
+#endif
+
+namespace aigc {
+namespace {
+
+std::string read_cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string compiler_id() {
+#if defined(__clang__)
+  return fmt::format("clang {}.{}.{}", __clang_major__, __clang_minor__, __clang_patchlevel__);
+#elif defined(__GNUC__)
+  return fmt::format("gcc {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#else
+  return "unknown";
+#endif
+}
+
+long cache_size(int name) {
+  const long v = sysconf(name);
+  return v > 0 ? v : 0;
+}
+
+}  // namespace
+
+const MachineInfo& machine_info() {
+  static const MachineInfo info = [] {
+    MachineInfo m;
+    m.host = host_name();
+    m.cpu_model = read_cpu_model();
+    m.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    m.compiler = compiler_id();
+    m.build_type = AIGCBENCH_BUILD_TYPE;
+    m.l1d_bytes = cache_size(_SC_LEVEL1_DCACHE_SIZE);
+    m.l2_bytes = cache_size(_SC_LEVEL2_CACHE_SIZE);
+    m.l3_bytes = cache_size(_SC_LEVEL3_CACHE_SIZE);
+    return m;
+  }();
+  return info;
+}
+
+}  // namespace aigc

@@ -1,0 +1,19 @@
+#pragma once
+// The machine and build fingerprint recorded in every results row.
+#include <string>
+
+namespace aigc {
+
+struct MachineInfo {
+  std::string host;
+  std::string cpu_model;
+  int cores = 1;
+  std::string compiler;
+  std::string build_type;
+  // Cache sizes in bytes as the OS reports them (0 when unknown).
+  long l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;
+};
+
+const MachineInfo& machine_info();
+
+}  // namespace aigc

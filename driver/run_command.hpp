@@ -1,0 +1,56 @@
+#pragma once
+// `aigcbench run`: benchmark the chosen workloads x shapes x backends x threads, apply
+// every timing model, write the tidy CSV atomically and print a summary table.
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "driver/results_csv.hpp"
+#include "models/probe.hpp"
+#include "workloads/workload.hpp"
+
+namespace aigc {
+
+struct RunOptions {
+  std::vector<std::string> workloads{"matmul"};
+  std::vector<std::string> backends;  // empty: all
+  std::vector<int> threads;           // empty: 1 and all cores
+  Preset preset = Preset::quick;
+  std::vector<std::string> shapes;    // overrides the preset's shapes (one workload only)
+  std::string out = "aigcbench-results.csv";
+  int repetitions = 3;
+  double min_time_s = 0.1;          // per repetition
+  double scalar_budget_s = 2.0;     // scalar runs predicted longer use the serial model
+  std::string simd_target;          // force a Highway target ("" = best)
+  std::string probe_file;
+  bool reprobe = false;
+};
+
+// One measured configuration, before the models are applied.
+struct Measurement {
+  std::string workload, shape, backend, simd_target;
+  int threads = 1;
+  ComputeClass compute_class = ComputeClass::simd_core;  // which roofline ceilings apply
+  WorkCounts counts;
+  std::vector<double> times_s;
+  std::optional<double> max_rel_error;
+  std::string status = "ok";
+};
+
+// What the serial model knows about one shape: T_single of one unit on scalar.
+struct SerialBaseline {
+  std::optional<double> t_single_s;
+  long long n_units = 1;
+};
+
+// Applies the serial, parallel, accelerated and roofline models to measurements of one
+// run, producing the CSV rows (machine fingerprint left to the caller).
+std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements,
+                                    const std::map<std::string, SerialBaseline>& baselines,
+                                    const ProbeResult& probe);
+
+// Validates everything first (names, shapes, threads, the output path), so that bad
+// input fails before any work and leaves an existing results file untouched.
+int run_command(const RunOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace aigc

@@ -1,0 +1,53 @@
+#include "driver/summary_table.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "models/timing_models.hpp"
+
+namespace aigc {
+namespace {
+
+std::string opt(const std::optional<double>& v, const char* format, double scale = 1.0) {
+  return v ? fmt::format(fmt::runtime(format), *v * scale) : "-";
+}
+
+}  // namespace
+
+void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) {
+  fmt::print(out, "\n{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", "workload", "shape",
+             "backend", "thr", "time", "GFLOP/s", "vs scalar", "par.eff", "%roof", "status");
+  for (const ResultRow& r : rows) {
+    std::string time = "-";
+    if (r.time_median_s) {
+      time = *r.time_median_s >= 1 ? fmt::format("{:.3f} s", *r.time_median_s)
+                                   : fmt::format("{:.3f} ms", *r.time_median_s * 1e3);
+    }
+    std::string speedup = opt(r.speedup_vs_scalar, "{:.1f}x");
+    if (r.speedup_vs_scalar && r.baseline_source == "serial_model") speedup += "*";
+    fmt::print(out, "{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", r.workload, r.shape,
+               r.backend, r.threads, time, opt(r.achieved_flops, "{:.1f}", 1e-9), speedup,
+               r.threads > 1 ? opt(r.parallel_efficiency, "{:.0f}%", 100) : "-",
+               opt(r.roofline_fraction, "{:.0f}%", 100), r.status == "ok" ? "ok" : r.status);
+  }
+  fmt::print(out, "(* speedup against the serial model's scalar time, not a measured one)\n");
+
+  // Thread sweeps: fit Amdahl's serial fraction to every backend measured at > 1 thread.
+  std::map<std::string, std::pair<double, std::vector<models::ThreadTime>>> sweeps;
+  for (const ResultRow& r : rows) {
+    if (!r.time_median_s || !r.t1_s || r.threads <= 1) continue;
+    auto& [t1, points] = sweeps[fmt::format("{} {} {}", r.workload, r.backend, r.shape)];
+    t1 = *r.t1_s;
+    points.push_back({r.threads, *r.time_median_s});
+  }
+  if (sweeps.empty()) return;
+  fmt::print(out, "\nthread scaling (Amdahl serial fraction f fitted to the sweep):\n");
+  for (const auto& [name, sweep] : sweeps) {
+    const auto f = models::fit_amdahl_serial_fraction(sweep.first, sweep.second);
+    if (f) fmt::print(out, "  {:<50} f = {:.3f}\n", name, *f);
+  }
+}
+
+}  // namespace aigc

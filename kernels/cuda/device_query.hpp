@@ -1,0 +1,17 @@
+#pragma once
+// What CUDA devices this process can see. Built with nvcc when the toolkit is found,
+// else a fallback that says CUDA support was not built. The cuda and cublas backends
+// (a later issue) live beside this file and use it for their availability.
+#include <string>
+
+namespace aigc::cuda {
+
+struct DeviceSummary {
+  int device_count = 0;
+  std::string name;    // device 0's name, empty when none
+  std::string reason;  // why there is no usable device, empty when there is one
+};
+
+DeviceSummary query_devices();
+
+}  // namespace aigc::cuda

@@ -1,0 +1,86 @@
+#include "kernels/openmp/matmul.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "kernels/simd/gemm.hpp"
+
+namespace aigc::openmp {
+
+TileGrid choose_tile_grid(const MatmulShape& s, int threads, std::int64_t mr, std::int64_t nr) {
+  // Never cut finer than the register block: a sliver of C is all edge.
+  const std::int64_t max_pm = std::max<std::int64_t>(1, (s.M + mr - 1) / mr);
+  const std::int64_t max_pn = std::max<std::int64_t>(1, (s.N + nr - 1) / nr);
+  TileGrid best;
+  double best_cost = std::numeric_limits<double>::infinity();
+  for (int used = threads; used >= 1 && best_cost == std::numeric_limits<double>::infinity();
+       --used) {
+    for (int pm = 1; pm <= used; ++pm) {
+      if (used % pm != 0) continue;
+      const int pn = used / pm;
+      if (pm > max_pm || pn > max_pn) continue;
+      const double cost = static_cast<double>(s.M) / pm + static_cast<double>(s.N) / pn;
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = {pm, pn};
+      }
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// Splits [0, extent) into `parts` pieces whose boundaries fall on multiples of `align`.
+std::int64_t split_point(std::int64_t extent, int parts, int index, std::int64_t align) {
+  const std::int64_t blocks = (extent + align - 1) / align;
+  return std::min(extent, blocks * index / parts * align);
+}
+
+class OpenmpMatmul final : public MatmulKernel {
+ public:
+  OpenmpMatmul(const MatmulShape& shape, int threads) : shape_(shape), threads_(threads) {}
+
+  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+    // The register block is asked at run time: a forced SIMD target changes it.
+    const simd::RegisterBlock rb = simd::gemm_register_block();
+    const TileGrid grid = choose_tile_grid(shape_, threads_, rb.mr, rb.nr);
+    const float* pa = a.as<const float>();
+    const float* pb = b.as<const float>();
+    const float* pbias = bias != nullptr ? bias->as<const float>() : nullptr;
+    float* pc = c.as<float>();
+    const int tiles = grid.pm * grid.pn;
+#pragma omp parallel for num_threads(threads_) schedule(static, 1)
+    for (int t = 0; t < tiles; ++t) {
+      const int ti = t / grid.pn, tj = t % grid.pn;
+      const std::int64_t i0 = split_point(shape_.M, grid.pm, ti, rb.mr);
+      const std::int64_t i1 = split_point(shape_.M, grid.pm, ti + 1, rb.mr);
+      const std::int64_t j0 = split_point(shape_.N, grid.pn, tj, rb.nr);
+      const std::int64_t j1 = split_point(shape_.N, grid.pn, tj + 1, rb.nr);
+      simd::gemm({.m = i1 - i0,
+                  .n = j1 - j0,
+                  .k = shape_.K,
+                  .a = pa + i0 * shape_.K,
+                  .lda = shape_.K,
+                  .b = pb + j0,
+                  .ldb = shape_.N,
+                  .bias = pbias != nullptr ? pbias + j0 : nullptr,
+                  .c = pc + i0 * shape_.N + j0,
+                  .ldc = shape_.N});
+    }
+  }
+
+ private:
+  MatmulShape shape_;
+  int threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<MatmulKernel> make_matmul_kernel(const MatmulShape& shape, int threads) {
+  return std::make_unique<OpenmpMatmul>(shape, threads);
+}
+
+}  // namespace aigc::openmp

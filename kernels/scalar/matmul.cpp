@@ -1,0 +1,39 @@
+#include "kernels/scalar/matmul.hpp"
+
+namespace aigc::scalar {
+
+void matmul(const MatmulShape& s, const float* a, const float* b, const float* bias, float* c) {
+  // i-k-j order walks B and C along rows (unit stride), the order any C programmer
+  // would write; the reference is plain, not deliberately slow.
+  for (std::int64_t i = 0; i < s.M; ++i) {
+    float* c_row = c + i * s.N;
+    for (std::int64_t j = 0; j < s.N; ++j) c_row[j] = bias != nullptr ? bias[j] : 0.0f;
+    for (std::int64_t k = 0; k < s.K; ++k) {
+      const float a_ik = a[i * s.K + k];
+      const float* b_row = b + k * s.N;
+      for (std::int64_t j = 0; j < s.N; ++j) c_row[j] += a_ik * b_row[j];
+    }
+  }
+}
+
+namespace {
+
+class ScalarMatmul final : public MatmulKernel {
+ public:
+  explicit ScalarMatmul(const MatmulShape& shape) : shape_(shape) {}
+  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+    matmul(shape_, a.as<const float>(), b.as<const float>(),
+           bias != nullptr ? bias->as<const float>() : nullptr, c.as<float>());
+  }
+
+ private:
+  MatmulShape shape_;
+};
+
+}  // namespace
+
+std::unique_ptr<MatmulKernel> make_matmul_kernel(const MatmulShape& shape) {
+  return std::make_unique<ScalarMatmul>(shape);
+}
+
+}  // namespace aigc::scalar

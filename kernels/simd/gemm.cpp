@@ -1,0 +1,238 @@
+// Highway compiles this file once per SIMD target (foreach_target re-includes it).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/gemm.cpp"
+#include <hwy/foreach_target.h>  // must come before highway.h
+#include <hwy/highway.h>
+#include <hwy/aligned_allocator.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/simd/gemm.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace aigc::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Register block: MR rows x NV vectors of C stay in registers for a whole K block.
+// The accumulators, NV vectors of B and one broadcast of A must fit the register
+// file: 16 registers on AVX2 and older (6x2 + 2 + 1 = 15), 32 on AVX-512 (12x2 + 2 + 1 = 27).
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
+constexpr size_t kMR = 6;
+#else
+constexpr size_t kMR = 12;
+#endif
+constexpr size_t kNV = 2;
+
+// Cache blocks (floats). KC x NR of packed B (256 x 32 x 4 B = 32 KiB on AVX-512) stays in
+// the 48 KiB L1 while the micro-kernel walks the MR x KC panels of packed A, which come
+// from L2 (MC x KC x 4 B = 384 KiB of the 2 MiB L2). NC bounds the packed B block (L2/L3).
+constexpr size_t kKC = 256;
+constexpr size_t kMC = kMR * 32;
+constexpr size_t kNC = 2048;
+
+size_t Nr() { return kNV * hn::Lanes(DF()); }
+
+// Packs rows [0, m) x columns [0, kc) of A into MR-row panels, k-major inside a panel
+// (the micro-kernel broadcasts MR consecutive floats per k). Rows past m are zero.
+void PackA(const float* HWY_RESTRICT a, int64_t lda, size_t m, size_t kc, float* HWY_RESTRICT out) {
+  for (size_t i0 = 0; i0 < m; i0 += kMR) {
+    const size_t rows = std::min(kMR, m - i0);
+    for (size_t r = 0; r < kMR; ++r) {
+      if (r < rows) {
+        const float* src = a + (i0 + r) * lda;
+        for (size_t k = 0; k < kc; ++k) out[k * kMR + r] = src[k];
+      } else {
+        for (size_t k = 0; k < kc; ++k) out[k * kMR + r] = 0.0f;
+      }
+    }
+    out += kMR * kc;
+  }
+}
+
+// Packs rows [0, kc) x columns [0, n) of B into NR-column panels, row-major inside a
+// panel, zero-padded past n, so the micro-kernel reads NR aligned floats per k.
+void PackB(const float* HWY_RESTRICT b, int64_t ldb, size_t kc, size_t n, float* HWY_RESTRICT out) {
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  const size_t nr = Nr();
+  for (size_t j0 = 0; j0 < n; j0 += nr) {
+    const size_t cols = std::min(nr, n - j0);
+    if (cols == nr) {
+      for (size_t k = 0; k < kc; ++k) {
+        const float* src = b + k * ldb + j0;
+        for (size_t v = 0; v < kNV; ++v) hn::Store(hn::LoadU(d, src + v * L), d, out + k * nr + v * L);
+      }
+    } else {
+      for (size_t k = 0; k < kc; ++k) {
+        const float* src = b + k * ldb + j0;
+        std::memcpy(out + k * nr, src, cols * sizeof(float));
+        std::fill(out + k * nr + cols, out + (k + 1) * nr, 0.0f);
+      }
+    }
+    out += nr * kc;
+  }
+}
+
+// C tile (MR x NR at c, row stride ldc) = or += packed A panel x packed B panel.
+// first_k_block: overwrite C (adding the bias, if any) instead of accumulating into it.
+// A partial tile (rows < MR or cols < NR) goes through a local buffer.
+HWY_INLINE void MicroKernel(size_t kc, const float* HWY_RESTRICT ap, const float* HWY_RESTRICT bp,
+                            float* HWY_RESTRICT c, int64_t ldc, size_t rows, size_t cols,
+                            bool first_k_block, const float* HWY_RESTRICT bias) {
+  const DF d;
+  // Fixed-width targets (x86, NEON): MaxLanes is the lane count, known at compile time.
+  constexpr size_t L = hn::MaxLanes(DF());
+  constexpr size_t NR = kNV * L;
+  VF acc[kMR][kNV];
+  for (size_t r = 0; r < kMR; ++r) {
+    for (size_t v = 0; v < kNV; ++v) acc[r][v] = hn::Zero(d);
+  }
+  for (size_t k = 0; k < kc; ++k) {
+    VF b[kNV];
+    for (size_t v = 0; v < kNV; ++v) b[v] = hn::Load(d, bp + v * L);
+    for (size_t r = 0; r < kMR; ++r) {
+      const VF a = hn::Set(d, ap[r]);
+      for (size_t v = 0; v < kNV; ++v) acc[r][v] = hn::MulAdd(a, b[v], acc[r][v]);
+    }
+    ap += kMR;
+    bp += NR;
+  }
+
+  const bool full = rows == kMR && cols == NR;
+  HWY_ALIGN float tile[kMR * NR];
+  float* out = full ? c : tile;
+  const int64_t ld_out = full ? ldc : static_cast<int64_t>(NR);
+  for (size_t r = 0; r < kMR; ++r) {
+    for (size_t v = 0; v < kNV; ++v) {
+      float* p = out + r * ld_out + v * L;
+      VF x = acc[r][v];
+      if (full) {
+        if (!first_k_block) {
+          x = hn::Add(x, hn::LoadU(d, p));
+        } else if (bias != nullptr) {
+          x = hn::Add(x, hn::LoadU(d, bias + v * L));
+        }
+      }
+      hn::StoreU(x, d, p);
+    }
+  }
+  if (!full) {
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t j = 0; j < cols; ++j) {
+        float& dst = c[r * ldc + j];
+        const float base = !first_k_block ? dst : (bias != nullptr ? bias[j] : 0.0f);
+        dst = base + tile[r * NR + j];
+      }
+    }
+  }
+}
+
+// Scratch for the packed blocks, kept per thread and grown on demand: allocating (and
+// page-faulting) megabytes on every call would dominate small products.
+float* Workspace(size_t floats) {
+  thread_local hwy::AlignedFreeUniquePtr<float[]> buffer;
+  thread_local size_t capacity = 0;
+  if (floats > capacity) {
+    buffer = hwy::AllocateAligned<float>(floats);
+    capacity = floats;
+  }
+  return buffer.get();
+}
+
+void GemmImpl(const GemmView& g) {
+  const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
+               K = static_cast<size_t>(g.k);
+  const size_t nr = Nr();
+  const size_t nc_max = std::min(kNC, hwy::DivCeil(N, nr) * nr);
+  const size_t kc_max = std::min(kKC, K);
+  const size_t mc_max = std::min(kMC, hwy::DivCeil(M, kMR) * kMR);
+  float* packed_b = Workspace(kc_max * nc_max + mc_max * kc_max);
+  float* packed_a = packed_b + kc_max * nc_max;
+
+  for (size_t jc = 0; jc < N; jc += kNC) {
+    const size_t nc = std::min(kNC, N - jc);
+    for (size_t pc = 0; pc < K; pc += kKC) {
+      const size_t kc = std::min(kKC, K - pc);
+      const bool first_k_block = pc == 0;
+      PackB(g.b + pc * g.ldb + jc, g.ldb, kc, nc, packed_b);
+      for (size_t ic = 0; ic < M; ic += kMC) {
+        const size_t mc = std::min(kMC, M - ic);
+        PackA(g.a + ic * g.lda + pc, g.lda, mc, kc, packed_a);
+        for (size_t jr = 0; jr < nc; jr += nr) {
+          const float* bp = packed_b + jr * kc;
+          const float* bias = g.bias != nullptr ? g.bias + jc + jr : nullptr;
+          for (size_t ir = 0; ir < mc; ir += kMR) {
+            MicroKernel(kc, packed_a + ir * kc, bp, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                        std::min(kMR, mc - ir), std::min(nr, nc - jr), first_k_block, bias);
+          }
+        }
+      }
+    }
+  }
+}
+
+RegisterBlock RegisterBlockImpl() {
+  return {static_cast<std::int64_t>(kMR), static_cast<std::int64_t>(Nr())};
+}
+
+const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace aigc::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/errors.hpp"
+
+namespace aigc::simd {
+
+HWY_EXPORT(GemmImpl);
+HWY_EXPORT(RegisterBlockImpl);
+HWY_EXPORT(TargetNameImpl);
+
+void gemm(const GemmView& view) {
+  if (view.m <= 0 || view.n <= 0) return;
+  if (view.k <= 0) {  // empty sum: C is the bias (or zero)
+    for (std::int64_t i = 0; i < view.m; ++i) {
+      for (std::int64_t j = 0; j < view.n; ++j) {
+        view.c[i * view.ldc + j] = view.bias != nullptr ? view.bias[j] : 0.0f;
+      }
+    }
+    return;
+  }
+  HWY_DYNAMIC_DISPATCH(GemmImpl)(view);
+}
+
+RegisterBlock gemm_register_block() { return HWY_DYNAMIC_DISPATCH(RegisterBlockImpl)(); }
+
+std::string dispatched_target() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
+
+std::vector<std::string> available_targets() {
+  std::vector<std::string> names;
+  for (const std::int64_t t : hwy::SupportedAndGeneratedTargets()) names.emplace_back(hwy::TargetName(t));
+  return names;
+}
+
+void force_target(const std::string& name) {
+  hwy::SetSupportedTargetsForTest(0);  // back to what the CPU supports
+  if (name.empty()) return;
+  for (const std::int64_t t : hwy::SupportedAndGeneratedTargets()) {
+    if (name == hwy::TargetName(t)) {
+      hwy::SetSupportedTargetsForTest(t);
+      return;
+    }
+  }
+  throw InvalidArgument("simd-target", fmt::format("unknown or unsupported target '{}' (valid here: {})",
+                                                   name, fmt::join(available_targets(), ", ")));
+}
+
+}  // namespace aigc::simd
+#endif  // HWY_ONCE

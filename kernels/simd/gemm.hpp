@@ -1,0 +1,40 @@
+#pragma once
+// Single-threaded packed GEMM (BLIS-style: packing, cache blocking, a register-
+// blocked micro-kernel), written once with Highway and dispatched at run time to
+// the best SIMD target of the CPU. The openmp backend runs it on sub-matrices.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aigc::simd {
+
+// C[m,n] = A[m,k] * B[k,n] (+ bias[n]) on row-major views with leading dimensions,
+// so that a caller can hand out tiles of a larger matrix.
+struct GemmView {
+  std::int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  std::int64_t lda = 0;
+  const float* b = nullptr;
+  std::int64_t ldb = 0;
+  const float* bias = nullptr;  // null for none
+  float* c = nullptr;
+  std::int64_t ldc = 0;
+};
+
+void gemm(const GemmView& view);
+
+// The register block of the dispatched target: C tiles are MR x NR.
+struct RegisterBlock {
+  std::int64_t mr = 0, nr = 0;
+};
+RegisterBlock gemm_register_block();
+
+// Highway's name for the target the dispatcher picks now ("AVX3", "AVX2", ...).
+std::string dispatched_target();
+// Targets this CPU supports and this build compiled, best first.
+std::vector<std::string> available_targets();
+// Pin dispatch to one target by name, to compare SIMD widths on one machine;
+// throws InvalidArgument naming `simd-target` with the valid names. "" restores the best.
+void force_target(const std::string& name);
+
+}  // namespace aigc::simd

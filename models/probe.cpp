@@ -1,0 +1,204 @@
+#include "models/probe.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/files.hpp"
+#include "core/machine.hpp"
+#include "kernels/simd/gemm.hpp"
+#include "models/probe_kernels.hpp"
+
+namespace aigc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Best of several timed rounds of `work` on `threads` threads, each round long
+// enough (>= 50 ms) to swamp timer and fork/join overhead. Returns the best rate.
+template <typename Work>
+double best_rate(int threads, double work_per_round, Work&& work, int rounds = 5) {
+  double best = 0;
+  for (int r = 0; r < rounds; ++r) {
+    const auto t0 = Clock::now();
+#pragma omp parallel num_threads(threads)
+    work(omp_get_thread_num(), threads);
+    best = std::max(best, work_per_round / seconds_since(t0));
+  }
+  return best;
+}
+
+volatile float g_sink;  // keeps the FMA results alive
+
+double measure_simd_flops(int threads) {
+  const std::size_t iterations = 20'000'000;
+  return best_rate(threads, probe::flops_per_iteration_simd() * iterations * threads,
+                   [&](int, int) { g_sink = probe::fma_chains_simd(iterations); });
+}
+
+double measure_scalar_flops() {
+  const std::size_t iterations = 10'000'000;
+  return best_rate(1, probe::flops_per_iteration_scalar() * iterations,
+                   [&](int, int) { g_sink = probe::fma_chains_scalar(iterations); });
+}
+
+// Triad over a working set of `bytes` (three float arrays), repeated so each round
+// moves at least 256 MiB; each thread touches only its own slice, first touch included.
+double measure_triad(double bytes, int threads) {
+  const std::size_t n = std::max<std::size_t>(1024, static_cast<std::size_t>(bytes / 12));
+  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+  const int passes = std::max(1, static_cast<int>((256.0 * (1 << 20)) / (12.0 * n)));
+  auto work = [&](int t, int p) {
+    const std::size_t begin = n * t / p, end = n * (t + 1) / p;
+    for (int pass = 0; pass < passes; ++pass) probe::triad_simd(a.data(), b.data(), c.data(), 0.5f, begin, end);
+  };
+  best_rate(threads, 1, work, 1);  // warm-up: caches filled, pages touched
+  return best_rate(threads, 12.0 * n * passes, work);
+}
+
+std::string utc_now() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
+}
+
+}  // namespace
+
+double ProbeResult::peak_flops(ComputeClass cls, int threads) const {
+  if (cls == ComputeClass::scalar_core) return scalar_flops_per_core * std::max(1, threads);
+  if (simd_flops.empty()) throw std::runtime_error("probe has no SIMD FLOP/s figures");
+  auto it = simd_flops.upper_bound(threads);
+  return it == simd_flops.begin() ? it->second : std::prev(it)->second;
+}
+
+const BandwidthLevel& ProbeResult::level_for(double working_set_bytes, int threads) const {
+  if (bandwidth.empty()) throw std::runtime_error("probe has no bandwidth figures");
+  for (const BandwidthLevel& level : bandwidth) {
+    const double capacity = level.capacity_bytes * (level.per_core ? std::max(1, threads) : 1);
+    if (working_set_bytes <= capacity) return level;
+  }
+  return bandwidth.back();
+}
+
+double ProbeResult::peak_bytes_per_s(double working_set_bytes, int threads) const {
+  const BandwidthLevel& level = level_for(working_set_bytes, threads);
+  auto it = level.bytes_per_s.upper_bound(threads);
+  return it == level.bytes_per_s.begin() ? it->second : std::prev(it)->second;
+}
+
+std::string probe_fingerprint() {
+  const MachineInfo& m = machine_info();
+  return fmt::format("{} | {} cores | {}", m.cpu_model, m.cores, simd::dispatched_target());
+}
+
+ProbeResult run_probe(const ProbeProgress& progress) {
+  auto say = [&](const std::string& s) {
+    if (progress) progress(s);
+  };
+  const MachineInfo& m = machine_info();
+  ProbeResult p;
+  p.fingerprint = probe_fingerprint();
+  p.timestamp = utc_now();
+  p.simd_target = simd::dispatched_target();
+
+  p.scalar_flops_per_core = measure_scalar_flops();
+  say(fmt::format("scalar FLOP/s, 1 core: {:.2f} G", p.scalar_flops_per_core / 1e9));
+  for (int t = 1; t <= m.cores; ++t) {
+    p.simd_flops[t] = measure_simd_flops(t);
+    say(fmt::format("{} FMA FLOP/s, {} thread(s): {:.1f} G", p.simd_target, t, p.simd_flops[t] / 1e9));
+  }
+
+  // Working sets at half of each level's size, so the level holds them with room to spare.
+  // Sizes come from the OS; when it does not say, common values stand in.
+  const double l1 = m.l1d_bytes > 0 ? m.l1d_bytes : 32 << 10;
+  const double l2 = m.l2_bytes > 0 ? m.l2_bytes : 1 << 20;
+  const double l3 = m.l3_bytes > 0 ? m.l3_bytes : 16 << 20;
+  const double dram = std::clamp(4 * l3, 256.0 * (1 << 20), 1024.0 * (1 << 20));
+  p.bandwidth = {{"L1", l1, true, {}}, {"L2", l2, true, {}}, {"L3", l3, false, {}}, {"DRAM", 1e300, false, {}}};
+  for (BandwidthLevel& level : p.bandwidth) {
+    for (int t = 1; t <= m.cores; ++t) {
+      const double capacity = level.name == "DRAM" ? dram : level.capacity_bytes / 2 * (level.per_core ? t : 1);
+      level.bytes_per_s[t] = measure_triad(capacity, t);
+      say(fmt::format("triad {:>4} ({:.0f} KiB), {} thread(s): {:.1f} GB/s", level.name, capacity / 1024, t,
+                      level.bytes_per_s[t] / 1e9));
+    }
+  }
+  return p;
+}
+
+std::string probe_to_json(const ProbeResult& p) {
+  nlohmann::json j;
+  j["version"] = p.version;
+  j["fingerprint"] = p.fingerprint;
+  j["timestamp"] = p.timestamp;
+  j["simd_target"] = p.simd_target;
+  j["scalar_flops_per_core"] = p.scalar_flops_per_core;
+  for (const auto& [t, v] : p.simd_flops) j["simd_flops"][std::to_string(t)] = v;
+  for (const BandwidthLevel& level : p.bandwidth) {
+    nlohmann::json l{{"name", level.name}, {"capacity_bytes", level.capacity_bytes}, {"per_core", level.per_core}};
+    for (const auto& [t, v] : level.bytes_per_s) l["bytes_per_s"][std::to_string(t)] = v;
+    j["bandwidth"].push_back(l);
+  }
+  return j.dump(2) + "\n";
+}
+
+ProbeResult probe_from_json(const std::string& text, const std::string& source) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    ProbeResult p;
+    p.version = j.at("version").get<int>();
+    p.fingerprint = j.at("fingerprint").get<std::string>();
+    p.timestamp = j.at("timestamp").get<std::string>();
+    p.simd_target = j.at("simd_target").get<std::string>();
+    p.scalar_flops_per_core = j.at("scalar_flops_per_core").get<double>();
+    for (const auto& [t, v] : j.at("simd_flops").items()) p.simd_flops[std::stoi(t)] = v.get<double>();
+    for (const auto& l : j.at("bandwidth")) {
+      BandwidthLevel level{l.at("name").get<std::string>(), l.at("capacity_bytes").get<double>(),
+                           l.at("per_core").get<bool>(), {}};
+      for (const auto& [t, v] : l.at("bytes_per_s").items()) level.bytes_per_s[std::stoi(t)] = v.get<double>();
+      p.bandwidth.push_back(level);
+    }
+    if (p.simd_flops.empty() || p.bandwidth.empty()) throw std::runtime_error("no figures");
+    return p;
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("probe cache '{}' is malformed ({}); rerun with --reprobe", source, e.what()));
+  }
+}
+
+ProbeResult load_or_run_probe(const std::string& path, bool reprobe, const ProbeProgress& progress) {
+  if (!reprobe && std::filesystem::exists(path)) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    ProbeResult cached = probe_from_json(text.str(), path);
+    if (cached.fingerprint == probe_fingerprint()) return cached;
+    if (progress) progress(fmt::format("probe cache '{}' is from another machine or target; probing again", path));
+  }
+  ProbeResult fresh = run_probe(progress);
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir);
+  write_file_atomically(path, probe_to_json(fresh));
+  return fresh;
+}
+
+std::string default_probe_path() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string base = xdg != nullptr && *xdg != '\0' ? xdg
+                           : home != nullptr              ? std::string(home) + "/.cache"
+                                                          : std::string(".");
+  return fmt::format("{}/aigcbench/probe-{}.json", base, machine_info().host);
+}
+
+}  // namespace aigc

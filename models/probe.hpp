@@ -1,0 +1,53 @@
+#pragma once
+// The machine's own peaks, measured rather than copied from a datasheet: FMA
+// throughput (SIMD and scalar) per thread count, and STREAM-triad bandwidth at working
+// sets from L1 to DRAM. Cached per machine in a JSON file.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+
+namespace aigc {
+
+struct BandwidthLevel {
+  std::string name;                     // "L1", "L2", "L3", "DRAM"
+  double capacity_bytes = 0;            // what fits at this level (per core for private caches)
+  bool per_core = false;                // private cache: capacity scales with threads
+  std::map<int, double> bytes_per_s;    // threads -> triad bandwidth (12 B per element)
+};
+
+struct ProbeResult {
+  int version = 1;
+  std::string fingerprint;  // cpu model, cores, SIMD target: a cache from another machine is refused
+  std::string timestamp;
+  std::string simd_target;
+  double scalar_flops_per_core = 0;
+  std::map<int, double> simd_flops;  // threads -> FLOP/s of all threads together
+  std::vector<BandwidthLevel> bandwidth;  // smallest level first
+
+  // The ceilings a backend is held to at a thread count (threads past the probed
+  // range get the largest probed count's value: oversubscription adds no hardware).
+  double peak_flops(ComputeClass cls, int threads) const;
+  // The bandwidth of the smallest level that holds `working_set_bytes` with `threads`.
+  double peak_bytes_per_s(double working_set_bytes, int threads) const;
+  const BandwidthLevel& level_for(double working_set_bytes, int threads) const;
+};
+
+std::string probe_fingerprint();
+
+using ProbeProgress = std::function<void(const std::string&)>;
+ProbeResult run_probe(const ProbeProgress& progress = {});
+
+std::string probe_to_json(const ProbeResult& p);
+// Throws std::runtime_error naming the file on a malformed cache.
+ProbeResult probe_from_json(const std::string& text, const std::string& source);
+
+// Loads the cache at `path` when it exists and matches this machine, else probes and
+// writes it (atomically). `reprobe` forces a fresh measurement.
+ProbeResult load_or_run_probe(const std::string& path, bool reprobe, const ProbeProgress& progress = {});
+
+std::string default_probe_path();
+
+}  // namespace aigc

@@ -1,0 +1,22 @@
+#pragma once
+// The probe's measuring loops. The SIMD ones are Highway code dispatched like the
+// simd backend, so the peaks are those of the target the kernels actually use.
+#include <cstddef>
+
+namespace aigc::probe {
+
+// Runs `iterations` rounds of independent fused multiply-adds on full vectors and
+// returns a value derived from them (so nothing is optimized away).
+// flops_per_iteration_simd() says how many FLOPs one round is.
+float fma_chains_simd(std::size_t iterations);
+double flops_per_iteration_simd();
+
+// The same on scalar floats, compiled like the scalar backend (no vectorization, no
+// FMA contraction): the ceiling of the scalar reference's hardware.
+float fma_chains_scalar(std::size_t iterations);
+double flops_per_iteration_scalar();
+
+// STREAM triad a[i] = b[i] + s * c[i] over [begin, end).
+void triad_simd(float* a, const float* b, const float* c, float s, std::size_t begin, std::size_t end);
+
+}  // namespace aigc::probe

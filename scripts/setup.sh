@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what aigcbench needs from Debian's packages, and only what is missing,
+# so that running it again is cheap. Safe to run on a fresh machine or a used one.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libbenchmark-dev   # Google Benchmark 1.7
+  libdnnl-dev        # oneDNN 2.6, the vendor reference on the CPU
+  ocl-icd-opencl-dev opencl-c-headers  # Debian's oneDNN CMake config asks for OpenCL
+  libfmt-dev         # fmt 9
+  catch2             # Catch2 v2 (header-only)
+  libhwy-dev         # Google Highway 1.0, portable SIMD with runtime dispatch
+  libomp-dev         # OpenMP runtime headers (GCC's libgomp comes with g++)
+  nlohmann-json3-dev # the probe's JSON cache
+  python3 python3-venv
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
+
+# The CUDA toolkit is optional: CMake builds the CUDA parts when nvcc is found.
+if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  echo "setup: CUDA toolkit found ($( (command -v nvcc || echo /usr/local/cuda/bin/nvcc) ))"
+else
+  echo "setup: no CUDA toolkit; the CUDA parts will not be built"
+fi

@@ -1,0 +1,181 @@
+#include "workloads/matmul.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "core/random.hpp"
+#include "core/verify.hpp"
+#include "workloads/shape_args.hpp"
+
+namespace aigc {
+namespace {
+
+// Any single dimension up to 2^20; the product of the three matrices is checked
+// against memory separately.
+constexpr std::int64_t kMaxDim = 1 << 20;
+// A, B and C together may take at most this many bytes (a quarter of a 64 GiB machine).
+constexpr double kMaxMatmulBytes = 16.0 * (1ull << 30);
+
+// Verification recomputes in float64; above this many multiply-adds it checks a
+// sample of rows (including the first and last) instead of all of them.
+constexpr double kFullCheckMacs = 1 << 26;
+constexpr int kSampledRows = 24;
+
+}  // namespace
+
+MatmulShape parse_matmul_shape(const std::string& text) {
+  const auto v = parse_shape(text, {{"M", 1, kMaxDim},
+                                    {"N", 1, kMaxDim},
+                                    {"K", 1, kMaxDim},
+                                    {"bias", 0, 1, false, 0}});
+  MatmulShape s{v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1};
+  const double bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N);
+  if (bytes > kMaxMatmulBytes) {
+    throw InvalidArgument("shapes", fmt::format("'{}' needs {:.1f} GiB for A, B and C (at most {:.0f} GiB)",
+                                                text, bytes / (1ull << 30), kMaxMatmulBytes / (1ull << 30)));
+  }
+  return s;
+}
+
+std::string format_matmul_shape(const MatmulShape& s) {
+  return fmt::format("M={},N={},K={}{}", s.M, s.N, s.K, s.bias ? ",bias=1" : "");
+}
+
+double matmul_tolerance(std::int64_t K) {
+  const double nu = double(K + 1) * kFp32UnitRoundoff;
+  return nu / (1.0 - nu);
+}
+
+double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a, std::span<const float> b,
+                            std::span<const float> bias, std::span<const float> c,
+                            std::span<const std::int64_t> rows) {
+  std::vector<std::int64_t> all;
+  if (rows.empty()) {
+    all.resize(s.M);
+    for (std::int64_t i = 0; i < s.M; ++i) all[i] = i;
+    rows = all;
+  }
+  MaxRelativeError err;
+  std::vector<double> ref(s.N), scale(s.N);
+  for (const std::int64_t i : rows) {
+    for (std::int64_t j = 0; j < s.N; ++j) {
+      ref[j] = s.bias ? bias[j] : 0.0;
+      scale[j] = s.bias ? std::abs(double(bias[j])) : 0.0;
+    }
+    for (std::int64_t k = 0; k < s.K; ++k) {
+      const double a_ik = a[i * s.K + k];
+      const float* b_row = b.data() + k * s.N;
+      for (std::int64_t j = 0; j < s.N; ++j) {
+        ref[j] += a_ik * b_row[j];
+        scale[j] += std::abs(a_ik * b_row[j]);
+      }
+    }
+    for (std::int64_t j = 0; j < s.N; ++j) err.add(c[i * s.N + j], ref[j], scale[j]);
+  }
+  return err.value();
+}
+
+namespace {
+
+class MatmulCase final : public WorkloadCase {
+ public:
+  MatmulCase(Backend& backend, const MatmulShape& s)
+      : backend_(backend),
+        shape_(s),
+        // Seeds differ per operand so that A and B are not the same numbers.
+        a_(random_uniform(s.M * s.K, 1)),
+        b_(random_uniform(s.K * s.N, 2)),
+        bias_(s.bias ? random_uniform(s.N, 3) : std::vector<float>{}),
+        da_(backend.upload_new(a_)),
+        db_(backend.upload_new(b_)),
+        dc_(backend.allocate(sizeof(float) * s.M * s.N)),
+        kernel_(backend.make_matmul(s)) {
+    if (s.bias) dbias_ = backend.upload_new(bias_);
+  }
+
+  void run() override { kernel_->run(da_, db_, shape_.bias ? &dbias_ : nullptr, dc_); }
+
+  double verify() override {
+    backend_.upload(dc_, nan_filled(shape_.M * shape_.N));
+    run();
+    backend_.synchronize();
+    std::vector<float> c(shape_.M * shape_.N);
+    backend_.download(dc_, c);
+    return matmul_max_rel_error(shape_, a_, b_, bias_, c, rows_to_check());
+  }
+
+  double tolerance() const override { return matmul_tolerance(shape_.K); }
+
+ private:
+  std::vector<std::int64_t> rows_to_check() const {
+    if (double(shape_.M) * shape_.N * shape_.K <= kFullCheckMacs || shape_.M <= kSampledRows) return {};
+    std::vector<std::int64_t> rows{0, shape_.M - 1};
+    std::mt19937_64 rng(4);
+    std::uniform_int_distribution<std::int64_t> pick(1, shape_.M - 2);
+    while (rows.size() < kSampledRows) rows.push_back(pick(rng));
+    return rows;
+  }
+
+  Backend& backend_;
+  MatmulShape shape_;
+  std::vector<float> a_, b_, bias_;
+  Buffer da_, db_, dbias_, dc_;
+  std::unique_ptr<MatmulKernel> kernel_;
+};
+
+}  // namespace
+
+std::vector<std::string> MatmulWorkload::preset_shapes(Preset preset) const {
+  std::vector<std::string> shapes;
+  auto square = [&](std::int64_t n) { shapes.push_back(format_matmul_shape({n, n, n, false})); };
+  // GPT-2 124M's projections (d_model 768): QKV 768->2304, attention out 768->768,
+  // MLP up 768->3072 and down 3072->768, all with bias, for a batch of `tokens` rows.
+  auto transformer = [&](std::int64_t tokens) {
+    for (const auto& [k, n] : {std::pair<std::int64_t, std::int64_t>{768, 2304}, {768, 768},
+                               {768, 3072}, {3072, 768}}) {
+      shapes.push_back(format_matmul_shape({tokens, n, k, true}));
+    }
+  };
+  switch (preset) {
+    case Preset::smoke:
+      square(64);
+      shapes.push_back(format_matmul_shape({17, 33, 65, true}));
+      break;
+    case Preset::quick:
+      for (std::int64_t n : {128, 512, 1024, 2048}) square(n);
+      transformer(128);
+      break;
+    case Preset::full:
+      for (std::int64_t n : {128, 256, 512, 1024, 2048, 4096}) square(n);
+      for (std::int64_t tokens : {1, 128, 1024}) transformer(tokens);
+      break;
+  }
+  return shapes;
+}
+
+std::string MatmulWorkload::canonical_shape(const std::string& text) const {
+  return format_matmul_shape(parse_matmul_shape(text));
+}
+
+WorkCounts MatmulWorkload::counts(const std::string& shape) const {
+  const MatmulShape s = parse_matmul_shape(shape);
+  WorkCounts w;
+  w.flops = 2.0 * s.M * s.N * s.K + (s.bias ? double(s.M) * s.N : 0.0);
+  w.bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N + (s.bias ? s.N : 0));
+  w.n_units = (s.M + kMatmulPanelRows - 1) / kMatmulPanelRows;
+  return w;
+}
+
+std::string MatmulWorkload::unit_shape(const std::string& shape) const {
+  MatmulShape s = parse_matmul_shape(shape);
+  s.M = std::min(s.M, kMatmulPanelRows);
+  return format_matmul_shape(s);
+}
+
+std::unique_ptr<WorkloadCase> MatmulWorkload::make_case(Backend& backend, const std::string& shape) const {
+  return std::make_unique<MatmulCase>(backend, parse_matmul_shape(shape));
+}
+
+}  // namespace aigc

@@ -1,0 +1,36 @@
+#pragma once
+// The matmul workload: C[M,N] = A[M,K] * B[K,N] (+ bias[N]), fp32, row-major.
+#include <span>
+
+#include "workloads/workload.hpp"
+
+namespace aigc {
+
+// Serial-model unit: one panel of this many rows of C.
+inline constexpr std::int64_t kMatmulPanelRows = 16;
+
+MatmulShape parse_matmul_shape(const std::string& text);
+std::string format_matmul_shape(const MatmulShape& s);
+
+// A K-term fp32 dot product (plus a bias) in any summation order, FMA or not, has
+// |error| <= gamma_{K+1} * sum|terms| with gamma_n = n*u / (1 - n*u) (Higham, ch. 3);
+// errors are measured relative to sum|terms|, so this is the bound.
+double matmul_tolerance(std::int64_t K);
+
+// Maximum relative error of C over `rows` (all rows when empty) against a float64
+// recomputation, each element relative to sum_k |a_ik b_kj| + |bias_j|.
+double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a, std::span<const float> b,
+                            std::span<const float> bias, std::span<const float> c,
+                            std::span<const std::int64_t> rows = {});
+
+class MatmulWorkload final : public Workload {
+ public:
+  std::string name() const override { return "matmul"; }
+  std::vector<std::string> preset_shapes(Preset preset) const override;
+  std::string canonical_shape(const std::string& text) const override;
+  WorkCounts counts(const std::string& shape) const override;
+  std::string unit_shape(const std::string& shape) const override;
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const std::string& shape) const override;
+};
+
+}  // namespace aigc

@@ -1,0 +1,34 @@
+#include "workloads/workload.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "workloads/matmul.hpp"
+
+namespace aigc {
+namespace {
+
+// The one list of workloads; adding one is a file pair and a line here.
+const std::vector<const Workload*>& all_workloads() {
+  static const MatmulWorkload matmul;
+  static const std::vector<const Workload*> list{&matmul};
+  return list;
+}
+
+}  // namespace
+
+std::vector<std::string> workload_names() {
+  std::vector<std::string> names;
+  for (const Workload* w : all_workloads()) names.push_back(w->name());
+  return names;
+}
+
+const Workload& find_workload(const std::string& name) {
+  for (const Workload* w : all_workloads()) {
+    if (w->name() == name) return *w;
+  }
+  throw InvalidArgument("workloads", fmt::format("unknown workload '{}' (valid: {})", name,
+                                                 fmt::join(workload_names(), ", ")));
+}
+
+}  // namespace aigc

@@ -1,0 +1,54 @@
+#pragma once
+// A workload (matmul, attention, decoder) describes its shapes, its analytic cost and
+// its unit of work, and builds a runnable, verifiable case for one shape on one backend.
+// The driver and the benchmark binaries only see this interface.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+
+namespace aigc {
+
+enum class Preset { smoke, quick, full };
+
+struct WorkCounts {
+  double flops = 0;            // arithmetic of one instance
+  double bytes = 0;            // minimum traffic: each input read once, each output written once
+  std::int64_t n_units = 1;    // independent units of work (serial model)
+};
+
+// One shape on one backend: inputs uploaded, kernel prepared, ready to run.
+class WorkloadCase {
+ public:
+  virtual ~WorkloadCase() = default;
+  // The timed operation; returns when the output is complete.
+  virtual void run() = 0;
+  // Poisons the output, runs once, and returns the maximum relative error against
+  // the float64 reference (NaN or infinity when an element is wrong or unwritten).
+  virtual double verify() = 0;
+  // The error above which verify() means the backend is wrong, derived from the arithmetic.
+  virtual double tolerance() const = 0;
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual std::string name() const = 0;
+  // Shapes as canonical strings ("M=1024,N=1024,K=1024").
+  virtual std::vector<std::string> preset_shapes(Preset preset) const = 0;
+  // Parses and validates a user's shape; throws InvalidArgument naming `shapes`.
+  virtual std::string canonical_shape(const std::string& text) const = 0;
+  virtual WorkCounts counts(const std::string& shape) const = 0;
+  // The shape of one unit of work, run alone on the scalar backend for the serial model.
+  virtual std::string unit_shape(const std::string& shape) const = 0;
+  virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend,
+                                                  const std::string& shape) const = 0;
+};
+
+std::vector<std::string> workload_names();
+// Throws InvalidArgument("workloads", ...) for an unknown name.
+const Workload& find_workload(const std::string& name);
+
+}  // namespace aigc
