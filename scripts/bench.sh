@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set-up, Release build, then the quick suite: every workload on every backend, the
+# timing models applied, the tidy CSV written under results/ and a summary printed.
+# Extra arguments go to `aigcbench run`, e.g. scripts/bench.sh --preset full.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh >/dev/null
+machine="${AIGCBENCH_MACHINE:-$(hostname -s)}"
+preset=quick
+for ((i = 1; i <= $#; i++)); do
+  [[ "${!i}" == "--preset" ]] && { j=$((i + 1)); preset="${!j:-quick}"; }
+done
+mkdir -p results
+build/release/driver/aigcbench run --preset "$preset" \
+  --probe-file "results/probe-${machine}.json" \
+  --out "results/${machine}-${preset}.csv" "$@"

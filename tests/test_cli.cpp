@@ -1,0 +1,170 @@
+// The driver's command line: bad input is one clear line naming the argument, exit
+// status 2, and nothing already written is touched; a good run writes the whole CSV.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "driver/cli.hpp"
+#include "driver/results_csv.hpp"
+#include "models/probe.hpp"
+
+using namespace aigc;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliResult {
+  int status;
+  std::string out, err;
+};
+
+CliResult cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int status = run_cli(args, out, err);
+  return {status, out.str(), err.str()};
+}
+
+// A scratch folder with a probe cache for this machine, so runs skip the measurement.
+struct Scratch {
+  fs::path dir = fs::temp_directory_path() / ("aigc_cli_" + std::to_string(::getpid()));
+  Scratch() {
+    fs::create_directories(dir);
+    ProbeResult p;
+    p.fingerprint = probe_fingerprint();
+    p.timestamp = "2026-01-01T00:00:00Z";
+    p.simd_target = "test";
+    p.scalar_flops_per_core = 5e9;
+    p.simd_flops = {{1, 100e9}, {2, 200e9}};
+    p.bandwidth = {{"L1", 32e3, true, {{1, 200e9}, {2, 400e9}}}, {"DRAM", 1e300, false, {{1, 10e9}, {2, 20e9}}}};
+    std::ofstream(probe()) << probe_to_json(p);
+  }
+  ~Scratch() { fs::remove_all(dir); }
+  std::string probe() const { return (dir / "probe.json").string(); }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+};
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `run` with the given extra arguments against an existing results file, and
+// checks the failure is exit 2 with a message naming `argument`, the file untouched.
+void check_rejected(const std::vector<std::string>& extra, const std::string& argument,
+                    const std::string& detail) {
+  Scratch scratch;
+  const std::string out = scratch.file("previous.csv");
+  std::ofstream(out) << "earlier,results\n1,2\n";
+  std::vector<std::string> args{"run", "--probe-file", scratch.probe(), "--out", out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const CliResult r = cli(args);
+  INFO(r.err);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: " + argument));
+  CHECK_THAT(r.err, Catch::Contains(detail));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(read(out) == "earlier,results\n1,2\n");
+}
+
+}  // namespace
+
+TEST_CASE("an unknown backend or workload is refused with the valid names") {
+  check_rejected({"--backends", "simd,nope"}, "--backends", "unknown backend 'nope' (valid: scalar, simd");
+  check_rejected({"--workloads", "convolution"}, "--workloads", "unknown workload 'convolution' (valid: matmul");
+  check_rejected({"--backends", ","}, "--backends", "empty list");
+}
+
+TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with the valid range") {
+  check_rejected({"--shapes", "M=0,N=8,K=8"}, "--shapes", "M=0 is out of range (valid: 1..1048576)");
+  check_rejected({"--shapes", "M=8,N=-3,K=8"}, "--shapes", "N=-3 is out of range");
+  check_rejected({"--shapes", "M=8,N=8,K=abc"}, "--shapes", "K='abc' is not an integer");
+  check_rejected({"--shapes", "M=99999999999999999999999,N=8,K=8"}, "--shapes", "overflows");
+  check_rejected({"--shapes", "M=8,N=8"}, "--shapes", "missing key 'K'");
+  check_rejected({"--shapes", "M=8,N=8,K=8,Q=1"}, "--shapes", "unknown key 'Q'");
+  check_rejected({"--shapes", "M=1048576,N=1048576,K=1048576"}, "--shapes", "GiB");
+}
+
+TEST_CASE("bad thread counts, repetitions, times and presets are refused with the valid range") {
+  check_rejected({"--threads", "0"}, "--threads", "0 is out of range (valid: 1..");
+  check_rejected({"--threads", "1,-2"}, "--threads", "-2 is out of range");
+  check_rejected({"--threads", "two"}, "--threads", "'two' is not an integer");
+  check_rejected({"--threads", "99999999999999999999"}, "--threads", "overflows");
+  check_rejected({"--repetitions", "0"}, "--repetitions", "valid: 1..1000");
+  check_rejected({"--min-time", "-1"}, "--min-time", "out of range");
+  check_rejected({"--min-time", "fast"}, "--min-time", "not a number");
+  check_rejected({"--preset", "huge"}, "--preset", "valid: smoke, quick, full");
+  check_rejected({"--simd-target", "AVX9000"}, "--simd-target", "valid here");
+  check_rejected({"--bogus"}, "arguments", "unknown option '--bogus'");
+  check_rejected({"--threads"}, "--threads", "needs a value");
+}
+
+TEST_CASE("an unwritable output path is refused before any work, leaving no file behind") {
+  Scratch scratch;
+  for (const std::string& out : {std::string("/nonexistent-dir/results.csv"), scratch.dir.string()}) {
+    const CliResult r = cli({"run", "--probe-file", scratch.probe(), "--out", out, "--preset", "smoke"});
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --out"));
+    CHECK(r.out.find("serial model") == std::string::npos);  // nothing ran
+  }
+  CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) == 1);  // the probe only
+}
+
+TEST_CASE("an unknown command or no command prints the usage and exits 2") {
+  CHECK(cli({}).status == 2);
+  const CliResult r = cli({"frobnicate"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate' (valid: list, probe, run)"));
+  CHECK(cli({"--help"}).status == 0);
+}
+
+TEST_CASE("list names every backend with its availability") {
+  const CliResult r = cli({"list"});
+  CHECK(r.status == 0);
+  for (const char* b : {"scalar", "simd", "openmp", "onednn"}) CHECK_THAT(r.out, Catch::Contains(b));
+  CHECK_THAT(r.out, Catch::Contains("GPU:"));
+}
+
+TEST_CASE("a smoke run replaces the results file with one verified row per configuration") {
+  Scratch scratch;
+  const std::string out = scratch.file("results.csv");
+  std::ofstream(out) << "stale\n";
+  const CliResult r = cli({"run", "--preset", "smoke", "--threads", "1,2", "--repetitions", "2", "--min-time",
+                           "0.001", "--probe-file", scratch.probe(), "--out", out});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+
+  std::istringstream csv(read(out));
+  std::string line;
+  std::getline(csv, line);
+  CHECK(split_csv_line(line) == csv_columns());
+  auto col = [](const std::string& name) {
+    return std::find(csv_columns().begin(), csv_columns().end(), name) - csv_columns().begin();
+  };
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    const auto c = split_csv_line(line);
+    REQUIRE(c.size() == csv_columns().size());
+    INFO(line);
+    CHECK(c[col("status")] == "ok");
+    CHECK(std::stod(c[col("time_median_s")]) > 0);
+    CHECK(std::stod(c[col("max_rel_error")]) < 1e-4);
+    CHECK(c[col("baseline_source")] == "measured");
+    CHECK(std::stod(c[col("speedup_vs_scalar")]) > 0);
+    CHECK(std::stod(c[col("roofline_fraction")]) > 0);
+    CHECK(std::stod(c[col("t_single_s")]) > 0);
+    if (c[col("backend")] == "scalar") CHECK_FALSE(c[col("serial_model_error")].empty());
+    if (c[col("threads")] == "2") CHECK(std::stod(c[col("parallel_efficiency")]) > 0);
+    if (c[col("threads")] == "2") CHECK_FALSE(c[col("karp_flatt")].empty());
+  }
+  // 2 shapes x (scalar, simd at 1 thread + openmp, onednn at 1 and 2 threads).
+  CHECK(rows == 12);
+  CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) == 2);  // no temp left
+}

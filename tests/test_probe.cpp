@@ -1,0 +1,83 @@
+// The probe's cache, its look-ups, and one real measurement.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "models/probe.hpp"
+
+using namespace aigc;
+
+namespace {
+
+ProbeResult sample_probe() {
+  ProbeResult p;
+  p.fingerprint = probe_fingerprint();
+  p.timestamp = "2026-01-01T00:00:00Z";
+  p.simd_target = "AVX3";
+  p.scalar_flops_per_core = 10e9;
+  p.simd_flops = {{1, 200e9}, {2, 390e9}};
+  p.bandwidth = {{"L1", 48e3, true, {{1, 300e9}, {2, 600e9}}},
+                 {"L2", 2e6, true, {{1, 100e9}, {2, 200e9}}},
+                 {"L3", 32e6, false, {{1, 30e9}, {2, 40e9}}},
+                 {"DRAM", 1e300, false, {{1, 15e9}, {2, 30e9}}}};
+  return p;
+}
+
+std::filesystem::path temp_path(const std::string& name) {
+  return std::filesystem::temp_directory_path() / ("aigc_test_" + std::to_string(::getpid()) + "_" + name);
+}
+
+}  // namespace
+
+TEST_CASE("the probe picks the bandwidth of the smallest level that holds the working set") {
+  const ProbeResult p = sample_probe();
+  CHECK(p.level_for(10e3, 1).name == "L1");
+  CHECK(p.level_for(60e3, 1).name == "L2");
+  CHECK(p.level_for(60e3, 2).name == "L1");  // two private L1s hold 96 KB
+  CHECK(p.level_for(10e6, 1).name == "L3");
+  CHECK(p.level_for(1e9, 2).name == "DRAM");
+  CHECK(p.peak_bytes_per_s(1e9, 2) == 30e9);
+}
+
+TEST_CASE("the probe's peak FLOP/s depend on the backend's hardware and threads") {
+  const ProbeResult p = sample_probe();
+  CHECK(p.peak_flops(ComputeClass::simd_core, 1) == 200e9);
+  CHECK(p.peak_flops(ComputeClass::simd_core, 2) == 390e9);
+  CHECK(p.peak_flops(ComputeClass::simd_core, 8) == 390e9);  // oversubscribed: no new hardware
+  CHECK(p.peak_flops(ComputeClass::scalar_core, 1) == 10e9);
+}
+
+TEST_CASE("the probe cache round-trips through JSON and is reused on the same machine") {
+  const ProbeResult p = sample_probe();
+  const ProbeResult q = probe_from_json(probe_to_json(p), "memory");
+  CHECK(q.fingerprint == p.fingerprint);
+  CHECK(q.simd_flops == p.simd_flops);
+  REQUIRE(q.bandwidth.size() == 4);
+  CHECK(q.bandwidth[2].bytes_per_s == p.bandwidth[2].bytes_per_s);
+  CHECK(q.bandwidth[0].per_core);
+
+  const auto path = temp_path("probe.json");
+  std::ofstream(path) << probe_to_json(p);
+  const ProbeResult loaded = load_or_run_probe(path.string(), false);
+  CHECK(loaded.timestamp == "2026-01-01T00:00:00Z");  // the cache, not a new measurement
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a malformed probe cache is a clear error naming the file") {
+  CHECK_THROWS_WITH(probe_from_json("{\"version\": 1}", "/x/probe.json"),
+                    Catch::Contains("/x/probe.json") && Catch::Contains("--reprobe"));
+  CHECK_THROWS_WITH(probe_from_json("not json", "/y.json"), Catch::Contains("/y.json"));
+}
+
+TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, caches above DRAM") {
+  const ProbeResult p = run_probe();
+  REQUIRE_FALSE(p.simd_flops.empty());
+  CHECK(p.scalar_flops_per_core > 0);
+  CHECK(p.simd_flops.at(1) > p.scalar_flops_per_core);
+  REQUIRE(p.bandwidth.size() == 4);
+  for (const BandwidthLevel& level : p.bandwidth) CHECK(level.bytes_per_s.at(1) > 0);
+  CHECK(p.bandwidth.front().bytes_per_s.at(1) > p.bandwidth.back().bytes_per_s.at(1));
+}
