@@ -12,6 +12,11 @@ for ((i = 1; i <= $#; i++)); do
   [[ "${!i}" == "--preset" ]] && { j=$((i + 1)); preset="${!j:-quick}"; }
 done
 mkdir -p results
+status=0
 build/release/driver/aigcbench run --preset "$preset" \
   --probe-file "results/probe-${machine}.json" \
-  --out "results/${machine}-${preset}.csv" "$@"
+  --out "results/${machine}-${preset}.csv" "$@" || status=$?
+# A run with failed rows (exit 1) still wrote its CSV: plot it, then report the failure.
+[[ $status -le 1 && -f "results/${machine}-${preset}.csv" ]] || exit $status
+.venv/bin/python scripts/plot.py "results/${machine}-${preset}.csv" --out-dir "results/figures"
+exit $status

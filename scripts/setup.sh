@@ -37,3 +37,13 @@ if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
 else
   echo "setup: no CUDA toolkit; the CUDA parts will not be built"
 fi
+
+# Plotting (scripts/plot.py): matplotlib and pandas from PyPI in the project's own
+# virtual environment, so the system Python stays untouched.
+venv=".venv"
+cd "$(dirname "$0")/.."
+if ! "$venv/bin/python" -c "import matplotlib, pandas" 2>/dev/null; then
+  echo "setup: creating $venv with matplotlib and pandas"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "matplotlib>=3.6" "pandas>=1.5"
+fi
