@@ -81,3 +81,16 @@ TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, 
   for (const BandwidthLevel& level : p.bandwidth) CHECK(level.bytes_per_s.at(1) > 0);
   CHECK(p.bandwidth.front().bytes_per_s.at(1) > p.bandwidth.back().bytes_per_s.at(1));
 }
+
+#include "kernels/cuda/device_query.hpp"
+
+TEST_CASE("the CUDA device query names the GPU or says why there is none") {
+  const cuda::DeviceSummary s = cuda::query_devices();
+  if (s.device_count == 0) {
+    CHECK_FALSE(s.reason.empty());
+    CHECK(s.name.empty());
+  } else {
+    CHECK(s.reason.empty());
+    CHECK_FALSE(s.name.empty());
+  }
+}
