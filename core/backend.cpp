@@ -16,4 +16,8 @@ std::unique_ptr<MatmulKernel> Backend::make_matmul(const MatmulShape&) {
   throw UnsupportedOp(fmt::format("backend '{}' does not implement matmul", name()));
 }
 
+std::unique_ptr<AttentionKernel> Backend::make_attention(const AttentionShape&) {
+  throw UnsupportedOp(fmt::format("backend '{}' does not implement attention", name()));
+}
+
 }  // namespace aigc

@@ -27,6 +27,24 @@ struct MatmulShape {
   bool bias = false;
 };
 
+// Causal multi-head scaled-dot-product attention, fp32:
+//   O[b,h,i,:] = softmax_j(Q[b,h,i,:] . K[b,h,j,:] / sqrt(D) + mask) . V[b,h,j,:]
+// S queries stand at absolute positions L-S .. L-1 and see the keys at positions up to
+// their own. S == L is full causal attention (prefill); S == 1 is one decode step against a
+// KV cache of L entries. Layouts: Q, O [B,H,S,D]; K, V [B,H,kv_capacity,D] (the first L rows
+// of each head valid), so a decoder's preallocated cache is used in place.
+struct AttentionShape {
+  std::int64_t B = 1, H = 1, S = 1, L = 1, D = 1;
+  std::int64_t kv_capacity = 0;  // 0: equal to L
+  std::int64_t capacity() const { return kv_capacity > 0 ? kv_capacity : L; }
+};
+
+class AttentionKernel {
+ public:
+  virtual ~AttentionKernel() = default;
+  virtual void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) = 0;
+};
+
 class MatmulKernel {
  public:
   virtual ~MatmulKernel() = default;
@@ -66,6 +84,8 @@ class Backend {
 
   // Ops. The default says the op is not implemented on this backend.
   virtual std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape);
+  // May throw InsufficientMemory (e.g. a path that materializes the score matrix).
+  virtual std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape);
 
  protected:
   int threads_ = 1;

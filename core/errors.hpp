@@ -23,4 +23,11 @@ class UnsupportedOp : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A configuration needs more memory than the machine has available; the run records
+// it as skipped with the size it would need, and goes on with the other backends.
+class InsufficientMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace aigc

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/errors.hpp"
+
 #ifndef AIGCBENCH_BUILD_TYPE
 #define AIGCBENCH_BUILD_TYPE "unknown"
 #endif
@@ -48,6 +50,25 @@ long cache_size(int name) {
 }
 
 }  // namespace
+
+double available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024;
+    meminfo.ignore(256, '\n');
+  }
+  return static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+}
+
+void require_memory(double bytes, const std::string& what) {
+  const double usable = 0.75 * available_memory_bytes();
+  if (bytes > usable) {
+    throw InsufficientMemory(fmt::format("{} needs {:.2f} GiB, more than the {:.2f} GiB this machine can spare",
+                                         what, bytes / (1ull << 30), usable / (1ull << 30)));
+  }
+}
 
 const MachineInfo& machine_info() {
   static const MachineInfo info = [] {

@@ -31,7 +31,7 @@ commands:
   run [options]            benchmark, apply the timing models, write the results CSV
 
 run options:
-  --workloads W[,W...]     workloads to run (default: matmul)
+  --workloads W[,W...]     workloads to run (default: all: matmul, attention)
   --backends B[,B...]      backends to run (default: all)
   --threads N[,N...]       thread counts for multithreaded backends (default: 1 and all cores)
   --preset smoke|quick|full  shape set (default: quick)

@@ -75,6 +75,8 @@ Measurement measure(const BenchSpec& spec, const Timing& timing) {
     if (!error.empty()) m.status = "error: " + error;
   } catch (const UnsupportedOp& e) {
     m.status = std::string("skipped: ") + e.what();
+  } catch (const InsufficientMemory& e) {
+    m.status = std::string("skipped: ") + e.what();
   } catch (const std::exception& e) {
     m.status = std::string("error: ") + e.what();
   }
@@ -102,6 +104,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     ResultRow r;
     r.workload = m.workload;
     r.shape = m.shape;
+    r.phase = find_workload(m.workload).phase(m.shape);
     r.backend = m.backend;
     r.threads = m.threads;
     r.simd_target = m.simd_target;
@@ -177,7 +180,9 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
 int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   // --- validate everything before any work ---
   std::vector<const Workload*> workloads;
-  for (const std::string& w : o.workloads) workloads.push_back(&find_workload(w));
+  for (const std::string& w : o.workloads.empty() ? workload_names() : o.workloads) {
+    workloads.push_back(&find_workload(w));
+  }
   const std::vector<std::string> backends = o.backends.empty() ? backend_names() : o.backends;
   for (const std::string& b : backends) make_backend(b);
   if (!o.shapes.empty() && workloads.size() != 1) {

@@ -12,7 +12,7 @@
 namespace aigc {
 
 struct RunOptions {
-  std::vector<std::string> workloads{"matmul"};
+  std::vector<std::string> workloads;  // empty: all
   std::vector<std::string> backends;  // empty: all
   std::vector<int> threads;           // empty: 1 and all cores
   Preset preset = Preset::quick;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "workloads/attention.hpp"
 #include "workloads/matmul.hpp"
 
 namespace aigc {
@@ -11,7 +12,8 @@ namespace {
 // The one list of workloads; adding one is a file pair and a line here.
 const std::vector<const Workload*>& all_workloads() {
   static const MatmulWorkload matmul;
-  static const std::vector<const Workload*> list{&matmul};
+  static const AttentionWorkload attention;
+  static const std::vector<const Workload*> list{&matmul, &attention};
   return list;
 }
 

@@ -40,6 +40,8 @@ class Workload {
   virtual std::vector<std::string> preset_shapes(Preset preset) const = 0;
   // Parses and validates a user's shape; throws InvalidArgument naming `shapes`.
   virtual std::string canonical_shape(const std::string& text) const = 0;
+  // The CSV's phase column ("prefill", "decode"; empty where the workload has none).
+  virtual std::string phase(const std::string& /*shape*/) const { return ""; }
   virtual WorkCounts counts(const std::string& shape) const = 0;
   // The shape of one unit of work, run alone on the scalar backend for the serial model.
   virtual std::string unit_shape(const std::string& shape) const = 0;

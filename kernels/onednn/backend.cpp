@@ -1,6 +1,7 @@
 #include <omp.h>
 
 #include "core/host_backend.hpp"
+#include "kernels/onednn/attention.hpp"
 #include "kernels/onednn/engine.hpp"
 #include "kernels/onednn/matmul.hpp"
 
@@ -20,6 +21,9 @@ class OnednnBackend final : public HostBackend {
   int max_threads() const override { return 4 * omp_get_num_procs(); }
   std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape) override {
     return onednn::make_matmul_kernel(shape, threads_);
+  }
+  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
+    return onednn::make_attention_kernel(shape, threads_);
   }
 };
 

@@ -1,6 +1,7 @@
 #include <omp.h>
 
 #include "core/host_backend.hpp"
+#include "kernels/openmp/attention.hpp"
 #include "kernels/openmp/matmul.hpp"
 #include "kernels/simd/gemm.hpp"
 
@@ -19,6 +20,9 @@ class OpenmpBackend final : public HostBackend {
   int max_threads() const override { return 4 * omp_get_num_procs(); }
   std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape) override {
     return openmp::make_matmul_kernel(shape, threads_);
+  }
+  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
+    return openmp::make_attention_kernel(shape, threads_);
   }
 };
 

@@ -1,4 +1,5 @@
 #include "core/host_backend.hpp"
+#include "kernels/scalar/attention.hpp"
 #include "kernels/scalar/matmul.hpp"
 
 namespace aigc {
@@ -14,6 +15,9 @@ class ScalarBackend final : public HostBackend {
   std::string simd_target() const override { return "none"; }
   std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape) override {
     return scalar::make_matmul_kernel(shape);
+  }
+  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
+    return scalar::make_attention_kernel(shape);
   }
 };
 

@@ -1,4 +1,5 @@
 #include "core/host_backend.hpp"
+#include "kernels/simd/attention.hpp"
 #include "kernels/simd/gemm.hpp"
 
 namespace aigc {
@@ -34,6 +35,9 @@ class SimdBackend final : public HostBackend {
   std::string simd_target() const override { return simd::dispatched_target(); }
   std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape) override {
     return std::make_unique<SimdMatmul>(shape);
+  }
+  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
+    return simd::make_attention_kernel(shape);
   }
 };
 

@@ -1,0 +1,86 @@
+#include "kernels/onednn/attention.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/machine.hpp"
+#include "kernels/onednn/engine.hpp"
+
+namespace aigc::onednn {
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+using dims = dnnl::memory::dims;
+
+class OnednnAttention final : public AttentionKernel {
+ public:
+  OnednnAttention(const AttentionShape& s, int threads) : s_(s), threads_(threads) {
+    const std::int64_t S = s.S, L = s.L, D = s.D;
+    require_memory(2 * 4.0 * S * L, "the oneDNN composition's score matrix and mask [S,L]");
+    omp_set_num_threads(threads_);  // oneDNN's OpenMP runtime splits work by this at creation
+    dnnl::engine& engine = cpu_engine();
+
+    q_md_ = dnnl::memory::desc({S, D}, dt::f32, tag::ab);
+    // K read as K^T [D, L] through strides, straight from the cache.
+    kt_md_ = dnnl::memory::desc({D, L}, dt::f32, dims{1, D});
+    v_md_ = dnnl::memory::desc({L, D}, dt::f32, tag::ab);
+    const dnnl::memory::desc scores_md({S, L}, dt::f32, tag::ab);
+
+    // The causal mask: -inf where a key is in the query's future.
+    mask_ = dnnl::memory(scores_md, engine);
+    float* mask = static_cast<float*>(mask_.get_data_handle());
+    for (std::int64_t i = 0; i < S; ++i) {
+      for (std::int64_t j = 0; j < L; ++j) {
+        mask[i * L + j] = j > L - S + i ? -std::numeric_limits<float>::infinity() : 0.0f;
+      }
+    }
+    scores_ = dnnl::memory(scores_md, engine);
+
+    dnnl::primitive_attr qk_attr;
+    qk_attr.set_output_scales(0, {1.0f / std::sqrt(static_cast<float>(D))});
+    dnnl::post_ops ops;
+    ops.append_binary(dnnl::algorithm::binary_add, scores_md);
+    qk_attr.set_post_ops(ops);
+    qk_ = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md_, kt_md_, scores_md), qk_attr, engine));
+    softmax_ = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, scores_md, 1), engine));
+    pv_ = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md_, q_md_), engine));
+  }
+
+  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+    omp_set_num_threads(threads_);
+    dnnl::engine& engine = cpu_engine();
+    dnnl::stream& stream = cpu_stream();
+    const std::int64_t q_stride = s_.S * s_.D, kv_stride = s_.capacity() * s_.D;
+    for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
+      qk_.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(q_md_, engine, q.as<float>() + bh * q_stride)},
+                           {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md_, engine, k.as<float>() + bh * kv_stride)},
+                           {DNNL_ARG_DST, scores_},
+                           {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, mask_}});
+      softmax_.execute(stream, {{DNNL_ARG_SRC, scores_}, {DNNL_ARG_DST, scores_}});
+      pv_.execute(stream, {{DNNL_ARG_SRC, scores_},
+                           {DNNL_ARG_WEIGHTS, dnnl::memory(v_md_, engine, v.as<float>() + bh * kv_stride)},
+                           {DNNL_ARG_DST, dnnl::memory(q_md_, engine, o.as<float>() + bh * q_stride)}});
+    }
+    stream.wait();
+  }
+
+ private:
+  AttentionShape s_;
+  int threads_;
+  dnnl::memory::desc q_md_, kt_md_, v_md_;
+  dnnl::memory mask_, scores_;
+  dnnl::matmul qk_, pv_;
+  dnnl::softmax_forward softmax_;
+};
+
+}  // namespace
+
+std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape, int threads) {
+  return std::make_unique<OnednnAttention>(shape, threads);
+}
+
+}  // namespace aigc::onednn

@@ -1,0 +1,44 @@
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/openmp/attention.hpp"
+#include "kernels/simd/attention.hpp"
+
+namespace aigc::openmp {
+namespace {
+
+// The fused simd kernel, one (batch, head, query block) per task. Causal blocks differ in
+// cost (the last block of a head sees every key, the first a few), so the schedule is dynamic.
+class OpenmpAttention final : public AttentionKernel {
+ public:
+  OpenmpAttention(const AttentionShape& shape, int threads) : s_(shape), threads_(threads) {}
+  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+    const std::int64_t blocks = (s_.S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;
+    const std::int64_t tasks = s_.B * s_.H * blocks;
+    const float* pq = q.as<const float>();
+    const float* pk = k.as<const float>();
+    const float* pv = v.as<const float>();
+    float* po = o.as<float>();
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+    for (std::int64_t t = 0; t < tasks; ++t) {
+      // Largest blocks first: the costly last query blocks start early, the cheap fill in.
+      const std::int64_t bh = t % (s_.B * s_.H);
+      const std::int64_t block = blocks - 1 - t / (s_.B * s_.H);
+      const std::int64_t i0 = block * simd::kAttentionQueryBlock;
+      simd::attention_fused_block(s_, pq, pk, pv, po, bh, i0, std::min(s_.S, i0 + simd::kAttentionQueryBlock));
+    }
+  }
+
+ private:
+  AttentionShape s_;
+  int threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape, int threads) {
+  return std::make_unique<OpenmpAttention>(shape, threads);
+}
+
+}  // namespace aigc::openmp

@@ -1,0 +1,77 @@
+#include "kernels/scalar/attention.hpp"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/machine.hpp"
+
+namespace aigc::scalar {
+namespace {
+
+class ScalarAttention final : public AttentionKernel {
+ public:
+  explicit ScalarAttention(const AttentionShape& s) : s_(s) {
+    const double bytes = 4.0 * s.B * s.H * s.S * s.L;
+    require_memory(bytes, "the scalar path's score tensor [B,H,S,L]");
+    scores_.resize(static_cast<std::size_t>(s.B * s.H * s.S * s.L));
+  }
+
+  void run(const Buffer& qb, const Buffer& kb, const Buffer& vb, Buffer& ob) override {
+    const float* q = qb.as<const float>();
+    const float* k = kb.as<const float>();
+    const float* v = vb.as<const float>();
+    float* o = ob.as<float>();
+    const std::int64_t S = s_.S, L = s_.L, D = s_.D, cap = s_.capacity();
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    const float minus_inf = -std::numeric_limits<float>::infinity();
+
+    for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
+      const float* qh = q + bh * S * D;
+      const float* kh = k + bh * cap * D;
+      const float* vh = v + bh * cap * D;
+      float* oh = o + bh * S * D;
+      float* sh = scores_.data() + bh * S * L;
+      for (std::int64_t i = 0; i < S; ++i) {
+        const std::int64_t last_key = L - S + i;  // causal: keys up to the query's own position
+        float* row = sh + i * L;
+        // Scores, masked.
+        for (std::int64_t j = 0; j < L; ++j) {
+          if (j > last_key) {
+            row[j] = minus_inf;
+            continue;
+          }
+          float dot = 0;
+          for (std::int64_t d = 0; d < D; ++d) dot += qh[i * D + d] * kh[j * D + d];
+          row[j] = dot * scale;
+        }
+        // Softmax: subtract the row maximum so exp never overflows.
+        float max = minus_inf;
+        for (std::int64_t j = 0; j < L; ++j) max = std::max(max, row[j]);
+        float sum = 0;
+        for (std::int64_t j = 0; j < L; ++j) {
+          row[j] = j > last_key ? 0.0f : std::exp(row[j] - max);
+          sum += row[j];
+        }
+        for (std::int64_t j = 0; j < L; ++j) row[j] /= sum;
+        // Weighted sum of V.
+        for (std::int64_t d = 0; d < D; ++d) oh[i * D + d] = 0;
+        for (std::int64_t j = 0; j <= last_key; ++j) {
+          for (std::int64_t d = 0; d < D; ++d) oh[i * D + d] += row[j] * vh[j * D + d];
+        }
+      }
+    }
+  }
+
+ private:
+  AttentionShape s_;
+  std::vector<float> scores_;
+};
+
+}  // namespace
+
+std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape) {
+  return std::make_unique<ScalarAttention>(shape);
+}
+
+}  // namespace aigc::scalar

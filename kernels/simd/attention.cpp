@@ -1,0 +1,214 @@
+// Highway compiles this file once per SIMD target (foreach_target re-includes it).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/attention.cpp"
+#include <hwy/foreach_target.h>  // must come before highway.h
+#include <hwy/highway.h>
+#include <hwy/aligned_allocator.h>
+#include <hwy/contrib/math/math-inl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/simd/attention.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace aigc::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Tiles: a block of kBr queries against tiles of kBc keys. The working set per step,
+// K^T tile (D x 64), V tile (64 x D), scores (64 x 64) and the output accumulator
+// (64 x D), is 64 KiB at D = 64: L1 and L2 resident.
+constexpr size_t kBr = static_cast<size_t>(kAttentionQueryBlock);
+constexpr size_t kBc = 64;
+constexpr size_t kLanes = hn::MaxLanes(DF());  // fixed-width targets: the lane count
+constexpr size_t kScoreVectors = kBc / kLanes;
+// Query rows that share each K^T load: the accumulators (rows x kScoreVectors) must fit
+// the register file: 4 x 4 on AVX-512 (32 registers), 1 x 8 on AVX2 (16 registers).
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
+constexpr size_t kRowGroup = 1;
+#else
+constexpr size_t kRowGroup = 4;
+#endif
+static_assert(kBr % kRowGroup == 0 && kBc % kLanes == 0);
+
+struct Scratch {
+  hwy::AlignedFreeUniquePtr<float[]> buffer;
+  size_t capacity = 0;
+  float* get(size_t floats) {
+    if (floats > capacity) {
+      buffer = hwy::AllocateAligned<float>(floats);
+      capacity = floats;
+    }
+    return buffer.get();
+  }
+};
+
+void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
+                    const float* HWY_RESTRICT v, float* HWY_RESTRICT o, int64_t bh, int64_t i0, int64_t i1) {
+  const DF d;
+  const size_t D = static_cast<size_t>(s.D);
+  const size_t Dp = hwy::DivCeil(D, kLanes) * kLanes;  // V and O rows padded to whole vectors
+  const size_t rows = static_cast<size_t>(i1 - i0);
+  const int64_t cap = s.capacity();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+
+  thread_local Scratch scratch;
+  float* qp = scratch.get(kBr * D + D * kBc + kBc * Dp + kBr * kBc + kBr * Dp + 2 * kBr);
+  float* kt = qp + kBr * D;     // K tile transposed: [D][kBc]
+  float* vp = kt + D * kBc;     // V tile: [kBc][Dp]
+  float* sc = vp + kBc * Dp;    // scores, then probabilities: [kBr][kBc]
+  float* acc = sc + kBr * kBc;  // unnormalized output: [kBr][Dp]
+  float* m = acc + kBr * Dp;    // running row maximum
+  float* l = m + kBr;           // running row sum of exp
+
+  // Queries packed and zero-padded to whole row groups, so the score loop needs no edge case.
+  const size_t rows_padded = hwy::DivCeil(rows, kRowGroup) * kRowGroup;
+  std::copy(q + (bh * s.S + i0) * s.D, q + (bh * s.S + i1) * s.D, qp);
+  std::fill(qp + rows * D, qp + rows_padded * D, 0.0f);
+  std::fill(acc, acc + kBr * Dp, 0.0f);
+  std::fill(m, m + kBr, minus_inf);
+  std::fill(l, l + kBr, 0.0f);
+
+  const float* kh = k + bh * cap * s.D;
+  const float* vh = v + bh * cap * s.D;
+  const int64_t first_pos = s.L - s.S + i0;  // absolute position of the block's first query
+  const int64_t last_pos = s.L - s.S + i1 - 1;
+
+  for (int64_t j0 = 0; j0 <= last_pos; j0 += kBc) {
+    const size_t bc = static_cast<size_t>(std::min<int64_t>(kBc, last_pos + 1 - j0));
+    for (size_t c = 0; c < kBc; ++c) {
+      if (c < bc) {
+        const float* krow = kh + (j0 + c) * s.D;
+        for (size_t x = 0; x < D; ++x) kt[x * kBc + c] = krow[x];
+        std::copy(vh + (j0 + c) * s.D, vh + (j0 + c + 1) * s.D, vp + c * Dp);
+        std::fill(vp + c * Dp + D, vp + (c + 1) * Dp, 0.0f);
+      } else {  // past the last key: zeros, so 0 * V stays 0
+        for (size_t x = 0; x < D; ++x) kt[x * kBc + c] = 0.0f;
+        std::fill(vp + c * Dp, vp + (c + 1) * Dp, 0.0f);
+      }
+    }
+
+    // Scores for kRowGroup queries at a time: each K^T vector is loaded once per group.
+    const VF vscale = hn::Set(d, scale);
+    for (size_t r0 = 0; r0 < rows_padded; r0 += kRowGroup) {
+      VF sacc[kRowGroup][kScoreVectors];
+      for (size_t r = 0; r < kRowGroup; ++r) {
+        for (size_t cv = 0; cv < kScoreVectors; ++cv) sacc[r][cv] = hn::Zero(d);
+      }
+      for (size_t x = 0; x < D; ++x) {
+        VF kv[kScoreVectors];
+        for (size_t cv = 0; cv < kScoreVectors; ++cv) kv[cv] = hn::Load(d, kt + x * kBc + cv * kLanes);
+        for (size_t r = 0; r < kRowGroup; ++r) {
+          const VF qv = hn::Set(d, qp[(r0 + r) * D + x]);
+          for (size_t cv = 0; cv < kScoreVectors; ++cv) sacc[r][cv] = hn::MulAdd(qv, kv[cv], sacc[r][cv]);
+        }
+      }
+      for (size_t r = 0; r < kRowGroup; ++r) {
+        for (size_t cv = 0; cv < kScoreVectors; ++cv) {
+          hn::Store(hn::Mul(sacc[r][cv], vscale), d, sc + (r0 + r) * kBc + cv * kLanes);
+        }
+      }
+    }
+
+    // Online softmax: rescale what was accumulated by exp(m_old - m_new).
+    for (size_t r = 0; r < rows_padded; ++r) {
+      float* row = sc + r * kBc;
+      const int64_t visible = r < rows ? std::min<int64_t>(bc, first_pos + r - j0 + 1) : 0;
+      if (visible <= 0) {  // this tile is entirely in this query's future (or a padding row)
+        std::fill(row, row + kBc, 0.0f);
+        continue;
+      }
+      auto valid = [&](size_t cv) {
+        return hn::FirstN(d, static_cast<size_t>(std::clamp<int64_t>(visible - int64_t(cv * kLanes), 0, kLanes)));
+      };
+      VF vmax = hn::Set(d, minus_inf);
+      for (size_t cv = 0; cv < kScoreVectors; ++cv) {
+        vmax = hn::Max(vmax, hn::IfThenElse(valid(cv), hn::Load(d, row + cv * kLanes), hn::Set(d, minus_inf)));
+      }
+      const float m_new = std::max(m[r], hn::GetLane(hn::MaxOfLanes(d, vmax)));
+      const VF vm = hn::Set(d, m_new);
+      VF vsum = hn::Zero(d);
+      for (size_t cv = 0; cv < kScoreVectors; ++cv) {
+        // Masked lanes may hold anything finite; they are zeroed after the exp.
+        const VF p = hn::IfThenElseZero(valid(cv), hn::Exp(d, hn::Sub(hn::Load(d, row + cv * kLanes), vm)));
+        hn::Store(p, d, row + cv * kLanes);
+        vsum = hn::Add(vsum, p);
+      }
+      const float correction = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first tile
+      l[r] = l[r] * correction + hn::GetLane(hn::SumOfLanes(d, vsum));
+      m[r] = m_new;
+      if (correction != 1.0f) {
+        const VF vc = hn::Set(d, correction);
+        for (size_t x = 0; x < Dp; x += kLanes) hn::Store(hn::Mul(hn::Load(d, acc + r * Dp + x), vc), d, acc + r * Dp + x);
+      }
+    }
+
+    // acc += P . V, kRowGroup rows at a time so each V vector is loaded once per group.
+    for (size_t r0 = 0; r0 < rows_padded; r0 += kRowGroup) {
+      for (size_t x = 0; x < Dp; x += kLanes) {
+        VF oacc[kRowGroup];
+        for (size_t r = 0; r < kRowGroup; ++r) oacc[r] = hn::Load(d, acc + (r0 + r) * Dp + x);
+        for (size_t c = 0; c < bc; ++c) {
+          const VF vv = hn::Load(d, vp + c * Dp + x);
+          for (size_t r = 0; r < kRowGroup; ++r) {
+            oacc[r] = hn::MulAdd(hn::Set(d, sc[(r0 + r) * kBc + c]), vv, oacc[r]);
+          }
+        }
+        for (size_t r = 0; r < kRowGroup; ++r) hn::Store(oacc[r], d, acc + (r0 + r) * Dp + x);
+      }
+    }
+  }
+
+  for (size_t r = 0; r < rows; ++r) {
+    const float inv = 1.0f / l[r];
+    float* orow = o + (bh * s.S + i0 + static_cast<int64_t>(r)) * s.D;
+    for (size_t x = 0; x < D; ++x) orow[x] = acc[r * Dp + x] * inv;
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace aigc::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace aigc::simd {
+
+HWY_EXPORT(FusedBlockImpl);
+
+void attention_fused_block(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                           float* o, std::int64_t bh, std::int64_t i0, std::int64_t i1) {
+  HWY_DYNAMIC_DISPATCH(FusedBlockImpl)(shape, q, k, v, o, bh, i0, i1);
+}
+
+namespace {
+
+class SimdAttention final : public AttentionKernel {
+ public:
+  explicit SimdAttention(const AttentionShape& shape) : s_(shape) {}
+  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+    for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
+      for (std::int64_t i0 = 0; i0 < s_.S; i0 += kAttentionQueryBlock) {
+        attention_fused_block(s_, q.as<const float>(), k.as<const float>(), v.as<const float>(), o.as<float>(),
+                              bh, i0, std::min(s_.S, i0 + kAttentionQueryBlock));
+      }
+    }
+  }
+
+ private:
+  AttentionShape s_;
+};
+
+}  // namespace
+
+std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape) {
+  return std::make_unique<SimdAttention>(shape);
+}
+
+}  // namespace aigc::simd
+#endif  // HWY_ONCE

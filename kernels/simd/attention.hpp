@@ -1,0 +1,20 @@
+#pragma once
+// Fused causal attention with online softmax (FlashAttention's algorithm on the CPU):
+// no S x L score matrix; per call the scratch is a few tiles of (query block x D) and
+// (key tile x D), kept per thread. Highway, dispatched at run time like the GEMM.
+#include <cstdint>
+
+#include "core/backend.hpp"
+
+namespace aigc::simd {
+
+// Query rows per block: the unit the openmp backend hands to a thread.
+inline constexpr std::int64_t kAttentionQueryBlock = 64;
+
+// Computes O for query rows [i0, i1) of head `bh` (= b * H + h).
+void attention_fused_block(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                           float* o, std::int64_t bh, std::int64_t i0, std::int64_t i1);
+
+std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape);
+
+}  // namespace aigc::simd
