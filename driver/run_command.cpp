@@ -186,7 +186,7 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const std::vector<std::string> backends = o.backends.empty() ? backend_names() : o.backends;
   for (const std::string& b : backends) make_backend(b);
   if (!o.shapes.empty() && workloads.size() != 1) {
-    throw InvalidArgument("shapes", fmt::format("shapes belong to one workload; {} workloads were chosen",
+    throw InvalidArgument("shapes", fmt::format("shapes belong to one workload: choose it with --workloads ({} are chosen)",
                                                 workloads.size()));
   }
   std::vector<std::string> shapes;
@@ -236,15 +236,23 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
       if (spec.backend == "scalar" && base.t_single_s) {
         const double predicted = *base.t_single_s * base.n_units;
         if (predicted > o.scalar_budget_s) {
+          // Memory is the harder limit: say so when the case could not be built at all.
+          std::string reason = fmt::format("skipped: predicted {:.3g} s > scalar budget {:.3g} s; "
+                                           "baseline from the serial model",
+                                           predicted, o.scalar_budget_s);
+          try {
+            auto scalar = make_backend("scalar");
+            w->make_case(*scalar, spec.shape);
+          } catch (const InsufficientMemory& e) {
+            reason = std::string("skipped: ") + e.what();
+          }
           Measurement m{.workload = spec.workload,
                         .shape = spec.shape,
                         .backend = spec.backend,
                         .simd_target = "none",
                         .compute_class = ComputeClass::scalar_core,
                         .counts = w->counts(spec.shape),
-                        .status = fmt::format("skipped: predicted {:.3g} s > scalar budget {:.3g} s; "
-                                              "baseline from the serial model",
-                                              predicted, o.scalar_budget_s)};
+                        .status = reason};
           fmt::print(out, "[{}/{}] {}: {}\n", index, specs.size(), benchmark_name(spec), m.status);
           measurements.push_back(std::move(m));
           continue;

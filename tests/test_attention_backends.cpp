@@ -1,0 +1,194 @@
+// Every backend's attention against the float64 reference and the scalar backend.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "core/random.hpp"
+#include "core/verify.hpp"
+#include "kernels/registry.hpp"
+#include "kernels/simd/gemm.hpp"
+#include "workloads/attention.hpp"
+
+using namespace aigc;
+
+namespace {
+
+struct Inputs {
+  std::vector<float> q, k, v;
+};
+
+// Uniform in [-magnitude, magnitude]. K and V fill the whole cache capacity; rows past L
+// are NaN, so a kernel that reads beyond the valid cache fails.
+Inputs make_inputs(const AttentionShape& s, float magnitude = 1.0f) {
+  Inputs in{random_uniform(s.B * s.H * s.S * s.D, 31, -magnitude, magnitude),
+            random_uniform(s.B * s.H * s.capacity() * s.D, 32, -magnitude, magnitude),
+            random_uniform(s.B * s.H * s.capacity() * s.D, 33)};
+  for (std::int64_t bh = 0; bh < s.B * s.H; ++bh) {
+    for (std::int64_t j = s.L; j < s.capacity(); ++j) {
+      for (std::int64_t d = 0; d < s.D; ++d) {
+        in.k[(bh * s.capacity() + j) * s.D + d] = std::numeric_limits<float>::quiet_NaN();
+        in.v[(bh * s.capacity() + j) * s.D + d] = std::numeric_limits<float>::quiet_NaN();
+      }
+    }
+  }
+  return in;
+}
+
+std::vector<float> run_backend(Backend& backend, const AttentionShape& s, const Inputs& in) {
+  Buffer q = backend.upload_new(in.q), k = backend.upload_new(in.k), v = backend.upload_new(in.v);
+  Buffer o = backend.upload_new(nan_filled(in.q.size()));  // an unwritten element fails
+  backend.make_attention(s)->run(q, k, v, o);
+  backend.synchronize();
+  std::vector<float> out(in.q.size());
+  backend.download(o, out);
+  return out;
+}
+
+// S = 1; S not a multiple of the 64-query block or 64-key tile; odd D; D in {32, 64, 80, 128};
+// B * H larger than the threads; decode against caches of 1 and 130 keys; a cache with
+// spare capacity. Every full shape's first row is a row where the mask leaves one key.
+const std::vector<AttentionShape> kShapes = {
+    {1, 1, 1, 1, 8},     {1, 2, 67, 67, 33},  {2, 3, 130, 130, 64}, {1, 2, 65, 65, 32},
+    {1, 1, 100, 100, 80}, {1, 1, 64, 64, 128}, {1, 3, 5, 5, 1},      {1, 4, 1, 1, 64},
+    {2, 2, 1, 130, 64},  {1, 3, 1, 77, 80},    {1, 2, 1, 50, 16, 96}, {1, 1, 20, 70, 24},
+};
+
+std::string label(const AttentionShape& s) {
+  return format_attention_shape(s) + (s.S > 1 && s.S != s.L ? " (S<L)" : "") +
+         (s.kv_capacity ? " cap=" + std::to_string(s.kv_capacity) : "");
+}
+
+}  // namespace
+
+TEST_CASE("the scalar attention matches a float64 computation within the derived tolerance") {
+  auto scalar = make_backend("scalar");
+  for (const AttentionShape& s : kShapes) {
+    INFO(label(s));
+    const Inputs in = make_inputs(s);
+    const AttentionError e = attention_error(s, in.q, in.k, in.v, run_backend(*scalar, s, in));
+    CHECK(e.max_rel_error <= e.tolerance);
+  }
+}
+
+TEST_CASE("every backend's attention matches float64 and the scalar reference at every thread count") {
+  auto scalar = make_backend("scalar");
+  for (const std::string& name : backend_names()) {
+    auto backend = make_backend(name);
+    if (!backend->availability().available) {
+      WARN("skipping " << name << ": " << backend->availability().reason);
+      continue;
+    }
+    const std::vector<int> thread_counts = backend->is_multithreaded() ? std::vector<int>{1, 2, 3} : std::vector<int>{1};
+    for (const int threads : thread_counts) {
+      backend->set_threads(threads);
+      for (const AttentionShape& s : kShapes) {
+        INFO(name << " threads=" << threads << " " << label(s));
+        const Inputs in = make_inputs(s);
+        const auto o = run_backend(*backend, s, in);
+        const AttentionError e = attention_error(s, in.q, in.k, in.v, o);
+        CHECK(e.max_rel_error <= e.tolerance);
+        // Against scalar: both are within the tolerance of the exact value.
+        const auto ref = run_backend(*scalar, s, in);
+        MaxRelativeError diff;
+        for (std::size_t i = 0; i < o.size(); ++i) diff.add(o[i], ref[i], 1.0);  // |v| <= 1, so sum p|v| <= 1
+        CHECK(diff.value() <= 2 * e.tolerance);
+      }
+    }
+  }
+}
+
+TEST_CASE("large-magnitude scores do not overflow the softmax on any backend") {
+  // Scores reach about 40 * 40 * 64 / 8 = 12800: exp overflows unless the maximum is subtracted.
+  const AttentionShape s{1, 2, 70, 70, 64};
+  const Inputs in = make_inputs(s, 40.0f);
+  for (const std::string& name : backend_names()) {
+    auto backend = make_backend(name);
+    INFO(name);
+    const auto o = run_backend(*backend, s, in);
+    const AttentionError e = attention_error(s, in.q, in.k, in.v, o);
+    CHECK(std::isfinite(e.max_rel_error));
+    CHECK(e.max_rel_error <= e.tolerance);
+  }
+}
+
+TEST_CASE("the decode form equals the last row of full causal attention") {
+  const std::int64_t L = 97, D = 64;
+  const AttentionShape full{1, 3, L, L, D}, decode{1, 3, 1, L, D};
+  const Inputs in = make_inputs(full);
+  Inputs last{{}, in.k, in.v};
+  for (std::int64_t bh = 0; bh < 3; ++bh) {
+    last.q.insert(last.q.end(), in.q.begin() + (bh * L + L - 1) * D, in.q.begin() + (bh * L + L) * D);
+  }
+  for (const std::string& name : backend_names()) {
+    auto backend = make_backend(name);
+    INFO(name);
+    const auto o_full = run_backend(*backend, full, in);
+    const auto o_decode = run_backend(*backend, decode, last);
+    const double tol = attention_error(decode, last.q, last.k, last.v, o_decode).tolerance;
+    MaxRelativeError diff;
+    for (std::int64_t bh = 0; bh < 3; ++bh) {
+      for (std::int64_t d = 0; d < D; ++d) diff.add(o_decode[bh * D + d], o_full[(bh * L + L - 1) * D + d], 1.0);
+    }
+    CHECK(diff.value() <= 2 * tol);
+  }
+}
+
+TEST_CASE("the fused attention is correct on every SIMD target this CPU supports") {
+  for (const std::string& target : simd::available_targets()) {
+    simd::force_target(target);
+    for (const char* name : {"simd", "openmp"}) {
+      auto backend = make_backend(name);
+      if (backend->is_multithreaded()) backend->set_threads(2);
+      for (const AttentionShape& s : kShapes) {
+        INFO(name << " target=" << target << " " << label(s));
+        const Inputs in = make_inputs(s);
+        const AttentionError e = attention_error(s, in.q, in.k, in.v, run_backend(*backend, s, in));
+        CHECK(e.max_rel_error <= e.tolerance);
+      }
+    }
+  }
+  simd::force_target("");
+}
+
+TEST_CASE("the error check catches a wrong or unwritten attention output") {
+  const AttentionShape s{1, 2, 40, 40, 16};
+  const Inputs in = make_inputs(s);
+  auto o = run_backend(*make_backend("scalar"), s, in);
+  REQUIRE(attention_error(s, in.q, in.k, in.v, o).max_rel_error <= attention_error(s, in.q, in.k, in.v, o).tolerance);
+  auto wrong = o;
+  wrong[17] += 1e-3f;
+  const AttentionError e = attention_error(s, in.q, in.k, in.v, wrong);
+  CHECK(e.max_rel_error > e.tolerance);
+  auto unwritten = o;
+  unwritten.back() = std::numeric_limits<float>::quiet_NaN();
+  const AttentionError n = attention_error(s, in.q, in.k, in.v, unwritten);
+  CHECK_FALSE(n.max_rel_error <= n.tolerance);
+}
+
+TEST_CASE("the scalar path refuses a score tensor that does not fit, naming its size; the fused path does not") {
+  const AttentionWorkload attention;
+  // 128 heads x 8192^2 scores x 4 B = 32 GiB, beyond this machine; Q, K, V, O are 16 MiB.
+  const std::string huge = "B=8,H=16,S=8192,D=1";
+  auto scalar = make_backend("scalar");
+  CHECK_THROWS_AS(attention.make_case(*scalar, huge), InsufficientMemory);
+  CHECK_THROWS_WITH(attention.make_case(*scalar, huge), Catch::Contains("32.00 GiB") && Catch::Contains("scores"));
+  auto simd = make_backend("simd");
+  CHECK_NOTHROW(attention.make_case(*simd, huge));
+}
+
+TEST_CASE("analytic FLOPs, bytes, phases and units of attention") {
+  const AttentionWorkload attention;
+  // 4 pairs... S=4: 1+2+3+4 = 10 pairs per head, 4D FLOPs each.
+  const WorkCounts full = attention.counts("B=2,H=3,S=4,D=8");
+  CHECK(full.flops == 2 * 3 * 10 * 4.0 * 8);
+  CHECK(full.bytes == 4.0 * 2 * 3 * 8 * (2 * 4 + 2 * 4));
+  CHECK(full.n_units == 6);
+  const WorkCounts decode = attention.counts("B=1,H=2,L=100,D=8");
+  CHECK(decode.flops == 2 * 100 * 4.0 * 8);
+  CHECK(attention.phase("B=1,H=2,L=100,D=8") == "decode");
+  CHECK(attention.phase("B=1,H=2,S=100,D=8") == "prefill");
+  CHECK(attention.unit_shape("B=2,H=12,S=1024,D=64") == "B=1,H=1,S=1024,D=64");
+  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=10,L=10,D=8"), Catch::Contains("not both"));
+  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=0,D=8"), Catch::Contains("S=0 is out of range"));
+}
