@@ -119,20 +119,17 @@ ProbeResult run_probe(const ProbeProgress& progress) {
     say(fmt::format("{} FMA FLOP/s, {} thread(s): {:.1f} G", p.simd_target, t, p.simd_flops[t] / 1e9));
   }
 
-  // Working sets at half of each level's size, so the level holds them with room to spare.
-  // Sizes come from the OS; when it does not say, common values stand in.
-  const double l1 = m.l1d_bytes > 0 ? m.l1d_bytes : 32 << 10;
-  const double l2 = m.l2_bytes > 0 ? m.l2_bytes : 1 << 20;
-  const double l3 = m.l3_bytes > 0 ? m.l3_bytes : 16 << 20;
-  const double dram = std::clamp(4 * l3, 256.0 * (1 << 20), 1024.0 * (1 << 20));
-  p.bandwidth = {{"L1", l1, true, {}}, {"L2", l2, true, {}}, {"L3", l3, false, {}}, {"DRAM", 1e300, false, {}}};
-  for (BandwidthLevel& level : p.bandwidth) {
+  // Triad over a sweep of working sets, 16 KiB to 1 GiB in steps of 4x, rather than at the
+  // cache sizes the OS reports: a VM may report the host's caches (here 480 MiB of "L3"),
+  // and a working set is held against the bandwidth measured at the next size up.
+  for (double ws = 16 << 10; ws <= double(1 << 30); ws *= 4) {
+    const std::string name = ws >= (1 << 20) ? fmt::format("{:.0f}MiB", ws / (1 << 20)) : fmt::format("{:.0f}KiB", ws / 1024);
+    BandwidthLevel level{name, ws, false, {}};
     for (int t = 1; t <= m.cores; ++t) {
-      const double capacity = level.name == "DRAM" ? dram : level.capacity_bytes / 2 * (level.per_core ? t : 1);
-      level.bytes_per_s[t] = measure_triad(capacity, t);
-      say(fmt::format("triad {:>4} ({:.0f} KiB), {} thread(s): {:.1f} GB/s", level.name, capacity / 1024, t,
-                      level.bytes_per_s[t] / 1e9));
+      level.bytes_per_s[t] = measure_triad(ws, t);
+      say(fmt::format("triad {:>7}, {} thread(s): {:.1f} GB/s", name, t, level.bytes_per_s[t] / 1e9));
     }
+    p.bandwidth.push_back(level);
   }
   return p;
 }

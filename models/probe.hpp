@@ -1,7 +1,7 @@
 #pragma once
 // The machine's own peaks, measured rather than copied from a datasheet: FMA
-// throughput (SIMD and scalar) per thread count, and STREAM-triad bandwidth at working
-// sets from L1 to DRAM. Cached per machine in a JSON file.
+// throughput (SIMD and scalar) per thread count, and STREAM-triad bandwidth over a sweep
+// of working sets from L1-sized to DRAM-sized. Cached per machine in a JSON file.
 #include <functional>
 #include <map>
 #include <string>
@@ -12,8 +12,8 @@
 namespace aigc {
 
 struct BandwidthLevel {
-  std::string name;                     // "L1", "L2", "L3", "DRAM"
-  double capacity_bytes = 0;            // what fits at this level (per core for private caches)
+  std::string name;                     // "16KiB", ... "1024MiB" for a measured working set
+  double capacity_bytes = 0;            // the working set measured (per core when per_core)
   bool per_core = false;                // private cache: capacity scales with threads
   std::map<int, double> bytes_per_s;    // threads -> triad bandwidth (12 B per element)
 };
@@ -30,7 +30,8 @@ struct ProbeResult {
   // The ceilings a backend is held to at a thread count (threads past the probed
   // range get the largest probed count's value: oversubscription adds no hardware).
   double peak_flops(ComputeClass cls, int threads) const;
-  // The bandwidth of the smallest level that holds `working_set_bytes` with `threads`.
+  // The bandwidth measured at the smallest working set >= `working_set_bytes` (the
+  // largest one beyond the sweep), with `threads`.
   double peak_bytes_per_s(double working_set_bytes, int threads) const;
   const BandwidthLevel& level_for(double working_set_bytes, int threads) const;
 };

@@ -77,8 +77,10 @@ TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, 
   REQUIRE_FALSE(p.simd_flops.empty());
   CHECK(p.scalar_flops_per_core > 0);
   CHECK(p.simd_flops.at(1) > p.scalar_flops_per_core);
-  REQUIRE(p.bandwidth.size() == 4);
+  REQUIRE(p.bandwidth.size() == 9);  // 16 KiB to 1 GiB in steps of 4x
   for (const BandwidthLevel& level : p.bandwidth) CHECK(level.bytes_per_s.at(1) > 0);
+  CHECK(p.bandwidth.front().capacity_bytes == 16 * 1024);
+  CHECK(p.bandwidth.back().capacity_bytes == 1024.0 * 1024 * 1024);
   CHECK(p.bandwidth.front().bytes_per_s.at(1) > p.bandwidth.back().bytes_per_s.at(1));
 }
 
