@@ -1,5 +1,8 @@
 #include "benchmarks/runner.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "kernels/registry.hpp"
@@ -83,6 +86,23 @@ std::vector<BenchSpec> expand_specs(const std::string& workload, const std::vect
     }
   }
   return specs;
+}
+
+int benchmark_main(const std::string& workload_name, double scalar_max_flops, int argc, char** argv) {
+  const Workload& workload = find_workload(workload_name);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> threads{1};
+  if (cores > 1) threads.push_back(cores);
+  for (const BenchSpec& spec :
+       expand_specs(workload_name, workload.preset_shapes(Preset::full), backend_names(), threads)) {
+    if (spec.backend == "scalar" && workload.counts(spec.shape).flops > scalar_max_flops) continue;
+    register_lazy_benchmark(spec)->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace aigc

@@ -63,4 +63,10 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
 std::vector<BenchSpec> expand_specs(const std::string& workload, const std::vector<std::string>& shapes,
                                     const std::vector<std::string>& backends, const std::vector<int>& threads);
 
+// The main() of a benchmark binary: every backend at 1 thread and all cores on the
+// workload's full preset, scalar only where one instance is at most `scalar_max_flops`
+// (beyond, the reference takes minutes; the driver's serial model covers it). Then
+// Google Benchmark's own flag handling and run.
+int benchmark_main(const std::string& workload, double scalar_max_flops, int argc, char** argv);
+
 }  // namespace aigc

@@ -9,7 +9,10 @@ scripts/build.sh >/dev/null
 machine="${AIGCBENCH_MACHINE:-$(hostname -s)}"
 preset=quick
 for ((i = 1; i <= $#; i++)); do
-  [[ "${!i}" == "--preset" ]] && { j=$((i + 1)); preset="${!j:-quick}"; }
+  case "${!i}" in
+    --preset) j=$((i + 1)); preset="${!j:-quick}" ;;
+    --preset=*) preset="${!i#--preset=}" ;;
+  esac
 done
 mkdir -p results
 status=0

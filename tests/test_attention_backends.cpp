@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/random.hpp"
+#include "tests/backend_sweep.hpp"
 #include "core/verify.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
@@ -73,29 +74,20 @@ TEST_CASE("the scalar attention matches a float64 computation within the derived
 
 TEST_CASE("every backend's attention matches float64 and the scalar reference at every thread count") {
   auto scalar = make_backend("scalar");
-  for (const std::string& name : backend_names()) {
-    auto backend = make_backend(name);
-    if (!backend->availability().available) {
-      WARN("skipping " << name << ": " << backend->availability().reason);
-      continue;
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    for (const AttentionShape& s : kShapes) {
+      INFO(name << " threads=" << threads << " " << label(s));
+      const Inputs in = make_inputs(s);
+      const auto o = run_backend(backend, s, in);
+      const AttentionError e = attention_error(s, in.q, in.k, in.v, o);
+      CHECK(e.max_rel_error <= e.tolerance);
+      // Against scalar: both are within the tolerance of the exact value.
+      const auto ref = run_backend(*scalar, s, in);
+      MaxRelativeError diff;
+      for (std::size_t i = 0; i < o.size(); ++i) diff.add(o[i], ref[i], 1.0);  // |v| <= 1, so sum p|v| <= 1
+      CHECK(diff.value() <= 2 * e.tolerance);
     }
-    const std::vector<int> thread_counts = backend->is_multithreaded() ? std::vector<int>{1, 2, 3} : std::vector<int>{1};
-    for (const int threads : thread_counts) {
-      backend->set_threads(threads);
-      for (const AttentionShape& s : kShapes) {
-        INFO(name << " threads=" << threads << " " << label(s));
-        const Inputs in = make_inputs(s);
-        const auto o = run_backend(*backend, s, in);
-        const AttentionError e = attention_error(s, in.q, in.k, in.v, o);
-        CHECK(e.max_rel_error <= e.tolerance);
-        // Against scalar: both are within the tolerance of the exact value.
-        const auto ref = run_backend(*scalar, s, in);
-        MaxRelativeError diff;
-        for (std::size_t i = 0; i < o.size(); ++i) diff.add(o[i], ref[i], 1.0);  // |v| <= 1, so sum p|v| <= 1
-        CHECK(diff.value() <= 2 * e.tolerance);
-      }
-    }
-  }
+  });
 }
 
 TEST_CASE("large-magnitude scores do not overflow the softmax on any backend") {

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/random.hpp"
+#include "tests/backend_sweep.hpp"
 #include "core/verify.hpp"
 #include "kernels/openmp/matmul.hpp"
 #include "kernels/registry.hpp"
@@ -79,25 +80,16 @@ TEST_CASE("the scalar reference matches a float64 computation within gamma_(K+1)
 
 TEST_CASE("every backend matches float64 and the scalar reference at every thread count") {
   auto scalar = make_backend("scalar");
-  for (const std::string& name : backend_names()) {
-    auto backend = make_backend(name);
-    if (!backend->availability().available) {
-      WARN("skipping " << name << ": " << backend->availability().reason);
-      continue;
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    for (const MatmulShape& s : kShapes) {
+      INFO(name << " threads=" << threads << " " << label(s));
+      const Inputs in = make_inputs(s);
+      const auto c = run_backend(backend, s, in);
+      CHECK(matmul_max_rel_error(s, in.a, in.b, in.bias, c) <= matmul_tolerance(s.K));
+      const auto reference = run_backend(*scalar, s, in);
+      CHECK(max_rel_difference(s, in, c, reference) <= 2 * matmul_tolerance(s.K));
     }
-    const std::vector<int> thread_counts = backend->is_multithreaded() ? std::vector<int>{1, 2, 3} : std::vector<int>{1};
-    for (const int threads : thread_counts) {
-      backend->set_threads(threads);
-      for (const MatmulShape& s : kShapes) {
-        INFO(name << " threads=" << threads << " " << label(s));
-        const Inputs in = make_inputs(s);
-        const auto c = run_backend(*backend, s, in);
-        CHECK(matmul_max_rel_error(s, in.a, in.b, in.bias, c) <= matmul_tolerance(s.K));
-        const auto reference = run_backend(*scalar, s, in);
-        CHECK(max_rel_difference(s, in, c, reference) <= 2 * matmul_tolerance(s.K));
-      }
-    }
-  }
+  });
 }
 
 TEST_CASE("the simd and openmp kernels are correct on every SIMD target this CPU supports") {

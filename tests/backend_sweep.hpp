@@ -1,0 +1,23 @@
+#pragma once
+// Runs a check on every available backend at each thread count it accepts (1, 2 and 3
+// for the multithreaded ones, to include an odd count and oversubscription).
+#include <catch2/catch.hpp>
+
+#include "kernels/registry.hpp"
+
+template <typename Check>
+void for_each_backend_and_thread_count(Check&& check) {
+  for (const std::string& name : aigc::backend_names()) {
+    auto backend = aigc::make_backend(name);
+    if (!backend->availability().available) {
+      WARN("skipping " << name << ": " << backend->availability().reason);
+      continue;
+    }
+    const std::vector<int> thread_counts =
+        backend->is_multithreaded() ? std::vector<int>{1, 2, 3} : std::vector<int>{1};
+    for (const int threads : thread_counts) {
+      backend->set_threads(threads);
+      check(*backend, name, threads);
+    }
+  }
+}
