@@ -18,14 +18,16 @@ ReadyCase make_ready_case(const BenchSpec& spec) {
   ReadyCase ready;
   ready.backend = make_backend(spec.backend);
   const Availability av = ready.backend->availability();
-  if (!av.available) throw std::runtime_error(fmt::format("backend '{}' unavailable: {}", spec.backend, av.reason));
+  if (!av.available)
+    throw std::runtime_error(fmt::format("backend '{}' unavailable: {}", spec.backend, av.reason));
   ready.backend->set_threads(spec.threads);
   ready.counts = workload.counts(spec.shape);
   ready.work = workload.make_case(*ready.backend, spec.shape);
   ready.max_rel_error = ready.work->verify();
   if (!(ready.max_rel_error <= ready.work->tolerance())) {
-    throw std::runtime_error(fmt::format("verification failed: max relative error {:.3g} > tolerance {:.3g}",
-                                         ready.max_rel_error, ready.work->tolerance()));
+    throw std::runtime_error(
+        fmt::format("verification failed: max relative error {:.3g} > tolerance {:.3g}",
+                    ready.max_rel_error, ready.work->tolerance()));
   }
   return ready;
 }
@@ -41,22 +43,23 @@ void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
 benchmark::internal::Benchmark* register_lazy_benchmark(const BenchSpec& spec) {
   auto holder = std::make_shared<std::unique_ptr<ReadyCase>>();
   auto failure = std::make_shared<std::string>();
-  return benchmark::RegisterBenchmark(benchmark_name(spec).c_str(), [spec, holder, failure](benchmark::State& state) {
-    if (!*holder && failure->empty()) {
-      try {
-        *holder = std::make_unique<ReadyCase>(make_ready_case(spec));
-      } catch (const std::exception& e) {
-        *failure = e.what();
-      }
-    }
-    if (!failure->empty()) {
-      state.SkipWithError(failure->c_str());
-      for (auto _ : state) {
-      }
-      return;
-    }
-    run_benchmark_loop(state, **holder);
-  });
+  return benchmark::RegisterBenchmark(
+      benchmark_name(spec).c_str(), [spec, holder, failure](benchmark::State& state) {
+        if (!*holder && failure->empty()) {
+          try {
+            *holder = std::make_unique<ReadyCase>(make_ready_case(spec));
+          } catch (const std::exception& e) {
+            *failure = e.what();
+          }
+        }
+        if (!failure->empty()) {
+          state.SkipWithError(failure->c_str());
+          for (auto _ : state) {
+          }
+          return;
+        }
+        run_benchmark_loop(state, **holder);
+      });
 }
 
 void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
@@ -72,8 +75,10 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   }
 }
 
-std::vector<BenchSpec> expand_specs(const std::string& workload, const std::vector<std::string>& shapes,
-                                    const std::vector<std::string>& backends, const std::vector<int>& threads) {
+std::vector<BenchSpec> expand_specs(const std::string& workload,
+                                    const std::vector<std::string>& shapes,
+                                    const std::vector<std::string>& backends,
+                                    const std::vector<int>& threads) {
   std::vector<BenchSpec> specs;
   for (const std::string& shape : shapes) {
     for (const std::string& name : backends) {
@@ -88,13 +93,14 @@ std::vector<BenchSpec> expand_specs(const std::string& workload, const std::vect
   return specs;
 }
 
-int benchmark_main(const std::string& workload_name, double scalar_max_flops, int argc, char** argv) {
+int benchmark_main(const std::string& workload_name, double scalar_max_flops, int argc,
+                   char** argv) {
   const Workload& workload = find_workload(workload_name);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int> threads{1};
   if (cores > 1) threads.push_back(cores);
-  for (const BenchSpec& spec :
-       expand_specs(workload_name, workload.preset_shapes(Preset::full), backend_names(), threads)) {
+  for (const BenchSpec& spec : expand_specs(workload_name, workload.preset_shapes(Preset::full),
+                                            backend_names(), threads)) {
     if (spec.backend == "scalar" && workload.counts(spec.shape).flops > scalar_max_flops) continue;
     register_lazy_benchmark(spec)->UseRealTime()->Unit(benchmark::kMillisecond);
   }

@@ -60,8 +60,10 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
 
 // Every (backend, threads) pairing to benchmark for a shape: single-threaded backends at
 // 1 thread, the others at each count of `threads` (default: 1 and all cores).
-std::vector<BenchSpec> expand_specs(const std::string& workload, const std::vector<std::string>& shapes,
-                                    const std::vector<std::string>& backends, const std::vector<int>& threads);
+std::vector<BenchSpec> expand_specs(const std::string& workload,
+                                    const std::vector<std::string>& shapes,
+                                    const std::vector<std::string>& backends,
+                                    const std::vector<int>& threads);
 
 // The main() of a benchmark binary: every backend at 1 thread and all cores on the
 // workload's full preset, scalar only where one instance is at most `scalar_max_flops`

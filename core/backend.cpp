@@ -6,8 +6,9 @@ namespace aigc {
 
 void Backend::set_threads(int threads) {
   if (threads < 1 || threads > max_threads()) {
-    throw InvalidArgument("threads", fmt::format("{} is out of range for backend '{}' (valid: 1..{})",
-                                                 threads, name(), max_threads()));
+    throw InvalidArgument("threads",
+                          fmt::format("{} is out of range for backend '{}' (valid: 1..{})", threads,
+                                      name(), max_threads()));
   }
   threads_ = threads;
 }

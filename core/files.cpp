@@ -26,11 +26,13 @@ void check_writable(const std::string& path, const std::string& argument) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (path.empty()) throw InvalidArgument(argument, "empty path");
-  if (fs::is_directory(path, ec)) throw InvalidArgument(argument, fmt::format("'{}' is a directory", path));
+  if (fs::is_directory(path, ec))
+    throw InvalidArgument(argument, fmt::format("'{}' is a directory", path));
   const std::string tmp = temporary_beside(path);
   std::FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) {
-    throw InvalidArgument(argument, fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+    throw InvalidArgument(argument,
+                          fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
   }
   std::fclose(f);
   std::remove(tmp.c_str());

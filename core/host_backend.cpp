@@ -18,8 +18,8 @@ Buffer HostBackend::allocate(std::size_t bytes) {
 
 void HostBackend::upload(Buffer& dst, std::span<const float> src) {
   if (src.size_bytes() > dst.bytes()) {
-    throw std::length_error(fmt::format("upload of {} bytes into a buffer of {} bytes",
-                                        src.size_bytes(), dst.bytes()));
+    throw std::length_error(
+        fmt::format("upload of {} bytes into a buffer of {} bytes", src.size_bytes(), dst.bytes()));
   }
   std::memcpy(dst.data(), src.data(), src.size_bytes());
 }

@@ -65,8 +65,9 @@ double available_memory_bytes() {
 void require_memory(double bytes, const std::string& what) {
   const double usable = 0.75 * available_memory_bytes();
   if (bytes > usable) {
-    throw InsufficientMemory(fmt::format("{} needs {:.2f} GiB, more than the {:.2f} GiB this machine can spare",
-                                         what, bytes / (1ull << 30), usable / (1ull << 30)));
+    throw InsufficientMemory(
+        fmt::format("{} needs {:.2f} GiB, more than the {:.2f} GiB this machine can spare", what,
+                    bytes / (1ull << 30), usable / (1ull << 30)));
   }
 }
 

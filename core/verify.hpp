@@ -13,7 +13,8 @@ class MaxRelativeError {
   // `scale` is the magnitude the rounding error is proportional to (for a dot product:
   // the sum of |a_i * b_i|), so that cancellation does not inflate the error.
   void add(double got, double reference, double scale) {
-    const double err = std::abs(got - reference) / std::max(scale, std::numeric_limits<double>::min());
+    const double err =
+        std::abs(got - reference) / std::max(scale, std::numeric_limits<double>::min());
     if (!std::isfinite(got) || !std::isfinite(err)) {
       max_ = std::numeric_limits<double>::infinity();
     } else {

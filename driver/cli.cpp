@@ -56,15 +56,18 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return parts;
 }
 
-long long parse_integer(const std::string& arg, const std::string& text, long long min, long long max) {
+long long parse_integer(const std::string& arg, const std::string& text, long long min,
+                        long long max) {
   long long v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   const std::string range = fmt::format("valid: {}..{}", min, max);
-  if (ec == std::errc::result_out_of_range) throw InvalidArgument(arg, fmt::format("'{}' overflows ({})", text, range));
+  if (ec == std::errc::result_out_of_range)
+    throw InvalidArgument(arg, fmt::format("'{}' overflows ({})", text, range));
   if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
     throw InvalidArgument(arg, fmt::format("'{}' is not an integer ({})", text, range));
   }
-  if (v < min || v > max) throw InvalidArgument(arg, fmt::format("{} is out of range ({})", v, range));
+  if (v < min || v > max)
+    throw InvalidArgument(arg, fmt::format("{} is out of range ({})", v, range));
   return v;
 }
 
@@ -76,7 +79,8 @@ double parse_number(const std::string& arg, const std::string& text, double min,
   if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v)) {
     throw InvalidArgument(arg, fmt::format("'{}' is not a number ({})", text, range));
   }
-  if (v < min || v > max) throw InvalidArgument(arg, fmt::format("{} is out of range ({})", text, range));
+  if (v < min || v > max)
+    throw InvalidArgument(arg, fmt::format("{} is out of range ({})", text, range));
   return v;
 }
 
@@ -87,7 +91,8 @@ class ArgReader {
   bool next(std::string& name) {
     if (i_ >= args_.size()) return false;
     name = args_[i_++];
-    if (name.rfind("--", 0) != 0) throw InvalidArgument("arguments", fmt::format("unexpected '{}'", name));
+    if (name.rfind("--", 0) != 0)
+      throw InvalidArgument("arguments", fmt::format("unexpected '{}'", name));
     const auto eq = name.find('=');
     if (eq != std::string::npos) {
       inline_value_ = name.substr(eq + 1);
@@ -118,14 +123,16 @@ int list_command(std::ostream& out) {
                av.available ? "available" : "unavailable (" + av.reason + ")", b->description(),
                b->simd_target(), b->is_multithreaded() ? ", multithreaded" : "");
   }
-  fmt::print(out, "SIMD targets here (best first): {}\n", fmt::join(simd::available_targets(), ", "));
+  fmt::print(out, "SIMD targets here (best first): {}\n",
+             fmt::join(simd::available_targets(), ", "));
   const cuda::DeviceSummary gpu = cuda::query_devices();
-  fmt::print(out, "GPU: {}\n", gpu.device_count > 0 ? fmt::format("{} ({} device(s))", gpu.name, gpu.device_count)
-                                                     : "none: " + gpu.reason);
+  fmt::print(out, "GPU: {}\n",
+             gpu.device_count > 0 ? fmt::format("{} ({} device(s))", gpu.name, gpu.device_count)
+                                  : "none: " + gpu.reason);
   fmt::print(out, "workloads: {}\n", fmt::join(workload_names(), ", "));
   const MachineInfo& m = machine_info();
-  fmt::print(out, "machine: {} | {} | {} cores | {} | {}\n", m.host, m.cpu_model, m.cores, m.compiler,
-             m.build_type);
+  fmt::print(out, "machine: {} | {} | {} cores | {} | {}\n", m.host, m.cpu_model, m.cores,
+             m.compiler, m.build_type);
   return 0;
 }
 
@@ -140,15 +147,20 @@ int probe_command(const std::vector<std::string>& args, std::ostream& out) {
     } else if (name == "--probe-file") {
       path = reader.value(name);
     } else {
-      throw InvalidArgument("arguments", fmt::format("unknown option '{}' for probe (valid: --reprobe, --probe-file)", name));
+      throw InvalidArgument(
+          "arguments",
+          fmt::format("unknown option '{}' for probe (valid: --reprobe, --probe-file)", name));
     }
   }
-  const ProbeResult p = load_or_run_probe(path, reprobe, [&](const std::string& s) { fmt::print(out, "  {}\n", s); });
+  const ProbeResult p =
+      load_or_run_probe(path, reprobe, [&](const std::string& s) { fmt::print(out, "  {}\n", s); });
   fmt::print(out, "probe {} ({}), measured {}\n", path, p.fingerprint, p.timestamp);
   fmt::print(out, "  scalar: {:.2f} GFLOP/s per core\n", p.scalar_flops_per_core / 1e9);
-  for (const auto& [t, v] : p.simd_flops) fmt::print(out, "  {} x{}: {:.1f} GFLOP/s\n", p.simd_target, t, v / 1e9);
+  for (const auto& [t, v] : p.simd_flops)
+    fmt::print(out, "  {} x{}: {:.1f} GFLOP/s\n", p.simd_target, t, v / 1e9);
   for (const BandwidthLevel& level : p.bandwidth) {
-    for (const auto& [t, v] : level.bytes_per_s) fmt::print(out, "  triad {:<4} x{}: {:.1f} GB/s\n", level.name, t, v / 1e9);
+    for (const auto& [t, v] : level.bytes_per_s)
+      fmt::print(out, "  triad {:<4} x{}: {:.1f} GB/s\n", level.name, t, v / 1e9);
   }
   return 0;
 }
@@ -161,23 +173,34 @@ RunOptions parse_run_options(const std::vector<std::string>& args) {
   while (reader.next(name)) {
     if (name == "--workloads") {
       o.workloads = split(reader.value(name), ',');
-      if (o.workloads.empty()) throw InvalidArgument("workloads", fmt::format("empty list (valid: {})", fmt::join(workload_names(), ", ")));
+      if (o.workloads.empty())
+        throw InvalidArgument(
+            "workloads", fmt::format("empty list (valid: {})", fmt::join(workload_names(), ", ")));
       for (const auto& w : o.workloads) find_workload(w);
     } else if (name == "--backends") {
       o.backends = split(reader.value(name), ',');
-      if (o.backends.empty()) throw InvalidArgument("backends", fmt::format("empty list (valid: {})", fmt::join(backend_names(), ", ")));
+      if (o.backends.empty())
+        throw InvalidArgument(
+            "backends", fmt::format("empty list (valid: {})", fmt::join(backend_names(), ", ")));
       for (const auto& b : o.backends) make_backend(b);
     } else if (name == "--threads") {
       const int max_threads = 4 * machine_info().cores;
       o.threads.clear();
-      for (const auto& t : split(reader.value(name), ',')) o.threads.push_back(int(parse_integer("threads", t, 1, max_threads)));
-      if (o.threads.empty()) throw InvalidArgument("threads", fmt::format("empty list (valid: 1..{})", max_threads));
+      for (const auto& t : split(reader.value(name), ','))
+        o.threads.push_back(int(parse_integer("threads", t, 1, max_threads)));
+      if (o.threads.empty())
+        throw InvalidArgument("threads", fmt::format("empty list (valid: 1..{})", max_threads));
     } else if (name == "--preset") {
       const std::string p = reader.value(name);
-      if (p == "smoke") o.preset = Preset::smoke;
-      else if (p == "quick") o.preset = Preset::quick;
-      else if (p == "full") o.preset = Preset::full;
-      else throw InvalidArgument("preset", fmt::format("unknown preset '{}' (valid: smoke, quick, full)", p));
+      if (p == "smoke")
+        o.preset = Preset::smoke;
+      else if (p == "quick")
+        o.preset = Preset::quick;
+      else if (p == "full")
+        o.preset = Preset::full;
+      else
+        throw InvalidArgument("preset",
+                              fmt::format("unknown preset '{}' (valid: smoke, quick, full)", p));
     } else if (name == "--shapes") {
       o.shapes = split(reader.value(name), ';');
       if (o.shapes.empty()) throw InvalidArgument("shapes", "empty list");
@@ -199,7 +222,8 @@ RunOptions parse_run_options(const std::vector<std::string>& args) {
     } else if (name == "--reprobe") {
       o.reprobe = true;
     } else {
-      throw InvalidArgument("arguments", fmt::format("unknown option '{}' for run (see aigcbench --help)", name));
+      throw InvalidArgument(
+          "arguments", fmt::format("unknown option '{}' for run (see aigcbench --help)", name));
     }
   }
   // The full preset measures longer and lets the scalar reference run further.
@@ -226,7 +250,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (command == "list") return list_command(out);
     if (command == "probe") return probe_command(args, out);
     if (command == "run") return run_command(parse_run_options(args), out, err);
-    throw InvalidArgument("command", fmt::format("unknown command '{}' (valid: list, probe, run)", command));
+    throw InvalidArgument("command",
+                          fmt::format("unknown command '{}' (valid: list, probe, run)", command));
   } catch (const InvalidArgument& e) {
     // Options are named with their dashes; the command word and stray words are not options.
     const bool is_option = e.argument() != "command" && e.argument() != "arguments";

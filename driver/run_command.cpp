@@ -29,7 +29,8 @@ struct Timing {
 
 // Times one verified case with Google Benchmark: a warm-up, then `repetitions`
 // repetitions of at least `min_time_s` each; the verification run was the first warm-up.
-std::vector<double> time_case(const BenchSpec& spec, ReadyCase& ready, const Timing& timing, std::string& error) {
+std::vector<double> time_case(const BenchSpec& spec, ReadyCase& ready, const Timing& timing,
+                              std::string& error) {
   benchmark::ClearRegisteredBenchmarks();
   benchmark::RegisterBenchmark(benchmark_name(spec).c_str(),
                                [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); })
@@ -83,7 +84,9 @@ Measurement measure(const BenchSpec& spec, const Timing& timing) {
   return m;
 }
 
-std::string key_of(const std::string& workload, const std::string& shape) { return workload + "|" + shape; }
+std::string key_of(const std::string& workload, const std::string& shape) {
+  return workload + "|" + shape;
+}
 
 }  // namespace
 
@@ -96,7 +99,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     return fmt::format("{}|{}|{}|{}", m.workload, m.shape, m.backend, threads);
   };
   for (const Measurement& m : measurements) {
-    if (!m.times_s.empty() && m.status == "ok") median_of[config_key(m, m.threads)] = summarize(m.times_s).median;
+    if (!m.times_s.empty() && m.status == "ok")
+      median_of[config_key(m, m.threads)] = summarize(m.times_s).median;
   }
 
   std::vector<ResultRow> rows;
@@ -140,7 +144,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     if (cls != ComputeClass::gpu) {
       r.peak_flops = probe.peak_flops(cls, m.threads);
       r.peak_bytes_per_s = probe.peak_bytes_per_s(ws, m.threads);
-      const auto roof = models::roofline(m.counts.flops, m.counts.bytes, *r.peak_flops, *r.peak_bytes_per_s);
+      const auto roof =
+          models::roofline(m.counts.flops, m.counts.bytes, *r.peak_flops, *r.peak_bytes_per_s);
       r.t_roofline_s = roof.time_s;
       r.bound = roof.compute_bound ? "compute" : "memory";
       r.predicted_speedup = models::predicted_acceleration(roof_scalar.time_s, roof.time_s);
@@ -160,7 +165,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.achieved_bytes_per_s = m.counts.bytes / st.median;
     if (r.baseline_time_s) {
       r.speedup_vs_scalar = models::measured_acceleration(*r.baseline_time_s, st.median);
-      if (r.predicted_speedup) r.captured_speedup_fraction = *r.speedup_vs_scalar / *r.predicted_speedup;
+      if (r.predicted_speedup)
+        r.captured_speedup_fraction = *r.speedup_vs_scalar / *r.predicted_speedup;
     }
     if (m.backend == "scalar" && m.threads == 1 && r.t_serial_model_s) {
       r.serial_model_error = models::serial_model_error(st.median, *r.t_serial_model_s);
@@ -186,8 +192,10 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const std::vector<std::string> backends = o.backends.empty() ? backend_names() : o.backends;
   for (const std::string& b : backends) make_backend(b);
   if (!o.shapes.empty() && workloads.size() != 1) {
-    throw InvalidArgument("shapes", fmt::format("shapes belong to one workload: choose it with --workloads ({} are chosen)",
-                                                workloads.size()));
+    throw InvalidArgument(
+        "shapes",
+        fmt::format("shapes belong to one workload: choose it with --workloads ({} are chosen)",
+                    workloads.size()));
   }
   std::vector<std::string> shapes;
   for (const std::string& s : o.shapes) shapes.push_back(workloads.front()->canonical_shape(s));
@@ -208,9 +216,8 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
 
   // --- the machine's ceilings ---
   const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
-  const ProbeResult probe = load_or_run_probe(probe_path, o.reprobe, [&](const std::string& s) {
-    fmt::print(out, "probe: {}\n", s);
-  });
+  const ProbeResult probe = load_or_run_probe(
+      probe_path, o.reprobe, [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
   fmt::print(out, "probe: {} (measured {})\n", probe_path, probe.timestamp);
 
   const Timing timing{o.repetitions, o.min_time_s};
@@ -237,9 +244,10 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
         const double predicted = *base.t_single_s * base.n_units;
         if (predicted > o.scalar_budget_s) {
           // Memory is the harder limit: say so when the case could not be built at all.
-          std::string reason = fmt::format("skipped: predicted {:.3g} s > scalar budget {:.3g} s; "
-                                           "baseline from the serial model",
-                                           predicted, o.scalar_budget_s);
+          std::string reason = fmt::format(
+              "skipped: predicted {:.3g} s > scalar budget {:.3g} s; "
+              "baseline from the serial model",
+              predicted, o.scalar_budget_s);
           try {
             auto scalar = make_backend("scalar");
             w->make_case(*scalar, spec.shape);
@@ -260,7 +268,8 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
       }
       Measurement m = measure(spec, timing);
       fmt::print(out, "[{}/{}] {}: {}\n", index, specs.size(), benchmark_name(spec),
-                 m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median) : m.status);
+                 m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
+                                  : m.status);
       out.flush();
       measurements.push_back(std::move(m));
     }
@@ -286,9 +295,8 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   print_summary_table(rows, out);
   fmt::print(out, "\nwrote {} rows to {}\n", rows.size(), o.out);
 
-  const auto errors = std::count_if(rows.begin(), rows.end(), [](const ResultRow& r) {
-    return r.status.rfind("error", 0) == 0;
-  });
+  const auto errors = std::count_if(
+      rows.begin(), rows.end(), [](const ResultRow& r) { return r.status.rfind("error", 0) == 0; });
   if (errors > 0) {
     fmt::print(err, "aigcbench: {} configuration(s) failed; see the status column\n", errors);
     return 1;

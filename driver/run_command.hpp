@@ -13,15 +13,15 @@ namespace aigc {
 
 struct RunOptions {
   std::vector<std::string> workloads;  // empty: all
-  std::vector<std::string> backends;  // empty: all
-  std::vector<int> threads;           // empty: 1 and all cores
+  std::vector<std::string> backends;   // empty: all
+  std::vector<int> threads;            // empty: 1 and all cores
   Preset preset = Preset::quick;
-  std::vector<std::string> shapes;    // overrides the preset's shapes (one workload only)
+  std::vector<std::string> shapes;  // overrides the preset's shapes (one workload only)
   std::string out = "aigcbench-results.csv";
   int repetitions = 3;
-  double min_time_s = 0.1;          // per repetition
-  double scalar_budget_s = 2.0;     // scalar runs predicted longer use the serial model
-  std::string simd_target;          // force a Highway target ("" = best)
+  double min_time_s = 0.1;       // per repetition
+  double scalar_budget_s = 2.0;  // scalar runs predicted longer use the serial model
+  std::string simd_target;       // force a Highway target ("" = best)
   std::string probe_file;
   bool reprobe = false;
 };

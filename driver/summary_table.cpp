@@ -17,8 +17,9 @@ std::string opt(const std::optional<double>& v, const char* format, double scale
 }  // namespace
 
 void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) {
-  fmt::print(out, "\n{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", "workload", "shape",
-             "backend", "thr", "time", "GFLOP/s", "vs scalar", "par.eff", "%roof", "status");
+  fmt::print(out, "\n{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", "workload",
+             "shape", "backend", "thr", "time", "GFLOP/s", "vs scalar", "par.eff", "%roof",
+             "status");
   for (const ResultRow& r : rows) {
     std::string time = "-";
     if (r.time_median_s) {
@@ -27,8 +28,8 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
     }
     std::string speedup = opt(r.speedup_vs_scalar, "{:.1f}x");
     if (r.speedup_vs_scalar && r.baseline_source == "serial_model") speedup += "*";
-    fmt::print(out, "{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", r.workload, r.shape,
-               r.backend, r.threads, time, opt(r.achieved_flops, "{:.1f}", 1e-9), speedup,
+    fmt::print(out, "{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", r.workload,
+               r.shape, r.backend, r.threads, time, opt(r.achieved_flops, "{:.1f}", 1e-9), speedup,
                r.threads > 1 ? opt(r.parallel_efficiency, "{:.0f}%", 100) : "-",
                opt(r.roofline_fraction, "{:.0f}%", 100), r.status == "ok" ? "ok" : r.status);
   }

@@ -63,7 +63,8 @@ double measure_triad(double bytes, int threads) {
   const int passes = std::max(1, static_cast<int>((256.0 * (1 << 20)) / (12.0 * n)));
   auto work = [&](int t, int p) {
     const std::size_t begin = n * t / p, end = n * (t + 1) / p;
-    for (int pass = 0; pass < passes; ++pass) probe::triad_simd(a.data(), b.data(), c.data(), 0.5f, begin, end);
+    for (int pass = 0; pass < passes; ++pass)
+      probe::triad_simd(a.data(), b.data(), c.data(), 0.5f, begin, end);
   };
   best_rate(threads, 1, work, 1);  // warm-up: caches filled, pages touched
   return best_rate(threads, 12.0 * n * passes, work);
@@ -116,18 +117,21 @@ ProbeResult run_probe(const ProbeProgress& progress) {
   say(fmt::format("scalar FLOP/s, 1 core: {:.2f} G", p.scalar_flops_per_core / 1e9));
   for (int t = 1; t <= m.cores; ++t) {
     p.simd_flops[t] = measure_simd_flops(t);
-    say(fmt::format("{} FMA FLOP/s, {} thread(s): {:.1f} G", p.simd_target, t, p.simd_flops[t] / 1e9));
+    say(fmt::format("{} FMA FLOP/s, {} thread(s): {:.1f} G", p.simd_target, t,
+                    p.simd_flops[t] / 1e9));
   }
 
   // Triad over a sweep of working sets, 16 KiB to 1 GiB in steps of 4x, rather than at the
   // cache sizes the OS reports: a VM may report the host's caches (here 480 MiB of "L3"),
   // and a working set is held against the bandwidth measured at the next size up.
   for (double ws = 16 << 10; ws <= double(1 << 30); ws *= 4) {
-    const std::string name = ws >= (1 << 20) ? fmt::format("{:.0f}MiB", ws / (1 << 20)) : fmt::format("{:.0f}KiB", ws / 1024);
+    const std::string name = ws >= (1 << 20) ? fmt::format("{:.0f}MiB", ws / (1 << 20))
+                                             : fmt::format("{:.0f}KiB", ws / 1024);
     BandwidthLevel level{name, ws, false, {}};
     for (int t = 1; t <= m.cores; ++t) {
       level.bytes_per_s[t] = measure_triad(ws, t);
-      say(fmt::format("triad {:>7}, {} thread(s): {:.1f} GB/s", name, t, level.bytes_per_s[t] / 1e9));
+      say(fmt::format("triad {:>7}, {} thread(s): {:.1f} GB/s", name, t,
+                      level.bytes_per_s[t] / 1e9));
     }
     p.bandwidth.push_back(level);
   }
@@ -143,7 +147,9 @@ std::string probe_to_json(const ProbeResult& p) {
   j["scalar_flops_per_core"] = p.scalar_flops_per_core;
   for (const auto& [t, v] : p.simd_flops) j["simd_flops"][std::to_string(t)] = v;
   for (const BandwidthLevel& level : p.bandwidth) {
-    nlohmann::json l{{"name", level.name}, {"capacity_bytes", level.capacity_bytes}, {"per_core", level.per_core}};
+    nlohmann::json l{{"name", level.name},
+                     {"capacity_bytes", level.capacity_bytes},
+                     {"per_core", level.per_core}};
     for (const auto& [t, v] : level.bytes_per_s) l["bytes_per_s"][std::to_string(t)] = v;
     j["bandwidth"].push_back(l);
   }
@@ -159,28 +165,36 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
     p.timestamp = j.at("timestamp").get<std::string>();
     p.simd_target = j.at("simd_target").get<std::string>();
     p.scalar_flops_per_core = j.at("scalar_flops_per_core").get<double>();
-    for (const auto& [t, v] : j.at("simd_flops").items()) p.simd_flops[std::stoi(t)] = v.get<double>();
+    for (const auto& [t, v] : j.at("simd_flops").items())
+      p.simd_flops[std::stoi(t)] = v.get<double>();
     for (const auto& l : j.at("bandwidth")) {
-      BandwidthLevel level{l.at("name").get<std::string>(), l.at("capacity_bytes").get<double>(),
-                           l.at("per_core").get<bool>(), {}};
-      for (const auto& [t, v] : l.at("bytes_per_s").items()) level.bytes_per_s[std::stoi(t)] = v.get<double>();
+      BandwidthLevel level{l.at("name").get<std::string>(),
+                           l.at("capacity_bytes").get<double>(),
+                           l.at("per_core").get<bool>(),
+                           {}};
+      for (const auto& [t, v] : l.at("bytes_per_s").items())
+        level.bytes_per_s[std::stoi(t)] = v.get<double>();
       p.bandwidth.push_back(level);
     }
     if (p.simd_flops.empty() || p.bandwidth.empty()) throw std::runtime_error("no figures");
     return p;
   } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("probe cache '{}' is malformed ({}); rerun with --reprobe", source, e.what()));
+    throw std::runtime_error(
+        fmt::format("probe cache '{}' is malformed ({}); rerun with --reprobe", source, e.what()));
   }
 }
 
-ProbeResult load_or_run_probe(const std::string& path, bool reprobe, const ProbeProgress& progress) {
+ProbeResult load_or_run_probe(const std::string& path, bool reprobe,
+                              const ProbeProgress& progress) {
   if (!reprobe && std::filesystem::exists(path)) {
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
     ProbeResult cached = probe_from_json(text.str(), path);
     if (cached.fingerprint == probe_fingerprint()) return cached;
-    if (progress) progress(fmt::format("probe cache '{}' is from another machine or target; probing again", path));
+    if (progress)
+      progress(
+          fmt::format("probe cache '{}' is from another machine or target; probing again", path));
   }
   ProbeResult fresh = run_probe(progress);
   const auto dir = std::filesystem::path(path).parent_path();

@@ -12,19 +12,20 @@
 namespace aigc {
 
 struct BandwidthLevel {
-  std::string name;                     // "16KiB", ... "1024MiB" for a measured working set
-  double capacity_bytes = 0;            // the working set measured (per core when per_core)
-  bool per_core = false;                // private cache: capacity scales with threads
-  std::map<int, double> bytes_per_s;    // threads -> triad bandwidth (12 B per element)
+  std::string name;                   // "16KiB", ... "1024MiB" for a measured working set
+  double capacity_bytes = 0;          // the working set measured (per core when per_core)
+  bool per_core = false;              // private cache: capacity scales with threads
+  std::map<int, double> bytes_per_s;  // threads -> triad bandwidth (12 B per element)
 };
 
 struct ProbeResult {
   int version = 1;
-  std::string fingerprint;  // cpu model, cores, SIMD target: a cache from another machine is refused
+  std::string
+      fingerprint;  // cpu model, cores, SIMD target: a cache from another machine is refused
   std::string timestamp;
   std::string simd_target;
   double scalar_flops_per_core = 0;
-  std::map<int, double> simd_flops;  // threads -> FLOP/s of all threads together
+  std::map<int, double> simd_flops;       // threads -> FLOP/s of all threads together
   std::vector<BandwidthLevel> bandwidth;  // smallest level first
 
   // The ceilings a backend is held to at a thread count (threads past the probed
@@ -47,7 +48,8 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source);
 
 // Loads the cache at `path` when it exists and matches this machine, else probes and
 // writes it (atomically). `reprobe` forces a fresh measurement.
-ProbeResult load_or_run_probe(const std::string& path, bool reprobe, const ProbeProgress& progress = {});
+ProbeResult load_or_run_probe(const std::string& path, bool reprobe,
+                              const ProbeProgress& progress = {});
 
 std::string default_probe_path();
 

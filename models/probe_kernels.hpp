@@ -17,6 +17,7 @@ float fma_chains_scalar(std::size_t iterations);
 double flops_per_iteration_scalar();
 
 // STREAM triad a[i] = b[i] + s * c[i] over [begin, end).
-void triad_simd(float* a, const float* b, const float* c, float s, std::size_t begin, std::size_t end);
+void triad_simd(float* a, const float* b, const float* c, float s, std::size_t begin,
+                std::size_t end);
 
 }  // namespace aigc::probe

@@ -1,7 +1,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "models/probe_simd.cpp"
-#include <hwy/foreach_target.h>  // must come before highway.h
+// foreach_target must come first, then highway.h, then the contrib headers.
+// clang-format off
+#include <hwy/foreach_target.h>
 #include <hwy/highway.h>
+// clang-format on
 
 #include "models/probe_kernels.hpp"
 
@@ -36,7 +39,8 @@ void TriadImpl(float* HWY_RESTRICT a, const float* HWY_RESTRICT b, const float* 
   const std::size_t L = hn::Lanes(d);
   const auto vs = hn::Set(d, s);
   std::size_t i = begin;
-  for (; i + L <= end; i += L) hn::StoreU(hn::MulAdd(vs, hn::LoadU(d, c + i), hn::LoadU(d, b + i)), d, a + i);
+  for (; i + L <= end; i += L)
+    hn::StoreU(hn::MulAdd(vs, hn::LoadU(d, c + i), hn::LoadU(d, b + i)), d, a + i);
   for (; i < end; ++i) a[i] = b[i] + s * c[i];
 }
 
@@ -51,9 +55,12 @@ HWY_EXPORT(FmaChainsImpl);
 HWY_EXPORT(FlopsPerIterationImpl);
 HWY_EXPORT(TriadImpl);
 
-float fma_chains_simd(std::size_t iterations) { return HWY_DYNAMIC_DISPATCH(FmaChainsImpl)(iterations); }
+float fma_chains_simd(std::size_t iterations) {
+  return HWY_DYNAMIC_DISPATCH(FmaChainsImpl)(iterations);
+}
 double flops_per_iteration_simd() { return HWY_DYNAMIC_DISPATCH(FlopsPerIterationImpl)(); }
-void triad_simd(float* a, const float* b, const float* c, float s, std::size_t begin, std::size_t end) {
+void triad_simd(float* a, const float* b, const float* c, float s, std::size_t begin,
+                std::size_t end) {
   HWY_DYNAMIC_DISPATCH(TriadImpl)(a, b, c, s, begin, end);
 }
 

@@ -11,12 +11,12 @@ double serial_time(double t_single_s, long long n_units);
 double serial_model_error(double t_measured_s, double t_serial_s);  // T_measured / T_serial - 1
 
 // 2. Parallel.
-double ideal_parallel_time(double t1_s, int p);                       // T1 / P
-double amdahl_time(double t1_s, double serial_fraction, int p);       // T1 (f + (1-f)/P)
-double amdahl_speedup(double serial_fraction, int p);                 // 1 / (f + (1-f)/P)
-double gustafson_speedup(double serial_fraction, int p);              // P - f (P - 1)
-double parallel_speedup(double t1_s, double tp_s);                    // S_P = T1 / T_P
-double parallel_efficiency(double t1_s, double tp_s, int p);          // S_P / P
+double ideal_parallel_time(double t1_s, int p);                  // T1 / P
+double amdahl_time(double t1_s, double serial_fraction, int p);  // T1 (f + (1-f)/P)
+double amdahl_speedup(double serial_fraction, int p);            // 1 / (f + (1-f)/P)
+double gustafson_speedup(double serial_fraction, int p);         // P - f (P - 1)
+double parallel_speedup(double t1_s, double tp_s);               // S_P = T1 / T_P
+double parallel_efficiency(double t1_s, double tp_s, int p);     // S_P / P
 // Karp-Flatt experimentally determined serial fraction, defined for P > 1.
 std::optional<double> karp_flatt(double speedup, int p);
 

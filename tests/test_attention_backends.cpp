@@ -5,10 +5,10 @@
 #include <limits>
 
 #include "core/random.hpp"
-#include "tests/backend_sweep.hpp"
 #include "core/verify.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "tests/backend_sweep.hpp"
 #include "workloads/attention.hpp"
 
 using namespace aigc;
@@ -50,9 +50,9 @@ std::vector<float> run_backend(Backend& backend, const AttentionShape& s, const 
 // B * H larger than the threads; decode against caches of 1 and 130 keys; a cache with
 // spare capacity. Every full shape's first row is a row where the mask leaves one key.
 const std::vector<AttentionShape> kShapes = {
-    {1, 1, 1, 1, 8},     {1, 2, 67, 67, 33},  {2, 3, 130, 130, 64}, {1, 2, 65, 65, 32},
-    {1, 1, 100, 100, 80}, {1, 1, 64, 64, 128}, {1, 3, 5, 5, 1},      {1, 4, 1, 1, 64},
-    {2, 2, 1, 130, 64},  {1, 3, 1, 77, 80},    {1, 2, 1, 50, 16, 96}, {1, 1, 20, 70, 24},
+    {1, 1, 1, 1, 8},      {1, 2, 67, 67, 33},  {2, 3, 130, 130, 64},  {1, 2, 65, 65, 32},
+    {1, 1, 100, 100, 80}, {1, 1, 64, 64, 128}, {1, 3, 5, 5, 1},       {1, 4, 1, 1, 64},
+    {2, 2, 1, 130, 64},   {1, 3, 1, 77, 80},   {1, 2, 1, 50, 16, 96}, {1, 1, 20, 70, 24},
 };
 
 std::string label(const AttentionShape& s) {
@@ -72,7 +72,8 @@ TEST_CASE("the scalar attention matches a float64 computation within the derived
   }
 }
 
-TEST_CASE("every backend's attention matches float64 and the scalar reference at every thread count") {
+TEST_CASE(
+    "every backend's attention matches float64 and the scalar reference at every thread count") {
   auto scalar = make_backend("scalar");
   for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
     for (const AttentionShape& s : kShapes) {
@@ -84,7 +85,8 @@ TEST_CASE("every backend's attention matches float64 and the scalar reference at
       // Against scalar: both are within the tolerance of the exact value.
       const auto ref = run_backend(*scalar, s, in);
       MaxRelativeError diff;
-      for (std::size_t i = 0; i < o.size(); ++i) diff.add(o[i], ref[i], 1.0);  // |v| <= 1, so sum p|v| <= 1
+      for (std::size_t i = 0; i < o.size(); ++i)
+        diff.add(o[i], ref[i], 1.0);  // |v| <= 1, so sum p|v| <= 1
       CHECK(diff.value() <= 2 * e.tolerance);
     }
   });
@@ -110,7 +112,8 @@ TEST_CASE("the decode form equals the last row of full causal attention") {
   const Inputs in = make_inputs(full);
   Inputs last{{}, in.k, in.v};
   for (std::int64_t bh = 0; bh < 3; ++bh) {
-    last.q.insert(last.q.end(), in.q.begin() + (bh * L + L - 1) * D, in.q.begin() + (bh * L + L) * D);
+    last.q.insert(last.q.end(), in.q.begin() + (bh * L + L - 1) * D,
+                  in.q.begin() + (bh * L + L) * D);
   }
   for (const std::string& name : backend_names()) {
     auto backend = make_backend(name);
@@ -120,7 +123,8 @@ TEST_CASE("the decode form equals the last row of full causal attention") {
     const double tol = attention_error(decode, last.q, last.k, last.v, o_decode).tolerance;
     MaxRelativeError diff;
     for (std::int64_t bh = 0; bh < 3; ++bh) {
-      for (std::int64_t d = 0; d < D; ++d) diff.add(o_decode[bh * D + d], o_full[(bh * L + L - 1) * D + d], 1.0);
+      for (std::int64_t d = 0; d < D; ++d)
+        diff.add(o_decode[bh * D + d], o_full[(bh * L + L - 1) * D + d], 1.0);
     }
     CHECK(diff.value() <= 2 * tol);
   }
@@ -147,7 +151,8 @@ TEST_CASE("the error check catches a wrong or unwritten attention output") {
   const AttentionShape s{1, 2, 40, 40, 16};
   const Inputs in = make_inputs(s);
   auto o = run_backend(*make_backend("scalar"), s, in);
-  REQUIRE(attention_error(s, in.q, in.k, in.v, o).max_rel_error <= attention_error(s, in.q, in.k, in.v, o).tolerance);
+  REQUIRE(attention_error(s, in.q, in.k, in.v, o).max_rel_error <=
+          attention_error(s, in.q, in.k, in.v, o).tolerance);
   auto wrong = o;
   wrong[17] += 1e-3f;
   const AttentionError e = attention_error(s, in.q, in.k, in.v, wrong);
@@ -158,13 +163,16 @@ TEST_CASE("the error check catches a wrong or unwritten attention output") {
   CHECK_FALSE(n.max_rel_error <= n.tolerance);
 }
 
-TEST_CASE("the scalar path refuses a score tensor that does not fit, naming its size; the fused path does not") {
+TEST_CASE(
+    "the scalar path refuses a score tensor that does not fit, naming its size; the fused path "
+    "does not") {
   const AttentionWorkload attention;
   // 128 heads x 8192^2 scores x 4 B = 32 GiB, beyond this machine; Q, K, V, O are 16 MiB.
   const std::string huge = "B=8,H=16,S=8192,D=1";
   auto scalar = make_backend("scalar");
   CHECK_THROWS_AS(attention.make_case(*scalar, huge), InsufficientMemory);
-  CHECK_THROWS_WITH(attention.make_case(*scalar, huge), Catch::Contains("32.00 GiB") && Catch::Contains("scores"));
+  CHECK_THROWS_WITH(attention.make_case(*scalar, huge),
+                    Catch::Contains("32.00 GiB") && Catch::Contains("scores"));
   auto simd = make_backend("simd");
   CHECK_NOTHROW(attention.make_case(*simd, huge));
 }
@@ -181,6 +189,8 @@ TEST_CASE("analytic FLOPs, bytes, phases and units of attention") {
   CHECK(attention.phase("B=1,H=2,L=100,D=8") == "decode");
   CHECK(attention.phase("B=1,H=2,S=100,D=8") == "prefill");
   CHECK(attention.unit_shape("B=2,H=12,S=1024,D=64") == "B=1,H=1,S=1024,D=64");
-  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=10,L=10,D=8"), Catch::Contains("not both"));
-  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=0,D=8"), Catch::Contains("S=0 is out of range"));
+  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=10,L=10,D=8"),
+                    Catch::Contains("not both"));
+  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=0,D=8"),
+                    Catch::Contains("S=0 is out of range"));
 }

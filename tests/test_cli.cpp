@@ -39,7 +39,8 @@ struct Scratch {
     p.simd_target = "test";
     p.scalar_flops_per_core = 5e9;
     p.simd_flops = {{1, 100e9}, {2, 200e9}};
-    p.bandwidth = {{"L1", 32e3, true, {{1, 200e9}, {2, 400e9}}}, {"DRAM", 1e300, false, {{1, 10e9}, {2, 20e9}}}};
+    p.bandwidth = {{"L1", 32e3, true, {{1, 200e9}, {2, 400e9}}},
+                   {"DRAM", 1e300, false, {{1, 10e9}, {2, 20e9}}}};
     std::ofstream(probe()) << probe_to_json(p);
   }
   ~Scratch() { fs::remove_all(dir); }
@@ -75,21 +76,31 @@ void check_rejected(const std::vector<std::string>& extra, const std::string& ar
 }  // namespace
 
 TEST_CASE("an unknown backend or workload is refused with the valid names") {
-  check_rejected({"--backends", "simd,nope"}, "--backends", "unknown backend 'nope' (valid: scalar, simd");
-  check_rejected({"--workloads", "convolution"}, "--workloads", "unknown workload 'convolution' (valid: matmul, attention");
+  check_rejected({"--backends", "simd,nope"}, "--backends",
+                 "unknown backend 'nope' (valid: scalar, simd");
+  check_rejected({"--workloads", "convolution"}, "--workloads",
+                 "unknown workload 'convolution' (valid: matmul, attention");
   check_rejected({"--backends", ","}, "--backends", "empty list");
 }
 
 TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with the valid range") {
-  check_rejected({"--workloads", "matmul", "--shapes", "M=0,N=8,K=8"}, "--shapes", "M=0 is out of range (valid: 1..1048576)");
-  check_rejected({"--workloads", "matmul", "--shapes", "M=8,N=-3,K=8"}, "--shapes", "N=-3 is out of range");
-  check_rejected({"--workloads", "matmul", "--shapes", "M=8,N=8,K=abc"}, "--shapes", "K='abc' is not an integer");
-  check_rejected({"--workloads", "matmul", "--shapes", "M=99999999999999999999999,N=8,K=8"}, "--shapes", "overflows");
+  check_rejected({"--workloads", "matmul", "--shapes", "M=0,N=8,K=8"}, "--shapes",
+                 "M=0 is out of range (valid: 1..1048576)");
+  check_rejected({"--workloads", "matmul", "--shapes", "M=8,N=-3,K=8"}, "--shapes",
+                 "N=-3 is out of range");
+  check_rejected({"--workloads", "matmul", "--shapes", "M=8,N=8,K=abc"}, "--shapes",
+                 "K='abc' is not an integer");
+  check_rejected({"--workloads", "matmul", "--shapes", "M=99999999999999999999999,N=8,K=8"},
+                 "--shapes", "overflows");
   check_rejected({"--workloads", "matmul", "--shapes", "M=8,N=8"}, "--shapes", "missing key 'K'");
-  check_rejected({"--workloads", "matmul", "--shapes", "M=8,N=8,K=8,Q=1"}, "--shapes", "unknown key 'Q'");
-  check_rejected({"--workloads", "matmul", "--shapes", "M=1048576,N=1048576,K=1048576"}, "--shapes", "GiB");
-  check_rejected({"--workloads", "attention", "--shapes", "B=1,H=12,S=0,D=64"}, "--shapes", "S=0 is out of range");
-  check_rejected({"--workloads", "attention", "--shapes", "B=1,H=12,S=9999999,D=64"}, "--shapes", "valid: 1..65536");
+  check_rejected({"--workloads", "matmul", "--shapes", "M=8,N=8,K=8,Q=1"}, "--shapes",
+                 "unknown key 'Q'");
+  check_rejected({"--workloads", "matmul", "--shapes", "M=1048576,N=1048576,K=1048576"}, "--shapes",
+                 "GiB");
+  check_rejected({"--workloads", "attention", "--shapes", "B=1,H=12,S=0,D=64"}, "--shapes",
+                 "S=0 is out of range");
+  check_rejected({"--workloads", "attention", "--shapes", "B=1,H=12,S=9999999,D=64"}, "--shapes",
+                 "valid: 1..65536");
   check_rejected({"--shapes", "M=8,N=8,K=8"}, "--shapes", "choose it with --workloads");
 }
 
@@ -109,14 +120,17 @@ TEST_CASE("bad thread counts, repetitions, times and presets are refused with th
 
 TEST_CASE("an unwritable output path is refused before any work, leaving no file behind") {
   Scratch scratch;
-  for (const std::string& out : {std::string("/nonexistent-dir/results.csv"), scratch.dir.string()}) {
-    const CliResult r = cli({"run", "--probe-file", scratch.probe(), "--out", out, "--preset", "smoke"});
+  for (const std::string& out :
+       {std::string("/nonexistent-dir/results.csv"), scratch.dir.string()}) {
+    const CliResult r =
+        cli({"run", "--probe-file", scratch.probe(), "--out", out, "--preset", "smoke"});
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --out"));
     CHECK(r.out.find("serial model") == std::string::npos);  // nothing ran
   }
-  CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) == 1);  // the probe only
+  CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) ==
+        1);  // the probe only
 }
 
 TEST_CASE("an unknown command or no command prints the usage and exits 2") {
@@ -130,7 +144,8 @@ TEST_CASE("an unknown command or no command prints the usage and exits 2") {
 TEST_CASE("list names every backend with its availability") {
   const CliResult r = cli({"list"});
   CHECK(r.status == 0);
-  for (const char* b : {"scalar", "simd", "openmp", "onednn"}) CHECK_THAT(r.out, Catch::Contains(b));
+  for (const char* b : {"scalar", "simd", "openmp", "onednn"})
+    CHECK_THAT(r.out, Catch::Contains(b));
   CHECK_THAT(r.out, Catch::Contains("GPU:"));
 }
 
@@ -138,8 +153,8 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
   Scratch scratch;
   const std::string out = scratch.file("results.csv");
   std::ofstream(out) << "stale\n";
-  const CliResult r = cli({"run", "--preset", "smoke", "--threads", "1,2", "--repetitions", "2", "--min-time",
-                           "0.001", "--probe-file", scratch.probe(), "--out", out});
+  const CliResult r = cli({"run", "--preset", "smoke", "--threads", "1,2", "--repetitions", "2",
+                           "--min-time", "0.001", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
 
@@ -159,7 +174,8 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
     CHECK(c[col("status")] == "ok");
     CHECK(std::stod(c[col("time_median_s")]) > 0);
     CHECK(std::stod(c[col("max_rel_error")]) < 1e-4);
-    if (c[col("workload")] == "attention") CHECK((c[col("phase")] == "prefill" || c[col("phase")] == "decode"));
+    if (c[col("workload")] == "attention")
+      CHECK((c[col("phase")] == "prefill" || c[col("phase")] == "decode"));
     CHECK(c[col("baseline_source")] == "measured");
     CHECK(std::stod(c[col("speedup_vs_scalar")]) > 0);
     CHECK(std::stod(c[col("roofline_fraction")]) > 0);
@@ -170,16 +186,19 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
   }
   // 2 workloads x 2 shapes x (scalar, simd at 1 thread + openmp, onednn at 1 and 2 threads).
   CHECK(rows == 24);
-  CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) == 2);  // no temp left
+  CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) ==
+        2);  // no temp left
 }
 
-TEST_CASE("the driver skips the scalar attention whose score tensor would not fit, naming the size") {
+TEST_CASE(
+    "the driver skips the scalar attention whose score tensor would not fit, naming the size") {
   Scratch scratch;
   const std::string out = scratch.file("huge.csv");
   const CliResult r = cli({"run", "--workloads", "attention", "--backends", "scalar", "--shapes",
                            "B=8,H=16,S=8192,D=1", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
-  CHECK_THAT(r.out, Catch::Contains("skipped: the scalar path's score tensor [B,H,S,L] needs 32.00 GiB"));
+  CHECK_THAT(r.out,
+             Catch::Contains("skipped: the scalar path's score tensor [B,H,S,L] needs 32.00 GiB"));
   CHECK_THAT(read(out), Catch::Contains("needs 32.00 GiB"));
 }

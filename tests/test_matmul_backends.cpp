@@ -1,17 +1,17 @@
 // Every backend's matmul against the float64 reference and the scalar backend, on
 // random inputs, odd shapes and the block boundaries of the packed kernels.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <limits>
 
 #include "core/random.hpp"
-#include "tests/backend_sweep.hpp"
 #include "core/verify.hpp"
 #include "kernels/openmp/matmul.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "tests/backend_sweep.hpp"
 #include "workloads/matmul.hpp"
 
 using namespace aigc;
@@ -48,7 +48,8 @@ double max_rel_difference(const MatmulShape& s, const Inputs& in, const std::vec
   for (std::int64_t i = 0; i < s.M; ++i) {
     for (std::int64_t j = 0; j < s.N; ++j) {
       double scale = s.bias ? std::abs(in.bias[j]) : 0.0;
-      for (std::int64_t k = 0; k < s.K; ++k) scale += std::abs(double(in.a[i * s.K + k]) * in.b[k * s.N + j]);
+      for (std::int64_t k = 0; k < s.K; ++k)
+        scale += std::abs(double(in.a[i * s.K + k]) * in.b[k * s.N + j]);
       err.add(x[i * s.N + j], y[i * s.N + j], scale);
     }
   }
@@ -59,8 +60,8 @@ double max_rel_difference(const MatmulShape& s, const Inputs& in, const std::vec
 // sizes that cross the cache blocks (KC = 768, MC = 288, NC = 2048) so that the
 // accumulate-across-K-blocks and edge-tile paths run.
 const std::vector<MatmulShape> kShapes = {
-    {1, 1, 1, false},     {1, 1, 1, true},      {17, 33, 65, false},  {17, 33, 65, true},
-    {64, 64, 64, false},  {1000, 3, 17, false}, {3, 1000, 17, true},  {5, 7, 4099, false},
+    {1, 1, 1, false},      {1, 1, 1, true},        {17, 33, 65, false},  {17, 33, 65, true},
+    {64, 64, 64, false},   {1000, 3, 17, false},   {3, 1000, 17, true},  {5, 7, 4099, false},
     {300, 40, 1600, true}, {13, 2100, 800, false}, {1, 2304, 768, true}, {129, 97, 769, true},
 };
 
@@ -111,8 +112,9 @@ TEST_CASE("the simd and openmp kernels are correct on every SIMD target this CPU
 }
 
 TEST_CASE("an unknown SIMD target is refused with the valid names") {
-  CHECK_THROWS_WITH(simd::force_target("AVX9000"),
-                    Catch::Contains("simd-target") && Catch::Contains("AVX9000") && Catch::Contains("valid here"));
+  CHECK_THROWS_WITH(simd::force_target("AVX9000"), Catch::Contains("simd-target") &&
+                                                       Catch::Contains("AVX9000") &&
+                                                       Catch::Contains("valid here"));
   simd::force_target("");
 }
 
@@ -147,7 +149,8 @@ TEST_CASE("the workload case verifies its own output before it is timed") {
   }
 }
 
-TEST_CASE("the openmp tile grid gives every thread a tile and never cuts below the register block") {
+TEST_CASE(
+    "the openmp tile grid gives every thread a tile and never cuts below the register block") {
   using openmp::choose_tile_grid;
   const auto g1 = choose_tile_grid({2048, 2048, 2048, false}, 2, 12, 32);
   CHECK(g1.pm * g1.pn == 2);

@@ -27,7 +27,8 @@ ProbeResult sample_probe() {
 }
 
 std::filesystem::path temp_path(const std::string& name) {
-  return std::filesystem::temp_directory_path() / ("aigc_test_" + std::to_string(::getpid()) + "_" + name);
+  return std::filesystem::temp_directory_path() /
+         ("aigc_test_" + std::to_string(::getpid()) + "_" + name);
 }
 
 }  // namespace
@@ -72,7 +73,8 @@ TEST_CASE("a malformed probe cache is a clear error naming the file") {
   CHECK_THROWS_WITH(probe_from_json("not json", "/y.json"), Catch::Contains("/y.json"));
 }
 
-TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, caches above DRAM") {
+TEST_CASE(
+    "the probe measures positive FLOP/s and bandwidth, SIMD above scalar, caches above DRAM") {
   const ProbeResult p = run_probe();
   REQUIRE_FALSE(p.simd_flops.empty());
   CHECK(p.scalar_flops_per_core > 0);

@@ -52,8 +52,8 @@ TEST_CASE("the Karp-Flatt metric recovers Amdahl's serial fraction") {
 
 TEST_CASE("fitting Amdahl's serial fraction to a thread sweep") {
   const double t1 = 12.0;
-  const std::vector<ThreadTime> exact{{2, amdahl_time(t1, 0.2, 2)}, {4, amdahl_time(t1, 0.2, 4)},
-                                      {8, amdahl_time(t1, 0.2, 8)}};
+  const std::vector<ThreadTime> exact{
+      {2, amdahl_time(t1, 0.2, 2)}, {4, amdahl_time(t1, 0.2, 4)}, {8, amdahl_time(t1, 0.2, 8)}};
   REQUIRE(fit_amdahl_serial_fraction(t1, exact).has_value());
   CHECK(*fit_amdahl_serial_fraction(t1, exact) == Approx(0.2));
   // By hand, one point: T2 = 7 with T1 = 12: 7 - 6 = f * 12 * 0.5, f = 1/6.

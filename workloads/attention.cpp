@@ -36,15 +36,18 @@ AttentionShape parse_attention_shape(const std::string& text) {
                                     {"D", 1, 1024}});
   const bool has_s = v.at("S") > 0, has_l = v.at("L") > 0;
   if (has_s == has_l) {
-    throw InvalidArgument("shapes", fmt::format("'{}': give S (full causal attention over S tokens) or L "
-                                                "(one decode query against L cached keys), not both or neither",
-                                                text));
+    throw InvalidArgument(
+        "shapes", fmt::format("'{}': give S (full causal attention over S tokens) or L "
+                              "(one decode query against L cached keys), not both or neither",
+                              text));
   }
-  AttentionShape s{v.at("B"), v.at("H"), has_s ? v.at("S") : 1, has_s ? v.at("S") : v.at("L"), v.at("D")};
+  AttentionShape s{v.at("B"), v.at("H"), has_s ? v.at("S") : 1, has_s ? v.at("S") : v.at("L"),
+                   v.at("D")};
   const double bytes = 4.0 * s.B * s.H * s.D * (2.0 * s.S + 2.0 * s.L);
   if (bytes > kMaxAttentionBytes) {
-    throw InvalidArgument("shapes", fmt::format("'{}' needs {:.1f} GiB for Q, K, V and O (at most {:.0f} GiB)", text,
-                                                bytes / (1ull << 30), kMaxAttentionBytes / (1ull << 30)));
+    throw InvalidArgument(
+        "shapes", fmt::format("'{}' needs {:.1f} GiB for Q, K, V and O (at most {:.0f} GiB)", text,
+                              bytes / (1ull << 30), kMaxAttentionBytes / (1ull << 30)));
   }
   return s;
 }
@@ -54,9 +57,9 @@ std::string format_attention_shape(const AttentionShape& s) {
   return fmt::format("B={},H={},S={},D={}", s.B, s.H, s.S, s.D);
 }
 
-AttentionError attention_error(const AttentionShape& s, std::span<const float> q, std::span<const float> k,
-                               std::span<const float> v, std::span<const float> o,
-                               std::span<const AttentionRow> rows) {
+AttentionError attention_error(const AttentionShape& s, std::span<const float> q,
+                               std::span<const float> k, std::span<const float> v,
+                               std::span<const float> o, std::span<const AttentionRow> rows) {
   std::vector<AttentionRow> all;
   if (rows.empty()) {
     for (std::int64_t bh = 0; bh < s.B * s.H; ++bh) {
@@ -96,7 +99,8 @@ AttentionError attention_error(const AttentionShape& s, std::span<const float> q
       err.add(o[(row.bh * s.S + row.i) * D + d], ref, magnitude);
     }
   }
-  return {err.value(), 2 * gamma(double(D)) * max_sigma + 2 * gamma(double(s.L + 1)) + 16 * kFp32UnitRoundoff};
+  return {err.value(),
+          2 * gamma(double(D)) * max_sigma + 2 * gamma(double(s.L + 1)) + 16 * kFp32UnitRoundoff};
 }
 
 namespace {
@@ -137,7 +141,8 @@ class AttentionCase final : public WorkloadCase {
     if (macs <= kFullCheckMacs || rows <= kSampledRows) return {};
     // The first and last rows of the first and last heads, then random ones.
     const std::int64_t bh_last = shape_.B * shape_.H - 1;
-    std::vector<AttentionRow> picks{{0, 0}, {0, shape_.S - 1}, {bh_last, 0}, {bh_last, shape_.S - 1}};
+    std::vector<AttentionRow> picks{
+        {0, 0}, {0, shape_.S - 1}, {bh_last, 0}, {bh_last, shape_.S - 1}};
     std::mt19937_64 rng(24);
     std::uniform_int_distribution<std::int64_t> pick_bh(0, bh_last), pick_i(0, shape_.S - 1);
     while (picks.size() < kSampledRows) picks.push_back({pick_bh(rng), pick_i(rng)});
@@ -208,7 +213,8 @@ std::string AttentionWorkload::unit_shape(const std::string& shape) const {
   return format_attention_shape(s);
 }
 
-std::unique_ptr<WorkloadCase> AttentionWorkload::make_case(Backend& backend, const std::string& shape) const {
+std::unique_ptr<WorkloadCase> AttentionWorkload::make_case(Backend& backend,
+                                                           const std::string& shape) const {
   return std::make_unique<AttentionCase>(backend, parse_attention_shape(shape));
 }
 

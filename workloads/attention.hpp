@@ -25,9 +25,9 @@ struct AttentionError {
   double max_rel_error = 0;
   double tolerance = 0;
 };
-AttentionError attention_error(const AttentionShape& s, std::span<const float> q, std::span<const float> k,
-                               std::span<const float> v, std::span<const float> o,
-                               std::span<const AttentionRow> rows = {});
+AttentionError attention_error(const AttentionShape& s, std::span<const float> q,
+                               std::span<const float> k, std::span<const float> v,
+                               std::span<const float> o, std::span<const AttentionRow> rows = {});
 
 class AttentionWorkload final : public Workload {
  public:
@@ -37,7 +37,8 @@ class AttentionWorkload final : public Workload {
   std::string phase(const std::string& shape) const override;
   WorkCounts counts(const std::string& shape) const override;
   std::string unit_shape(const std::string& shape) const override;
-  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const std::string& shape) const override;
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
+                                          const std::string& shape) const override;
 };
 
 }  // namespace aigc

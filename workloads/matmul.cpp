@@ -26,15 +26,14 @@ constexpr int kSampledRows = 24;
 }  // namespace
 
 MatmulShape parse_matmul_shape(const std::string& text) {
-  const auto v = parse_shape(text, {{"M", 1, kMaxDim},
-                                    {"N", 1, kMaxDim},
-                                    {"K", 1, kMaxDim},
-                                    {"bias", 0, 1, false, 0}});
+  const auto v = parse_shape(
+      text, {{"M", 1, kMaxDim}, {"N", 1, kMaxDim}, {"K", 1, kMaxDim}, {"bias", 0, 1, false, 0}});
   MatmulShape s{v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1};
   const double bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N);
   if (bytes > kMaxMatmulBytes) {
-    throw InvalidArgument("shapes", fmt::format("'{}' needs {:.1f} GiB for A, B and C (at most {:.0f} GiB)",
-                                                text, bytes / (1ull << 30), kMaxMatmulBytes / (1ull << 30)));
+    throw InvalidArgument(
+        "shapes", fmt::format("'{}' needs {:.1f} GiB for A, B and C (at most {:.0f} GiB)", text,
+                              bytes / (1ull << 30), kMaxMatmulBytes / (1ull << 30)));
   }
   return s;
 }
@@ -48,9 +47,9 @@ double matmul_tolerance(std::int64_t K) {
   return nu / (1.0 - nu);
 }
 
-double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a, std::span<const float> b,
-                            std::span<const float> bias, std::span<const float> c,
-                            std::span<const std::int64_t> rows) {
+double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
+                            std::span<const float> b, std::span<const float> bias,
+                            std::span<const float> c, std::span<const std::int64_t> rows) {
   std::vector<std::int64_t> all;
   if (rows.empty()) {
     all.resize(s.M);
@@ -110,7 +109,8 @@ class MatmulCase final : public WorkloadCase {
 
  private:
   std::vector<std::int64_t> rows_to_check() const {
-    if (double(shape_.M) * shape_.N * shape_.K <= kFullCheckMacs || shape_.M <= kSampledRows) return {};
+    if (double(shape_.M) * shape_.N * shape_.K <= kFullCheckMacs || shape_.M <= kSampledRows)
+      return {};
     std::vector<std::int64_t> rows{0, shape_.M - 1};
     std::mt19937_64 rng(4);
     std::uniform_int_distribution<std::int64_t> pick(1, shape_.M - 2);
@@ -133,8 +133,8 @@ std::vector<std::string> MatmulWorkload::preset_shapes(Preset preset) const {
   // GPT-2 124M's projections (d_model 768): QKV 768->2304, attention out 768->768,
   // MLP up 768->3072 and down 3072->768, all with bias, for a batch of `tokens` rows.
   auto transformer = [&](std::int64_t tokens) {
-    for (const auto& [k, n] : {std::pair<std::int64_t, std::int64_t>{768, 2304}, {768, 768},
-                               {768, 3072}, {3072, 768}}) {
+    for (const auto& [k, n] :
+         {std::pair<std::int64_t, std::int64_t>{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}}) {
       shapes.push_back(format_matmul_shape({tokens, n, k, true}));
     }
   };
@@ -174,7 +174,8 @@ std::string MatmulWorkload::unit_shape(const std::string& shape) const {
   return format_matmul_shape(s);
 }
 
-std::unique_ptr<WorkloadCase> MatmulWorkload::make_case(Backend& backend, const std::string& shape) const {
+std::unique_ptr<WorkloadCase> MatmulWorkload::make_case(Backend& backend,
+                                                        const std::string& shape) const {
   return std::make_unique<MatmulCase>(backend, parse_matmul_shape(shape));
 }
 

@@ -19,9 +19,9 @@ double matmul_tolerance(std::int64_t K);
 
 // Maximum relative error of C over `rows` (all rows when empty) against a float64
 // recomputation, each element relative to sum_k |a_ik b_kj| + |bias_j|.
-double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a, std::span<const float> b,
-                            std::span<const float> bias, std::span<const float> c,
-                            std::span<const std::int64_t> rows = {});
+double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
+                            std::span<const float> b, std::span<const float> bias,
+                            std::span<const float> c, std::span<const std::int64_t> rows = {});
 
 class MatmulWorkload final : public Workload {
  public:
@@ -30,7 +30,8 @@ class MatmulWorkload final : public Workload {
   std::string canonical_shape(const std::string& text) const override;
   WorkCounts counts(const std::string& shape) const override;
   std::string unit_shape(const std::string& shape) const override;
-  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const std::string& shape) const override;
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
+                                          const std::string& shape) const override;
 };
 
 }  // namespace aigc

@@ -34,11 +34,13 @@ std::map<std::string, std::int64_t> parse_shape(const std::string& text,
     std::int64_t v = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     const std::string range = fmt::format("valid: {}..{}", spec->min, spec->max);
-    if (ec == std::errc::result_out_of_range) fail(fmt::format("{}={} overflows ({})", key, value, range));
+    if (ec == std::errc::result_out_of_range)
+      fail(fmt::format("{}={} overflows ({})", key, value, range));
     if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
       fail(fmt::format("{}='{}' is not an integer ({})", key, value, range));
     }
-    if (v < spec->min || v > spec->max) fail(fmt::format("{}={} is out of range ({})", key, v, range));
+    if (v < spec->min || v > spec->max)
+      fail(fmt::format("{}={} is out of range ({})", key, v, range));
     values[key] = v;
   }
   for (const ShapeKey& k : keys) {

@@ -14,9 +14,9 @@ namespace aigc {
 enum class Preset { smoke, quick, full };
 
 struct WorkCounts {
-  double flops = 0;            // arithmetic of one instance
-  double bytes = 0;            // minimum traffic: each input read once, each output written once
-  std::int64_t n_units = 1;    // independent units of work (serial model)
+  double flops = 0;          // arithmetic of one instance
+  double bytes = 0;          // minimum traffic: each input read once, each output written once
+  std::int64_t n_units = 1;  // independent units of work (serial model)
 };
 
 // One shape on one backend: inputs uploaded, kernel prepared, ready to run.

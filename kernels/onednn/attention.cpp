@@ -44,10 +44,12 @@ class OnednnAttention final : public AttentionKernel {
     dnnl::post_ops ops;
     ops.append_binary(dnnl::algorithm::binary_add, scores_md);
     qk_attr.set_post_ops(ops);
-    qk_ = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md_, kt_md_, scores_md), qk_attr, engine));
+    qk_ = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md_, kt_md_, scores_md),
+                                                    qk_attr, engine));
     softmax_ = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
         dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, scores_md, 1), engine));
-    pv_ = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md_, q_md_), engine));
+    pv_ = dnnl::matmul(
+        dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md_, q_md_), engine));
   }
 
   void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
@@ -56,14 +58,16 @@ class OnednnAttention final : public AttentionKernel {
     dnnl::stream& stream = cpu_stream();
     const std::int64_t q_stride = s_.S * s_.D, kv_stride = s_.capacity() * s_.D;
     for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
-      qk_.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(q_md_, engine, q.as<float>() + bh * q_stride)},
-                           {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md_, engine, k.as<float>() + bh * kv_stride)},
-                           {DNNL_ARG_DST, scores_},
-                           {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, mask_}});
+      qk_.execute(stream,
+                  {{DNNL_ARG_SRC, dnnl::memory(q_md_, engine, q.as<float>() + bh * q_stride)},
+                   {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md_, engine, k.as<float>() + bh * kv_stride)},
+                   {DNNL_ARG_DST, scores_},
+                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, mask_}});
       softmax_.execute(stream, {{DNNL_ARG_SRC, scores_}, {DNNL_ARG_DST, scores_}});
-      pv_.execute(stream, {{DNNL_ARG_SRC, scores_},
-                           {DNNL_ARG_WEIGHTS, dnnl::memory(v_md_, engine, v.as<float>() + bh * kv_stride)},
-                           {DNNL_ARG_DST, dnnl::memory(q_md_, engine, o.as<float>() + bh * q_stride)}});
+      pv_.execute(stream,
+                  {{DNNL_ARG_SRC, scores_},
+                   {DNNL_ARG_WEIGHTS, dnnl::memory(v_md_, engine, v.as<float>() + bh * kv_stride)},
+                   {DNNL_ARG_DST, dnnl::memory(q_md_, engine, o.as<float>() + bh * q_stride)}});
     }
     stream.wait();
   }

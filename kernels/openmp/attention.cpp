@@ -14,7 +14,8 @@ class OpenmpAttention final : public AttentionKernel {
  public:
   OpenmpAttention(const AttentionShape& shape, int threads) : s_(shape), threads_(threads) {}
   void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
-    const std::int64_t blocks = (s_.S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;
+    const std::int64_t blocks =
+        (s_.S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;
     const std::int64_t tasks = s_.B * s_.H * blocks;
     const float* pq = q.as<const float>();
     const float* pk = k.as<const float>();
@@ -26,7 +27,8 @@ class OpenmpAttention final : public AttentionKernel {
       const std::int64_t bh = t % (s_.B * s_.H);
       const std::int64_t block = blocks - 1 - t / (s_.B * s_.H);
       const std::int64_t i0 = block * simd::kAttentionQueryBlock;
-      simd::attention_fused_block(s_, pq, pk, pv, po, bh, i0, std::min(s_.S, i0 + simd::kAttentionQueryBlock));
+      simd::attention_fused_block(s_, pq, pk, pv, po, bh, i0,
+                                  std::min(s_.S, i0 + simd::kAttentionQueryBlock));
     }
   }
 

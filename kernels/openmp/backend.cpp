@@ -11,9 +11,7 @@ namespace {
 class OpenmpBackend final : public HostBackend {
  public:
   std::string name() const override { return "openmp"; }
-  std::string description() const override {
-    return "the simd kernels on all cores with OpenMP";
-  }
+  std::string description() const override { return "the simd kernels on all cores with OpenMP"; }
   ComputeClass compute_class() const override { return ComputeClass::simd_core; }
   std::string simd_target() const override { return simd::dispatched_target(); }
   // Oversubscription is allowed up to 4x the cores, to show what it costs.

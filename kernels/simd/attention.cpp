@@ -1,10 +1,13 @@
 // Highway compiles this file once per SIMD target (foreach_target re-includes it).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/attention.cpp"
-#include <hwy/foreach_target.h>  // must come before highway.h
+// foreach_target must come first, then highway.h, then the contrib headers.
+// clang-format off
+#include <hwy/foreach_target.h>
 #include <hwy/highway.h>
 #include <hwy/aligned_allocator.h>
 #include <hwy/contrib/math/math-inl.h>
+// clang-format on
 
 #include <algorithm>
 #include <cmath>
@@ -48,8 +51,9 @@ struct Scratch {
   }
 };
 
-void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
-                    const float* HWY_RESTRICT v, float* HWY_RESTRICT o, int64_t bh, int64_t i0, int64_t i1) {
+void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
+                    const float* HWY_RESTRICT k, const float* HWY_RESTRICT v, float* HWY_RESTRICT o,
+                    int64_t bh, int64_t i0, int64_t i1) {
   const DF d;
   const size_t D = static_cast<size_t>(s.D);
   const size_t Dp = hwy::DivCeil(D, kLanes) * kLanes;  // V and O rows padded to whole vectors
@@ -103,10 +107,12 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q, const 
       }
       for (size_t x = 0; x < D; ++x) {
         VF kv[kScoreVectors];
-        for (size_t cv = 0; cv < kScoreVectors; ++cv) kv[cv] = hn::Load(d, kt + x * kBc + cv * kLanes);
+        for (size_t cv = 0; cv < kScoreVectors; ++cv)
+          kv[cv] = hn::Load(d, kt + x * kBc + cv * kLanes);
         for (size_t r = 0; r < kRowGroup; ++r) {
           const VF qv = hn::Set(d, qp[(r0 + r) * D + x]);
-          for (size_t cv = 0; cv < kScoreVectors; ++cv) sacc[r][cv] = hn::MulAdd(qv, kv[cv], sacc[r][cv]);
+          for (size_t cv = 0; cv < kScoreVectors; ++cv)
+            sacc[r][cv] = hn::MulAdd(qv, kv[cv], sacc[r][cv]);
         }
       }
       for (size_t r = 0; r < kRowGroup; ++r) {
@@ -125,18 +131,21 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q, const 
         continue;
       }
       auto valid = [&](size_t cv) {
-        return hn::FirstN(d, static_cast<size_t>(std::clamp<int64_t>(visible - int64_t(cv * kLanes), 0, kLanes)));
+        return hn::FirstN(
+            d, static_cast<size_t>(std::clamp<int64_t>(visible - int64_t(cv * kLanes), 0, kLanes)));
       };
       VF vmax = hn::Set(d, minus_inf);
       for (size_t cv = 0; cv < kScoreVectors; ++cv) {
-        vmax = hn::Max(vmax, hn::IfThenElse(valid(cv), hn::Load(d, row + cv * kLanes), hn::Set(d, minus_inf)));
+        vmax = hn::Max(
+            vmax, hn::IfThenElse(valid(cv), hn::Load(d, row + cv * kLanes), hn::Set(d, minus_inf)));
       }
       const float m_new = std::max(m[r], hn::GetLane(hn::MaxOfLanes(d, vmax)));
       const VF vm = hn::Set(d, m_new);
       VF vsum = hn::Zero(d);
       for (size_t cv = 0; cv < kScoreVectors; ++cv) {
         // Masked lanes may hold anything finite; they are zeroed after the exp.
-        const VF p = hn::IfThenElseZero(valid(cv), hn::Exp(d, hn::Sub(hn::Load(d, row + cv * kLanes), vm)));
+        const VF p =
+            hn::IfThenElseZero(valid(cv), hn::Exp(d, hn::Sub(hn::Load(d, row + cv * kLanes), vm)));
         hn::Store(p, d, row + cv * kLanes);
         vsum = hn::Add(vsum, p);
       }
@@ -145,7 +154,8 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q, const 
       m[r] = m_new;
       if (correction != 1.0f) {
         const VF vc = hn::Set(d, correction);
-        for (size_t x = 0; x < Dp; x += kLanes) hn::Store(hn::Mul(hn::Load(d, acc + r * Dp + x), vc), d, acc + r * Dp + x);
+        for (size_t x = 0; x < Dp; x += kLanes)
+          hn::Store(hn::Mul(hn::Load(d, acc + r * Dp + x), vc), d, acc + r * Dp + x);
       }
     }
 
@@ -181,8 +191,9 @@ namespace aigc::simd {
 
 HWY_EXPORT(FusedBlockImpl);
 
-void attention_fused_block(const AttentionShape& shape, const float* q, const float* k, const float* v,
-                           float* o, std::int64_t bh, std::int64_t i0, std::int64_t i1) {
+void attention_fused_block(const AttentionShape& shape, const float* q, const float* k,
+                           const float* v, float* o, std::int64_t bh, std::int64_t i0,
+                           std::int64_t i1) {
   HWY_DYNAMIC_DISPATCH(FusedBlockImpl)(shape, q, k, v, o, bh, i0, i1);
 }
 
@@ -194,8 +205,8 @@ class SimdAttention final : public AttentionKernel {
   void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
       for (std::int64_t i0 = 0; i0 < s_.S; i0 += kAttentionQueryBlock) {
-        attention_fused_block(s_, q.as<const float>(), k.as<const float>(), v.as<const float>(), o.as<float>(),
-                              bh, i0, std::min(s_.S, i0 + kAttentionQueryBlock));
+        attention_fused_block(s_, q.as<const float>(), k.as<const float>(), v.as<const float>(),
+                              o.as<float>(), bh, i0, std::min(s_.S, i0 + kAttentionQueryBlock));
       }
     }
   }

@@ -12,8 +12,9 @@ namespace aigc::simd {
 inline constexpr std::int64_t kAttentionQueryBlock = 64;
 
 // Computes O for query rows [i0, i1) of head `bh` (= b * H + h).
-void attention_fused_block(const AttentionShape& shape, const float* q, const float* k, const float* v,
-                           float* o, std::int64_t bh, std::int64_t i0, std::int64_t i1);
+void attention_fused_block(const AttentionShape& shape, const float* q, const float* k,
+                           const float* v, float* o, std::int64_t bh, std::int64_t i0,
+                           std::int64_t i1);
 
 std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape);
 

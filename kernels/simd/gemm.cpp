@@ -1,9 +1,12 @@
 // Highway compiles this file once per SIMD target (foreach_target re-includes it).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/gemm.cpp"
-#include <hwy/foreach_target.h>  // must come before highway.h
+// foreach_target must come first, then highway.h, then the contrib headers.
+// clang-format off
+#include <hwy/foreach_target.h>
 #include <hwy/highway.h>
 #include <hwy/aligned_allocator.h>
+// clang-format on
 
 #include <algorithm>
 #include <cstring>
@@ -67,7 +70,8 @@ void PackB(const float* HWY_RESTRICT b, int64_t ldb, size_t kc, size_t n, float*
     if (cols == nr) {
       for (size_t k = 0; k < kc; ++k) {
         const float* src = b + k * ldb + j0;
-        for (size_t v = 0; v < kNV; ++v) hn::Store(hn::LoadU(d, src + v * L), d, out + k * nr + v * L);
+        for (size_t v = 0; v < kNV; ++v)
+          hn::Store(hn::LoadU(d, src + v * L), d, out + k * nr + v * L);
       }
     } else {
       for (size_t k = 0; k < kc; ++k) {
@@ -219,7 +223,8 @@ std::string dispatched_target() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)();
 
 std::vector<std::string> available_targets() {
   std::vector<std::string> names;
-  for (const std::int64_t t : hwy::SupportedAndGeneratedTargets()) names.emplace_back(hwy::TargetName(t));
+  for (const std::int64_t t : hwy::SupportedAndGeneratedTargets())
+    names.emplace_back(hwy::TargetName(t));
   return names;
 }
 
@@ -232,8 +237,9 @@ void force_target(const std::string& name) {
       return;
     }
   }
-  throw InvalidArgument("simd-target", fmt::format("unknown or unsupported target '{}' (valid here: {})",
-                                                   name, fmt::join(available_targets(), ", ")));
+  throw InvalidArgument("simd-target",
+                        fmt::format("unknown or unsupported target '{}' (valid here: {})", name,
+                                    fmt::join(available_targets(), ", ")));
 }
 
 }  // namespace aigc::simd
