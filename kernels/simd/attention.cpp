@@ -51,6 +51,61 @@ struct Scratch {
   }
 };
 
+// One query against its `visible` keys, reading K and V rows where they lie: the decode
+// step, where packing a tile for a single query would cost as much as using it. The same
+// online softmax over chunks of kBc keys; scratch O(kBc + D).
+void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow, const float* HWY_RESTRICT kh,
+                 const float* HWY_RESTRICT vh, float* HWY_RESTRICT orow, int64_t visible, Scratch& scratch) {
+  const DF d;
+  const size_t D = static_cast<size_t>(s.D);
+  const size_t D_vec = D / kLanes * kLanes;  // whole vectors; the rest goes scalar
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+  float* sc = scratch.get(kBc + D);
+  float* acc = sc + kBc;
+  std::fill(acc, acc + D, 0.0f);
+  float m = minus_inf, l = 0;
+
+  for (int64_t j0 = 0; j0 < visible; j0 += kBc) {
+    const size_t bc = static_cast<size_t>(std::min<int64_t>(kBc, visible - j0));
+    for (size_t c = 0; c < bc; ++c) {
+      const float* krow = kh + (j0 + c) * s.D;
+      VF dot = hn::Zero(d);
+      for (size_t x = 0; x < D_vec; x += kLanes) dot = hn::MulAdd(hn::LoadU(d, qrow + x), hn::LoadU(d, krow + x), dot);
+      float score = hn::GetLane(hn::SumOfLanes(d, dot));
+      for (size_t x = D_vec; x < D; ++x) score += qrow[x] * krow[x];
+      sc[c] = score * scale;
+    }
+    std::fill(sc + bc, sc + kBc, minus_inf);
+    VF vmax = hn::Set(d, minus_inf);
+    for (size_t c = 0; c < kBc; c += kLanes) vmax = hn::Max(vmax, hn::Load(d, sc + c));
+    const float m_new = std::max(m, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+    const VF vm = hn::Set(d, m_new);
+    VF vsum = hn::Zero(d);
+    for (size_t c = 0; c < kBc; c += kLanes) {
+      const auto valid = hn::FirstN(d, bc > c ? bc - c : 0);
+      const VF p = hn::IfThenElseZero(valid, hn::Exp(d, hn::Sub(hn::Load(d, sc + c), vm)));
+      hn::Store(p, d, sc + c);
+      vsum = hn::Add(vsum, p);
+    }
+    const float correction = std::exp(m - m_new);  // exp(-inf) = 0 on the first chunk
+    l = l * correction + hn::GetLane(hn::SumOfLanes(d, vsum));
+    m = m_new;
+    for (size_t x = 0; x < D_vec; x += kLanes) {
+      VF a = hn::Mul(hn::Load(d, acc + x), hn::Set(d, correction));
+      for (size_t c = 0; c < bc; ++c) a = hn::MulAdd(hn::Set(d, sc[c]), hn::LoadU(d, vh + (j0 + c) * s.D + x), a);
+      hn::Store(a, d, acc + x);
+    }
+    for (size_t x = D_vec; x < D; ++x) {
+      float a = acc[x] * correction;
+      for (size_t c = 0; c < bc; ++c) a += sc[c] * vh[(j0 + c) * s.D + x];
+      acc[x] = a;
+    }
+  }
+  const float inv = 1.0f / l;
+  for (size_t x = 0; x < D; ++x) orow[x] = acc[x] * inv;
+}
+
 void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
                     const float* HWY_RESTRICT k, const float* HWY_RESTRICT v, float* HWY_RESTRICT o,
                     int64_t bh, int64_t i0, int64_t i1) {
@@ -63,6 +118,11 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
   const float minus_inf = -std::numeric_limits<float>::infinity();
 
   thread_local Scratch scratch;
+  if (rows == 1) {
+    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + bh * cap * s.D, v + bh * cap * s.D, o + (bh * s.S + i0) * s.D,
+                s.L - s.S + i0 + 1, scratch);
+    return;
+  }
   float* qp = scratch.get(kBr * D + D * kBc + kBc * Dp + kBr * kBc + kBr * Dp + 2 * kBr);
   float* kt = qp + kBr * D;     // K tile transposed: [D][kBc]
   float* vp = kt + D * kBc;     // V tile: [kBc][Dp]
