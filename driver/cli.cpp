@@ -247,7 +247,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       return args.empty() ? 2 : 0;
     }
     const std::string& command = args[0];
-    if (command == "list") return list_command(out);
+    if (command == "list") {
+      if (args.size() > 1)
+        throw InvalidArgument("arguments",
+                              fmt::format("list takes no options (got '{}')", args[1]));
+      return list_command(out);
+    }
     if (command == "probe") return probe_command(args, out);
     if (command == "run") return run_command(parse_run_options(args), out, err);
     throw InvalidArgument("command",

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/errors.hpp"
 #include "core/files.hpp"
 #include "core/machine.hpp"
 #include "kernels/simd/gemm.hpp"
@@ -196,9 +197,15 @@ ProbeResult load_or_run_probe(const std::string& path, bool reprobe,
       progress(
           fmt::format("probe cache '{}' is from another machine or target; probing again", path));
   }
-  ProbeResult fresh = run_probe(progress);
+  // Where the result goes is checked before the measurement, not after it.
   const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::create_directories(dir, ec) && ec) {
+    throw InvalidArgument("probe-file",
+                          fmt::format("cannot create '{}': {}", dir.string(), ec.message()));
+  }
+  check_writable(path, "probe-file");
+  ProbeResult fresh = run_probe(progress);
   write_file_atomically(path, probe_to_json(fresh));
   return fresh;
 }

@@ -141,6 +141,14 @@ TEST_CASE("an unknown command or no command prints the usage and exits 2") {
   CHECK(cli({"--help"}).status == 0);
 }
 
+TEST_CASE("an unwritable probe file is refused before the machine is measured") {
+  const CliResult r = cli({"probe", "--reprobe", "--probe-file", "/proc/no-such-dir/probe.json"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --probe-file"));
+  CHECK(r.out.find("FLOP/s") == std::string::npos);  // nothing was measured
+  CHECK(cli({"list", "--verbose"}).status == 2);
+}
+
 TEST_CASE("list names every backend with its availability") {
   const CliResult r = cli({"list"});
   CHECK(r.status == 0);
