@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "kernels/simd/attention.hpp"
+#include "kernels/simd/scratch.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace aigc::simd {
@@ -39,23 +40,12 @@ constexpr size_t kRowGroup = 4;
 #endif
 static_assert(kBr % kRowGroup == 0 && kBc % kLanes == 0);
 
-struct Scratch {
-  hwy::AlignedFreeUniquePtr<float[]> buffer;
-  size_t capacity = 0;
-  float* get(size_t floats) {
-    if (floats > capacity) {
-      buffer = hwy::AllocateAligned<float>(floats);
-      capacity = floats;
-    }
-    return buffer.get();
-  }
-};
-
 // One query against its `visible` keys, reading K and V rows where they lie: the decode
 // step, where packing a tile for a single query would cost as much as using it. The same
 // online softmax over chunks of kBc keys; scratch O(kBc + D).
-void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow, const float* HWY_RESTRICT kh,
-                 const float* HWY_RESTRICT vh, float* HWY_RESTRICT orow, int64_t visible, Scratch& scratch) {
+void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
+                 const float* HWY_RESTRICT kh, const float* HWY_RESTRICT vh,
+                 float* HWY_RESTRICT orow, int64_t visible, Scratch& scratch) {
   const DF d;
   const size_t D = static_cast<size_t>(s.D);
   const size_t D_vec = D / kLanes * kLanes;  // whole vectors; the rest goes scalar
@@ -71,7 +61,8 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow, const 
     for (size_t c = 0; c < bc; ++c) {
       const float* krow = kh + (j0 + c) * s.D;
       VF dot = hn::Zero(d);
-      for (size_t x = 0; x < D_vec; x += kLanes) dot = hn::MulAdd(hn::LoadU(d, qrow + x), hn::LoadU(d, krow + x), dot);
+      for (size_t x = 0; x < D_vec; x += kLanes)
+        dot = hn::MulAdd(hn::LoadU(d, qrow + x), hn::LoadU(d, krow + x), dot);
       float score = hn::GetLane(hn::SumOfLanes(d, dot));
       for (size_t x = D_vec; x < D; ++x) score += qrow[x] * krow[x];
       sc[c] = score * scale;
@@ -93,7 +84,8 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow, const 
     m = m_new;
     for (size_t x = 0; x < D_vec; x += kLanes) {
       VF a = hn::Mul(hn::Load(d, acc + x), hn::Set(d, correction));
-      for (size_t c = 0; c < bc; ++c) a = hn::MulAdd(hn::Set(d, sc[c]), hn::LoadU(d, vh + (j0 + c) * s.D + x), a);
+      for (size_t c = 0; c < bc; ++c)
+        a = hn::MulAdd(hn::Set(d, sc[c]), hn::LoadU(d, vh + (j0 + c) * s.D + x), a);
       hn::Store(a, d, acc + x);
     }
     for (size_t x = D_vec; x < D; ++x) {
@@ -119,8 +111,8 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
 
   thread_local Scratch scratch;
   if (rows == 1) {
-    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + bh * cap * s.D, v + bh * cap * s.D, o + (bh * s.S + i0) * s.D,
-                s.L - s.S + i0 + 1, scratch);
+    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + bh * cap * s.D, v + bh * cap * s.D,
+                o + (bh * s.S + i0) * s.D, s.L - s.S + i0 + 1, scratch);
     return;
   }
   float* qp = scratch.get(kBr * D + D * kBc + kBc * Dp + kBr * kBc + kBr * Dp + 2 * kBr);

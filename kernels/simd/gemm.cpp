@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/scratch.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace aigc::simd {
@@ -138,18 +139,6 @@ HWY_INLINE void MicroKernel(size_t kc, const float* HWY_RESTRICT ap, const float
   }
 }
 
-// Scratch for the packed blocks, kept per thread and grown on demand: allocating (and
-// page-faulting) megabytes on every call would dominate small products.
-float* Workspace(size_t floats) {
-  thread_local hwy::AlignedFreeUniquePtr<float[]> buffer;
-  thread_local size_t capacity = 0;
-  if (floats > capacity) {
-    buffer = hwy::AllocateAligned<float>(floats);
-    capacity = floats;
-  }
-  return buffer.get();
-}
-
 void GemmImpl(const GemmView& g) {
   const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
                K = static_cast<size_t>(g.k);
@@ -157,7 +146,8 @@ void GemmImpl(const GemmView& g) {
   const size_t nc_max = std::min(kNC, hwy::DivCeil(N, nr) * nr);
   const size_t kc_max = std::min(kKC, K);
   const size_t mc_max = std::min(kMC, hwy::DivCeil(M, kMR) * kMR);
-  float* packed_b = Workspace(kc_max * nc_max + mc_max * kc_max);
+  thread_local Scratch scratch;
+  float* packed_b = scratch.get(kc_max * nc_max + mc_max * kc_max);
   float* packed_a = packed_b + kc_max * nc_max;
 
   for (size_t jc = 0; jc < N; jc += kNC) {
