@@ -1,0 +1,183 @@
+#include "core/safetensors.hpp"
+
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "core/files.hpp"
+
+namespace aigc {
+namespace {
+
+// A header beyond this is not a checkpoint header (GPT-2's is about 15 KiB).
+constexpr std::uint64_t kMaxHeaderBytes = 100 << 20;
+
+std::size_t dtype_bytes(const std::string& dtype) {
+  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
+  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
+  return 0;
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = (h & 0x8000u) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  std::uint32_t bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);  // inf, NaN
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {  // subnormal: normalize
+    int e = -1;
+    std::uint32_t m = mantissa;
+    do {
+      ++e;
+      m <<= 1;
+    } while ((m & 0x400) == 0);
+    bits = sign | ((112 - e) << 23) | ((m & 0x3ff) << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+}  // namespace
+
+std::int64_t TensorInfo::elements() const {
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) n *= d;
+  return n;
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SafetensorsError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::error_code ec;
+  const std::uint64_t file_bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw SafetensorsError(fmt::format("{}: cannot read its size: {}", path, ec.message()));
+  unsigned char prefix[8];
+  if (file_bytes < 8 || !in.read(reinterpret_cast<char*>(prefix), 8)) {
+    throw SafetensorsError(
+        fmt::format("{}: truncated: {} bytes, no 8-byte header length", path, file_bytes));
+  }
+  std::uint64_t header_bytes = 0;
+  for (int i = 7; i >= 0; --i) header_bytes = (header_bytes << 8) | prefix[i];  // little-endian
+  if (header_bytes > kMaxHeaderBytes || 8 + header_bytes > file_bytes) {
+    throw SafetensorsError(fmt::format(
+        "{}: header of {} bytes does not fit a file of {} bytes (truncated or not safetensors)",
+        path, header_bytes, file_bytes));
+  }
+  std::string header(header_bytes, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_bytes));
+  data_start_ = 8 + header_bytes;
+  const std::uint64_t data_bytes = file_bytes - data_start_;
+
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const std::exception& e) {
+    throw SafetensorsError(fmt::format("{}: header is not JSON: {}", path, e.what()));
+  }
+  if (!j.is_object()) throw SafetensorsError(fmt::format("{}: header is not a JSON object", path));
+  for (const auto& [name, entry] : j.items()) {
+    if (name == "__metadata__") continue;
+    TensorInfo t;
+    try {
+      t.dtype = entry.at("dtype").get<std::string>();
+      t.shape = entry.at("shape").get<std::vector<std::int64_t>>();
+      const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
+      if (offsets.size() != 2) throw std::runtime_error("data_offsets needs two numbers");
+      t.begin = offsets[0];
+      t.end = offsets[1];
+    } catch (const std::exception& e) {
+      throw SafetensorsError(
+          fmt::format("{}: tensor '{}': malformed entry: {}", path, name, e.what()));
+    }
+    const std::size_t width = dtype_bytes(t.dtype);
+    if (width == 0)
+      throw SafetensorsError(
+          fmt::format("{}: tensor '{}': unknown dtype '{}'", path, name, t.dtype));
+    for (std::int64_t d : t.shape) {
+      if (d < 0)
+        throw SafetensorsError(fmt::format("{}: tensor '{}': negative dimension", path, name));
+    }
+    if (t.begin > t.end || t.end > data_bytes) {
+      throw SafetensorsError(
+          fmt::format("{}: tensor '{}': bytes [{}, {}) outside the {} bytes of data (truncated?)",
+                      path, name, t.begin, t.end, data_bytes));
+    }
+    if (t.end - t.begin != static_cast<std::uint64_t>(t.elements()) * width) {
+      throw SafetensorsError(fmt::format("{}: tensor '{}': {} bytes for shape [{}] of {}", path,
+                                         name, t.end - t.begin, fmt::join(t.shape, ", "), t.dtype));
+    }
+    tensors_.emplace(name, std::move(t));
+  }
+}
+
+std::vector<float> SafetensorsFile::read_f32(
+    const std::string& name, const std::vector<std::int64_t>& expected_shape) const {
+  const auto it = tensors_.find(name);
+  if (it == tensors_.end())
+    throw SafetensorsError(fmt::format("{}: tensor '{}' is missing", path_, name));
+  const TensorInfo& t = it->second;
+  if (t.shape != expected_shape) {
+    throw SafetensorsError(fmt::format("{}: tensor '{}' has shape [{}], expected [{}]", path_, name,
+                                       fmt::join(t.shape, ", "), fmt::join(expected_shape, ", ")));
+  }
+  std::ifstream in(path_, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(data_start_ + t.begin));
+  std::vector<char> raw(t.end - t.begin);
+  if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size()))) {
+    throw SafetensorsError(
+        fmt::format("{}: tensor '{}': read failed (file changed or truncated)", path_, name));
+  }
+  std::vector<float> out(static_cast<std::size_t>(t.elements()));
+  if (t.dtype == "F32") {
+    std::memcpy(out.data(), raw.data(), raw.size());  // the format is little-endian, as is x86
+  } else if (t.dtype == "F16" || t.dtype == "BF16") {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      std::uint16_t h;
+      std::memcpy(&h, raw.data() + 2 * i, 2);
+      out[i] = t.dtype == "F16" ? half_to_float(h) : std::bit_cast<float>(std::uint32_t(h) << 16);
+    }
+  } else {
+    throw SafetensorsError(
+        fmt::format("{}: tensor '{}': dtype {} is not a float type", path_, name, t.dtype));
+  }
+  return out;
+}
+
+void write_safetensors(const std::string& path, const std::map<std::string, NamedTensor>& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  std::uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    std::int64_t n = 1;
+    for (std::int64_t d : t.shape) n *= d;
+    if (n != static_cast<std::int64_t>(t.data.size())) {
+      throw std::invalid_argument(
+          fmt::format("write_safetensors: '{}' has {} values for shape [{}]", name, t.data.size(),
+                      fmt::join(t.shape, ", ")));
+    }
+    header[name] = {{"dtype", "F32"},
+                    {"shape", t.shape},
+                    {"data_offsets", {offset, offset + 4 * t.data.size()}}};
+    offset += 4 * t.data.size();
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8,
+              ' ');  // data aligned to 8 bytes, as the reference writer does
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  out += text;
+  for (const auto& [name, t] : tensors) {
+    out.append(reinterpret_cast<const char*>(t.data.data()), 4 * t.data.size());
+  }
+  write_file_atomically(path, out);
+}
+
+}  // namespace aigc
