@@ -14,9 +14,13 @@ std::string benchmark_name(const BenchSpec& s) {
 }
 
 ReadyCase make_ready_case(const BenchSpec& spec) {
+  return make_ready_case(spec, make_backend(spec.backend));
+}
+
+ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backend) {
   const Workload& workload = find_workload(spec.workload);
   ReadyCase ready;
-  ready.backend = make_backend(spec.backend);
+  ready.backend = std::move(backend);
   const Availability av = ready.backend->availability();
   if (!av.available)
     throw std::runtime_error(fmt::format("backend '{}' unavailable: {}", spec.backend, av.reason));

@@ -35,6 +35,8 @@ struct ReadyCase {
 // Throws InvalidArgument / UnsupportedOp / std::runtime_error (backend unavailable,
 // verification failed: the message gives the error and the tolerance).
 ReadyCase make_ready_case(const BenchSpec& spec);
+// The same on a backend the caller already made (and asked about its target).
+ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backend);
 
 // The timed loop with FLOP/s and bytes/s counters (Google Benchmark conventions).
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready);

@@ -44,11 +44,6 @@ std::string compiler_id() {
 #endif
 }
 
-long cache_size(int name) {
-  const long v = sysconf(name);
-  return v > 0 ? v : 0;
-}
-
 }  // namespace
 
 double available_memory_bytes() {
@@ -79,9 +74,6 @@ const MachineInfo& machine_info() {
     m.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     m.compiler = compiler_id();
     m.build_type = AIGCBENCH_BUILD_TYPE;
-    m.l1d_bytes = cache_size(_SC_LEVEL1_DCACHE_SIZE);
-    m.l2_bytes = cache_size(_SC_LEVEL2_CACHE_SIZE);
-    m.l3_bytes = cache_size(_SC_LEVEL3_CACHE_SIZE);
     return m;
   }();
   return info;

@@ -10,8 +10,6 @@ struct MachineInfo {
   int cores = 1;
   std::string compiler;
   std::string build_type;
-  // Cache sizes in bytes as the OS reports them (0 when unknown).
-  long l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;
 };
 
 const MachineInfo& machine_info();

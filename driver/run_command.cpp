@@ -64,12 +64,7 @@ Measurement measure(const BenchSpec& spec, const Timing& timing) {
       m.status = "skipped: " + av.reason;
       return m;
     }
-  } catch (const std::exception& e) {
-    m.status = std::string("error: ") + e.what();
-    return m;
-  }
-  try {
-    ReadyCase ready = make_ready_case(spec);
+    ReadyCase ready = make_ready_case(spec, std::move(backend));
     m.max_rel_error = ready.max_rel_error;
     std::string error;
     m.times_s = time_case(spec, ready, timing, error);
@@ -95,12 +90,12 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
                                     const ProbeResult& probe) {
   // Medians by (workload, shape, backend, threads), for the baseline and T1 look-ups.
   std::map<std::string, double> median_of;
-  auto config_key = [](const Measurement& m, int threads) {
-    return fmt::format("{}|{}|{}|{}", m.workload, m.shape, m.backend, threads);
+  auto config_key = [](const Measurement& m, const std::string& backend, int threads) {
+    return fmt::format("{}|{}|{}|{}", m.workload, m.shape, backend, threads);
   };
   for (const Measurement& m : measurements) {
     if (!m.times_s.empty() && m.status == "ok")
-      median_of[config_key(m, m.threads)] = summarize(m.times_s).median;
+      median_of[config_key(m, m.backend, m.threads)] = summarize(m.times_s).median;
   }
 
   std::vector<ResultRow> rows;
@@ -125,9 +120,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       r.t_single_s = base_it->second.t_single_s;
       r.t_serial_model_s = models::serial_time(*r.t_single_s, m.counts.n_units);
     }
-    Measurement scalar_probe = m;
-    scalar_probe.backend = "scalar";
-    if (const auto it = median_of.find(config_key(scalar_probe, 1)); it != median_of.end()) {
+    if (const auto it = median_of.find(config_key(m, "scalar", 1)); it != median_of.end()) {
       r.baseline_time_s = it->second;
       r.baseline_source = "measured";
     } else if (r.t_serial_model_s) {
@@ -171,7 +164,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     if (m.backend == "scalar" && m.threads == 1 && r.t_serial_model_s) {
       r.serial_model_error = models::serial_model_error(st.median, *r.t_serial_model_s);
     }
-    if (const auto it = median_of.find(config_key(m, 1)); it != median_of.end()) {
+    if (const auto it = median_of.find(config_key(m, m.backend, 1)); it != median_of.end()) {
       r.t1_s = it->second;
       r.parallel_speedup = models::parallel_speedup(it->second, st.median);
       r.parallel_efficiency = models::parallel_efficiency(it->second, st.median, m.threads);
