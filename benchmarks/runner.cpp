@@ -41,6 +41,10 @@ void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
   using benchmark::Counter;
   state.counters["FLOP/s"] = Counter(ready.counts.flops, Counter::kIsIterationInvariantRate);
   state.counters["bytes/s"] = Counter(ready.counts.bytes, Counter::kIsIterationInvariantRate);
+  if (ready.counts.tokens > 0) {
+    state.counters["tokens/s"] =
+        Counter(double(ready.counts.tokens), Counter::kIsIterationInvariantRate);
+  }
   state.counters["max_rel_error"] = ready.max_rel_error;
 }
 
@@ -103,8 +107,12 @@ int benchmark_main(const std::string& workload_name, double scalar_max_flops, in
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int> threads{1};
   if (cores > 1) threads.push_back(cores);
-  for (const BenchSpec& spec : expand_specs(workload_name, workload.preset_shapes(Preset::full),
-                                            backend_names(), threads)) {
+  // The full preset plus the smoke shapes (small, for a quick check or a test).
+  std::vector<std::string> shapes = workload.preset_shapes(Preset::smoke);
+  for (const std::string& s : workload.preset_shapes(Preset::full)) {
+    if (std::find(shapes.begin(), shapes.end(), s) == shapes.end()) shapes.push_back(s);
+  }
+  for (const BenchSpec& spec : expand_specs(workload_name, shapes, backend_names(), threads)) {
     if (spec.backend == "scalar" && workload.counts(spec.shape).flops > scalar_max_flops) continue;
     register_lazy_benchmark(spec)->UseRealTime()->Unit(benchmark::kMillisecond);
   }

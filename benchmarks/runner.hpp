@@ -68,7 +68,7 @@ std::vector<BenchSpec> expand_specs(const std::string& workload,
                                     const std::vector<int>& threads);
 
 // The main() of a benchmark binary: every backend at 1 thread and all cores on the
-// workload's full preset, scalar only where one instance is at most `scalar_max_flops`
+// workload's full and smoke presets, scalar only where one instance is at most `scalar_max_flops`
 // (beyond, the reference takes minutes; the driver's serial model covers it). Then
 // Google Benchmark's own flag handling and run.
 int benchmark_main(const std::string& workload, double scalar_max_flops, int argc, char** argv);

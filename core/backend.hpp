@@ -21,10 +21,12 @@ struct Availability {
 // What kind of hardware a backend drives; picks the roofline ceilings it is held to.
 enum class ComputeClass { scalar_core, simd_core, gpu };
 
-// C[M,N] = A[M,K] * B[K,N] (+ bias[N]), fp32, row-major, dense.
+// C[M,N] = A[M,K] * B[K,N] (+ bias[N]), fp32, row-major, dense. With transpose_b, B is
+// stored [N,K] (row n holds column n), as a tied output embedding is: logits = h . wte^T.
 struct MatmulShape {
   std::int64_t M = 0, N = 0, K = 0;
   bool bias = false;
+  bool transpose_b = false;
 };
 
 // Causal multi-head scaled-dot-product attention, fp32:
@@ -37,6 +39,40 @@ struct AttentionShape {
   std::int64_t B = 1, H = 1, S = 1, L = 1, D = 1;
   std::int64_t kv_capacity = 0;  // 0: equal to L
   std::int64_t capacity() const { return kv_capacity > 0 ? kv_capacity : L; }
+};
+
+// Layer normalization over the last dimension of x [rows, dim], fp32:
+//   y = (x - mean) / sqrt(var + eps) * gamma + beta   (var: the biased variance, as GPT-2).
+struct LayernormShape {
+  std::int64_t rows = 1, dim = 1;
+  float eps = 1e-5f;
+};
+
+// Elementwise over n floats: `add` is y = a + b (the residual); `gelu_tanh` is y = GELU(a)
+// in GPT-2's tanh form, 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))).
+enum class ElementwiseOp { add, gelu_tanh };
+struct ElementwiseShape {
+  ElementwiseOp op = ElementwiseOp::add;
+  std::int64_t n = 1;
+};
+
+// The decoder's head layouts: a QKV projection's output qkv [T, 3, H, D] (Q, K, V each
+// [T, H, D]), per-head queries and attention outputs [H, T, D], KV caches [H, capacity, D].
+struct HeadsShape {
+  std::int64_t tokens = 1, heads = 1, head_dim = 1, capacity = 1;
+};
+
+class LayernormKernel {
+ public:
+  virtual ~LayernormKernel() = default;
+  virtual void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) = 0;
+};
+
+class ElementwiseKernel {
+ public:
+  virtual ~ElementwiseKernel() = default;
+  // b is null for a unary op; y may be the same buffer as a.
+  virtual void run(const Buffer& a, const Buffer* b, Buffer& y) = 0;
 };
 
 class AttentionKernel {
@@ -86,6 +122,21 @@ class Backend {
   virtual std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape);
   // May throw InsufficientMemory (e.g. a path that materializes the score matrix).
   virtual std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape);
+  virtual std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape);
+  virtual std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape);
+
+  // Data movement for the decoder: no set-up worth preparing, so plain calls. Offsets and
+  // counts are in floats. Each returns when done, like a kernel.
+  // x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:] for t < ids.size(); ids already validated.
+  virtual void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
+                     const Buffer& wte, const Buffer& wpe, Buffer& x);
+  // Q goes to q [H, T, D]; K and V to rows pos0 .. pos0 + T - 1 of the caches.
+  virtual void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv,
+                           Buffer& q, Buffer& k_cache, Buffer& v_cache);
+  // o [H, T, D] -> y [T, H * D].
+  virtual void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y);
+  virtual void copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
+                    std::size_t dst_offset, std::size_t count);
 
  protected:
   int threads_ = 1;

@@ -1,6 +1,8 @@
 #pragma once
 // The memory half of the interface for every backend that computes on the host:
-// 64-byte aligned buffers (one cache line, one AVX-512 vector), plain copies.
+// 64-byte aligned buffers (one cache line, one AVX-512 vector), plain copies, and the
+// decoder's data movement (embedding gather, head split/merge), which is memcpy-bound
+// and the same on every CPU backend.
 #include "core/backend.hpp"
 
 namespace aigc {
@@ -10,6 +12,13 @@ class HostBackend : public Backend {
   Buffer allocate(std::size_t bytes) override;
   void upload(Buffer& dst, std::span<const float> src) override;
   void download(const Buffer& src, std::span<float> dst) override;
+  void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
+             const Buffer& wte, const Buffer& wpe, Buffer& x) override;
+  void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
+                   Buffer& k_cache, Buffer& v_cache) override;
+  void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;
+  void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
+            std::size_t count) override;
 };
 
 }  // namespace aigc

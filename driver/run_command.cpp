@@ -129,7 +129,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     }
 
     // Roofline of the baseline hardware (one scalar core), for the predicted acceleration.
-    const double ws = m.counts.bytes;
+    const double ws = m.counts.working_set > 0 ? m.counts.working_set : m.counts.bytes;
     const auto roof_scalar = models::roofline(m.counts.flops, m.counts.bytes,
                                               probe.peak_flops(ComputeClass::scalar_core, 1),
                                               probe.peak_bytes_per_s(ws, 1));
@@ -156,6 +156,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.time_cv = st.cv;
     r.achieved_flops = m.counts.flops / st.median;
     r.achieved_bytes_per_s = m.counts.bytes / st.median;
+    if (m.counts.tokens > 0) r.tokens_per_s = double(m.counts.tokens) / st.median;
     if (r.baseline_time_s) {
       r.speedup_vs_scalar = models::measured_acceleration(*r.baseline_time_s, st.median);
       if (r.predicted_speedup)

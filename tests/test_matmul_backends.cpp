@@ -48,8 +48,10 @@ double max_rel_difference(const MatmulShape& s, const Inputs& in, const std::vec
   for (std::int64_t i = 0; i < s.M; ++i) {
     for (std::int64_t j = 0; j < s.N; ++j) {
       double scale = s.bias ? std::abs(in.bias[j]) : 0.0;
-      for (std::int64_t k = 0; k < s.K; ++k)
-        scale += std::abs(double(in.a[i * s.K + k]) * in.b[k * s.N + j]);
+      for (std::int64_t k = 0; k < s.K; ++k) {
+        const float b_kj = s.transpose_b ? in.b[j * s.K + k] : in.b[k * s.N + j];
+        scale += std::abs(double(in.a[i * s.K + k]) * b_kj);
+      }
       err.add(x[i * s.N + j], y[i * s.N + j], scale);
     }
   }
@@ -63,6 +65,12 @@ const std::vector<MatmulShape> kShapes = {
     {1, 1, 1, false},      {1, 1, 1, true},        {17, 33, 65, false},  {17, 33, 65, true},
     {64, 64, 64, false},   {1000, 3, 17, false},   {3, 1000, 17, true},  {5, 7, 4099, false},
     {300, 40, 1600, true}, {13, 2100, 800, false}, {1, 2304, 768, true}, {129, 97, 769, true},
+    // The matrix-vector path (M <= kGemvMaxRows) at its edges: N past one 2048-column chunk,
+    // K not a multiple of its 4-row unroll.
+    {2, 2100, 7, true},    {4, 4099, 33, false},   {5, 40, 9, true},
+    // B stored transposed (the tied logits): both the matrix-vector path and the packed one.
+    {1, 97, 64, false, true}, {3, 1001, 769, true, true}, {4, 5, 3, false, true},
+    {129, 97, 769, true, true}, {13, 2100, 800, false, true},
 };
 
 std::string label(const MatmulShape& s) { return format_matmul_shape(s); }

@@ -27,8 +27,9 @@ constexpr int kSampledRows = 24;
 
 MatmulShape parse_matmul_shape(const std::string& text) {
   const auto v = parse_shape(
-      text, {{"M", 1, kMaxDim}, {"N", 1, kMaxDim}, {"K", 1, kMaxDim}, {"bias", 0, 1, false, 0}});
-  MatmulShape s{v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1};
+      text, {{"M", 1, kMaxDim}, {"N", 1, kMaxDim}, {"K", 1, kMaxDim}, {"bias", 0, 1, false, 0},
+             {"tb", 0, 1, false, 0}});
+  MatmulShape s{v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1, v.at("tb") == 1};
   const double bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N);
   if (bytes > kMaxMatmulBytes) {
     throw InvalidArgument(
@@ -39,7 +40,8 @@ MatmulShape parse_matmul_shape(const std::string& text) {
 }
 
 std::string format_matmul_shape(const MatmulShape& s) {
-  return fmt::format("M={},N={},K={}{}", s.M, s.N, s.K, s.bias ? ",bias=1" : "");
+  return fmt::format("M={},N={},K={}{}{}", s.M, s.N, s.K, s.bias ? ",bias=1" : "",
+                     s.transpose_b ? ",tb=1" : "");
 }
 
 double matmul_tolerance(std::int64_t K) {
@@ -63,12 +65,15 @@ double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
       ref[j] = s.bias ? bias[j] : 0.0;
       scale[j] = s.bias ? std::abs(double(bias[j])) : 0.0;
     }
+    // B[k, j] lies at k * N + j, or at j * K + k when it is stored transposed.
+    const std::int64_t k_stride = s.transpose_b ? 1 : s.N, j_stride = s.transpose_b ? s.K : 1;
     for (std::int64_t k = 0; k < s.K; ++k) {
       const double a_ik = a[i * s.K + k];
-      const float* b_row = b.data() + k * s.N;
+      const float* b_k = b.data() + k * k_stride;
       for (std::int64_t j = 0; j < s.N; ++j) {
-        ref[j] += a_ik * b_row[j];
-        scale[j] += std::abs(a_ik * b_row[j]);
+        const double term = a_ik * b_k[j * j_stride];
+        ref[j] += term;
+        scale[j] += std::abs(term);
       }
     }
     for (std::int64_t j = 0; j < s.N; ++j) err.add(c[i * s.N + j], ref[j], scale[j]);

@@ -1,5 +1,6 @@
 #pragma once
-// The matmul workload: C[M,N] = A[M,K] * B[K,N] (+ bias[N]), fp32, row-major.
+// The matmul workload: C[M,N] = A[M,K] * B[K,N] (+ bias[N]), fp32, row-major; with tb=1
+// B is stored transposed [N,K], as the decoder's tied output embedding is.
 #include <span>
 
 #include "workloads/workload.hpp"

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "workloads/attention.hpp"
+#include "workloads/decoder.hpp"
 #include "workloads/matmul.hpp"
 
 namespace aigc {
@@ -13,7 +14,8 @@ namespace {
 const std::vector<const Workload*>& all_workloads() {
   static const MatmulWorkload matmul;
   static const AttentionWorkload attention;
-  static const std::vector<const Workload*> list{&matmul, &attention};
+  static const DecoderWorkload decoder;
+  static const std::vector<const Workload*> list{&matmul, &attention, &decoder};
   return list;
 }
 

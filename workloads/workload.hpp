@@ -17,6 +17,10 @@ struct WorkCounts {
   double flops = 0;          // arithmetic of one instance
   double bytes = 0;          // minimum traffic: each input read once, each output written once
   std::int64_t n_units = 1;  // independent units of work (serial model)
+  // Bytes that must stay resident while it runs (weights and KV cache of a decoder), which
+  // picks the memory level whose bandwidth the roofline uses; 0: the same as `bytes`.
+  double working_set = 0;
+  std::int64_t tokens = 0;  // tokens an instance processes (decoder), for tokens/s
 };
 
 // One shape on one backend: inputs uploaded, kernel prepared, ready to run.

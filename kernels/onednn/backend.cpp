@@ -4,6 +4,7 @@
 #include "kernels/onednn/attention.hpp"
 #include "kernels/onednn/engine.hpp"
 #include "kernels/onednn/matmul.hpp"
+#include "kernels/onednn/vector_ops.hpp"
 
 namespace aigc {
 namespace {
@@ -24,6 +25,12 @@ class OnednnBackend final : public HostBackend {
   }
   std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
     return onednn::make_attention_kernel(shape, threads_);
+  }
+  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override {
+    return onednn::make_layernorm_kernel(shape, threads_);
+  }
+  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape) override {
+    return onednn::make_elementwise_kernel(shape, threads_);
   }
 };
 

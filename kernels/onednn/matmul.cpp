@@ -15,7 +15,9 @@ class OnednnMatmul final : public MatmulKernel {
   OnednnMatmul(const MatmulShape& s, int threads)
       : threads_(threads),
         a_md_({s.M, s.K}, dt::f32, tag::ab),
-        b_md_({s.K, s.N}, dt::f32, tag::ab),
+        // B^T [N, K] is B [K, N] with strides (1, K): oneDNN reads it in place.
+        b_md_(s.transpose_b ? dnnl::memory::desc({s.K, s.N}, dt::f32, dnnl::memory::dims{1, s.K})
+                            : dnnl::memory::desc({s.K, s.N}, dt::f32, tag::ab)),
         bias_md_(s.bias ? dnnl::memory::desc({1, s.N}, dt::f32, tag::ab) : dnnl::memory::desc()),
         c_md_({s.M, s.N}, dt::f32, tag::ab) {
     // oneDNN's OpenMP runtime sizes its work split from the thread count it sees when

@@ -3,6 +3,7 @@
 #include "core/host_backend.hpp"
 #include "kernels/openmp/attention.hpp"
 #include "kernels/openmp/matmul.hpp"
+#include "kernels/openmp/vector_ops.hpp"
 #include "kernels/simd/gemm.hpp"
 
 namespace aigc {
@@ -21,6 +22,12 @@ class OpenmpBackend final : public HostBackend {
   }
   std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
     return openmp::make_attention_kernel(shape, threads_);
+  }
+  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override {
+    return openmp::make_layernorm_kernel(shape, threads_);
+  }
+  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape) override {
+    return openmp::make_elementwise_kernel(shape, threads_);
   }
 };
 

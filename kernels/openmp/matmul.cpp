@@ -64,8 +64,9 @@ class OpenmpMatmul final : public MatmulKernel {
                   .k = shape_.K,
                   .a = pa + i0 * shape_.K,
                   .lda = shape_.K,
-                  .b = pb + j0,
-                  .ldb = shape_.N,
+                  .b = shape_.transpose_b ? pb + j0 * shape_.K : pb + j0,
+                  .ldb = shape_.transpose_b ? shape_.K : shape_.N,
+                  .transpose_b = shape_.transpose_b,
                   .bias = pbias != nullptr ? pbias + j0 : nullptr,
                   .c = pc + i0 * shape_.N + j0,
                   .ldc = shape_.N});

@@ -1,5 +1,7 @@
 #include "core/host_backend.hpp"
 #include "kernels/scalar/attention.hpp"
+#include "kernels/scalar/elementwise.hpp"
+#include "kernels/scalar/layernorm.hpp"
 #include "kernels/scalar/matmul.hpp"
 
 namespace aigc {
@@ -18,6 +20,12 @@ class ScalarBackend final : public HostBackend {
   }
   std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
     return scalar::make_attention_kernel(shape);
+  }
+  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override {
+    return scalar::make_layernorm_kernel(shape);
+  }
+  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape) override {
+    return scalar::make_elementwise_kernel(shape);
   }
 };
 

@@ -5,6 +5,17 @@ namespace aigc::scalar {
 void matmul(const MatmulShape& s, const float* a, const float* b, const float* bias, float* c) {
   // i-k-j order walks B and C along rows (unit stride), the order any C programmer
   // would write; the reference is plain, not deliberately slow.
+  if (s.transpose_b) {
+    // B stored [N, K]: each C element is a dot product of two contiguous rows.
+    for (std::int64_t i = 0; i < s.M; ++i) {
+      for (std::int64_t j = 0; j < s.N; ++j) {
+        float acc = 0;
+        for (std::int64_t k = 0; k < s.K; ++k) acc += a[i * s.K + k] * b[j * s.K + k];
+        c[i * s.N + j] = (bias != nullptr ? bias[j] : 0.0f) + acc;
+      }
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < s.M; ++i) {
     float* c_row = c + i * s.N;
     for (std::int64_t j = 0; j < s.N; ++j) c_row[j] = bias != nullptr ? bias[j] : 0.0f;

@@ -1,6 +1,8 @@
 #include "core/host_backend.hpp"
 #include "kernels/simd/attention.hpp"
+#include "kernels/simd/elementwise.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/layernorm.hpp"
 
 namespace aigc {
 namespace {
@@ -15,7 +17,8 @@ class SimdMatmul final : public MatmulKernel {
                 .a = a.as<const float>(),
                 .lda = shape_.K,
                 .b = b.as<const float>(),
-                .ldb = shape_.N,
+                .ldb = shape_.transpose_b ? shape_.K : shape_.N,
+                .transpose_b = shape_.transpose_b,
                 .bias = bias != nullptr ? bias->as<const float>() : nullptr,
                 .c = c.as<float>(),
                 .ldc = shape_.N});
@@ -38,6 +41,12 @@ class SimdBackend final : public HostBackend {
   }
   std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
     return simd::make_attention_kernel(shape);
+  }
+  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override {
+    return simd::make_layernorm_kernel(shape);
+  }
+  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape) override {
+    return simd::make_elementwise_kernel(shape);
   }
 };
 

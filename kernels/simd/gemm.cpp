@@ -85,6 +85,125 @@ void PackB(const float* HWY_RESTRICT b, int64_t ldb, size_t kc, size_t n, float*
   }
 }
 
+// The same panels from B^T [n, k] (row stride ldb): column j of B is row j of B^T.
+void PackBTransposed(const float* HWY_RESTRICT bt, int64_t ldb, size_t kc, size_t n,
+                     float* HWY_RESTRICT out) {
+  const size_t nr = Nr();
+  for (size_t j0 = 0; j0 < n; j0 += nr) {
+    const size_t cols = std::min(nr, n - j0);
+    for (size_t j = 0; j < nr; ++j) {
+      if (j < cols) {
+        const float* src = bt + (j0 + j) * ldb;
+        for (size_t k = 0; k < kc; ++k) out[k * nr + j] = src[k];
+      } else {
+        for (size_t k = 0; k < kc; ++k) out[k * nr + j] = 0.0f;
+      }
+    }
+    out += nr * kc;
+  }
+}
+
+// C[m, :] = bias + sum_k A[m,k] B[k,:] for m < kGemvMaxRows: B streams through once, row
+// by row (four rows per pass, so C is loaded and stored once per four multiply-adds), while
+// a chunk of C stays in L1.
+void Gemv(const GemmView& g) {
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
+               K = static_cast<size_t>(g.k);
+  constexpr size_t kChunk = 2048;  // C floats per row per chunk: 4 rows x 8 KiB in L1
+  for (size_t j0 = 0; j0 < N; j0 += kChunk) {
+    const size_t nc = std::min(kChunk, N - j0);
+    const size_t nv = nc / L * L;  // whole vectors; the tail goes scalar
+    for (size_t m = 0; m < M; ++m) {
+      float* c = g.c + m * g.ldc + j0;
+      for (size_t j = 0; j < nc; ++j) c[j] = g.bias != nullptr ? g.bias[j0 + j] : 0.0f;
+    }
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const float* b0 = g.b + k * g.ldb + j0;
+      const float* b1 = b0 + g.ldb;
+      const float* b2 = b1 + g.ldb;
+      const float* b3 = b2 + g.ldb;
+      for (size_t m = 0; m < M; ++m) {
+        const float* a = g.a + m * g.lda + k;
+        const VF a0 = hn::Set(d, a[0]), a1 = hn::Set(d, a[1]), a2 = hn::Set(d, a[2]),
+                 a3 = hn::Set(d, a[3]);
+        float* c = g.c + m * g.ldc + j0;
+        for (size_t j = 0; j < nv; j += L) {
+          VF acc = hn::LoadU(d, c + j);
+          acc = hn::MulAdd(a0, hn::LoadU(d, b0 + j), acc);
+          acc = hn::MulAdd(a1, hn::LoadU(d, b1 + j), acc);
+          acc = hn::MulAdd(a2, hn::LoadU(d, b2 + j), acc);
+          acc = hn::MulAdd(a3, hn::LoadU(d, b3 + j), acc);
+          hn::StoreU(acc, d, c + j);
+        }
+        for (size_t j = nv; j < nc; ++j) {
+          c[j] += a[0] * b0[j] + a[1] * b1[j] + a[2] * b2[j] + a[3] * b3[j];
+        }
+      }
+    }
+    for (; k < K; ++k) {
+      const float* b0 = g.b + k * g.ldb + j0;
+      for (size_t m = 0; m < M; ++m) {
+        const float a0 = g.a[m * g.lda + k];
+        float* c = g.c + m * g.ldc + j0;
+        for (size_t j = 0; j < nc; ++j) c[j] += a0 * b0[j];
+      }
+    }
+  }
+}
+
+// The same with B^T: C[m, j] is the dot product of row m of A with row j of B^T, four
+// rows of B^T at a time so that each load of A serves four of them.
+void GemvTransposed(const GemmView& g) {
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
+               K = static_cast<size_t>(g.k);
+  const size_t kv = K / L * L;
+  auto finish = [&](size_t m, size_t j, float dot) {
+    float tail = 0;
+    const float* a = g.a + m * g.lda;
+    const float* b = g.b + j * g.ldb;
+    for (size_t k = kv; k < K; ++k) tail += a[k] * b[k];
+    g.c[m * g.ldc + j] = (g.bias != nullptr ? g.bias[j] : 0.0f) + dot + tail;
+  };
+  size_t j = 0;
+  for (; j + 4 <= N; j += 4) {
+    const float* b0 = g.b + j * g.ldb;
+    const float* b1 = b0 + g.ldb;
+    const float* b2 = b1 + g.ldb;
+    const float* b3 = b2 + g.ldb;
+    for (size_t m = 0; m < M; ++m) {
+      const float* a = g.a + m * g.lda;
+      VF s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
+      for (size_t k = 0; k < kv; k += L) {
+        const VF x = hn::LoadU(d, a + k);
+        s0 = hn::MulAdd(x, hn::LoadU(d, b0 + k), s0);
+        s1 = hn::MulAdd(x, hn::LoadU(d, b1 + k), s1);
+        s2 = hn::MulAdd(x, hn::LoadU(d, b2 + k), s2);
+        s3 = hn::MulAdd(x, hn::LoadU(d, b3 + k), s3);
+      }
+      finish(m, j, hn::GetLane(hn::SumOfLanes(d, s0)));
+      finish(m, j + 1, hn::GetLane(hn::SumOfLanes(d, s1)));
+      finish(m, j + 2, hn::GetLane(hn::SumOfLanes(d, s2)));
+      finish(m, j + 3, hn::GetLane(hn::SumOfLanes(d, s3)));
+    }
+  }
+  for (; j < N; ++j) {
+    const float* b0 = g.b + j * g.ldb;
+    for (size_t m = 0; m < M; ++m) {
+      const float* a = g.a + m * g.lda;
+      VF s0 = hn::Zero(d);
+      for (size_t k = 0; k < kv; k += L) {
+        s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, b0 + k), s0);
+      }
+      finish(m, j, hn::GetLane(hn::SumOfLanes(d, s0)));
+    }
+  }
+}
+
 // C tile (MR x NR at c, row stride ldc) = or += packed A panel x packed B panel.
 // first_k_block: overwrite C (adding the bias, if any) instead of accumulating into it.
 // A partial tile (rows < MR or cols < NR) goes through a local buffer.
@@ -140,6 +259,14 @@ HWY_INLINE void MicroKernel(size_t kc, const float* HWY_RESTRICT ap, const float
 }
 
 void GemmImpl(const GemmView& g) {
+  if (g.m <= kGemvMaxRows) {
+    if (g.transpose_b) {
+      GemvTransposed(g);
+    } else {
+      Gemv(g);
+    }
+    return;
+  }
   const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
                K = static_cast<size_t>(g.k);
   const size_t nr = Nr();
@@ -155,7 +282,11 @@ void GemmImpl(const GemmView& g) {
     for (size_t pc = 0; pc < K; pc += kKC) {
       const size_t kc = std::min(kKC, K - pc);
       const bool first_k_block = pc == 0;
-      PackB(g.b + pc * g.ldb + jc, g.ldb, kc, nc, packed_b);
+      if (g.transpose_b) {
+        PackBTransposed(g.b + jc * g.ldb + pc, g.ldb, kc, nc, packed_b);
+      } else {
+        PackB(g.b + pc * g.ldb + jc, g.ldb, kc, nc, packed_b);
+      }
       for (size_t ic = 0; ic < M; ic += kMC) {
         const size_t mc = std::min(kMC, M - ic);
         PackA(g.a + ic * g.lda + pc, g.lda, mc, kc, packed_a);

@@ -9,17 +9,23 @@
 namespace aigc::simd {
 
 // C[m,n] = A[m,k] * B[k,n] (+ bias[n]) on row-major views with leading dimensions,
-// so that a caller can hand out tiles of a larger matrix.
+// so that a caller can hand out tiles of a larger matrix. With transpose_b, b points to
+// B^T [n, k] (row j of it is column j of B) with row stride ldb.
 struct GemmView {
   std::int64_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
   std::int64_t lda = 0;
   const float* b = nullptr;
   std::int64_t ldb = 0;
+  bool transpose_b = false;
   const float* bias = nullptr;  // null for none
   float* c = nullptr;
   std::int64_t ldc = 0;
 };
+
+// A few rows of A (a decode step) go through a matrix-vector path that streams B once,
+// in place: packing B would triple the memory traffic of what is a bandwidth-bound op.
+inline constexpr std::int64_t kGemvMaxRows = 4;
 
 void gemm(const GemmView& view);
 

@@ -1,0 +1,83 @@
+#pragma once
+// GPT-2's forward pass, written once on the Backend interface from the backend's own ops:
+// weights, activations and the KV cache live in the backend's buffers (device memory on a
+// GPU); token ids go in and the last position's logits come out. Prefill is a forward of
+// the whole prompt; each decode step a forward of one token against the cache.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "decoder/gpt2_weights.hpp"
+
+namespace aigc {
+
+class Gpt2Model {
+ public:
+  // max_tokens: the KV cache's capacity (prompt plus generated tokens), 1 .. n_ctx;
+  // throws InvalidArgument naming `max-tokens` otherwise.
+  Gpt2Model(Backend& backend, const Gpt2Weights& weights, std::int64_t max_tokens);
+  ~Gpt2Model();
+  Gpt2Model(const Gpt2Model&) = delete;
+  Gpt2Model& operator=(const Gpt2Model&) = delete;
+
+  const Gpt2Config& config() const { return config_; }
+  std::int64_t max_tokens() const { return max_tokens_; }
+  // Tokens in the cache: the position the next token will take.
+  std::int64_t position() const { return position_; }
+
+  // Builds the kernels for a prefill of `prompt` tokens followed by `steps` single-token
+  // steps, so that timing them measures no set-up. Shapes not prepared are built on first use.
+  void prepare(std::int64_t prompt, std::int64_t steps);
+
+  // Runs `ids` at positions position() .. position() + ids.size() - 1, appending their keys
+  // and values to the cache; returns the logits of the last one [vocab]. Throws
+  // InvalidArgument naming `prompt-ids` for an empty list, an id outside 0 .. vocab - 1, or
+  // more tokens than the cache has room for. With logits = false it stops after the last
+  // layer (no final layernorm, logits or download) and returns an empty span.
+  std::span<const float> forward(std::span<const std::int32_t> ids, bool logits = true);
+
+  // Fills every activation buffer and the logits with NaN, so that a verification run
+  // cannot pass on values a previous run left behind.
+  void poison();
+
+  // Forgets the cache from `position` on (0: a new sequence). Entries before it are kept,
+  // so a benchmark can repeat the same decode steps after one prefill.
+  void rewind(std::int64_t position);
+
+ private:
+  struct LayerBuffers;
+  struct StepKernels;
+  StepKernels& kernels_for(std::int64_t tokens);
+  AttentionKernel& attention_for(std::int64_t tokens, std::int64_t length);
+  void check_ids(std::span<const std::int32_t> ids) const;
+
+  Backend& backend_;
+  Gpt2Config config_;
+  std::int64_t max_tokens_;
+  std::int64_t position_ = 0;
+
+  Buffer wte_, wpe_, ln_f_weight_, ln_f_bias_;
+  std::vector<LayerBuffers> layers_;
+  // Activations for up to max_tokens rows.
+  Buffer x_, h_, qkv_, q_, att_, y_, fc_, x_last_, h_last_, logits_;
+  std::vector<float> host_logits_;
+
+  std::map<std::int64_t, std::unique_ptr<StepKernels>> step_kernels_;
+  std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<AttentionKernel>> attention_;
+  std::unique_ptr<LayernormKernel> ln_f_;
+  std::unique_ptr<MatmulKernel> logits_matmul_;
+};
+
+// The index of the largest logit (the first, on a tie): greedy sampling.
+std::int32_t argmax(std::span<const float> logits);
+
+// Worst-case relative error of the logits (max |l - l_exact| / max |l_exact|) of a float32
+// forward at sequence length `length`: the sum over the ops on the longest dependency path of
+// the lengths of their float32 reductions, times u (Higham's gamma_n); see gpt2_model.cpp.
+double gpt2_logits_tolerance(const Gpt2Config& config, std::int64_t length);
+
+}  // namespace aigc

@@ -1,0 +1,21 @@
+#pragma once
+// GPT-2 in float64 on the host, without a KV cache: every call recomputes the whole
+// sequence. The reference the decoder's backends are verified against; independent of
+// the Backend code (its own loops), so a shared mistake cannot hide.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "decoder/gpt2_weights.hpp"
+
+namespace aigc {
+
+// Logits [vocab] of the last position of `ids` (positions 0 .. ids.size() - 1).
+std::vector<double> gpt2_reference_logits(const Gpt2Weights& weights,
+                                          std::span<const std::int32_t> ids);
+
+// max_v |got_v - ref_v| / max_v |ref_v|: the logits' error relative to their magnitude,
+// infinite when any logit is NaN or infinite.
+double logits_relative_error(std::span<const float> got, std::span<const double> ref);
+
+}  // namespace aigc

@@ -1,0 +1,91 @@
+#include "kernels/onednn/vector_ops.hpp"
+
+#include <omp.h>
+
+#include "kernels/onednn/engine.hpp"
+
+namespace aigc::onednn {
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+class OnednnLayernorm final : public LayernormKernel {
+ public:
+  OnednnLayernorm(const LayernormShape& s, int threads)
+      : threads_(threads),
+        data_md_({s.rows, s.dim}, dt::f32, tag::ab),
+        param_md_({s.dim}, dt::f32, tag::a) {
+    omp_set_num_threads(threads_);  // oneDNN's OpenMP runtime splits work by this at creation
+    const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+    primitive_ = dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(
+        dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_inference, data_md_,
+                                                s.eps, flags),
+        cpu_engine()));
+  }
+
+  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
+    omp_set_num_threads(threads_);
+    dnnl::engine& engine = cpu_engine();
+    primitive_.execute(cpu_stream(), {{DNNL_ARG_SRC, dnnl::memory(data_md_, engine, x.data())},
+                                      {DNNL_ARG_SCALE, dnnl::memory(param_md_, engine, gamma.data())},
+                                      {DNNL_ARG_SHIFT, dnnl::memory(param_md_, engine, beta.data())},
+                                      {DNNL_ARG_DST, dnnl::memory(data_md_, engine, y.data())}});
+    cpu_stream().wait();
+  }
+
+ private:
+  int threads_;
+  dnnl::memory::desc data_md_, param_md_;
+  dnnl::layer_normalization_forward primitive_;
+};
+
+class OnednnElementwise final : public ElementwiseKernel {
+ public:
+  OnednnElementwise(const ElementwiseShape& s, int threads)
+      : op_(s.op), threads_(threads), md_({s.n}, dt::f32, tag::a) {
+    omp_set_num_threads(threads_);
+    if (op_ == ElementwiseOp::add) {
+      primitive_ = dnnl::binary(dnnl::binary::primitive_desc(
+          dnnl::binary::desc(dnnl::algorithm::binary_add, md_, md_, md_), cpu_engine()));
+    } else {
+      primitive_ = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::eltwise_gelu_tanh, md_, 0.0f, 0.0f),
+          cpu_engine()));
+    }
+  }
+
+  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+    omp_set_num_threads(threads_);
+    dnnl::engine& engine = cpu_engine();
+    if (op_ == ElementwiseOp::add) {
+      primitive_.execute(cpu_stream(), {{DNNL_ARG_SRC_0, dnnl::memory(md_, engine, a.data())},
+                                        {DNNL_ARG_SRC_1, dnnl::memory(md_, engine, b->data())},
+                                        {DNNL_ARG_DST, dnnl::memory(md_, engine, y.data())}});
+    } else {
+      primitive_.execute(cpu_stream(), {{DNNL_ARG_SRC, dnnl::memory(md_, engine, a.data())},
+                                        {DNNL_ARG_DST, dnnl::memory(md_, engine, y.data())}});
+    }
+    cpu_stream().wait();
+  }
+
+ private:
+  ElementwiseOp op_;
+  int threads_;
+  dnnl::memory::desc md_;
+  dnnl::primitive primitive_;
+};
+
+}  // namespace
+
+std::unique_ptr<LayernormKernel> make_layernorm_kernel(const LayernormShape& shape, int threads) {
+  return std::make_unique<OnednnLayernorm>(shape, threads);
+}
+
+std::unique_ptr<ElementwiseKernel> make_elementwise_kernel(const ElementwiseShape& shape,
+                                                           int threads) {
+  return std::make_unique<OnednnElementwise>(shape, threads);
+}
+
+}  // namespace aigc::onednn

@@ -1,0 +1,77 @@
+#include "kernels/openmp/vector_ops.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/simd/elementwise.hpp"
+#include "kernels/simd/layernorm.hpp"
+
+namespace aigc::openmp {
+namespace {
+
+// Below this many floats per thread a parallel region costs more than it saves
+// (a fork/join is a few microseconds; 16 Ki floats take about as long to stream).
+constexpr std::int64_t kMinFloatsPerThread = 16 * 1024;
+
+int useful_threads(std::int64_t floats, int threads) {
+  return static_cast<int>(std::clamp<std::int64_t>(floats / kMinFloatsPerThread, 1, threads));
+}
+
+class OpenmpLayernorm final : public LayernormKernel {
+ public:
+  OpenmpLayernorm(const LayernormShape& shape, int threads)
+      : s_(shape), threads_(std::min<std::int64_t>(useful_threads(s_.rows * s_.dim, threads),
+                                                   s_.rows)) {}
+  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
+    const float* px = x.as<const float>();
+    const float* pg = gamma.as<const float>();
+    const float* pb = beta.as<const float>();
+    float* py = y.as<float>();
+#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1)
+    for (int t = 0; t < threads_; ++t) {
+      simd::layernorm_rows(s_, px, pg, pb, py, s_.rows * t / threads_,
+                           s_.rows * (t + 1) / threads_);
+    }
+  }
+
+ private:
+  LayernormShape s_;
+  int threads_;
+};
+
+class OpenmpElementwise final : public ElementwiseKernel {
+ public:
+  OpenmpElementwise(const ElementwiseShape& shape, int threads)
+      : s_(shape), threads_(useful_threads(shape.n, threads)) {}
+  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+    const float* pa = a.as<const float>();
+    const float* pb = b != nullptr ? b->as<const float>() : nullptr;
+    float* py = y.as<float>();
+    // Ranges on 16-float (cache line) boundaries, so no two threads write one line.
+    const std::int64_t lines = (s_.n + 15) / 16;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1)
+    for (int t = 0; t < threads_; ++t) {
+      const std::int64_t i0 = std::min(s_.n, lines * t / threads_ * 16);
+      const std::int64_t i1 = std::min(s_.n, lines * (t + 1) / threads_ * 16);
+      simd::elementwise_range(s_.op, pa, pb, py, i0, i1);
+    }
+  }
+
+ private:
+  ElementwiseShape s_;
+  int threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<LayernormKernel> make_layernorm_kernel(const LayernormShape& shape, int threads) {
+  return std::make_unique<OpenmpLayernorm>(shape, threads);
+}
+
+std::unique_ptr<ElementwiseKernel> make_elementwise_kernel(const ElementwiseShape& shape,
+                                                           int threads) {
+  return std::make_unique<OpenmpElementwise>(shape, threads);
+}
+
+}  // namespace aigc::openmp

@@ -1,0 +1,42 @@
+#include "kernels/scalar/elementwise.hpp"
+
+#include <cmath>
+
+namespace aigc::scalar {
+
+float gelu_tanh(float a) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * a * (1.0f + std::tanh(kSqrt2OverPi * (a + 0.044715f * a * a * a)));
+}
+
+namespace {
+
+class ScalarElementwise final : public ElementwiseKernel {
+ public:
+  explicit ScalarElementwise(const ElementwiseShape& shape) : s_(shape) {}
+  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+    const float* pa = a.as<const float>();
+    float* py = y.as<float>();
+    switch (s_.op) {
+      case ElementwiseOp::add: {
+        const float* pb = b->as<const float>();
+        for (std::int64_t i = 0; i < s_.n; ++i) py[i] = pa[i] + pb[i];
+        break;
+      }
+      case ElementwiseOp::gelu_tanh:
+        for (std::int64_t i = 0; i < s_.n; ++i) py[i] = gelu_tanh(pa[i]);
+        break;
+    }
+  }
+
+ private:
+  ElementwiseShape s_;
+};
+
+}  // namespace
+
+std::unique_ptr<ElementwiseKernel> make_elementwise_kernel(const ElementwiseShape& shape) {
+  return std::make_unique<ScalarElementwise>(shape);
+}
+
+}  // namespace aigc::scalar

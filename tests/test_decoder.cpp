@@ -1,0 +1,177 @@
+// The GPT-2 decoder on every backend: logits against float64 and the scalar reference
+// after prefill and each decode step, the KV cache against full recomputation, the same
+// greedy tokens everywhere, checkpoints, and bad ids.
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/errors.hpp"
+#include "decoder/gpt2_model.hpp"
+#include "decoder/gpt2_reference.hpp"
+#include "kernels/registry.hpp"
+#include "tests/backend_sweep.hpp"
+
+using namespace aigc;
+
+namespace {
+
+const Gpt2Weights& tiny_weights() {
+  static const Gpt2Weights w = random_gpt2_weights(gpt2_config("tiny"), 2024);
+  return w;
+}
+
+const std::vector<std::int32_t> kPrompt = {5, 17, 96, 0, 42, 42, 7, 63, 88, 1};
+constexpr int kSteps = 6;
+
+// Prefill, then kSteps greedy decode steps; the logits after each, and the tokens.
+struct Trace {
+  std::vector<std::vector<float>> logits;
+  std::vector<std::int32_t> tokens;  // prompt + generated
+};
+
+Trace run_greedy(Backend& backend, const Gpt2Weights& w) {
+  Gpt2Model model(backend, w, w.config.n_ctx);
+  Trace trace;
+  trace.tokens = kPrompt;
+  auto logits = model.forward(kPrompt);
+  for (int s = 0;; ++s) {
+    trace.logits.emplace_back(logits.begin(), logits.end());
+    if (s == kSteps) break;
+    const std::int32_t next = argmax(logits);
+    trace.tokens.push_back(next);
+    logits = model.forward(std::span(&next, 1));
+  }
+  return trace;
+}
+
+// Logits after the prefix of `length` tokens of the trace, recomputed in float64.
+std::vector<double> reference_after(const Trace& t, std::size_t length) {
+  return gpt2_reference_logits(tiny_weights(), std::span(t.tokens).first(length));
+}
+
+double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  return logits_relative_error(a, std::vector<double>(b.begin(), b.end()));
+}
+
+}  // namespace
+
+TEST_CASE("the scalar decoder matches float64 after prefill and each decode step") {
+  auto scalar = make_backend("scalar");
+  const Trace t = run_greedy(*scalar, tiny_weights());
+  for (std::size_t s = 0; s < t.logits.size(); ++s) {
+    const std::size_t length = kPrompt.size() + s;
+    INFO("step " << s);
+    const double err = logits_relative_error(t.logits[s], reference_after(t, length));
+    CHECK(err <= gpt2_logits_tolerance(tiny_weights().config, std::int64_t(length)));
+    CHECK(err > 0);  // float32 arithmetic really ran: not the reference itself
+  }
+}
+
+TEST_CASE("every backend's logits match scalar and float64 after prefill and each decode step") {
+  auto scalar = make_backend("scalar");
+  const Trace expected = run_greedy(*scalar, tiny_weights());
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    const Trace t = run_greedy(backend, tiny_weights());
+    for (std::size_t s = 0; s < t.logits.size(); ++s) {
+      const std::size_t length = kPrompt.size() + s;
+      const double tol = gpt2_logits_tolerance(tiny_weights().config, std::int64_t(length));
+      INFO(name << " threads=" << threads << " step " << s << " tolerance " << tol);
+      CHECK(relative_difference(t.logits[s], expected.logits[s]) <= 2 * tol);
+      CHECK(logits_relative_error(t.logits[s], reference_after(t, length)) <= tol);
+    }
+    // All backends pick the same greedy tokens: the winning margins (checked below) are far
+    // above the tolerance, so rounding cannot flip a choice.
+    CHECK(t.tokens == expected.tokens);
+  });
+}
+
+TEST_CASE("the greedy choices of the test sequence win by far more than the tolerance") {
+  // Makes the test above meaningful: if a winner led by less than the rounding bound,
+  // different backends could legitimately pick different tokens.
+  auto scalar = make_backend("scalar");
+  const Trace t = run_greedy(*scalar, tiny_weights());
+  for (const auto& logits : t.logits) {
+    std::vector<float> sorted = logits;
+    std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+    const double scale = std::max(std::abs(sorted.front()), std::abs(sorted.back()));
+    const double tol = gpt2_logits_tolerance(tiny_weights().config, tiny_weights().config.n_ctx);
+    CHECK((sorted[0] - sorted[1]) / scale > 4 * tol);
+  }
+}
+
+TEST_CASE("decoding with the KV cache equals recomputing the whole sequence without it") {
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    const Trace t = run_greedy(backend, tiny_weights());
+    for (std::size_t s = 1; s < t.logits.size(); ++s) {
+      const std::size_t length = kPrompt.size() + s;
+      INFO(name << " threads=" << threads << " step " << s);
+      Gpt2Model fresh(backend, tiny_weights(), tiny_weights().config.n_ctx);
+      const auto full = fresh.forward(std::span(t.tokens).first(length));
+      const std::vector<float> recomputed(full.begin(), full.end());
+      CHECK(relative_difference(t.logits[s], recomputed) <=
+            2 * gpt2_logits_tolerance(tiny_weights().config, std::int64_t(length)));
+    }
+  });
+}
+
+TEST_CASE("rewinding the cache repeats a decode step exactly") {
+  auto backend = make_backend("openmp");
+  backend->set_threads(2);
+  Gpt2Model model(*backend, tiny_weights(), 32);
+  model.forward(kPrompt);
+  const std::int32_t token = 3;
+  const auto first = model.forward(std::span(&token, 1));
+  const std::vector<float> once(first.begin(), first.end());
+  model.rewind(std::int64_t(kPrompt.size()));
+  const auto again = model.forward(std::span(&token, 1));
+  CHECK(std::equal(once.begin(), once.end(), again.begin()));
+  CHECK(model.position() == std::int64_t(kPrompt.size()) + 1);
+}
+
+TEST_CASE("a checkpoint file gives exactly the logits of the same weights set directly") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("aigc_decoder_" + std::to_string(::getpid()) + ".safetensors");
+  save_gpt2_weights(path.string(), tiny_weights());
+  const Gpt2Weights loaded = load_gpt2_weights(path.string(), tiny_weights().config);
+  std::filesystem::remove(path);
+  for (const char* name : {"scalar", "openmp", "onednn"}) {
+    INFO(name);
+    auto backend = make_backend(name);
+    Gpt2Model direct(*backend, tiny_weights(), 16), from_file(*backend, loaded, 16);
+    const auto a = direct.forward(kPrompt);
+    const auto b = from_file.forward(kPrompt);
+    CHECK(std::equal(a.begin(), a.end(), b.begin()));
+  }
+}
+
+TEST_CASE("bad token ids and prompts longer than the context are refused by name") {
+  auto backend = make_backend("scalar");
+  Gpt2Model model(*backend, tiny_weights(), 12);
+  const std::vector<std::int32_t> negative = {1, -3};
+  CHECK_THROWS_WITH(model.forward(negative), Catch::Contains("prompt-ids") &&
+                                                 Catch::Contains("id -3 at index 1") &&
+                                                 Catch::Contains("0..96"));
+  const std::vector<std::int32_t> too_big = {97};
+  CHECK_THROWS_WITH(model.forward(too_big), Catch::Contains("id 97") && Catch::Contains("0..96"));
+  CHECK_THROWS_WITH(model.forward({}), Catch::Contains("prompt-ids") && Catch::Contains("no tokens"));
+  const std::vector<std::int32_t> too_long(13, 1);
+  CHECK_THROWS_WITH(model.forward(too_long),
+                    Catch::Contains("prompt-ids") && Catch::Contains("13 tokens") &&
+                        Catch::Contains("12 positions"));
+  CHECK(model.position() == 0);  // nothing ran, nothing was cached
+  CHECK_THROWS_AS(Gpt2Model(*backend, tiny_weights(), 65), InvalidArgument);  // n_ctx is 64
+}
+
+TEST_CASE("the decoder's error check catches wrong and NaN logits") {
+  auto scalar = make_backend("scalar");
+  const Trace t = run_greedy(*scalar, tiny_weights());
+  const auto ref = reference_after(t, kPrompt.size());
+  const double tol = gpt2_logits_tolerance(tiny_weights().config, std::int64_t(kPrompt.size()));
+  auto wrong = t.logits[0];
+  wrong[50] += 0.01f * *std::max_element(wrong.begin(), wrong.end());
+  CHECK(logits_relative_error(wrong, ref) > tol);
+  wrong[50] = std::nanf("");
+  CHECK_FALSE(logits_relative_error(wrong, ref) <= tol);
+}
