@@ -159,8 +159,12 @@ int probe_command(const std::vector<std::string>& args, std::ostream& out) {
   for (const auto& [t, v] : p.simd_flops)
     fmt::print(out, "  {} x{}: {:.1f} GFLOP/s\n", p.simd_target, t, v / 1e9);
   for (const BandwidthLevel& level : p.bandwidth) {
-    for (const auto& [t, v] : level.bytes_per_s)
-      fmt::print(out, "  triad {:<4} x{}: {:.1f} GB/s\n", level.name, t, v / 1e9);
+    for (const auto& [t, v] : level.bytes_per_s) {
+      const auto read = level.read_bytes_per_s.find(t);
+      fmt::print(out, "  {:>7} x{}: triad {:.1f} GB/s, read {}\n", level.name, t, v / 1e9,
+                 read == level.read_bytes_per_s.end() ? "-"
+                                                      : fmt::format("{:.1f} GB/s", read->second / 1e9));
+    }
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "driver/summary_table.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -17,9 +18,19 @@ std::string opt(const std::optional<double>& v, const char* format, double scale
 }  // namespace
 
 void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) {
-  fmt::print(out, "\n{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", "workload",
-             "shape", "backend", "thr", "time", "GFLOP/s", "vs scalar", "par.eff", "%roof",
-             "status");
+  std::size_t shape_width = 28;
+  bool any_tokens = false;
+  for (const ResultRow& r : rows) {
+    shape_width = std::max(shape_width, r.shape.size());
+    any_tokens = any_tokens || r.tokens_per_s.has_value();
+  }
+  // tokens/s only where a decoder ran: prefill tokens/s = prompt / time to first token.
+  auto tokens = [&](const std::string& cell) {
+    return any_tokens ? fmt::format(" {:>8}", cell) : std::string();
+  };
+  fmt::print(out, "\n{:<9} {:<{}} {:<8} {:>3} {:>11}{} {:>9} {:>9} {:>7} {:>7}  {}\n", "workload",
+             "shape", shape_width, "backend", "thr", "time", tokens("tok/s"), "GFLOP/s",
+             "vs scalar", "par.eff", "%roof", "status");
   for (const ResultRow& r : rows) {
     std::string time = "-";
     if (r.time_median_s) {
@@ -28,8 +39,10 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
     }
     std::string speedup = opt(r.speedup_vs_scalar, "{:.1f}x");
     if (r.speedup_vs_scalar && r.baseline_source == "serial_model") speedup += "*";
-    fmt::print(out, "{:<9} {:<28} {:<8} {:>3} {:>11} {:>9} {:>9} {:>7} {:>7}  {}\n", r.workload,
-               r.shape, r.backend, r.threads, time, opt(r.achieved_flops, "{:.1f}", 1e-9), speedup,
+    fmt::print(out, "{:<9} {:<{}} {:<8} {:>3} {:>11}{} {:>9} {:>9} {:>7} {:>7}  {}\n", r.workload,
+               r.shape, shape_width, r.backend, r.threads, time,
+               tokens(opt(r.tokens_per_s, "{:.1f}")), opt(r.achieved_flops, "{:.1f}", 1e-9),
+               speedup,
                r.threads > 1 ? opt(r.parallel_efficiency, "{:.0f}%", 100) : "-",
                opt(r.roofline_fraction, "{:.0f}%", 100), r.status == "ok" ? "ok" : r.status);
   }

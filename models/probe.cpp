@@ -71,6 +71,21 @@ double measure_triad(double bytes, int threads) {
   return best_rate(threads, 12.0 * n * passes, work);
 }
 
+// A read-only stream over `bytes` (one float array), like the triad otherwise.
+double measure_read(double bytes, int threads) {
+  const std::size_t n = std::max<std::size_t>(1024, static_cast<std::size_t>(bytes / 4));
+  std::vector<float> b(n, 1.0f);
+  const int passes = std::max(1, static_cast<int>((256.0 * (1 << 20)) / (4.0 * n)));
+  auto work = [&](int t, int p) {
+    const std::size_t begin = n * t / p, end = n * (t + 1) / p;
+    float sum = 0;
+    for (int pass = 0; pass < passes; ++pass) sum += probe::read_sum_simd(b.data(), begin, end);
+    g_sink = sum;
+  };
+  best_rate(threads, 1, work, 1);
+  return best_rate(threads, 4.0 * n * passes, work);
+}
+
 std::string utc_now() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
 }
@@ -95,8 +110,12 @@ const BandwidthLevel& ProbeResult::level_for(double working_set_bytes, int threa
 
 double ProbeResult::peak_bytes_per_s(double working_set_bytes, int threads) const {
   const BandwidthLevel& level = level_for(working_set_bytes, threads);
-  auto it = level.bytes_per_s.upper_bound(threads);
-  return it == level.bytes_per_s.begin() ? it->second : std::prev(it)->second;
+  auto at = [&](const std::map<int, double>& by_threads) {
+    if (by_threads.empty()) return 0.0;
+    auto it = by_threads.upper_bound(threads);
+    return it == by_threads.begin() ? it->second : std::prev(it)->second;
+  };
+  return std::max(at(level.bytes_per_s), at(level.read_bytes_per_s));
 }
 
 std::string probe_fingerprint() {
@@ -131,8 +150,9 @@ ProbeResult run_probe(const ProbeProgress& progress) {
     BandwidthLevel level{name, ws, false, {}};
     for (int t = 1; t <= m.cores; ++t) {
       level.bytes_per_s[t] = measure_triad(ws, t);
-      say(fmt::format("triad {:>7}, {} thread(s): {:.1f} GB/s", name, t,
-                      level.bytes_per_s[t] / 1e9));
+      level.read_bytes_per_s[t] = measure_read(ws, t);
+      say(fmt::format("{:>7}, {} thread(s): triad {:.1f} GB/s, read {:.1f} GB/s", name, t,
+                      level.bytes_per_s[t] / 1e9, level.read_bytes_per_s[t] / 1e9));
     }
     p.bandwidth.push_back(level);
   }
@@ -152,6 +172,8 @@ std::string probe_to_json(const ProbeResult& p) {
                      {"capacity_bytes", level.capacity_bytes},
                      {"per_core", level.per_core}};
     for (const auto& [t, v] : level.bytes_per_s) l["bytes_per_s"][std::to_string(t)] = v;
+    for (const auto& [t, v] : level.read_bytes_per_s)
+      l["read_bytes_per_s"][std::to_string(t)] = v;
     j["bandwidth"].push_back(l);
   }
   return j.dump(2) + "\n";
@@ -175,6 +197,10 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
                            {}};
       for (const auto& [t, v] : l.at("bytes_per_s").items())
         level.bytes_per_s[std::stoi(t)] = v.get<double>();
+      if (l.contains("read_bytes_per_s")) {
+        for (const auto& [t, v] : l.at("read_bytes_per_s").items())
+          level.read_bytes_per_s[std::stoi(t)] = v.get<double>();
+      }
       p.bandwidth.push_back(level);
     }
     if (p.simd_flops.empty() || p.bandwidth.empty()) throw std::runtime_error("no figures");
@@ -191,11 +217,17 @@ ProbeResult load_or_run_probe(const std::string& path, bool reprobe,
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
-    ProbeResult cached = probe_from_json(text.str(), path);
-    if (cached.fingerprint == probe_fingerprint()) return cached;
+    // An older version lacks figures this one uses: measure again rather than fail.
+    const bool current = nlohmann::json::parse(text.str(), nullptr, false).value("version", 0) ==
+                         ProbeResult::kVersion;
+    if (current) {
+      ProbeResult cached = probe_from_json(text.str(), path);
+      if (cached.fingerprint == probe_fingerprint()) return cached;
+    }
     if (progress)
-      progress(
-          fmt::format("probe cache '{}' is from another machine or target; probing again", path));
+      progress(fmt::format(
+          "probe cache '{}' is from another machine, target or probe version; probing again",
+          path));
   }
   // Where the result goes is checked before the measurement, not after it.
   const auto dir = std::filesystem::path(path).parent_path();

@@ -1,7 +1,8 @@
 #pragma once
 // The machine's own peaks, measured rather than copied from a datasheet: FMA
-// throughput (SIMD and scalar) per thread count, and STREAM-triad bandwidth over a sweep
-// of working sets from L1-sized to DRAM-sized. Cached per machine in a JSON file.
+// throughput (SIMD and scalar) per thread count, and stream bandwidth (STREAM triad and a
+// read-only sum) over a sweep of working sets from L1-sized to DRAM-sized. Cached per
+// machine in a JSON file.
 #include <functional>
 #include <map>
 #include <string>
@@ -15,11 +16,14 @@ struct BandwidthLevel {
   std::string name;                   // "16KiB", ... "1024MiB" for a measured working set
   double capacity_bytes = 0;          // the working set measured (per core when per_core)
   bool per_core = false;              // private cache: capacity scales with threads
-  std::map<int, double> bytes_per_s;  // threads -> triad bandwidth (12 B per element)
+  std::map<int, double> bytes_per_s;       // threads -> triad bandwidth (12 B per element)
+  std::map<int, double> read_bytes_per_s;  // threads -> read-only bandwidth (4 B per element)
 };
 
 struct ProbeResult {
-  int version = 1;
+  // 2: read-only bandwidth added. A cache of another version is measured again.
+  static constexpr int kVersion = 2;
+  int version = kVersion;
   std::string
       fingerprint;  // cpu model, cores, SIMD target: a cache from another machine is refused
   std::string timestamp;
@@ -32,7 +36,9 @@ struct ProbeResult {
   // range get the largest probed count's value: oversubscription adds no hardware).
   double peak_flops(ComputeClass cls, int threads) const;
   // The bandwidth measured at the smallest working set >= `working_set_bytes` (the
-  // largest one beyond the sweep), with `threads`.
+  // largest one beyond the sweep), with `threads`: the faster of triad and read-only, the
+  // best this memory level was seen to stream (reads run faster than triad's
+  // read-read-write mix, and a decode step's weights are all reads).
   double peak_bytes_per_s(double working_set_bytes, int threads) const;
   const BandwidthLevel& level_for(double working_set_bytes, int threads) const;
 };

@@ -20,4 +20,8 @@ double flops_per_iteration_scalar();
 void triad_simd(float* a, const float* b, const float* c, float s, std::size_t begin,
                 std::size_t end);
 
+// A read-only stream: the sum of b over [begin, end), with several accumulators so the
+// adds keep up with the loads. Weights streaming through a decode step look like this.
+float read_sum_simd(const float* b, std::size_t begin, std::size_t end);
+
 }  // namespace aigc::probe

@@ -44,6 +44,22 @@ void TriadImpl(float* HWY_RESTRICT a, const float* HWY_RESTRICT b, const float* 
   for (; i < end; ++i) a[i] = b[i] + s * c[i];
 }
 
+float ReadSumImpl(const float* HWY_RESTRICT b, std::size_t begin, std::size_t end) {
+  const hn::ScalableTag<float> d;
+  const std::size_t L = hn::Lanes(d);
+  auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
+  std::size_t i = begin;
+  for (; i + 4 * L <= end; i += 4 * L) {
+    s0 = hn::Add(s0, hn::LoadU(d, b + i));
+    s1 = hn::Add(s1, hn::LoadU(d, b + i + L));
+    s2 = hn::Add(s2, hn::LoadU(d, b + i + 2 * L));
+    s3 = hn::Add(s3, hn::LoadU(d, b + i + 3 * L));
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
+  for (; i < end; ++i) sum += b[i];
+  return sum;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace aigc::probe
 HWY_AFTER_NAMESPACE();
@@ -54,6 +70,7 @@ namespace aigc::probe {
 HWY_EXPORT(FmaChainsImpl);
 HWY_EXPORT(FlopsPerIterationImpl);
 HWY_EXPORT(TriadImpl);
+HWY_EXPORT(ReadSumImpl);
 
 float fma_chains_simd(std::size_t iterations) {
   return HWY_DYNAMIC_DISPATCH(FmaChainsImpl)(iterations);
@@ -62,6 +79,10 @@ double flops_per_iteration_simd() { return HWY_DYNAMIC_DISPATCH(FlopsPerIteratio
 void triad_simd(float* a, const float* b, const float* c, float s, std::size_t begin,
                 std::size_t end) {
   HWY_DYNAMIC_DISPATCH(TriadImpl)(a, b, c, s, begin, end);
+}
+
+float read_sum_simd(const float* b, std::size_t begin, std::size_t end) {
+  return HWY_DYNAMIC_DISPATCH(ReadSumImpl)(b, begin, end);
 }
 
 }  // namespace aigc::probe

@@ -22,7 +22,7 @@ ProbeResult sample_probe() {
   p.bandwidth = {{"L1", 48e3, true, {{1, 300e9}, {2, 600e9}}},
                  {"L2", 2e6, true, {{1, 100e9}, {2, 200e9}}},
                  {"L3", 32e6, false, {{1, 30e9}, {2, 40e9}}},
-                 {"DRAM", 1e300, false, {{1, 15e9}, {2, 30e9}}}};
+                 {"DRAM", 1e300, false, {{1, 15e9}, {2, 30e9}}, {{1, 18e9}}}};
   return p;
 }
 
@@ -41,6 +41,7 @@ TEST_CASE("the probe picks the bandwidth of the smallest level that holds the wo
   CHECK(p.level_for(10e6, 1).name == "L3");
   CHECK(p.level_for(1e9, 2).name == "DRAM");
   CHECK(p.peak_bytes_per_s(1e9, 2) == 30e9);
+  CHECK(p.peak_bytes_per_s(1e9, 1) == 18e9);  // the faster of triad and read-only
 }
 
 TEST_CASE("the probe's peak FLOP/s depend on the backend's hardware and threads") {
@@ -58,6 +59,7 @@ TEST_CASE("the probe cache round-trips through JSON and is reused on the same ma
   CHECK(q.simd_flops == p.simd_flops);
   REQUIRE(q.bandwidth.size() == 4);
   CHECK(q.bandwidth[2].bytes_per_s == p.bandwidth[2].bytes_per_s);
+  CHECK(q.bandwidth[3].read_bytes_per_s == p.bandwidth[3].read_bytes_per_s);
   CHECK(q.bandwidth[0].per_core);
 
   const auto path = temp_path("probe.json");

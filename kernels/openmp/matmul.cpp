@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "kernels/simd/gemm.hpp"
 
@@ -44,6 +45,11 @@ class OpenmpMatmul final : public MatmulKernel {
   OpenmpMatmul(const MatmulShape& shape, int threads) : shape_(shape), threads_(threads) {}
 
   void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+    if (shape_.M <= simd::kGemvMaxRows && !shape_.transpose_b && threads_ > 1) {
+      run_split_k(a.as<const float>(), b.as<const float>(),
+                  bias != nullptr ? bias->as<const float>() : nullptr, c.as<float>());
+      return;
+    }
     // The register block is asked at run time: a forced SIMD target changes it.
     const simd::RegisterBlock rb = simd::gemm_register_block();
     const TileGrid grid = choose_tile_grid(shape_, threads_, rb.mr, rb.nr);
@@ -74,8 +80,41 @@ class OpenmpMatmul final : public MatmulKernel {
   }
 
  private:
+  // A matrix-vector product (a decode step) is bound by reading B. Cut by columns, each
+  // thread would read a short piece of every row of B, with a jump between pieces; cut by
+  // rows of B (the K dimension), each thread streams one contiguous block, the access the
+  // prefetchers like best. The partial C's (a few rows of N floats) are summed after.
+  void run_split_k(const float* pa, const float* pb, const float* bias, float* pc) {
+    const std::int64_t M = shape_.M, N = shape_.N, K = shape_.K;
+    const int parts = static_cast<int>(std::min<std::int64_t>(threads_, K));
+    partials_.resize(static_cast<std::size_t>(parts * M * N));
+#pragma omp parallel num_threads(threads_)
+    {
+#pragma omp for schedule(static, 1)
+      for (int t = 0; t < parts; ++t) {
+        const std::int64_t k0 = K * t / parts, k1 = K * (t + 1) / parts;
+        simd::gemm({.m = M,
+                    .n = N,
+                    .k = k1 - k0,
+                    .a = pa + k0,
+                    .lda = K,
+                    .b = pb + k0 * N,
+                    .ldb = N,
+                    .c = partials_.data() + t * M * N,
+                    .ldc = N});
+      }
+#pragma omp for schedule(static)
+      for (std::int64_t j = 0; j < M * N; ++j) {
+        float sum = bias != nullptr ? bias[j % N] : 0.0f;
+        for (int t = 0; t < parts; ++t) sum += partials_[static_cast<std::size_t>(t * M * N + j)];
+        pc[j] = sum;
+      }
+    }
+  }
+
   MatmulShape shape_;
   int threads_;
+  std::vector<float> partials_;
 };
 
 }  // namespace
