@@ -12,6 +12,7 @@
 
 #include "core/errors.hpp"
 #include "core/machine.hpp"
+#include "driver/generate_command.hpp"
 #include "driver/run_command.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
@@ -29,9 +30,11 @@ commands:
   probe [--reprobe] [--probe-file F]
                            measure (or show the cached) peak FLOP/s and bandwidth of this machine
   run [options]            benchmark, apply the timing models, write the results CSV
+  generate --prompt-ids ID[,ID...] [options]
+                           greedy generation with GPT-2: the token ids and the timings
 
 run options:
-  --workloads W[,W...]     workloads to run (default: all: matmul, attention)
+  --workloads W[,W...]     workloads to run (default: all: matmul, attention, decoder)
   --backends B[,B...]      backends to run (default: all)
   --threads N[,N...]       thread counts for multithreaded backends (default: 1 and all cores)
   --preset smoke|quick|full  shape set (default: quick)
@@ -44,6 +47,15 @@ run options:
   --simd-target T          pin Highway's dispatch to one target, e.g. AVX2 (default: best)
   --probe-file F           probe cache (default: ~/.cache/aigcbench/probe-<host>.json)
   --reprobe                measure the machine again instead of using the cache
+
+generate options:
+  --prompt-ids ID[,ID...]  the prompt as GPT-2 token ids, e.g. 464,3290,318 (required)
+  --count N                tokens to generate (default: 16; prompt + N <= the context)
+  --backend B              backend to run on (default: openmp)
+  --threads N              threads for a multithreaded backend (default: all cores)
+  --config NAME            gpt2-124m (default), gpt2-355m, gpt2-774m, gpt2-1558m, tiny
+  --weights FILE           a Hugging Face model.safetensors (default: seeded random weights)
+  --seed N                 seed of the random weights (default: 1234)
 )";
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -242,6 +254,35 @@ RunOptions parse_run_options(const std::vector<std::string>& args) {
   return o;
 }
 
+GenerateOptions parse_generate_options(const std::vector<std::string>& args) {
+  GenerateOptions o;
+  ArgReader reader(args, 1);
+  std::string name;
+  while (reader.next(name)) {
+    if (name == "--prompt-ids") {
+      o.prompt_ids = split(reader.value(name), ',');
+    } else if (name == "--count") {
+      o.count = int(parse_integer("count", reader.value(name), 1, 1 << 20));
+    } else if (name == "--backend") {
+      o.backend = reader.value(name);
+      make_backend(o.backend);  // throws naming the valid backends
+    } else if (name == "--threads") {
+      o.threads = int(parse_integer("threads", reader.value(name), 1, 4 * machine_info().cores));
+    } else if (name == "--config") {
+      o.config = reader.value(name);
+    } else if (name == "--weights") {
+      o.weights = reader.value(name);
+    } else if (name == "--seed") {
+      o.seed = std::uint64_t(parse_integer("seed", reader.value(name), 0, 1ll << 62));
+    } else {
+      throw InvalidArgument(
+          "arguments",
+          fmt::format("unknown option '{}' for generate (see aigcbench --help)", name));
+    }
+  }
+  return o;
+}
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -259,8 +300,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     if (command == "probe") return probe_command(args, out);
     if (command == "run") return run_command(parse_run_options(args), out, err);
-    throw InvalidArgument("command",
-                          fmt::format("unknown command '{}' (valid: list, probe, run)", command));
+    if (command == "generate") return generate_command(parse_generate_options(args), out);
+    throw InvalidArgument(
+        "command", fmt::format("unknown command '{}' (valid: list, probe, run, generate)", command));
   } catch (const InvalidArgument& e) {
     // Options are named with their dashes; the command word and stray words are not options.
     const bool is_option = e.argument() != "command" && e.argument() != "arguments";

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "driver/cli.hpp"
+#include "decoder/gpt2_weights.hpp"
 #include "driver/results_csv.hpp"
 #include "models/probe.hpp"
 
@@ -102,6 +103,70 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
   check_rejected({"--workloads", "attention", "--shapes", "B=1,H=12,S=9999999,D=64"}, "--shapes",
                  "valid: 1..65536");
   check_rejected({"--shapes", "M=8,N=8,K=8"}, "--shapes", "choose it with --workloads");
+  check_rejected({"--workloads", "decoder", "--shapes", "prompt=8"}, "--shapes",
+                 "missing key 'cfg'");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=gpt9,prompt=8"}, "--shapes",
+                 "unknown model 'gpt9'");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=0"}, "--shapes",
+                 "prompt=0 is out of range (valid: 1..64)");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=60,gen=5"}, "--shapes",
+                 "exceeds tiny's context of 64");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,layers=3"}, "--shapes",
+                 "layers=3 is out of range (valid: 1..2)");
+}
+
+TEST_CASE("generate prints the prompt, the generated ids and the timings") {
+  const CliResult r = cli({"generate", "--config", "tiny", "--prompt-ids", "5,17,96,0",
+                           "--count", "6", "--backend", "openmp", "--threads", "2"});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("prompt (4 tokens): 5 17 96 0"));
+  CHECK_THAT(r.out, Catch::Contains("generated (6 tokens): "));
+  CHECK_THAT(r.out, Catch::Contains("time to first token: "));
+  CHECK_THAT(r.out, Catch::Contains("decode: 5 steps"));
+  // The same ids on the scalar reference.
+  const CliResult s = cli({"generate", "--config", "tiny", "--prompt-ids", "5,17,96,0",
+                           "--count", "6", "--backend", "scalar"});
+  auto generated = [](const std::string& text) {
+    const auto at = text.find("generated");
+    return text.substr(at, text.find('\n', at) - at);
+  };
+  CHECK(generated(s.out) == generated(r.out));
+}
+
+TEST_CASE("generate refuses bad ids, counts, backends and weight files by name") {
+  auto rejected = [](const std::vector<std::string>& extra, const std::string& argument,
+                     const std::string& detail) {
+    std::vector<std::string> args{"generate", "--config", "tiny"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CliResult r = cli(args);
+    INFO(r.out << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: " + argument));
+    CHECK_THAT(r.err, Catch::Contains(detail));
+    CHECK(r.out.empty());  // refused before anything ran
+  };
+  rejected({"--prompt-ids", "5,97"}, "--prompt-ids", "'97' at index 1 is not a token id of tiny (valid: 0..96)");
+  rejected({"--prompt-ids", "-1"}, "--prompt-ids", "valid: 0..96");
+  rejected({"--prompt-ids", "5,x"}, "--prompt-ids", "'x' at index 1");
+  rejected({}, "--prompt-ids", "no token ids");
+  std::string full_context = "1";
+  for (int i = 1; i < 64; ++i) full_context += ",1";
+  rejected({"--prompt-ids", full_context}, "--prompt-ids", "64 tokens leave no room");
+  rejected({"--prompt-ids", "1,2", "--count", "63"}, "--count", "leave room for 1..62");
+  rejected({"--prompt-ids", "1", "--backend", "gpu9"}, "--backends", "unknown backend 'gpu9'");
+  rejected({"--prompt-ids", "1", "--threads", "0"}, "--threads", "out of range");
+  rejected({"--prompt-ids", "1", "--weights", "/nonexistent/model.safetensors"}, "--weights",
+           "/nonexistent/model.safetensors");
+
+  // A checkpoint of another model: the first mismatched tensor is named.
+  Scratch scratch;
+  const std::string path = scratch.file("small.safetensors");
+  save_gpt2_weights(path, random_gpt2_weights(gpt2_config("tiny"), 3));
+  const CliResult r = cli({"generate", "--config", "gpt2-124m", "--prompt-ids", "1", "--weights",
+                           path});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("transformer.wte.weight") && Catch::Contains("[50257, 768]"));
 }
 
 TEST_CASE("bad thread counts, repetitions, times and presets are refused with the valid range") {
@@ -182,8 +247,10 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
     CHECK(c[col("status")] == "ok");
     CHECK(std::stod(c[col("time_median_s")]) > 0);
     CHECK(std::stod(c[col("max_rel_error")]) < 1e-4);
-    if (c[col("workload")] == "attention")
+    if (c[col("workload")] != "matmul")
       CHECK((c[col("phase")] == "prefill" || c[col("phase")] == "decode"));
+    if (c[col("workload")] == "decoder") CHECK(std::stod(c[col("tokens_per_s")]) > 0);
+    if (c[col("workload")] != "decoder") CHECK(c[col("tokens_per_s")].empty());
     CHECK(c[col("baseline_source")] == "measured");
     CHECK(std::stod(c[col("speedup_vs_scalar")]) > 0);
     CHECK(std::stod(c[col("roofline_fraction")]) > 0);
@@ -192,8 +259,8 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
     if (c[col("threads")] == "2") CHECK(std::stod(c[col("parallel_efficiency")]) > 0);
     if (c[col("threads")] == "2") CHECK_FALSE(c[col("karp_flatt")].empty());
   }
-  // 2 workloads x 2 shapes x (scalar, simd at 1 thread + openmp, onednn at 1 and 2 threads).
-  CHECK(rows == 24);
+  // 3 workloads x 2 shapes x (scalar, simd at 1 thread + openmp, onednn at 1 and 2 threads).
+  CHECK(rows == 36);
   CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) ==
         2);  // no temp left
 }

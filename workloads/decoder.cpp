@@ -31,7 +31,11 @@ DecoderShape parse_decoder_shape(const std::string& text) {
                                                 "cfg=gpt2-124m)", text));
   }
   DecoderShape s;
-  s.config = gpt2_config(name);
+  try {
+    s.config = gpt2_config(name);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("shapes", fmt::format("'{}': cfg: {}", text, e.what()));
+  }
   const std::int64_t ctx = s.config.n_ctx;
   const auto v = parse_shape(rest, {{"prompt", 1, ctx},
                                     {"gen", 0, ctx - 1, false, 0},
