@@ -202,7 +202,7 @@ TEST_CASE("an unknown command or no command prints the usage and exits 2") {
   CHECK(cli({}).status == 2);
   const CliResult r = cli({"frobnicate"});
   CHECK(r.status == 2);
-  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate' (valid: list, probe, run)"));
+  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate' (valid: list, probe, run, generate)"));
   CHECK(cli({"--help"}).status == 0);
 }
 

@@ -34,7 +34,8 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   try {
     s.config = gpt2_config(name);
   } catch (const InvalidArgument& e) {
-    throw InvalidArgument("shapes", fmt::format("'{}': cfg: {}", text, e.what()));
+    const std::string problem = std::string(e.what()).substr(e.argument().size() + 2);
+    throw InvalidArgument("shapes", fmt::format("'{}': cfg: {}", text, problem));
   }
   const std::int64_t ctx = s.config.n_ctx;
   const auto v = parse_shape(rest, {{"prompt", 1, ctx},
