@@ -154,7 +154,7 @@ std::vector<std::string> MatmulWorkload::preset_shapes(Preset preset) const {
       break;
     case Preset::full:
       for (std::int64_t n : {128, 256, 512, 1024, 2048, 4096}) square(n);
-      for (std::int64_t tokens : {1, 128, 1024}) transformer(tokens);
+      for (std::int64_t tokens : {1, 128, 256, 1024}) transformer(tokens);
       break;
   }
   return shapes;
