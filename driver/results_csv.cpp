@@ -139,6 +139,28 @@ std::string to_csv(const std::vector<ResultRow>& rows) {
   return out;
 }
 
+std::string repetitions_path(const std::string& results_path) {
+  const std::string ext = ".csv";
+  if (results_path.size() > ext.size() &&
+      results_path.compare(results_path.size() - ext.size(), ext.size(), ext) == 0) {
+    return results_path.substr(0, results_path.size() - ext.size()) + ".repetitions.csv";
+  }
+  return results_path + ".repetitions.csv";
+}
+
+std::string repetitions_to_csv(const std::vector<RepetitionRow>& rows) {
+  std::string out =
+      "schema_version,run_id,workload,phase,shape,backend,dtype,threads,repetition,time_s\n";
+  for (const RepetitionRow& r : rows) {
+    for (std::size_t i = 0; i < r.times_s.size(); ++i) {
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{:.9g}\n", kCsvSchemaVersion, r.run_id,
+                         r.workload, r.phase, quote(r.shape), r.backend, r.dtype, r.threads,
+                         i + 1, r.times_s[i]);
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> cells(1);
   bool quoted = false;

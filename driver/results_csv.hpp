@@ -40,6 +40,18 @@ const std::vector<std::string>& csv_columns();
 std::vector<std::string> csv_cells(const ResultRow& row);
 std::string to_csv(const std::vector<ResultRow>& rows);
 
+// The raw repetitions beside the results: one row per timed repetition, keyed like the
+// results (run_id, workload, phase, shape, backend, dtype, threads), for comparisons that
+// test the difference between two runs (Mann-Whitney U) rather than compare medians.
+// Written next to the results as <name>.repetitions.csv.
+struct RepetitionRow {
+  std::string run_id, workload, phase, shape, backend, dtype = "f32";
+  int threads = 1;
+  std::vector<double> times_s;
+};
+std::string repetitions_path(const std::string& results_path);
+std::string repetitions_to_csv(const std::vector<RepetitionRow>& rows);
+
 // Splits one CSV line (RFC 4180 quoting) into cells; used to read results back.
 std::vector<std::string> split_csv_line(const std::string& line);
 

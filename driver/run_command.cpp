@@ -207,6 +207,7 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   }
   simd::force_target(o.simd_target);
   check_writable(o.out, "out");
+  check_writable(repetitions_path(o.out), "out");
 
   // --- the machine's ceilings ---
   const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
@@ -285,9 +286,18 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
     r.compiler = mi.compiler;
     r.build_type = mi.build_type;
   }
+  std::vector<RepetitionRow> repetitions;
+  for (const Measurement& m : measurements) {
+    if (m.status != "ok" || m.times_s.empty()) continue;
+    repetitions.push_back({run_id, m.workload, find_workload(m.workload).phase(m.shape), m.shape,
+                           m.backend, "f32", m.threads, m.times_s});
+  }
+  // The repetitions first: a results file is never left beside another run's repetitions.
+  write_file_atomically(repetitions_path(o.out), repetitions_to_csv(repetitions));
   write_file_atomically(o.out, to_csv(rows));
   print_summary_table(rows, out);
-  fmt::print(out, "\nwrote {} rows to {}\n", rows.size(), o.out);
+  fmt::print(out, "\nwrote {} rows to {} (each repetition's time in {})\n", rows.size(), o.out,
+             repetitions_path(o.out));
 
   const auto errors = std::count_if(
       rows.begin(), rows.end(), [](const ResultRow& r) { return r.status.rfind("error", 0) == 0; });

@@ -261,8 +261,18 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
   }
   // 3 workloads x 2 shapes x (scalar, simd at 1 thread + openmp, onednn at 1 and 2 threads).
   CHECK(rows == 36);
+  // Each repetition's time beside it: 36 configurations x 2 repetitions, keyed like the rows.
+  std::istringstream reps(read(scratch.file("results.repetitions.csv")));
+  std::getline(reps, line);
+  CHECK(line == "schema_version,run_id,workload,phase,shape,backend,dtype,threads,repetition,time_s");
+  int rep_rows = 0;
+  while (std::getline(reps, line)) {
+    ++rep_rows;
+    CHECK(std::stod(split_csv_line(line).back()) > 0);
+  }
+  CHECK(rep_rows == 72);
   CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) ==
-        2);  // no temp left
+        3);  // probe, results, repetitions: no temp left
 }
 
 TEST_CASE(
