@@ -176,7 +176,7 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
     case Preset::full:
       return {"cfg=gpt2-124m,prompt=32",         "cfg=gpt2-124m,prompt=256",
               "cfg=gpt2-124m,prompt=128,gen=128", "cfg=gpt2-124m,prompt=896,gen=128",
-              "cfg=gpt2-355m,prompt=256",         "cfg=gpt2-355m,prompt=128,gen=64"};
+              "cfg=gpt2-355m,prompt=128",         "cfg=gpt2-355m,prompt=128,gen=32"};
   }
   return {};
 }
