@@ -21,5 +21,10 @@ build/release/driver/aigcbench run --preset "$preset" \
   --out "results/${machine}-${preset}.csv" "$@" || status=$?
 # A run with failed rows (exit 1) still wrote its CSV: plot it, then report the failure.
 [[ $status -le 1 && -f "results/${machine}-${preset}.csv" ]] || exit $status
-.venv/bin/python scripts/plot.py "results/${machine}-${preset}.csv" --out-dir "results/figures"
+figures="results/figures/${machine}-${preset}"
+.venv/bin/python scripts/plot.py "results/${machine}-${preset}.csv" --out-dir "$figures" >/dev/null
+echo
+echo "results: results/${machine}-${preset}.csv (repetitions beside it, probe in results/probe-${machine}.json)"
+echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder}.{png,svg}"
+echo "compare two runs: .venv/bin/python scripts/compare.py A.csv B.csv --out comparison.csv"
 exit $status

@@ -8,7 +8,14 @@ Writes, as PNG and SVG:
                       each bar labeled with its ratio; hatched where the scalar time is
                       the serial model's prediction rather than a measurement);
   roofline:           every measured row at its arithmetic intensity and achieved FLOP/s,
-                      under the machine's measured compute and bandwidth ceilings.
+                      under the machine's measured compute and bandwidth ceilings;
+  scaling:            speedup over the same backend at one thread against the thread count,
+                      with the ideal line and the Amdahl curve fitted to the measurements;
+  models:             measured against predicted: the scalar time against the serial model
+                      (T_single x N), and each backend's speedup against the accelerated
+                      model's S_pred (from the rooflines);
+  decoder:            tokens/s of each decode shape and time to first token of each prefill
+                      shape, per backend (when the CSV has decoder rows).
 Rows without a time (skipped or failed) are listed on stderr, never silently dropped.
 """
 import argparse
@@ -21,42 +28,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-SCHEMA_VERSION = 1
-REQUIRED = ["schema_version", "run_id", "host", "cpu_model", "workload", "shape", "backend",
-            "threads", "time_median_s", "achieved_flops", "arithmetic_intensity",
-            "speedup_vs_scalar", "baseline_source", "peak_flops", "peak_bytes_per_s", "status"]
+from aigc_results import config_label, fail as _fail, load as _load, title  # noqa: E402
 
 
 def fail(message):
-    print(f"plot.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    _fail("plot.py", message)
 
 
 def load(path):
-    if not os.path.exists(path):
-        fail(f"{path}: no such file")
-    try:
-        df = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        fail(f"{path}: empty file")
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        fail(f"{path}: missing columns {', '.join(missing)}")
-    versions = set(df["schema_version"].dropna().astype(int))
-    if versions != {SCHEMA_VERSION}:
-        fail(f"{path}: schema_version {sorted(versions)}, this script reads {SCHEMA_VERSION}")
-    if df.empty:
-        fail(f"{path}: no rows")
-    return df
-
-
-def title(df, what):
-    first = df.iloc[0]
-    return f"{what}\n{first['host']} · {first['cpu_model']} · run {first['run_id']}"
-
-
-def config_label(row):
-    return f"{row['backend']} ×{row['threads']}" if row["threads"] > 1 else row["backend"]
+    return _load(path, "plot.py")
 
 
 def plot_speedup(df, workload, out_dir):
@@ -122,6 +102,120 @@ def plot_roofline(df, out_dir):
     return save(fig, out_dir, "roofline")
 
 
+def amdahl_fit(points):
+    """Serial fraction f minimizing the squared error of T_P/T_1 = f + (1 - f)/P."""
+    xs = [1 - 1 / p for p, _ in points]
+    ys = [r - 1 / p for p, r in points]
+    den = sum(x * x for x in xs)
+    return None if den == 0 else min(1.0, max(0.0, sum(x * y for x, y in zip(xs, ys)) / den))
+
+
+def plot_scaling(df, out_dir):
+    rows = df[df["t1_s"].notna() & df["time_median_s"].notna()].copy()
+    # Sweeps: (workload, shape, backend) measured at more than one thread count.
+    sweeps = [g for _, g in rows.groupby(["workload", "shape", "backend"]) if g["threads"].nunique() > 1]
+    if not sweeps:
+        return None
+    workloads = list(dict.fromkeys(g.iloc[0]["workload"] for g in sweeps))
+    fig, axes = plt.subplots(1, len(workloads), figsize=(5.2 * len(workloads), 4.6), squeeze=False)
+    max_p = max(max(g["threads"]) for g in sweeps)
+    horizon = max(8, 2 * max_p)  # the fitted curve is drawn past the measurements
+    for ax, workload in zip(axes[0], workloads):
+        ps = list(range(1, horizon + 1))
+        ax.plot(ps, ps, color="0.5", lw=1, ls=":", label="ideal (T1/P)")
+        for i, g in enumerate(s for s in sweeps if s.iloc[0]["workload"] == workload):
+            g = g.sort_values("threads")
+            first = g.iloc[0]
+            label = f"{first['backend']} {first['shape']}"
+            measured = [(int(r["threads"]), r["time_median_s"] / r["t1_s"]) for _, r in g.iterrows()]
+            f = amdahl_fit(measured)
+            color = f"C{i % 10}"
+            ax.plot([p for p, _ in measured], [1 / r for _, r in measured], "o-", color=color, ms=4,
+                    label=f"{label} (f={f:.3f})" if f is not None else label)
+            if f is not None:
+                ax.plot(ps, [1 / (f + (1 - f) / p) for p in ps], color=color, lw=0.8, ls="--")
+        ax.set_xlabel("threads")
+        ax.set_ylabel("speedup over 1 thread")
+        ax.set_title(workload, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.suptitle(title(df, "thread scaling: measured (dots), ideal (dotted), fitted Amdahl (dashed)"),
+                 fontsize=10)
+    return save(fig, out_dir, "scaling")
+
+
+def plot_models(df, out_dir):
+    serial = df[(df["backend"] == "scalar") & df["time_median_s"].notna() & df["t_serial_model_s"].notna()]
+    accel = df[df["speedup_vs_scalar"].notna() & df["predicted_speedup"].notna() & (df["backend"] != "scalar")]
+    if serial.empty and accel.empty:
+        return None
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 5))
+    markers = {w: m for w, m in zip(dict.fromkeys(df["workload"]), "osD^v<>")}
+
+    def diagonal(ax, values):
+        lo, hi = min(values) / 2, max(values) * 2
+        ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, ls=":", label="model = measurement")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(which="both", alpha=0.3)
+
+    if not serial.empty:
+        for w, g in serial.groupby("workload", sort=False):
+            a1.scatter(g["t_serial_model_s"], g["time_median_s"], marker=markers[w], label=w, s=22)
+        diagonal(a1, list(serial["t_serial_model_s"]) + list(serial["time_median_s"]))
+        a1.set_xlabel("serial model T_single × N (s)")
+        a1.set_ylabel("measured scalar time (s)")
+        a1.set_title("serial model", fontsize=9)
+        a1.legend(fontsize=7)
+    if not accel.empty:
+        for i, config in enumerate(dict.fromkeys(accel.apply(config_label, axis=1))):
+            g = accel[accel.apply(config_label, axis=1) == config]
+            for w, gw in g.groupby("workload", sort=False):
+                a2.scatter(gw["predicted_speedup"], gw["speedup_vs_scalar"], marker=markers[w], color=f"C{i}",
+                           s=22, label=config if w == g.iloc[0]["workload"] else None)
+        diagonal(a2, list(accel["predicted_speedup"]) + list(accel["speedup_vs_scalar"]))
+        a2.set_xlabel("accelerated model S_pred = T_roof(1 scalar core) / T_roof(backend)")
+        a2.set_ylabel("measured speedup over scalar")
+        a2.set_title("accelerated model (marker: workload, as left)", fontsize=9)
+        a2.legend(fontsize=7)
+    fig.suptitle(title(df, "measured against the models' predictions (on the dotted line: the model is exact)"),
+                 fontsize=10)
+    return save(fig, out_dir, "models")
+
+
+def plot_decoder(df, out_dir):
+    rows = df[(df["workload"] == "decoder") & df["time_median_s"].notna()].copy()
+    if rows.empty:
+        return None
+    rows["config"] = rows.apply(config_label, axis=1)
+    panels = [("decode", "tokens_per_s", "decode tokens/s (higher is better)", lambda v: f"{v:.1f}"),
+              ("prefill", "time_median_s", "time to first token, ms (lower is better)", lambda v: f"{v * 1e3:.1f}")]
+    panels = [p for p in panels if (rows["phase"] == p[0]).any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5), squeeze=False)
+    configs = list(dict.fromkeys(rows["config"]))
+    for ax, (phase, column, label, fmt) in zip(axes[0], panels):
+        part = rows[rows["phase"] == phase]
+        shapes = list(dict.fromkeys(part["shape"]))
+        width = 0.8 / len(configs)
+        for i, config in enumerate(configs):
+            for j, shape in enumerate(shapes):
+                hit = part[(part["config"] == config) & (part["shape"] == shape)]
+                if hit.empty:
+                    continue
+                value = hit.iloc[0][column] * (1e3 if column == "time_median_s" else 1)
+                bar = ax.bar(j - 0.4 + width * (i + 0.5), value, width, color=f"C{i}",
+                             label=config if j == 0 else None)
+                ax.bar_label(bar, labels=[fmt(hit.iloc[0][column])], fontsize=7, rotation=90, padding=2)
+        ax.set_xticks(range(len(shapes)))
+        ax.set_xticklabels([s.replace(",", "\n") for s in shapes], fontsize=8)
+        ax.set_ylabel(label)
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.15)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, ncol=3)
+    fig.suptitle(title(df, "decoder: decode throughput and time to first token per backend"), fontsize=10)
+    return save(fig, out_dir, "decoder")
+
+
 def save(fig, out_dir, name):
     fig.tight_layout()
     paths = []
@@ -151,8 +245,12 @@ def main():
     for workload in dict.fromkeys(df["workload"]):
         written += plot_speedup(df, workload, out_dir) or []
     written += plot_roofline(df, out_dir) or []
+    written += plot_scaling(df, out_dir) or []
+    written += plot_models(df, out_dir) or []
+    written += plot_decoder(df, out_dir) or []
     for path in written:
         print(f"wrote {path}")
+    print(f"figures: {len(written) // 2} in {out_dir}")
 
 
 if __name__ == "__main__":

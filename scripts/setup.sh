@@ -38,12 +38,14 @@ else
   echo "setup: no CUDA toolkit; the CUDA parts will not be built"
 fi
 
-# Plotting (scripts/plot.py): matplotlib and pandas from PyPI in the project's own
-# virtual environment, so the system Python stays untouched.
+# Plots and comparisons (scripts/plot.py, scripts/compare.py): matplotlib, pandas and scipy
+# (Mann-Whitney U) from PyPI in the project's own virtual environment, so the system
+# Python stays untouched.
 venv=".venv"
 cd "$(dirname "$0")/.."
-if ! "$venv/bin/python" -c "import matplotlib, pandas" 2>/dev/null; then
-  echo "setup: creating $venv with matplotlib and pandas"
+if ! "$venv/bin/python" -c "import matplotlib, pandas, scipy" 2>/dev/null; then
+  echo "setup: creating $venv with matplotlib, pandas and scipy"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "matplotlib>=3.6" "pandas>=1.5"
+  "$venv/bin/pip" install -q --disable-pip-version-check "matplotlib>=3.6" "pandas>=1.5" \
+    "scipy>=1.9"
 fi

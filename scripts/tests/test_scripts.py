@@ -1,0 +1,154 @@
+"""plot.py and compare.py on a small results CSV made by a real `aigcbench run`, and on
+hand-made variants of it: the expected figures, the ratios, the verdicts, and the errors.
+
+Run by ctest (which sets AIGCBENCH_BIN); by hand:
+    AIGCBENCH_BIN=build/release/driver/aigcbench .venv/bin/python -m unittest discover -s scripts/tests
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import pandas as pd
+
+SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_script(name, *args):
+    return subprocess.run([sys.executable, os.path.join(SCRIPTS, name), *args],
+                          capture_output=True, text=True)
+
+
+class ScriptsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="aigc_scripts_")
+        cls.csv = os.path.join(cls.dir, "run.csv")
+        binary = os.environ.get("AIGCBENCH_BIN", "build/release/driver/aigcbench")
+        done = subprocess.run(
+            [binary, "run", "--preset", "smoke", "--workloads", "matmul,decoder", "--backends",
+             "scalar,openmp", "--threads", "1,2", "--repetitions", "4", "--min-time", "0.001",
+             "--probe-file", os.path.join(cls.dir, "probe.json"), "--out", cls.csv],
+            capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"aigcbench run failed: {done.stdout}\n{done.stderr}")
+        cls.df = pd.read_csv(cls.csv, dtype={"phase": str, "shape": str})
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    # --- plot.py ---
+
+    def test_plot_writes_every_figure_as_png_and_svg(self):
+        out = self.path("figures")
+        done = run_script("plot.py", self.csv, "--out-dir", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for name in ["speedup-matmul", "speedup-decoder", "roofline", "scaling", "models", "decoder"]:
+            for ext in ("png", "svg"):
+                path = os.path.join(out, f"{name}.{ext}")
+                self.assertTrue(os.path.getsize(path) > 1000, path)
+        self.assertIn(f"figures: 6 in {out}", done.stdout)
+
+    def test_plot_names_the_rows_it_cannot_plot(self):
+        df = self.df.copy()
+        df.loc[0, ["time_median_s", "status"]] = [float("nan"), "skipped: for the test"]
+        df.to_csv(self.path("skipped.csv"), index=False)
+        done = run_script("plot.py", self.path("skipped.csv"), "--out-dir", self.path("f2"))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("not plotted (no time)", done.stderr)
+        self.assertIn("skipped: for the test", done.stderr)
+
+    def test_bad_inputs_are_refused_with_exit_2(self):
+        open(self.path("empty.csv"), "w").close()
+        self.df.assign(schema_version=2).to_csv(self.path("v2.csv"), index=False)
+        self.df.drop(columns=["peak_flops"]).to_csv(self.path("cols.csv"), index=False)
+        self.df.head(0).to_csv(self.path("header.csv"), index=False)
+        cases = {"empty.csv": "empty file", "v2.csv": "schema_version [2]",
+                 "cols.csv": "missing columns peak_flops", "header.csv": "no rows",
+                 "absent.csv": "no such file"}
+        for script in ("plot.py", "compare.py"):
+            for name, message in cases.items():
+                args = [self.path(name)] if script == "plot.py" else [self.csv, self.path(name)]
+                done = run_script(script, *args, "--out" if script == "compare.py" else "--out-dir",
+                                  self.path("x.csv" if script == "compare.py" else "xfig"))
+                self.assertEqual(done.returncode, 2, f"{script} {name}: {done.stderr}")
+                self.assertIn(message, done.stderr, f"{script} {name}")
+
+    # --- compare.py ---
+
+    def write_variant(self, name, scale_by_row, drop_row=None):
+        """B = A with row i's times multiplied by scale_by_row[i]; repetitions likewise."""
+        df = self.df.copy()
+        for i, factor in scale_by_row.items():
+            for column in ("time_median_s", "time_min_s", "time_max_s"):
+                df.loc[i, column] *= factor
+        if drop_row is not None:
+            df = df.drop(index=drop_row)
+        df.to_csv(self.path(name), index=False)
+        reps = pd.read_csv(os.path.splitext(self.csv)[0] + ".repetitions.csv",
+                           dtype={"phase": str, "shape": str})
+        reps["phase"] = reps["phase"].fillna("")
+        for i, factor in scale_by_row.items():
+            r = self.df.loc[i]
+            phase = "" if pd.isna(r["phase"]) else r["phase"]
+            hit = ((reps["workload"] == r["workload"]) & (reps["shape"] == r["shape"]) &
+                   (reps["phase"] == phase) & (reps["backend"] == r["backend"]) &
+                   (reps["threads"] == r["threads"]))
+            reps.loc[hit, "time_s"] *= factor
+        reps.to_csv(os.path.splitext(self.path(name))[0] + ".repetitions.csv", index=False)
+
+    def timed_rows(self):
+        return [i for i in self.df.index if self.df.loc[i, "time_median_s"] > 0]
+
+    def test_ratios_and_verdicts_with_repetitions(self):
+        slow, same = self.timed_rows()[:2]
+        self.write_variant("b.csv", {slow: 2.0}, drop_row=self.timed_rows()[-1])
+        out = self.path("cmp.csv")
+        done = run_script("compare.py", self.csv, self.path("b.csv"), "--out", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        table = pd.read_csv(out, dtype={"phase": str, "shape": str})
+        key = ["workload", "shape", "backend", "threads"]
+
+        def row(i):
+            r = self.df.loc[i]
+            hit = table[(table[key] == r[key]).all(axis=1)]
+            self.assertEqual(len(hit), 1)
+            return hit.iloc[0]
+
+        doubled = row(slow)
+        self.assertAlmostEqual(doubled["ratio_b_over_a"], 2.0, places=5)
+        self.assertAlmostEqual(doubled["speedup_b_vs_a"], 0.5, places=5)
+        self.assertEqual(doubled["test"], "mann-whitney")
+        self.assertLess(doubled["p_value"], 0.05)  # 4 vs 4 repetitions, all slower: p = 0.029
+        self.assertEqual(doubled["verdict"], "B slower")
+        unchanged = row(same)
+        self.assertAlmostEqual(unchanged["ratio_b_over_a"], 1.0, places=9)
+        self.assertEqual(unchanged["verdict"], "within noise")
+        self.assertEqual(row(self.timed_rows()[-1])["verdict"], "only in A")
+        self.assertIn("only in A", done.stdout)
+
+    def test_without_repetitions_the_ranges_decide(self):
+        rows = self.timed_rows()
+        self.write_variant("c.csv", {rows[0]: 0.25})
+        os.remove(self.path("c.repetitions.csv"))
+        out = self.path("cmp2.csv")
+        done = run_script("compare.py", self.csv, self.path("c.csv"), "--out", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        table = pd.read_csv(out, dtype={"phase": str, "shape": str})
+        r = self.df.loc[rows[0]]
+        hit = table[(table["shape"] == r["shape"]) & (table["backend"] == r["backend"]) &
+                    (table["threads"] == r["threads"]) & (table["workload"] == r["workload"])].iloc[0]
+        self.assertEqual(hit["test"], "range overlap")
+        self.assertAlmostEqual(hit["speedup_b_vs_a"], 4.0, places=5)
+        self.assertEqual(hit["verdict"], "B faster")  # 4x faster: max(B) < min(A) for these timings
+        self.assertTrue((table[table["test"] == "range overlap"].index.size) > 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
