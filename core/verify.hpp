@@ -30,6 +30,13 @@ class MaxRelativeError {
 // Unit roundoff of fp32 (round to nearest): 2^-24.
 inline constexpr double kFp32UnitRoundoff = 5.9604644775390625e-08;
 
+// gamma_n = n u / (1 - n u): the relative error bound of an n-term fp32 sum or dot product
+// in any order (Higham, ch. 3), the base of every tolerance in the suite.
+inline double fp32_gamma(double n) {
+  const double nu = n * kFp32UnitRoundoff;
+  return nu / (1.0 - nu);
+}
+
 inline std::vector<float> nan_filled(std::size_t n) {
   return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
 }

@@ -198,7 +198,7 @@ double gpt2_logits_tolerance(const Gpt2Config& c, std::int64_t length) {
   const double per_layer = (2 * C + 8) + (C + 1) + (D + 2 * (L + 1) + 16) + (C + 1) +
                            (2 * C + 8) + (C + 1) + 16 + (4 * C + 1);
   const double n = double(c.n_layer) * per_layer + (2 * C + 8) + (C + 1);
-  return n * kFp32UnitRoundoff / (1 - n * kFp32UnitRoundoff);
+  return fp32_gamma(n);
 }
 
 }  // namespace aigc

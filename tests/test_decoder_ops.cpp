@@ -15,8 +15,6 @@ using namespace aigc;
 
 namespace {
 
-double gamma_n(double n) { return n * kFp32UnitRoundoff / (1 - n * kFp32UnitRoundoff); }
-
 std::vector<float> download(Backend& backend, const Buffer& b, std::size_t n) {
   backend.synchronize();
   std::vector<float> out(n);
@@ -72,7 +70,7 @@ TEST_CASE("every backend's layernorm matches float64 within 2 gamma_(C+8)") {
       Buffer dy = backend.upload_new(nan_filled(x.size()));
       backend.make_layernorm(s)->run(dx, dg, db, dy);
       const auto y = download(backend, dy, x.size());
-      CHECK(layernorm_error(s, x, g, b, y) <= 2 * gamma_n(double(s.dim) + 8));
+      CHECK(layernorm_error(s, x, g, b, y) <= 2 * fp32_gamma(double(s.dim) + 8));
     }
   });
 }
@@ -86,7 +84,7 @@ TEST_CASE("the layernorm check catches a wrong element and an unwritten one") {
   Buffer dy = scalar->upload_new(nan_filled(x.size()));
   scalar->make_layernorm(s)->run(dx, dg, db, dy);
   auto y = download(*scalar, dy, x.size());
-  const double tol = 2 * gamma_n(double(s.dim) + 8);
+  const double tol = 2 * fp32_gamma(double(s.dim) + 8);
   REQUIRE(layernorm_error(s, x, g, b, y) <= tol);
   auto wrong = y;
   wrong[40] *= 1.0001f;

@@ -21,11 +21,6 @@ constexpr double kMaxAttentionBytes = 16.0 * (1ull << 30);
 constexpr double kFullCheckMacs = 1 << 26;
 constexpr int kSampledRows = 48;
 
-double gamma(double n) {
-  const double nu = n * kFp32UnitRoundoff;
-  return nu / (1.0 - nu);
-}
-
 }  // namespace
 
 AttentionShape parse_attention_shape(const std::string& text) {
@@ -100,7 +95,7 @@ AttentionError attention_error(const AttentionShape& s, std::span<const float> q
     }
   }
   return {err.value(),
-          2 * gamma(double(D)) * max_sigma + 2 * gamma(double(s.L + 1)) + 16 * kFp32UnitRoundoff};
+          2 * fp32_gamma(double(D)) * max_sigma + 2 * fp32_gamma(double(s.L + 1)) + 16 * kFp32UnitRoundoff};
 }
 
 namespace {

@@ -45,8 +45,7 @@ std::string format_matmul_shape(const MatmulShape& s) {
 }
 
 double matmul_tolerance(std::int64_t K) {
-  const double nu = double(K + 1) * kFp32UnitRoundoff;
-  return nu / (1.0 - nu);
+  return fp32_gamma(double(K + 1));
 }
 
 double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
