@@ -36,8 +36,25 @@ ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backen
   return ready;
 }
 
+bool uses_device_timer(const std::string& backend) {
+  return make_backend(backend)->compute_class() == ComputeClass::gpu;
+}
+
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
-  for (auto _ : state) ready.work->run();
+  if (std::unique_ptr<DeviceTimer> timer = ready.backend->make_timer()) {
+    // GPU: the device's own clock (CUDA events) around the enqueued work; the benchmark
+    // was registered with UseManualTime().
+    for (auto _ : state) {
+      timer->start();
+      ready.work->run();
+      state.SetIterationTime(timer->stop());
+    }
+  } else {
+    for (auto _ : state) {
+      ready.work->run();
+      ready.backend->synchronize();
+    }
+  }
   using benchmark::Counter;
   state.counters["FLOP/s"] = Counter(ready.counts.flops, Counter::kIsIterationInvariantRate);
   state.counters["bytes/s"] = Counter(ready.counts.bytes, Counter::kIsIterationInvariantRate);
@@ -112,9 +129,19 @@ int benchmark_main(const std::string& workload_name, double scalar_max_flops, in
   for (const std::string& s : workload.preset_shapes(Preset::full)) {
     if (std::find(shapes.begin(), shapes.end(), s) == shapes.end()) shapes.push_back(s);
   }
-  for (const BenchSpec& spec : expand_specs(workload_name, shapes, backend_names(), threads)) {
+  for (const std::string& name : backend_names()) {
+    if (const Availability av = make_backend(name)->availability(); !av.available)
+      fmt::print(stderr, "not registered: {} ({})\n", name, av.reason);
+  }
+  for (const BenchSpec& spec :
+       expand_specs(workload_name, shapes, available_backend_names(), threads)) {
     if (spec.backend == "scalar" && workload.counts(spec.shape).flops > scalar_max_flops) continue;
-    register_lazy_benchmark(spec)->UseRealTime()->Unit(benchmark::kMillisecond);
+    auto* b = register_lazy_benchmark(spec)->Unit(benchmark::kMillisecond);
+    if (uses_device_timer(spec.backend)) {
+      b->UseManualTime();
+    } else {
+      b->UseRealTime();
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

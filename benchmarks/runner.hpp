@@ -38,14 +38,20 @@ ReadyCase make_ready_case(const BenchSpec& spec);
 // The same on a backend the caller already made (and asked about its target).
 ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backend);
 
-// The timed loop with FLOP/s and bytes/s counters (Google Benchmark conventions).
+// Whether a backend's runs are timed on the device's clock (CUDA events, Google Benchmark's
+// manual time) rather than wall-clock time.
+bool uses_device_timer(const std::string& backend);
+
+// The timed loop with FLOP/s and bytes/s counters (Google Benchmark conventions). Each
+// iteration ends when the work is done: a GPU backend's events (or synchronize()) wait for it.
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready);
 
 // Registers a benchmark that builds and verifies its case on first use (so a filtered
 // run pays only for what it runs) and reports a failure through SkipWithError.
 benchmark::internal::Benchmark* register_lazy_benchmark(const BenchSpec& spec);
 
-// Collects the per-repetition time of every run (seconds per iteration, wall clock).
+// Collects the per-repetition time of every run (seconds per iteration: wall clock, or the
+// device's clock for a GPU backend, which Google Benchmark reports as the real time).
 class CollectingReporter : public benchmark::BenchmarkReporter {
  public:
   struct Result {

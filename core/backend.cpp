@@ -48,3 +48,9 @@ void Backend::copy(const Buffer&, std::size_t, Buffer&, std::size_t, std::size_t
 }
 
 }  // namespace aigc
+
+namespace aigc {
+
+std::unique_ptr<RecordedOps> Backend::record(const std::function<void()>&) { return nullptr; }
+
+}  // namespace aigc

@@ -4,6 +4,7 @@
 // Kernels are built once per shape ("prepared") and run many times, so that set-up
 // work such as oneDNN primitive creation stays out of the timed region.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -84,9 +85,25 @@ class AttentionKernel {
 class MatmulKernel {
  public:
   virtual ~MatmulKernel() = default;
-  // bias may be null when the shape has no bias. Returns when C is complete
-  // (a GPU kernel synchronizes), so that a timer around it is honest.
+  // bias may be null when the shape has no bias. On a CPU backend C is complete on return;
+  // a GPU backend enqueues the work (Backend::synchronize() waits for it).
   virtual void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) = 0;
+};
+
+// Times work on the device's own clock (CUDA events): start() before the work is enqueued,
+// stop() after; stop() waits for the work and returns the seconds between the two.
+class DeviceTimer {
+ public:
+  virtual ~DeviceTimer() = default;
+  virtual void start() = 0;
+  virtual double stop() = 0;
+};
+
+// A recorded sequence of ops (a CUDA graph) that replays with one launch.
+class RecordedOps {
+ public:
+  virtual ~RecordedOps() = default;
+  virtual void replay() = 0;
 };
 
 class Backend {
@@ -99,6 +116,10 @@ class Backend {
   virtual ComputeClass compute_class() const = 0;
   // The instruction set that actually runs ("none", "AVX3", "onednn:avx512_core", ...).
   virtual std::string simd_target() const = 0;
+  // The arithmetic of its matmuls: "f32", or "bf16" where operands are rounded to bf16
+  // (fp32 accumulation), with the relative rounding that adds to each operand.
+  virtual std::string dtype() const { return "f32"; }
+  virtual double operand_rounding() const { return 0.0; }
 
   // Threads: single-threaded backends accept only 1.
   virtual int max_threads() const { return 1; }
@@ -110,7 +131,17 @@ class Backend {
   virtual Buffer allocate(std::size_t bytes) = 0;
   virtual void upload(Buffer& dst, std::span<const float> src) = 0;
   virtual void download(const Buffer& src, std::span<float> dst) = 0;
+  // Ops may run asynchronously (a GPU backend enqueues them in order on its stream);
+  // synchronize() waits until all of them are done, and download() waits by itself.
+  // A CPU backend's ops are done when they return.
   virtual void synchronize() {}
+  // A timer on the device's clock; null where wall-clock time around the work (followed
+  // by synchronize()) is the honest measure, as on the CPU backends.
+  virtual std::unique_ptr<DeviceTimer> make_timer() { return nullptr; }
+  // Records what `ops` enqueues without running it, for replay at the cost of one launch
+  // (a CUDA graph: a decode step's ~150 kernels). Null where the backend cannot, and then
+  // `ops` has not run. The ops must not synchronize or read results back.
+  virtual std::unique_ptr<RecordedOps> record(const std::function<void()>& ops);
 
   Buffer upload_new(std::span<const float> src) {
     Buffer b = allocate(src.size_bytes());

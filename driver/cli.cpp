@@ -131,7 +131,7 @@ int list_command(std::ostream& out) {
   for (const std::string& name : backend_names()) {
     auto b = make_backend(name);
     const Availability av = b->availability();
-    fmt::print(out, "  {:<8} {:<28} {} [target: {}{}]\n", name,
+    fmt::print(out, "  {:<10} {:<28} {} [target: {}{}]\n", name + ":",
                av.available ? "available" : "unavailable (" + av.reason + ")", b->description(),
                b->simd_target(), b->is_multithreaded() ? ", multithreaded" : "");
   }

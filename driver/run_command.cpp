@@ -32,10 +32,14 @@ struct Timing {
 std::vector<double> time_case(const BenchSpec& spec, ReadyCase& ready, const Timing& timing,
                               std::string& error) {
   benchmark::ClearRegisteredBenchmarks();
-  benchmark::RegisterBenchmark(benchmark_name(spec).c_str(),
-                               [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); })
-      ->UseRealTime()
-      ->Repetitions(timing.repetitions)
+  auto* b = benchmark::RegisterBenchmark(
+      benchmark_name(spec).c_str(), [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); });
+  if (ready.backend->compute_class() == ComputeClass::gpu) {
+    b->UseManualTime();  // CUDA events, set by run_benchmark_loop
+  } else {
+    b->UseRealTime();
+  }
+  b->Repetitions(timing.repetitions)
       ->MinTime(timing.min_time_s)
       ->MinWarmUpTime(std::min(0.05, timing.min_time_s));
   CollectingReporter reporter;
@@ -60,6 +64,7 @@ Measurement measure(const BenchSpec& spec, const Timing& timing) {
     auto backend = make_backend(spec.backend);
     m.simd_target = backend->simd_target();
     m.compute_class = backend->compute_class();
+    m.dtype = backend->dtype();
     if (const Availability av = backend->availability(); !av.available) {
       m.status = "skipped: " + av.reason;
       return m;
@@ -105,6 +110,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.shape = m.shape;
     r.phase = find_workload(m.workload).phase(m.shape);
     r.backend = m.backend;
+    r.dtype = m.dtype;
     r.threads = m.threads;
     r.simd_target = m.simd_target;
     r.status = m.status;
@@ -134,9 +140,10 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
                                               probe.peak_flops(ComputeClass::scalar_core, 1),
                                               probe.peak_bytes_per_s(ws, 1));
     const ComputeClass cls = m.compute_class;
-    if (cls != ComputeClass::gpu) {
-      r.peak_flops = probe.peak_flops(cls, m.threads);
-      r.peak_bytes_per_s = probe.peak_bytes_per_s(ws, m.threads);
+    if (cls != ComputeClass::gpu || probe.gpu) {
+      r.peak_flops = probe.peak_flops(cls, m.threads, m.dtype);
+      r.peak_bytes_per_s = cls == ComputeClass::gpu ? probe.gpu_bytes_per_s()
+                                                    : probe.peak_bytes_per_s(ws, m.threads);
       const auto roof =
           models::roofline(m.counts.flops, m.counts.bytes, *r.peak_flops, *r.peak_bytes_per_s);
       r.t_roofline_s = roof.time_s;
@@ -183,7 +190,10 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   for (const std::string& w : o.workloads.empty() ? workload_names() : o.workloads) {
     workloads.push_back(&find_workload(w));
   }
-  const std::vector<std::string> backends = o.backends.empty() ? backend_names() : o.backends;
+  // By default every backend that can run here; one named explicitly runs or is recorded
+  // as skipped with its reason.
+  const std::vector<std::string> backends =
+      o.backends.empty() ? available_backend_names() : o.backends;
   for (const std::string& b : backends) make_backend(b);
   if (!o.shapes.empty() && workloads.size() != 1) {
     throw InvalidArgument(
@@ -214,6 +224,12 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const ProbeResult probe = load_or_run_probe(
       probe_path, o.reprobe, [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
   fmt::print(out, "probe: {} (measured {})\n", probe_path, probe.timestamp);
+  if (o.backends.empty()) {
+    for (const std::string& name : backend_names()) {
+      if (const Availability av = make_backend(name)->availability(); !av.available)
+        fmt::print(out, "not run: {} ({})\n", name, av.reason);
+    }
+  }
 
   const Timing timing{o.repetitions, o.min_time_s};
   std::vector<Measurement> measurements;
@@ -290,7 +306,7 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   for (const Measurement& m : measurements) {
     if (m.status != "ok" || m.times_s.empty()) continue;
     repetitions.push_back({run_id, m.workload, find_workload(m.workload).phase(m.shape), m.shape,
-                           m.backend, "f32", m.threads, m.times_s});
+                           m.backend, m.dtype, m.threads, m.times_s});
   }
   // The repetitions first: a results file is never left beside another run's repetitions.
   write_file_atomically(repetitions_path(o.out), repetitions_to_csv(repetitions));

@@ -29,6 +29,7 @@ struct RunOptions {
 // One measured configuration, before the models are applied.
 struct Measurement {
   std::string workload, shape, backend, simd_target;
+  std::string dtype = "f32";
   int threads = 1;
   ComputeClass compute_class = ComputeClass::simd_core;  // which roofline ceilings apply
   WorkCounts counts;

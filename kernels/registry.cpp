@@ -9,6 +9,11 @@ std::unique_ptr<Backend> make_scalar_backend();
 std::unique_ptr<Backend> make_simd_backend();
 std::unique_ptr<Backend> make_openmp_backend();
 std::unique_ptr<Backend> make_onednn_backend();
+std::unique_ptr<Backend> make_cuda_naive_backend();
+std::unique_ptr<Backend> make_cuda_tiled_backend();
+std::unique_ptr<Backend> make_cuda_backend();
+std::unique_ptr<Backend> make_cuda_bf16_backend();
+std::unique_ptr<Backend> make_cublas_backend();
 
 namespace {
 
@@ -22,6 +27,12 @@ constexpr Entry kBackends[] = {
     {"simd", make_simd_backend},
     {"openmp", make_openmp_backend},
     {"onednn", make_onednn_backend},
+    // GPU: the steps of our own kernels, then the vendor library.
+    {"cuda-naive", make_cuda_naive_backend},
+    {"cuda-tiled", make_cuda_tiled_backend},
+    {"cuda", make_cuda_backend},
+    {"cuda-bf16", make_cuda_bf16_backend},
+    {"cublas", make_cublas_backend},
 };
 
 }  // namespace
@@ -29,6 +40,14 @@ constexpr Entry kBackends[] = {
 std::vector<std::string> backend_names() {
   std::vector<std::string> names;
   for (const Entry& e : kBackends) names.emplace_back(e.name);
+  return names;
+}
+
+std::vector<std::string> available_backend_names() {
+  std::vector<std::string> names;
+  for (const Entry& e : kBackends) {
+    if (e.make()->availability().available) names.emplace_back(e.name);
+  }
   return names;
 }
 

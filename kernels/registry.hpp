@@ -11,6 +11,8 @@ namespace aigc {
 
 // Every backend this build knows, in reporting order (the reference first).
 std::vector<std::string> backend_names();
+// Those whose availability() says they can run on this machine (no GPU: the CPU ones).
+std::vector<std::string> available_backend_names();
 // Throws InvalidArgument("backends", ...) for an unknown name.
 std::unique_ptr<Backend> make_backend(const std::string& name);
 

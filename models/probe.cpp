@@ -16,6 +16,7 @@
 #include "core/errors.hpp"
 #include "core/files.hpp"
 #include "core/machine.hpp"
+#include "kernels/cuda/device_query.hpp"
 #include "kernels/simd/gemm.hpp"
 #include "models/probe_kernels.hpp"
 
@@ -92,7 +93,11 @@ std::string utc_now() {
 
 }  // namespace
 
-double ProbeResult::peak_flops(ComputeClass cls, int threads) const {
+double ProbeResult::peak_flops(ComputeClass cls, int threads, const std::string& dtype) const {
+  if (cls == ComputeClass::gpu) {
+    if (!gpu) throw std::runtime_error("probe has no GPU figures (no GPU when it was measured)");
+    return dtype == "bf16" ? gpu->bf16_flops : gpu->fp32_flops;
+  }
   if (cls == ComputeClass::scalar_core) return scalar_flops_per_core * std::max(1, threads);
   if (simd_flops.empty()) throw std::runtime_error("probe has no SIMD FLOP/s figures");
   auto it = simd_flops.upper_bound(threads);
@@ -118,9 +123,17 @@ double ProbeResult::peak_bytes_per_s(double working_set_bytes, int threads) cons
   return std::max(at(level.bytes_per_s), at(level.read_bytes_per_s));
 }
 
+double ProbeResult::gpu_bytes_per_s() const {
+  if (!gpu) throw std::runtime_error("probe has no GPU figures (no GPU when it was measured)");
+  return gpu->copy_bytes_per_s;
+}
+
 std::string probe_fingerprint() {
   const MachineInfo& m = machine_info();
-  return fmt::format("{} | {} cores | {}", m.cpu_model, m.cores, simd::dispatched_target());
+  // The GPU joins the fingerprint only when there is one, so a CPU machine's cache stays valid.
+  const std::string gpu = cuda::query_devices().name;
+  return fmt::format("{} | {} cores | {}{}", m.cpu_model, m.cores, simd::dispatched_target(),
+                     gpu.empty() ? "" : " | " + gpu);
 }
 
 ProbeResult run_probe(const ProbeProgress& progress) {
@@ -156,6 +169,14 @@ ProbeResult run_probe(const ProbeProgress& progress) {
     }
     p.bandwidth.push_back(level);
   }
+  p.gpu = cuda::measure_gpu_peaks();
+  if (p.gpu) {
+    say(fmt::format("GPU {}: copy {:.0f} GB/s (datasheet {:.0f}), SGEMM {:.1f} TFLOP/s (datasheet "
+                    "fp32 {:.1f}), bf16 GEMM {:.1f} TFLOP/s",
+                    p.gpu->name, p.gpu->copy_bytes_per_s / 1e9, p.gpu->datasheet_bytes_per_s / 1e9,
+                    p.gpu->fp32_flops / 1e12, p.gpu->datasheet_fp32_flops / 1e12,
+                    p.gpu->bf16_flops / 1e12));
+  }
   return p;
 }
 
@@ -175,6 +196,17 @@ std::string probe_to_json(const ProbeResult& p) {
     for (const auto& [t, v] : level.read_bytes_per_s)
       l["read_bytes_per_s"][std::to_string(t)] = v;
     j["bandwidth"].push_back(l);
+  }
+  if (p.gpu) {
+    const cuda::GpuPeaks& g = *p.gpu;
+    j["gpu"] = {{"name", g.name},
+                {"compute_capability", fmt::format("{}.{}", g.compute_major, g.compute_minor)},
+                {"sm_count", g.sm_count},
+                {"copy_bytes_per_s", g.copy_bytes_per_s},
+                {"fp32_flops", g.fp32_flops},
+                {"bf16_flops", g.bf16_flops},
+                {"datasheet_fp32_flops", g.datasheet_fp32_flops},
+                {"datasheet_bytes_per_s", g.datasheet_bytes_per_s}};
   }
   return j.dump(2) + "\n";
 }
@@ -202,6 +234,21 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
           level.read_bytes_per_s[std::stoi(t)] = v.get<double>();
       }
       p.bandwidth.push_back(level);
+    }
+    if (j.contains("gpu")) {
+      const auto& g = j.at("gpu");
+      cuda::GpuPeaks peaks;
+      peaks.name = g.at("name").get<std::string>();
+      const std::string cc = g.at("compute_capability").get<std::string>();
+      peaks.compute_major = std::stoi(cc.substr(0, cc.find('.')));
+      peaks.compute_minor = std::stoi(cc.substr(cc.find('.') + 1));
+      peaks.sm_count = g.at("sm_count").get<int>();
+      peaks.copy_bytes_per_s = g.at("copy_bytes_per_s").get<double>();
+      peaks.fp32_flops = g.at("fp32_flops").get<double>();
+      peaks.bf16_flops = g.at("bf16_flops").get<double>();
+      peaks.datasheet_fp32_flops = g.at("datasheet_fp32_flops").get<double>();
+      peaks.datasheet_bytes_per_s = g.at("datasheet_bytes_per_s").get<double>();
+      p.gpu = peaks;
     }
     if (p.simd_flops.empty() || p.bandwidth.empty()) throw std::runtime_error("no figures");
     return p;

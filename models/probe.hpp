@@ -5,10 +5,12 @@
 // machine in a JSON file.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/backend.hpp"
+#include "kernels/cuda/gpu_peaks.hpp"
 
 namespace aigc {
 
@@ -31,15 +33,20 @@ struct ProbeResult {
   double scalar_flops_per_core = 0;
   std::map<int, double> simd_flops;       // threads -> FLOP/s of all threads together
   std::vector<BandwidthLevel> bandwidth;  // smallest level first
+  std::optional<cuda::GpuPeaks> gpu;      // when a usable GPU was present
 
   // The ceilings a backend is held to at a thread count (threads past the probed
   // range get the largest probed count's value: oversubscription adds no hardware).
-  double peak_flops(ComputeClass cls, int threads) const;
+  // A GPU is held to its measured cuBLAS rate for the dtype ("f32" or "bf16").
+  double peak_flops(ComputeClass cls, int threads, const std::string& dtype = "f32") const;
   // The bandwidth measured at the smallest working set >= `working_set_bytes` (the
   // largest one beyond the sweep), with `threads`: the faster of triad and read-only, the
   // best this memory level was seen to stream (reads run faster than triad's
   // read-read-write mix, and a decode step's weights are all reads).
   double peak_bytes_per_s(double working_set_bytes, int threads) const;
+  // The GPU's measured device-memory bandwidth (copy, read + write); every GPU working set
+  // is held to it (the L2 cache is not swept).
+  double gpu_bytes_per_s() const;
   const BandwidthLevel& level_for(double working_set_bytes, int threads) const;
 };
 

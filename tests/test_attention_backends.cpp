@@ -96,14 +96,13 @@ TEST_CASE("large-magnitude scores do not overflow the softmax on any backend") {
   // Scores reach about 40 * 40 * 64 / 8 = 12800: exp overflows unless the maximum is subtracted.
   const AttentionShape s{1, 2, 70, 70, 64};
   const Inputs in = make_inputs(s, 40.0f);
-  for (const std::string& name : backend_names()) {
-    auto backend = make_backend(name);
+  for_each_backend([&](Backend& backend, const std::string& name) {
     INFO(name);
-    const auto o = run_backend(*backend, s, in);
+    const auto o = run_backend(backend, s, in);
     const AttentionError e = attention_error(s, in.q, in.k, in.v, o);
     CHECK(std::isfinite(e.max_rel_error));
     CHECK(e.max_rel_error <= e.tolerance);
-  }
+  });
 }
 
 TEST_CASE("the decode form equals the last row of full causal attention") {
@@ -115,11 +114,10 @@ TEST_CASE("the decode form equals the last row of full causal attention") {
     last.q.insert(last.q.end(), in.q.begin() + (bh * L + L - 1) * D,
                   in.q.begin() + (bh * L + L) * D);
   }
-  for (const std::string& name : backend_names()) {
-    auto backend = make_backend(name);
+  for_each_backend([&](Backend& backend, const std::string& name) {
     INFO(name);
-    const auto o_full = run_backend(*backend, full, in);
-    const auto o_decode = run_backend(*backend, decode, last);
+    const auto o_full = run_backend(backend, full, in);
+    const auto o_decode = run_backend(backend, decode, last);
     const double tol = attention_error(decode, last.q, last.k, last.v, o_decode).tolerance;
     MaxRelativeError diff;
     for (std::int64_t bh = 0; bh < 3; ++bh) {
@@ -127,7 +125,7 @@ TEST_CASE("the decode form equals the last row of full causal attention") {
         diff.add(o_decode[bh * D + d], o_full[(bh * L + L - 1) * D + d], 1.0);
     }
     CHECK(diff.value() <= 2 * tol);
-  }
+  });
 }
 
 TEST_CASE("the fused attention is correct on every SIMD target this CPU supports") {

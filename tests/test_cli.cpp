@@ -11,6 +11,7 @@
 #include "driver/cli.hpp"
 #include "decoder/gpt2_weights.hpp"
 #include "driver/results_csv.hpp"
+#include "kernels/registry.hpp"
 #include "models/probe.hpp"
 
 using namespace aigc;
@@ -217,9 +218,31 @@ TEST_CASE("an unwritable probe file is refused before the machine is measured") 
 TEST_CASE("list names every backend with its availability") {
   const CliResult r = cli({"list"});
   CHECK(r.status == 0);
-  for (const char* b : {"scalar", "simd", "openmp", "onednn"})
-    CHECK_THAT(r.out, Catch::Contains(b));
+  for (const char* b : {"scalar", "simd", "openmp", "onednn", "cuda-naive", "cuda-tiled", "cuda",
+                        "cuda-bf16", "cublas"})
+    CHECK_THAT(r.out, Catch::Contains(std::string(b) + ":"));
   CHECK_THAT(r.out, Catch::Contains("GPU:"));
+  // Without a GPU, every GPU backend says so and why.
+  if (!make_backend("cuda")->availability().available) {
+    CHECK_THAT(r.out, Catch::Contains("cuda:      unavailable (" +
+                                      make_backend("cuda")->availability().reason + ")"));
+  }
+}
+
+TEST_CASE("a GPU backend named on a machine without one is recorded as skipped, with the reason") {
+  auto cuda = make_backend("cuda");
+  if (cuda->availability().available) return;  // the machine has a GPU: nothing to skip
+  Scratch scratch;
+  const std::string out = scratch.file("results.csv");
+  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
+                           "--backends", "scalar,cuda,cublas", "--repetitions", "2", "--min-time",
+                           "0.001", "--probe-file", scratch.probe(), "--out", out});
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  const std::string csv = read(out);
+  CHECK_THAT(csv, Catch::Contains(",cuda,"));
+  CHECK_THAT(csv, Catch::Contains(",cublas,"));
+  CHECK_THAT(csv, Catch::Contains("skipped: " + cuda->availability().reason));
 }
 
 TEST_CASE("a smoke run replaces the results file with one verified row per configuration") {

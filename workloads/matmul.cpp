@@ -44,8 +44,9 @@ std::string format_matmul_shape(const MatmulShape& s) {
                      s.transpose_b ? ",tb=1" : "");
 }
 
-double matmul_tolerance(std::int64_t K) {
-  return fp32_gamma(double(K + 1));
+double matmul_tolerance(std::int64_t K, double operand_rounding) {
+  const double r = operand_rounding;
+  return fp32_gamma(double(K + 1)) + 2 * r + r * r;
 }
 
 double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
@@ -109,7 +110,9 @@ class MatmulCase final : public WorkloadCase {
     return matmul_max_rel_error(shape_, a_, b_, bias_, c, rows_to_check());
   }
 
-  double tolerance() const override { return matmul_tolerance(shape_.K); }
+  double tolerance() const override {
+    return matmul_tolerance(shape_.K, backend_.operand_rounding());
+  }
 
  private:
   std::vector<std::int64_t> rows_to_check() const {

@@ -15,8 +15,9 @@ std::string format_matmul_shape(const MatmulShape& s);
 
 // A K-term fp32 dot product (plus a bias) in any summation order, FMA or not, has
 // |error| <= gamma_{K+1} * sum|terms| with gamma_n = n*u / (1 - n*u) (Higham, ch. 3);
-// errors are measured relative to sum|terms|, so this is the bound.
-double matmul_tolerance(std::int64_t K);
+// errors are measured relative to sum|terms|, so this is the bound. Operands rounded first
+// (bf16: r = 2^-8 each) add (1+r)^2 - 1 = 2r + r^2 to every product's relative error.
+double matmul_tolerance(std::int64_t K, double operand_rounding = 0.0);
 
 // Maximum relative error of C over `rows` (all rows when empty) against a float64
 // recomputation, each element relative to sum_k |a_ik b_kj| + |bias_j|.

@@ -6,7 +6,9 @@
 
 namespace aigc::cuda {
 
-DeviceSummary query_devices() {
+namespace {
+
+DeviceSummary query_once() {
   DeviceSummary s;
   const cudaError_t err = cudaGetDeviceCount(&s.device_count);
   if (err != cudaSuccess) {
@@ -22,8 +24,20 @@ DeviceSummary query_devices() {
     return s;
   }
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) s.name = prop.name;
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+    s.name = prop.name;
+    s.compute_major = prop.major;
+    s.compute_minor = prop.minor;
+  }
   return s;
+}
+
+}  // namespace
+
+DeviceSummary query_devices() {
+  // Asked often (availability, names); the answer does not change within a process.
+  static const DeviceSummary summary = query_once();
+  return summary;
 }
 
 }  // namespace aigc::cuda

@@ -1,7 +1,7 @@
 #pragma once
 // What CUDA devices this process can see. Built with nvcc when the toolkit is found,
-// else a fallback that says CUDA support was not built. The cuda and cublas backends
-// (a later issue) live beside this file and use it for their availability.
+// else a fallback that says CUDA support was not built. The cuda and cublas backends use
+// it for their availability.
 #include <string>
 
 namespace aigc::cuda {
@@ -9,6 +9,7 @@ namespace aigc::cuda {
 struct DeviceSummary {
   int device_count = 0;
   std::string name;    // device 0's name, empty when none
+  int compute_major = 0, compute_minor = 0;  // device 0's compute capability
   std::string reason;  // why there is no usable device, empty when there is one
 };
 

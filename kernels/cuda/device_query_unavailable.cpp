@@ -2,6 +2,10 @@
 
 namespace aigc::cuda {
 
-DeviceSummary query_devices() { return {0, "", "CUDA support not built (no CUDA toolkit found)"}; }
+DeviceSummary query_devices() {
+  DeviceSummary s;
+  s.reason = "CUDA support not built (no CUDA toolkit found)";
+  return s;
+}
 
 }  // namespace aigc::cuda

@@ -1,0 +1,75 @@
+// Attention composed from the vendor library: per (batch, head), scores = Q K^T and
+// O = P V as strided batched SGEMMs, with our causal softmax kernel between them. It
+// materializes the B*H*S*L scores (and computes the masked half of them), which is what
+// the fused kernel in kernels/cuda saves.
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "kernels/cublas/kernels.hpp"
+#include "kernels/cuda/launch.hpp"
+
+namespace aigc::cublas {
+namespace {
+
+int to_int(std::int64_t v, const char* what) {
+  if (v < 1 || v > std::numeric_limits<int>::max()) {
+    throw UnsupportedOp(fmt::format("cuBLAS takes {} up to {}, not {}", what,
+                                    std::numeric_limits<int>::max(), v));
+  }
+  return static_cast<int>(v);
+}
+
+class BatchedAttention final : public AttentionKernel {
+ public:
+  BatchedAttention(cuda::GpuBackend& backend, Handles& handles, const AttentionShape& s)
+      : backend_(backend),
+        handles_(handles),
+        s_(s),
+        scores_(cuda::allocate_workspace(
+            static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float),
+            "the cuBLAS attention's score matrix")) {
+    to_int(s.B * s.H, "B*H");
+    to_int(s.S, "S");
+    to_int(s.L, "L");
+    to_int(s.D, "D");
+  }
+
+  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+    const std::int64_t BH = s_.B * s_.H, cap = s_.capacity();
+    cuda::require_floats(q, BH * s_.S * s_.D, "attention Q");
+    cuda::require_floats(k, BH * cap * s_.D, "attention K");
+    cuda::require_floats(v, BH * cap * s_.D, "attention V");
+    cuda::require_floats(o, BH * s_.S * s_.D, "attention O");
+    const int S = int(s_.S), L = int(s_.L), D = int(s_.D), batches = int(BH);
+    const float one = 1.0f, zero = 0.0f;
+    float* scores = scores_.as<float>();
+    // Column-major scores^T [L,S] = K [L,D] (stored as [D,L], op T) x Q^T [D,S].
+    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
+        handles_.blas, CUBLAS_OP_T, CUBLAS_OP_N, L, S, D, &one, k.as<const float>(), D, cap * D,
+        q.as<const float>(), D, s_.S * s_.D, &zero, scores, L, s_.S * s_.L, batches));
+    cuda::launch_causal_softmax(scores, BH, s_.S, s_.L, 1.0f / std::sqrt(float(s_.D)),
+                                backend_.stream());
+    // Column-major O^T [D,S] = V^T [D,L] x P^T [L,S]; only the first L cache rows are read.
+    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
+        handles_.blas, CUBLAS_OP_N, CUBLAS_OP_N, D, S, L, &one, v.as<const float>(), D, cap * D,
+        scores, L, s_.S * s_.L, &zero, o.as<float>(), D, s_.S * s_.D, batches));
+  }
+
+ private:
+  cuda::GpuBackend& backend_;
+  Handles& handles_;
+  AttentionShape s_;
+  Buffer scores_;
+};
+
+}  // namespace
+
+std::unique_ptr<AttentionKernel> make_attention_kernel(cuda::GpuBackend& backend,
+                                                       Handles& handles,
+                                                       const AttentionShape& shape) {
+  return std::make_unique<BatchedAttention>(backend, handles, shape);
+}
+
+}  // namespace aigc::cublas

@@ -1,0 +1,78 @@
+// The decoder's gathers and layout changes: embedding lookup, head split into the KV cache,
+// head merge. One thread per element, consecutive threads on consecutive elements of the
+// destination's rows.
+#include "kernels/cuda/check.hpp"
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/launch.hpp"
+
+namespace aigc::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(std::int64_t n) { return grid_dim(ceil_div(n, kThreads), "elements", true); }
+
+__global__ void embed_kernel(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
+                             std::int64_t dim, const float* wte, const float* wpe, float* x) {
+  const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
+  if (e >= tokens * dim) return;
+  const std::int64_t t = e / dim, c = e % dim;
+  x[e] = wte[std::int64_t{ids[t]} * dim + c] + wpe[(pos0 + t) * dim + c];
+}
+
+__global__ void split_heads_kernel(const float* qkv, float* q, float* k_cache, float* v_cache,
+                                   std::int64_t T, std::int64_t H, std::int64_t D,
+                                   std::int64_t capacity, std::int64_t pos0) {
+  const std::int64_t C = H * D;
+  const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
+  if (e >= T * 3 * C) return;
+  const std::int64_t t = e / (3 * C), r = e % (3 * C);
+  const std::int64_t which = r / C, h = (r % C) / D, d = r % D;
+  const float value = qkv[e];
+  if (which == 0) {
+    q[(h * T + t) * D + d] = value;
+  } else {
+    float* cache = which == 1 ? k_cache : v_cache;
+    cache[(h * capacity + pos0 + t) * D + d] = value;
+  }
+}
+
+__global__ void merge_heads_kernel(const float* o, float* y, std::int64_t T, std::int64_t H,
+                                   std::int64_t D) {
+  const std::int64_t C = H * D;
+  const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
+  if (e >= T * C) return;
+  const std::int64_t t = e / C, h = (e % C) / D, d = e % D;
+  y[e] = o[(h * T + t) * D + d];
+}
+
+}  // namespace
+
+void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
+                  std::int64_t dim, const float* wte, const float* wpe, float* x,
+                  cudaStream_t stream) {
+  if (tokens * dim <= 0) return;
+  embed_kernel<<<blocks_for(tokens * dim), kThreads, 0, stream>>>(ids, tokens, pos0, dim, wte,
+                                                                   wpe, x);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cache,
+                        std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
+                        std::int64_t capacity, std::int64_t pos0, cudaStream_t stream) {
+  const std::int64_t n = tokens * 3 * heads * head_dim;
+  if (n <= 0) return;
+  split_heads_kernel<<<blocks_for(n), kThreads, 0, stream>>>(qkv, q, k_cache, v_cache, tokens,
+                                                             heads, head_dim, capacity, pos0);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_merge_heads(const float* o, float* y, std::int64_t tokens, std::int64_t heads,
+                        std::int64_t head_dim, cudaStream_t stream) {
+  const std::int64_t n = tokens * heads * head_dim;
+  if (n <= 0) return;
+  merge_heads_kernel<<<blocks_for(n), kThreads, 0, stream>>>(o, y, tokens, heads, head_dim);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace aigc::cuda

@@ -1,0 +1,264 @@
+#include "kernels/cuda/gpu_backend.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "kernels/cuda/check.hpp"
+#include "kernels/cuda/device_query.hpp"
+#include "kernels/cuda/launch.hpp"
+
+namespace aigc::cuda {
+
+Availability device_availability() {
+  const DeviceSummary s = query_devices();
+  if (s.device_count == 0) return {false, s.reason};
+  if (s.compute_major < 8) {
+    return {false, fmt::format("{} has compute capability {}.{}; the kernels are built for 8.0 "
+                               "and 9.0 (Ampere, Hopper)",
+                               s.name, s.compute_major, s.compute_minor)};
+  }
+  return {};
+}
+
+GpuBackend::~GpuBackend() {
+  // No throwing from a destructor: a failure here has nothing left to corrupt.
+  if (stream_ != nullptr) cudaStreamDestroy(stream_);
+}
+
+std::string GpuBackend::simd_target() const {
+  const DeviceSummary s = query_devices();
+  return s.device_count > 0 ? fmt::format("sm_{}{}", s.compute_major, s.compute_minor) : "none";
+}
+
+cudaStream_t GpuBackend::stream() {
+  if (stream_ == nullptr) {
+    if (const Availability av = availability(); !av.available) {
+      throw std::runtime_error(fmt::format("backend '{}' unavailable: {}", name(), av.reason));
+    }
+    // Non-blocking: no implicit ordering with the legacy default stream; every copy below
+    // goes on this stream explicitly.
+    AIGC_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  }
+  return stream_;
+}
+
+void require_floats(const Buffer& b, std::int64_t floats, const char* what) {
+  if (floats < 0 || static_cast<std::size_t>(floats) * sizeof(float) > b.bytes()) {
+    throw std::length_error(
+        fmt::format("{}: {} floats do not fit a buffer of {} bytes", what, floats, b.bytes()));
+  }
+}
+
+Buffer allocate_workspace(std::size_t bytes, const char* what) {
+  std::size_t free = 0, total = 0;
+  AIGC_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  if (bytes > free) {
+    throw InsufficientMemory(fmt::format("{} needs {:.2f} GiB of device memory; {:.2f} GiB of "
+                                         "{:.2f} GiB are free",
+                                         what, bytes / 1073741824.0, free / 1073741824.0,
+                                         total / 1073741824.0));
+  }
+  void* p = nullptr;
+  const cudaError_t status = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear the sticky-free allocation error
+    throw InsufficientMemory(
+        fmt::format("{} needs {:.2f} GiB of device memory", what, bytes / 1073741824.0));
+  }
+  AIGC_CUDA_CHECK(status);
+  return Buffer(p, bytes, [](void* q) { cudaFree(q); });
+}
+
+Buffer GpuBackend::allocate(std::size_t bytes) {
+  stream();  // fails with the reason when there is no device
+  return allocate_workspace(bytes, "a buffer");
+}
+
+void GpuBackend::upload(Buffer& dst, std::span<const float> src) {
+  if (src.size_bytes() > dst.bytes()) {
+    throw std::length_error(
+        fmt::format("upload of {} bytes into a buffer of {} bytes", src.size_bytes(), dst.bytes()));
+  }
+  if (src.empty()) return;
+  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), src.size_bytes(),
+                                  cudaMemcpyHostToDevice, stream()));
+  AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void GpuBackend::download(const Buffer& src, std::span<float> dst) {
+  if (dst.size_bytes() > src.bytes()) {
+    throw std::length_error(fmt::format("download of {} bytes from a buffer of {} bytes",
+                                        dst.size_bytes(), src.bytes()));
+  }
+  if (dst.empty()) return;
+  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), dst.size_bytes(),
+                                  cudaMemcpyDeviceToHost, stream()));
+  AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void GpuBackend::synchronize() {
+  if (stream_ != nullptr) AIGC_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+namespace {
+
+class EventTimer final : public DeviceTimer {
+ public:
+  explicit EventTimer(cudaStream_t stream) : stream_(stream) {
+    AIGC_CUDA_CHECK(cudaEventCreate(&start_));
+    AIGC_CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~EventTimer() override {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  void start() override { AIGC_CUDA_CHECK(cudaEventRecord(start_, stream_)); }
+  double stop() override {
+    AIGC_CUDA_CHECK(cudaEventRecord(stop_, stream_));
+    AIGC_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float ms = 0;
+    AIGC_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+    return ms * 1e-3;
+  }
+
+ private:
+  cudaStream_t stream_;
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+};
+
+class Graph final : public RecordedOps {
+ public:
+  Graph(cudaGraph_t graph, cudaStream_t stream) : graph_(graph), stream_(stream) {
+    AIGC_CUDA_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
+  }
+  ~Graph() override {
+    if (exec_ != nullptr) cudaGraphExecDestroy(exec_);
+    cudaGraphDestroy(graph_);
+  }
+  void replay() override { AIGC_CUDA_CHECK(cudaGraphLaunch(exec_, stream_)); }
+
+ private:
+  cudaGraph_t graph_;
+  cudaStream_t stream_;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceTimer> GpuBackend::make_timer() {
+  return std::make_unique<EventTimer>(stream());
+}
+
+std::unique_ptr<RecordedOps> GpuBackend::record(const std::function<void()>& ops) {
+  cudaStream_t s = stream();
+  AIGC_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  try {
+    ops();
+  } catch (...) {
+    cudaGraph_t partial = nullptr;
+    cudaStreamEndCapture(s, &partial);  // leaves the stream usable again
+    if (partial != nullptr) cudaGraphDestroy(partial);
+    throw;
+  }
+  cudaGraph_t graph = nullptr;
+  AIGC_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  return std::make_unique<Graph>(graph, s);
+}
+
+namespace {
+
+class GpuLayernorm final : public LayernormKernel {
+ public:
+  GpuLayernorm(GpuBackend& backend, const LayernormShape& s) : backend_(backend), s_(s) {}
+  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
+    require_floats(x, s_.rows * s_.dim, "layernorm input");
+    require_floats(y, s_.rows * s_.dim, "layernorm output");
+    require_floats(gamma, s_.dim, "layernorm gamma");
+    require_floats(beta, s_.dim, "layernorm beta");
+    launch_layernorm(x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
+                     y.as<float>(), s_.rows, s_.dim, s_.eps, backend_.stream());
+  }
+
+ private:
+  GpuBackend& backend_;
+  LayernormShape s_;
+};
+
+class GpuElementwise final : public ElementwiseKernel {
+ public:
+  GpuElementwise(GpuBackend& backend, const ElementwiseShape& s) : backend_(backend), s_(s) {}
+  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+    require_floats(a, s_.n, "elementwise input");
+    require_floats(y, s_.n, "elementwise output");
+    if (s_.op == ElementwiseOp::add) {
+      if (b == nullptr) throw std::invalid_argument("elementwise add needs a second operand");
+      require_floats(*b, s_.n, "elementwise second input");
+      launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), s_.n,
+                 backend_.stream());
+    } else {
+      launch_gelu_tanh(a.as<const float>(), y.as<float>(), s_.n, backend_.stream());
+    }
+  }
+
+ private:
+  GpuBackend& backend_;
+  ElementwiseShape s_;
+};
+
+}  // namespace
+
+std::unique_ptr<LayernormKernel> GpuBackend::make_layernorm(const LayernormShape& shape) {
+  stream();
+  return std::make_unique<GpuLayernorm>(*this, shape);
+}
+
+std::unique_ptr<ElementwiseKernel> GpuBackend::make_elementwise(const ElementwiseShape& shape) {
+  stream();
+  return std::make_unique<GpuElementwise>(*this, shape);
+}
+
+void GpuBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
+                       const Buffer& wte, const Buffer& wpe, Buffer& x) {
+  const auto T = static_cast<std::int64_t>(ids.size());
+  require_floats(x, T * dim, "embed output");
+  require_floats(wpe, (pos0 + T) * dim, "embed positions");
+  for (const std::int32_t id : ids) require_floats(wte, (std::int64_t{id} + 1) * dim, "embed token");
+  if (ids_.bytes() < ids.size_bytes()) ids_ = allocate(ids.size_bytes());
+  // From pageable memory, cudaMemcpyAsync stages the ids before it returns, and the copy is
+  // ordered after any earlier embed still reading ids_ on the same stream.
+  AIGC_CUDA_CHECK(cudaMemcpyAsync(ids_.data(), ids.data(), ids.size_bytes(),
+                                  cudaMemcpyHostToDevice, stream()));
+  launch_embed(ids_.as<const std::int32_t>(), T, pos0, dim, wte.as<const float>(),
+               wpe.as<const float>(), x.as<float>(), stream());
+}
+
+void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
+                             Buffer& q, Buffer& k_cache, Buffer& v_cache) {
+  const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim;
+  require_floats(qkv, T * 3 * H * D, "split_heads input");
+  require_floats(q, H * T * D, "split_heads queries");
+  require_floats(k_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads key cache");
+  require_floats(v_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads value cache");
+  launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(),
+                     v_cache.as<float>(), T, H, D, s.capacity, pos0, stream());
+}
+
+void GpuBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {
+  const std::int64_t n = s.tokens * s.heads * s.head_dim;
+  require_floats(o, n, "merge_heads input");
+  require_floats(y, n, "merge_heads output");
+  launch_merge_heads(o.as<const float>(), y.as<float>(), s.tokens, s.heads, s.head_dim, stream());
+}
+
+void GpuBackend::copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
+                      std::size_t dst_offset, std::size_t count) {
+  require_floats(src, static_cast<std::int64_t>(src_offset + count), "copy source");
+  require_floats(dst, static_cast<std::int64_t>(dst_offset + count), "copy destination");
+  if (count == 0) return;
+  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.as<float>() + dst_offset, src.as<const float>() + src_offset,
+                                  count * sizeof(float), cudaMemcpyDeviceToDevice, stream()));
+}
+
+}  // namespace aigc::cuda

@@ -1,0 +1,55 @@
+#pragma once
+// What every GPU backend (cuda, cublas) shares: device memory, one stream all ops are
+// enqueued on, copies, CUDA-event timing, graph recording, and the decoder's vector ops and
+// data movement (our own kernels in both backends: cuBLAS has no layernorm or gather).
+// Subclasses add matmul and attention.
+#include <cuda_runtime_api.h>
+
+#include "core/backend.hpp"
+
+namespace aigc::cuda {
+
+// Available when device 0 exists and runs the compiled code (compute capability >= 8.0).
+Availability device_availability();
+
+class GpuBackend : public Backend {
+ public:
+  GpuBackend() = default;
+  ~GpuBackend() override;
+
+  Availability availability() const override { return device_availability(); }
+  ComputeClass compute_class() const override { return ComputeClass::gpu; }
+  std::string simd_target() const override;  // "sm_90": the device's architecture
+
+  Buffer allocate(std::size_t bytes) override;
+  void upload(Buffer& dst, std::span<const float> src) override;
+  void download(const Buffer& src, std::span<float> dst) override;
+  void synchronize() override;
+  std::unique_ptr<DeviceTimer> make_timer() override;
+  std::unique_ptr<RecordedOps> record(const std::function<void()>& ops) override;
+
+  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override;
+  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape) override;
+  void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
+             const Buffer& wte, const Buffer& wpe, Buffer& x) override;
+  void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
+                   Buffer& k_cache, Buffer& v_cache) override;
+  void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;
+  void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
+            std::size_t count) override;
+
+  // The stream every op of this backend is enqueued on (created on first use, so that
+  // constructing a backend on a machine without a GPU touches nothing).
+  cudaStream_t stream();
+
+ private:
+  cudaStream_t stream_ = nullptr;
+  Buffer ids_;  // device copy of the token ids for embed
+};
+
+// A bad size or offset is a bug in the caller; it throws rather than writing past a buffer.
+void require_floats(const Buffer& b, std::int64_t floats, const char* what);
+// Device memory for a workspace; InsufficientMemory (with the sizes) when the device lacks it.
+Buffer allocate_workspace(std::size_t bytes, const char* what);
+
+}  // namespace aigc::cuda

@@ -1,0 +1,76 @@
+#pragma once
+// The CUDA kernels' host-side entry points: plain pointers to device memory and a
+// stream, so the kernels (.cu, compiled by nvcc) know nothing of the Backend classes
+// (C++20) that call them. Every launcher enqueues on `stream` and returns at once; it
+// checks the launch and throws CudaError on failure (check.hpp).
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace aigc::cuda {
+
+// The matmul steps kept side by side, so the suite shows what each optimization buys.
+enum class MatmulVariant {
+  naive,             // one thread per output, operands straight from global memory
+  tiled,             // 32x32 tiles staged in shared memory, one output per thread
+  register_blocked,  // 128x128 block tiles, 8x8 outputs per thread, vectorized loads
+  bf16_tensor_core,  // operands rounded to bf16 into shared memory, WMMA, fp32 accumulate
+};
+
+// C[M,N] = A[M,K] B[K,N] (+ bias[N]); with transpose_b, B is stored [N,K].
+struct GemmArgs {
+  const float* a = nullptr;
+  const float* b = nullptr;
+  const float* bias = nullptr;  // null: no bias
+  float* c = nullptr;
+  std::int64_t M = 0, N = 0, K = 0;
+  bool transpose_b = false;
+};
+void launch_matmul(MatmulVariant variant, const GemmArgs& args, cudaStream_t stream);
+
+// Causal attention, layouts as AttentionShape (core/backend.hpp): Q, O [B,H,S,D],
+// K, V [B,H,capacity,D]; query i stands at position L - S + i.
+struct AttentionArgs {
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  float* o = nullptr;
+  std::int64_t B = 1, H = 1, S = 1, L = 1, D = 1, capacity = 1;
+};
+// Scores in global memory: scores [B*H, S, L] floats, written then read back.
+void launch_attention_naive(const AttentionArgs& args, float* scores, cudaStream_t stream);
+// Fused: online softmax over key tiles in shared memory, nothing but O written.
+// Takes D <= kFlashMaxHeadDim; S <= kDecodeMaxQueries uses the decode form (one block per
+// query, keys split across the block), which needs L floats of shared memory.
+inline constexpr std::int64_t kFlashMaxHeadDim = 128;
+inline constexpr std::int64_t kDecodeMaxQueries = 4;
+bool flash_attention_supports(std::int64_t D);
+void launch_attention_flash(const AttentionArgs& args, cudaStream_t stream);
+// Sets what a launch at cache length L needs (the decode form's shared-memory limit) ahead of
+// time, so that nothing but launches happens while a CUDA graph is being recorded.
+void prepare_attention_flash(std::int64_t L);
+// In place over scores [B*H, S, L]: x * scale, causal mask, softmax along L (rows of
+// masked-out keys become exact zeros). Shared by the naive kernel and the cuBLAS composition.
+void launch_causal_softmax(float* scores, std::int64_t batches, std::int64_t S, std::int64_t L,
+                           float scale, cudaStream_t stream);
+
+// Decoder ops.
+void launch_layernorm(const float* x, const float* gamma, const float* beta, float* y,
+                      std::int64_t rows, std::int64_t dim, float eps, cudaStream_t stream);
+void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
+void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream);
+// x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:]; ids in device memory, already validated.
+void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
+                  std::int64_t dim, const float* wte, const float* wpe, float* x,
+                  cudaStream_t stream);
+// qkv [T,3,H,D] -> q [H,T,D], rows pos0.. of k_cache, v_cache [H,capacity,D].
+void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cache,
+                        std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
+                        std::int64_t capacity, std::int64_t pos0, cudaStream_t stream);
+// o [H,T,D] -> y [T,H*D].
+void launch_merge_heads(const float* o, float* y, std::int64_t tokens, std::int64_t heads,
+                        std::int64_t head_dim, cudaStream_t stream);
+// Fills n floats with value (NaN poisoning of device buffers without a host round trip).
+void launch_fill(float* y, std::int64_t n, float value, cudaStream_t stream);
+
+}  // namespace aigc::cuda
