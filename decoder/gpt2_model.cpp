@@ -134,32 +134,49 @@ std::span<const float> Gpt2Model::forward(std::span<const std::int32_t> ids, boo
   const HeadsShape heads{T, H, D, max_tokens_};
 
   backend_.embed(ids, pos0, C, wte_, wpe_, x_);
-  for (LayerBuffers& l : layers_) {
-    // x += proj(attention(ln_1(x)))
-    k.layernorm->run(x_, l.ln_1_weight, l.ln_1_bias, h_);
-    k.qkv->run(h_, l.c_attn_weight, &l.c_attn_bias, qkv_);
-    backend_.split_heads(heads, pos0, qkv_, q_, l.k_cache, l.v_cache);
-    attention.run(q_, l.k_cache, l.v_cache, att_);
-    backend_.merge_heads(heads, att_, h_);
-    k.attn_proj->run(h_, l.c_proj_weight, &l.c_proj_bias, y_);
-    k.residual->run(x_, &y_, x_);
-    // x += fc_proj(gelu(fc(ln_2(x))))
-    k.layernorm->run(x_, l.ln_2_weight, l.ln_2_bias, h_);
-    k.fc->run(h_, l.fc_weight, &l.fc_bias, fc_);
-    k.gelu->run(fc_, nullptr, fc_);
-    k.fc_proj->run(fc_, l.fc_proj_weight, &l.fc_proj_bias, y_);
-    k.residual->run(x_, &y_, x_);
+  // Everything after the embedding: the layers and, when asked, the last position's logits.
+  auto layers_and_logits = [&] {
+    for (LayerBuffers& l : layers_) {
+      // x += proj(attention(ln_1(x)))
+      k.layernorm->run(x_, l.ln_1_weight, l.ln_1_bias, h_);
+      k.qkv->run(h_, l.c_attn_weight, &l.c_attn_bias, qkv_);
+      backend_.split_heads(heads, pos0, qkv_, q_, l.k_cache, l.v_cache);
+      attention.run(q_, l.k_cache, l.v_cache, att_);
+      backend_.merge_heads(heads, att_, h_);
+      k.attn_proj->run(h_, l.c_proj_weight, &l.c_proj_bias, y_);
+      k.residual->run(x_, &y_, x_);
+      // x += fc_proj(gelu(fc(ln_2(x))))
+      k.layernorm->run(x_, l.ln_2_weight, l.ln_2_bias, h_);
+      k.fc->run(h_, l.fc_weight, &l.fc_bias, fc_);
+      k.gelu->run(fc_, nullptr, fc_);
+      k.fc_proj->run(fc_, l.fc_proj_weight, &l.fc_proj_bias, y_);
+      k.residual->run(x_, &y_, x_);
+    }
+    if (!logits) return;
+    // Only the last position's logits are needed to pick the next token.
+    backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
+                  static_cast<std::size_t>(C));
+    ln_f_->run(x_last_, ln_f_weight_, ln_f_bias_, h_last_);
+    logits_matmul_->run(h_last_, wte_, nullptr, logits_);
+  };
+  if (T == 1 && record_decode_steps_) {
+    // A decode step is ~150 small kernels: recorded once per position (a CUDA graph on a
+    // GPU), each later step at that position is one launch. Only the token id changes, and
+    // it enters through the embedding above, outside the recording.
+    std::unique_ptr<RecordedOps>& step = decode_steps_[{pos0, logits}];
+    if (!step) step = backend_.record(layers_and_logits);
+    if (step) {
+      step->replay();
+    } else {
+      record_decode_steps_ = false;  // the backend records nothing (a CPU backend)
+      layers_and_logits();
+    }
+  } else {
+    layers_and_logits();
   }
   position_ += T;
-  if (!logits) {
-    backend_.synchronize();
-    return {};
-  }
-  // Only the last position's logits are needed to pick the next token.
-  backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0, static_cast<std::size_t>(C));
-  ln_f_->run(x_last_, ln_f_weight_, ln_f_bias_, h_last_);
-  logits_matmul_->run(h_last_, wte_, nullptr, logits_);
   backend_.synchronize();
+  if (!logits) return {};
   backend_.download(logits_, host_logits_);
   return host_logits_;
 }

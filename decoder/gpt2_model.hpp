@@ -70,6 +70,9 @@ class Gpt2Model {
   std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<AttentionKernel>> attention_;
   std::unique_ptr<LayernormKernel> ln_f_;
   std::unique_ptr<MatmulKernel> logits_matmul_;
+  // Decode steps recorded for replay, by (position, logits), where the backend can record.
+  bool record_decode_steps_ = true;
+  std::map<std::pair<std::int64_t, bool>, std::unique_ptr<RecordedOps>> decode_steps_;
 };
 
 // The index of the largest logit (the first, on a tie): greedy sampling.
