@@ -27,7 +27,10 @@ ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backen
   ready.backend->set_threads(spec.threads);
   ready.counts = workload.counts(spec.shape);
   ready.work = workload.make_case(*ready.backend, spec.shape);
+  const TransferTotals set_up = ready.backend->transfers();
+  ready.upload_s = set_up.upload_s;
   ready.max_rel_error = ready.work->verify();
+  ready.download_s = ready.backend->transfers().download_s - set_up.download_s;
   if (!(ready.max_rel_error <= ready.work->tolerance())) {
     throw std::runtime_error(
         fmt::format("verification failed: max relative error {:.3g} > tolerance {:.3g}",

@@ -106,6 +106,12 @@ class RecordedOps {
   virtual void replay() = 0;
 };
 
+// Host <-> backend copies so far (wall clock of the blocking upload()/download() calls), so a
+// GPU run can report what moving data costs beside the timed work, which excludes it.
+struct TransferTotals {
+  double upload_s = 0, upload_bytes = 0, download_s = 0, download_bytes = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -138,6 +144,8 @@ class Backend {
   // A timer on the device's clock; null where wall-clock time around the work (followed
   // by synchronize()) is the honest measure, as on the CPU backends.
   virtual std::unique_ptr<DeviceTimer> make_timer() { return nullptr; }
+  // Kept by the backends whose memory is not the host's (the GPU ones); zeros elsewhere.
+  virtual TransferTotals transfers() const { return {}; }
   // Records what `ops` enqueues without running it, for replay at the cost of one launch
   // (a CUDA graph: a decode step's ~150 kernels). Null where the backend cannot, and then
   // `ops` has not run. The ops must not synchronize or read results back.

@@ -76,6 +76,8 @@ const std::vector<std::string>& csv_columns() {
                                                 "bound",
                                                 "predicted_speedup",
                                                 "captured_speedup_fraction",
+                                                "upload_s",
+                                                "download_s",
                                                 "max_rel_error",
                                                 "status"};
   return columns;
@@ -127,6 +129,8 @@ std::vector<std::string> csv_cells(const ResultRow& r) {
                              r.bound,
                              num(r.predicted_speedup),
                              num(r.captured_speedup_fraction),
+                             num(r.upload_s),
+                             num(r.download_s),
                              num(r.max_rel_error),
                              r.status};
   for (auto& cell : c) cell = quote(cell);

@@ -7,7 +7,8 @@
 
 namespace aigc {
 
-inline constexpr int kCsvSchemaVersion = 1;
+// 2: upload_s and download_s added (GPU transfers outside the timed region).
+inline constexpr int kCsvSchemaVersion = 2;
 
 struct ResultRow {
   std::string run_id, timestamp;
@@ -30,6 +31,7 @@ struct ResultRow {
   std::optional<double> peak_flops, peak_bytes_per_s, t_roofline_s, roofline_fraction;
   std::string bound;
   std::optional<double> predicted_speedup, captured_speedup_fraction;
+  std::optional<double> upload_s, download_s;
   std::optional<double> max_rel_error;
   std::string status = "ok";
 };

@@ -71,6 +71,10 @@ Measurement measure(const BenchSpec& spec, const Timing& timing) {
     }
     ReadyCase ready = make_ready_case(spec, std::move(backend));
     m.max_rel_error = ready.max_rel_error;
+    if (m.compute_class == ComputeClass::gpu) {
+      m.upload_s = ready.upload_s;
+      m.download_s = ready.download_s;
+    }
     std::string error;
     m.times_s = time_case(spec, ready, timing, error);
     if (!error.empty()) m.status = "error: " + error;
@@ -115,6 +119,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.simd_target = m.simd_target;
     r.status = m.status;
     r.max_rel_error = m.max_rel_error;
+    r.upload_s = m.upload_s;
+    r.download_s = m.download_s;
     r.flops = m.counts.flops;
     r.bytes = m.counts.bytes;
     r.arithmetic_intensity = m.counts.flops / m.counts.bytes;

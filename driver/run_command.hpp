@@ -35,6 +35,7 @@ struct Measurement {
   WorkCounts counts;
   std::vector<double> times_s;
   std::optional<double> max_rel_error;
+  std::optional<double> upload_s, download_s;  // GPU backends only
   std::string status = "ok";
 };
 

@@ -8,7 +8,8 @@ import sys
 
 import pandas as pd
 
-SCHEMA_VERSION = 1
+# 2 added upload_s and download_s (GPU transfers); a version-1 file lacks only those.
+SCHEMA_VERSIONS = {1, 2}
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
 REQUIRED = ["schema_version", "run_id", "host", "cpu_model", "workload", "phase", "shape",
             "backend", "dtype", "threads", "repetitions", "time_median_s", "time_min_s",
@@ -38,8 +39,9 @@ def load(path, tool):
     if df.empty:
         fail(tool, f"{path}: no rows")
     versions = set(df["schema_version"].dropna().astype(int))
-    if versions != {SCHEMA_VERSION}:
-        fail(tool, f"{path}: schema_version {sorted(versions)}, this script reads {SCHEMA_VERSION}")
+    if len(versions) != 1 or not versions <= SCHEMA_VERSIONS:
+        fail(tool, f"{path}: schema_version {sorted(versions)}, this script reads "
+                   f"{' or '.join(map(str, sorted(SCHEMA_VERSIONS)))}")
     df["phase"] = df["phase"].fillna("")
     return df
 

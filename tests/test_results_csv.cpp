@@ -56,11 +56,13 @@ TEST_CASE("the results CSV has the schema's columns, schema_version first") {
                         "bound",
                         "predicted_speedup",
                         "captured_speedup_fraction",
+                        "upload_s",
+                        "download_s",
                         "max_rel_error",
                         "status"}) {
     CHECK(unique.count(c) == 1);
   }
-  CHECK(cols.size() == 47);
+  CHECK(cols.size() == 49);
 }
 
 TEST_CASE("a row has one cell per column, quotes shapes, and leaves missing values empty") {

@@ -1,5 +1,6 @@
 #include "kernels/cuda/gpu_backend.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -82,9 +83,13 @@ void GpuBackend::upload(Buffer& dst, std::span<const float> src) {
         fmt::format("upload of {} bytes into a buffer of {} bytes", src.size_bytes(), dst.bytes()));
   }
   if (src.empty()) return;
+  synchronize();  // time the copy alone, not earlier work still queued
+  const auto start = std::chrono::steady_clock::now();
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), src.size_bytes(),
                                   cudaMemcpyHostToDevice, stream()));
   AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  transfers_.upload_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  transfers_.upload_bytes += double(src.size_bytes());
 }
 
 void GpuBackend::download(const Buffer& src, std::span<float> dst) {
@@ -93,9 +98,14 @@ void GpuBackend::download(const Buffer& src, std::span<float> dst) {
                                         dst.size_bytes(), src.bytes()));
   }
   if (dst.empty()) return;
+  synchronize();
+  const auto start = std::chrono::steady_clock::now();
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), dst.size_bytes(),
                                   cudaMemcpyDeviceToHost, stream()));
   AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  transfers_.download_s +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  transfers_.download_bytes += double(dst.size_bytes());
 }
 
 void GpuBackend::synchronize() {

@@ -26,6 +26,7 @@ class GpuBackend : public Backend {
   void download(const Buffer& src, std::span<float> dst) override;
   void synchronize() override;
   std::unique_ptr<DeviceTimer> make_timer() override;
+  TransferTotals transfers() const override { return transfers_; }
   std::unique_ptr<RecordedOps> record(const std::function<void()>& ops) override;
 
   std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override;
@@ -45,6 +46,7 @@ class GpuBackend : public Backend {
  private:
   cudaStream_t stream_ = nullptr;
   Buffer ids_;  // device copy of the token ids for embed
+  TransferTotals transfers_;
 };
 
 // A bad size or offset is a bug in the caller; it throws rather than writing past a buffer.

@@ -66,10 +66,10 @@ class ScriptsTest(unittest.TestCase):
 
     def test_bad_inputs_are_refused_with_exit_2(self):
         open(self.path("empty.csv"), "w").close()
-        self.df.assign(schema_version=2).to_csv(self.path("v2.csv"), index=False)
+        self.df.assign(schema_version=3).to_csv(self.path("v3.csv"), index=False)
         self.df.drop(columns=["peak_flops"]).to_csv(self.path("cols.csv"), index=False)
         self.df.head(0).to_csv(self.path("header.csv"), index=False)
-        cases = {"empty.csv": "empty file", "v2.csv": "schema_version [2]",
+        cases = {"empty.csv": "empty file", "v3.csv": "schema_version [3]",
                  "cols.csv": "missing columns peak_flops", "header.csv": "no rows",
                  "absent.csv": "no such file"}
         for script in ("plot.py", "compare.py"):
