@@ -159,20 +159,24 @@ std::span<const float> Gpt2Model::forward(std::span<const std::int32_t> ids, boo
     ln_f_->run(x_last_, ln_f_weight_, ln_f_bias_, h_last_);
     logits_matmul_->run(h_last_, wte_, nullptr, logits_);
   };
-  if (T == 1 && record_decode_steps_) {
-    // A decode step is ~150 small kernels: recorded once per position (a CUDA graph on a
-    // GPU), each later step at that position is one launch. Only the token id changes, and
-    // it enters through the embedding above, outside the recording.
-    std::unique_ptr<RecordedOps>& step = decode_steps_[{pos0, logits}];
-    if (!step) step = backend_.record(layers_and_logits);
-    if (step) {
-      step->replay();
+  // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
+  // each later step at that position is one launch. Only the token id changes, and it enters
+  // through the embedding above, outside the recording. The first step at a position runs
+  // directly, so every kernel has run (and been loaded) before it is recorded.
+  const auto key = std::make_pair(pos0, logits);
+  const auto recorded = decode_steps_.find(key);
+  if (T == 1 && recorded != decode_steps_.end()) {
+    if (!recorded->second) recorded->second = backend_.record(layers_and_logits);
+    if (recorded->second) {
+      recorded->second->replay();
     } else {
       record_decode_steps_ = false;  // the backend records nothing (a CPU backend)
+      decode_steps_.clear();
       layers_and_logits();
     }
   } else {
     layers_and_logits();
+    if (T == 1 && record_decode_steps_) decode_steps_[key] = nullptr;  // seen: record next time
   }
   position_ += T;
   backend_.synchronize();

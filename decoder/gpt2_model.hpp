@@ -70,7 +70,8 @@ class Gpt2Model {
   std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<AttentionKernel>> attention_;
   std::unique_ptr<LayernormKernel> ln_f_;
   std::unique_ptr<MatmulKernel> logits_matmul_;
-  // Decode steps recorded for replay, by (position, logits), where the backend can record.
+  // Decode steps recorded for replay, by (position, logits), where the backend can record;
+  // a null entry is a step run once directly and to be recorded on its next run.
   bool record_decode_steps_ = true;
   std::map<std::pair<std::int64_t, bool>, std::unique_ptr<RecordedOps>> decode_steps_;
 };

@@ -133,7 +133,8 @@ TEST_CASE("on a GPU: the decoder's recorded decode steps give the same logits as
   on_gpu.forward(prompt);
   reference.forward(prompt);
   const double tolerance = gpt2_logits_tolerance(weights.config, 16);
-  for (int step = 0; step < 2; ++step) {  // the second pass replays what the first recorded
+  // Pass 1 runs each step directly, pass 2 records and replays it, pass 3 replays the recording.
+  for (int pass = 0; pass < 3; ++pass) {
     on_gpu.rewind(prompt.size());
     reference.rewind(prompt.size());
     std::int32_t token = 35;
