@@ -33,19 +33,6 @@ void HostBackend::download(const Buffer& src, std::span<float> dst) {
   std::memcpy(dst.data(), src.data(), dst.size_bytes());
 }
 
-namespace {
-
-// A bad offset here is a bug in the caller (the decoder), so it throws rather than
-// scribbling past a buffer.
-void require_floats(const Buffer& b, std::int64_t floats, const char* what) {
-  if (floats < 0 || static_cast<std::size_t>(floats) * sizeof(float) > b.bytes()) {
-    throw std::length_error(
-        fmt::format("{}: {} floats do not fit a buffer of {} bytes", what, floats, b.bytes()));
-  }
-}
-
-}  // namespace
-
 void HostBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
                         const Buffer& wte, const Buffer& wpe, Buffer& x) {
   const auto T = static_cast<std::int64_t>(ids.size());

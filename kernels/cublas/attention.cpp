@@ -13,14 +13,6 @@
 namespace aigc::cublas {
 namespace {
 
-int to_int(std::int64_t v, const char* what) {
-  if (v < 1 || v > std::numeric_limits<int>::max()) {
-    throw UnsupportedOp(fmt::format("cuBLAS takes {} up to {}, not {}", what,
-                                    std::numeric_limits<int>::max(), v));
-  }
-  return static_cast<int>(v);
-}
-
 class BatchedAttention final : public AttentionKernel {
  public:
   BatchedAttention(cuda::GpuBackend& backend, Handles& handles, const AttentionShape& s)
@@ -38,10 +30,10 @@ class BatchedAttention final : public AttentionKernel {
 
   void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     const std::int64_t BH = s_.B * s_.H, cap = s_.capacity();
-    cuda::require_floats(q, BH * s_.S * s_.D, "attention Q");
-    cuda::require_floats(k, BH * cap * s_.D, "attention K");
-    cuda::require_floats(v, BH * cap * s_.D, "attention V");
-    cuda::require_floats(o, BH * s_.S * s_.D, "attention O");
+    require_floats(q, BH * s_.S * s_.D, "attention Q");
+    require_floats(k, BH * cap * s_.D, "attention K");
+    require_floats(v, BH * cap * s_.D, "attention V");
+    require_floats(o, BH * s_.S * s_.D, "attention O");
     const int S = int(s_.S), L = int(s_.L), D = int(s_.D), batches = int(BH);
     const float one = 1.0f, zero = 0.0f;
     float* scores = scores_.as<float>();

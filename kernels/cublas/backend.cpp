@@ -1,5 +1,6 @@
 // The vendor reference on the GPU: cuBLASLt for matmul, cuBLAS batched SGEMMs for attention.
 // The decoder's vector ops and data movement are the shared GPU kernels (gpu_backend).
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -56,6 +57,14 @@ void check(cublasStatus_t status, const char* call, const char* file, int line) 
   throw std::runtime_error(fmt::format("cuBLAS error {} ({}) in {} at {}:{}",
                                        cublasGetStatusName(status), cublasGetStatusString(status),
                                        call, file, line));
+}
+
+int to_int(std::int64_t v, const char* what) {
+  if (v < 1 || v > std::numeric_limits<int>::max()) {
+    throw UnsupportedOp(fmt::format("cuBLAS takes {} up to {}, not {}", what,
+                                    std::numeric_limits<int>::max(), v));
+  }
+  return static_cast<int>(v);
 }
 
 }  // namespace cublas

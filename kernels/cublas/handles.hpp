@@ -4,11 +4,16 @@
 #include <cublasLt.h>
 #include <cublas_v2.h>
 
+#include <cstdint>
+
 #include "core/buffer.hpp"
 
 namespace aigc::cublas {
 
 void check(cublasStatus_t status, const char* call, const char* file, int line);
+
+// cuBLAS takes int sizes: a larger one is UnsupportedOp naming the size, never a wrap-around.
+int to_int(std::int64_t v, const char* what);
 
 struct Handles {
   cublasHandle_t blas = nullptr;

@@ -10,14 +10,6 @@
 namespace aigc::cublas {
 namespace {
 
-int to_int(std::int64_t v, const char* what) {
-  if (v < 1 || v > std::numeric_limits<int>::max()) {
-    throw UnsupportedOp(fmt::format("cuBLAS takes {} up to {}, not {}", what,
-                                    std::numeric_limits<int>::max(), v));
-  }
-  return static_cast<int>(v);
-}
-
 class LtMatmul final : public MatmulKernel {
  public:
   LtMatmul(cuda::GpuBackend& backend, Handles& handles, const MatmulShape& s)
@@ -67,12 +59,12 @@ class LtMatmul final : public MatmulKernel {
   }
 
   void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    cuda::require_floats(a, s_.M * s_.K, "matmul A");
-    cuda::require_floats(b, s_.K * s_.N, "matmul B");
-    cuda::require_floats(c, s_.M * s_.N, "matmul C");
+    require_floats(a, s_.M * s_.K, "matmul A");
+    require_floats(b, s_.K * s_.N, "matmul B");
+    require_floats(c, s_.M * s_.N, "matmul C");
     if (s_.bias) {
       if (bias == nullptr) throw std::invalid_argument("matmul: the shape has a bias; none given");
-      cuda::require_floats(*bias, s_.N, "matmul bias");
+      require_floats(*bias, s_.N, "matmul bias");
       const void* p = bias->data();
       AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                        &p, sizeof(p)));

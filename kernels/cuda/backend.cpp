@@ -18,7 +18,6 @@ namespace {
 
 using cuda::GpuBackend;
 using cuda::MatmulVariant;
-using cuda::require_floats;
 
 enum class AttentionVariant { naive, fused, none };
 

@@ -45,13 +45,6 @@ cudaStream_t GpuBackend::stream() {
   return stream_;
 }
 
-void require_floats(const Buffer& b, std::int64_t floats, const char* what) {
-  if (floats < 0 || static_cast<std::size_t>(floats) * sizeof(float) > b.bytes()) {
-    throw std::length_error(
-        fmt::format("{}: {} floats do not fit a buffer of {} bytes", what, floats, b.bytes()));
-  }
-}
-
 Buffer allocate_workspace(std::size_t bytes, const char* what) {
   std::size_t free = 0, total = 0;
   AIGC_CUDA_CHECK(cudaMemGetInfo(&free, &total));

@@ -49,8 +49,6 @@ class GpuBackend : public Backend {
   TransferTotals transfers_;
 };
 
-// A bad size or offset is a bug in the caller; it throws rather than writing past a buffer.
-void require_floats(const Buffer& b, std::int64_t floats, const char* what);
 // Device memory for a workspace; InsufficientMemory (with the sizes) when the device lacks it.
 Buffer allocate_workspace(std::size_t bytes, const char* what);
 
