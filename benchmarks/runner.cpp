@@ -39,14 +39,19 @@ ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backen
   return ready;
 }
 
+bool uses_device_timer(const Backend& backend) {
+  return backend.compute_class() == ComputeClass::gpu;
+}
+
 bool uses_device_timer(const std::string& backend) {
-  return make_backend(backend)->compute_class() == ComputeClass::gpu;
+  return uses_device_timer(*make_backend(backend));
 }
 
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
-  if (std::unique_ptr<DeviceTimer> timer = ready.backend->make_timer()) {
+  if (uses_device_timer(*ready.backend)) {
     // GPU: the device's own clock (CUDA events) around the enqueued work; the benchmark
-    // was registered with UseManualTime().
+    // was registered with UseManualTime() by the same rule.
+    const std::unique_ptr<DeviceTimer> timer = ready.backend->make_timer();
     for (auto _ : state) {
       timer->start();
       ready.work->run();

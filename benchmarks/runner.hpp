@@ -43,6 +43,7 @@ ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backen
 
 // Whether a backend's runs are timed on the device's clock (CUDA events, Google Benchmark's
 // manual time) rather than wall-clock time.
+bool uses_device_timer(const Backend& backend);
 bool uses_device_timer(const std::string& backend);
 
 // The timed loop with FLOP/s and bytes/s counters (Google Benchmark conventions). Each

@@ -4,13 +4,6 @@
 
 namespace aigc {
 
-void require_floats(const Buffer& b, std::int64_t floats, const char* what) {
-  if (floats < 0 || static_cast<std::size_t>(floats) * sizeof(float) > b.bytes()) {
-    throw std::length_error(
-        fmt::format("{}: {} floats do not fit a buffer of {} bytes", what, floats, b.bytes()));
-  }
-}
-
 void Backend::set_threads(int threads) {
   if (threads < 1 || threads > max_threads()) {
     throw InvalidArgument("threads",

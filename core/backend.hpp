@@ -112,10 +112,6 @@ struct TransferTotals {
   double upload_s = 0, upload_bytes = 0, download_s = 0, download_bytes = 0;
 };
 
-// Throws std::length_error when `floats` floats do not fit `b`: a bad size or offset is a bug
-// in the caller, so a backend checks before writing rather than scribbling past a buffer.
-void require_floats(const Buffer& b, std::int64_t floats, const char* what);
-
 class Backend {
  public:
   virtual ~Backend() = default;

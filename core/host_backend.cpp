@@ -5,7 +5,7 @@
 #include <new>
 #include <stdexcept>
 
-#include <fmt/format.h>
+#include "core/buffer_checks.hpp"
 
 namespace aigc {
 
@@ -18,31 +18,23 @@ Buffer HostBackend::allocate(std::size_t bytes) {
 }
 
 void HostBackend::upload(Buffer& dst, std::span<const float> src) {
-  if (src.size_bytes() > dst.bytes()) {
-    throw std::length_error(
-        fmt::format("upload of {} bytes into a buffer of {} bytes", src.size_bytes(), dst.bytes()));
-  }
+  require_upload_fits(dst, src.size_bytes());
   std::memcpy(dst.data(), src.data(), src.size_bytes());
 }
 
 void HostBackend::download(const Buffer& src, std::span<float> dst) {
-  if (dst.size_bytes() > src.bytes()) {
-    throw std::length_error(fmt::format("download of {} bytes from a buffer of {} bytes",
-                                        dst.size_bytes(), src.bytes()));
-  }
+  require_download_fits(src, dst.size_bytes());
   std::memcpy(dst.data(), src.data(), dst.size_bytes());
 }
 
 void HostBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
                         const Buffer& wte, const Buffer& wpe, Buffer& x) {
+  require_embed_buffers(ids, pos0, dim, wte, wpe, x);
   const auto T = static_cast<std::int64_t>(ids.size());
-  require_floats(x, T * dim, "embed output");
-  require_floats(wpe, (pos0 + T) * dim, "embed positions");
   const float* pte = wte.as<const float>();
   const float* ppe = wpe.as<const float>();
   float* px = x.as<float>();
   for (std::int64_t t = 0; t < T; ++t) {
-    require_floats(wte, (std::int64_t{ids[t]} + 1) * dim, "embed token");
     const float* e = pte + std::int64_t{ids[t]} * dim;
     const float* p = ppe + (pos0 + t) * dim;
     float* out = px + t * dim;
@@ -52,11 +44,8 @@ void HostBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, st
 
 void HostBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
                               Buffer& q, Buffer& k_cache, Buffer& v_cache) {
+  require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, C = H * D;
-  require_floats(qkv, T * 3 * C, "split_heads input");
-  require_floats(q, H * T * D, "split_heads queries");
-  require_floats(k_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads key cache");
-  require_floats(v_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads value cache");
   const float* src = qkv.as<const float>();
   float* pq = q.as<float>();
   float* pk = k_cache.as<float>();
@@ -73,9 +62,8 @@ void HostBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buff
 }
 
 void HostBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {
+  require_merge_heads_buffers(s, o, y);
   const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim;
-  require_floats(o, H * T * D, "merge_heads input");
-  require_floats(y, T * H * D, "merge_heads output");
   const float* src = o.as<const float>();
   float* dst = y.as<float>();
   for (std::int64_t h = 0; h < H; ++h) {
@@ -88,8 +76,7 @@ void HostBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {
 
 void HostBackend::copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
                        std::size_t dst_offset, std::size_t count) {
-  require_floats(src, static_cast<std::int64_t>(src_offset + count), "copy source");
-  require_floats(dst, static_cast<std::int64_t>(dst_offset + count), "copy destination");
+  require_copy_buffers(src, src_offset, dst, dst_offset, count);
   std::memcpy(dst.as<float>() + dst_offset, src.as<const float>() + src_offset,
               count * sizeof(float));
 }

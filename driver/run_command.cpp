@@ -34,7 +34,7 @@ std::vector<double> time_case(const BenchSpec& spec, ReadyCase& ready, const Tim
   benchmark::ClearRegisteredBenchmarks();
   auto* b = benchmark::RegisterBenchmark(
       benchmark_name(spec).c_str(), [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); });
-  if (ready.backend->compute_class() == ComputeClass::gpu) {
+  if (uses_device_timer(*ready.backend)) {
     b->UseManualTime();  // CUDA events, set by run_benchmark_loop
   } else {
     b->UseRealTime();

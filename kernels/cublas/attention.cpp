@@ -3,10 +3,10 @@
 // materializes the B*H*S*L scores (and computes the masked half of them), which is what
 // the fused kernel in kernels/cuda saves.
 #include <cmath>
-#include <limits>
 
 #include <fmt/format.h>
 
+#include "core/buffer_checks.hpp"
 #include "kernels/cublas/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
 
@@ -30,10 +30,7 @@ class BatchedAttention final : public AttentionKernel {
 
   void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     const std::int64_t BH = s_.B * s_.H, cap = s_.capacity();
-    require_floats(q, BH * s_.S * s_.D, "attention Q");
-    require_floats(k, BH * cap * s_.D, "attention K");
-    require_floats(v, BH * cap * s_.D, "attention V");
-    require_floats(o, BH * s_.S * s_.D, "attention O");
+    require_attention_buffers(s_, q, k, v, o);
     const int S = int(s_.S), L = int(s_.L), D = int(s_.D), batches = int(BH);
     const float one = 1.0f, zero = 0.0f;
     float* scores = scores_.as<float>();

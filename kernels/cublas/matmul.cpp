@@ -1,10 +1,10 @@
 // Row-major C[M,N] = A[M,K] B[K,N] is column-major C^T[N,M] = B^T A^T: cuBLASLt multiplies
 // our B (as its A) by our A (as its B) into C, with no copies. A transposed B ([N,K]
 // row-major) is column-major [K,N], so it goes in with op T.
-#include <limits>
 
 #include <fmt/format.h>
 
+#include "core/buffer_checks.hpp"
 #include "kernels/cublas/kernels.hpp"
 
 namespace aigc::cublas {
@@ -59,12 +59,8 @@ class LtMatmul final : public MatmulKernel {
   }
 
   void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    require_floats(a, s_.M * s_.K, "matmul A");
-    require_floats(b, s_.K * s_.N, "matmul B");
-    require_floats(c, s_.M * s_.N, "matmul C");
+    require_matmul_buffers(s_, a, b, bias, c);
     if (s_.bias) {
-      if (bias == nullptr) throw std::invalid_argument("matmul: the shape has a bias; none given");
-      require_floats(*bias, s_.N, "matmul bias");
       const void* p = bias->data();
       AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                        &p, sizeof(p)));

@@ -16,22 +16,14 @@ namespace {
 
 // Best seconds of `reps` runs of `work` on `stream`, after one warm-up.
 double best_seconds(cudaStream_t stream, int reps, const std::function<void()>& work) {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  AIGC_CUDA_CHECK(cudaEventCreate(&start));
-  AIGC_CUDA_CHECK(cudaEventCreate(&stop));
+  const std::unique_ptr<DeviceTimer> timer = make_event_timer(stream);
   work();
   double best = 1e30;
   for (int r = 0; r < reps; ++r) {
-    AIGC_CUDA_CHECK(cudaEventRecord(start, stream));
+    timer->start();
     work();
-    AIGC_CUDA_CHECK(cudaEventRecord(stop, stream));
-    AIGC_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    AIGC_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    best = std::min(best, ms * 1e-3);
+    best = std::min(best, timer->stop());
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
   return best;
 }
 

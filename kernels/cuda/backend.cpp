@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/buffer_checks.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/gpu_backend.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -47,13 +48,7 @@ class CudaMatmul final : public MatmulKernel {
   CudaMatmul(GpuBackend& backend, MatmulVariant variant, const MatmulShape& s)
       : backend_(backend), variant_(variant), s_(s) {}
   void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    require_floats(a, s_.M * s_.K, "matmul A");
-    require_floats(b, s_.K * s_.N, "matmul B");
-    require_floats(c, s_.M * s_.N, "matmul C");
-    if (s_.bias) {
-      if (bias == nullptr) throw std::invalid_argument("matmul: the shape has a bias; none given");
-      require_floats(*bias, s_.N, "matmul bias");
-    }
+    require_matmul_buffers(s_, a, b, bias, c);
     cuda::launch_matmul(variant_,
                         {.a = a.as<const float>(),
                          .b = b.as<const float>(),
@@ -74,10 +69,7 @@ class CudaMatmul final : public MatmulKernel {
 
 cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, const Buffer& k,
                                    const Buffer& v, Buffer& o) {
-  require_floats(q, s.B * s.H * s.S * s.D, "attention Q");
-  require_floats(k, s.B * s.H * s.capacity() * s.D, "attention K");
-  require_floats(v, s.B * s.H * s.capacity() * s.D, "attention V");
-  require_floats(o, s.B * s.H * s.S * s.D, "attention O");
+  require_attention_buffers(s, q, k, v, o);
   return {.q = q.as<const float>(),
           .k = k.as<const float>(),
           .v = v.as<const float>(),
@@ -153,17 +145,21 @@ class CudaBackend final : public GpuBackend {
       case AttentionVariant::none:
         break;
     }
-    throw UnsupportedOp(fmt::format(
-        "backend '{}' is the bf16 matmul path only; attention and the decoder run on 'cuda'",
-        v_.name));
+    throw matmul_only();
   }
   // The decoder's vector ops are fp32 like the attention: the bf16 variant stops at matmul.
   std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override {
-    if (v_.attention == AttentionVariant::none) make_attention({});
+    if (v_.attention == AttentionVariant::none) throw matmul_only();
     return GpuBackend::make_layernorm(shape);
   }
 
  private:
+  UnsupportedOp matmul_only() const {
+    return UnsupportedOp(fmt::format(
+        "backend '{}' is the bf16 matmul path only; attention and the decoder run on 'cuda'",
+        v_.name));
+  }
+
   Variant v_;
 };
 

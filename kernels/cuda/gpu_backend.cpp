@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/buffer_checks.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -70,34 +71,28 @@ Buffer GpuBackend::allocate(std::size_t bytes) {
   return allocate_workspace(bytes, "a buffer");
 }
 
-void GpuBackend::upload(Buffer& dst, std::span<const float> src) {
-  if (src.size_bytes() > dst.bytes()) {
-    throw std::length_error(
-        fmt::format("upload of {} bytes into a buffer of {} bytes", src.size_bytes(), dst.bytes()));
-  }
-  if (src.empty()) return;
-  synchronize();  // time the copy alone, not earlier work still queued
+// A blocking copy on this backend's stream, timed alone (earlier work is waited for first).
+// Returns its seconds.
+double GpuBackend::timed_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+  synchronize();
   const auto start = std::chrono::steady_clock::now();
-  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), src.size_bytes(),
-                                  cudaMemcpyHostToDevice, stream()));
+  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream()));
   AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
-  transfers_.upload_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void GpuBackend::upload(Buffer& dst, std::span<const float> src) {
+  require_upload_fits(dst, src.size_bytes());
+  if (src.empty()) return;
+  transfers_.upload_s += timed_copy(dst.data(), src.data(), src.size_bytes(), cudaMemcpyHostToDevice);
   transfers_.upload_bytes += double(src.size_bytes());
 }
 
 void GpuBackend::download(const Buffer& src, std::span<float> dst) {
-  if (dst.size_bytes() > src.bytes()) {
-    throw std::length_error(fmt::format("download of {} bytes from a buffer of {} bytes",
-                                        dst.size_bytes(), src.bytes()));
-  }
+  require_download_fits(src, dst.size_bytes());
   if (dst.empty()) return;
-  synchronize();
-  const auto start = std::chrono::steady_clock::now();
-  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), dst.size_bytes(),
-                                  cudaMemcpyDeviceToHost, stream()));
-  AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
   transfers_.download_s +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      timed_copy(dst.data(), src.data(), dst.size_bytes(), cudaMemcpyDeviceToHost);
   transfers_.download_bytes += double(dst.size_bytes());
 }
 
@@ -150,9 +145,11 @@ class Graph final : public RecordedOps {
 
 }  // namespace
 
-std::unique_ptr<DeviceTimer> GpuBackend::make_timer() {
-  return std::make_unique<EventTimer>(stream());
+std::unique_ptr<DeviceTimer> make_event_timer(cudaStream_t stream) {
+  return std::make_unique<EventTimer>(stream);
 }
+
+std::unique_ptr<DeviceTimer> GpuBackend::make_timer() { return make_event_timer(stream()); }
 
 std::unique_ptr<RecordedOps> GpuBackend::record(const std::function<void()>& ops) {
   cudaStream_t s = stream();
@@ -224,10 +221,8 @@ std::unique_ptr<ElementwiseKernel> GpuBackend::make_elementwise(const Elementwis
 
 void GpuBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
                        const Buffer& wte, const Buffer& wpe, Buffer& x) {
+  require_embed_buffers(ids, pos0, dim, wte, wpe, x);
   const auto T = static_cast<std::int64_t>(ids.size());
-  require_floats(x, T * dim, "embed output");
-  require_floats(wpe, (pos0 + T) * dim, "embed positions");
-  for (const std::int32_t id : ids) require_floats(wte, (std::int64_t{id} + 1) * dim, "embed token");
   if (ids_.bytes() < ids.size_bytes()) ids_ = allocate(ids.size_bytes());
   // From pageable memory, cudaMemcpyAsync stages the ids before it returns, and the copy is
   // ordered after any earlier embed still reading ids_ on the same stream.
@@ -239,26 +234,20 @@ void GpuBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std
 
 void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
                              Buffer& q, Buffer& k_cache, Buffer& v_cache) {
-  const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim;
-  require_floats(qkv, T * 3 * H * D, "split_heads input");
-  require_floats(q, H * T * D, "split_heads queries");
-  require_floats(k_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads key cache");
-  require_floats(v_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads value cache");
+  require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(),
-                     v_cache.as<float>(), T, H, D, s.capacity, pos0, stream());
+                     v_cache.as<float>(), s.tokens, s.heads, s.head_dim, s.capacity, pos0,
+                     stream());
 }
 
 void GpuBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {
-  const std::int64_t n = s.tokens * s.heads * s.head_dim;
-  require_floats(o, n, "merge_heads input");
-  require_floats(y, n, "merge_heads output");
+  require_merge_heads_buffers(s, o, y);
   launch_merge_heads(o.as<const float>(), y.as<float>(), s.tokens, s.heads, s.head_dim, stream());
 }
 
 void GpuBackend::copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
                       std::size_t dst_offset, std::size_t count) {
-  require_floats(src, static_cast<std::int64_t>(src_offset + count), "copy source");
-  require_floats(dst, static_cast<std::int64_t>(dst_offset + count), "copy destination");
+  require_copy_buffers(src, src_offset, dst, dst_offset, count);
   if (count == 0) return;
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.as<float>() + dst_offset, src.as<const float>() + src_offset,
                                   count * sizeof(float), cudaMemcpyDeviceToDevice, stream()));

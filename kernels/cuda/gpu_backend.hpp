@@ -44,11 +44,15 @@ class GpuBackend : public Backend {
   cudaStream_t stream();
 
  private:
+  double timed_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
+
   cudaStream_t stream_ = nullptr;
   Buffer ids_;  // device copy of the token ids for embed
   TransferTotals transfers_;
 };
 
+// CUDA events on `stream` (what GpuBackend::make_timer() returns; the probe times with it too).
+std::unique_ptr<DeviceTimer> make_event_timer(cudaStream_t stream);
 // Device memory for a workspace; InsufficientMemory (with the sizes) when the device lacks it.
 Buffer allocate_workspace(std::size_t bytes, const char* what);
 

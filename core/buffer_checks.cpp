@@ -1,0 +1,78 @@
+#include "core/buffer_checks.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace aigc {
+
+void require_floats(const Buffer& b, std::int64_t floats, const char* what) {
+  if (floats < 0 || static_cast<std::size_t>(floats) * sizeof(float) > b.bytes()) {
+    throw std::length_error(
+        fmt::format("{}: {} floats do not fit a buffer of {} bytes", what, floats, b.bytes()));
+  }
+}
+
+void require_upload_fits(const Buffer& dst, std::size_t bytes) {
+  if (bytes > dst.bytes()) {
+    throw std::length_error(
+        fmt::format("upload of {} bytes into a buffer of {} bytes", bytes, dst.bytes()));
+  }
+}
+
+void require_download_fits(const Buffer& src, std::size_t bytes) {
+  if (bytes > src.bytes()) {
+    throw std::length_error(
+        fmt::format("download of {} bytes from a buffer of {} bytes", bytes, src.bytes()));
+  }
+}
+
+void require_matmul_buffers(const MatmulShape& s, const Buffer& a, const Buffer& b,
+                            const Buffer* bias, const Buffer& c) {
+  require_floats(a, s.M * s.K, "matmul A");
+  require_floats(b, s.K * s.N, "matmul B");
+  require_floats(c, s.M * s.N, "matmul C");
+  if (s.bias) {
+    if (bias == nullptr) throw std::invalid_argument("matmul: the shape has a bias; none given");
+    require_floats(*bias, s.N, "matmul bias");
+  }
+}
+
+void require_attention_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k,
+                               const Buffer& v, const Buffer& o) {
+  require_floats(q, s.B * s.H * s.S * s.D, "attention Q");
+  require_floats(k, s.B * s.H * s.capacity() * s.D, "attention K");
+  require_floats(v, s.B * s.H * s.capacity() * s.D, "attention V");
+  require_floats(o, s.B * s.H * s.S * s.D, "attention O");
+}
+
+void require_embed_buffers(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
+                           const Buffer& wte, const Buffer& wpe, const Buffer& x) {
+  const auto T = static_cast<std::int64_t>(ids.size());
+  require_floats(x, T * dim, "embed output");
+  require_floats(wpe, (pos0 + T) * dim, "embed positions");
+  for (const std::int32_t id : ids) require_floats(wte, (std::int64_t{id} + 1) * dim, "embed token");
+}
+
+void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
+                                 const Buffer& q, const Buffer& k_cache, const Buffer& v_cache) {
+  const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim;
+  require_floats(qkv, T * 3 * H * D, "split_heads input");
+  require_floats(q, H * T * D, "split_heads queries");
+  require_floats(k_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads key cache");
+  require_floats(v_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads value cache");
+}
+
+void require_merge_heads_buffers(const HeadsShape& s, const Buffer& o, const Buffer& y) {
+  const std::int64_t n = s.tokens * s.heads * s.head_dim;
+  require_floats(o, n, "merge_heads input");
+  require_floats(y, n, "merge_heads output");
+}
+
+void require_copy_buffers(const Buffer& src, std::size_t src_offset, const Buffer& dst,
+                          std::size_t dst_offset, std::size_t count) {
+  require_floats(src, static_cast<std::int64_t>(src_offset + count), "copy source");
+  require_floats(dst, static_cast<std::int64_t>(dst_offset + count), "copy destination");
+}
+
+}  // namespace aigc

@@ -1,0 +1,30 @@
+#pragma once
+// The buffer-size contract of each op, checked by a backend before it writes anything. A
+// buffer too small for its shape is a bug in the caller (the decoder, a workload), so these
+// throw std::length_error naming the buffer rather than let a kernel write past it. One
+// set of checks serves the host and the GPU backends alike.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "core/backend.hpp"
+
+namespace aigc {
+
+void require_floats(const Buffer& b, std::int64_t floats, const char* what);
+
+void require_upload_fits(const Buffer& dst, std::size_t bytes);
+void require_download_fits(const Buffer& src, std::size_t bytes);
+void require_matmul_buffers(const MatmulShape& s, const Buffer& a, const Buffer& b,
+                            const Buffer* bias, const Buffer& c);
+void require_attention_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k,
+                               const Buffer& v, const Buffer& o);
+void require_embed_buffers(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
+                           const Buffer& wte, const Buffer& wpe, const Buffer& x);
+void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
+                                 const Buffer& q, const Buffer& k_cache, const Buffer& v_cache);
+void require_merge_heads_buffers(const HeadsShape& s, const Buffer& o, const Buffer& y);
+void require_copy_buffers(const Buffer& src, std::size_t src_offset, const Buffer& dst,
+                          std::size_t dst_offset, std::size_t count);
+
+}  // namespace aigc
