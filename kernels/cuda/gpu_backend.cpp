@@ -1,8 +1,6 @@
 #include "kernels/cuda/gpu_backend.hpp"
 
 #include <chrono>
-#include <cmath>
-#include <limits>
 
 #include <fmt/format.h>
 
