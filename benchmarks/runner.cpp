@@ -13,17 +13,23 @@ std::string benchmark_name(const BenchSpec& s) {
   return fmt::format("{}/{}/{}/threads:{}", s.workload, s.backend, s.shape, s.threads);
 }
 
-ReadyCase make_ready_case(const BenchSpec& spec) {
-  return make_ready_case(spec, make_backend(spec.backend));
+std::optional<std::string> reason_not_runnable(const BenchSpec& spec) {
+  const BackendDescriptor& d = find_backend(spec.backend);
+  if (const Availability av = d.availability(); !av.available) return av.reason;
+  for (const Op op : find_workload(spec.workload).ops(spec.shape)) {
+    if (!d.supports(op, d.default_dtype())) return d.lacks(op, d.default_dtype());
+  }
+  return std::nullopt;
 }
 
-ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backend) {
+ReadyCase make_ready_case(const BenchSpec& spec) {
   const Workload& workload = find_workload(spec.workload);
-  ReadyCase ready;
-  ready.backend = std::move(backend);
-  const Availability av = ready.backend->availability();
-  if (!av.available)
+  const BackendDescriptor& d = find_backend(spec.backend);
+  if (const Availability av = d.availability(); !av.available)
     throw std::runtime_error(fmt::format("backend '{}' unavailable: {}", spec.backend, av.reason));
+  if (const auto why = reason_not_runnable(spec)) throw UnsupportedOp(*why);
+  ReadyCase ready;
+  ready.backend = d.make();
   ready.backend->set_threads(spec.threads);
   ready.counts = workload.counts(spec.shape);
   ready.work = workload.make_case(*ready.backend, spec.shape);
@@ -39,16 +45,10 @@ ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backen
   return ready;
 }
 
-bool uses_device_timer(const Backend& backend) {
-  return backend.compute_class() == ComputeClass::gpu;
-}
-
-bool uses_device_timer(const std::string& backend) {
-  return uses_device_timer(*make_backend(backend));
-}
+bool uses_device_timer(const std::string& backend) { return find_backend(backend).device_timer; }
 
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
-  if (uses_device_timer(*ready.backend)) {
+  if (ready.backend->descriptor().device_timer) {
     // GPU: the device's own clock (CUDA events) around the enqueued work; the benchmark
     // was registered with UseManualTime() by the same rule.
     const std::unique_ptr<DeviceTimer> timer = ready.backend->make_timer();
@@ -71,6 +71,39 @@ void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
         Counter(double(ready.counts.tokens), Counter::kIsIterationInvariantRate);
   }
   state.counters["max_rel_error"] = ready.max_rel_error;
+}
+
+void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
+                  const std::optional<TimingPolicy>& policy) {
+  b->Unit(benchmark::kMillisecond);
+  if (uses_device_timer(backend)) {
+    b->UseManualTime();  // CUDA events, set by run_benchmark_loop
+  } else {
+    b->UseRealTime();
+  }
+  if (policy) {
+    b->Repetitions(policy->repetitions)
+        ->MinTime(policy->min_time_s)
+        ->MinWarmUpTime(std::min(0.05, policy->min_time_s));
+  }
+}
+
+std::vector<double> time_ready_case(const BenchSpec& spec, ReadyCase& ready,
+                                    const TimingPolicy& policy, std::string& error) {
+  benchmark::ClearRegisteredBenchmarks();
+  auto* b = benchmark::RegisterBenchmark(
+      benchmark_name(spec).c_str(), [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); });
+  apply_timing(b, spec.backend, policy);
+  CollectingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::ClearRegisteredBenchmarks();
+  const auto it = reporter.results().find(benchmark_name(spec));
+  if (it == reporter.results().end()) {
+    error = "no result from Google Benchmark";
+    return {};
+  }
+  error = it->second.error;
+  return it->second.times_s;
 }
 
 benchmark::internal::Benchmark* register_lazy_benchmark(const BenchSpec& spec) {
@@ -115,7 +148,7 @@ std::vector<BenchSpec> expand_specs(const std::string& workload,
   std::vector<BenchSpec> specs;
   for (const std::string& shape : shapes) {
     for (const std::string& name : backends) {
-      const bool multithreaded = make_backend(name)->is_multithreaded();
+      const bool multithreaded = find_backend(name).is_multithreaded();
       if (!multithreaded) {
         specs.push_back({workload, shape, name, 1});
         continue;
@@ -137,19 +170,18 @@ int benchmark_main(const std::string& workload_name, double scalar_max_flops, in
   for (const std::string& s : workload.preset_shapes(Preset::full)) {
     if (std::find(shapes.begin(), shapes.end(), s) == shapes.end()) shapes.push_back(s);
   }
-  for (const std::string& name : backend_names()) {
-    if (const Availability av = make_backend(name)->availability(); !av.available)
-      fmt::print(stderr, "not registered: {} ({})\n", name, av.reason);
+  for (const BackendDescriptor* d : backend_descriptors()) {
+    if (const Availability av = d->availability(); !av.available)
+      fmt::print(stderr, "not registered: {} ({})\n", d->name, av.reason);
   }
   for (const BenchSpec& spec :
        expand_specs(workload_name, shapes, available_backend_names(), threads)) {
     if (spec.backend == "scalar" && workload.counts(spec.shape).flops > scalar_max_flops) continue;
-    auto* b = register_lazy_benchmark(spec)->Unit(benchmark::kMillisecond);
-    if (uses_device_timer(spec.backend)) {
-      b->UseManualTime();
-    } else {
-      b->UseRealTime();
+    if (const auto why = reason_not_runnable(spec)) {
+      fmt::print(stderr, "not registered: {} ({})\n", benchmark_name(spec), *why);
+      continue;
     }
+    apply_timing(register_lazy_benchmark(spec), spec.backend);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -1,11 +1,13 @@
 #pragma once
-// Shared by the benchmark binaries and the driver: turns (workload, shape, backend,
-// threads) into a verified, ready case and a Google Benchmark registration, and
-// collects the per-repetition times Google Benchmark measures.
+// The one measurement path, shared by the benchmark binaries and the driver: turns
+// (workload, shape, backend, threads) into a verified, ready case, registers it with Google
+// Benchmark under one timing rule (warm-up, wall clock or the device's clock, repetitions),
+// and collects the per-repetition times Google Benchmark measures.
 #include <benchmark/benchmark.h>
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,10 @@ struct BenchSpec {
 // "workload/backend/shape/threads:N", the name Google Benchmark reports and filters on.
 std::string benchmark_name(const BenchSpec& spec);
 
+// Why the spec cannot run, asked of the descriptors before anything is built or allocated:
+// "<reason the backend is unavailable>" or "<backend> has no <op> for <dtype>". Empty: it can.
+std::optional<std::string> reason_not_runnable(const BenchSpec& spec);
+
 // A case built on its backend and verified once against the float64 reference.
 struct ReadyCase {
   std::unique_ptr<Backend> backend;
@@ -35,24 +41,39 @@ struct ReadyCase {
   double upload_s = 0, download_s = 0;
 };
 
-// Throws InvalidArgument / UnsupportedOp / std::runtime_error (backend unavailable,
-// verification failed: the message gives the error and the tolerance).
+// Throws InvalidArgument, UnsupportedOp (the capability the backend lacks),
+// std::runtime_error (backend unavailable; verification failed: the message gives the error
+// and the tolerance).
 ReadyCase make_ready_case(const BenchSpec& spec);
-// The same on a backend the caller already made (and asked about its target).
-ReadyCase make_ready_case(const BenchSpec& spec, std::unique_ptr<Backend> backend);
 
 // Whether a backend's runs are timed on the device's clock (CUDA events, Google Benchmark's
-// manual time) rather than wall-clock time.
-bool uses_device_timer(const Backend& backend);
+// manual time) rather than wall-clock time: its descriptor says.
 bool uses_device_timer(const std::string& backend);
+
+// How long to measure: `repetitions` of at least `min_time_s` each after a warm-up.
+struct TimingPolicy {
+  int repetitions = 3;
+  double min_time_s = 0.1;
+};
 
 // The timed loop with FLOP/s and bytes/s counters (Google Benchmark conventions). Each
 // iteration ends when the work is done: a GPU backend's events (or synchronize()) wait for it.
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready);
 
+// The one timing rule of a registration: manual time from the device's clock for a GPU
+// backend, real (wall) time otherwise, milliseconds in the report; with a policy, its
+// repetitions, minimum time and warm-up (a benchmark binary leaves those to its flags).
+void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
+                  const std::optional<TimingPolicy>& policy = std::nullopt);
+
 // Registers a benchmark that builds and verifies its case on first use (so a filtered
 // run pays only for what it runs) and reports a failure through SkipWithError.
 benchmark::internal::Benchmark* register_lazy_benchmark(const BenchSpec& spec);
+
+// Times one verified case under `policy` (the verification run was the first warm-up).
+// Returns the per-repetition seconds; `error` gets Google Benchmark's error, if any.
+std::vector<double> time_ready_case(const BenchSpec& spec, ReadyCase& ready,
+                                    const TimingPolicy& policy, std::string& error);
 
 // Collects the per-repetition time of every run (seconds per iteration: wall clock, or the
 // device's clock for a GPU backend, which Google Benchmark reports as the real time).

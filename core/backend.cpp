@@ -1,8 +1,35 @@
 #include "core/backend.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace aigc {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::matmul:
+      return "matmul";
+    case Op::attention:
+      return "attention";
+    case Op::layernorm:
+      return "layernorm";
+    case Op::rmsnorm:
+      return "rmsnorm";
+    case Op::elementwise:
+      return "elementwise";
+  }
+  return "unknown";
+}
+
+bool BackendDescriptor::supports(Op op, const std::string& dtype) const {
+  return std::find(ops.begin(), ops.end(), op) != ops.end() &&
+         std::find(dtypes.begin(), dtypes.end(), dtype) != dtypes.end();
+}
+
+std::string BackendDescriptor::lacks(Op op, const std::string& dtype) const {
+  return fmt::format("{} has no {} for {}", name, op_name(op), dtype);
+}
 
 void Backend::set_threads(int threads) {
   if (threads < 1 || threads > max_threads()) {
@@ -13,44 +40,34 @@ void Backend::set_threads(int threads) {
   threads_ = threads;
 }
 
-std::unique_ptr<MatmulKernel> Backend::make_matmul(const MatmulShape&) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement matmul", name()));
-}
-
-std::unique_ptr<AttentionKernel> Backend::make_attention(const AttentionShape&) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement attention", name()));
-}
-
-std::unique_ptr<LayernormKernel> Backend::make_layernorm(const LayernormShape&) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement layernorm", name()));
-}
-
-std::unique_ptr<ElementwiseKernel> Backend::make_elementwise(const ElementwiseShape&) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement elementwise ops", name()));
-}
-
-void Backend::embed(std::span<const std::int32_t>, std::int64_t, std::int64_t, const Buffer&,
-                    const Buffer&, Buffer&) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement embed", name()));
-}
-
-void Backend::split_heads(const HeadsShape&, std::int64_t, const Buffer&, Buffer&, Buffer&,
-                          Buffer&) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement split_heads", name()));
-}
-
-void Backend::merge_heads(const HeadsShape&, const Buffer&, Buffer&) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement merge_heads", name()));
-}
-
-void Backend::copy(const Buffer&, std::size_t, Buffer&, std::size_t, std::size_t) {
-  throw UnsupportedOp(fmt::format("backend '{}' does not implement copy", name()));
-}
-
-}  // namespace aigc
-
-namespace aigc {
-
 std::unique_ptr<RecordedOps> Backend::record(const std::function<void()>&) { return nullptr; }
+
+namespace {
+
+// The descriptor is asked first; a factory that returns null for an op the descriptor lists
+// is a backend bug, said as such.
+template <typename Kernel>
+std::unique_ptr<Kernel> checked(const BackendDescriptor& d, Op op, std::unique_ptr<Kernel> k) {
+  if (!k) {
+    throw std::logic_error(
+        fmt::format("backend '{}' lists {} but builds no kernel for it", d.name, op_name(op)));
+  }
+  return k;
+}
+
+}  // namespace
+
+#define AIGC_MAKE_OP(method, factory, op, Kernel, Shape)                              \
+  std::unique_ptr<Kernel> Backend::method(const Shape& shape) {                       \
+    if (!descriptor_.supports(op, dtype())) throw UnsupportedOp(descriptor_.lacks(op, dtype())); \
+    return checked(descriptor_, op, factory(shape));                                  \
+  }
+AIGC_MAKE_OP(make_matmul, new_matmul, Op::matmul, MatmulKernel, MatmulShape)
+AIGC_MAKE_OP(make_attention, new_attention, Op::attention, AttentionKernel, AttentionShape)
+AIGC_MAKE_OP(make_layernorm, new_layernorm, Op::layernorm, LayernormKernel, LayernormShape)
+AIGC_MAKE_OP(make_rmsnorm, new_rmsnorm, Op::rmsnorm, RmsnormKernel, RmsnormShape)
+AIGC_MAKE_OP(make_elementwise, new_elementwise, Op::elementwise, ElementwiseKernel,
+             ElementwiseShape)
+#undef AIGC_MAKE_OP
 
 }  // namespace aigc

@@ -1,16 +1,18 @@
 #pragma once
-// The one interface every backend implements. A backend owns its buffers (so a GPU
-// backend can keep data on the device), takes a thread count, and builds op kernels.
-// Kernels are built once per shape ("prepared") and run many times, so that set-up
-// work such as oneDNN primitive creation stays out of the timed region.
+// Backends: a descriptor (what it is, what it offers, whether it can run here) and the
+// Backend interface (memory, data movement, op kernels; core/kernels.hpp).
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 
+#include <vector>
+
 #include "core/buffer.hpp"
 #include "core/errors.hpp"
+#include "core/kernels.hpp"
+#include "core/op_shapes.hpp"
 
 namespace aigc {
 
@@ -21,74 +23,6 @@ struct Availability {
 
 // What kind of hardware a backend drives; picks the roofline ceilings it is held to.
 enum class ComputeClass { scalar_core, simd_core, gpu };
-
-// C[M,N] = A[M,K] * B[K,N] (+ bias[N]), fp32, row-major, dense. With transpose_b, B is
-// stored [N,K] (row n holds column n), as a tied output embedding is: logits = h . wte^T.
-struct MatmulShape {
-  std::int64_t M = 0, N = 0, K = 0;
-  bool bias = false;
-  bool transpose_b = false;
-};
-
-// Causal multi-head scaled-dot-product attention, fp32:
-//   O[b,h,i,:] = softmax_j(Q[b,h,i,:] . K[b,h,j,:] / sqrt(D) + mask) . V[b,h,j,:]
-// S queries stand at absolute positions L-S .. L-1 and see the keys at positions up to
-// their own. S == L is full causal attention (prefill); S == 1 is one decode step against a
-// KV cache of L entries. Layouts: Q, O [B,H,S,D]; K, V [B,H,kv_capacity,D] (the first L rows
-// of each head valid), so a decoder's preallocated cache is used in place.
-struct AttentionShape {
-  std::int64_t B = 1, H = 1, S = 1, L = 1, D = 1;
-  std::int64_t kv_capacity = 0;  // 0: equal to L
-  std::int64_t capacity() const { return kv_capacity > 0 ? kv_capacity : L; }
-};
-
-// Layer normalization over the last dimension of x [rows, dim], fp32:
-//   y = (x - mean) / sqrt(var + eps) * gamma + beta   (var: the biased variance, as GPT-2).
-struct LayernormShape {
-  std::int64_t rows = 1, dim = 1;
-  float eps = 1e-5f;
-};
-
-// Elementwise over n floats: `add` is y = a + b (the residual); `gelu_tanh` is y = GELU(a)
-// in GPT-2's tanh form, 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))).
-enum class ElementwiseOp { add, gelu_tanh };
-struct ElementwiseShape {
-  ElementwiseOp op = ElementwiseOp::add;
-  std::int64_t n = 1;
-};
-
-// The decoder's head layouts: a QKV projection's output qkv [T, 3, H, D] (Q, K, V each
-// [T, H, D]), per-head queries and attention outputs [H, T, D], KV caches [H, capacity, D].
-struct HeadsShape {
-  std::int64_t tokens = 1, heads = 1, head_dim = 1, capacity = 1;
-};
-
-class LayernormKernel {
- public:
-  virtual ~LayernormKernel() = default;
-  virtual void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) = 0;
-};
-
-class ElementwiseKernel {
- public:
-  virtual ~ElementwiseKernel() = default;
-  // b is null for a unary op; y may be the same buffer as a.
-  virtual void run(const Buffer& a, const Buffer* b, Buffer& y) = 0;
-};
-
-class AttentionKernel {
- public:
-  virtual ~AttentionKernel() = default;
-  virtual void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) = 0;
-};
-
-class MatmulKernel {
- public:
-  virtual ~MatmulKernel() = default;
-  // bias may be null when the shape has no bias. On a CPU backend C is complete on return;
-  // a GPU backend enqueues the work (Backend::synchronize() waits for it).
-  virtual void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) = 0;
-};
 
 // Times work on the device's own clock (CUDA events): start() before the work is enqueued,
 // stop() after; stop() waits for the work and returns the seconds between the two.
@@ -112,23 +46,56 @@ struct TransferTotals {
   double upload_s = 0, upload_bytes = 0, download_s = 0, download_bytes = 0;
 };
 
+class Backend;
+
+// What a backend is and can do, answered without building it (ggml's registry -> device
+// split): `aigcbench list`, the run planner and the benchmark registration ask descriptors;
+// only a case that runs calls make(). Each backend folder defines its descriptor beside the
+// backend class; kernels/registry.cpp lists them.
+struct BackendDescriptor {
+  std::string name;
+  std::string description;
+  ComputeClass compute_class = ComputeClass::simd_core;
+  // The arithmetic its ops offer ("f32"; "bf16" where operands are rounded to bf16 with fp32
+  // accumulation). The first is what a run measures.
+  std::vector<std::string> dtypes{"f32"};
+  // The relative rounding the first dtype adds to each operand (bf16: 2^-8), for tolerances.
+  double operand_rounding = 0.0;
+  std::vector<Op> ops;      // the ops it offers, for every dtype in `dtypes`
+  bool device_timer = false;  // timed on the device's clock (CUDA events), not wall clock
+  std::function<int()> max_threads = [] { return 1; };  // 1: single-threaded
+  std::function<Availability()> availability = [] { return Availability{}; };
+  // The instruction set that runs ("none", "AVX3", "onednn:avx512_core", "sm_90").
+  std::function<std::string()> simd_target = [] { return std::string("none"); };
+  std::function<std::unique_ptr<Backend>()> make;
+
+  bool supports(Op op, const std::string& dtype) const;
+  bool is_multithreaded() const { return max_threads() > 1; }
+  const std::string& default_dtype() const { return dtypes.front(); }
+  // "skipped"-row text for an op it lacks: "<backend> has no <op> for <dtype>".
+  std::string lacks(Op op, const std::string& dtype) const;
+};
+
+// The one interface every backend implements: memory (buffers it owns, so a GPU backend can
+// keep data on the device), data movement, and factories for the ops its descriptor offers.
 class Backend {
  public:
+  explicit Backend(const BackendDescriptor& descriptor) : descriptor_(descriptor) {}
   virtual ~Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
 
-  virtual std::string name() const = 0;
-  virtual std::string description() const = 0;
-  virtual Availability availability() const { return {}; }
-  virtual ComputeClass compute_class() const = 0;
-  // The instruction set that actually runs ("none", "AVX3", "onednn:avx512_core", ...).
-  virtual std::string simd_target() const = 0;
-  // The arithmetic of its matmuls: "f32", or "bf16" where operands are rounded to bf16
-  // (fp32 accumulation), with the relative rounding that adds to each operand.
-  virtual std::string dtype() const { return "f32"; }
-  virtual double operand_rounding() const { return 0.0; }
+  const BackendDescriptor& descriptor() const { return descriptor_; }
+  const std::string& name() const { return descriptor_.name; }
+  const std::string& description() const { return descriptor_.description; }
+  Availability availability() const { return descriptor_.availability(); }
+  ComputeClass compute_class() const { return descriptor_.compute_class; }
+  std::string simd_target() const { return descriptor_.simd_target(); }
+  const std::string& dtype() const { return descriptor_.default_dtype(); }
+  double operand_rounding() const { return descriptor_.operand_rounding; }
 
   // Threads: single-threaded backends accept only 1.
-  virtual int max_threads() const { return 1; }
+  int max_threads() const { return descriptor_.max_threads(); }
   bool is_multithreaded() const { return max_threads() > 1; }
   void set_threads(int threads);
   int threads() const { return threads_; }
@@ -157,28 +124,43 @@ class Backend {
     return b;
   }
 
-  // Ops. The default says the op is not implemented on this backend.
-  virtual std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape);
-  // May throw InsufficientMemory (e.g. a path that materializes the score matrix).
-  virtual std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape);
-  virtual std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape);
-  virtual std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape);
+  // Op kernels, for the ops the descriptor offers. Asking for another is a caller's bug
+  // (ask descriptor().supports() first) and throws UnsupportedOp with the lacks() text.
+  // make_attention may throw InsufficientMemory (a path that materializes the scores).
+  std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape);
+  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape);
+  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape);
+  std::unique_ptr<RmsnormKernel> make_rmsnorm(const RmsnormShape& shape);
+  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape);
 
   // Data movement for the decoder: no set-up worth preparing, so plain calls. Offsets and
-  // counts are in floats. Each returns when done, like a kernel.
+  // counts are in floats. Each returns when done, like a kernel, and checks its buffers.
   // x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:] for t < ids.size(); ids already validated.
   virtual void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-                     const Buffer& wte, const Buffer& wpe, Buffer& x);
+                     const Buffer& wte, const Buffer& wpe, Buffer& x) = 0;
   // Q goes to q [H, T, D]; K and V to rows pos0 .. pos0 + T - 1 of the caches.
   virtual void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv,
-                           Buffer& q, Buffer& k_cache, Buffer& v_cache);
+                           Buffer& q, Buffer& k_cache, Buffer& v_cache) = 0;
   // o [H, T, D] -> y [T, H * D].
-  virtual void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y);
+  virtual void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) = 0;
   virtual void copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
-                    std::size_t dst_offset, std::size_t count);
+                    std::size_t dst_offset, std::size_t count) = 0;
 
  protected:
+  // What a backend overrides for each op in its descriptor's list (null: not offered; a test
+  // checks that the list and the overrides agree).
+  virtual std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape&) { return nullptr; }
+  virtual std::unique_ptr<AttentionKernel> new_attention(const AttentionShape&) { return nullptr; }
+  virtual std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape&) { return nullptr; }
+  virtual std::unique_ptr<RmsnormKernel> new_rmsnorm(const RmsnormShape&) { return nullptr; }
+  virtual std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape&) {
+    return nullptr;
+  }
+
   int threads_ = 1;
+
+ private:
+  const BackendDescriptor& descriptor_;
 };
 
 }  // namespace aigc

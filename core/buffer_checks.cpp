@@ -38,6 +38,33 @@ void require_matmul_buffers(const MatmulShape& s, const Buffer& a, const Buffer&
   }
 }
 
+void require_layernorm_buffers(const LayernormShape& s, const Buffer& x, const Buffer& gamma,
+                               const Buffer& beta, const Buffer& y) {
+  require_floats(x, s.rows * s.dim, "layernorm input");
+  require_floats(gamma, s.dim, "layernorm gamma");
+  require_floats(beta, s.dim, "layernorm beta");
+  require_floats(y, s.rows * s.dim, "layernorm output");
+}
+
+void require_rmsnorm_buffers(const RmsnormShape& s, const Buffer& x, const Buffer& gamma,
+                             const Buffer& y) {
+  require_floats(x, s.rows * s.dim, "rmsnorm input");
+  require_floats(gamma, s.dim, "rmsnorm gamma");
+  require_floats(y, s.rows * s.dim, "rmsnorm output");
+}
+
+void require_elementwise_buffers(const ElementwiseShape& s, const Buffer& a, const Buffer* b,
+                                 const Buffer& y) {
+  require_floats(a, s.n, "elementwise input");
+  require_floats(y, s.n, "elementwise output");
+  const bool binary = s.op == ElementwiseOp::add;
+  if (binary && b == nullptr)
+    throw std::invalid_argument("elementwise add: the second input is missing");
+  if (!binary && b != nullptr)
+    throw std::invalid_argument("elementwise: a unary op was given a second input");
+  if (b != nullptr) require_floats(*b, s.n, "elementwise second input");
+}
+
 void require_attention_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k,
                                const Buffer& v, const Buffer& o) {
   require_floats(q, s.B * s.H * s.S * s.D, "attention Q");

@@ -1,13 +1,14 @@
 #pragma once
 // The buffer-size contract of each op, checked by a backend before it writes anything. A
 // buffer too small for its shape is a bug in the caller (the decoder, a workload), so these
-// throw std::length_error naming the buffer rather than let a kernel write past it. One
-// set of checks serves the host and the GPU backends alike.
+// throw std::length_error naming the buffer rather than let a kernel write past it. The
+// kernel base classes (core/kernels.hpp) run them before every backend's arithmetic.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include "core/backend.hpp"
+#include "core/buffer.hpp"
+#include "core/op_shapes.hpp"
 
 namespace aigc {
 
@@ -19,6 +20,12 @@ void require_matmul_buffers(const MatmulShape& s, const Buffer& a, const Buffer&
                             const Buffer* bias, const Buffer& c);
 void require_attention_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k,
                                const Buffer& v, const Buffer& o);
+void require_layernorm_buffers(const LayernormShape& s, const Buffer& x, const Buffer& gamma,
+                               const Buffer& beta, const Buffer& y);
+void require_rmsnorm_buffers(const RmsnormShape& s, const Buffer& x, const Buffer& gamma,
+                             const Buffer& y);
+void require_elementwise_buffers(const ElementwiseShape& s, const Buffer& a, const Buffer* b,
+                                 const Buffer& y);
 void require_embed_buffers(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
                            const Buffer& wte, const Buffer& wpe, const Buffer& x);
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,

@@ -9,6 +9,7 @@ namespace aigc {
 
 class HostBackend : public Backend {
  public:
+  using Backend::Backend;
   Buffer allocate(std::size_t bytes) override;
   void upload(Buffer& dst, std::span<const float> src) override;
   void download(const Buffer& src, std::span<float> dst) override;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <thread>
 
@@ -16,16 +17,57 @@
 namespace aigc {
 namespace {
 
-std::string read_cpu_model() {
+// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`.
+std::string cpuinfo_field(const std::string& key) {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string k = line.substr(0, colon);
+    k.erase(k.find_last_not_of(" \t") + 1);
+    if (k != key) continue;
+    const auto start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "" : line.substr(start);
   }
-  return "unknown";
+  return "";
+}
+
+int cpuinfo_int(const std::string& key) {
+  const std::string v = cpuinfo_field(key);
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoi(v);
+}
+
+// Microarchitectures by CPUID (vendor, family, model range) for the server parts this suite
+// meets; anything else is named by its numbers.
+struct Uarch {
+  const char* vendor;
+  int family, model_lo, model_hi;
+  const char* name;
+};
+constexpr Uarch kUarchs[] = {
+    {"intel", 6, 85, 85, "skx"},   {"intel", 6, 106, 106, "icx"}, {"intel", 6, 143, 143, "spr"},
+    {"intel", 6, 207, 207, "emr"}, {"intel", 6, 173, 174, "gnr"}, {"amd", 23, 0, 255, "zen2"},
+    {"amd", 25, 0, 15, "zen3"},    {"amd", 25, 16, 31, "zen4"},   {"amd", 25, 96, 127, "zen4"},
+    {"amd", 25, 160, 175, "zen4c"}, {"amd", 26, 0, 255, "zen5"},
+};
+
+std::string vendor_short(const std::string& vendor_id) {
+  if (vendor_id == "GenuineIntel") return "intel";
+  if (vendor_id == "AuthenticAMD") return "amd";
+  return sanitize_machine_id(vendor_id.empty() ? "cpu" : vendor_id);
+}
+
+// The brand word after the vendor in the model name ("xeon", "epyc", "core"), if any.
+std::string brand_of(const std::string& model_name, const std::string& vendor) {
+  std::string words = sanitize_machine_id(model_name);
+  for (const std::string drop : {"intel-r-", "intel-", "amd-", "r-"}) {
+    if (words.rfind(drop, 0) == 0) words = words.substr(drop.size());
+  }
+  const std::string first = words.substr(0, words.find('-'));
+  if (first.empty() || first == vendor || first == "processor" || first == "cpu") return "";
+  return first;
 }
 
 std::string host_name() {
@@ -45,6 +87,49 @@ std::string compiler_id() {
 }
 
 }  // namespace
+
+std::string sanitize_machine_id(const std::string& value) {
+  std::string out;
+  for (const char ch : value) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (keep) {
+      out += c;
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+std::string make_machine_id(const MachineIdParts& p) {
+  const std::string vendor = vendor_short(p.cpu_vendor);
+  std::string id = vendor;
+  if (const std::string brand = brand_of(p.cpu_model, vendor); !brand.empty()) id += "-" + brand;
+  std::string uarch;
+  for (const Uarch& u : kUarchs) {
+    if (vendor == u.vendor && p.cpu_family == u.family && p.cpu_model_number >= u.model_lo &&
+        p.cpu_model_number <= u.model_hi) {
+      uarch = u.name;
+      break;
+    }
+  }
+  if (uarch.empty() && p.cpu_family >= 0)
+    uarch = fmt::format("f{}m{}", p.cpu_family, p.cpu_model_number);
+  if (!uarch.empty()) id += "-" + uarch;
+  id += fmt::format("-{}c", p.cores);
+  if (!p.simd_target.empty() && p.simd_target != "none") id += "-" + p.simd_target;
+  if (!p.gpu_name.empty()) {
+    // "NVIDIA H100 80GB HBM3" -> "h100": the model word after the vendor.
+    std::string gpu = sanitize_machine_id(p.gpu_name);
+    for (const std::string drop : {"nvidia-", "geforce-", "tesla-"}) {
+      if (gpu.rfind(drop, 0) == 0) gpu = gpu.substr(drop.size());
+    }
+    id += "-" + gpu.substr(0, gpu.find('-'));
+  }
+  return sanitize_machine_id(id);
+}
 
 double available_memory_bytes() {
   std::ifstream meminfo("/proc/meminfo");
@@ -70,7 +155,11 @@ const MachineInfo& machine_info() {
   static const MachineInfo info = [] {
     MachineInfo m;
     m.host = host_name();
-    m.cpu_model = read_cpu_model();
+    m.cpu_vendor = cpuinfo_field("vendor_id");
+    m.cpu_model = cpuinfo_field("model name");
+    if (m.cpu_model.empty()) m.cpu_model = "unknown";
+    m.cpu_family = cpuinfo_int("cpu family");
+    m.cpu_model_number = cpuinfo_int("model");
     m.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     m.compiler = compiler_id();
     m.build_type = AIGCBENCH_BUILD_TYPE;

@@ -1,18 +1,38 @@
 #pragma once
-// The machine and build fingerprint recorded in every results row.
+// The machine and build fingerprint recorded in every results row, and the short hardware id
+// that names results, probe caches and figure folders (the host name does not: every VM here
+// is called `vm`, whatever CPU it runs on).
 #include <string>
 
 namespace aigc {
 
 struct MachineInfo {
   std::string host;
-  std::string cpu_model;
+  std::string cpu_vendor;  // /proc/cpuinfo vendor_id: "GenuineIntel", "AuthenticAMD", ...
+  std::string cpu_model;   // model name: "AMD EPYC", "Intel(R) Xeon(R) Processor", ...
+  int cpu_family = -1, cpu_model_number = -1;  // CPUID family and model (-1: not reported)
   int cores = 1;
   std::string compiler;
   std::string build_type;
 };
 
 const MachineInfo& machine_info();
+
+// The parts of a hardware id; what the probe and the GPU query add to MachineInfo.
+struct MachineIdParts {
+  std::string cpu_vendor, cpu_model;
+  int cpu_family = -1, cpu_model_number = -1, cores = 1;
+  std::string simd_target;  // Highway's dispatched target ("AVX3", "AVX2", ...)
+  std::string gpu_name;     // empty: no GPU
+};
+
+// A short lower-case id such as `intel-xeon-spr-2c-avx3` or `amd-epyc-zen3-2c-avx2`: vendor,
+// brand, microarchitecture (from the CPUID family and model where known, else `f25m1`), core
+// count, SIMD target, and the GPU's short name when there is one (`...-h100`). Only
+// [a-z0-9-], so it is safe in file names.
+std::string make_machine_id(const MachineIdParts& parts);
+// `value` reduced to [a-z0-9-]: what AIGCBENCH_MACHINE passes through.
+std::string sanitize_machine_id(const std::string& value);
 
 // Memory the OS could give this process now (MemAvailable), in bytes.
 double available_memory_bytes();

@@ -1,11 +1,13 @@
 #include "driver/cli.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <fmt/ranges.h>
@@ -13,6 +15,7 @@
 #include "core/errors.hpp"
 #include "core/machine.hpp"
 #include "driver/generate_command.hpp"
+#include "driver/results_schema.hpp"
 #include "driver/run_command.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
@@ -22,41 +25,6 @@
 
 namespace aigc {
 namespace {
-
-constexpr const char* kUsage = R"(usage: aigcbench <command> [options]
-
-commands:
-  list                     backends (available here or why not), SIMD targets, GPU, workloads
-  probe [--reprobe] [--probe-file F]
-                           measure (or show the cached) peak FLOP/s and bandwidth of this machine
-  run [options]            benchmark, apply the timing models, write the results CSV
-  generate --prompt-ids ID[,ID...] [options]
-                           greedy generation with GPT-2: the token ids and the timings
-
-run options:
-  --workloads W[,W...]     workloads to run (default: all: matmul, attention, decoder)
-  --backends B[,B...]      backends to run (default: all)
-  --threads N[,N...]       thread counts for multithreaded backends (default: 1 and all cores)
-  --preset smoke|quick|full  shape set (default: quick)
-  --shapes S[;S...]        explicit shapes for one workload, e.g. "M=512,N=768,K=768,bias=1"
-  --out FILE.csv           results file, replaced atomically (default: aigcbench-results.csv)
-  --repetitions N          timed repetitions per configuration (default: 3; 1..1000)
-  --min-time S             minimum seconds per repetition (default: 0.1; 0.001..60)
-  --scalar-budget S        scalar runs predicted longer than S seconds use the serial model
-                           as baseline instead (default: 2; 0..3600)
-  --simd-target T          pin Highway's dispatch to one target, e.g. AVX2 (default: best)
-  --probe-file F           probe cache (default: ~/.cache/aigcbench/probe-<host>.json)
-  --reprobe                measure the machine again instead of using the cache
-
-generate options:
-  --prompt-ids ID[,ID...]  the prompt as GPT-2 token ids, e.g. 464,3290,318 (required)
-  --count N                tokens to generate (default: 16; prompt + N <= the context)
-  --backend B              backend to run on (default: openmp)
-  --threads N              threads for a multithreaded backend (default: all cores)
-  --config NAME            gpt2-124m (default), gpt2-355m, gpt2-774m, gpt2-1558m, tiny
-  --weights FILE           a Hugging Face model.safetensors (default: seeded random weights)
-  --seed N                 seed of the random weights (default: 1234)
-)";
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> parts;
@@ -96,44 +64,16 @@ double parse_number(const std::string& arg, const std::string& text, double min,
   return v;
 }
 
-// Walks "--name value" pairs; flags without a value are listed in `flags`.
-class ArgReader {
- public:
-  ArgReader(const std::vector<std::string>& args, std::size_t first) : args_(args), i_(first) {}
-  bool next(std::string& name) {
-    if (i_ >= args_.size()) return false;
-    name = args_[i_++];
-    if (name.rfind("--", 0) != 0)
-      throw InvalidArgument("arguments", fmt::format("unexpected '{}'", name));
-    const auto eq = name.find('=');
-    if (eq != std::string::npos) {
-      inline_value_ = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else {
-      inline_value_.reset();
-    }
-    return true;
-  }
-  std::string value(const std::string& name) {
-    if (inline_value_) return *inline_value_;
-    if (i_ >= args_.size()) throw InvalidArgument(name.substr(2), "needs a value");
-    return args_[i_++];
-  }
-
- private:
-  const std::vector<std::string>& args_;
-  std::size_t i_;
-  std::optional<std::string> inline_value_;
-};
-
 int list_command(std::ostream& out) {
   fmt::print(out, "backends:\n");
-  for (const std::string& name : backend_names()) {
-    auto b = make_backend(name);
-    const Availability av = b->availability();
-    fmt::print(out, "  {:<10} {:<28} {} [target: {}{}]\n", name + ":",
-               av.available ? "available" : "unavailable (" + av.reason + ")", b->description(),
-               b->simd_target(), b->is_multithreaded() ? ", multithreaded" : "");
+  for (const BackendDescriptor* d : backend_descriptors()) {
+    const Availability av = d->availability();
+    std::vector<std::string> ops;
+    for (const Op op : d->ops) ops.emplace_back(op_name(op));
+    fmt::print(out, "  {:<10} {:<28} {} [target: {}{}; dtypes: {}; ops: {}]\n", d->name + ":",
+               av.available ? "available" : "unavailable (" + av.reason + ")", d->description,
+               d->simd_target(), d->is_multithreaded() ? ", multithreaded" : "",
+               fmt::join(d->dtypes, ", "), fmt::join(ops, ", "));
   }
   fmt::print(out, "SIMD targets here (best first): {}\n",
              fmt::join(simd::available_targets(), ", "));
@@ -143,27 +83,12 @@ int list_command(std::ostream& out) {
                                   : "none: " + gpu.reason);
   fmt::print(out, "workloads: {}\n", fmt::join(workload_names(), ", "));
   const MachineInfo& m = machine_info();
-  fmt::print(out, "machine: {} | {} | {} cores | {} | {}\n", m.host, m.cpu_model, m.cores,
-             m.compiler, m.build_type);
+  fmt::print(out, "machine: {} ({} | {} | {} cores | {} | {})\n", machine_id(), m.host,
+             m.cpu_model, m.cores, m.compiler, m.build_type);
   return 0;
 }
 
-int probe_command(const std::vector<std::string>& args, std::ostream& out) {
-  std::string path = default_probe_path();
-  bool reprobe = false;
-  ArgReader reader(args, 1);
-  std::string name;
-  while (reader.next(name)) {
-    if (name == "--reprobe") {
-      reprobe = true;
-    } else if (name == "--probe-file") {
-      path = reader.value(name);
-    } else {
-      throw InvalidArgument(
-          "arguments",
-          fmt::format("unknown option '{}' for probe (valid: --reprobe, --probe-file)", name));
-    }
-  }
+int probe_command(const std::string& path, bool reprobe, std::ostream& out) {
   const ProbeResult p =
       load_or_run_probe(path, reprobe, [&](const std::string& s) { fmt::print(out, "  {}\n", s); });
   fmt::print(out, "probe {} ({}), measured {}\n", path, p.fingerprint, p.timestamp);
@@ -181,128 +106,248 @@ int probe_command(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
-RunOptions parse_run_options(const std::vector<std::string>& args) {
+// Options arrive as text (CLI11 matches them) and are parsed here, so that every message names
+// the option and its valid range the same way. An option counts as given when CLI11 saw it.
+bool given(const CLI::Option* o) { return o->count() > 0; }
+
+std::vector<std::string> nonempty_list(const std::string& text, char sep, const std::string& arg,
+                                       const std::string& valid) {
+  std::vector<std::string> items = split(text, sep);
+  if (items.empty()) throw InvalidArgument(arg, fmt::format("empty list{}", valid));
+  return items;
+}
+
+struct RunText {
+  std::string workloads, backends, threads, preset = "quick", shapes, out, format = "csv",
+      repetitions, min_time, scalar_budget, simd_target, probe_file;
+  bool reprobe = false;
+};
+
+struct RunFlags {
+  CLI::Option *workloads, *backends, *threads, *shapes, *out, *repetitions, *min_time,
+      *scalar_budget;
+};
+
+RunOptions to_run_options(const RunText& t, const RunFlags& f) {
   RunOptions o;
-  bool repetitions_given = false, min_time_given = false, budget_given = false;
-  ArgReader reader(args, 1);
-  std::string name;
-  while (reader.next(name)) {
-    if (name == "--workloads") {
-      o.workloads = split(reader.value(name), ',');
-      if (o.workloads.empty())
-        throw InvalidArgument(
-            "workloads", fmt::format("empty list (valid: {})", fmt::join(workload_names(), ", ")));
-      for (const auto& w : o.workloads) find_workload(w);
-    } else if (name == "--backends") {
-      o.backends = split(reader.value(name), ',');
-      if (o.backends.empty())
-        throw InvalidArgument(
-            "backends", fmt::format("empty list (valid: {})", fmt::join(backend_names(), ", ")));
-      for (const auto& b : o.backends) make_backend(b);
-    } else if (name == "--threads") {
-      const int max_threads = 4 * machine_info().cores;
-      o.threads.clear();
-      for (const auto& t : split(reader.value(name), ','))
-        o.threads.push_back(int(parse_integer("threads", t, 1, max_threads)));
-      if (o.threads.empty())
-        throw InvalidArgument("threads", fmt::format("empty list (valid: 1..{})", max_threads));
-    } else if (name == "--preset") {
-      const std::string p = reader.value(name);
-      if (p == "smoke")
-        o.preset = Preset::smoke;
-      else if (p == "quick")
-        o.preset = Preset::quick;
-      else if (p == "full")
-        o.preset = Preset::full;
-      else
-        throw InvalidArgument("preset",
-                              fmt::format("unknown preset '{}' (valid: smoke, quick, full)", p));
-    } else if (name == "--shapes") {
-      o.shapes = split(reader.value(name), ';');
-      if (o.shapes.empty()) throw InvalidArgument("shapes", "empty list");
-    } else if (name == "--out") {
-      o.out = reader.value(name);
-    } else if (name == "--repetitions") {
-      o.repetitions = int(parse_integer("repetitions", reader.value(name), 1, 1000));
-      repetitions_given = true;
-    } else if (name == "--min-time") {
-      o.min_time_s = parse_number("min-time", reader.value(name), 0.001, 60);
-      min_time_given = true;
-    } else if (name == "--scalar-budget") {
-      o.scalar_budget_s = parse_number("scalar-budget", reader.value(name), 0, 3600);
-      budget_given = true;
-    } else if (name == "--simd-target") {
-      o.simd_target = reader.value(name);
-    } else if (name == "--probe-file") {
-      o.probe_file = reader.value(name);
-    } else if (name == "--reprobe") {
-      o.reprobe = true;
-    } else {
-      throw InvalidArgument(
-          "arguments", fmt::format("unknown option '{}' for run (see aigcbench --help)", name));
-    }
+  if (given(f.workloads)) {
+    o.workloads = nonempty_list(t.workloads, ',', "workloads",
+                                fmt::format(" (valid: {})", fmt::join(workload_names(), ", ")));
+    for (const auto& w : o.workloads) find_workload(w);
   }
+  if (given(f.backends)) {
+    o.backends = nonempty_list(t.backends, ',', "backends",
+                               fmt::format(" (valid: {})", fmt::join(backend_names(), ", ")));
+    for (const auto& b : o.backends) find_backend(b);
+  }
+  if (given(f.threads)) {
+    const int max_threads = 4 * machine_info().cores;
+    for (const auto& v : nonempty_list(t.threads, ',', "threads",
+                                       fmt::format(" (valid: 1..{})", max_threads)))
+      o.threads.push_back(int(parse_integer("threads", v, 1, max_threads)));
+  }
+  if (t.preset == "smoke") {
+    o.preset = Preset::smoke;
+  } else if (t.preset == "quick") {
+    o.preset = Preset::quick;
+  } else if (t.preset == "full") {
+    o.preset = Preset::full;
+  } else {
+    throw InvalidArgument("preset",
+                          fmt::format("unknown preset '{}' (valid: smoke, quick, full)", t.preset));
+  }
+  if (given(f.shapes)) o.shapes = nonempty_list(t.shapes, ';', "shapes", "");
+  if (t.format == "csv") {
+    o.format = ResultsFormat::csv;
+  } else if (t.format == "json") {
+    o.format = ResultsFormat::json;
+  } else {
+    throw InvalidArgument("format", fmt::format("unknown format '{}' (valid: csv, json)", t.format));
+  }
+  o.out = given(f.out) ? t.out
+                       : (o.format == ResultsFormat::json ? "aigcbench-results.json"
+                                                          : "aigcbench-results.csv");
   // The full preset measures longer and lets the scalar reference run further.
-  if (o.preset == Preset::full) {
-    if (!repetitions_given) o.repetitions = 5;
-    if (!min_time_given) o.min_time_s = 0.3;
-    if (!budget_given) o.scalar_budget_s = 20;
-  }
-  if (o.preset == Preset::smoke) {
-    if (!min_time_given) o.min_time_s = 0.01;
-  }
+  const bool full = o.preset == Preset::full;
+  o.repetitions = given(f.repetitions)
+                      ? int(parse_integer("repetitions", t.repetitions, 1, 1000))
+                      : (full ? 5 : 3);
+  o.min_time_s = given(f.min_time) ? parse_number("min-time", t.min_time, 0.001, 60)
+                 : full            ? 0.3
+                 : o.preset == Preset::smoke ? 0.01
+                                             : 0.1;
+  o.scalar_budget_s = given(f.scalar_budget)
+                          ? parse_number("scalar-budget", t.scalar_budget, 0, 3600)
+                          : (full ? 20.0 : 2.0);
+  o.simd_target = t.simd_target;
+  o.probe_file = t.probe_file;
+  o.reprobe = t.reprobe;
   return o;
 }
 
-GenerateOptions parse_generate_options(const std::vector<std::string>& args) {
+struct GenerateText {
+  std::string prompt_ids, count, backend = "openmp", threads, config = "gpt2-124m", weights, seed;
+};
+
+GenerateOptions to_generate_options(const GenerateText& t, const CLI::Option* count,
+                                    const CLI::Option* threads, const CLI::Option* seed) {
   GenerateOptions o;
-  ArgReader reader(args, 1);
-  std::string name;
-  while (reader.next(name)) {
-    if (name == "--prompt-ids") {
-      o.prompt_ids = split(reader.value(name), ',');
-    } else if (name == "--count") {
-      o.count = int(parse_integer("count", reader.value(name), 1, 1 << 20));
-    } else if (name == "--backend") {
-      o.backend = reader.value(name);
-      make_backend(o.backend);  // throws naming the valid backends
-    } else if (name == "--threads") {
-      o.threads = int(parse_integer("threads", reader.value(name), 1, 4 * machine_info().cores));
-    } else if (name == "--config") {
-      o.config = reader.value(name);
-    } else if (name == "--weights") {
-      o.weights = reader.value(name);
-    } else if (name == "--seed") {
-      o.seed = std::uint64_t(parse_integer("seed", reader.value(name), 0, 1ll << 62));
-    } else {
-      throw InvalidArgument(
-          "arguments",
-          fmt::format("unknown option '{}' for generate (see aigcbench --help)", name));
-    }
-  }
+  o.prompt_ids = split(t.prompt_ids, ',');
+  if (given(count)) o.count = int(parse_integer("count", t.count, 1, 1 << 20));
+  o.backend = t.backend;
+  find_backend(o.backend);  // throws naming the valid backends
+  if (given(threads))
+    o.threads = int(parse_integer("threads", t.threads, 1, 4 * machine_info().cores));
+  o.config = t.config;
+  o.weights = t.weights;
+  if (given(seed)) o.seed = std::uint64_t(parse_integer("seed", t.seed, 0, 1ll << 62));
   return o;
 }
+
+// CLI11's own parse errors, said the way every other bad input is: the option, what is wrong.
+[[noreturn]] void rethrow_parse_error(const CLI::ParseError& e, const std::string& command) {
+  const std::string what = e.what();
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    // "The following argument(s) were not expected: --bogus [...]"
+    const auto colon = what.find(": ");
+    std::string extra = colon == std::string::npos ? what : what.substr(colon + 2);
+    extra = extra.substr(0, extra.find(' '));
+    throw InvalidArgument("arguments", fmt::format("unknown option '{}' for {} (see aigcbench {} "
+                                                   "--help)",
+                                                   extra, command, command));
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+    // "--threads: 1 required TEXT missing"
+    const std::string option = what.substr(0, what.find(':'));
+    throw InvalidArgument(option.rfind("--", 0) == 0 ? option.substr(2) : option,
+                          "needs a value");
+  }
+  throw InvalidArgument("arguments", what);
+}
+
+constexpr const char* kCommands = "list, probe, run, generate, schema, machine";
 
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{"aigcbench: how much faster does this hardware, or this optimization, make a "
+               "transformer?",
+               "aigcbench"};
+  app.require_subcommand(0, 1);
+  app.set_help_all_flag("--help-all", "every command's options");
+
+  CLI::App* list = app.add_subcommand(
+      "list", "backends (available here or why not, dtypes, ops), SIMD targets, GPU, workloads");
+  CLI::App* probe = app.add_subcommand(
+      "probe", "measure (or show the cached) peak FLOP/s and bandwidth of this machine");
+  std::string probe_file;
+  bool reprobe = false;
+  probe->add_option("--probe-file", probe_file,
+                    "probe cache (default: ~/.cache/aigcbench/probe-<machine>.json)");
+  probe->add_flag("--reprobe", reprobe, "measure the machine again instead of using the cache");
+
+  CLI::App* run = app.add_subcommand(
+      "run", "benchmark, apply the timing models, write the results (CSV or JSON)");
+  RunText rt;
+  RunFlags rf{};
+  rf.workloads = run->add_option("--workloads", rt.workloads,
+                                 "workloads to run, comma-separated (default: all)");
+  rf.backends = run->add_option("--backends", rt.backends,
+                                "backends to run, comma-separated (default: all available)");
+  rf.threads = run->add_option("--threads", rt.threads,
+                               "thread counts for multithreaded backends (default: 1 and all "
+                               "cores)");
+  run->add_option("--preset", rt.preset, "shape set: smoke, quick (default), full");
+  rf.shapes = run->add_option("--shapes", rt.shapes,
+                              "explicit shapes for one workload, ';'-separated, e.g. "
+                              "\"M=512,N=768,K=768,bias=1\"");
+  rf.out = run->add_option("--out", rt.out,
+                           "results file, replaced atomically (default: "
+                           "aigcbench-results.csv or .json)");
+  run->add_option("--format", rt.format,
+                  "csv (default; repetitions in <name>.repetitions.csv) or json (one object "
+                  "per row, repetitions inside)");
+  rf.repetitions = run->add_option("--repetitions", rt.repetitions,
+                                   "timed repetitions per configuration (default: 3, full: 5; "
+                                   "1..1000)");
+  rf.min_time = run->add_option("--min-time", rt.min_time,
+                                "minimum seconds per repetition (default: 0.1, full: 0.3, "
+                                "smoke: 0.01; 0.001..60)");
+  rf.scalar_budget = run->add_option("--scalar-budget", rt.scalar_budget,
+                                     "scalar runs predicted longer use the serial model as "
+                                     "baseline (default: 2 s, full: 20 s; 0..3600)");
+  run->add_option("--simd-target", rt.simd_target,
+                  "pin Highway's dispatch to one target, e.g. AVX2 (default: best)");
+  run->add_option("--probe-file", rt.probe_file,
+                  "probe cache (default: ~/.cache/aigcbench/probe-<machine>.json)");
+  run->add_flag("--reprobe", rt.reprobe, "measure the machine again instead of using the cache");
+
+  CLI::App* generate =
+      app.add_subcommand("generate", "greedy generation with GPT-2: the token ids and timings");
+  GenerateText gt;
+  generate->add_option("--prompt-ids", gt.prompt_ids,
+                       "the prompt as GPT-2 token ids, e.g. 464,3290,318 (required)");
+  CLI::Option* count = generate->add_option(
+      "--count", gt.count, "tokens to generate (default: 16; prompt + N <= the context)");
+  generate->add_option("--backend", gt.backend, "backend to run on (default: openmp)");
+  CLI::Option* gen_threads = generate->add_option(
+      "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
+  generate->add_option("--config", gt.config,
+                       "gpt2-124m (default), gpt2-355m, gpt2-774m, gpt2-1558m, tiny");
+  generate->add_option("--weights", gt.weights,
+                       "a Hugging Face model.safetensors (default: seeded random weights)");
+  CLI::Option* seed =
+      generate->add_option("--seed", gt.seed, "seed of the random weights (default: 1234)");
+
+  CLI::App* schema = app.add_subcommand("schema", "the results table's columns");
+  std::string schema_format = "text";
+  schema->add_option("--format", schema_format, "text (default) or json");
+  CLI::App* machine = app.add_subcommand(
+      "machine", "this machine's hardware id (names results, probe caches and figures)");
+
+  std::string command;
   try {
-    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-      fmt::print(args.empty() ? err : out, "{}", kUsage);
-      return args.empty() ? 2 : 0;
+    if (args.empty()) {
+      fmt::print(err, "{}", app.help());
+      return 2;
     }
-    const std::string& command = args[0];
-    if (command == "list") {
-      if (args.size() > 1)
-        throw InvalidArgument("arguments",
-                              fmt::format("list takes no options (got '{}')", args[1]));
-      return list_command(out);
+    const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
+    const bool known = std::any_of(subcommands.begin(), subcommands.end(),
+                                   [&](const CLI::App* c) { return c->get_name() == args[0]; });
+    if (args[0].rfind("-", 0) != 0 && !known) {
+      throw InvalidArgument("command",
+                            fmt::format("unknown command '{}' (valid: {})", args[0], kCommands));
     }
-    if (command == "probe") return probe_command(args, out);
-    if (command == "run") return run_command(parse_run_options(args), out, err);
-    if (command == "generate") return generate_command(parse_generate_options(args), out);
-    throw InvalidArgument(
-        "command", fmt::format("unknown command '{}' (valid: list, probe, run, generate)", command));
+    command = args[0].rfind("-", 0) == 0 ? "" : args[0];
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
+    try {
+      app.parse(reversed);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e, out, err);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e, out, err);
+    } catch (const CLI::ParseError& e) {
+      rethrow_parse_error(e, command.empty() ? "aigcbench" : command);
+    }
+    if (list->parsed()) return list_command(out);
+    if (probe->parsed())
+      return probe_command(probe_file.empty() ? default_probe_path() : probe_file, reprobe, out);
+    if (run->parsed()) return run_command(to_run_options(rt, rf), out, err);
+    if (generate->parsed())
+      return generate_command(to_generate_options(gt, count, gen_threads, seed), out);
+    if (schema->parsed()) {
+      if (schema_format != "text" && schema_format != "json")
+        throw InvalidArgument("format", fmt::format("unknown format '{}' (valid: text, json)",
+                                                    schema_format));
+      fmt::print(out, "{}", schema_format == "json" ? schema_as_json() : schema_as_text());
+      return 0;
+    }
+    if (machine->parsed()) {
+      fmt::print(out, "{}\n", machine_id());
+      return 0;
+    }
+    fmt::print(err, "{}", app.help());
+    return 2;
   } catch (const InvalidArgument& e) {
     // Options are named with their dashes; the command word and stray words are not options.
     const bool is_option = e.argument() != "command" && e.argument() != "arguments";

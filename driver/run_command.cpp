@@ -22,61 +22,51 @@
 namespace aigc {
 namespace {
 
-struct Timing {
-  int repetitions;
-  double min_time_s;
+// A shape of the plan, parsed once: what every later step needs of it.
+struct PlannedShape {
+  const Workload* workload;
+  std::string shape;  // canonical
+  std::string phase;
+  WorkCounts counts;
+  std::string unit_shape;  // the serial model's unit
 };
 
-// Times one verified case with Google Benchmark: a warm-up, then `repetitions`
-// repetitions of at least `min_time_s` each; the verification run was the first warm-up.
-std::vector<double> time_case(const BenchSpec& spec, ReadyCase& ready, const Timing& timing,
-                              std::string& error) {
-  benchmark::ClearRegisteredBenchmarks();
-  auto* b = benchmark::RegisterBenchmark(
-      benchmark_name(spec).c_str(), [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); });
-  if (uses_device_timer(*ready.backend)) {
-    b->UseManualTime();  // CUDA events, set by run_benchmark_loop
-  } else {
-    b->UseRealTime();
-  }
-  b->Repetitions(timing.repetitions)
-      ->MinTime(timing.min_time_s)
-      ->MinWarmUpTime(std::min(0.05, timing.min_time_s));
-  CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::ClearRegisteredBenchmarks();
-  const auto it = reporter.results().find(benchmark_name(spec));
-  if (it == reporter.results().end()) {
-    error = "no result from Google Benchmark";
-    return {};
-  }
-  error = it->second.error;
-  return it->second.times_s;
+struct RunPlan {
+  std::vector<PlannedShape> shapes;
+  std::vector<std::string> backends;
+  std::vector<int> threads;
+  TimingPolicy timing;
+};
+
+Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::string status) {
+  const BackendDescriptor& d = find_backend(spec.backend);
+  return Measurement{.workload = spec.workload,
+                     .shape = spec.shape,
+                     .backend = spec.backend,
+                     .simd_target = d.simd_target(),
+                     .dtype = d.default_dtype(),
+                     .threads = spec.threads,
+                     .compute_class = d.compute_class,
+                     .counts = counts,
+                     .status = std::move(status)};
 }
 
-Measurement measure(const BenchSpec& spec, const Timing& timing) {
-  Measurement m{.workload = spec.workload,
-                .shape = spec.shape,
-                .backend = spec.backend,
-                .threads = spec.threads,
-                .counts = find_workload(spec.workload).counts(spec.shape)};
+// Verifies and times one spec; every failure becomes the row's status, so the run goes on.
+Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing) {
+  Measurement m = unmeasured(spec, counts, "ok");
   try {
-    auto backend = make_backend(spec.backend);
-    m.simd_target = backend->simd_target();
-    m.compute_class = backend->compute_class();
-    m.dtype = backend->dtype();
-    if (const Availability av = backend->availability(); !av.available) {
-      m.status = "skipped: " + av.reason;
+    if (const auto why = reason_not_runnable(spec)) {
+      m.status = "skipped: " + *why;
       return m;
     }
-    ReadyCase ready = make_ready_case(spec, std::move(backend));
+    ReadyCase ready = make_ready_case(spec);
     m.max_rel_error = ready.max_rel_error;
     if (m.compute_class == ComputeClass::gpu) {
       m.upload_s = ready.upload_s;
       m.download_s = ready.download_s;
     }
     std::string error;
-    m.times_s = time_case(spec, ready, timing, error);
+    m.times_s = time_ready_case(spec, ready, timing, error);
     if (!error.empty()) m.status = "error: " + error;
   } catch (const UnsupportedOp& e) {
     m.status = std::string("skipped: ") + e.what();
@@ -113,6 +103,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.workload = m.workload;
     r.shape = m.shape;
     r.phase = find_workload(m.workload).phase(m.shape);
+    if (m.status == "ok") r.repetition_times_s = m.times_s;
     r.backend = m.backend;
     r.dtype = m.dtype;
     r.threads = m.threads;
@@ -190,117 +181,135 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
   return rows;
 }
 
-int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
-  // --- validate everything before any work ---
+namespace {
+
+// Everything the user gave, checked before any work: names, shapes, threads, output paths.
+RunPlan validate(const RunOptions& o) {
   std::vector<const Workload*> workloads;
   for (const std::string& w : o.workloads.empty() ? workload_names() : o.workloads) {
     workloads.push_back(&find_workload(w));
   }
+  RunPlan plan;
   // By default every backend that can run here; one named explicitly runs or is recorded
   // as skipped with its reason.
-  const std::vector<std::string> backends =
-      o.backends.empty() ? available_backend_names() : o.backends;
-  for (const std::string& b : backends) make_backend(b);
+  plan.backends = o.backends.empty() ? available_backend_names() : o.backends;
+  for (const std::string& b : plan.backends) find_backend(b);
   if (!o.shapes.empty() && workloads.size() != 1) {
     throw InvalidArgument(
         "shapes",
         fmt::format("shapes belong to one workload: choose it with --workloads ({} are chosen)",
                     workloads.size()));
   }
-  std::vector<std::string> shapes;
-  for (const std::string& s : o.shapes) shapes.push_back(workloads.front()->canonical_shape(s));
-  std::vector<int> threads = o.threads;
-  const int cores = machine_info().cores;
-  if (threads.empty()) {
-    threads = {1};
-    if (cores > 1) threads.push_back(cores);
+  for (const Workload* w : workloads) {
+    std::vector<std::string> texts = o.shapes.empty() ? w->preset_shapes(o.preset) : o.shapes;
+    for (const std::string& text : texts) {
+      const std::string shape = w->canonical_shape(text);
+      plan.shapes.push_back({.workload = w,
+                             .shape = shape,
+                             .phase = w->phase(shape),
+                             .counts = w->counts(shape),
+                             .unit_shape = w->unit_shape(shape)});
+    }
   }
-  for (const std::string& b : backends) {
-    auto backend = make_backend(b);
-    for (int t : threads) {
-      if (backend->is_multithreaded()) backend->set_threads(t);  // throws naming --threads
+  plan.threads = o.threads;
+  const int cores = machine_info().cores;
+  if (plan.threads.empty()) {
+    plan.threads = {1};
+    if (cores > 1) plan.threads.push_back(cores);
+  }
+  for (const std::string& b : plan.backends) {
+    const BackendDescriptor& d = find_backend(b);
+    for (int t : plan.threads) {
+      if (d.is_multithreaded() && (t < 1 || t > d.max_threads())) {
+        throw InvalidArgument("threads",
+                              fmt::format("{} is out of range for backend '{}' (valid: 1..{})", t,
+                                          b, d.max_threads()));
+      }
     }
   }
   simd::force_target(o.simd_target);
   check_writable(o.out, "out");
-  check_writable(repetitions_path(o.out), "out");
+  if (o.format == ResultsFormat::csv) check_writable(repetitions_path(o.out), "out");
+  plan.timing = {o.repetitions, o.min_time_s};
+  return plan;
+}
 
-  // --- the machine's ceilings ---
-  const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
-  const ProbeResult probe = load_or_run_probe(
-      probe_path, o.reprobe, [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
-  fmt::print(out, "probe: {} (measured {})\n", probe_path, probe.timestamp);
-  if (o.backends.empty()) {
-    for (const std::string& name : backend_names()) {
-      if (const Availability av = make_backend(name)->availability(); !av.available)
-        fmt::print(out, "not run: {} ({})\n", name, av.reason);
-    }
-  }
-
-  const Timing timing{o.repetitions, o.min_time_s};
-  std::vector<Measurement> measurements;
+// The serial model's T_single per shape: one unit alone on the scalar backend.
+std::map<std::string, SerialBaseline> measure_serial_baselines(const RunPlan& plan,
+                                                               std::ostream& out) {
   std::map<std::string, SerialBaseline> baselines;
-  for (const Workload* w : workloads) {
-    const std::vector<std::string> todo = shapes.empty() ? w->preset_shapes(o.preset) : shapes;
-    std::vector<BenchSpec> specs = expand_specs(w->name(), todo, backends, threads);
-    for (const std::string& shape : todo) {
-      // Serial model: one unit alone on the scalar backend.
-      const std::string unit = w->unit_shape(shape);
-      const Measurement u = measure({w->name(), unit, "scalar", 1}, timing);
-      SerialBaseline& base = baselines[key_of(w->name(), shape)];
-      base.n_units = w->counts(shape).n_units;
-      if (u.status == "ok" && !u.times_s.empty()) base.t_single_s = summarize(u.times_s).median;
-      fmt::print(out, "serial model: {} {} one unit ({}) = {}\n", w->name(), shape, unit,
-                 base.t_single_s ? fmt::format("{:.3g} s", *base.t_single_s) : u.status);
-    }
-    int index = 0;
-    for (const BenchSpec& spec : specs) {
+  for (const PlannedShape& p : plan.shapes) {
+    const std::string name = p.workload->name();
+    const BenchSpec unit{name, p.unit_shape, "scalar", 1};
+    const Measurement u = measure(unit, p.workload->counts(p.unit_shape), plan.timing);
+    SerialBaseline& base = baselines[key_of(name, p.shape)];
+    base.n_units = p.counts.n_units;
+    if (u.status == "ok" && !u.times_s.empty()) base.t_single_s = summarize(u.times_s).median;
+    fmt::print(out, "serial model: {} {} one unit ({}) = {}\n", name, p.shape, p.unit_shape,
+               base.t_single_s ? fmt::format("{:.3g} s", *base.t_single_s) : u.status);
+  }
+  return baselines;
+}
+
+// A scalar run the serial model predicts past the budget is not run: its row says so, and the
+// baseline comes from the model. Memory is the harder limit: say so when the case cannot fit.
+std::optional<std::string> scalar_budget_skip(const PlannedShape& p, const SerialBaseline& base,
+                                              double budget_s) {
+  if (!base.t_single_s) return std::nullopt;
+  const double predicted = *base.t_single_s * base.n_units;
+  if (predicted <= budget_s) return std::nullopt;
+  std::string reason = fmt::format(
+      "skipped: predicted {:.3g} s > scalar budget {:.3g} s; baseline from the serial model",
+      predicted, budget_s);
+  try {
+    auto scalar = make_backend("scalar");
+    p.workload->make_case(*scalar, p.shape);
+  } catch (const InsufficientMemory& e) {
+    reason = std::string("skipped: ") + e.what();
+  }
+  return reason;
+}
+
+std::vector<Measurement> run_plan(const RunPlan& plan,
+                                  const std::map<std::string, SerialBaseline>& baselines,
+                                  double scalar_budget_s, std::ostream& out) {
+  std::vector<Measurement> measurements;
+  std::size_t total = 0;
+  for (const PlannedShape& p : plan.shapes) {
+    total += expand_specs(p.workload->name(), {p.shape}, plan.backends, plan.threads).size();
+  }
+  std::size_t index = 0;
+  for (const PlannedShape& p : plan.shapes) {
+    const SerialBaseline& base = baselines.at(key_of(p.workload->name(), p.shape));
+    for (const BenchSpec& spec :
+         expand_specs(p.workload->name(), {p.shape}, plan.backends, plan.threads)) {
       ++index;
-      const SerialBaseline& base = baselines[key_of(spec.workload, spec.shape)];
-      if (spec.backend == "scalar" && base.t_single_s) {
-        const double predicted = *base.t_single_s * base.n_units;
-        if (predicted > o.scalar_budget_s) {
-          // Memory is the harder limit: say so when the case could not be built at all.
-          std::string reason = fmt::format(
-              "skipped: predicted {:.3g} s > scalar budget {:.3g} s; "
-              "baseline from the serial model",
-              predicted, o.scalar_budget_s);
-          try {
-            auto scalar = make_backend("scalar");
-            w->make_case(*scalar, spec.shape);
-          } catch (const InsufficientMemory& e) {
-            reason = std::string("skipped: ") + e.what();
-          }
-          Measurement m{.workload = spec.workload,
-                        .shape = spec.shape,
-                        .backend = spec.backend,
-                        .simd_target = "none",
-                        .compute_class = ComputeClass::scalar_core,
-                        .counts = w->counts(spec.shape),
-                        .status = reason};
-          fmt::print(out, "[{}/{}] {}: {}\n", index, specs.size(), benchmark_name(spec), m.status);
-          measurements.push_back(std::move(m));
-          continue;
-        }
-      }
-      Measurement m = measure(spec, timing);
-      fmt::print(out, "[{}/{}] {}: {}\n", index, specs.size(), benchmark_name(spec),
+      std::optional<std::string> skip;
+      if (spec.backend == "scalar") skip = scalar_budget_skip(p, base, scalar_budget_s);
+      Measurement m = skip ? unmeasured(spec, p.counts, *skip) : measure(spec, p.counts, plan.timing);
+      fmt::print(out, "[{}/{}] {}: {}\n", index, total, benchmark_name(spec),
                  m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
                                   : m.status);
       out.flush();
       measurements.push_back(std::move(m));
     }
   }
+  return measurements;
+}
 
-  std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
+// Stamps the run and the machine on every row and writes the results atomically (CSV: the
+// repetitions first, so a results file is never left beside another run's repetitions).
+void write_results(std::vector<ResultRow>& rows, const RunOptions& o) {
   const MachineInfo& mi = machine_info();
   const std::time_t now = std::time(nullptr);
   const std::string timestamp = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
   const std::string run_id = fmt::format("{:%Y%m%dT%H%M%SZ}-{}", fmt::gmtime(now), ::getpid());
   const std::string gpu = cuda::query_devices().name;
+  const std::string machine = machine_id();
   for (ResultRow& r : rows) {
     r.run_id = run_id;
     r.timestamp = timestamp;
+    r.machine = machine;
     r.host = mi.host;
     r.cpu_model = mi.cpu_model;
     r.cores = mi.cores;
@@ -308,18 +317,44 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
     r.compiler = mi.compiler;
     r.build_type = mi.build_type;
   }
-  std::vector<RepetitionRow> repetitions;
-  for (const Measurement& m : measurements) {
-    if (m.status != "ok" || m.times_s.empty()) continue;
-    repetitions.push_back({run_id, m.workload, find_workload(m.workload).phase(m.shape), m.shape,
-                           m.backend, m.dtype, m.threads, m.times_s});
+  if (o.format == ResultsFormat::json) {
+    write_file_atomically(o.out, to_json(rows));
+    return;
   }
-  // The repetitions first: a results file is never left beside another run's repetitions.
-  write_file_atomically(repetitions_path(o.out), repetitions_to_csv(repetitions));
+  write_file_atomically(repetitions_path(o.out), repetitions_to_csv(rows));
   write_file_atomically(o.out, to_csv(rows));
+}
+
+}  // namespace
+
+int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
+  const RunPlan plan = validate(o);
+
+  // The machine's ceilings.
+  const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
+  const ProbeResult probe = load_or_run_probe(
+      probe_path, o.reprobe, [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
+  fmt::print(out, "probe: {} (measured {})\nmachine: {}\n", probe_path, probe.timestamp,
+             machine_id());
+  if (o.backends.empty()) {
+    for (const BackendDescriptor* d : backend_descriptors()) {
+      if (const Availability av = d->availability(); !av.available)
+        fmt::print(out, "not run: {} ({})\n", d->name, av.reason);
+    }
+  }
+
+  const auto baselines = measure_serial_baselines(plan, out);
+  const std::vector<Measurement> measurements =
+      run_plan(plan, baselines, o.scalar_budget_s, out);
+  std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
+  write_results(rows, o);
   print_summary_table(rows, out);
-  fmt::print(out, "\nwrote {} rows to {} (each repetition's time in {})\n", rows.size(), o.out,
-             repetitions_path(o.out));
+  if (o.format == ResultsFormat::json) {
+    fmt::print(out, "\nwrote {} rows to {} (each repetition's time inside)\n", rows.size(), o.out);
+  } else {
+    fmt::print(out, "\nwrote {} rows to {} (each repetition's time in {})\n", rows.size(), o.out,
+               repetitions_path(o.out));
+  }
 
   const auto errors = std::count_if(
       rows.begin(), rows.end(), [](const ResultRow& r) { return r.status.rfind("error", 0) == 0; });

@@ -18,6 +18,7 @@ struct RunOptions {
   Preset preset = Preset::quick;
   std::vector<std::string> shapes;  // overrides the preset's shapes (one workload only)
   std::string out = "aigcbench-results.csv";
+  ResultsFormat format = ResultsFormat::csv;  // json: one file, repetitions inside
   int repetitions = 3;
   double min_time_s = 0.1;       // per repetition
   double scalar_budget_s = 2.0;  // scalar runs predicted longer use the serial model

@@ -128,11 +128,31 @@ double ProbeResult::gpu_bytes_per_s() const {
   return gpu->copy_bytes_per_s;
 }
 
+std::string machine_id() {
+  if (const char* forced = std::getenv("AIGCBENCH_MACHINE"); forced != nullptr && *forced != '\0') {
+    const std::string id = sanitize_machine_id(forced);
+    if (!id.empty()) return id;
+  }
+  static const std::string id = [] {
+    const MachineInfo& m = machine_info();
+    return make_machine_id({.cpu_vendor = m.cpu_vendor,
+                            .cpu_model = m.cpu_model,
+                            .cpu_family = m.cpu_family,
+                            .cpu_model_number = m.cpu_model_number,
+                            .cores = m.cores,
+                            .simd_target = simd::dispatched_target(),
+                            .gpu_name = cuda::query_devices().name});
+  }();
+  return id;
+}
+
 std::string probe_fingerprint() {
   const MachineInfo& m = machine_info();
-  // The GPU joins the fingerprint only when there is one, so a CPU machine's cache stays valid.
+  // Family and model too: a VM may report the same model name ("AMD EPYC") on different
+  // CPUs. The GPU joins only when there is one, so a CPU machine's cache stays valid.
   const std::string gpu = cuda::query_devices().name;
-  return fmt::format("{} | {} cores | {}{}", m.cpu_model, m.cores, simd::dispatched_target(),
+  return fmt::format("{} {} family {} model {} | {} cores | {}{}", m.cpu_vendor, m.cpu_model,
+                     m.cpu_family, m.cpu_model_number, m.cores, simd::dispatched_target(),
                      gpu.empty() ? "" : " | " + gpu);
 }
 
@@ -295,7 +315,7 @@ std::string default_probe_path() {
   const std::string base = xdg != nullptr && *xdg != '\0' ? xdg
                            : home != nullptr              ? std::string(home) + "/.cache"
                                                           : std::string(".");
-  return fmt::format("{}/aigcbench/probe-{}.json", base, machine_info().host);
+  return fmt::format("{}/aigcbench/probe-{}.json", base, machine_id());
 }
 
 }  // namespace aigc

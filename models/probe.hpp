@@ -50,6 +50,11 @@ struct ProbeResult {
   const BandwidthLevel& level_for(double working_set_bytes, int threads) const;
 };
 
+// This machine's hardware id (core/machine.hpp's make_machine_id with Highway's target and
+// the GPU); the environment variable AIGCBENCH_MACHINE overrides it (sanitized).
+std::string machine_id();
+// What a probe cache must match to be reused: vendor, model name, CPUID family and model,
+// cores, SIMD target, GPU.
 std::string probe_fingerprint();
 
 using ProbeProgress = std::function<void(const std::string&)>;

@@ -3,20 +3,27 @@
 A CSV of another schema version, one missing a column, or an empty file is refused with one
 line on stderr and exit status 2, so no figure or comparison is built from data it cannot read.
 """
+import json
 import os
 import sys
 
 import pandas as pd
 
-# 2 added upload_s and download_s (GPU transfers); a version-1 file lacks only those.
-SCHEMA_VERSIONS = {1, 2}
+# The columns come from the one schema table in the code: results_schema.json beside this file
+# is `aigcbench schema --format json`, and a ctest checks that the two agree.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_schema.json")) as f:
+    SCHEMA = json.load(f)
+SCHEMA_VERSION = SCHEMA["schema_version"]
+COLUMNS = [c["name"] for c in SCHEMA["columns"]]
+# Older files this reader still takes, and the columns each lacks: 2 added upload_s and
+# download_s (GPU transfers), 3 added machine (the hardware id; older files get the host).
+ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3}
+SCHEMA_VERSIONS = set(range(1, SCHEMA_VERSION + 1))
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
-REQUIRED = ["schema_version", "run_id", "host", "cpu_model", "workload", "phase", "shape",
-            "backend", "dtype", "threads", "repetitions", "time_median_s", "time_min_s",
-            "time_max_s", "time_cv", "achieved_flops", "arithmetic_intensity", "tokens_per_s",
-            "speedup_vs_scalar", "baseline_source", "t_single_s", "t_serial_model_s",
-            "t1_s", "parallel_speedup", "karp_flatt", "peak_flops", "peak_bytes_per_s",
-            "predicted_speedup", "status"]
+
+
+def required_columns(version):
+    return [c for c in COLUMNS if ADDED_IN.get(c, 1) <= version]
 
 
 def fail(tool, message):
@@ -33,15 +40,19 @@ def load(path, tool):
         fail(tool, f"{path}: empty file")
     except pd.errors.ParserError as e:
         fail(tool, f"{path}: not a CSV ({e})")
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        fail(tool, f"{path}: missing columns {', '.join(missing)} (not an aigcbench results file?)")
+    if "schema_version" not in df.columns:
+        fail(tool, f"{path}: missing columns schema_version (not an aigcbench results file?)")
     if df.empty:
         fail(tool, f"{path}: no rows")
     versions = set(df["schema_version"].dropna().astype(int))
     if len(versions) != 1 or not versions <= SCHEMA_VERSIONS:
         fail(tool, f"{path}: schema_version {sorted(versions)}, this script reads "
                    f"{' or '.join(map(str, sorted(SCHEMA_VERSIONS)))}")
+    missing = [c for c in required_columns(versions.pop()) if c not in df.columns]
+    if missing:
+        fail(tool, f"{path}: missing columns {', '.join(missing)} (not an aigcbench results file?)")
+    if "machine" not in df.columns:
+        df["machine"] = df["host"]
     df["phase"] = df["phase"].fillna("")
     return df
 
@@ -64,7 +75,7 @@ def load_repetitions(results_path):
 
 def title(df, what):
     first = df.iloc[0]
-    return f"{what}\n{first['host']} · {first['cpu_model']} · run {first['run_id']}"
+    return f"{what}\n{first['machine']} · {first['cpu_model']} · run {first['run_id']}"
 
 
 def config_label(row):

@@ -105,8 +105,8 @@ def main():
     a, b = _load(args.a, TOOL), _load(args.b, TOOL)
     rows = compare(a, b, load_repetitions(args.a), load_repetitions(args.b), args.alpha)
 
-    print(f"A: {args.a} ({a.iloc[0]['host']}, run {a.iloc[0]['run_id']})")
-    print(f"B: {args.b} ({b.iloc[0]['host']}, run {b.iloc[0]['run_id']})")
+    print(f"A: {args.a} ({a.iloc[0]['machine']}, run {a.iloc[0]['run_id']})")
+    print(f"B: {args.b} ({b.iloc[0]['machine']}, run {b.iloc[0]['run_id']})")
     print(f"{'workload':<9} {'shape':<32} {'backend':<8} {'thr':>3} {'A':>11} {'B':>11} "
           f"{'B/A':>7} {'p':>7}  verdict")
     for r in rows:

@@ -9,6 +9,7 @@ packages=(
   libdnnl-dev        # oneDNN 2.6, the vendor reference on the CPU
   ocl-icd-opencl-dev opencl-c-headers  # Debian's oneDNN CMake config asks for OpenCL
   libfmt-dev         # fmt 9
+  libcli11-dev       # CLI11 2.1, the command line
   catch2             # Catch2 v2 (header-only)
   libhwy-dev         # Google Highway 1.0, portable SIMD with runtime dispatch
   libomp-dev         # OpenMP runtime headers (GCC's libgomp comes with g++)

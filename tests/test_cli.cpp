@@ -203,7 +203,7 @@ TEST_CASE("an unknown command or no command prints the usage and exits 2") {
   CHECK(cli({}).status == 2);
   const CliResult r = cli({"frobnicate"});
   CHECK(r.status == 2);
-  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate' (valid: list, probe, run, generate)"));
+  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate' (valid: list, probe, run, generate, schema, machine)"));
   CHECK(cli({"--help"}).status == 0);
 }
 
@@ -287,7 +287,9 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
   // Each repetition's time beside it: 36 configurations x 2 repetitions, keyed like the rows.
   std::istringstream reps(read(scratch.file("results.repetitions.csv")));
   std::getline(reps, line);
-  CHECK(line == "schema_version,run_id,workload,phase,shape,backend,dtype,threads,repetition,time_s");
+  CHECK(line ==
+        "schema_version,run_id,machine,workload,phase,shape,backend,dtype,threads,repetition,"
+        "time_s");
   int rep_rows = 0;
   while (std::getline(reps, line)) {
     ++rep_rows;

@@ -31,6 +31,7 @@ class MatmulWorkload final : public Workload {
   std::vector<std::string> preset_shapes(Preset preset) const override;
   std::string canonical_shape(const std::string& text) const override;
   WorkCounts counts(const std::string& shape) const override;
+  std::vector<Op> ops(const std::string&) const override { return {Op::matmul}; }
   std::string unit_shape(const std::string& shape) const override;
   std::unique_ptr<WorkloadCase> make_case(Backend& backend,
                                           const std::string& shape) const override;

@@ -47,6 +47,9 @@ class Workload {
   // The CSV's phase column ("prefill", "decode"; empty where the workload has none).
   virtual std::string phase(const std::string& /*shape*/) const { return ""; }
   virtual WorkCounts counts(const std::string& shape) const = 0;
+  // The ops a case of this shape runs: a backend that lacks one is skipped before anything is
+  // built ("<backend> has no <op> for <dtype>").
+  virtual std::vector<Op> ops(const std::string& shape) const = 0;
   // The shape of one unit of work, run alone on the scalar backend for the serial model.
   virtual std::string unit_shape(const std::string& shape) const = 0;
   virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend,

@@ -16,7 +16,7 @@ namespace {
 class BatchedAttention final : public AttentionKernel {
  public:
   BatchedAttention(cuda::GpuBackend& backend, Handles& handles, const AttentionShape& s)
-      : backend_(backend),
+      : AttentionKernel(s), backend_(backend),
         handles_(handles),
         s_(s),
         scores_(cuda::allocate_workspace(
@@ -28,9 +28,8 @@ class BatchedAttention final : public AttentionKernel {
     to_int(s.D, "D");
   }
 
-  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+  void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     const std::int64_t BH = s_.B * s_.H, cap = s_.capacity();
-    require_attention_buffers(s_, q, k, v, o);
     const int S = int(s_.S), L = int(s_.L), D = int(s_.D), batches = int(BH);
     const float one = 1.0f, zero = 0.0f;
     float* scores = scores_.as<float>();

@@ -12,19 +12,17 @@ namespace {
 
 class CublasBackend final : public cuda::GpuBackend {
  public:
+  using GpuBackend::GpuBackend;
   ~CublasBackend() override {
     if (handles_.lt != nullptr) cublasLtDestroy(handles_.lt);
     if (handles_.blas != nullptr) cublasDestroy(handles_.blas);
   }
-  std::string name() const override { return "cublas"; }
-  std::string description() const override {
-    return fmt::format("cuBLAS / cuBLASLt {} (the vendor library on the GPU), fp32 without TF32",
-                       CUBLAS_VERSION);
-  }
-  std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape) override {
+
+ protected:
+  std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape& shape) override {
     return cublas::make_matmul_kernel(*this, handles(), shape);
   }
-  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
+  std::unique_ptr<AttentionKernel> new_attention(const AttentionShape& shape) override {
     return cublas::make_attention_kernel(*this, handles(), shape);
   }
 
@@ -69,6 +67,12 @@ int to_int(std::int64_t v, const char* what) {
 
 }  // namespace cublas
 
-std::unique_ptr<Backend> make_cublas_backend() { return std::make_unique<CublasBackend>(); }
+namespace cuda {
+
+std::unique_ptr<Backend> new_cublas_backend(const BackendDescriptor& d) {
+  return std::make_unique<CublasBackend>(d);
+}
+
+}  // namespace cuda
 
 }  // namespace aigc

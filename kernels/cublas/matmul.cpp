@@ -13,7 +13,7 @@ namespace {
 class LtMatmul final : public MatmulKernel {
  public:
   LtMatmul(cuda::GpuBackend& backend, Handles& handles, const MatmulShape& s)
-      : backend_(backend), handles_(handles), s_(s) {
+      : MatmulKernel(s), backend_(backend), handles_(handles), s_(s) {
     const int M = to_int(s.M, "M"), N = to_int(s.N, "N"), K = to_int(s.K, "K");
     AIGC_CUBLAS_CHECK(cublasLtMatmulDescCreate(&op_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     const cublasOperation_t op_a = s.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -58,8 +58,7 @@ class LtMatmul final : public MatmulKernel {
     if (op_ != nullptr) cublasLtMatmulDescDestroy(op_);
   }
 
-  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    require_matmul_buffers(s_, a, b, bias, c);
+  void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     if (s_.bias) {
       const void* p = bias->data();
       AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER,

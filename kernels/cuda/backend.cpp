@@ -1,10 +1,5 @@
-// The `cuda` backends: our own kernels, one backend per step of the matmul ladder so that a
-// run shows what each optimization buys (as llm.c keeps its kernel versions side by side):
-//   cuda-naive  naive matmul, attention with the scores in global memory
-//   cuda-tiled  shared-memory tiled matmul, fused attention
-//   cuda        register-blocked matmul, fused attention (the fast fp32 path)
-//   cuda-bf16   tensor-core matmul on bf16-rounded operands (matmul only: the decoder's
-//               tolerances are derived for fp32 arithmetic)
+// The `cuda` backends (kernels/cuda/descriptors.cpp lists the ladder): our own matmul and
+// attention kernels on the shared GPU backend.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -24,31 +19,22 @@ enum class AttentionVariant { naive, fused, none };
 
 struct Variant {
   const char* name;
-  const char* description;
   MatmulVariant matmul;
   AttentionVariant attention;
 };
 
-constexpr Variant kNaive{"cuda-naive",
-                         "own CUDA kernels, step 0: one thread per output, attention scores in "
-                         "global memory",
-                         MatmulVariant::naive, AttentionVariant::naive};
-constexpr Variant kTiled{"cuda-tiled",
-                         "own CUDA kernels, step 1: shared-memory tiled matmul, fused attention",
-                         MatmulVariant::tiled, AttentionVariant::fused};
-constexpr Variant kFast{"cuda",
-                        "own CUDA kernels: register-blocked fp32 matmul, fused (flash) attention",
-                        MatmulVariant::register_blocked, AttentionVariant::fused};
-constexpr Variant kBf16{"cuda-bf16",
-                        "own CUDA kernels: bf16 tensor-core (WMMA) matmul, fp32 accumulation",
-                        MatmulVariant::bf16_tensor_core, AttentionVariant::none};
+constexpr Variant kVariants[] = {
+    {"cuda-naive", MatmulVariant::naive, AttentionVariant::naive},
+    {"cuda-tiled", MatmulVariant::tiled, AttentionVariant::fused},
+    {"cuda", MatmulVariant::register_blocked, AttentionVariant::fused},
+    {"cuda-bf16", MatmulVariant::bf16_tensor_core, AttentionVariant::none},
+};
 
 class CudaMatmul final : public MatmulKernel {
  public:
   CudaMatmul(GpuBackend& backend, MatmulVariant variant, const MatmulShape& s)
-      : backend_(backend), variant_(variant), s_(s) {}
-  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    require_matmul_buffers(s_, a, b, bias, c);
+      : MatmulKernel(s), backend_(backend), variant_(variant), s_(s) {}
+  void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     cuda::launch_matmul(variant_,
                         {.a = a.as<const float>(),
                          .b = b.as<const float>(),
@@ -69,7 +55,6 @@ class CudaMatmul final : public MatmulKernel {
 
 cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, const Buffer& k,
                                    const Buffer& v, Buffer& o) {
-  require_attention_buffers(s, q, k, v, o);
   return {.q = q.as<const float>(),
           .k = k.as<const float>(),
           .v = v.as<const float>(),
@@ -85,12 +70,12 @@ cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, con
 class NaiveAttention final : public AttentionKernel {
  public:
   NaiveAttention(GpuBackend& backend, const AttentionShape& s)
-      : backend_(backend),
+      : AttentionKernel(s), backend_(backend),
         s_(s),
         scores_(cuda::allocate_workspace(
             static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float),
             "naive attention's score matrix")) {}
-  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+  void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     cuda::launch_attention_naive(attention_args(s_, q, k, v, o), scores_.as<float>(),
                                  backend_.stream());
   }
@@ -103,14 +88,14 @@ class NaiveAttention final : public AttentionKernel {
 
 class FusedAttention final : public AttentionKernel {
  public:
-  FusedAttention(GpuBackend& backend, const AttentionShape& s) : backend_(backend), s_(s) {
+  FusedAttention(GpuBackend& backend, const AttentionShape& s) : AttentionKernel(s), backend_(backend), s_(s) {
     if (!cuda::flash_attention_supports(s.D)) {
       throw UnsupportedOp(fmt::format("fused attention takes head dimensions 1..{}, not {}",
                                       cuda::kFlashMaxHeadDim, s.D));
     }
     cuda::prepare_attention_flash(s.L);
   }
-  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+  void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     cuda::launch_attention_flash(attention_args(s_, q, k, v, o), backend_.stream());
   }
 
@@ -121,21 +106,14 @@ class FusedAttention final : public AttentionKernel {
 
 class CudaBackend final : public GpuBackend {
  public:
-  explicit CudaBackend(const Variant& v) : v_(v) {}
-  std::string name() const override { return v_.name; }
-  std::string description() const override { return v_.description; }
-  std::string dtype() const override {
-    return v_.matmul == MatmulVariant::bf16_tensor_core ? "bf16" : "f32";
-  }
-  double operand_rounding() const override {
-    // bf16 keeps 8 significant bits: round to nearest is within 2^-8 relative.
-    return v_.matmul == MatmulVariant::bf16_tensor_core ? std::ldexp(1.0, -8) : 0.0;
-  }
-  std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape) override {
+  CudaBackend(const BackendDescriptor& d, const Variant& v) : GpuBackend(d), v_(v) {}
+
+ protected:
+  std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape& shape) override {
     stream();
     return std::make_unique<CudaMatmul>(*this, v_.matmul, shape);
   }
-  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
+  std::unique_ptr<AttentionKernel> new_attention(const AttentionShape& shape) override {
     stream();
     switch (v_.attention) {
       case AttentionVariant::naive:
@@ -145,29 +123,23 @@ class CudaBackend final : public GpuBackend {
       case AttentionVariant::none:
         break;
     }
-    throw matmul_only();
-  }
-  // The decoder's vector ops are fp32 like the attention: the bf16 variant stops at matmul.
-  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override {
-    if (v_.attention == AttentionVariant::none) throw matmul_only();
-    return GpuBackend::make_layernorm(shape);
+    return nullptr;
   }
 
  private:
-  UnsupportedOp matmul_only() const {
-    return UnsupportedOp(fmt::format(
-        "backend '{}' is the bf16 matmul path only; attention and the decoder run on 'cuda'",
-        v_.name));
-  }
-
   Variant v_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(kFast); }
-std::unique_ptr<Backend> make_cuda_naive_backend() { return std::make_unique<CudaBackend>(kNaive); }
-std::unique_ptr<Backend> make_cuda_tiled_backend() { return std::make_unique<CudaBackend>(kTiled); }
-std::unique_ptr<Backend> make_cuda_bf16_backend() { return std::make_unique<CudaBackend>(kBf16); }
+namespace cuda {
 
+std::unique_ptr<Backend> new_cuda_backend(const BackendDescriptor& d) {
+  for (const Variant& v : kVariants) {
+    if (d.name == v.name) return std::make_unique<CudaBackend>(d, v);
+  }
+  throw std::logic_error(fmt::format("no CUDA kernel variant is named '{}'", d.name));
+}
+
+}  // namespace cuda
 }  // namespace aigc

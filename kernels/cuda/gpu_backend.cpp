@@ -11,25 +11,9 @@
 
 namespace aigc::cuda {
 
-Availability device_availability() {
-  const DeviceSummary s = query_devices();
-  if (s.device_count == 0) return {false, s.reason};
-  if (s.compute_major < 8) {
-    return {false, fmt::format("{} has compute capability {}.{}; the kernels are built for 8.0 "
-                               "and 9.0 (Ampere, Hopper)",
-                               s.name, s.compute_major, s.compute_minor)};
-  }
-  return {};
-}
-
 GpuBackend::~GpuBackend() {
   // No throwing from a destructor: a failure here has nothing left to corrupt.
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
-}
-
-std::string GpuBackend::simd_target() const {
-  const DeviceSummary s = query_devices();
-  return s.device_count > 0 ? fmt::format("sm_{}{}", s.compute_major, s.compute_minor) : "none";
 }
 
 cudaStream_t GpuBackend::stream() {
@@ -169,12 +153,8 @@ namespace {
 
 class GpuLayernorm final : public LayernormKernel {
  public:
-  GpuLayernorm(GpuBackend& backend, const LayernormShape& s) : backend_(backend), s_(s) {}
-  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
-    require_floats(x, s_.rows * s_.dim, "layernorm input");
-    require_floats(y, s_.rows * s_.dim, "layernorm output");
-    require_floats(gamma, s_.dim, "layernorm gamma");
-    require_floats(beta, s_.dim, "layernorm beta");
+  GpuLayernorm(GpuBackend& backend, const LayernormShape& s) : LayernormKernel(s), backend_(backend), s_(s) {}
+  void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     launch_layernorm(x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
                      y.as<float>(), s_.rows, s_.dim, s_.eps, backend_.stream());
   }
@@ -186,13 +166,9 @@ class GpuLayernorm final : public LayernormKernel {
 
 class GpuElementwise final : public ElementwiseKernel {
  public:
-  GpuElementwise(GpuBackend& backend, const ElementwiseShape& s) : backend_(backend), s_(s) {}
-  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
-    require_floats(a, s_.n, "elementwise input");
-    require_floats(y, s_.n, "elementwise output");
+  GpuElementwise(GpuBackend& backend, const ElementwiseShape& s) : ElementwiseKernel(s), backend_(backend), s_(s) {}
+  void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     if (s_.op == ElementwiseOp::add) {
-      if (b == nullptr) throw std::invalid_argument("elementwise add needs a second operand");
-      require_floats(*b, s_.n, "elementwise second input");
       launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), s_.n,
                  backend_.stream());
     } else {
@@ -207,12 +183,21 @@ class GpuElementwise final : public ElementwiseKernel {
 
 }  // namespace
 
-std::unique_ptr<LayernormKernel> GpuBackend::make_layernorm(const LayernormShape& shape) {
+std::unique_ptr<LayernormKernel> GpuBackend::new_layernorm(const LayernormShape& shape) {
   stream();
   return std::make_unique<GpuLayernorm>(*this, shape);
 }
 
-std::unique_ptr<ElementwiseKernel> GpuBackend::make_elementwise(const ElementwiseShape& shape) {
+std::unique_ptr<RmsnormKernel> GpuBackend::new_rmsnorm(const RmsnormShape& shape) {
+  cudaStream_t s = stream();
+  return kernel_from_function<RmsnormKernel>(
+      shape, [s](const RmsnormShape& sh, const Buffer& x, const Buffer& gamma, Buffer& y) {
+        launch_rmsnorm(x.as<const float>(), gamma.as<const float>(), y.as<float>(), sh.rows,
+                       sh.dim, sh.eps, s);
+      });
+}
+
+std::unique_ptr<ElementwiseKernel> GpuBackend::new_elementwise(const ElementwiseShape& shape) {
   stream();
   return std::make_unique<GpuElementwise>(*this, shape);
 }

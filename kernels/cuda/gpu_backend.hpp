@@ -6,20 +6,14 @@
 #include <cuda_runtime_api.h>
 
 #include "core/backend.hpp"
+#include "kernels/cuda/descriptors.hpp"
 
 namespace aigc::cuda {
 
-// Available when device 0 exists and runs the compiled code (compute capability >= 8.0).
-Availability device_availability();
-
 class GpuBackend : public Backend {
  public:
-  GpuBackend() = default;
+  using Backend::Backend;
   ~GpuBackend() override;
-
-  Availability availability() const override { return device_availability(); }
-  ComputeClass compute_class() const override { return ComputeClass::gpu; }
-  std::string simd_target() const override;  // "sm_90": the device's architecture
 
   Buffer allocate(std::size_t bytes) override;
   void upload(Buffer& dst, std::span<const float> src) override;
@@ -29,8 +23,6 @@ class GpuBackend : public Backend {
   TransferTotals transfers() const override { return transfers_; }
   std::unique_ptr<RecordedOps> record(const std::function<void()>& ops) override;
 
-  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override;
-  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape) override;
   void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
              const Buffer& wte, const Buffer& wpe, Buffer& x) override;
   void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
@@ -42,6 +34,11 @@ class GpuBackend : public Backend {
   // The stream every op of this backend is enqueued on (created on first use, so that
   // constructing a backend on a machine without a GPU touches nothing).
   cudaStream_t stream();
+
+ protected:
+  std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape& shape) override;
+  std::unique_ptr<RmsnormKernel> new_rmsnorm(const RmsnormShape& shape) override;
+  std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override;
 
  private:
   double timed_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);

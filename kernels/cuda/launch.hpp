@@ -57,6 +57,8 @@ void launch_causal_softmax(float* scores, std::int64_t batches, std::int64_t S, 
 // Decoder ops.
 void launch_layernorm(const float* x, const float* gamma, const float* beta, float* y,
                       std::int64_t rows, std::int64_t dim, float eps, cudaStream_t stream);
+void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t rows,
+                    std::int64_t dim, float eps, cudaStream_t stream);
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream);
 // x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:]; ids in device memory, already validated.

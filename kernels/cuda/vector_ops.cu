@@ -1,4 +1,4 @@
-// The decoder's non-matmul arithmetic: layernorm, residual add, GELU, and a fill for
+// The decoder's non-matmul arithmetic: layernorm, rmsnorm, residual add, GELU, and a fill for
 // poisoning buffers. All memory-bound; each reads and writes its data once (layernorm
 // re-reads its row from cache).
 #include <cmath>
@@ -41,6 +41,18 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// One block per row: the sum of squares, then the scaled row (Llama's RMSNorm, no mean).
+__global__ void __launch_bounds__(kThreads)
+    rmsnorm_kernel(const float* x, const float* gamma, float* y, std::int64_t dim, float eps) {
+  __shared__ float scratch[32];
+  const float* xr = x + std::int64_t{blockIdx.x} * dim;
+  float* yr = y + std::int64_t{blockIdx.x} * dim;
+  float sq = 0.0f;
+  for (std::int64_t c = threadIdx.x; c < dim; c += kThreads) sq += xr[c] * xr[c];
+  const float rstd = 1.0f / sqrtf(block_reduce<false>(sq, scratch) / float(dim) + eps);
+  for (std::int64_t c = threadIdx.x; c < dim; c += kThreads) yr[c] = xr[c] * rstd * gamma[c];
+}
+
 __global__ void add_kernel(const float* a, const float* b, float* y, std::int64_t n) {
   for (std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < n;
        e += std::int64_t{gridDim.x} * blockDim.x) {
@@ -71,6 +83,14 @@ void launch_layernorm(const float* x, const float* gamma, const float* beta, flo
   if (rows <= 0) return;
   layernorm_kernel<<<grid_dim(rows, "layernorm rows", true), kThreads, 0, stream>>>(
       x, gamma, beta, y, dim, eps);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t rows,
+                    std::int64_t dim, float eps, cudaStream_t stream) {
+  if (rows <= 0) return;
+  rmsnorm_kernel<<<grid_dim(rows, "rmsnorm rows", true), kThreads, 0, stream>>>(x, gamma, y, dim,
+                                                                                  eps);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

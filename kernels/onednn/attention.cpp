@@ -17,7 +17,7 @@ using dims = dnnl::memory::dims;
 
 class OnednnAttention final : public AttentionKernel {
  public:
-  OnednnAttention(const AttentionShape& s, int threads) : s_(s), threads_(threads) {
+  OnednnAttention(const AttentionShape& s, int threads) : AttentionKernel(s), s_(s), threads_(threads) {
     const std::int64_t S = s.S, L = s.L, D = s.D;
     require_memory(2 * 4.0 * S * L, "the oneDNN composition's score matrix and mask [S,L]");
     omp_set_num_threads(threads_);  // oneDNN's OpenMP runtime splits work by this at creation
@@ -52,7 +52,7 @@ class OnednnAttention final : public AttentionKernel {
         dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md_, q_md_), engine));
   }
 
-  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+  void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     omp_set_num_threads(threads_);
     dnnl::engine& engine = cpu_engine();
     dnnl::stream& stream = cpu_stream();

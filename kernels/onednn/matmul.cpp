@@ -13,7 +13,7 @@ using tag = dnnl::memory::format_tag;
 class OnednnMatmul final : public MatmulKernel {
  public:
   OnednnMatmul(const MatmulShape& s, int threads)
-      : threads_(threads),
+      : MatmulKernel(s), threads_(threads),
         a_md_({s.M, s.K}, dt::f32, tag::ab),
         // B^T [N, K] is B [K, N] with strides (1, K): oneDNN reads it in place.
         b_md_(s.transpose_b ? dnnl::memory::desc({s.K, s.N}, dt::f32, dnnl::memory::dims{1, s.K})
@@ -28,7 +28,7 @@ class OnednnMatmul final : public MatmulKernel {
     primitive_ = dnnl::matmul(dnnl::matmul::primitive_desc(desc, cpu_engine()));
   }
 
-  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+  void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     omp_set_num_threads(threads_);
     dnnl::engine& engine = cpu_engine();
     std::unordered_map<int, dnnl::memory> args{

@@ -13,7 +13,7 @@ using tag = dnnl::memory::format_tag;
 class OnednnLayernorm final : public LayernormKernel {
  public:
   OnednnLayernorm(const LayernormShape& s, int threads)
-      : threads_(threads),
+      : LayernormKernel(s), threads_(threads),
         data_md_({s.rows, s.dim}, dt::f32, tag::ab),
         param_md_({s.dim}, dt::f32, tag::a) {
     omp_set_num_threads(threads_);  // oneDNN's OpenMP runtime splits work by this at creation
@@ -24,7 +24,7 @@ class OnednnLayernorm final : public LayernormKernel {
         cpu_engine()));
   }
 
-  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
+  void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     omp_set_num_threads(threads_);
     dnnl::engine& engine = cpu_engine();
     primitive_.execute(cpu_stream(), {{DNNL_ARG_SRC, dnnl::memory(data_md_, engine, x.data())},
@@ -43,7 +43,7 @@ class OnednnLayernorm final : public LayernormKernel {
 class OnednnElementwise final : public ElementwiseKernel {
  public:
   OnednnElementwise(const ElementwiseShape& s, int threads)
-      : op_(s.op), threads_(threads), md_({s.n}, dt::f32, tag::a) {
+      : ElementwiseKernel(s), op_(s.op), threads_(threads), md_({s.n}, dt::f32, tag::a) {
     omp_set_num_threads(threads_);
     if (op_ == ElementwiseOp::add) {
       primitive_ = dnnl::binary(dnnl::binary::primitive_desc(
@@ -56,7 +56,7 @@ class OnednnElementwise final : public ElementwiseKernel {
     }
   }
 
-  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+  void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     omp_set_num_threads(threads_);
     dnnl::engine& engine = cpu_engine();
     if (op_ == ElementwiseOp::add) {

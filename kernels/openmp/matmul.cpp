@@ -42,9 +42,9 @@ std::int64_t split_point(std::int64_t extent, int parts, int index, std::int64_t
 
 class OpenmpMatmul final : public MatmulKernel {
  public:
-  OpenmpMatmul(const MatmulShape& shape, int threads) : shape_(shape), threads_(threads) {}
+  OpenmpMatmul(const MatmulShape& shape, int threads) : MatmulKernel(shape), shape_(shape), threads_(threads) {}
 
-  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+  void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     if (shape_.M <= simd::kGemvMaxRows && !shape_.transpose_b && threads_ > 1) {
       run_split_k(a.as<const float>(), b.as<const float>(),
                   bias != nullptr ? bias->as<const float>() : nullptr, c.as<float>());

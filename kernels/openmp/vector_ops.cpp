@@ -6,6 +6,7 @@
 
 #include "kernels/simd/elementwise.hpp"
 #include "kernels/simd/layernorm.hpp"
+#include "kernels/simd/rmsnorm.hpp"
 
 namespace aigc::openmp {
 namespace {
@@ -21,9 +22,9 @@ int useful_threads(std::int64_t floats, int threads) {
 class OpenmpLayernorm final : public LayernormKernel {
  public:
   OpenmpLayernorm(const LayernormShape& shape, int threads)
-      : s_(shape), threads_(std::min<std::int64_t>(useful_threads(s_.rows * s_.dim, threads),
+      : LayernormKernel(shape), s_(shape), threads_(std::min<std::int64_t>(useful_threads(s_.rows * s_.dim, threads),
                                                    s_.rows)) {}
-  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
+  void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     const float* px = x.as<const float>();
     const float* pg = gamma.as<const float>();
     const float* pb = beta.as<const float>();
@@ -43,8 +44,8 @@ class OpenmpLayernorm final : public LayernormKernel {
 class OpenmpElementwise final : public ElementwiseKernel {
  public:
   OpenmpElementwise(const ElementwiseShape& shape, int threads)
-      : s_(shape), threads_(useful_threads(shape.n, threads)) {}
-  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+      : ElementwiseKernel(shape), s_(shape), threads_(useful_threads(shape.n, threads)) {}
+  void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     const float* pa = a.as<const float>();
     const float* pb = b != nullptr ? b->as<const float>() : nullptr;
     float* py = y.as<float>();
@@ -64,6 +65,21 @@ class OpenmpElementwise final : public ElementwiseKernel {
 };
 
 }  // namespace
+
+std::unique_ptr<RmsnormKernel> make_rmsnorm_kernel(const RmsnormShape& shape, int threads) {
+  const int team = static_cast<int>(
+      std::min<std::int64_t>(useful_threads(shape.rows * shape.dim, threads), shape.rows));
+  return kernel_from_function<RmsnormKernel>(
+      shape, [team](const RmsnormShape& s, const Buffer& x, const Buffer& gamma, Buffer& y) {
+        const float* px = x.as<const float>();
+        const float* pg = gamma.as<const float>();
+        float* py = y.as<float>();
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+        for (int t = 0; t < team; ++t) {
+          simd::rmsnorm_rows(s, px, pg, py, s.rows * t / team, s.rows * (t + 1) / team);
+        }
+      });
+}
 
 std::unique_ptr<LayernormKernel> make_layernorm_kernel(const LayernormShape& shape, int threads) {
   return std::make_unique<OpenmpLayernorm>(shape, threads);

@@ -11,13 +11,13 @@ namespace {
 
 class ScalarAttention final : public AttentionKernel {
  public:
-  explicit ScalarAttention(const AttentionShape& s) : s_(s) {
+  explicit ScalarAttention(const AttentionShape& s) : AttentionKernel(s), s_(s) {
     const double bytes = 4.0 * s.B * s.H * s.S * s.L;
     require_memory(bytes, "the scalar path's score tensor [B,H,S,L]");
     scores_.resize(static_cast<std::size_t>(s.B * s.H * s.S * s.L));
   }
 
-  void run(const Buffer& qb, const Buffer& kb, const Buffer& vb, Buffer& ob) override {
+  void compute(const Buffer& qb, const Buffer& kb, const Buffer& vb, Buffer& ob) override {
     const float* q = qb.as<const float>();
     const float* k = kb.as<const float>();
     const float* v = vb.as<const float>();

@@ -13,8 +13,8 @@ namespace {
 
 class ScalarElementwise final : public ElementwiseKernel {
  public:
-  explicit ScalarElementwise(const ElementwiseShape& shape) : s_(shape) {}
-  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+  explicit ScalarElementwise(const ElementwiseShape& shape) : ElementwiseKernel(shape), s_(shape) {}
+  void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     const float* pa = a.as<const float>();
     float* py = y.as<float>();
     switch (s_.op) {

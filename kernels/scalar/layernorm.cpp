@@ -9,8 +9,8 @@ namespace {
 // lose the variance to cancellation when |mean| >> std as the one-pass E[x^2] - mean^2 can.
 class ScalarLayernorm final : public LayernormKernel {
  public:
-  explicit ScalarLayernorm(const LayernormShape& shape) : s_(shape) {}
-  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
+  explicit ScalarLayernorm(const LayernormShape& shape) : LayernormKernel(shape), s_(shape) {}
+  void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     const float* g = gamma.as<const float>();
     const float* b = beta.as<const float>();
     for (std::int64_t r = 0; r < s_.rows; ++r) {

@@ -31,8 +31,8 @@ namespace {
 
 class ScalarMatmul final : public MatmulKernel {
  public:
-  explicit ScalarMatmul(const MatmulShape& shape) : shape_(shape) {}
-  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+  explicit ScalarMatmul(const MatmulShape& shape) : MatmulKernel(shape), shape_(shape) {}
+  void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     matmul(shape_, a.as<const float>(), b.as<const float>(),
            bias != nullptr ? bias->as<const float>() : nullptr, c.as<float>());
   }

@@ -253,8 +253,8 @@ namespace {
 
 class SimdAttention final : public AttentionKernel {
  public:
-  explicit SimdAttention(const AttentionShape& shape) : s_(shape) {}
-  void run(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+  explicit SimdAttention(const AttentionShape& shape) : AttentionKernel(shape), s_(shape) {}
+  void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
       for (std::int64_t i0 = 0; i0 < s_.S; i0 += kAttentionQueryBlock) {
         attention_fused_block(s_, q.as<const float>(), k.as<const float>(), v.as<const float>(),

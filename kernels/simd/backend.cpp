@@ -1,16 +1,18 @@
 #include "core/host_backend.hpp"
+#include "kernels/registry.hpp"
 #include "kernels/simd/attention.hpp"
 #include "kernels/simd/elementwise.hpp"
 #include "kernels/simd/gemm.hpp"
 #include "kernels/simd/layernorm.hpp"
+#include "kernels/simd/rmsnorm.hpp"
 
 namespace aigc {
 namespace {
 
 class SimdMatmul final : public MatmulKernel {
  public:
-  explicit SimdMatmul(const MatmulShape& shape) : shape_(shape) {}
-  void run(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+  explicit SimdMatmul(const MatmulShape& shape) : MatmulKernel(shape), shape_(shape) {}
+  void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     simd::gemm({.m = shape_.M,
                 .n = shape_.N,
                 .k = shape_.K,
@@ -30,28 +32,37 @@ class SimdMatmul final : public MatmulKernel {
 
 class SimdBackend final : public HostBackend {
  public:
-  std::string name() const override { return "simd"; }
-  std::string description() const override {
-    return "Google Highway, runtime-dispatched, packed and register-blocked, one thread";
-  }
-  ComputeClass compute_class() const override { return ComputeClass::simd_core; }
-  std::string simd_target() const override { return simd::dispatched_target(); }
-  std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape) override {
+  using HostBackend::HostBackend;
+
+ protected:
+  std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape& shape) override {
     return std::make_unique<SimdMatmul>(shape);
   }
-  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape) override {
+  std::unique_ptr<AttentionKernel> new_attention(const AttentionShape& shape) override {
     return simd::make_attention_kernel(shape);
   }
-  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape) override {
+  std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape& shape) override {
     return simd::make_layernorm_kernel(shape);
   }
-  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape) override {
+  std::unique_ptr<RmsnormKernel> new_rmsnorm(const RmsnormShape& shape) override {
+    return simd::make_rmsnorm_kernel(shape);
+  }
+  std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override {
     return simd::make_elementwise_kernel(shape);
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_simd_backend() { return std::make_unique<SimdBackend>(); }
+const BackendDescriptor& simd_descriptor() {
+  static const BackendDescriptor d{
+      .name = "simd",
+      .description = "Google Highway, runtime-dispatched, packed and register-blocked, one thread",
+      .compute_class = ComputeClass::simd_core,
+      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise},
+      .simd_target = [] { return simd::dispatched_target(); },
+      .make = [] { return std::unique_ptr<Backend>(new SimdBackend(simd_descriptor())); }};
+  return d;
+}
 
 }  // namespace aigc

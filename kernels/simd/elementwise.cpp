@@ -66,8 +66,8 @@ namespace {
 
 class SimdElementwise final : public ElementwiseKernel {
  public:
-  explicit SimdElementwise(const ElementwiseShape& shape) : s_(shape) {}
-  void run(const Buffer& a, const Buffer* b, Buffer& y) override {
+  explicit SimdElementwise(const ElementwiseShape& shape) : ElementwiseKernel(shape), s_(shape) {}
+  void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     elementwise_range(s_.op, a.as<const float>(), b != nullptr ? b->as<const float>() : nullptr,
                       y.as<float>(), 0, s_.n);
   }

@@ -73,8 +73,8 @@ namespace {
 
 class SimdLayernorm final : public LayernormKernel {
  public:
-  explicit SimdLayernorm(const LayernormShape& shape) : s_(shape) {}
-  void run(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
+  explicit SimdLayernorm(const LayernormShape& shape) : LayernormKernel(shape), s_(shape) {}
+  void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     layernorm_rows(s_, x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
                    y.as<float>(), 0, s_.rows);
   }

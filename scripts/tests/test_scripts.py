@@ -4,6 +4,7 @@ hand-made variants of it: the expected figures, the ratios, the verdicts, and th
 Run by ctest (which sets AIGCBENCH_BIN); by hand:
     AIGCBENCH_BIN=build/release/driver/aigcbench .venv/bin/python -m unittest discover -s scripts/tests
 """
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import unittest
 import pandas as pd
 
 SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("AIGCBENCH_BIN", "build/release/driver/aigcbench")
 
 
 def run_script(name, *args):
@@ -64,12 +66,29 @@ class ScriptsTest(unittest.TestCase):
         self.assertIn("not plotted (no time)", done.stderr)
         self.assertIn("skipped: for the test", done.stderr)
 
+    def test_the_scripts_schema_is_the_binarys(self):
+        done = subprocess.run([BIN, "schema", "--format", "json"], capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(os.path.join(SCRIPTS, "results_schema.json")) as f:
+            committed = f.read()
+        self.assertEqual(json.loads(committed), json.loads(done.stdout),
+                         "scripts/results_schema.json is stale: regenerate it with "
+                         "`aigcbench schema --format json > scripts/results_schema.json`")
+        self.assertEqual(list(self.df.columns),
+                         [c["name"] for c in json.loads(done.stdout)["columns"]])
+
+    def test_a_version_2_file_without_machine_is_still_read(self):
+        self.df.drop(columns=["machine"]).assign(schema_version=2).to_csv(self.path("v2.csv"),
+                                                                        index=False)
+        done = run_script("plot.py", self.path("v2.csv"), "--out-dir", self.path("fv2"))
+        self.assertEqual(done.returncode, 0, done.stderr)
+
     def test_bad_inputs_are_refused_with_exit_2(self):
         open(self.path("empty.csv"), "w").close()
-        self.df.assign(schema_version=3).to_csv(self.path("v3.csv"), index=False)
+        self.df.assign(schema_version=99).to_csv(self.path("v99.csv"), index=False)
         self.df.drop(columns=["peak_flops"]).to_csv(self.path("cols.csv"), index=False)
         self.df.head(0).to_csv(self.path("header.csv"), index=False)
-        cases = {"empty.csv": "empty file", "v3.csv": "schema_version [3]",
+        cases = {"empty.csv": "empty file", "v99.csv": "schema_version [99]",
                  "cols.csv": "missing columns peak_flops", "header.csv": "no rows",
                  "absent.csv": "no such file"}
         for script in ("plot.py", "compare.py"):

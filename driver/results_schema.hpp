@@ -1,0 +1,67 @@
+#pragma once
+// The results table of shared/design/csv-schema.md, written once: one row per (machine,
+// workload, shape, phase, backend, dtype, threads) measurement, and one table of columns
+// (name, type, unit, meaning, how it is filled, and how to read it from a row). The CSV
+// header and cells, the JSON form and `aigcbench schema` are all generated from that table.
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace aigc {
+
+// 2: upload_s and download_s added (GPU transfers outside the timed region).
+// 3: machine added (the hardware id that names results; the host name does not).
+inline constexpr int kResultsSchemaVersion = 3;
+inline constexpr int kCsvSchemaVersion = kResultsSchemaVersion;
+
+struct ResultRow {
+  std::string run_id, timestamp;
+  std::string machine, host, cpu_model;
+  int cores = 0;
+  std::string simd_target, gpu_name, compiler, build_type;
+  std::string workload, phase, shape, backend, dtype = "f32";
+  int threads = 1;
+  std::optional<int> repetitions;
+  std::optional<double> time_median_s, time_min_s, time_max_s, time_cv;
+  std::optional<double> flops, bytes, arithmetic_intensity;
+  std::optional<double> achieved_flops, achieved_bytes_per_s, tokens_per_s;
+  std::optional<double> baseline_time_s;
+  std::string baseline_source;
+  std::optional<double> speedup_vs_scalar;
+  std::optional<double> t_single_s;
+  std::optional<long long> n_units;
+  std::optional<double> t_serial_model_s, serial_model_error;
+  std::optional<double> t1_s, parallel_speedup, parallel_efficiency, karp_flatt;
+  std::optional<double> peak_flops, peak_bytes_per_s, t_roofline_s, roofline_fraction;
+  std::string bound;
+  std::optional<double> predicted_speedup, captured_speedup_fraction;
+  std::optional<double> upload_s, download_s;
+  std::optional<double> max_rel_error;
+  std::string status = "ok";
+  // Not a column: each repetition's time, written beside the CSV and inside the JSON.
+  std::vector<double> repetition_times_s;
+};
+
+enum class ColumnType { integer, number, text };
+// An empty cell (monostate) is a missing value, never 0.
+using Cell = std::variant<std::monostate, long long, double, std::string>;
+
+struct ResultColumn {
+  const char* name;
+  ColumnType type;
+  const char* unit;     // "s", "FLOP", "FLOP/s", "B/s", "tokens/s", "" (none)
+  const char* meaning;  // what the value is
+  const char* filled;   // when it is filled, and from what
+  Cell (*get)(const ResultRow&);
+};
+
+// Every column in order; the first is schema_version.
+const std::vector<ResultColumn>& result_columns();
+const char* column_type_name(ColumnType type);
+
+// `aigcbench schema`: the table as aligned text, or as JSON (what the Python scripts read).
+std::string schema_as_text();
+std::string schema_as_json();
+
+}  // namespace aigc
