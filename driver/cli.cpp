@@ -251,7 +251,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   RunText rt;
   RunFlags rf{};
   rf.workloads = run->add_option("--workloads", rt.workloads,
-                                 "workloads to run, comma-separated (default: all)");
+                                 "workloads to run, comma-separated: matmul, attention, decoder (the default), op (every op "
+                                 "case: layernorm, rmsnorm, ...)");
   rf.backends = run->add_option("--backends", rt.backends,
                                 "backends to run, comma-separated (default: all available)");
   rf.threads = run->add_option("--threads", rt.threads,

@@ -186,7 +186,7 @@ namespace {
 // Everything the user gave, checked before any work: names, shapes, threads, output paths.
 RunPlan validate(const RunOptions& o) {
   std::vector<const Workload*> workloads;
-  for (const std::string& w : o.workloads.empty() ? workload_names() : o.workloads) {
+  for (const std::string& w : o.workloads.empty() ? default_workload_names() : o.workloads) {
     workloads.push_back(&find_workload(w));
   }
   RunPlan plan;

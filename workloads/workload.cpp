@@ -6,6 +6,7 @@
 #include "workloads/attention.hpp"
 #include "workloads/decoder.hpp"
 #include "workloads/matmul.hpp"
+#include "workloads/op_case.hpp"
 
 namespace aigc {
 namespace {
@@ -15,7 +16,8 @@ const std::vector<const Workload*>& all_workloads() {
   static const MatmulWorkload matmul;
   static const AttentionWorkload attention;
   static const DecoderWorkload decoder;
-  static const std::vector<const Workload*> list{&matmul, &attention, &decoder};
+  static const OpWorkload op;
+  static const std::vector<const Workload*> list{&matmul, &attention, &decoder, &op};
   return list;
 }
 
@@ -24,6 +26,14 @@ const std::vector<const Workload*>& all_workloads() {
 std::vector<std::string> workload_names() {
   std::vector<std::string> names;
   for (const Workload* w : all_workloads()) names.push_back(w->name());
+  return names;
+}
+
+std::vector<std::string> default_workload_names() {
+  std::vector<std::string> names;
+  for (const Workload* w : all_workloads()) {
+    if (w->in_default_run()) names.push_back(w->name());
+  }
   return names;
 }
 

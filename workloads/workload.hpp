@@ -40,6 +40,8 @@ class Workload {
  public:
   virtual ~Workload() = default;
   virtual std::string name() const = 0;
+  // Whether `aigcbench run` without --workloads runs it (the per-op rows are asked for by name).
+  virtual bool in_default_run() const { return true; }
   // Shapes as canonical strings ("M=1024,N=1024,K=1024").
   virtual std::vector<std::string> preset_shapes(Preset preset) const = 0;
   // Parses and validates a user's shape; throws InvalidArgument naming `shapes`.
@@ -57,6 +59,8 @@ class Workload {
 };
 
 std::vector<std::string> workload_names();
+// Those a run without --workloads runs.
+std::vector<std::string> default_workload_names();
 // Throws InvalidArgument("workloads", ...) for an unknown name.
 const Workload& find_workload(const std::string& name);
 

@@ -1,0 +1,172 @@
+// The one op-case sweep: every op case (workloads/op_cases/) on every backend that offers its
+// op, at 1, 2 and 3 threads for the multithreaded ones, under every SIMD target the machine has,
+// with NaN-poisoned outputs and guard floats after each output that must stay untouched.
+// A backend that lacks the op is reported as skipped by its descriptor's answer; one that cannot
+// run here (no GPU) is skipped with its reason. Adding an op means adding a case, not a test.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "core/verify.hpp"
+#include "kernels/registry.hpp"
+#include "kernels/simd/gemm.hpp"
+#include "workloads/op_case.hpp"
+
+using namespace aigc;
+
+namespace {
+
+// Runs every case's test shapes on one backend at one thread count; returns how many ran.
+int sweep_backend(const BackendDescriptor& d, int threads, const std::string& target) {
+  int ran = 0;
+  for (const OpCase* c : op_cases()) {
+    if (c->op() && !d.supports(*c->op(), d.default_dtype())) {
+      WARN("skipped: " << d.lacks(*c->op(), d.default_dtype()));
+      continue;
+    }
+    for (const OpVars& vars : c->test_shapes()) {
+      INFO(format_op_shape(*c, vars) << " on " << d.name << " threads=" << threads << " target="
+                                     << target);
+      auto backend = d.make();
+      backend->set_threads(threads);
+      OpCaseRun run(*backend, *c, vars);
+      const double error = run.verify();
+      CHECK(error <= run.tolerance());
+      ++ran;
+    }
+  }
+  return ran;
+}
+
+}  // namespace
+
+TEST_CASE("every op case matches float64 on every backend, thread count and SIMD target") {
+  int ran = 0;
+  for (const BackendDescriptor* d : backend_descriptors()) {
+    if (const Availability av = d->availability(); !av.available) {
+      WARN("skipped: " << d->name << ": " << av.reason);
+      continue;
+    }
+    const std::vector<int> thread_counts =
+        d->is_multithreaded() ? std::vector<int>{1, 2, 3} : std::vector<int>{1};
+    // Highway's targets matter only to the backends that dispatch through it.
+    const bool highway = d->name == "simd" || d->name == "openmp";
+    const std::vector<std::string> targets =
+        highway ? simd::available_targets() : std::vector<std::string>{""};
+    for (const std::string& target : targets) {
+      simd::force_target(target);
+      for (const int t : thread_counts) ran += sweep_backend(*d, t, target.empty() ? "-" : target);
+    }
+    simd::force_target("");
+  }
+  CHECK(ran > 0);
+}
+
+TEST_CASE("the guard regions catch a kernel that writes past its output") {
+  // A case whose run writes one float beyond the output it was given.
+  struct Overrun final : OpCase {
+    std::string name() const override { return "overrun"; }
+    std::optional<Op> op() const override { return std::nullopt; }
+    std::vector<ShapeKey> vars() const override { return {{"n", 1, 64}}; }
+    std::vector<OpVars> test_shapes() const override { return {{{"n", 8}}}; }
+    std::vector<OpVars> bench_shapes() const override { return test_shapes(); }
+    WorkCounts counts(const OpVars&) const override { return {}; }
+    std::vector<std::vector<float>> inputs(const OpVars&) const override { return {{1.0f}}; }
+    std::vector<std::int64_t> output_floats(const OpVars& v) const override { return {v.at("n")}; }
+    OpRun prepare(Backend&, const OpVars& v) const override {
+      return [n = v.at("n")](const std::vector<Buffer>&, std::vector<Buffer>& out) {
+        for (std::int64_t i = 0; i <= n; ++i) out[0].as<float>()[i] = 1.0f;
+      };
+    }
+    double max_rel_error(const OpVars&, const std::vector<std::vector<float>>&,
+                         const std::vector<std::vector<float>>&) const override {
+      return 0.0;
+    }
+    double tolerance(const OpVars&) const override { return 0.0; }
+  } overrun;
+  auto backend = make_backend("scalar");
+  OpCaseRun run(*backend, overrun, {{"n", 8}});
+  CHECK_THROWS_WITH(run.verify(), Catch::Contains("wrote past the end of output 0"));
+}
+
+TEST_CASE("an op case's check fails on a NaN, an unwritten output and a wrong element") {
+  auto backend = make_backend("scalar");
+  for (const OpCase* c : op_cases()) {
+    INFO(c->name());
+    const OpVars vars = c->test_shapes()[1];
+    const auto in = c->inputs(vars);
+    // Run the real kernel, then corrupt its result in three ways.
+    OpCaseRun run(*backend, *c, vars);
+    REQUIRE(run.verify() <= run.tolerance());
+    std::vector<std::vector<float>> out;
+    for (const std::int64_t n : c->output_floats(vars)) out.emplace_back(n);
+    std::vector<Buffer> din, dout;
+    for (const auto& x : in) din.push_back(backend->upload_new(x));
+    for (const auto& o : out) dout.push_back(backend->upload_new(nan_filled(o.size())));
+    c->prepare(*backend, vars)(din, dout);
+    for (std::size_t i = 0; i < out.size(); ++i) backend->download(dout[i], out[i]);
+    CHECK(c->max_rel_error(vars, in, out) <= c->tolerance(vars));
+    const std::size_t last = out[0].size() - 1;
+    auto wrong = out;
+    wrong[0][last] = wrong[0][last] * 1.01f + 0.01f;
+    CHECK(c->max_rel_error(vars, in, wrong) > c->tolerance(vars));
+    auto nan = out;
+    nan[0][0] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_FALSE(c->max_rel_error(vars, in, nan) <= c->tolerance(vars));
+  }
+}
+
+TEST_CASE("a backend without an op says so before anything is built") {
+  const BackendDescriptor& onednn = find_backend("onednn");
+  CHECK_FALSE(onednn.supports(Op::rmsnorm, "f32"));
+  CHECK(onednn.lacks(Op::rmsnorm, "f32") == "onednn has no rmsnorm for f32");
+  auto backend = onednn.make();
+  CHECK_THROWS_AS(backend->make_rmsnorm({1, 8}), UnsupportedOp);
+  CHECK(find_backend("cuda-bf16").lacks(Op::attention, "bf16") ==
+        "cuda-bf16 has no attention for bf16");
+}
+
+TEST_CASE("every op a descriptor lists builds a kernel on that backend") {
+  for (const BackendDescriptor* d : backend_descriptors()) {
+    if (!d->availability().available) {
+      WARN("skipped: " << d->name << ": " << d->availability().reason);
+      continue;
+    }
+    auto b = d->make();
+    auto build = [&](Op op) -> bool {
+      switch (op) {
+        case Op::matmul:
+          return b->make_matmul({1, 1, 1}) != nullptr;
+        case Op::attention:
+          return b->make_attention({1, 1, 1, 1, 8}) != nullptr;
+        case Op::layernorm:
+          return b->make_layernorm({1, 8}) != nullptr;
+        case Op::rmsnorm:
+          return b->make_rmsnorm({1, 8}) != nullptr;
+        case Op::elementwise:
+          return b->make_elementwise({ElementwiseOp::add, 8}) != nullptr;
+      }
+      return false;
+    };
+    for (const Op op : kAllOps) {
+      INFO(d->name << " " << op_name(op));
+      if (d->supports(op, d->default_dtype())) {
+        CHECK(build(op));
+      } else {
+        CHECK_THROWS_AS(build(op), UnsupportedOp);
+      }
+    }
+  }
+}
+
+TEST_CASE("the op workload names each case and refuses an unknown op by name") {
+  const Workload& w = find_workload("op");
+  CHECK(w.canonical_shape("op=rmsnorm,dim=768,rows=1") == "op=rmsnorm,rows=1,dim=768");
+  CHECK(w.ops("op=rmsnorm,rows=1,dim=8") == std::vector<Op>{Op::rmsnorm});
+  CHECK(w.ops("op=merge_heads,tokens=1,heads=1,head_dim=1").empty());
+  CHECK_THROWS_WITH(w.canonical_shape("op=softmax,n=3"),
+                    Catch::Contains("unknown op 'softmax'") && Catch::Contains("rmsnorm"));
+  CHECK_THROWS_WITH(w.canonical_shape("op=rmsnorm,rows=0,dim=8"),
+                    Catch::Contains("rows=0 is out of range"));
+  CHECK(w.preset_shapes(Preset::quick).size() == op_cases().size());
+}

@@ -1,0 +1,97 @@
+#pragma once
+// One op as a case (ggml's test-backend-ops is the model): its variables, seeded random
+// inputs, the float64 reference and a tolerance derived from the op's arithmetic, its FLOPs and
+// bytes. The same case serves the correctness sweep (tests/test_op_cases.cpp: every backend x
+// threads x SIMD target, outputs NaN-poisoned, guard regions after every output that must stay
+// untouched) and the perf mode: the `op` workload registers each case as a benchmark
+// (`op/<backend>/op=rmsnorm,rows=1,dim=768/threads:1`), so every op gets its own rows.
+// Adding an op means adding a case here (one file under workloads/op_cases/), not a test file.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workloads/shape_args.hpp"
+#include "workloads/workload.hpp"
+
+namespace aigc {
+
+using OpVars = std::map<std::string, std::int64_t>;
+
+// What prepare() returns: runs the op on buffers laid out as inputs() and outputs() say.
+using OpRun = std::function<void(const std::vector<Buffer>& in, std::vector<Buffer>& out)>;
+
+class OpCase {
+ public:
+  virtual ~OpCase() = default;
+  virtual std::string name() const = 0;
+  // The capability it needs; none for data movement, which every backend has.
+  virtual std::optional<Op> op() const = 0;
+  virtual std::vector<ShapeKey> vars() const = 0;
+  // The sweep's shapes: edges (1, odd, one past a vector, larger than a thread's share).
+  virtual std::vector<OpVars> test_shapes() const = 0;
+  // The benchmark's shapes (GPT-2 124M and Llama-family sizes: a decode step and a prefill).
+  virtual std::vector<OpVars> bench_shapes() const = 0;
+  virtual WorkCounts counts(const OpVars& v) const = 0;
+  // Seeded random inputs (never zeros) and the output sizes, in floats.
+  virtual std::vector<std::vector<float>> inputs(const OpVars& v) const = 0;
+  virtual std::vector<std::int64_t> output_floats(const OpVars& v) const = 0;
+  // Builds the kernel (set-up outside the timed region) and returns what runs it.
+  virtual OpRun prepare(Backend& backend, const OpVars& v) const = 0;
+  // Largest relative error of the outputs against the float64 reference (NaN-aware), and the
+  // bound the arithmetic allows.
+  virtual double max_rel_error(const OpVars& v, const std::vector<std::vector<float>>& in,
+                               const std::vector<std::vector<float>>& out) const = 0;
+  virtual double tolerance(const OpVars& v) const = 0;
+};
+
+// Every op case, in reporting order.
+const std::vector<const OpCase*>& op_cases();
+// Throws InvalidArgument("shapes", ...) naming the valid ops.
+const OpCase& find_op_case(const std::string& name);
+
+// "op=<name>,<var>=<value>,..." and back.
+std::string format_op_shape(const OpCase& c, const OpVars& v);
+std::pair<const OpCase*, OpVars> parse_op_shape(const std::string& text);
+
+// A case ready on a backend: inputs uploaded, each output followed by guard floats.
+class OpCaseRun final : public WorkloadCase {
+ public:
+  // Guard floats after each output: a kernel that writes past its output changes them.
+  static constexpr std::int64_t kGuardFloats = 64;
+
+  OpCaseRun(Backend& backend, const OpCase& op_case, const OpVars& vars);
+  void run() override { run_(inputs_, outputs_); }
+  // Poisons the outputs (NaN) and fills the guards, runs once, checks the guards (throws
+  // std::runtime_error naming the output written past its end) and returns the error.
+  double verify() override;
+  double tolerance() const override { return case_.tolerance(vars_); }
+
+ private:
+  Backend& backend_;
+  const OpCase& case_;
+  OpVars vars_;
+  std::vector<std::vector<float>> host_inputs_;
+  std::vector<std::int64_t> output_floats_;
+  std::vector<Buffer> inputs_, outputs_;
+  OpRun run_;
+};
+
+// The `op` workload: every op case as a benchmark.
+class OpWorkload final : public Workload {
+ public:
+  std::string name() const override { return "op"; }
+  bool in_default_run() const override { return false; }
+  std::vector<std::string> preset_shapes(Preset preset) const override;
+  std::string canonical_shape(const std::string& text) const override;
+  WorkCounts counts(const std::string& shape) const override;
+  std::vector<Op> ops(const std::string& shape) const override;
+  // An op has no smaller unit: the serial model's unit is the op itself.
+  std::string unit_shape(const std::string& shape) const override { return shape; }
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
+                                          const std::string& shape) const override;
+};
+
+}  // namespace aigc
