@@ -14,6 +14,7 @@
 #include "core/stats.hpp"
 #include "decoder/gpt2_model.hpp"
 #include "kernels/registry.hpp"
+#include "workloads/workload.hpp"
 
 namespace aigc {
 namespace {
@@ -61,11 +62,18 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
                                                o.count, prompt.size(), config.name, config.n_ctx,
                                                room));
   }
-  auto backend = make_backend(o.backend);
-  if (const Availability av = backend->availability(); !av.available) {
+  const BackendDescriptor& descriptor = find_backend(o.backend);
+  if (const Availability av = descriptor.availability(); !av.available) {
     throw InvalidArgument("backend", fmt::format("'{}' is unavailable here ({})", o.backend,
                                                  av.reason));
   }
+  for (const Op op : find_workload("decoder").ops("")) {
+    if (!descriptor.supports(op, descriptor.default_dtype())) {
+      throw InvalidArgument("backend", fmt::format("'{}' cannot run the decoder ({})", o.backend,
+                                                   descriptor.lacks(op, descriptor.default_dtype())));
+    }
+  }
+  auto backend = descriptor.make();
   if (backend->is_multithreaded()) {
     backend->set_threads(o.threads > 0 ? o.threads : machine_info().cores);
   } else if (o.threads > 1) {

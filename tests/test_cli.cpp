@@ -223,15 +223,15 @@ TEST_CASE("list names every backend with its availability") {
     CHECK_THAT(r.out, Catch::Contains(std::string(b) + ":"));
   CHECK_THAT(r.out, Catch::Contains("GPU:"));
   // Without a GPU, every GPU backend says so and why.
-  if (!make_backend("cuda")->availability().available) {
+  if (!find_backend("cuda").availability().available) {
     CHECK_THAT(r.out, Catch::Contains("cuda:      unavailable (" +
-                                      make_backend("cuda")->availability().reason + ")"));
+                                      find_backend("cuda").availability().reason + ")"));
   }
 }
 
 TEST_CASE("a GPU backend named on a machine without one is recorded as skipped, with the reason") {
-  auto cuda = make_backend("cuda");
-  if (cuda->availability().available) return;  // the machine has a GPU: nothing to skip
+  const BackendDescriptor& cuda = find_backend("cuda");
+  if (cuda.availability().available) return;  // the machine has a GPU: nothing to skip
   Scratch scratch;
   const std::string out = scratch.file("results.csv");
   const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
@@ -242,7 +242,7 @@ TEST_CASE("a GPU backend named on a machine without one is recorded as skipped, 
   const std::string csv = read(out);
   CHECK_THAT(csv, Catch::Contains(",cuda,"));
   CHECK_THAT(csv, Catch::Contains(",cublas,"));
-  CHECK_THAT(csv, Catch::Contains("skipped: " + cuda->availability().reason));
+  CHECK_THAT(csv, Catch::Contains("skipped: " + cuda.availability().reason));
 }
 
 TEST_CASE("a smoke run replaces the results file with one verified row per configuration") {
