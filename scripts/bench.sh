@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh >/dev/null
-machine="${AIGCBENCH_MACHINE:-$(hostname -s)}"
+# Results are named after the hardware (e.g. amd-epyc-zen5-2c-avx3), not the host name: every
+# VM here is called `vm`. AIGCBENCH_MACHINE overrides it, in the file names and the CSV alike.
+machine="$(build/release/driver/aigcbench machine)"
 preset=quick
 for ((i = 1; i <= $#; i++)); do
   case "${!i}" in
