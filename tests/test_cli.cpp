@@ -8,9 +8,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "driver/cli.hpp"
 #include "decoder/gpt2_weights.hpp"
 #include "driver/results_csv.hpp"
+#include "driver/results_schema.hpp"
 #include "kernels/registry.hpp"
 #include "models/probe.hpp"
 
@@ -311,4 +314,63 @@ TEST_CASE(
   CHECK_THAT(r.out,
              Catch::Contains("skipped: the scalar path's score tensor [B,H,S,L] needs 32.00 GiB"));
   CHECK_THAT(read(out), Catch::Contains("needs 32.00 GiB"));
+}
+
+TEST_CASE("a JSON run writes one object per row with the machine and the repetition times") {
+  Scratch scratch;
+  const std::string out = scratch.file("results.json");
+  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
+                           "--backends", "scalar,simd", "--repetitions", "3", "--min-time",
+                           "0.001", "--format", "json", "--probe-file", scratch.probe(), "--out",
+                           out});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(read(out));
+  CHECK(j["schema_version"] == kResultsSchemaVersion);
+  REQUIRE(j["rows"].size() == 2);
+  for (const auto& row : j["rows"]) {
+    CHECK(row["machine"] == machine_id());
+    CHECK(row["status"] == "ok");
+    CHECK(row["repetition_times_s"].size() == 3);
+    CHECK(row["time_median_s"].get<double>() > 0);
+  }
+  CHECK_FALSE(fs::exists(repetitions_path(out)));  // inside the JSON instead
+  check_rejected({"--format", "xml"}, "--format", "unknown format 'xml' (valid: csv, json)");
+}
+
+TEST_CASE("schema prints the results table, as text or as the JSON the scripts read") {
+  const CliResult text = cli({"schema"});
+  CHECK(text.status == 0);
+  for (const ResultColumn& c : result_columns()) CHECK_THAT(text.out, Catch::Contains(c.name));
+  const CliResult json = cli({"schema", "--format", "json"});
+  REQUIRE(json.status == 0);
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["columns"].size() == result_columns().size());
+  CHECK(cli({"schema", "--format", "yaml"}).status == 2);
+}
+
+TEST_CASE("every command answers --help, and machine prints the hardware id") {
+  for (const char* command : {"list", "probe", "run", "generate", "schema", "machine"}) {
+    INFO(command);
+    const CliResult r = cli({command, "--help"});
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("Usage"));
+  }
+  const CliResult m = cli({"machine"});
+  CHECK(m.status == 0);
+  CHECK(m.out == machine_id() + "\n");
+  CHECK_THAT(cli({"run", "--help"}).out, Catch::Contains("--repetitions"));
+}
+
+TEST_CASE("a backend that lacks an op is a skipped row saying so, decided before any work") {
+  Scratch scratch;
+  const std::string out = scratch.file("ops.csv");
+  const CliResult r = cli({"run", "--workloads", "op", "--shapes", "op=rmsnorm,rows=2,dim=8",
+                           "--backends", "scalar,onednn", "--threads", "1", "--repetitions", "2",
+                           "--min-time", "0.001", "--probe-file", scratch.probe(), "--out", out});
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  const std::string csv = read(out);
+  CHECK_THAT(csv, Catch::Contains("skipped: onednn has no rmsnorm for f32"));
+  CHECK_THAT(csv, Catch::Contains(",scalar,f32,1,2,"));  // the scalar row ran, 2 repetitions
 }
