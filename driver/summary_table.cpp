@@ -34,8 +34,10 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
   for (const ResultRow& r : rows) {
     std::string time = "-";
     if (r.time_median_s) {
-      time = *r.time_median_s >= 1 ? fmt::format("{:.3f} s", *r.time_median_s)
-                                   : fmt::format("{:.3f} ms", *r.time_median_s * 1e3);
+      // Microseconds for the single ops of the `op` workload, which take a few of them.
+      time = *r.time_median_s >= 1      ? fmt::format("{:.3f} s", *r.time_median_s)
+             : *r.time_median_s >= 1e-3 ? fmt::format("{:.3f} ms", *r.time_median_s * 1e3)
+                                        : fmt::format("{:.3f} us", *r.time_median_s * 1e6);
     }
     std::string speedup = opt(r.speedup_vs_scalar, "{:.1f}x");
     if (r.speedup_vs_scalar && r.baseline_source == "serial_model") speedup += "*";
