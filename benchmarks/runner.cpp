@@ -91,8 +91,9 @@ void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
 std::vector<double> time_ready_case(const BenchSpec& spec, ReadyCase& ready,
                                     const TimingPolicy& policy, std::string& error) {
   benchmark::ClearRegisteredBenchmarks();
-  auto* b = benchmark::RegisterBenchmark(
-      benchmark_name(spec).c_str(), [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); });
+  auto* b =
+      benchmark::RegisterBenchmark(benchmark_name(spec).c_str(),
+                                   [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); });
   apply_timing(b, spec.backend, policy);
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

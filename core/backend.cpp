@@ -57,10 +57,10 @@ std::unique_ptr<Kernel> checked(const BackendDescriptor& d, Op op, std::unique_p
 
 }  // namespace
 
-#define AIGC_MAKE_OP(method, factory, op, Kernel, Shape)                              \
-  std::unique_ptr<Kernel> Backend::method(const Shape& shape) {                       \
+#define AIGC_MAKE_OP(method, factory, op, Kernel, Shape)                                         \
+  std::unique_ptr<Kernel> Backend::method(const Shape& shape) {                                  \
     if (!descriptor_.supports(op, dtype())) throw UnsupportedOp(descriptor_.lacks(op, dtype())); \
-    return checked(descriptor_, op, factory(shape));                                  \
+    return checked(descriptor_, op, factory(shape));                                             \
   }
 AIGC_MAKE_OP(make_matmul, new_matmul, Op::matmul, MatmulKernel, MatmulShape)
 AIGC_MAKE_OP(make_attention, new_attention, Op::attention, AttentionKernel, AttentionShape)

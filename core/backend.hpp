@@ -61,7 +61,7 @@ struct BackendDescriptor {
   std::vector<std::string> dtypes{"f32"};
   // The relative rounding the first dtype adds to each operand (bf16: 2^-8), for tolerances.
   double operand_rounding = 0.0;
-  std::vector<Op> ops;      // the ops it offers, for every dtype in `dtypes`
+  std::vector<Op> ops;        // the ops it offers, for every dtype in `dtypes`
   bool device_timer = false;  // timed on the device's clock (CUDA events), not wall clock
   std::function<int()> max_threads = [] { return 1; };  // 1: single-threaded
   std::function<Availability()> availability = [] { return Availability{}; };
@@ -139,12 +139,12 @@ class Backend {
   virtual void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
                      const Buffer& wte, const Buffer& wpe, Buffer& x) = 0;
   // Q goes to q [H, T, D]; K and V to rows pos0 .. pos0 + T - 1 of the caches.
-  virtual void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv,
-                           Buffer& q, Buffer& k_cache, Buffer& v_cache) = 0;
+  virtual void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
+                           Buffer& k_cache, Buffer& v_cache) = 0;
   // o [H, T, D] -> y [T, H * D].
   virtual void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) = 0;
-  virtual void copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
-                    std::size_t dst_offset, std::size_t count) = 0;
+  virtual void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
+                    std::size_t count) = 0;
 
  protected:
   // What a backend overrides for each op in its descriptor's list (null: not offered; a test

@@ -78,7 +78,8 @@ void require_embed_buffers(std::span<const std::int32_t> ids, std::int64_t pos0,
   const auto T = static_cast<std::int64_t>(ids.size());
   require_floats(x, T * dim, "embed output");
   require_floats(wpe, (pos0 + T) * dim, "embed positions");
-  for (const std::int32_t id : ids) require_floats(wte, (std::int64_t{id} + 1) * dim, "embed token");
+  for (const std::int32_t id : ids)
+    require_floats(wte, (std::int64_t{id} + 1) * dim, "embed token");
 }
 
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,

@@ -5,8 +5,10 @@
 #include <cctype>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/errors.hpp"
 
@@ -47,9 +49,9 @@ struct Uarch {
   const char* name;
 };
 constexpr Uarch kUarchs[] = {
-    {"intel", 6, 85, 85, "skx"},   {"intel", 6, 106, 106, "icx"}, {"intel", 6, 143, 143, "spr"},
-    {"intel", 6, 207, 207, "emr"}, {"intel", 6, 173, 174, "gnr"}, {"amd", 23, 0, 255, "zen2"},
-    {"amd", 25, 0, 15, "zen3"},    {"amd", 25, 16, 31, "zen4"},   {"amd", 25, 96, 127, "zen4"},
+    {"intel", 6, 85, 85, "skx"},    {"intel", 6, 106, 106, "icx"}, {"intel", 6, 143, 143, "spr"},
+    {"intel", 6, 207, 207, "emr"},  {"intel", 6, 173, 174, "gnr"}, {"amd", 23, 0, 255, "zen2"},
+    {"amd", 25, 0, 15, "zen3"},     {"amd", 25, 16, 31, "zen4"},   {"amd", 25, 96, 127, "zen4"},
     {"amd", 25, 160, 175, "zen4c"}, {"amd", 26, 0, 255, "zen5"},
 };
 
@@ -105,8 +107,8 @@ std::string sanitize_machine_id(const std::string& value) {
 
 std::string make_machine_id(const MachineIdParts& p) {
   const std::string vendor = vendor_short(p.cpu_vendor);
-  std::string id = vendor;
-  if (const std::string brand = brand_of(p.cpu_model, vendor); !brand.empty()) id += "-" + brand;
+  std::vector<std::string> parts{vendor};
+  if (std::string brand = brand_of(p.cpu_model, vendor); !brand.empty()) parts.push_back(brand);
   std::string uarch;
   for (const Uarch& u : kUarchs) {
     if (vendor == u.vendor && p.cpu_family == u.family && p.cpu_model_number >= u.model_lo &&
@@ -117,18 +119,18 @@ std::string make_machine_id(const MachineIdParts& p) {
   }
   if (uarch.empty() && p.cpu_family >= 0)
     uarch = fmt::format("f{}m{}", p.cpu_family, p.cpu_model_number);
-  if (!uarch.empty()) id += "-" + uarch;
-  id += fmt::format("-{}c", p.cores);
-  if (!p.simd_target.empty() && p.simd_target != "none") id += "-" + p.simd_target;
+  if (!uarch.empty()) parts.push_back(uarch);
+  parts.push_back(fmt::format("{}c", p.cores));
+  if (!p.simd_target.empty() && p.simd_target != "none") parts.push_back(p.simd_target);
   if (!p.gpu_name.empty()) {
     // "NVIDIA H100 80GB HBM3" -> "h100": the model word after the vendor.
     std::string gpu = sanitize_machine_id(p.gpu_name);
     for (const std::string drop : {"nvidia-", "geforce-", "tesla-"}) {
       if (gpu.rfind(drop, 0) == 0) gpu = gpu.substr(drop.size());
     }
-    id += "-" + gpu.substr(0, gpu.find('-'));
+    parts.push_back(gpu.substr(0, gpu.find('-')));
   }
-  return sanitize_machine_id(id);
+  return sanitize_machine_id(fmt::format("{}", fmt::join(parts, "-")));
 }
 
 double available_memory_bytes() {

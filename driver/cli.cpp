@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <fmt/ranges.h>
+#include <CLI/CLI.hpp>
 
 #include "core/errors.hpp"
 #include "core/machine.hpp"
@@ -83,8 +83,8 @@ int list_command(std::ostream& out) {
                                   : "none: " + gpu.reason);
   fmt::print(out, "workloads: {}\n", fmt::join(workload_names(), ", "));
   const MachineInfo& m = machine_info();
-  fmt::print(out, "machine: {} ({} | {} | {} cores | {} | {})\n", machine_id(), m.host,
-             m.cpu_model, m.cores, m.compiler, m.build_type);
+  fmt::print(out, "machine: {} ({} | {} | {} cores | {} | {})\n", machine_id(), m.host, m.cpu_model,
+             m.cores, m.compiler, m.build_type);
   return 0;
 }
 
@@ -99,8 +99,9 @@ int probe_command(const std::string& path, bool reprobe, std::ostream& out) {
     for (const auto& [t, v] : level.bytes_per_s) {
       const auto read = level.read_bytes_per_s.find(t);
       fmt::print(out, "  {:>7} x{}: triad {:.1f} GB/s, read {}\n", level.name, t, v / 1e9,
-                 read == level.read_bytes_per_s.end() ? "-"
-                                                      : fmt::format("{:.1f} GB/s", read->second / 1e9));
+                 read == level.read_bytes_per_s.end()
+                     ? "-"
+                     : fmt::format("{:.1f} GB/s", read->second / 1e9));
     }
   }
   return 0;
@@ -119,7 +120,8 @@ std::vector<std::string> nonempty_list(const std::string& text, char sep, const 
 
 struct RunText {
   std::string workloads, backends, threads, preset = "quick", shapes, out, format = "csv",
-      repetitions, min_time, scalar_budget, simd_target, probe_file;
+                                            repetitions, min_time, scalar_budget, simd_target,
+                                            probe_file;
   bool reprobe = false;
 };
 
@@ -142,8 +144,8 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
   }
   if (given(f.threads)) {
     const int max_threads = 4 * machine_info().cores;
-    for (const auto& v : nonempty_list(t.threads, ',', "threads",
-                                       fmt::format(" (valid: 1..{})", max_threads)))
+    for (const auto& v :
+         nonempty_list(t.threads, ',', "threads", fmt::format(" (valid: 1..{})", max_threads)))
       o.threads.push_back(int(parse_integer("threads", v, 1, max_threads)));
   }
   if (t.preset == "smoke") {
@@ -162,18 +164,18 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
   } else if (t.format == "json") {
     o.format = ResultsFormat::json;
   } else {
-    throw InvalidArgument("format", fmt::format("unknown format '{}' (valid: csv, json)", t.format));
+    throw InvalidArgument("format",
+                          fmt::format("unknown format '{}' (valid: csv, json)", t.format));
   }
   o.out = given(f.out) ? t.out
                        : (o.format == ResultsFormat::json ? "aigcbench-results.json"
                                                           : "aigcbench-results.csv");
   // The full preset measures longer and lets the scalar reference run further.
   const bool full = o.preset == Preset::full;
-  o.repetitions = given(f.repetitions)
-                      ? int(parse_integer("repetitions", t.repetitions, 1, 1000))
-                      : (full ? 5 : 3);
-  o.min_time_s = given(f.min_time) ? parse_number("min-time", t.min_time, 0.001, 60)
-                 : full            ? 0.3
+  o.repetitions = given(f.repetitions) ? int(parse_integer("repetitions", t.repetitions, 1, 1000))
+                                       : (full ? 5 : 3);
+  o.min_time_s = given(f.min_time)           ? parse_number("min-time", t.min_time, 0.001, 60)
+                 : full                      ? 0.3
                  : o.preset == Preset::smoke ? 0.01
                                              : 0.1;
   o.scalar_budget_s = given(f.scalar_budget)
@@ -219,8 +221,7 @@ GenerateOptions to_generate_options(const GenerateText& t, const CLI::Option* co
   if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
     // "--threads: 1 required TEXT missing"
     const std::string option = what.substr(0, what.find(':'));
-    throw InvalidArgument(option.rfind("--", 0) == 0 ? option.substr(2) : option,
-                          "needs a value");
+    throw InvalidArgument(option.rfind("--", 0) == 0 ? option.substr(2) : option, "needs a value");
   }
   throw InvalidArgument("arguments", what);
 }
@@ -230,9 +231,10 @@ constexpr const char* kCommands = "list, probe, run, generate, schema, machine";
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  CLI::App app{"aigcbench: how much faster does this hardware, or this optimization, make a "
-               "transformer?",
-               "aigcbench"};
+  CLI::App app{
+      "aigcbench: how much faster does this hardware, or this optimization, make a "
+      "transformer?",
+      "aigcbench"};
   app.require_subcommand(0, 1);
   app.set_help_all_flag("--help-all", "every command's options");
 
@@ -250,9 +252,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       "run", "benchmark, apply the timing models, write the results (CSV or JSON)");
   RunText rt;
   RunFlags rf{};
-  rf.workloads = run->add_option("--workloads", rt.workloads,
-                                 "workloads to run, comma-separated: matmul, attention, decoder (the default), op (every op "
-                                 "case: layernorm, rmsnorm, ...)");
+  rf.workloads = run->add_option(
+      "--workloads", rt.workloads,
+      "workloads to run, comma-separated: matmul, attention, decoder (the default), op (every op "
+      "case: layernorm, rmsnorm, ...)");
   rf.backends = run->add_option("--backends", rt.backends,
                                 "backends to run, comma-separated (default: all available)");
   rf.threads = run->add_option("--threads", rt.threads,
@@ -338,8 +341,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       return generate_command(to_generate_options(gt, count, gen_threads, seed), out);
     if (schema->parsed()) {
       if (schema_format != "text" && schema_format != "json")
-        throw InvalidArgument("format", fmt::format("unknown format '{}' (valid: text, json)",
-                                                    schema_format));
+        throw InvalidArgument(
+            "format", fmt::format("unknown format '{}' (valid: text, json)", schema_format));
       fmt::print(out, "{}", schema_format == "json" ? schema_as_json() : schema_as_text());
       return 0;
     }

@@ -57,20 +57,21 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   const std::vector<std::int32_t> prompt = parse_ids(o.prompt_ids, config);
   const std::int64_t room = config.n_ctx - std::int64_t(prompt.size());
   if (o.count < 1 || o.count > room) {
-    throw InvalidArgument("count", fmt::format("{} is out of range: {} prompt tokens in {}'s "
-                                               "context of {} leave room for 1..{}",
-                                               o.count, prompt.size(), config.name, config.n_ctx,
-                                               room));
+    throw InvalidArgument("count",
+                          fmt::format("{} is out of range: {} prompt tokens in {}'s "
+                                      "context of {} leave room for 1..{}",
+                                      o.count, prompt.size(), config.name, config.n_ctx, room));
   }
   const BackendDescriptor& descriptor = find_backend(o.backend);
   if (const Availability av = descriptor.availability(); !av.available) {
-    throw InvalidArgument("backend", fmt::format("'{}' is unavailable here ({})", o.backend,
-                                                 av.reason));
+    throw InvalidArgument("backend",
+                          fmt::format("'{}' is unavailable here ({})", o.backend, av.reason));
   }
   for (const Op op : find_workload("decoder").ops("")) {
     if (!descriptor.supports(op, descriptor.default_dtype())) {
-      throw InvalidArgument("backend", fmt::format("'{}' cannot run the decoder ({})", o.backend,
-                                                   descriptor.lacks(op, descriptor.default_dtype())));
+      throw InvalidArgument("backend",
+                            fmt::format("'{}' cannot run the decoder ({})", o.backend,
+                                        descriptor.lacks(op, descriptor.default_dtype())));
     }
   }
   auto backend = descriptor.make();

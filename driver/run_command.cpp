@@ -221,9 +221,9 @@ RunPlan validate(const RunOptions& o) {
     const BackendDescriptor& d = find_backend(b);
     for (int t : plan.threads) {
       if (d.is_multithreaded() && (t < 1 || t > d.max_threads())) {
-        throw InvalidArgument("threads",
-                              fmt::format("{} is out of range for backend '{}' (valid: 1..{})", t,
-                                          b, d.max_threads()));
+        throw InvalidArgument(
+            "threads", fmt::format("{} is out of range for backend '{}' (valid: 1..{})", t, b,
+                                   d.max_threads()));
       }
     }
   }
@@ -286,7 +286,8 @@ std::vector<Measurement> run_plan(const RunPlan& plan,
       ++index;
       std::optional<std::string> skip;
       if (spec.backend == "scalar") skip = scalar_budget_skip(p, base, scalar_budget_s);
-      Measurement m = skip ? unmeasured(spec, p.counts, *skip) : measure(spec, p.counts, plan.timing);
+      Measurement m =
+          skip ? unmeasured(spec, p.counts, *skip) : measure(spec, p.counts, plan.timing);
       fmt::print(out, "[{}/{}] {}: {}\n", index, total, benchmark_name(spec),
                  m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
                                   : m.status);
@@ -344,8 +345,7 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   }
 
   const auto baselines = measure_serial_baselines(plan, out);
-  const std::vector<Measurement> measurements =
-      run_plan(plan, baselines, o.scalar_budget_s, out);
+  const std::vector<Measurement> measurements = run_plan(plan, baselines, o.scalar_budget_s, out);
   std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
   write_results(rows, o);
   print_summary_table(rows, out);

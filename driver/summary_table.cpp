@@ -44,8 +44,7 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
     fmt::print(out, "{:<9} {:<{}} {:<8} {:>3} {:>11}{} {:>9} {:>9} {:>7} {:>7}  {}\n", r.workload,
                r.shape, shape_width, r.backend, r.threads, time,
                tokens(opt(r.tokens_per_s, "{:.1f}")), opt(r.achieved_flops, "{:.1f}", 1e-9),
-               speedup,
-               r.threads > 1 ? opt(r.parallel_efficiency, "{:.0f}%", 100) : "-",
+               speedup, r.threads > 1 ? opt(r.parallel_efficiency, "{:.0f}%", 100) : "-",
                opt(r.roofline_fraction, "{:.0f}%", 100), r.status == "ok" ? "ok" : r.status);
   }
   fmt::print(out, "(* speedup against the serial model's scalar time, not a measured one)\n");

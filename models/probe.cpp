@@ -191,11 +191,11 @@ ProbeResult run_probe(const ProbeProgress& progress) {
   }
   p.gpu = cuda::measure_gpu_peaks();
   if (p.gpu) {
-    say(fmt::format("GPU {}: copy {:.0f} GB/s (datasheet {:.0f}), SGEMM {:.1f} TFLOP/s (datasheet "
-                    "fp32 {:.1f}), bf16 GEMM {:.1f} TFLOP/s",
-                    p.gpu->name, p.gpu->copy_bytes_per_s / 1e9, p.gpu->datasheet_bytes_per_s / 1e9,
-                    p.gpu->fp32_flops / 1e12, p.gpu->datasheet_fp32_flops / 1e12,
-                    p.gpu->bf16_flops / 1e12));
+    say(fmt::format(
+        "GPU {}: copy {:.0f} GB/s (datasheet {:.0f}), SGEMM {:.1f} TFLOP/s (datasheet "
+        "fp32 {:.1f}), bf16 GEMM {:.1f} TFLOP/s",
+        p.gpu->name, p.gpu->copy_bytes_per_s / 1e9, p.gpu->datasheet_bytes_per_s / 1e9,
+        p.gpu->fp32_flops / 1e12, p.gpu->datasheet_fp32_flops / 1e12, p.gpu->bf16_flops / 1e12));
   }
   return p;
 }
@@ -213,8 +213,7 @@ std::string probe_to_json(const ProbeResult& p) {
                      {"capacity_bytes", level.capacity_bytes},
                      {"per_core", level.per_core}};
     for (const auto& [t, v] : level.bytes_per_s) l["bytes_per_s"][std::to_string(t)] = v;
-    for (const auto& [t, v] : level.read_bytes_per_s)
-      l["read_bytes_per_s"][std::to_string(t)] = v;
+    for (const auto& [t, v] : level.read_bytes_per_s) l["read_bytes_per_s"][std::to_string(t)] = v;
     j["bandwidth"].push_back(l);
   }
   if (p.gpu) {

@@ -15,9 +15,9 @@
 namespace aigc {
 
 struct BandwidthLevel {
-  std::string name;                   // "16KiB", ... "1024MiB" for a measured working set
-  double capacity_bytes = 0;          // the working set measured (per core when per_core)
-  bool per_core = false;              // private cache: capacity scales with threads
+  std::string name;                        // "16KiB", ... "1024MiB" for a measured working set
+  double capacity_bytes = 0;               // the working set measured (per core when per_core)
+  bool per_core = false;                   // private cache: capacity scales with threads
   std::map<int, double> bytes_per_s;       // threads -> triad bandwidth (12 B per element)
   std::map<int, double> read_bytes_per_s;  // threads -> read-only bandwidth (4 B per element)
 };

@@ -36,8 +36,8 @@ void for_each_backend_and_thread_count(Check&& check) {
 // The same at one thread each.
 template <typename Check>
 void for_each_backend(Check&& check) {
-  for_each_backend_and_thread_count([&](aigc::Backend& backend, const std::string& name,
-                                        int threads) {
-    if (threads == 1) check(backend, name);
-  });
+  for_each_backend_and_thread_count(
+      [&](aigc::Backend& backend, const std::string& name, int threads) {
+        if (threads == 1) check(backend, name);
+      });
 }

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "driver/cli.hpp"
 #include "decoder/gpt2_weights.hpp"
+#include "driver/cli.hpp"
 #include "driver/results_csv.hpp"
 #include "driver/results_schema.hpp"
 #include "kernels/registry.hpp"
@@ -120,8 +120,8 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
 }
 
 TEST_CASE("generate prints the prompt, the generated ids and the timings") {
-  const CliResult r = cli({"generate", "--config", "tiny", "--prompt-ids", "5,17,96,0",
-                           "--count", "6", "--backend", "openmp", "--threads", "2"});
+  const CliResult r = cli({"generate", "--config", "tiny", "--prompt-ids", "5,17,96,0", "--count",
+                           "6", "--backend", "openmp", "--threads", "2"});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("prompt (4 tokens): 5 17 96 0"));
@@ -129,8 +129,8 @@ TEST_CASE("generate prints the prompt, the generated ids and the timings") {
   CHECK_THAT(r.out, Catch::Contains("time to first token: "));
   CHECK_THAT(r.out, Catch::Contains("decode: 5 steps"));
   // The same ids on the scalar reference.
-  const CliResult s = cli({"generate", "--config", "tiny", "--prompt-ids", "5,17,96,0",
-                           "--count", "6", "--backend", "scalar"});
+  const CliResult s = cli({"generate", "--config", "tiny", "--prompt-ids", "5,17,96,0", "--count",
+                           "6", "--backend", "scalar"});
   auto generated = [](const std::string& text) {
     const auto at = text.find("generated");
     return text.substr(at, text.find('\n', at) - at);
@@ -150,7 +150,8 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
     CHECK_THAT(r.err, Catch::Contains(detail));
     CHECK(r.out.empty());  // refused before anything ran
   };
-  rejected({"--prompt-ids", "5,97"}, "--prompt-ids", "'97' at index 1 is not a token id of tiny (valid: 0..96)");
+  rejected({"--prompt-ids", "5,97"}, "--prompt-ids",
+           "'97' at index 1 is not a token id of tiny (valid: 0..96)");
   rejected({"--prompt-ids", "-1"}, "--prompt-ids", "valid: 0..96");
   rejected({"--prompt-ids", "5,x"}, "--prompt-ids", "'x' at index 1");
   rejected({}, "--prompt-ids", "no token ids");
@@ -167,8 +168,8 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
   Scratch scratch;
   const std::string path = scratch.file("small.safetensors");
   save_gpt2_weights(path, random_gpt2_weights(gpt2_config("tiny"), 3));
-  const CliResult r = cli({"generate", "--config", "gpt2-124m", "--prompt-ids", "1", "--weights",
-                           path});
+  const CliResult r =
+      cli({"generate", "--config", "gpt2-124m", "--prompt-ids", "1", "--weights", path});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("transformer.wte.weight") && Catch::Contains("[50257, 768]"));
 }
@@ -206,7 +207,10 @@ TEST_CASE("an unknown command or no command prints the usage and exits 2") {
   CHECK(cli({}).status == 2);
   const CliResult r = cli({"frobnicate"});
   CHECK(r.status == 2);
-  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate' (valid: list, probe, run, generate, schema, machine)"));
+  CHECK_THAT(
+      r.err,
+      Catch::Contains(
+          "unknown command 'frobnicate' (valid: list, probe, run, generate, schema, machine)"));
   CHECK(cli({"--help"}).status == 0);
 }
 
@@ -237,9 +241,9 @@ TEST_CASE("a GPU backend named on a machine without one is recorded as skipped, 
   if (cuda.availability().available) return;  // the machine has a GPU: nothing to skip
   Scratch scratch;
   const std::string out = scratch.file("results.csv");
-  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
-                           "--backends", "scalar,cuda,cublas", "--repetitions", "2", "--min-time",
-                           "0.001", "--probe-file", scratch.probe(), "--out", out});
+  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends",
+                           "scalar,cuda,cublas", "--repetitions", "2", "--min-time", "0.001",
+                           "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   const std::string csv = read(out);
@@ -319,10 +323,9 @@ TEST_CASE(
 TEST_CASE("a JSON run writes one object per row with the machine and the repetition times") {
   Scratch scratch;
   const std::string out = scratch.file("results.json");
-  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
-                           "--backends", "scalar,simd", "--repetitions", "3", "--min-time",
-                           "0.001", "--format", "json", "--probe-file", scratch.probe(), "--out",
-                           out});
+  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends",
+                           "scalar,simd", "--repetitions", "3", "--min-time", "0.001", "--format",
+                           "json", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(read(out));

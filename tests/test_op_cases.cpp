@@ -25,8 +25,8 @@ int sweep_backend(const BackendDescriptor& d, int threads, const std::string& ta
       continue;
     }
     for (const OpVars& vars : c->test_shapes()) {
-      INFO(format_op_shape(*c, vars) << " on " << d.name << " threads=" << threads << " target="
-                                     << target);
+      INFO(format_op_shape(*c, vars)
+           << " on " << d.name << " threads=" << threads << " target=" << target);
       auto backend = d.make();
       backend->set_threads(threads);
       OpCaseRun run(*backend, *c, vars);

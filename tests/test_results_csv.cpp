@@ -18,11 +18,30 @@ TEST_CASE("the results CSV's header is the schema table's columns, schema_versio
   const std::set<std::string> unique(cols.begin(), cols.end());
   CHECK(unique.size() == cols.size());
   // What shared/design/csv-schema.md asks every row to carry.
-  for (const char* c : {"run_id", "machine", "cpu_model", "compiler", "build_type", "workload",
-                        "phase", "shape", "backend", "dtype", "threads", "time_median_s",
-                        "time_min_s", "time_max_s", "time_cv", "flops", "bytes",
-                        "arithmetic_intensity", "baseline_source", "t_serial_model_s",
-                        "predicted_speedup", "t_roofline_s", "max_rel_error", "status"}) {
+  for (const char* c : {"run_id",
+                        "machine",
+                        "cpu_model",
+                        "compiler",
+                        "build_type",
+                        "workload",
+                        "phase",
+                        "shape",
+                        "backend",
+                        "dtype",
+                        "threads",
+                        "time_median_s",
+                        "time_min_s",
+                        "time_max_s",
+                        "time_cv",
+                        "flops",
+                        "bytes",
+                        "arithmetic_intensity",
+                        "baseline_source",
+                        "t_serial_model_s",
+                        "predicted_speedup",
+                        "t_roofline_s",
+                        "max_rel_error",
+                        "status"}) {
     CHECK(unique.count(c) == 1);
   }
 }
@@ -53,8 +72,8 @@ TEST_CASE("the JSON form has every column per row, null for missing, and the rep
   for (const ResultColumn& c : result_columns()) CHECK(row.contains(c.name));
   CHECK(row["machine"] == "amd-epyc-zen5-2c-avx3");
   CHECK(row["time_median_s"] == 0.5);
-  CHECK(row["time_min_s"].is_null());      // missing, never 0
-  CHECK(row["max_rel_error"].is_null());   // NaN has no JSON form
+  CHECK(row["time_min_s"].is_null());     // missing, never 0
+  CHECK(row["max_rel_error"].is_null());  // NaN has no JSON form
   CHECK(row["repetition_times_s"].size() == 3);
   CHECK(row["threads"] == 1);
 }

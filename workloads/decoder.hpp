@@ -28,7 +28,9 @@ class DecoderWorkload final : public Workload {
   std::string canonical_shape(const std::string& text) const override;
   std::string phase(const std::string& shape) const override;
   WorkCounts counts(const std::string& shape) const override;
-  std::vector<Op> ops(const std::string&) const override { return {Op::matmul, Op::attention, Op::layernorm, Op::elementwise}; }
+  std::vector<Op> ops(const std::string&) const override {
+    return {Op::matmul, Op::attention, Op::layernorm, Op::elementwise};
+  }
   std::string unit_shape(const std::string& shape) const override;
   std::unique_ptr<WorkloadCase> make_case(Backend& backend,
                                           const std::string& shape) const override;

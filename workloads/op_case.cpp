@@ -56,7 +56,8 @@ OpCaseRun::OpCaseRun(Backend& backend, const OpCase& op_case, const OpVars& vars
       output_floats_(op_case.output_floats(vars)) {
   for (const auto& in : host_inputs_) inputs_.push_back(backend.upload_new(in));
   for (const std::int64_t n : output_floats_) {
-    outputs_.push_back(backend.allocate(sizeof(float) * static_cast<std::size_t>(n + kGuardFloats)));
+    outputs_.push_back(
+        backend.allocate(sizeof(float) * static_cast<std::size_t>(n + kGuardFloats)));
   }
   run_ = op_case.prepare(backend, vars);
 }
@@ -76,9 +77,9 @@ double OpCaseRun::verify() {
     for (std::int64_t g = 0; g < kGuardFloats; ++g) {
       const float v = all[output_floats_[i] + g];
       if (std::memcmp(&v, &kGuard, sizeof v) != 0) {
-        throw std::runtime_error(fmt::format(
-            "{} wrote past the end of output {} ({} floats): guard float {} changed", case_.name(),
-            i, output_floats_[i], g));
+        throw std::runtime_error(
+            fmt::format("{} wrote past the end of output {} ({} floats): guard float {} changed",
+                        case_.name(), i, output_floats_[i], g));
       }
     }
     all.resize(output_floats_[i]);
@@ -92,9 +93,9 @@ std::vector<std::string> OpWorkload::preset_shapes(Preset preset) const {
   for (const OpCase* c : op_cases()) {
     const std::vector<OpVars> vars = preset == Preset::smoke ? c->test_shapes() : c->bench_shapes();
     // Smoke: the two smallest edge shapes; quick: the decode-step shape; full: all.
-    const std::size_t n = preset == Preset::smoke ? std::min<std::size_t>(2, vars.size())
+    const std::size_t n = preset == Preset::smoke   ? std::min<std::size_t>(2, vars.size())
                           : preset == Preset::quick ? 1
-                                                     : vars.size();
+                                                    : vars.size();
     for (std::size_t i = 0; i < n; ++i) shapes.push_back(format_op_shape(*c, vars[i]));
   }
   return shapes;

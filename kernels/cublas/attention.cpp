@@ -16,7 +16,8 @@ namespace {
 class BatchedAttention final : public AttentionKernel {
  public:
   BatchedAttention(cuda::GpuBackend& backend, Handles& handles, const AttentionShape& s)
-      : AttentionKernel(s), backend_(backend),
+      : AttentionKernel(s),
+        backend_(backend),
         handles_(handles),
         s_(s),
         scores_(cuda::allocate_workspace(
@@ -54,8 +55,7 @@ class BatchedAttention final : public AttentionKernel {
 
 }  // namespace
 
-std::unique_ptr<AttentionKernel> make_attention_kernel(cuda::GpuBackend& backend,
-                                                       Handles& handles,
+std::unique_ptr<AttentionKernel> make_attention_kernel(cuda::GpuBackend& backend, Handles& handles,
                                                        const AttentionShape& shape) {
   return std::make_unique<BatchedAttention>(backend, handles, shape);
 }

@@ -36,8 +36,8 @@ class CublasBackend final : public cuda::GpuBackend {
       AIGC_CUBLAS_CHECK(cublasSetMathMode(handles_.blas, CUBLAS_DEFAULT_MATH));
       handles_.workspace_bytes = std::size_t{32} << 20;
       handles_.workspace = cuda::allocate_workspace(handles_.workspace_bytes, "cuBLAS workspace");
-      AIGC_CUBLAS_CHECK(cublasSetWorkspace(handles_.blas, handles_.workspace.data(),
-                                           handles_.workspace_bytes));
+      AIGC_CUBLAS_CHECK(
+          cublasSetWorkspace(handles_.blas, handles_.workspace.data(), handles_.workspace_bytes));
       AIGC_CUBLAS_CHECK(cublasLtCreate(&handles_.lt));
     }
     return handles_;
@@ -59,8 +59,8 @@ void check(cublasStatus_t status, const char* call, const char* file, int line) 
 
 int to_int(std::int64_t v, const char* what) {
   if (v < 1 || v > std::numeric_limits<int>::max()) {
-    throw UnsupportedOp(fmt::format("cuBLAS takes {} up to {}, not {}", what,
-                                    std::numeric_limits<int>::max(), v));
+    throw UnsupportedOp(
+        fmt::format("cuBLAS takes {} up to {}, not {}", what, std::numeric_limits<int>::max(), v));
   }
   return static_cast<int>(v);
 }

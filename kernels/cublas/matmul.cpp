@@ -18,10 +18,10 @@ class LtMatmul final : public MatmulKernel {
     AIGC_CUBLAS_CHECK(cublasLtMatmulDescCreate(&op_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     const cublasOperation_t op_a = s.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t op_b = CUBLAS_OP_N;
-    AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSA, &op_a,
-                                                     sizeof(op_a)));
-    AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSB, &op_b,
-                                                     sizeof(op_b)));
+    AIGC_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
+    AIGC_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
     if (s.bias) {
       const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
       AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_EPILOGUE,
@@ -43,9 +43,8 @@ class LtMatmul final : public MatmulKernel {
         sizeof(handles.workspace_bytes)));
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    const cublasStatus_t status =
-        cublasLtMatmulAlgoGetHeuristic(handles.lt, op_, a_layout_, b_layout_, c_layout_,
-                                       c_layout_, pref, 1, &result, &found);
+    const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+        handles.lt, op_, a_layout_, b_layout_, c_layout_, c_layout_, pref, 1, &result, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     AIGC_CUBLAS_CHECK(status);
     if (found == 0) throw UnsupportedOp("cuBLASLt has no fp32 algorithm for this matmul");
@@ -61,8 +60,8 @@ class LtMatmul final : public MatmulKernel {
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     if (s_.bias) {
       const void* p = bias->data();
-      AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                                                       &p, sizeof(p)));
+      AIGC_CUBLAS_CHECK(
+          cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p, sizeof(p)));
     }
     const float alpha = 1.0f, beta = 0.0f;
     AIGC_CUBLAS_CHECK(cublasLtMatmul(handles_.lt, op_, &alpha, b.data(), a_layout_, a.data(),

@@ -70,7 +70,8 @@ cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, con
 class NaiveAttention final : public AttentionKernel {
  public:
   NaiveAttention(GpuBackend& backend, const AttentionShape& s)
-      : AttentionKernel(s), backend_(backend),
+      : AttentionKernel(s),
+        backend_(backend),
         s_(s),
         scores_(cuda::allocate_workspace(
             static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float),
@@ -88,7 +89,8 @@ class NaiveAttention final : public AttentionKernel {
 
 class FusedAttention final : public AttentionKernel {
  public:
-  FusedAttention(GpuBackend& backend, const AttentionShape& s) : AttentionKernel(s), backend_(backend), s_(s) {
+  FusedAttention(GpuBackend& backend, const AttentionShape& s)
+      : AttentionKernel(s), backend_(backend), s_(s) {
     if (!cuda::flash_attention_supports(s.D)) {
       throw UnsupportedOp(fmt::format("fused attention takes head dimensions 1..{}, not {}",
                                       cuda::kFlashMaxHeadDim, s.D));

@@ -41,7 +41,7 @@ namespace aigc {
 #define AIGC_GPU_DESCRIPTOR(function, name, description, factory, ...) \
   const BackendDescriptor& function() {                                \
     static const BackendDescriptor d = [] {                            \
-      BackendDescriptor g = cuda::gpu_descriptor(name, description); \
+      BackendDescriptor g = cuda::gpu_descriptor(name, description);   \
       __VA_ARGS__;                                                     \
       g.make = [] { return factory(function()); };                     \
       return g;                                                        \

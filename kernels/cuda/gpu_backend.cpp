@@ -32,10 +32,10 @@ Buffer allocate_workspace(std::size_t bytes, const char* what) {
   std::size_t free = 0, total = 0;
   AIGC_CUDA_CHECK(cudaMemGetInfo(&free, &total));
   if (bytes > free) {
-    throw InsufficientMemory(fmt::format("{} needs {:.2f} GiB of device memory; {:.2f} GiB of "
-                                         "{:.2f} GiB are free",
-                                         what, bytes / 1073741824.0, free / 1073741824.0,
-                                         total / 1073741824.0));
+    throw InsufficientMemory(
+        fmt::format("{} needs {:.2f} GiB of device memory; {:.2f} GiB of "
+                    "{:.2f} GiB are free",
+                    what, bytes / 1073741824.0, free / 1073741824.0, total / 1073741824.0));
   }
   void* p = nullptr;
   const cudaError_t status = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
@@ -66,7 +66,8 @@ double GpuBackend::timed_copy(void* dst, const void* src, std::size_t bytes, cud
 void GpuBackend::upload(Buffer& dst, std::span<const float> src) {
   require_upload_fits(dst, src.size_bytes());
   if (src.empty()) return;
-  transfers_.upload_s += timed_copy(dst.data(), src.data(), src.size_bytes(), cudaMemcpyHostToDevice);
+  transfers_.upload_s +=
+      timed_copy(dst.data(), src.data(), src.size_bytes(), cudaMemcpyHostToDevice);
   transfers_.upload_bytes += double(src.size_bytes());
 }
 
@@ -153,7 +154,8 @@ namespace {
 
 class GpuLayernorm final : public LayernormKernel {
  public:
-  GpuLayernorm(GpuBackend& backend, const LayernormShape& s) : LayernormKernel(s), backend_(backend), s_(s) {}
+  GpuLayernorm(GpuBackend& backend, const LayernormShape& s)
+      : LayernormKernel(s), backend_(backend), s_(s) {}
   void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     launch_layernorm(x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
                      y.as<float>(), s_.rows, s_.dim, s_.eps, backend_.stream());
@@ -166,11 +168,11 @@ class GpuLayernorm final : public LayernormKernel {
 
 class GpuElementwise final : public ElementwiseKernel {
  public:
-  GpuElementwise(GpuBackend& backend, const ElementwiseShape& s) : ElementwiseKernel(s), backend_(backend), s_(s) {}
+  GpuElementwise(GpuBackend& backend, const ElementwiseShape& s)
+      : ElementwiseKernel(s), backend_(backend), s_(s) {}
   void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     if (s_.op == ElementwiseOp::add) {
-      launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), s_.n,
-                 backend_.stream());
+      launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), s_.n, backend_.stream());
     } else {
       launch_gelu_tanh(a.as<const float>(), y.as<float>(), s_.n, backend_.stream());
     }
@@ -192,8 +194,8 @@ std::unique_ptr<RmsnormKernel> GpuBackend::new_rmsnorm(const RmsnormShape& shape
   cudaStream_t s = stream();
   return kernel_from_function<RmsnormKernel>(
       shape, [s](const RmsnormShape& sh, const Buffer& x, const Buffer& gamma, Buffer& y) {
-        launch_rmsnorm(x.as<const float>(), gamma.as<const float>(), y.as<float>(), sh.rows,
-                       sh.dim, sh.eps, s);
+        launch_rmsnorm(x.as<const float>(), gamma.as<const float>(), y.as<float>(), sh.rows, sh.dim,
+                       sh.eps, s);
       });
 }
 
@@ -209,18 +211,17 @@ void GpuBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std
   if (ids_.bytes() < ids.size_bytes()) ids_ = allocate(ids.size_bytes());
   // From pageable memory, cudaMemcpyAsync stages the ids before it returns, and the copy is
   // ordered after any earlier embed still reading ids_ on the same stream.
-  AIGC_CUDA_CHECK(cudaMemcpyAsync(ids_.data(), ids.data(), ids.size_bytes(),
-                                  cudaMemcpyHostToDevice, stream()));
+  AIGC_CUDA_CHECK(
+      cudaMemcpyAsync(ids_.data(), ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice, stream()));
   launch_embed(ids_.as<const std::int32_t>(), T, pos0, dim, wte.as<const float>(),
                wpe.as<const float>(), x.as<float>(), stream());
 }
 
-void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
-                             Buffer& q, Buffer& k_cache, Buffer& v_cache) {
+void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
+                             Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
-  launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(),
-                     v_cache.as<float>(), s.tokens, s.heads, s.head_dim, s.capacity, pos0,
-                     stream());
+  launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(), v_cache.as<float>(),
+                     s.tokens, s.heads, s.head_dim, s.capacity, pos0, stream());
 }
 
 void GpuBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {

@@ -62,9 +62,8 @@ void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t r
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream);
 // x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:]; ids in device memory, already validated.
-void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
-                  std::int64_t dim, const float* wte, const float* wpe, float* x,
-                  cudaStream_t stream);
+void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0, std::int64_t dim,
+                  const float* wte, const float* wpe, float* x, cudaStream_t stream);
 // qkv [T,3,H,D] -> q [H,T,D], rows pos0.. of k_cache, v_cache [H,capacity,D].
 void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cache,
                         std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,

@@ -17,7 +17,8 @@ using dims = dnnl::memory::dims;
 
 class OnednnAttention final : public AttentionKernel {
  public:
-  OnednnAttention(const AttentionShape& s, int threads) : AttentionKernel(s), s_(s), threads_(threads) {
+  OnednnAttention(const AttentionShape& s, int threads)
+      : AttentionKernel(s), s_(s), threads_(threads) {
     const std::int64_t S = s.S, L = s.L, D = s.D;
     require_memory(2 * 4.0 * S * L, "the oneDNN composition's score matrix and mask [S,L]");
     omp_set_num_threads(threads_);  // oneDNN's OpenMP runtime splits work by this at creation

@@ -1,11 +1,11 @@
 #include <omp.h>
 
 #include "core/host_backend.hpp"
-#include "kernels/registry.hpp"
 #include "kernels/onednn/attention.hpp"
 #include "kernels/onednn/engine.hpp"
 #include "kernels/onednn/matmul.hpp"
 #include "kernels/onednn/vector_ops.hpp"
+#include "kernels/registry.hpp"
 
 namespace aigc {
 namespace {

@@ -13,7 +13,8 @@ using tag = dnnl::memory::format_tag;
 class OnednnMatmul final : public MatmulKernel {
  public:
   OnednnMatmul(const MatmulShape& s, int threads)
-      : MatmulKernel(s), threads_(threads),
+      : MatmulKernel(s),
+        threads_(threads),
         a_md_({s.M, s.K}, dt::f32, tag::ab),
         // B^T [N, K] is B [K, N] with strides (1, K): oneDNN reads it in place.
         b_md_(s.transpose_b ? dnnl::memory::desc({s.K, s.N}, dt::f32, dnnl::memory::dims{1, s.K})

@@ -12,7 +12,8 @@ namespace {
 // cost (the last block of a head sees every key, the first a few), so the schedule is dynamic.
 class OpenmpAttention final : public AttentionKernel {
  public:
-  OpenmpAttention(const AttentionShape& shape, int threads) : AttentionKernel(shape), s_(shape), threads_(threads) {}
+  OpenmpAttention(const AttentionShape& shape, int threads)
+      : AttentionKernel(shape), s_(shape), threads_(threads) {}
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     const std::int64_t blocks =
         (s_.S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;

@@ -1,10 +1,10 @@
 #include <omp.h>
 
 #include "core/host_backend.hpp"
-#include "kernels/registry.hpp"
 #include "kernels/openmp/attention.hpp"
 #include "kernels/openmp/matmul.hpp"
 #include "kernels/openmp/vector_ops.hpp"
+#include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
 
 namespace aigc {

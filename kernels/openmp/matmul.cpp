@@ -42,7 +42,8 @@ std::int64_t split_point(std::int64_t extent, int parts, int index, std::int64_t
 
 class OpenmpMatmul final : public MatmulKernel {
  public:
-  OpenmpMatmul(const MatmulShape& shape, int threads) : MatmulKernel(shape), shape_(shape), threads_(threads) {}
+  OpenmpMatmul(const MatmulShape& shape, int threads)
+      : MatmulKernel(shape), shape_(shape), threads_(threads) {}
 
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     if (shape_.M <= simd::kGemvMaxRows && !shape_.transpose_b && threads_ > 1) {

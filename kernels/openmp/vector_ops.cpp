@@ -22,8 +22,9 @@ int useful_threads(std::int64_t floats, int threads) {
 class OpenmpLayernorm final : public LayernormKernel {
  public:
   OpenmpLayernorm(const LayernormShape& shape, int threads)
-      : LayernormKernel(shape), s_(shape), threads_(std::min<std::int64_t>(useful_threads(s_.rows * s_.dim, threads),
-                                                   s_.rows)) {}
+      : LayernormKernel(shape),
+        s_(shape),
+        threads_(std::min<std::int64_t>(useful_threads(s_.rows * s_.dim, threads), s_.rows)) {}
   void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     const float* px = x.as<const float>();
     const float* pg = gamma.as<const float>();

@@ -25,13 +25,14 @@ constexpr float kGeluCubic = 0.044715f;
 
 // Highway's Tanh (a few ulp) on whole vectors; the tail uses std::tanh. No restrict:
 // y may be a (the residual adds in place).
-void ElementwiseRangeImpl(ElementwiseOp op, const float* a, const float* b, float* y,
-                          int64_t i0, int64_t i1) {
+void ElementwiseRangeImpl(ElementwiseOp op, const float* a, const float* b, float* y, int64_t i0,
+                          int64_t i1) {
   const DF d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
   int64_t i = i0;
   if (op == ElementwiseOp::add) {
-    for (; i + L <= i1; i += L) hn::StoreU(hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, y + i);
+    for (; i + L <= i1; i += L)
+      hn::StoreU(hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, y + i);
     for (; i < i1; ++i) y[i] = a[i] + b[i];
     return;
   }
@@ -57,8 +58,8 @@ namespace aigc::simd {
 
 HWY_EXPORT(ElementwiseRangeImpl);
 
-void elementwise_range(ElementwiseOp op, const float* a, const float* b, float* y,
-                       std::int64_t i0, std::int64_t i1) {
+void elementwise_range(ElementwiseOp op, const float* a, const float* b, float* y, std::int64_t i0,
+                       std::int64_t i1) {
   HWY_DYNAMIC_DISPATCH(ElementwiseRangeImpl)(op, a, b, y, i0, i1);
 }
 

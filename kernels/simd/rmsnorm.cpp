@@ -40,8 +40,7 @@ void RmsnormRowsImpl(const RmsnormShape& s, const float* HWY_RESTRICT x,
 
     const VF vrstd = hn::Set(d, rstd);
     for (size_t c = 0; c < cv; c += L) {
-      hn::StoreU(hn::Mul(hn::Mul(hn::LoadU(d, xr + c), vrstd), hn::LoadU(d, gamma + c)), d,
-                 yr + c);
+      hn::StoreU(hn::Mul(hn::Mul(hn::LoadU(d, xr + c), vrstd), hn::LoadU(d, gamma + c)), d, yr + c);
     }
     for (size_t c = cv; c < C; ++c) yr[c] = xr[c] * rstd * gamma[c];
   }

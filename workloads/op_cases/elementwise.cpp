@@ -43,7 +43,7 @@ class ElementwiseCase final : public OpCase {
   OpRun prepare(Backend& backend, const OpVars& v) const override {
     auto kernel = std::shared_ptr<ElementwiseKernel>(backend.make_elementwise({op_, v.at("n")}));
     return [kernel, binary = op_ == ElementwiseOp::add](const std::vector<Buffer>& in,
-                                                       std::vector<Buffer>& out) {
+                                                        std::vector<Buffer>& out) {
       kernel->run(in[0], binary ? &in[1] : nullptr, out[0]);
     };
   }

@@ -69,7 +69,7 @@ class SplitHeadsCase final : public OpCase {
   }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
     return [&backend, s = heads_of(v), pos0 = v.at("pos0")](const std::vector<Buffer>& in,
-                                                           std::vector<Buffer>& out) {
+                                                            std::vector<Buffer>& out) {
       backend.split_heads(s, pos0, in[0], out[0], out[1], out[2]);
     };
   }
@@ -92,8 +92,8 @@ class SplitHeadsCase final : public OpCase {
         }
       }
     }
-    return std::max({exact_error(out[0], q), exact_error(k_got, k_want),
-                     exact_error(v_got, v_want)});
+    return std::max(
+        {exact_error(out[0], q), exact_error(k_got, k_want), exact_error(v_got, v_want)});
   }
   double tolerance(const OpVars&) const override { return 0.0; }
 };

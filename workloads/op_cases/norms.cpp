@@ -11,24 +11,37 @@ namespace {
 constexpr std::int64_t kMaxRows = 1 << 16, kMaxDim = 1 << 16;
 
 std::vector<OpVars> norm_test_shapes() {
-  return {{{"rows", 1}, {"dim", 1}},   {{"rows", 3}, {"dim", 7}},   {{"rows", 17}, {"dim", 64}},
-          {{"rows", 5}, {"dim", 768}}, {{"rows", 64}, {"dim", 1000}}};
+  return {{{"rows", 1}, {"dim", 1}},
+          {{"rows", 3}, {"dim", 7}},
+          {{"rows", 17}, {"dim", 64}},
+          {{"rows", 5}, {"dim", 768}},
+          {{"rows", 64}, {"dim", 1000}}};
 }
 // A decode step's row and a 128-token prefill, at GPT-2 124M's and SmolLM2-135M's widths.
 std::vector<OpVars> norm_bench_shapes() {
-  return {{{"rows", 1}, {"dim", 768}}, {{"rows", 128}, {"dim", 768}}, {{"rows", 1}, {"dim", 576}},
+  return {{{"rows", 1}, {"dim", 768}},
+          {{"rows", 128}, {"dim", 768}},
+          {{"rows", 1}, {"dim", 576}},
           {{"rows", 128}, {"dim", 576}}};
 }
 
-class LayernormCase final : public OpCase {
+// What both norms share: rows x dim, and their shapes.
+class NormCase : public OpCase {
  public:
-  std::string name() const override { return "layernorm"; }
-  std::optional<Op> op() const override { return Op::layernorm; }
   std::vector<ShapeKey> vars() const override {
     return {{"rows", 1, kMaxRows}, {"dim", 1, kMaxDim}};
   }
   std::vector<OpVars> test_shapes() const override { return norm_test_shapes(); }
   std::vector<OpVars> bench_shapes() const override { return norm_bench_shapes(); }
+  std::vector<std::int64_t> output_floats(const OpVars& v) const override {
+    return {v.at("rows") * v.at("dim")};
+  }
+};
+
+class LayernormCase final : public NormCase {
+ public:
+  std::string name() const override { return "layernorm"; }
+  std::optional<Op> op() const override { return Op::layernorm; }
   WorkCounts counts(const OpVars& v) const override {
     const double n = double(v.at("rows")) * v.at("dim");
     // mean (1 add), deviation and its square (3), scale and shift (3) per element.
@@ -40,11 +53,9 @@ class LayernormCase final : public OpCase {
     return {random_uniform(rows * dim, 21, -0.5f, 1.5f), random_uniform(dim, 22, 0.5f, 2.0f),
             random_uniform(dim, 23)};
   }
-  std::vector<std::int64_t> output_floats(const OpVars& v) const override {
-    return {v.at("rows") * v.at("dim")};
-  }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
-    auto kernel = std::shared_ptr<LayernormKernel>(backend.make_layernorm({v.at("rows"), v.at("dim")}));
+    auto kernel =
+        std::shared_ptr<LayernormKernel>(backend.make_layernorm({v.at("rows"), v.at("dim")}));
     return [kernel](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], in[2], out[0]);
     };
@@ -81,15 +92,10 @@ class LayernormCase final : public OpCase {
   }
 };
 
-class RmsnormCase final : public OpCase {
+class RmsnormCase final : public NormCase {
  public:
   std::string name() const override { return "rmsnorm"; }
   std::optional<Op> op() const override { return Op::rmsnorm; }
-  std::vector<ShapeKey> vars() const override {
-    return {{"rows", 1, kMaxRows}, {"dim", 1, kMaxDim}};
-  }
-  std::vector<OpVars> test_shapes() const override { return norm_test_shapes(); }
-  std::vector<OpVars> bench_shapes() const override { return norm_bench_shapes(); }
   WorkCounts counts(const OpVars& v) const override {
     const double n = double(v.at("rows")) * v.at("dim");
     // square and add, then two multiplies per element.
@@ -98,9 +104,6 @@ class RmsnormCase final : public OpCase {
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     return {random_uniform(v.at("rows") * v.at("dim"), 24, -1.0f, 1.5f),
             random_uniform(v.at("dim"), 25, 0.5f, 2.0f)};
-  }
-  std::vector<std::int64_t> output_floats(const OpVars& v) const override {
-    return {v.at("rows") * v.at("dim")};
   }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
     auto kernel = std::shared_ptr<RmsnormKernel>(backend.make_rmsnorm({v.at("rows"), v.at("dim")}));
