@@ -85,7 +85,9 @@ double OpCaseRun::verify() {
     all.resize(output_floats_[i]);
     results.push_back(std::move(all));
   }
-  return case_.max_rel_error(vars_, host_inputs_, results);
+  const OpCheck c = case_.check(vars_, host_inputs_, results, backend_.operand_rounding());
+  tolerance_ = c.tolerance;
+  return c.max_rel_error;
 }
 
 std::vector<std::string> OpWorkload::preset_shapes(Preset preset) const {

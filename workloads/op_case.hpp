@@ -20,6 +20,14 @@ namespace aigc {
 
 using OpVars = std::map<std::string, std::int64_t>;
 
+// What check() returns: the largest relative error of the outputs against the float64
+// reference (NaN-aware: a NaN or infinite output makes it infinite) and the bound the arithmetic
+// allows for these inputs (attention's depends on the scores).
+struct OpCheck {
+  double max_rel_error = 0;
+  double tolerance = 0;
+};
+
 // What prepare() returns: runs the op on buffers laid out as inputs() and outputs() say.
 using OpRun = std::function<void(const std::vector<Buffer>& in, std::vector<Buffer>& out)>;
 
@@ -40,11 +48,11 @@ class OpCase {
   virtual std::vector<std::int64_t> output_floats(const OpVars& v) const = 0;
   // Builds the kernel (set-up outside the timed region) and returns what runs it.
   virtual OpRun prepare(Backend& backend, const OpVars& v) const = 0;
-  // Largest relative error of the outputs against the float64 reference (NaN-aware), and the
-  // bound the arithmetic allows.
-  virtual double max_rel_error(const OpVars& v, const std::vector<std::vector<float>>& in,
-                               const std::vector<std::vector<float>>& out) const = 0;
-  virtual double tolerance(const OpVars& v) const = 0;
+  // The outputs against the float64 reference. `operand_rounding` is the relative rounding the
+  // backend's dtype adds to each operand (bf16: 2^-8), which widens the bound.
+  virtual OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                        const std::vector<std::vector<float>>& out,
+                        double operand_rounding) const = 0;
 };
 
 // Every op case, in reporting order.
@@ -67,7 +75,8 @@ class OpCaseRun final : public WorkloadCase {
   // Poisons the outputs (NaN) and fills the guards, runs once, checks the guards (throws
   // std::runtime_error naming the output written past its end) and returns the error.
   double verify() override;
-  double tolerance() const override { return case_.tolerance(vars_); }
+  // The bound of the last verify() (which make_ready_case always runs first).
+  double tolerance() const override { return tolerance_; }
 
  private:
   Backend& backend_;
@@ -77,6 +86,7 @@ class OpCaseRun final : public WorkloadCase {
   std::vector<std::int64_t> output_floats_;
   std::vector<Buffer> inputs_, outputs_;
   OpRun run_;
+  double tolerance_ = 0;
 };
 
 // The `op` workload: every op case as a benchmark.

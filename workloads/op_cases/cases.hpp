@@ -6,6 +6,8 @@
 
 namespace aigc {
 
+const OpCase& matmul_case();
+const OpCase& attention_case();
 const OpCase& layernorm_case();
 const OpCase& rmsnorm_case();
 const OpCase& add_case();

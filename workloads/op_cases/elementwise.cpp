@@ -49,8 +49,8 @@ class ElementwiseCase final : public OpCase {
   }
   // add: one rounding of |a| + |b|. GELU: the cubic and the tanh argument carry a few u of
   // |a| (1 + |z|), the tanh (a library's, not correctly rounded) and the products a few more.
-  double max_rel_error(const OpVars& v, const std::vector<std::vector<float>>& in,
-                       const std::vector<std::vector<float>>& out) const override {
+  OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                const std::vector<std::vector<float>>& out, double) const override {
     MaxRelativeError err;
     const std::int64_t n = v.at("n");
     for (std::int64_t i = 0; i < n; ++i) {
@@ -64,10 +64,7 @@ class ElementwiseCase final : public OpCase {
         err.add(out[0][i], ref, std::abs(a) * (1 + std::abs(z)) + std::abs(ref));
       }
     }
-    return err.value();
-  }
-  double tolerance(const OpVars&) const override {
-    return (op_ == ElementwiseOp::add ? 1 : 16) * kFp32UnitRoundoff;
+    return {err.value(), (op_ == ElementwiseOp::add ? 1 : 16) * kFp32UnitRoundoff};
   }
 
  private:

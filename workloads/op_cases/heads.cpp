@@ -75,8 +75,8 @@ class SplitHeadsCase final : public OpCase {
   }
   // The cache rows before pos0 are not written: they stay poisoned (NaN), and only rows
   // pos0.. are compared.
-  double max_rel_error(const OpVars& v, const std::vector<std::vector<float>>& in,
-                       const std::vector<std::vector<float>>& out) const override {
+  OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                const std::vector<std::vector<float>>& out, double) const override {
     const HeadsShape s = heads_of(v);
     const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, C = H * D, pos0 = v.at("pos0");
     std::vector<float> q(H * T * D), k_got, k_want, v_got, v_want;
@@ -92,10 +92,10 @@ class SplitHeadsCase final : public OpCase {
         }
       }
     }
-    return std::max(
-        {exact_error(out[0], q), exact_error(k_got, k_want), exact_error(v_got, v_want)});
+    return {
+        std::max({exact_error(out[0], q), exact_error(k_got, k_want), exact_error(v_got, v_want)}),
+        0.0};
   }
-  double tolerance(const OpVars&) const override { return 0.0; }
 };
 
 // o [H, T, D] -> y [T, H * D].
@@ -127,16 +127,15 @@ class MergeHeadsCase final : public OpCase {
       backend.merge_heads(s, in[0], out[0]);
     };
   }
-  double max_rel_error(const OpVars& v, const std::vector<std::vector<float>>& in,
-                       const std::vector<std::vector<float>>& out) const override {
+  OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                const std::vector<std::vector<float>>& out, double) const override {
     const std::int64_t T = v.at("tokens"), H = v.at("heads"), D = v.at("head_dim");
     std::vector<float> want(T * H * D);
     for (std::int64_t h = 0; h < H; ++h)
       for (std::int64_t t = 0; t < T; ++t)
         for (std::int64_t d = 0; d < D; ++d) want[(t * H + h) * D + d] = in[0][(h * T + t) * D + d];
-    return exact_error(out[0], want);
+    return {exact_error(out[0], want), 0.0};
   }
-  double tolerance(const OpVars&) const override { return 0.0; }
 };
 
 }  // namespace

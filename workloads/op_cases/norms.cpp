@@ -64,8 +64,8 @@ class LayernormCase final : public NormCase {
   // (1 + mean^2/var)) + |b_j|: the mean carries gamma_C mean|x|, the variance a relative
   // gamma_(C+3) (times 1 + mean^2/var for a one-pass E[x^2] - mean^2, which a library may use),
   // rstd half that plus a few u.
-  double max_rel_error(const OpVars& v, const std::vector<std::vector<float>>& in,
-                       const std::vector<std::vector<float>>& out) const override {
+  OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                const std::vector<std::vector<float>>& out, double) const override {
     const std::int64_t rows = v.at("rows"), dim = v.at("dim");
     const auto &x = in[0], &g = in[1], &b = in[2];
     MaxRelativeError err;
@@ -85,10 +85,7 @@ class LayernormCase final : public NormCase {
         err.add(out[0][r * dim + c], dev * rstd * g[c] + b[c], scale);
       }
     }
-    return err.value();
-  }
-  double tolerance(const OpVars& v) const override {
-    return 2 * fp32_gamma(double(v.at("dim")) + 8);
+    return {err.value(), 2 * fp32_gamma(double(dim) + 8)};
   }
 };
 
@@ -114,8 +111,8 @@ class RmsnormCase final : public NormCase {
   // The sum of squares has only positive terms: relative error gamma_C. Dividing, adding eps,
   // the square root (which halves it), the reciprocal and two products add a few u each:
   // |dy_j| <= (gamma_C / 2 + 6u) |x_j| rstd |g_j| <= gamma_(C+12) |y_j|.
-  double max_rel_error(const OpVars& v, const std::vector<std::vector<float>>& in,
-                       const std::vector<std::vector<float>>& out) const override {
+  OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                const std::vector<std::vector<float>>& out, double) const override {
     const std::int64_t rows = v.at("rows"), dim = v.at("dim");
     const auto &x = in[0], &g = in[1];
     MaxRelativeError err;
@@ -129,9 +126,8 @@ class RmsnormCase final : public NormCase {
         err.add(out[0][r * dim + c], ref, std::abs(ref));
       }
     }
-    return err.value();
+    return {err.value(), fp32_gamma(double(dim) + 12)};
   }
-  double tolerance(const OpVars& v) const override { return fp32_gamma(double(v.at("dim")) + 12); }
 };
 
 }  // namespace

@@ -1,0 +1,136 @@
+// Matmul and attention as op cases: the sweep runs them with guard regions and every SIMD
+// target; their own workloads (workloads/matmul, workloads/attention) keep the large shapes.
+#include "workloads/matmul.hpp"
+#include "core/random.hpp"
+#include "workloads/attention.hpp"
+#include "workloads/op_cases/cases.hpp"
+
+namespace aigc {
+namespace {
+
+MatmulShape matmul_of(const OpVars& v) {
+  return {v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1, v.at("tb") == 1};
+}
+
+class MatmulCase final : public OpCase {
+ public:
+  std::string name() const override { return "matmul"; }
+  std::optional<Op> op() const override { return Op::matmul; }
+  std::vector<ShapeKey> vars() const override {
+    return {{"M", 1, 4096},
+            {"N", 1, 4096},
+            {"K", 1, 4096},
+            {"bias", 0, 1, false, 0},
+            {"tb", 0, 1, false, 0}};
+  }
+  // Edges of the blocked kernels: 1x1x1, odd sizes, a matrix-vector product (M <= 4), both
+  // layouts of B, with and without bias.
+  std::vector<OpVars> test_shapes() const override {
+    return {{{"M", 1}, {"N", 1}, {"K", 1}, {"bias", 0}, {"tb", 0}},
+            {{"M", 17}, {"N", 33}, {"K", 65}, {"bias", 1}, {"tb", 0}},
+            {{"M", 3}, {"N", 70}, {"K", 129}, {"bias", 1}, {"tb", 1}},
+            {{"M", 40}, {"N", 9}, {"K", 300}, {"bias", 0}, {"tb", 1}}};
+  }
+  // GPT-2 124M's QKV projection for one decode step and for a 128-token prefill.
+  std::vector<OpVars> bench_shapes() const override {
+    return {{{"M", 1}, {"N", 2304}, {"K", 768}, {"bias", 1}, {"tb", 0}},
+            {{"M", 128}, {"N", 2304}, {"K", 768}, {"bias", 1}, {"tb", 0}}};
+  }
+  WorkCounts counts(const OpVars& v) const override {
+    return find_workload("matmul").counts(format_matmul_shape(matmul_of(v)));
+  }
+  std::vector<std::vector<float>> inputs(const OpVars& v) const override {
+    const MatmulShape s = matmul_of(v);
+    return {random_uniform(s.M * s.K, 1), random_uniform(s.K * s.N, 2),
+            random_uniform(s.bias ? s.N : 1, 3)};
+  }
+  std::vector<std::int64_t> output_floats(const OpVars& v) const override {
+    return {v.at("M") * v.at("N")};
+  }
+  OpRun prepare(Backend& backend, const OpVars& v) const override {
+    const MatmulShape s = matmul_of(v);
+    auto kernel = std::shared_ptr<MatmulKernel>(backend.make_matmul(s));
+    return [kernel, bias = s.bias](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
+      kernel->run(in[0], in[1], bias ? &in[2] : nullptr, out[0]);
+    };
+  }
+  OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                const std::vector<std::vector<float>>& out,
+                double operand_rounding) const override {
+    const MatmulShape s = matmul_of(v);
+    return {matmul_max_rel_error(s, in[0], in[1], in[2], out[0]),
+            matmul_tolerance(s.K, operand_rounding)};
+  }
+};
+
+AttentionShape attention_of(const OpVars& v) {
+  return {.B = v.at("B"), .H = v.at("H"), .S = v.at("S"), .L = v.at("L"), .D = v.at("D")};
+}
+
+// Causal attention; S == L is a prefill, S == 1 a decode step against L cached keys.
+class AttentionCase final : public OpCase {
+ public:
+  std::string name() const override { return "attention"; }
+  std::optional<Op> op() const override { return Op::attention; }
+  std::vector<ShapeKey> vars() const override {
+    return {{"B", 1, 64}, {"H", 1, 128}, {"S", 1, 4096}, {"L", 1, 4096}, {"D", 1, 256}};
+  }
+  // S = L = 1; S past a 64-row tile with an odd D; a decode step past a tile of keys; several
+  // heads and batches with D = 80.
+  std::vector<OpVars> test_shapes() const override {
+    return {{{"B", 1}, {"H", 1}, {"S", 1}, {"L", 1}, {"D", 1}},
+            {{"B", 1}, {"H", 2}, {"S", 65}, {"L", 65}, {"D", 13}},
+            {{"B", 1}, {"H", 3}, {"S", 1}, {"L", 130}, {"D", 64}},
+            {{"B", 2}, {"H", 3}, {"S", 17}, {"L", 17}, {"D", 80}}};
+  }
+  // GPT-2 124M: a 128-token prefill and a decode step against 1024 cached keys.
+  std::vector<OpVars> bench_shapes() const override {
+    return {{{"B", 1}, {"H", 12}, {"S", 1}, {"L", 1024}, {"D", 64}},
+            {{"B", 1}, {"H", 12}, {"S", 128}, {"L", 128}, {"D", 64}}};
+  }
+  WorkCounts counts(const OpVars& v) const override {
+    const AttentionShape s = attention_of(v);
+    // 4D per visible (query, key) pair: query i (at position L-S+i) sees L-S+i+1 keys.
+    const double pairs = double(s.S) * (s.L - s.S) + double(s.S) * (s.S + 1) / 2;
+    const double bh = double(s.B) * s.H;
+    return {.flops = 4.0 * s.D * pairs * bh,
+            .bytes = 4.0 * bh * s.D * (2.0 * s.S + 2.0 * s.L),
+            .n_units = s.B * s.H};
+  }
+  std::vector<std::vector<float>> inputs(const OpVars& v) const override {
+    const AttentionShape s = attention_of(v);
+    const std::int64_t bh = s.B * s.H;
+    return {random_uniform(bh * s.S * s.D, 21), random_uniform(bh * s.L * s.D, 22),
+            random_uniform(bh * s.L * s.D, 23)};
+  }
+  std::vector<std::int64_t> output_floats(const OpVars& v) const override {
+    return {v.at("B") * v.at("H") * v.at("S") * v.at("D")};
+  }
+  OpRun prepare(Backend& backend, const OpVars& v) const override {
+    if (v.at("S") > v.at("L"))
+      throw InvalidArgument("shapes", "attention: S queries must not exceed L keys");
+    auto kernel = std::shared_ptr<AttentionKernel>(backend.make_attention(attention_of(v)));
+    return [kernel](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
+      kernel->run(in[0], in[1], in[2], out[0]);
+    };
+  }
+  OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
+                const std::vector<std::vector<float>>& out, double) const override {
+    const AttentionError e = attention_error(attention_of(v), in[0], in[1], in[2], out[0]);
+    return {e.max_rel_error, e.tolerance};
+  }
+};
+
+}  // namespace
+
+const OpCase& matmul_case() {
+  static const MatmulCase c;
+  return c;
+}
+
+const OpCase& attention_case() {
+  static const AttentionCase c;
+  return c;
+}
+
+}  // namespace aigc
