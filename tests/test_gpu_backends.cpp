@@ -44,7 +44,7 @@ TEST_CASE("every GPU backend is registered and reports the GPU compute class") {
 
 TEST_CASE("without a GPU, each GPU backend says why and refuses work with that reason") {
   if (have_gpu()) {
-    WARN("this machine has a GPU: the no-GPU behaviour is not exercised");
+    WARN("test skipped: this machine has a GPU, so the no-GPU behaviour is not exercised");
     return;
   }
   const auto available = available_backend_names();
@@ -86,7 +86,7 @@ TEST_CASE("manual (device-clock) time reaches the collected repetitions unchange
 
 TEST_CASE("on a GPU: a recorded sequence replays to the same result, and events time it") {
   if (!have_gpu()) {
-    WARN("skipping: " << find_backend("cuda").availability().reason);
+    WARN("test skipped: " << find_backend("cuda").availability().reason);
     return;
   }
   for (const char* name : {"cuda", "cublas"}) {
@@ -126,7 +126,7 @@ TEST_CASE("on a GPU: a recorded sequence replays to the same result, and events 
 
 TEST_CASE("on a GPU: the decoder's recorded decode steps give the same logits as direct runs") {
   if (!have_gpu()) {
-    WARN("skipping: " << find_backend("cuda").availability().reason);
+    WARN("test skipped: " << find_backend("cuda").availability().reason);
     return;
   }
   const Gpt2Weights weights = random_gpt2_weights(gpt2_config("tiny"), 7);
