@@ -7,6 +7,13 @@
 
 namespace aigc {
 
+// Defined in each backend's folder (kernels/<backend>/backend.cpp; the GPU ones in
+// kernels/cuda/descriptors.cpp).
+const BackendDescriptor& scalar_descriptor();
+const BackendDescriptor& simd_descriptor();
+const BackendDescriptor& openmp_descriptor();
+const BackendDescriptor& onednn_descriptor();
+
 const std::vector<const BackendDescriptor*>& backend_descriptors() {
   static const std::vector<const BackendDescriptor*> list{
       &scalar_descriptor(), &simd_descriptor(), &openmp_descriptor(), &onednn_descriptor(),

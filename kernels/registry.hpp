@@ -10,12 +10,6 @@
 
 namespace aigc {
 
-// Defined in each backend's folder (kernels/<backend>/backend.cpp, kernels/cuda/descriptors.cpp).
-const BackendDescriptor& scalar_descriptor();
-const BackendDescriptor& simd_descriptor();
-const BackendDescriptor& openmp_descriptor();
-const BackendDescriptor& onednn_descriptor();
-
 // Every backend this build knows, in reporting order (the reference first).
 const std::vector<const BackendDescriptor*>& backend_descriptors();
 // Throws InvalidArgument("backends", ...) naming the valid ones for an unknown name.

@@ -5,7 +5,6 @@
 #include "kernels/onednn/engine.hpp"
 #include "kernels/onednn/matmul.hpp"
 #include "kernels/onednn/vector_ops.hpp"
-#include "kernels/registry.hpp"
 
 namespace aigc {
 namespace {
@@ -39,6 +38,7 @@ std::string onednn_description() {
 
 // No rmsnorm: oneDNN 2.6's layer normalization always subtracts the mean (RMS normalization
 // arrived in oneDNN 3.x), and a composition of our own would not be the vendor's kernel.
+// Listed in kernels/registry.cpp.
 const BackendDescriptor& onednn_descriptor() {
   static const BackendDescriptor d{
       .name = "onednn",

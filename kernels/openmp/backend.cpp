@@ -4,7 +4,6 @@
 #include "kernels/openmp/attention.hpp"
 #include "kernels/openmp/matmul.hpp"
 #include "kernels/openmp/vector_ops.hpp"
-#include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
 
 namespace aigc {
@@ -34,6 +33,7 @@ class OpenmpBackend final : public HostBackend {
 
 }  // namespace
 
+// Listed in kernels/registry.cpp.
 const BackendDescriptor& openmp_descriptor() {
   static const BackendDescriptor d{
       .name = "openmp",

@@ -1,5 +1,4 @@
 #include "core/host_backend.hpp"
-#include "kernels/registry.hpp"
 #include "kernels/scalar/attention.hpp"
 #include "kernels/scalar/elementwise.hpp"
 #include "kernels/scalar/layernorm.hpp"
@@ -33,6 +32,7 @@ class ScalarBackend final : public HostBackend {
 
 }  // namespace
 
+// Listed in kernels/registry.cpp.
 const BackendDescriptor& scalar_descriptor() {
   static const BackendDescriptor d{
       .name = "scalar",

@@ -1,5 +1,4 @@
 #include "core/host_backend.hpp"
-#include "kernels/registry.hpp"
 #include "kernels/simd/attention.hpp"
 #include "kernels/simd/elementwise.hpp"
 #include "kernels/simd/gemm.hpp"
@@ -54,6 +53,7 @@ class SimdBackend final : public HostBackend {
 
 }  // namespace
 
+// Listed in kernels/registry.cpp.
 const BackendDescriptor& simd_descriptor() {
   static const BackendDescriptor d{
       .name = "simd",
