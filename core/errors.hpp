@@ -10,11 +10,13 @@ namespace aigc {
 class InvalidArgument : public std::invalid_argument {
  public:
   InvalidArgument(const std::string& argument, const std::string& problem)
-      : std::invalid_argument(argument + ": " + problem), argument_(argument) {}
+      : std::invalid_argument(argument + ": " + problem), argument_(argument), problem_(problem) {}
   const std::string& argument() const { return argument_; }
+  // What is wrong, without the argument's name (to say it again under another name).
+  const std::string& detail() const { return problem_; }
 
  private:
-  std::string argument_;
+  std::string argument_, problem_;
 };
 
 // A backend does not implement an op (yet); the run records it as skipped.

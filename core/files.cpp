@@ -1,12 +1,17 @@
 #include "core/files.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -20,14 +25,96 @@ std::string temporary_beside(const std::string& path) {
   return fmt::format("{}.tmp.{}", path, ::getpid());
 }
 
+// Paths a signal handler removes: fixed slots of plain char arrays, so the handler touches only
+// async-signal-safe things (reading memory, unlink, signal, raise).
+constexpr int kCleanupSlots = 16;
+constexpr std::size_t kPathMax = 4096;
+std::array<std::array<char, kPathMax>, kCleanupSlots> g_cleanup{};
+std::array<std::atomic<bool>, kCleanupSlots> g_cleanup_used{};
+
+extern "C" void remove_on_signal(int sig) {
+  for (int i = 0; i < kCleanupSlots; ++i) {
+    if (g_cleanup_used[i].load()) ::unlink(g_cleanup[i].data());
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+// Installed at each registration (not once), so the handler is ours even where something else
+// (a test framework) installed its own in between.
+void install_handlers() {
+  std::signal(SIGINT, remove_on_signal);
+  std::signal(SIGTERM, remove_on_signal);
+}
+
+// Registers `path` for removal on SIGINT/SIGTERM; returns its slot (-1: none free).
+int register_for_removal(const std::string& path) {
+  install_handlers();
+  if (path.size() >= kPathMax) return -1;
+  for (int i = 0; i < kCleanupSlots; ++i) {
+    if (g_cleanup_used[i].load()) continue;
+    std::memcpy(g_cleanup[i].data(), path.c_str(), path.size() + 1);
+    g_cleanup_used[i].store(true);  // the path is complete before the handler may read it
+    return i;
+  }
+  return -1;
+}
+
+void unregister_removal(int slot) {
+  if (slot >= 0) g_cleanup_used[slot].store(false);
+}
+
+// Registers `path` for removal on SIGINT/SIGTERM until the guard is destroyed.
+class RemoveOnSignal {
+ public:
+  explicit RemoveOnSignal(const std::string& path) : slot_(register_for_removal(path)) {}
+  ~RemoveOnSignal() { unregister_removal(slot_); }
+  RemoveOnSignal(const RemoveOnSignal&) = delete;
+  RemoveOnSignal& operator=(const RemoveOnSignal&) = delete;
+
+ private:
+  int slot_ = -1;
+};
+
+// Writes and fsyncs `content` into `path` (created or truncated); throws naming the file and
+// the system's reason.
+void write_and_sync(const std::string& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(n < 0 ? errno : ENOSPC);
+      ::close(fd);
+      throw std::runtime_error(fmt::format("cannot write '{}': {}", path, why));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  }
+}
+
 }  // namespace
 
 void check_writable(const std::string& path, const std::string& argument) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (path.empty()) throw InvalidArgument(argument, "empty path");
-  if (fs::is_directory(path, ec))
+  const fs::file_status st = fs::symlink_status(path, ec);
+  if (fs::is_directory(st))
     throw InvalidArgument(argument, fmt::format("'{}' is a directory", path));
+  if (fs::exists(st) && !fs::is_regular_file(st)) {
+    throw InvalidArgument(
+        argument, fmt::format("'{}' is not a regular file (a {}); it would be replaced", path,
+                              fs::is_symlink(st)  ? "symlink"
+                              : fs::is_fifo(st)   ? "FIFO"
+                              : fs::is_socket(st) ? "socket"
+                                                  : "device"));
+  }
   const std::string tmp = temporary_beside(path);
   std::FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) {
@@ -38,22 +125,68 @@ void check_writable(const std::string& path, const std::string& argument) {
   std::remove(tmp.c_str());
 }
 
+void require_regular_file(const std::string& path, const std::string& argument) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty()) throw InvalidArgument(argument, "empty path");
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) throw InvalidArgument(argument, fmt::format("'{}': no such file", path));
+  if (!fs::is_regular_file(st))
+    throw InvalidArgument(argument, fmt::format("'{}' is not a regular file", path));
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = temporary_beside(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error(fmt::format("cannot write '{}'", tmp));
+  write_files_atomically({{path, content}});
+}
+
+void write_files_atomically(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::string> temps;
+  std::vector<std::unique_ptr<RemoveOnSignal>> guards;
+  auto remove_temps = [&] {
+    for (const std::string& t : temps) std::remove(t.c_str());
+  };
+  try {
+    for (const auto& [path, content] : files) {
+      temps.push_back(temporary_beside(path));
+      guards.push_back(std::make_unique<RemoveOnSignal>(temps.back()));
+      write_and_sync(temps.back(), content);
+    }
+  } catch (...) {
+    remove_temps();
+    throw;
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (std::rename(temps[i].c_str(), files[i].first.c_str()) != 0) {
+      const std::string why = std::strerror(errno);
+      for (std::size_t j = i; j < temps.size(); ++j) std::remove(temps[j].c_str());
+      throw std::runtime_error(fmt::format("cannot replace '{}': {}", files[i].first, why));
     }
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw std::runtime_error(fmt::format("cannot replace '{}': {}", path, why));
+}
+
+OutputLock::OutputLock(const std::string& path, const std::string& argument)
+    : lock_path_(path + ".lock") {
+  fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw InvalidArgument(argument,
+                          fmt::format("cannot lock '{}': {}", lock_path_, std::strerror(errno)));
   }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw InvalidArgument(
+        argument,
+        fmt::format("'{}' is being written by another run (locked: '{}')", path, lock_path_));
+  }
+  signal_slot_ = register_for_removal(lock_path_);
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ < 0) return;
+  unregister_removal(signal_slot_);
+  ::unlink(lock_path_.c_str());
+  ::flock(fd_, LOCK_UN);
+  ::close(fd_);
 }
 
 }  // namespace aigc

@@ -1,15 +1,46 @@
 #pragma once
-// Results are written whole or not at all: a temporary file beside the target, then
-// rename(2), which replaces the target atomically. An interrupted run never leaves a
-// half-written file, and an earlier file survives every failure.
+// Results are written whole or not at all: temporary files beside the targets, written and
+// fsync'ed completely, then rename(2), which replaces each target atomically. A set of files
+// (results and their repetitions) is renamed only after every temporary is complete, the main
+// file last, so an interrupted run leaves the old set or the new one; a reader checks that the
+// run ids agree. A run holds an exclusive lock beside its output, and SIGINT/SIGTERM remove
+// its temporaries and lock before the process ends.
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace aigc {
 
-// Throws InvalidArgument naming `argument` when `path` cannot be written
-// (missing directory, no permission, a directory in the way). Leaves nothing behind.
+// Throws InvalidArgument naming `argument` when `path` cannot be written (missing directory,
+// no permission, a directory in the way, or an existing target that is not a regular file: a
+// device, a FIFO or a symlink would be replaced). Leaves nothing behind.
 void check_writable(const std::string& path, const std::string& argument);
 
+// Throws InvalidArgument naming `argument` unless `path` is an existing regular file (or a
+// symlink to one): a FIFO would block the reader for ever, a device is not a file to load.
+void require_regular_file(const std::string& path, const std::string& argument);
+
 void write_file_atomically(const std::string& path, const std::string& content);
+
+// Writes every (path, content) to its temporary, fsyncs them all, then renames them in order:
+// put the file that names the set (the results) last. A write error names the file and the
+// system's reason; on any failure no target has been replaced and no temporary is left.
+void write_files_atomically(const std::vector<std::pair<std::string, std::string>>& files);
+
+// An exclusive lock on `<path>.lock` for the life of the object, so two runs never write the
+// same output at once; the second is refused naming `argument`. The lock file is removed on
+// release, and by SIGINT/SIGTERM (a SIGKILL leaves it, unlocked, for the next run to reuse).
+class OutputLock {
+ public:
+  OutputLock(const std::string& path, const std::string& argument);
+  ~OutputLock();
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+ private:
+  std::string lock_path_;
+  int fd_ = -1;
+  int signal_slot_ = -1;
+};
 
 }  // namespace aigc

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 #include "core/machine.hpp"
 #include "driver/generate_command.hpp"
 #include "driver/results_schema.hpp"
@@ -192,15 +193,27 @@ struct GenerateText {
 };
 
 GenerateOptions to_generate_options(const GenerateText& t, const CLI::Option* count,
-                                    const CLI::Option* threads, const CLI::Option* seed) {
+                                    const CLI::Option* threads, const CLI::Option* seed,
+                                    const CLI::Option* weights) {
   GenerateOptions o;
   o.prompt_ids = split(t.prompt_ids, ',');
   if (given(count)) o.count = int(parse_integer("count", t.count, 1, 1 << 20));
   o.backend = t.backend;
-  find_backend(o.backend);  // throws naming the valid backends
+  try {
+    find_backend(o.backend);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("backend", e.detail());  // the option the user typed
+  }
   if (given(threads))
     o.threads = int(parse_integer("threads", t.threads, 1, 4 * machine_info().cores));
   o.config = t.config;
+  if (given(weights)) {
+    if (t.weights.empty())
+      throw InvalidArgument("weights",
+                            "empty path (leave the option out for "
+                            "seeded random weights)");
+    require_regular_file(t.weights, "weights");
+  }
   o.weights = t.weights;
   if (given(seed)) o.seed = std::uint64_t(parse_integer("seed", t.seed, 0, 1ll << 62));
   return o;
@@ -227,6 +240,24 @@ GenerateOptions to_generate_options(const GenerateText& t, const CLI::Option* co
 }
 
 constexpr const char* kCommands = "list, probe, run, generate, schema, machine";
+
+// CLI11 would take the next option as the value (`run --out --repetitions 1` writes to a file
+// called "--repetitions" and blames '1'): an option of `command` that needs a value and is
+// followed by another option, or by nothing, is refused naming the option.
+void refuse_options_without_values(CLI::App& command, const std::vector<std::string>& args) {
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0 || a.find('=') != std::string::npos) continue;
+    const CLI::Option* option = command.get_option_no_throw(a);
+    if (option == nullptr || option->get_expected_max() == 0) continue;  // unknown, or a flag
+    if (i + 1 == args.size() || args[i + 1].rfind("--", 0) == 0) {
+      throw InvalidArgument(a.substr(2),
+                            i + 1 == args.size()
+                                ? std::string("needs a value")
+                                : fmt::format("needs a value (got the option '{}')", args[i + 1]));
+    }
+  }
+}
 
 }  // namespace
 
@@ -298,8 +329,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
   generate->add_option("--config", gt.config,
                        "gpt2-124m (default), gpt2-355m, gpt2-774m, gpt2-1558m, tiny");
-  generate->add_option("--weights", gt.weights,
-                       "a Hugging Face model.safetensors (default: seeded random weights)");
+  CLI::Option* weights = generate->add_option(
+      "--weights", gt.weights, "a Hugging Face model.safetensors (default: seeded random weights)");
   CLI::Option* seed =
       generate->add_option("--seed", gt.seed, "seed of the random weights (default: 1234)");
 
@@ -323,6 +354,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                             fmt::format("unknown command '{}' (valid: {})", args[0], kCommands));
     }
     command = args[0].rfind("-", 0) == 0 ? "" : args[0];
+    if (!command.empty()) refuse_options_without_values(*app.get_subcommand(command), args);
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
     try {
       app.parse(reversed);
@@ -338,7 +370,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       return probe_command(probe_file.empty() ? default_probe_path() : probe_file, reprobe, out);
     if (run->parsed()) return run_command(to_run_options(rt, rf), out, err);
     if (generate->parsed())
-      return generate_command(to_generate_options(gt, count, gen_threads, seed), out);
+      return generate_command(to_generate_options(gt, count, gen_threads, seed, weights), out);
     if (schema->parsed()) {
       if (schema_format != "text" && schema_format != "json")
         throw InvalidArgument(

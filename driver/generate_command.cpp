@@ -62,7 +62,13 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
                                       "context of {} leave room for 1..{}",
                                       o.count, prompt.size(), config.name, config.n_ctx, room));
   }
-  const BackendDescriptor& descriptor = find_backend(o.backend);
+  const BackendDescriptor& descriptor = [&]() -> const BackendDescriptor& {
+    try {
+      return find_backend(o.backend);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("backend", e.detail());  // the option the user typed
+    }
+  }();
   if (const Availability av = descriptor.availability(); !av.available) {
     throw InvalidArgument("backend",
                           fmt::format("'{}' is unavailable here ({})", o.backend, av.reason));

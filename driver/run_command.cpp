@@ -183,6 +183,14 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
 
 namespace {
 
+// Appends `value` unless it is there already; says whether it did.
+template <typename T>
+bool add_once(std::vector<T>& list, const T& value) {
+  if (std::find(list.begin(), list.end(), value) != list.end()) return false;
+  list.push_back(value);
+  return true;
+}
+
 // Everything the user gave, checked before any work: names, shapes, threads, output paths.
 RunPlan validate(const RunOptions& o) {
   std::vector<const Workload*> workloads;
@@ -192,8 +200,10 @@ RunPlan validate(const RunOptions& o) {
   RunPlan plan;
   // By default every backend that can run here; one named explicitly runs or is recorded
   // as skipped with its reason.
-  plan.backends = o.backends.empty() ? available_backend_names() : o.backends;
-  for (const std::string& b : plan.backends) find_backend(b);
+  for (const std::string& b : o.backends.empty() ? available_backend_names() : o.backends) {
+    find_backend(b);
+    add_once(plan.backends, b);  // a configuration named twice is measured once
+  }
   if (!o.shapes.empty() && workloads.size() != 1) {
     throw InvalidArgument(
         "shapes",
@@ -202,8 +212,10 @@ RunPlan validate(const RunOptions& o) {
   }
   for (const Workload* w : workloads) {
     std::vector<std::string> texts = o.shapes.empty() ? w->preset_shapes(o.preset) : o.shapes;
+    std::vector<std::string> seen;
     for (const std::string& text : texts) {
       const std::string shape = w->canonical_shape(text);
+      if (!add_once(seen, shape)) continue;
       plan.shapes.push_back({.workload = w,
                              .shape = shape,
                              .phase = w->phase(shape),
@@ -211,7 +223,7 @@ RunPlan validate(const RunOptions& o) {
                              .unit_shape = w->unit_shape(shape)});
     }
   }
-  plan.threads = o.threads;
+  for (const int t : o.threads) add_once(plan.threads, t);
   const int cores = machine_info().cores;
   if (plan.threads.empty()) {
     plan.threads = {1};
@@ -298,8 +310,7 @@ std::vector<Measurement> run_plan(const RunPlan& plan,
   return measurements;
 }
 
-// Stamps the run and the machine on every row and writes the results atomically (CSV: the
-// repetitions first, so a results file is never left beside another run's repetitions).
+// Stamps the run and the machine on every row and writes the results atomically.
 void write_results(std::vector<ResultRow>& rows, const RunOptions& o) {
   const MachineInfo& mi = machine_info();
   const std::time_t now = std::time(nullptr);
@@ -322,14 +333,17 @@ void write_results(std::vector<ResultRow>& rows, const RunOptions& o) {
     write_file_atomically(o.out, to_json(rows));
     return;
   }
-  write_file_atomically(repetitions_path(o.out), repetitions_to_csv(rows));
-  write_file_atomically(o.out, to_csv(rows));
+  // Both files complete before either is renamed, the results last: a kill or a full disk
+  // leaves the old pair or the new one (the run_id in both lets a reader check).
+  write_files_atomically(
+      {{repetitions_path(o.out), repetitions_to_csv(rows)}, {o.out, to_csv(rows)}});
 }
 
 }  // namespace
 
 int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const RunPlan plan = validate(o);
+  const OutputLock lock(o.out, "out");  // one run per output at a time
 
   // The machine's ceilings.
   const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;

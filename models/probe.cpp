@@ -3,8 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -140,7 +143,9 @@ std::string machine_id() {
                             .cpu_family = m.cpu_family,
                             .cpu_model_number = m.cpu_model_number,
                             .cores = m.cores,
-                            .simd_target = simd::dispatched_target(),
+                            // The best target, not one pinned by --simd-target: the
+                            // machine stays the same machine.
+                            .simd_target = simd::best_target(),
                             .gpu_name = cuda::query_devices().name});
   }();
   return id;
@@ -230,6 +235,58 @@ std::string probe_to_json(const ProbeResult& p) {
   return j.dump(2) + "\n";
 }
 
+namespace {
+
+bool positive(double v) { return std::isfinite(v) && v > 0; }
+
+// Figures that cannot be right are refused when the cache is read, not after the timing: every
+// peak positive and finite, every thread count 1..N present in each table.
+void check_probe_figures(const ProbeResult& p) {
+  if (!positive(p.scalar_flops_per_core))
+    throw std::runtime_error(
+        fmt::format("scalar_flops_per_core {} is not a positive rate", p.scalar_flops_per_core));
+  if (p.simd_flops.empty()) throw std::runtime_error("no simd_flops");
+  if (p.bandwidth.empty()) throw std::runtime_error("no bandwidth levels");
+  const int threads = static_cast<int>(p.simd_flops.size());
+  auto check_table = [&](const std::map<int, double>& table, const std::string& what) {
+    for (int t = 1; t <= threads; ++t) {
+      const auto it = table.find(t);
+      if (it == table.end())
+        throw std::runtime_error(fmt::format("{} lacks {} thread(s)", what, t));
+      if (!positive(it->second))
+        throw std::runtime_error(
+            fmt::format("{} at {} thread(s) is {}, not a positive rate", what, t, it->second));
+    }
+  };
+  check_table(p.simd_flops, "simd_flops");
+  for (const BandwidthLevel& level : p.bandwidth) {
+    if (!positive(level.capacity_bytes))
+      throw std::runtime_error(
+          fmt::format("level {} has capacity {}", level.name, level.capacity_bytes));
+    check_table(level.bytes_per_s, "bandwidth " + level.name);
+    // Read-only figures are optional per thread count (the triad stands in), but never absurd.
+    for (const auto& [t, v] : level.read_bytes_per_s) {
+      if (!positive(v))
+        throw std::runtime_error(
+            fmt::format("read bandwidth {} at {} thread(s) is {}", level.name, t, v));
+    }
+  }
+}
+
+// One cache per SIMD target: a run pinned to a narrower target (--simd-target AVX2) keeps its
+// figures beside the best target's instead of replacing them.
+std::string per_target_path(const std::string& path) {
+  const std::string target = simd::dispatched_target();
+  if (target == simd::best_target()) return path;
+  const std::string suffix = fmt::format("-{}", sanitize_machine_id(target));
+  const std::string ext = ".json";
+  if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
+    return path.substr(0, path.size() - ext.size()) + suffix + ext;
+  return path + suffix;
+}
+
+}  // namespace
+
 ProbeResult probe_from_json(const std::string& text, const std::string& source) {
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
@@ -269,23 +326,39 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
       peaks.datasheet_bytes_per_s = g.at("datasheet_bytes_per_s").get<double>();
       p.gpu = peaks;
     }
-    if (p.simd_flops.empty() || p.bandwidth.empty()) throw std::runtime_error("no figures");
+    check_probe_figures(p);
     return p;
   } catch (const std::exception& e) {
-    throw std::runtime_error(
-        fmt::format("probe cache '{}' is malformed ({}); rerun with --reprobe", source, e.what()));
+    throw InvalidArgument("probe-file", fmt::format("'{}' is malformed ({}); rerun with --reprobe",
+                                                    source, e.what()));
   }
 }
 
-ProbeResult load_or_run_probe(const std::string& path, bool reprobe,
+ProbeResult load_or_run_probe(const std::string& requested_path, bool reprobe,
                               const ProbeProgress& progress) {
-  if (!reprobe && std::filesystem::exists(path)) {
+  const std::string path = per_target_path(requested_path);
+  std::error_code exists_ec;
+  const bool exists = std::filesystem::exists(std::filesystem::symlink_status(path, exists_ec));
+  if (exists) require_regular_file(path, "probe-file");  // a FIFO would block for ever
+  if (!reprobe && exists) {
     std::ifstream in(path);
+    if (!in) {
+      throw InvalidArgument("probe-file",
+                            fmt::format("'{}': cannot read: {}", path, std::strerror(errno)));
+    }
     std::stringstream text;
     text << in.rdbuf();
+    const nlohmann::json parsed = nlohmann::json::parse(text.str(), nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      throw InvalidArgument("probe-file",
+                            fmt::format("'{}' is not a probe cache (not a JSON object); rerun "
+                                        "with --reprobe",
+                                        path));
+    }
     // An older version lacks figures this one uses: measure again rather than fail.
-    const bool current = nlohmann::json::parse(text.str(), nullptr, false).value("version", 0) ==
-                         ProbeResult::kVersion;
+    const auto version = parsed.find("version");
+    const bool current = version != parsed.end() && version->is_number_integer() &&
+                         version->get<int>() == ProbeResult::kVersion;
     if (current) {
       ProbeResult cached = probe_from_json(text.str(), path);
       if (cached.fingerprint == probe_fingerprint()) return cached;

@@ -10,11 +10,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
 #include "decoder/gpt2_weights.hpp"
+
+#include "core/files.hpp"
+#include "core/machine.hpp"
 #include "driver/cli.hpp"
 #include "driver/results_csv.hpp"
 #include "driver/results_schema.hpp"
 #include "kernels/registry.hpp"
+#include "kernels/simd/gemm.hpp"
 #include "models/probe.hpp"
 
 using namespace aigc;
@@ -159,7 +164,7 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
   for (int i = 1; i < 64; ++i) full_context += ",1";
   rejected({"--prompt-ids", full_context}, "--prompt-ids", "64 tokens leave no room");
   rejected({"--prompt-ids", "1,2", "--count", "63"}, "--count", "leave room for 1..62");
-  rejected({"--prompt-ids", "1", "--backend", "gpu9"}, "--backends", "unknown backend 'gpu9'");
+  rejected({"--prompt-ids", "1", "--backend", "gpu9"}, "--backend:", "unknown backend 'gpu9'");
   rejected({"--prompt-ids", "1", "--threads", "0"}, "--threads", "out of range");
   rejected({"--prompt-ids", "1", "--weights", "/nonexistent/model.safetensors"}, "--weights",
            "/nonexistent/model.safetensors");
@@ -379,4 +384,109 @@ TEST_CASE("a backend that lacks an op is a skipped row saying so, decided before
   const std::string csv = read(out);
   CHECK_THAT(csv, Catch::Contains("skipped: onednn has no rmsnorm for f32"));
   CHECK_THAT(csv, Catch::Contains(",scalar,f32,1,2,"));  // the scalar row ran, 2 repetitions
+}
+
+TEST_CASE("an option missing its value is named, not the word after it") {
+  check_rejected({"--repetitions"}, "--repetitions", "needs a value");
+  Scratch scratch;
+  const CliResult r = cli({"run", "--probe-file", scratch.probe(), "--out", "--repetitions", "1"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --out: needs a value") &&
+                        Catch::Contains("'--repetitions'"));
+  CHECK_FALSE(fs::exists("--repetitions"));
+}
+
+TEST_CASE("an output, weights or probe file that is not a regular file is refused by name") {
+  Scratch scratch;
+  const std::string fifo = scratch.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  CliResult r = cli({"run", "--probe-file", scratch.probe(), "--out", "/dev/null"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err,
+             Catch::StartsWith("aigcbench: error: --out: '/dev/null' is not a regular file"));
+  r = cli({"run", "--probe-file", scratch.probe(), "--out", fifo});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("FIFO"));
+  // Reading a FIFO would block for ever: refused before it is opened.
+  r = cli({"generate", "--config", "tiny", "--prompt-ids", "1", "--weights", fifo});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --weights") &&
+                        Catch::Contains("not a regular file"));
+  r = cli({"probe", "--probe-file", fifo});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --probe-file"));
+  r = cli({"generate", "--config", "tiny", "--prompt-ids", "1", "--weights", ""});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--weights: empty path"));
+  CHECK(fs::is_fifo(fifo));
+}
+
+TEST_CASE("a corrupt or absurd probe cache stops the run with exit 2 naming the file") {
+  Scratch scratch;
+  const std::string valid = read(scratch.probe());
+  const std::string out = scratch.file("results.csv");
+  for (const std::string& text :
+       {std::string(""), std::string("[1, 2]"), std::string("{\"version\": \"x\""),
+        std::string("{\"version\": 2, \"fingerprint\": 7}")}) {
+    INFO(text);
+    std::ofstream(scratch.probe()) << text;
+    const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
+                             "--probe-file", scratch.probe(), "--out", out});
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --probe-file: '" + scratch.probe()));
+    CHECK(r.out.find("serial model") == std::string::npos);  // nothing was measured
+  }
+  // Figures that cannot be right are refused when read, not after the timing.
+  ProbeResult p = probe_from_json(valid, "fresh");
+  p.simd_flops[1] = 0;
+  CHECK_THROWS_WITH(probe_from_json(probe_to_json(p), "zero.json"),
+                    Catch::Contains("zero.json") && Catch::Contains("simd_flops at 1 thread"));
+  p.simd_flops.erase(1);
+  CHECK_THROWS_WITH(probe_from_json(probe_to_json(p), "gap.json"),
+                    Catch::Contains("lacks 1 thread"));
+}
+
+TEST_CASE("a run pinned to a narrower SIMD target keeps its own probe cache beside the best's") {
+  const auto targets = simd::available_targets();
+  if (targets.size() < 2) {
+    WARN("test skipped: this CPU has one SIMD target");
+    return;
+  }
+  Scratch scratch;
+  const std::string before = read(scratch.probe());
+  const std::string pinned = targets[1];
+  const CliResult r =
+      cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends", "simd",
+           "--threads", "1", "--simd-target", pinned, "--repetitions", "2", "--min-time", "0.001",
+           "--probe-file", scratch.probe(), "--out", scratch.file("r.csv")});
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(read(scratch.probe()) == before);  // the best target's cache untouched
+  CHECK(fs::exists(scratch.file("probe-" + sanitize_machine_id(pinned) + ".json")));
+  simd::force_target("");
+}
+
+TEST_CASE("a configuration named twice is measured once") {
+  Scratch scratch;
+  const std::string out = scratch.file("dup.csv");
+  const CliResult r =
+      cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8;M=8,N=8,K=8", "--backends",
+           "scalar,scalar,openmp", "--threads", "1,1", "--repetitions", "2", "--min-time", "0.001",
+           "--probe-file", scratch.probe(), "--out", out});
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  const std::string csv = read(out);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);  // header, scalar, openmp x1
+}
+
+TEST_CASE("a run refuses an output another run is writing, and touches nothing") {
+  Scratch scratch;
+  const std::string out = scratch.file("busy.csv");
+  std::ofstream(out) << "earlier,results\n";
+  const OutputLock other(out, "out");
+  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
+                           "--probe-file", scratch.probe(), "--out", out});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("being written by another run"));
+  CHECK(read(out) == "earlier,results\n");
 }

@@ -349,8 +349,15 @@ std::vector<std::string> available_targets() {
   return names;
 }
 
+std::string best_target() {
+  // Cached the first time, which force_target() makes sure happens while nothing is pinned.
+  static const std::string best = available_targets().front();
+  return best;
+}
+
 void force_target(const std::string& name) {
   hwy::SetSupportedTargetsForTest(0);  // back to what the CPU supports
+  best_target();
   if (name.empty()) return;
   for (const std::int64_t t : hwy::SupportedAndGeneratedTargets()) {
     if (name == hwy::TargetName(t)) {

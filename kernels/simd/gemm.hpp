@@ -37,8 +37,11 @@ RegisterBlock gemm_register_block();
 
 // Highway's name for the target the dispatcher picks now ("AVX3", "AVX2", ...).
 std::string dispatched_target();
-// Targets this CPU supports and this build compiled, best first.
+// Targets this CPU supports and this build compiled, best first (only the pinned one while
+// force_target() pins one).
 std::vector<std::string> available_targets();
+// The best of them, whatever is pinned: what names the machine.
+std::string best_target();
 // Pin dispatch to one target by name, to compare SIMD widths on one machine;
 // throws InvalidArgument naming `simd-target` with the valid names. "" restores the best.
 void force_target(const std::string& name);
