@@ -63,12 +63,25 @@ def repetitions_path(results_path):
     return (root if ext == ".csv" else results_path) + ".repetitions.csv"
 
 
-def load_repetitions(results_path):
-    """{key tuple: [seconds, ...]} from the repetitions file, or {} when there is none."""
+def load_repetitions(results_path, run_ids=None, tool="aigc_results"):
+    """{key tuple: [seconds, ...]} from the repetitions file, or {} when there is none.
+
+    With `run_ids` (those of the results file), repetitions of any other run are not used: a
+    pair written by two different runs (an interrupted write, two runs on one --out) says so
+    on stderr instead of mixing their times."""
     path = repetitions_path(results_path)
     if not os.path.exists(path):
         return {}
-    reps = pd.read_csv(path, dtype={"phase": str, "shape": str})
+    reps = pd.read_csv(path, dtype={"phase": str, "shape": str, "run_id": str})
+    if run_ids is not None:
+        foreign = sorted(set(reps["run_id"]) - set(map(str, run_ids)))
+        if foreign:
+            print(f"{tool}: warning: {path} holds repetitions of another run ({', '.join(foreign)}; "
+                  f"{results_path} is run {', '.join(map(str, sorted(set(run_ids))))}): not used",
+                  file=sys.stderr)
+            reps = reps[reps["run_id"].isin(set(map(str, run_ids)))]
+        if reps.empty:
+            return {}
     reps["phase"] = reps["phase"].fillna("")
     return {key: list(group["time_s"]) for key, group in reps.groupby(KEY)}
 

@@ -103,7 +103,9 @@ def main():
     if not 0 < args.alpha < 1:
         fail(f"--alpha {args.alpha} is out of range (valid: 0 < alpha < 1)")
     a, b = _load(args.a, TOOL), _load(args.b, TOOL)
-    rows = compare(a, b, load_repetitions(args.a), load_repetitions(args.b), args.alpha)
+    reps_a = load_repetitions(args.a, a["run_id"].astype(str).unique(), "compare.py")
+    reps_b = load_repetitions(args.b, b["run_id"].astype(str).unique(), "compare.py")
+    rows = compare(a, b, reps_a, reps_b, args.alpha)
 
     print(f"A: {args.a} ({a.iloc[0]['machine']}, run {a.iloc[0]['run_id']})")
     print(f"B: {args.b} ({b.iloc[0]['machine']}, run {b.iloc[0]['run_id']})")

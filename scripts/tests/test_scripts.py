@@ -152,6 +152,22 @@ class ScriptsTest(unittest.TestCase):
         self.assertEqual(row(self.timed_rows()[-1])["verdict"], "only in A")
         self.assertIn("only in A", done.stdout)
 
+    def test_repetitions_of_another_run_are_not_mixed_in(self):
+        # A results file beside the repetitions of a different run (an interrupted write, two
+        # runs on one --out): the repetitions are not used, and compare.py says so.
+        slow = self.timed_rows()[0]
+        self.write_variant("d.csv", {slow: 2.0})
+        reps_path = self.path("d.repetitions.csv")
+        reps = pd.read_csv(reps_path, dtype={"phase": str, "shape": str, "run_id": str})
+        reps["run_id"] = "19990101T000000Z-1"
+        reps.to_csv(reps_path, index=False)
+        out = self.path("cmp3.csv")
+        done = run_script("compare.py", self.csv, self.path("d.csv"), "--out", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("holds repetitions of another run", done.stderr)
+        table = pd.read_csv(out, dtype={"phase": str, "shape": str})
+        self.assertNotIn("mann-whitney", set(table["test"].dropna()))
+
     def test_without_repetitions_the_ranges_decide(self):
         rows = self.timed_rows()
         self.write_variant("c.csv", {rows[0]: 0.25})
