@@ -1,6 +1,7 @@
 #include "core/safetensors.hpp"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -148,6 +149,13 @@ std::vector<float> SafetensorsFile::read_f32(
   } else {
     throw SafetensorsError(
         fmt::format("{}: tensor '{}': dtype {} is not a float type", path_, name, t.dtype));
+  }
+  // A NaN or infinite weight makes every logit NaN: refused here, naming where it is.
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(out[i])) {
+      throw SafetensorsError(fmt::format("{}: tensor '{}': element {} is {} (weights must be finite)",
+                                         path_, name, i, out[i]));
+    }
   }
   return out;
 }

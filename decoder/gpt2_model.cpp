@@ -200,9 +200,19 @@ void Gpt2Model::rewind(std::int64_t position) {
   position_ = position;
 }
 
-std::int32_t argmax(std::span<const float> logits) {
-  return static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) -
-                                   logits.begin());
+std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
+  // One pass that finds the maximum and checks every value (a NaN compares false and would
+  // otherwise lose to everything, picking token 0 for ever).
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    if (!std::isfinite(logits[i])) {
+      throw std::runtime_error(fmt::format(
+          "non-finite logit {} at index {} in {}: the model computed garbage (check the weights)",
+          logits[i], i, step == 0 ? std::string("the prompt's step") : fmt::format("decode step {}", step)));
+    }
+    if (logits[i] > logits[best]) best = i;
+  }
+  return static_cast<std::int32_t>(best);
 }
 
 // Each op's float32 reduction of n terms has a relative error within gamma_n of the scale it

@@ -76,8 +76,10 @@ class Gpt2Model {
   std::map<std::pair<std::int64_t, bool>, std::unique_ptr<RecordedOps>> decode_steps_;
 };
 
-// The index of the largest logit (the first, on a tie): greedy sampling.
-std::int32_t argmax(std::span<const float> logits);
+// The index of the largest logit (the first, on a tie): greedy sampling. A NaN or infinite
+// logit throws std::runtime_error naming `step` (0: after the prompt, g: the g-th decode step)
+// and the index: garbage in the model is an error, never a token.
+std::int32_t argmax(std::span<const float> logits, std::int64_t step);
 
 // Worst-case relative error of the logits (max |l - l_exact| / max |l_exact|) of a float32
 // forward at sequence length `length`: the sum over the ops on the longest dependency path of

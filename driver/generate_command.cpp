@@ -115,12 +115,13 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   // --- generate: the first token comes from the prefill, each next from one decode step ---
   std::vector<std::int32_t> generated;
   auto start = Clock::now();
-  generated.push_back(argmax(model.forward(prompt)));
+  generated.push_back(argmax(model.forward(prompt), 0));
   const double ttft_s = seconds_since(start);
   std::vector<double> step_s;
   while (std::int64_t(generated.size()) < o.count) {
     start = Clock::now();
-    generated.push_back(argmax(model.forward(std::span(&generated.back(), 1))));
+    generated.push_back(
+        argmax(model.forward(std::span(&generated.back(), 1)), std::int64_t(generated.size())));
     step_s.push_back(seconds_since(start));
   }
 

@@ -39,7 +39,7 @@ Trace run_greedy(Backend& backend, const Gpt2Weights& w) {
   for (int s = 0;; ++s) {
     trace.logits.emplace_back(logits.begin(), logits.end());
     if (s == kSteps) break;
-    const std::int32_t next = argmax(logits);
+    const std::int32_t next = argmax(logits, 0);
     trace.tokens.push_back(next);
     logits = model.forward(std::span(&next, 1));
   }

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/safetensors.hpp"
+#include "decoder/gpt2_model.hpp"
 #include "decoder/gpt2_weights.hpp"
 
 using namespace aigc;
@@ -67,4 +68,27 @@ TEST_CASE("random GPT-2 weights are seeded, non-zero and scaled like GPT-2's ini
   CHECK(std::sqrt(sum_sq / a.wte.size()) == Approx(0.02).epsilon(0.1));
   for (float g : a.layers[0].ln_1_weight) CHECK(std::abs(g - 1.0f) <= 0.02f);
   for (float x : a.layers[0].attn_c_attn_bias) CHECK(x != 0.0f);
+}
+
+TEST_CASE("a checkpoint with a NaN or infinite weight is refused, naming the tensor and index") {
+  const fs::path path =
+      fs::temp_directory_path() / ("aigc_gpt2_nan_" + std::to_string(::getpid()) + ".safetensors");
+  for (const float bad : {std::nanf(""), INFINITY}) {
+    Gpt2Weights w = random_gpt2_weights(gpt2_config("tiny"), 7);
+    w.layers[1].mlp_c_fc_weight[37] = bad;
+    save_gpt2_weights(path.string(), w);
+    CHECK_THROWS_WITH(load_gpt2_weights(path.string(), w.config),
+                      Catch::Contains("h.1.mlp.c_fc.weight") && Catch::Contains("element 37") &&
+                          Catch::Contains("must be finite"));
+  }
+  fs::remove(path);
+}
+
+TEST_CASE("non-finite logits are an error naming the step, never a token") {
+  std::vector<float> logits{0.5f, 2.0f, -1.0f};
+  CHECK(argmax(logits, 0) == 1);
+  logits[2] = std::nanf("");
+  CHECK_THROWS_WITH(argmax(logits, 0), Catch::Contains("prompt's step") && Catch::Contains("index 2"));
+  logits[2] = -INFINITY;
+  CHECK_THROWS_WITH(argmax(logits, 4), Catch::Contains("decode step 4"));
 }

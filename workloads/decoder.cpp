@@ -105,21 +105,21 @@ class DecoderCase final : public WorkloadCase {
         prompt_(random_prompt(s.prompt, s.config.vocab)),
         model_(backend, *weights_, s.prompt + s.gen) {
     model_.prepare(s.prompt, s.gen);
-    if (s.gen > 0) first_token_ = argmax(model_.forward(prompt_));  // fills the cache, untimed
+    if (s.gen > 0) first_token_ = argmax(model_.forward(prompt_), 0);  // fills the cache, untimed
   }
 
   void run() override {
     if (s_.gen == 0) {
       model_.rewind(0);
       const auto logits = model_.forward(prompt_, s_.logits);
-      if (s_.logits) next_token_ = argmax(logits);
+      if (s_.logits) next_token_ = argmax(logits, 0);
       return;
     }
     model_.rewind(s_.prompt);
     std::int32_t token = first_token_;
     for (std::int64_t g = 0; g < s_.gen; ++g) {
       const auto logits = model_.forward(std::span(&token, 1), s_.logits);
-      token = s_.logits ? argmax(logits) : prompt_[g % s_.prompt];
+      token = s_.logits ? argmax(logits, g + 1) : prompt_[g % s_.prompt];
     }
   }
 
@@ -140,7 +140,7 @@ class DecoderCase final : public WorkloadCase {
         fed.push_back(token);
         const auto logits = model_.forward(std::span(&token, 1));
         last.assign(logits.begin(), logits.end());
-        token = argmax(logits);
+        token = argmax(logits, g + 1);
       }
     }
     return logits_relative_error(last, reference_logits(*weights_, fed));
