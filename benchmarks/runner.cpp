@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/machine.hpp"
+#include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
 
 namespace aigc {
@@ -16,8 +18,28 @@ std::string benchmark_name(const BenchSpec& s) {
 std::optional<std::string> reason_not_runnable(const BenchSpec& spec) {
   const BackendDescriptor& d = find_backend(spec.backend);
   if (const Availability av = d.availability(); !av.available) return av.reason;
-  for (const Op op : find_workload(spec.workload).ops(spec.shape)) {
+  const Workload& workload = find_workload(spec.workload);
+  for (const Op op : workload.ops(spec.shape)) {
     if (!d.supports(op, d.default_dtype())) return d.lacks(op, d.default_dtype());
+  }
+  return memory_shortfall(workload.counts(spec.shape), d);
+}
+
+std::optional<std::string> memory_shortfall(const WorkCounts& w, const BackendDescriptor& d) {
+  constexpr double kGiB = double(1ull << 30);
+  // A quarter of what is available stays for everything else (the process, the OS's caches).
+  const bool on_device = d.compute_class == ComputeClass::gpu;
+  const double host_needed = w.host_bytes + (on_device ? 0.0 : w.backend_bytes);
+  const double host_usable = 0.75 * available_memory_bytes();
+  if (host_needed > host_usable) {
+    return fmt::format(
+        "needs {:.2f} GiB of memory (inputs, outputs and the backend's copies), more than the "
+        "{:.2f} GiB available ({})",
+        host_needed / kGiB, host_usable / kGiB, available_memory_source());
+  }
+  if (on_device && w.backend_bytes > 0.9 * cuda::device_free_bytes()) {
+    return fmt::format("needs {:.2f} GiB of device memory, more than the {:.2f} GiB free",
+                       w.backend_bytes / kGiB, 0.9 * cuda::device_free_bytes() / kGiB);
   }
   return std::nullopt;
 }

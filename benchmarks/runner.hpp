@@ -26,9 +26,14 @@ struct BenchSpec {
 // "workload/backend/shape/threads:N", the name Google Benchmark reports and filters on.
 std::string benchmark_name(const BenchSpec& spec);
 
-// Why the spec cannot run, asked of the descriptors before anything is built or allocated:
-// "<reason the backend is unavailable>" or "<backend> has no <op> for <dtype>". Empty: it can.
+// Why the spec cannot run, asked before anything is built or allocated: "<reason the backend
+// is unavailable>", "<backend> has no <op> for <dtype>", or the memory it needs against what is
+// available. Empty: it can.
 std::optional<std::string> reason_not_runnable(const BenchSpec& spec);
+// "needs X GiB ..., more than the Y GiB available (<source>)" when the case's host copies plus
+// (on a CPU backend) the backend's buffers exceed 3/4 of the memory available now (MemAvailable,
+// the cgroup limit, ulimit -v), or a GPU backend's buffers 90% of the device's free memory.
+std::optional<std::string> memory_shortfall(const WorkCounts& counts, const BackendDescriptor& d);
 
 // A case built on its backend and verified once against the float64 reference.
 struct ReadyCase {

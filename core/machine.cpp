@@ -1,5 +1,6 @@
 #include "core/machine.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -133,23 +134,73 @@ std::string make_machine_id(const MachineIdParts& p) {
   return sanitize_machine_id(fmt::format("{}", fmt::join(parts, "-")));
 }
 
-double available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  double kib = 0;
-  while (meminfo >> key >> kib) {
-    if (key == "MemAvailable:") return kib * 1024;
-    meminfo.ignore(256, '\n');
+namespace {
+
+struct MemoryLimit {
+  double bytes;
+  const char* source;
+};
+
+double read_number(const char* path) {
+  std::ifstream in(path);
+  std::string text;
+  if (!(in >> text) || text == "max") return -1;
+  try {
+    return std::stod(text);
+  } catch (const std::exception&) {
+    return -1;
   }
-  return static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * sysconf(_SC_PAGESIZE);
 }
+
+MemoryLimit least_available_memory() {
+  MemoryLimit least{static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * sysconf(_SC_PAGESIZE),
+                    "MemAvailable"};
+  {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    double kib = 0;
+    while (meminfo >> key >> kib) {
+      if (key == "MemAvailable:") {
+        least.bytes = kib * 1024;
+        break;
+      }
+      meminfo.ignore(256, '\n');
+    }
+  }
+  // cgroup v2, then v1 (a v1 "no limit" is a huge number, which never wins).
+  double limit = read_number("/sys/fs/cgroup/memory.max");
+  double used = read_number("/sys/fs/cgroup/memory.current");
+  if (limit < 0) {
+    limit = read_number("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+    used = read_number("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+  }
+  if (limit > 0 && used >= 0 && limit - used < least.bytes)
+    least = {limit - used, "the cgroup limit"};
+  // ulimit -v caps the address space, of which this process already uses VmSize.
+  rlimit as{};
+  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+    std::ifstream statm("/proc/self/statm");
+    double pages = 0;
+    statm >> pages;
+    const double left = double(as.rlim_cur) - pages * double(sysconf(_SC_PAGESIZE));
+    if (left < least.bytes) least = {left, "ulimit -v"};
+  }
+  if (least.bytes < 0) least.bytes = 0;
+  return least;
+}
+
+}  // namespace
+
+double available_memory_bytes() { return least_available_memory().bytes; }
+
+std::string available_memory_source() { return least_available_memory().source; }
 
 void require_memory(double bytes, const std::string& what) {
   const double usable = 0.75 * available_memory_bytes();
   if (bytes > usable) {
     throw InsufficientMemory(
-        fmt::format("{} needs {:.2f} GiB, more than the {:.2f} GiB this machine can spare", what,
-                    bytes / (1ull << 30), usable / (1ull << 30)));
+        fmt::format("{} needs {:.2f} GiB, more than the {:.2f} GiB this machine can spare ({})",
+                    what, bytes / (1ull << 30), usable / (1ull << 30), available_memory_source()));
   }
 }
 

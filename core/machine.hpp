@@ -34,8 +34,13 @@ std::string make_machine_id(const MachineIdParts& parts);
 // `value` reduced to [a-z0-9-]: what AIGCBENCH_MACHINE passes through.
 std::string sanitize_machine_id(const std::string& value);
 
-// Memory the OS could give this process now (MemAvailable), in bytes.
+// Memory this process could still allocate now, in bytes: the least of MemAvailable, what its
+// cgroup's limit leaves (v2 memory.max - memory.current, or v1's limit - usage) and what
+// `ulimit -v` (RLIMIT_AS) leaves of its address space.
 double available_memory_bytes();
+// Which of those three is the least, for messages: "MemAvailable", "the cgroup limit",
+// "ulimit -v".
+std::string available_memory_source();
 // Throws InsufficientMemory naming `what` and both sizes when `bytes` exceeds what is
 // available now (leaving a quarter of it for everything else).
 void require_memory(double bytes, const std::string& what);

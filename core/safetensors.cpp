@@ -153,8 +153,8 @@ std::vector<float> SafetensorsFile::read_f32(
   // A NaN or infinite weight makes every logit NaN: refused here, naming where it is.
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (!std::isfinite(out[i])) {
-      throw SafetensorsError(fmt::format("{}: tensor '{}': element {} is {} (weights must be finite)",
-                                         path_, name, i, out[i]));
+      throw SafetensorsError(fmt::format(
+          "{}: tensor '{}': element {} is {} (weights must be finite)", path_, name, i, out[i]));
     }
   }
   return out;

@@ -194,8 +194,8 @@ void Gpt2Model::poison() {
 
 void Gpt2Model::rewind(std::int64_t position) {
   if (position < 0 || position > position_) {
-    throw InvalidArgument("position", fmt::format("{} is out of range (valid: 0..{})", position,
-                                                  position_));
+    throw InvalidArgument("position",
+                          fmt::format("{} is out of range (valid: 0..{})", position, position_));
   }
   position_ = position;
 }
@@ -208,7 +208,8 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
     if (!std::isfinite(logits[i])) {
       throw std::runtime_error(fmt::format(
           "non-finite logit {} at index {} in {}: the model computed garbage (check the weights)",
-          logits[i], i, step == 0 ? std::string("the prompt's step") : fmt::format("decode step {}", step)));
+          logits[i], i,
+          step == 0 ? std::string("the prompt's step") : fmt::format("decode step {}", step)));
     }
     if (logits[i] > logits[best]) best = i;
   }
@@ -226,8 +227,8 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
 // bound a wide margin for what amplification there is.
 double gpt2_logits_tolerance(const Gpt2Config& c, std::int64_t length) {
   const double C = double(c.n_embd), D = double(c.head_dim()), L = double(length);
-  const double per_layer = (2 * C + 8) + (C + 1) + (D + 2 * (L + 1) + 16) + (C + 1) +
-                           (2 * C + 8) + (C + 1) + 16 + (4 * C + 1);
+  const double per_layer = (2 * C + 8) + (C + 1) + (D + 2 * (L + 1) + 16) + (C + 1) + (2 * C + 8) +
+                           (C + 1) + 16 + (4 * C + 1);
   const double n = double(c.n_layer) * per_layer + (2 * C + 8) + (C + 1);
   return fp32_gamma(n);
 }

@@ -273,6 +273,9 @@ std::optional<std::string> scalar_budget_skip(const PlannedShape& p, const Seria
   std::string reason = fmt::format(
       "skipped: predicted {:.3g} s > scalar budget {:.3g} s; baseline from the serial model",
       predicted, budget_s);
+  if (const auto shortfall = memory_shortfall(p.counts, find_backend("scalar"))) {
+    return "skipped: " + *shortfall;  // decided without building anything
+  }
   try {
     auto scalar = make_backend("scalar");
     p.workload->make_case(*scalar, p.shape);

@@ -8,9 +8,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "decoder/gpt2_weights.hpp"
 
 #include "core/files.hpp"
@@ -489,4 +492,48 @@ TEST_CASE("a run refuses an output another run is writing, and touches nothing")
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("being written by another run"));
   CHECK(read(out) == "earlier,results\n");
+}
+
+TEST_CASE("a shape that cannot fit in memory is a skipped row with its size, and the run goes on") {
+  Scratch scratch;
+  const std::string out = scratch.file("big.csv");
+  // C alone is 13.4 GiB, twice over (the backend's and the verification's copy): more than
+  // this machine has, though under the shape parser's fixed cap. It used to be OOM-killed.
+  const CliResult r =
+      cli({"run", "--workloads", "matmul", "--shapes", "M=60000,N=60000,K=1;M=8,N=8,K=8",
+           "--backends", "simd", "--threads", "1", "--repetitions", "2", "--min-time", "0.001",
+           "--probe-file", scratch.probe(), "--out", out});
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  const std::string csv = read(out);
+  CHECK_THAT(csv, Catch::Contains("skipped: needs 26.8") && Catch::Contains("GiB available"));
+  CHECK_THAT(csv, Catch::Contains("\"M=8,N=8,K=8\",simd,f32,1,2,"));  // the next shape ran
+}
+
+TEST_CASE("the memory available is the least of MemAvailable, the cgroup and ulimit -v") {
+  CHECK(available_memory_bytes() > 0);
+  // In a child, cap the address space at what it uses plus 1 GiB: that cap is what is left.
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    std::ifstream statm("/proc/self/statm");
+    double pages = 0;
+    statm >> pages;
+    const rlim_t used = static_cast<rlim_t>(pages * double(::sysconf(_SC_PAGESIZE)));
+    const rlimit cap{used + (rlim_t{1} << 30), used + (rlim_t{1} << 30)};
+    ::setrlimit(RLIMIT_AS, &cap);
+    const std::string answer =
+        fmt::format("{}|{}", available_memory_bytes() <= double(1ull << 30) ? "capped" : "not",
+                    available_memory_source());
+    (void)!::write(pipe_fds[1], answer.data(), answer.size());
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  char buf[128] = {};
+  (void)!::read(pipe_fds[0], buf, sizeof buf - 1);
+  ::close(pipe_fds[0]);
+  ::waitpid(child, nullptr, 0);
+  CHECK(std::string(buf) == "capped|ulimit -v");
 }

@@ -88,7 +88,8 @@ TEST_CASE("non-finite logits are an error naming the step, never a token") {
   std::vector<float> logits{0.5f, 2.0f, -1.0f};
   CHECK(argmax(logits, 0) == 1);
   logits[2] = std::nanf("");
-  CHECK_THROWS_WITH(argmax(logits, 0), Catch::Contains("prompt's step") && Catch::Contains("index 2"));
+  CHECK_THROWS_WITH(argmax(logits, 0),
+                    Catch::Contains("prompt's step") && Catch::Contains("index 2"));
   logits[2] = -INFINITY;
   CHECK_THROWS_WITH(argmax(logits, 4), Catch::Contains("decode step 4"));
 }

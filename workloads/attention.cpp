@@ -94,8 +94,8 @@ AttentionError attention_error(const AttentionShape& s, std::span<const float> q
       err.add(o[(row.bh * s.S + row.i) * D + d], ref, magnitude);
     }
   }
-  return {err.value(),
-          2 * fp32_gamma(double(D)) * max_sigma + 2 * fp32_gamma(double(s.L + 1)) + 16 * kFp32UnitRoundoff};
+  return {err.value(), 2 * fp32_gamma(double(D)) * max_sigma + 2 * fp32_gamma(double(s.L + 1)) +
+                           16 * kFp32UnitRoundoff};
 }
 
 namespace {
@@ -199,6 +199,9 @@ WorkCounts AttentionWorkload::counts(const std::string& shape) const {
   w.flops = double(s.B) * s.H * pairs * 4.0 * s.D;
   w.bytes = 4.0 * s.B * s.H * s.D * (2.0 * s.S + 2.0 * s.L);
   w.n_units = s.B * s.H;
+  // Q, K, V and O on the host (O downloaded to verify) and on the backend; a path that needs
+  // more (the scalar score tensor) checks its own at preparation.
+  w.host_bytes = w.backend_bytes = 4.0 * s.B * s.H * s.D * (2.0 * s.S + 2.0 * s.capacity());
   return w;
 }
 

@@ -20,7 +20,8 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
     if (item.rfind("cfg=", 0) == 0) {
-      if (!name.empty()) throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
+      if (!name.empty())
+        throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
       name = item.substr(4);
     } else {
       rest += (rest.empty() ? "" : ",") + item;
@@ -28,7 +29,8 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   }
   if (name.empty()) {
     throw InvalidArgument("shapes", fmt::format("'{}': missing key 'cfg' (a model name, e.g. "
-                                                "cfg=gpt2-124m)", text));
+                                                "cfg=gpt2-124m)",
+                                                text));
   }
   DecoderShape s;
   try {
@@ -146,9 +148,7 @@ class DecoderCase final : public WorkloadCase {
     return logits_relative_error(last, reference_logits(*weights_, fed));
   }
 
-  double tolerance() const override {
-    return gpt2_logits_tolerance(s_.config, s_.prompt + s_.gen);
-  }
+  double tolerance() const override { return gpt2_logits_tolerance(s_.config, s_.prompt + s_.gen); }
 
  private:
   DecoderShape s_;
@@ -174,7 +174,7 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
     case Preset::quick:
       return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=32"};
     case Preset::full:
-      return {"cfg=gpt2-124m,prompt=32",         "cfg=gpt2-124m,prompt=256",
+      return {"cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
               "cfg=gpt2-124m,prompt=128,gen=128", "cfg=gpt2-124m,prompt=896,gen=128",
               "cfg=gpt2-355m,prompt=128",         "cfg=gpt2-355m,prompt=128,gen=32"};
   }
@@ -217,6 +217,12 @@ WorkCounts DecoderWorkload::counts(const std::string& shape) const {
   }
   // What must stay resident: the weights and the whole KV cache; it picks the bandwidth.
   w.working_set = weights + head + 4 * n * 2 * C * double(s.prompt + s.gen);
+  // The weights on the host (all of them: the embeddings too) and on the backend, with the KV
+  // cache, the activations of the longest step ([T, 16C] at most) and the logits.
+  const double all_weights = 4.0 * double(s.config.parameters());
+  const double T = double(std::max<std::int64_t>(s.prompt, 1));
+  w.host_bytes = all_weights + 8 * V;
+  w.backend_bytes = all_weights + 4 * n * 2 * C * double(s.prompt + s.gen) + 4 * 16 * T * C + 4 * V;
   return w;
 }
 

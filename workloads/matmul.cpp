@@ -26,9 +26,11 @@ constexpr int kSampledRows = 24;
 }  // namespace
 
 MatmulShape parse_matmul_shape(const std::string& text) {
-  const auto v = parse_shape(
-      text, {{"M", 1, kMaxDim}, {"N", 1, kMaxDim}, {"K", 1, kMaxDim}, {"bias", 0, 1, false, 0},
-             {"tb", 0, 1, false, 0}});
+  const auto v = parse_shape(text, {{"M", 1, kMaxDim},
+                                    {"N", 1, kMaxDim},
+                                    {"K", 1, kMaxDim},
+                                    {"bias", 0, 1, false, 0},
+                                    {"tb", 0, 1, false, 0}});
   MatmulShape s{v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1, v.at("tb") == 1};
   const double bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N);
   if (bytes > kMaxMatmulBytes) {
@@ -172,6 +174,8 @@ WorkCounts MatmulWorkload::counts(const std::string& shape) const {
   w.flops = 2.0 * s.M * s.N * s.K + (s.bias ? double(s.M) * s.N : 0.0);
   w.bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N + (s.bias ? s.N : 0));
   w.n_units = (s.M + kMatmulPanelRows - 1) / kMatmulPanelRows;
+  // A, B, bias and C on the host (C downloaded to verify) and on the backend.
+  w.host_bytes = w.backend_bytes = w.bytes;
   return w;
 }
 

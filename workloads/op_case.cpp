@@ -110,7 +110,12 @@ std::string OpWorkload::canonical_shape(const std::string& text) const {
 
 WorkCounts OpWorkload::counts(const std::string& shape) const {
   const auto [c, vars] = parse_op_shape(shape);
-  return c->counts(vars);
+  WorkCounts w = c->counts(vars);
+  // Inputs and outputs (what `bytes` counts: each read or written once) with the outputs'
+  // guards, on the host and on the backend.
+  const double guards = 4.0 * OpCaseRun::kGuardFloats * double(c->output_floats(vars).size());
+  w.host_bytes = w.backend_bytes = w.bytes + guards;
+  return w;
 }
 
 std::vector<Op> OpWorkload::ops(const std::string& shape) const {

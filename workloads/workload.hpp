@@ -21,6 +21,10 @@ struct WorkCounts {
   // picks the memory level whose bandwidth the roofline uses; 0: the same as `bytes`.
   double working_set = 0;
   std::int64_t tokens = 0;  // tokens an instance processes (decoder), for tokens/s
+  // Memory a case holds, checked against what is available before anything is allocated:
+  // the case's own host copies (inputs kept for the reference, the verification's outputs) and
+  // the backend's buffers (host memory on a CPU backend, device memory on a GPU).
+  double host_bytes = 0, backend_bytes = 0;
 };
 
 // One shape on one backend: inputs uploaded, kernel prepared, ready to run.

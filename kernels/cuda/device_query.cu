@@ -34,6 +34,13 @@ DeviceSummary query_once() {
 
 }  // namespace
 
+double device_free_bytes() {
+  if (query_devices().device_count == 0) return 0;
+  std::size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+  return static_cast<double>(free);
+}
+
 DeviceSummary query_devices() {
   // Asked often (availability, names); the answer does not change within a process.
   static const DeviceSummary summary = query_once();

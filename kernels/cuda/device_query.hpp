@@ -14,5 +14,7 @@ struct DeviceSummary {
 };
 
 DeviceSummary query_devices();
+// Device 0's free memory now, in bytes (0 without a device).
+double device_free_bytes();
 
 }  // namespace aigc::cuda

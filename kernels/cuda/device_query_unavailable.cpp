@@ -8,4 +8,6 @@ DeviceSummary query_devices() {
   return s;
 }
 
+double device_free_bytes() { return 0; }
+
 }  // namespace aigc::cuda

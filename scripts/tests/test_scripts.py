@@ -36,7 +36,34 @@ class ScriptsTest(unittest.TestCase):
             capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"aigcbench run failed: {done.stdout}\n{done.stderr}")
+        cls.stabilize()
         cls.df = pd.read_csv(cls.csv, dtype={"phase": str, "shape": str})
+
+    @classmethod
+    def stabilize(cls):
+        """The real run's microsecond-long repetitions may spread by more than 2x on a busy
+        machine (ctest runs other tests beside this one), which would make the verdicts below
+        depend on the load. Keep the real medians, and set each row's repetitions to within
+        +-1% of its median, so the hand-made variants decide the verdicts."""
+        df = pd.read_csv(cls.csv, dtype={"phase": str, "shape": str})
+        reps_path = os.path.splitext(cls.csv)[0] + ".repetitions.csv"
+        reps = pd.read_csv(reps_path, dtype={"phase": str, "shape": str})
+        reps["phase"] = reps["phase"].fillna("")
+        spread = [1.0, 1.01, 0.99, 1.005]
+        for i in df.index:
+            if not df.loc[i, "time_median_s"] > 0:
+                continue
+            r = df.loc[i]
+            phase = "" if pd.isna(r["phase"]) else r["phase"]
+            hit = ((reps["workload"] == r["workload"]) & (reps["shape"] == r["shape"]) &
+                   (reps["phase"] == phase) & (reps["backend"] == r["backend"]) &
+                   (reps["threads"] == r["threads"]))
+            median = r["time_median_s"]
+            reps.loc[hit, "time_s"] = [median * spread[k % 4] for k in range(int(hit.sum()))]
+            df.loc[i, "time_min_s"] = median * 0.99
+            df.loc[i, "time_max_s"] = median * 1.01
+        df.to_csv(cls.csv, index=False)
+        reps.to_csv(reps_path, index=False)
 
     @classmethod
     def tearDownClass(cls):
