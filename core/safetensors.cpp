@@ -1,6 +1,9 @@
 #include "core/safetensors.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <limits>
+#include <map>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -47,6 +50,88 @@ float half_to_float(std::uint16_t h) {
   return std::bit_cast<float>(bits);
 }
 
+// A JSON number that is a non-negative integer, as the format requires of shapes and offsets
+// (a float such as 1e302 or 2.5 is refused rather than cast, which is undefined behaviour).
+std::uint64_t whole_number(const nlohmann::json& v, const char* what) {
+  if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() &&
+                                 v.get<std::int64_t>() < 0)) {
+    throw std::runtime_error(fmt::format("{} {} is not a non-negative integer", what, v.dump()));
+  }
+  return v.get<std::uint64_t>();
+}
+
+TensorInfo parse_entry(const std::string& path, const std::string& name,
+                       const nlohmann::json& entry, std::uint64_t data_bytes) {
+  TensorInfo t;
+  std::uint64_t elements = 1;
+  try {
+    if (!entry.is_object()) throw std::runtime_error("not an object");
+    t.dtype = entry.at("dtype").get<std::string>();
+    const nlohmann::json& shape = entry.at("shape");
+    if (!shape.is_array()) throw std::runtime_error("shape is not an array");
+    for (const nlohmann::json& d : shape) {
+      const std::uint64_t dim = whole_number(d, "dimension");
+      if (dim > std::uint64_t(std::numeric_limits<std::int64_t>::max()) ||
+          __builtin_mul_overflow(elements, dim, &elements)) {
+        throw std::runtime_error(fmt::format("shape {} overflows 64 bits", shape.dump()));
+      }
+      t.shape.push_back(static_cast<std::int64_t>(dim));
+    }
+    const nlohmann::json& offsets = entry.at("data_offsets");
+    if (!offsets.is_array() || offsets.size() != 2)
+      throw std::runtime_error("data_offsets needs two numbers");
+    t.begin = whole_number(offsets[0], "offset");
+    t.end = whole_number(offsets[1], "offset");
+  } catch (const std::exception& e) {
+    throw SafetensorsError(fmt::format("{}: tensor '{}': malformed entry: {}", path, name, e.what()));
+  }
+  const std::size_t width = dtype_bytes(t.dtype);
+  if (width == 0)
+    throw SafetensorsError(fmt::format("{}: tensor '{}': unknown dtype '{}'", path, name, t.dtype));
+  if (t.begin > t.end || t.end > data_bytes) {
+    throw SafetensorsError(
+        fmt::format("{}: tensor '{}': bytes [{}, {}) outside the {} bytes of data (truncated?)",
+                    path, name, t.begin, t.end, data_bytes));
+  }
+  std::uint64_t bytes = 0;
+  if (elements > std::uint64_t(std::numeric_limits<std::int64_t>::max()) ||
+      __builtin_mul_overflow(elements, std::uint64_t(width), &bytes) || t.end - t.begin != bytes) {
+    throw SafetensorsError(fmt::format("{}: tensor '{}': {} bytes for shape [{}] of {}", path, name,
+                                       t.end - t.begin, fmt::join(t.shape, ", "), t.dtype));
+  }
+  return t;
+}
+
+// The format's rule: the tensors' byte ranges tile the data section, with no gap and no
+// overlap (a header length off by one would otherwise shift every tensor by a byte).
+void check_coverage(const std::string& path, const std::map<std::string, TensorInfo>& tensors,
+                    std::uint64_t data_bytes) {
+  std::vector<std::pair<const std::string*, const TensorInfo*>> by_offset;
+  for (const auto& [name, t] : tensors) by_offset.emplace_back(&name, &t);
+  std::sort(by_offset.begin(), by_offset.end(), [](const auto& a, const auto& b) {
+    return a.second->begin != b.second->begin ? a.second->begin < b.second->begin
+                                              : a.second->end < b.second->end;
+  });
+  std::uint64_t covered = 0;
+  for (const auto& [name, t] : by_offset) {
+    if (t->begin < covered) {
+      throw SafetensorsError(fmt::format("{}: tensor '{}': bytes [{}, {}) overlap another tensor",
+                                         path, *name, t->begin, t->end));
+    }
+    if (t->begin > covered) {
+      throw SafetensorsError(fmt::format("{}: bytes [{}, {}) of the data belong to no tensor "
+                                         "(before tensor '{}'): not a valid safetensors file",
+                                         path, covered, t->begin, *name));
+    }
+    covered = t->end;
+  }
+  if (covered != data_bytes) {
+    throw SafetensorsError(fmt::format("{}: bytes [{}, {}) of the data belong to no tensor: not a "
+                                       "valid safetensors file (header length wrong?)",
+                                       path, covered, data_bytes));
+  }
+}
+
 }  // namespace
 
 std::int64_t TensorInfo::elements() const {
@@ -56,6 +141,12 @@ std::int64_t TensorInfo::elements() const {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+  {
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+      throw SafetensorsError(fmt::format("{}: not a regular file", path));  // a FIFO would hang
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw SafetensorsError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::error_code ec;
@@ -87,37 +178,10 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   if (!j.is_object()) throw SafetensorsError(fmt::format("{}: header is not a JSON object", path));
   for (const auto& [name, entry] : j.items()) {
     if (name == "__metadata__") continue;
-    TensorInfo t;
-    try {
-      t.dtype = entry.at("dtype").get<std::string>();
-      t.shape = entry.at("shape").get<std::vector<std::int64_t>>();
-      const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
-      if (offsets.size() != 2) throw std::runtime_error("data_offsets needs two numbers");
-      t.begin = offsets[0];
-      t.end = offsets[1];
-    } catch (const std::exception& e) {
-      throw SafetensorsError(
-          fmt::format("{}: tensor '{}': malformed entry: {}", path, name, e.what()));
-    }
-    const std::size_t width = dtype_bytes(t.dtype);
-    if (width == 0)
-      throw SafetensorsError(
-          fmt::format("{}: tensor '{}': unknown dtype '{}'", path, name, t.dtype));
-    for (std::int64_t d : t.shape) {
-      if (d < 0)
-        throw SafetensorsError(fmt::format("{}: tensor '{}': negative dimension", path, name));
-    }
-    if (t.begin > t.end || t.end > data_bytes) {
-      throw SafetensorsError(
-          fmt::format("{}: tensor '{}': bytes [{}, {}) outside the {} bytes of data (truncated?)",
-                      path, name, t.begin, t.end, data_bytes));
-    }
-    if (t.end - t.begin != static_cast<std::uint64_t>(t.elements()) * width) {
-      throw SafetensorsError(fmt::format("{}: tensor '{}': {} bytes for shape [{}] of {}", path,
-                                         name, t.end - t.begin, fmt::join(t.shape, ", "), t.dtype));
-    }
+    TensorInfo t = parse_entry(path, name, entry, data_bytes);
     tensors_.emplace(name, std::move(t));
   }
+  check_coverage(path, tensors_, data_bytes);
 }
 
 std::vector<float> SafetensorsFile::read_f32(
@@ -139,7 +203,8 @@ std::vector<float> SafetensorsFile::read_f32(
   }
   std::vector<float> out(static_cast<std::size_t>(t.elements()));
   if (t.dtype == "F32") {
-    std::memcpy(out.data(), raw.data(), raw.size());  // the format is little-endian, as is x86
+    // The format is little-endian, as is x86; a tensor of zero elements copies nothing.
+    if (!raw.empty()) std::memcpy(out.data(), raw.data(), raw.size());
   } else if (t.dtype == "F16" || t.dtype == "BF16") {
     for (std::size_t i = 0; i < out.size(); ++i) {
       std::uint16_t h;

@@ -116,3 +116,59 @@ TEST_CASE("a truncated, malformed or missing file is an error naming the file an
   CHECK_THROWS_WITH(SafetensorsFile(tmp.file("absent.safetensors")),
                     Catch::Contains("cannot open"));
 }
+
+TEST_CASE("shapes and offsets must be non-negative integers that fit, or the file is refused") {
+  TempDir tmp;
+  const std::string p = tmp.file("bad.safetensors");
+  const std::string four(4, '\0');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"t":{"dtype":"F32","shape":[1e302],"data_offsets":[0,4]}})", "not a non-negative integer"},
+      {R"({"t":{"dtype":"F32","shape":[2.5],"data_offsets":[0,4]}})", "not a non-negative integer"},
+      {R"({"t":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "not a non-negative integer"},
+      {R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,1e30]}})", "not a non-negative integer"},
+      {R"({"t":{"dtype":"F32","shape":[4611686018427387904,97,64],"data_offsets":[0,4]}})",
+       "overflows 64 bits"},
+      {R"({"t":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,4]}})",
+       "bytes for shape"},
+      {R"({"t":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})", "shape is not an array"},
+  };
+  for (const auto& [header, message] : cases) {
+    INFO(header);
+    write_raw(p, header, four);
+    CHECK_THROWS_WITH(SafetensorsFile(p), Catch::Contains(p) && Catch::Contains("'t'") &&
+                                              Catch::Contains(message));
+  }
+}
+
+TEST_CASE("data the tensors do not cover exactly, or cover twice, is refused") {
+  TempDir tmp;
+  const std::string p = tmp.file("bad.safetensors");
+  // One byte past the last tensor: what a header length off by one produces.
+  write_raw(p, R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(5, '\0'));
+  CHECK_THROWS_WITH(SafetensorsFile(p), Catch::Contains("bytes [4, 5)") &&
+                                            Catch::Contains("belong to no tensor"));
+  // A gap between two tensors.
+  write_raw(p,
+            R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+            R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+            std::string(12, '\0'));
+  CHECK_THROWS_WITH(SafetensorsFile(p), Catch::Contains("before tensor 'b'"));
+  // Two tensors over the same bytes.
+  write_raw(p,
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+            R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+            std::string(8, '\0'));
+  CHECK_THROWS_WITH(SafetensorsFile(p), Catch::Contains("overlap"));
+}
+
+TEST_CASE("a tensor of zero elements reads back empty") {
+  TempDir tmp;
+  const std::string p = tmp.file("empty.safetensors");
+  write_raw(p,
+            R"({"e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},)"
+            R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+            std::string(4, '\0'));
+  const SafetensorsFile f(p);
+  CHECK(f.read_f32("e", {0, 3}).empty());
+  CHECK(f.read_f32("a", {1}) == std::vector<float>{0.0f});
+}
