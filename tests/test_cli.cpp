@@ -537,3 +537,14 @@ TEST_CASE("the memory available is the least of MemAvailable, the cgroup and uli
   ::waitpid(child, nullptr, 0);
   CHECK(std::string(buf) == "capped|ulimit -v");
 }
+
+TEST_CASE("decoder shape errors quote the shape as typed, and --reprobe=0 means no") {
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=0"}, "--shapes",
+                 "'cfg=tiny,prompt=0': prompt=0 is out of range (valid: 1..64)");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,foo=1"}, "--shapes",
+                 "'cfg=tiny,prompt=8,foo=1': unknown key 'foo' (valid: cfg, prompt");
+  Scratch scratch;
+  const CliResult r = cli({"probe", "--reprobe=0", "--probe-file", scratch.probe()});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("measured 2026-01-01T00:00:00Z"));  // the cache, not a probe
+}

@@ -40,10 +40,22 @@ DecoderShape parse_decoder_shape(const std::string& text) {
     throw InvalidArgument("shapes", fmt::format("'{}': cfg: {}", text, problem));
   }
   const std::int64_t ctx = s.config.n_ctx;
-  const auto v = parse_shape(rest, {{"prompt", 1, ctx},
-                                    {"gen", 0, ctx - 1, false, 0},
-                                    {"layers", 1, s.config.n_layer, false, s.config.n_layer},
-                                    {"logits", 0, 1, false, 1}});
+  std::map<std::string, std::int64_t> v;
+  try {
+    v = parse_shape(rest, {{"prompt", 1, ctx},
+                           {"gen", 0, ctx - 1, false, 0},
+                           {"layers", 1, s.config.n_layer, false, s.config.n_layer},
+                           {"logits", 0, 1, false, 1}});
+  } catch (const InvalidArgument& e) {
+    // Quote the shape as the user typed it, cfg included, not the part parsed here.
+    std::string detail = e.detail();
+    const std::string quoted = fmt::format("'{}'", rest);
+    if (detail.rfind(quoted, 0) == 0)
+      detail = fmt::format("'{}'{}", text, detail.substr(quoted.size()));
+    if (const auto at = detail.find("(valid: prompt"); at != std::string::npos)
+      detail.insert(at + 8, "cfg, ");
+    throw InvalidArgument("shapes", detail);
+  }
   s.prompt = v.at("prompt");
   s.gen = v.at("gen");
   s.config.n_layer = v.at("layers");
