@@ -164,7 +164,25 @@ void write_files_atomically(const std::vector<std::pair<std::string, std::string
   }
 }
 
-OutputLock::OutputLock(const std::string& path, const std::string& argument)
+namespace {
+
+// Removes `<file>.tmp.*` beside `file`: what an earlier, killed writer of it left.
+void remove_stale_temporaries(const std::string& file) {
+  namespace fs = std::filesystem;
+  const fs::path p(file);
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  const std::string prefix = p.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && e.is_regular_file(ec)) fs::remove(e.path(), ec);
+  }
+}
+
+}  // namespace
+
+OutputLock::OutputLock(const std::string& path, const std::string& argument,
+                       const std::vector<std::string>& companions)
     : lock_path_(path + ".lock") {
   fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
@@ -179,6 +197,8 @@ OutputLock::OutputLock(const std::string& path, const std::string& argument)
         fmt::format("'{}' is being written by another run (locked: '{}')", path, lock_path_));
   }
   signal_slot_ = register_for_removal(lock_path_);
+  remove_stale_temporaries(path);
+  for (const std::string& c : companions) remove_stale_temporaries(c);
 }
 
 OutputLock::~OutputLock() {

@@ -28,11 +28,14 @@ void write_file_atomically(const std::string& path, const std::string& content);
 void write_files_atomically(const std::vector<std::pair<std::string, std::string>>& files);
 
 // An exclusive lock on `<path>.lock` for the life of the object, so two runs never write the
-// same output at once; the second is refused naming `argument`. The lock file is removed on
-// release, and by SIGINT/SIGTERM (a SIGKILL leaves it, unlocked, for the next run to reuse).
+// same output at once; the second is refused naming `argument`. Holding it, the run removes the
+// temporaries a killed run left beside `path` and `companions` (`<file>.tmp.<pid>`: a SIGKILL
+// cannot be caught). The lock file is removed on release, and by SIGINT/SIGTERM (a SIGKILL
+// leaves it, unlocked, for the next run to reuse).
 class OutputLock {
  public:
-  OutputLock(const std::string& path, const std::string& argument);
+  OutputLock(const std::string& path, const std::string& argument,
+             const std::vector<std::string>& companions = {});
   ~OutputLock();
   OutputLock(const OutputLock&) = delete;
   OutputLock& operator=(const OutputLock&) = delete;

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <bit>
-#include <limits>
-#include <map>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -53,8 +53,8 @@ float half_to_float(std::uint16_t h) {
 // A JSON number that is a non-negative integer, as the format requires of shapes and offsets
 // (a float such as 1e302 or 2.5 is refused rather than cast, which is undefined behaviour).
 std::uint64_t whole_number(const nlohmann::json& v, const char* what) {
-  if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() &&
-                                 v.get<std::int64_t>() < 0)) {
+  if (!v.is_number_integer() ||
+      (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() < 0)) {
     throw std::runtime_error(fmt::format("{} {} is not a non-negative integer", what, v.dump()));
   }
   return v.get<std::uint64_t>();
@@ -83,7 +83,8 @@ TensorInfo parse_entry(const std::string& path, const std::string& name,
     t.begin = whole_number(offsets[0], "offset");
     t.end = whole_number(offsets[1], "offset");
   } catch (const std::exception& e) {
-    throw SafetensorsError(fmt::format("{}: tensor '{}': malformed entry: {}", path, name, e.what()));
+    throw SafetensorsError(
+        fmt::format("{}: tensor '{}': malformed entry: {}", path, name, e.what()));
   }
   const std::size_t width = dtype_bytes(t.dtype);
   if (width == 0)
@@ -119,16 +120,18 @@ void check_coverage(const std::string& path, const std::map<std::string, TensorI
                                          path, *name, t->begin, t->end));
     }
     if (t->begin > covered) {
-      throw SafetensorsError(fmt::format("{}: bytes [{}, {}) of the data belong to no tensor "
-                                         "(before tensor '{}'): not a valid safetensors file",
-                                         path, covered, t->begin, *name));
+      throw SafetensorsError(
+          fmt::format("{}: bytes [{}, {}) of the data belong to no tensor "
+                      "(before tensor '{}'): not a valid safetensors file",
+                      path, covered, t->begin, *name));
     }
     covered = t->end;
   }
   if (covered != data_bytes) {
-    throw SafetensorsError(fmt::format("{}: bytes [{}, {}) of the data belong to no tensor: not a "
-                                       "valid safetensors file (header length wrong?)",
-                                       path, covered, data_bytes));
+    throw SafetensorsError(
+        fmt::format("{}: bytes [{}, {}) of the data belong to no tensor: not a "
+                    "valid safetensors file (header length wrong?)",
+                    path, covered, data_bytes));
   }
 }
 

@@ -346,7 +346,8 @@ void write_results(std::vector<ResultRow>& rows, const RunOptions& o) {
 
 int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const RunPlan plan = validate(o);
-  const OutputLock lock(o.out, "out");  // one run per output at a time
+  // One run per output at a time; it clears what a killed run left beside the pair.
+  const OutputLock lock(o.out, "out", {repetitions_path(o.out)});
 
   // The machine's ceilings.
   const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;

@@ -98,3 +98,18 @@ TEST_CASE("SIGTERM during a run removes the run's lock and temporaries, then end
   CHECK(WTERMSIG(status) == SIGTERM);
   CHECK(d.count() == 0);
 }
+
+TEST_CASE("the next run on an output removes the temporaries a killed run left") {
+  Dir d;
+  const std::string out = d.file("results.csv");
+  std::ofstream(out + ".tmp.999999") << "half";
+  std::ofstream(d.file("results.repetitions.csv.tmp.888888")) << "half";
+  std::ofstream(d.file("other.csv.tmp.1")) << "not ours";
+  {
+    OutputLock lock(out, "out", {d.file("results.repetitions.csv")});
+    CHECK_FALSE(fs::exists(out + ".tmp.999999"));
+    CHECK_FALSE(fs::exists(d.file("results.repetitions.csv.tmp.888888")));
+  }
+  CHECK(fs::exists(d.file("other.csv.tmp.1")));
+  CHECK(d.count() == 1);
+}

@@ -122,10 +122,12 @@ TEST_CASE("shapes and offsets must be non-negative integers that fit, or the fil
   const std::string p = tmp.file("bad.safetensors");
   const std::string four(4, '\0');
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {R"({"t":{"dtype":"F32","shape":[1e302],"data_offsets":[0,4]}})", "not a non-negative integer"},
+      {R"({"t":{"dtype":"F32","shape":[1e302],"data_offsets":[0,4]}})",
+       "not a non-negative integer"},
       {R"({"t":{"dtype":"F32","shape":[2.5],"data_offsets":[0,4]}})", "not a non-negative integer"},
       {R"({"t":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "not a non-negative integer"},
-      {R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,1e30]}})", "not a non-negative integer"},
+      {R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,1e30]}})",
+       "not a non-negative integer"},
       {R"({"t":{"dtype":"F32","shape":[4611686018427387904,97,64],"data_offsets":[0,4]}})",
        "overflows 64 bits"},
       {R"({"t":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,4]}})",
@@ -135,8 +137,8 @@ TEST_CASE("shapes and offsets must be non-negative integers that fit, or the fil
   for (const auto& [header, message] : cases) {
     INFO(header);
     write_raw(p, header, four);
-    CHECK_THROWS_WITH(SafetensorsFile(p), Catch::Contains(p) && Catch::Contains("'t'") &&
-                                              Catch::Contains(message));
+    CHECK_THROWS_WITH(SafetensorsFile(p),
+                      Catch::Contains(p) && Catch::Contains("'t'") && Catch::Contains(message));
   }
 }
 
@@ -145,8 +147,8 @@ TEST_CASE("data the tensors do not cover exactly, or cover twice, is refused") {
   const std::string p = tmp.file("bad.safetensors");
   // One byte past the last tensor: what a header length off by one produces.
   write_raw(p, R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(5, '\0'));
-  CHECK_THROWS_WITH(SafetensorsFile(p), Catch::Contains("bytes [4, 5)") &&
-                                            Catch::Contains("belong to no tensor"));
+  CHECK_THROWS_WITH(SafetensorsFile(p),
+                    Catch::Contains("bytes [4, 5)") && Catch::Contains("belong to no tensor"));
   // A gap between two tensors.
   write_raw(p,
             R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
