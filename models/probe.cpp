@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 
@@ -287,11 +288,28 @@ std::string per_target_path(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// An integer field, refused rather than converted when the JSON holds a float or a number out
+// of int's range (nlohmann's get<int>() on 7.8e77 is undefined behaviour; found by fuzzing).
+int int_field(const nlohmann::json& j, const char* name) {
+  const nlohmann::json& v = j.at(name);
+  if (!v.is_number_integer()) throw std::runtime_error(fmt::format("{} is not an integer", name));
+  const auto wide = v.is_number_unsigned() ? static_cast<long long>(std::min<std::uint64_t>(
+                                                 v.get<std::uint64_t>(), std::uint64_t(1) << 62))
+                                           : v.get<long long>();
+  if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max())
+    throw std::runtime_error(fmt::format("{} {} is out of range", name, wide));
+  return static_cast<int>(wide);
+}
+
+}  // namespace
+
 ProbeResult probe_from_json(const std::string& text, const std::string& source) {
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
     ProbeResult p;
-    p.version = j.at("version").get<int>();
+    p.version = int_field(j, "version");
     p.fingerprint = j.at("fingerprint").get<std::string>();
     p.timestamp = j.at("timestamp").get<std::string>();
     p.simd_target = j.at("simd_target").get<std::string>();
@@ -318,7 +336,7 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
       const std::string cc = g.at("compute_capability").get<std::string>();
       peaks.compute_major = std::stoi(cc.substr(0, cc.find('.')));
       peaks.compute_minor = std::stoi(cc.substr(cc.find('.') + 1));
-      peaks.sm_count = g.at("sm_count").get<int>();
+      peaks.sm_count = int_field(g, "sm_count");
       peaks.copy_bytes_per_s = g.at("copy_bytes_per_s").get<double>();
       peaks.fp32_flops = g.at("fp32_flops").get<double>();
       peaks.bf16_flops = g.at("bf16_flops").get<double>();
@@ -358,7 +376,7 @@ ProbeResult load_or_run_probe(const std::string& requested_path, bool reprobe,
     // An older version lacks figures this one uses: measure again rather than fail.
     const auto version = parsed.find("version");
     const bool current = version != parsed.end() && version->is_number_integer() &&
-                         version->get<int>() == ProbeResult::kVersion;
+                         version->get<long long>() == ProbeResult::kVersion;
     if (current) {
       ProbeResult cached = probe_from_json(text.str(), path);
       if (cached.fingerprint == probe_fingerprint()) return cached;

@@ -100,3 +100,11 @@ TEST_CASE("the CUDA device query names the GPU or says why there is none") {
     CHECK_FALSE(s.name.empty());
   }
 }
+
+TEST_CASE("a probe cache whose integers are floats or out of range is refused, not converted") {
+  // Found by fuzz_probe_cache: get<int>() of 7.8e77 is undefined behaviour.
+  CHECK_THROWS_WITH(probe_from_json(R"({"version": 7.8e77})", "f.json"),
+                    Catch::Contains("f.json") && Catch::Contains("version is not an integer"));
+  CHECK_THROWS_WITH(probe_from_json(R"({"version": 99999999999})", "g.json"),
+                    Catch::Contains("out of range"));
+}
