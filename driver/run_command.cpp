@@ -353,8 +353,8 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
   const ProbeResult probe = load_or_run_probe(
       probe_path, o.reprobe, [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
-  fmt::print(out, "probe: {} (measured {})\nmachine: {}\n", probe_path, probe.timestamp,
-             machine_id());
+  fmt::print(out, "probe: {} (measured {})\nmachine: {}\n", probe_cache_path(probe_path),
+             probe.timestamp, machine_id());
   if (o.backends.empty()) {
     for (const BackendDescriptor* d : backend_descriptors()) {
       if (const Availability av = d->availability(); !av.available)

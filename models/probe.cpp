@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/chrono.h>
@@ -274,9 +274,9 @@ void check_probe_figures(const ProbeResult& p) {
   }
 }
 
-// One cache per SIMD target: a run pinned to a narrower target (--simd-target AVX2) keeps its
-// figures beside the best target's instead of replacing them.
-std::string per_target_path(const std::string& path) {
+}  // namespace
+
+std::string probe_cache_path(const std::string& path) {
   const std::string target = simd::dispatched_target();
   if (target == simd::best_target()) return path;
   const std::string suffix = fmt::format("-{}", sanitize_machine_id(target));
@@ -285,8 +285,6 @@ std::string per_target_path(const std::string& path) {
     return path.substr(0, path.size() - ext.size()) + suffix + ext;
   return path + suffix;
 }
-
-}  // namespace
 
 namespace {
 
@@ -354,7 +352,7 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
 
 ProbeResult load_or_run_probe(const std::string& requested_path, bool reprobe,
                               const ProbeProgress& progress) {
-  const std::string path = per_target_path(requested_path);
+  const std::string path = probe_cache_path(requested_path);
   std::error_code exists_ec;
   const bool exists = std::filesystem::exists(std::filesystem::symlink_status(path, exists_ec));
   if (exists) require_regular_file(path, "probe-file");  // a FIFO would block for ever

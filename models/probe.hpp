@@ -70,5 +70,9 @@ ProbeResult load_or_run_probe(const std::string& path, bool reprobe,
                               const ProbeProgress& progress = {});
 
 std::string default_probe_path();
+// The file load_or_run_probe() uses for `path`: `path` itself for the best SIMD target, and
+// `<stem>-<target>.json` beside it while --simd-target pins a narrower one (one cache per
+// target, so a pinned run never replaces the best target's figures).
+std::string probe_cache_path(const std::string& path);
 
 }  // namespace aigc
