@@ -27,19 +27,20 @@ std::optional<std::string> reason_not_runnable(const BenchSpec& spec) {
 
 std::optional<std::string> memory_shortfall(const WorkCounts& w, const BackendDescriptor& d) {
   constexpr double kGiB = double(1ull << 30);
-  // A quarter of what is available stays for everything else (the process, the OS's caches).
   const bool on_device = d.compute_class == ComputeClass::gpu;
   const double host_needed = w.host_bytes + (on_device ? 0.0 : w.backend_bytes);
-  const double host_usable = 0.75 * available_memory_bytes();
-  if (host_needed > host_usable) {
+  const AvailableMemory spare = spare_memory();
+  if (host_needed > spare.bytes) {
     return fmt::format(
         "needs {:.2f} GiB of memory (inputs, outputs and the backend's copies), more than the "
         "{:.2f} GiB available ({})",
-        host_needed / kGiB, host_usable / kGiB, available_memory_source());
+        host_needed / kGiB, spare.bytes / kGiB, spare.source);
   }
-  if (on_device && w.backend_bytes > 0.9 * cuda::device_free_bytes()) {
+  if (!on_device) return std::nullopt;
+  const double device_usable = 0.9 * cuda::device_free_bytes();
+  if (w.backend_bytes > device_usable) {
     return fmt::format("needs {:.2f} GiB of device memory, more than the {:.2f} GiB free",
-                       w.backend_bytes / kGiB, 0.9 * cuda::device_free_bytes() / kGiB);
+                       w.backend_bytes / kGiB, device_usable / kGiB);
   }
   return std::nullopt;
 }

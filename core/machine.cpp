@@ -136,11 +136,6 @@ std::string make_machine_id(const MachineIdParts& p) {
 
 namespace {
 
-struct MemoryLimit {
-  double bytes;
-  const char* source;
-};
-
 double read_number(const char* path) {
   std::ifstream in(path);
   std::string text;
@@ -152,9 +147,11 @@ double read_number(const char* path) {
   }
 }
 
-MemoryLimit least_available_memory() {
-  MemoryLimit least{static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * sysconf(_SC_PAGESIZE),
-                    "MemAvailable"};
+}  // namespace
+
+AvailableMemory available_memory() {
+  AvailableMemory least{static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * sysconf(_SC_PAGESIZE),
+                        "MemAvailable"};
   {
     std::ifstream meminfo("/proc/meminfo");
     std::string key;
@@ -189,18 +186,18 @@ MemoryLimit least_available_memory() {
   return least;
 }
 
-}  // namespace
-
-double available_memory_bytes() { return least_available_memory().bytes; }
-
-std::string available_memory_source() { return least_available_memory().source; }
+AvailableMemory spare_memory() {
+  AvailableMemory m = available_memory();
+  m.bytes *= 0.75;
+  return m;
+}
 
 void require_memory(double bytes, const std::string& what) {
-  const double usable = 0.75 * available_memory_bytes();
-  if (bytes > usable) {
+  const AvailableMemory spare = spare_memory();
+  if (bytes > spare.bytes) {
     throw InsufficientMemory(
         fmt::format("{} needs {:.2f} GiB, more than the {:.2f} GiB this machine can spare ({})",
-                    what, bytes / (1ull << 30), usable / (1ull << 30), available_memory_source()));
+                    what, bytes / (1ull << 30), spare.bytes / (1ull << 30), spare.source));
   }
 }
 

@@ -36,13 +36,17 @@ std::string sanitize_machine_id(const std::string& value);
 
 // Memory this process could still allocate now, in bytes: the least of MemAvailable, what its
 // cgroup's limit leaves (v2 memory.max - memory.current, or v1's limit - usage) and what
-// `ulimit -v` (RLIMIT_AS) leaves of its address space.
-double available_memory_bytes();
-// Which of those three is the least, for messages: "MemAvailable", "the cgroup limit",
-// "ulimit -v".
-std::string available_memory_source();
-// Throws InsufficientMemory naming `what` and both sizes when `bytes` exceeds what is
-// available now (leaving a quarter of it for everything else).
+// `ulimit -v` (RLIMIT_AS) leaves of its address space; `source` says which of the three, for
+// messages: "MemAvailable", "the cgroup limit", "ulimit -v".
+struct AvailableMemory {
+  double bytes = 0;
+  std::string source;
+};
+AvailableMemory available_memory();
+// What one case may use of it: three quarters, leaving a quarter for everything else (the
+// process, the OS's caches). The one rule for require_memory and the run planner.
+AvailableMemory spare_memory();
+// Throws InsufficientMemory naming `what` and both sizes when `bytes` exceeds spare_memory().
 void require_memory(double bytes, const std::string& what);
 
 }  // namespace aigc

@@ -119,6 +119,20 @@ std::vector<std::string> nonempty_list(const std::string& text, char sep, const 
   return items;
 }
 
+// One of a fixed set of words (--preset, --format): its value, or an error naming the option
+// and the valid words.
+template <typename T>
+T choose(const std::string& option, const std::string& word,
+         std::initializer_list<std::pair<const char*, T>> choices) {
+  std::vector<std::string> valid;
+  for (const auto& [name, value] : choices) {
+    if (word == name) return value;
+    valid.emplace_back(name);
+  }
+  throw InvalidArgument(
+      option, fmt::format("unknown {} '{}' (valid: {})", option, word, fmt::join(valid, ", ")));
+}
+
 struct RunText {
   std::string workloads, backends, threads, preset = "quick", shapes, out, format = "csv",
                                             repetitions, min_time, scalar_budget, simd_target,
@@ -149,25 +163,12 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
          nonempty_list(t.threads, ',', "threads", fmt::format(" (valid: 1..{})", max_threads)))
       o.threads.push_back(int(parse_integer("threads", v, 1, max_threads)));
   }
-  if (t.preset == "smoke") {
-    o.preset = Preset::smoke;
-  } else if (t.preset == "quick") {
-    o.preset = Preset::quick;
-  } else if (t.preset == "full") {
-    o.preset = Preset::full;
-  } else {
-    throw InvalidArgument("preset",
-                          fmt::format("unknown preset '{}' (valid: smoke, quick, full)", t.preset));
-  }
+  o.preset =
+      choose<Preset>("preset", t.preset,
+                     {{"smoke", Preset::smoke}, {"quick", Preset::quick}, {"full", Preset::full}});
   if (given(f.shapes)) o.shapes = nonempty_list(t.shapes, ';', "shapes", "");
-  if (t.format == "csv") {
-    o.format = ResultsFormat::csv;
-  } else if (t.format == "json") {
-    o.format = ResultsFormat::json;
-  } else {
-    throw InvalidArgument("format",
-                          fmt::format("unknown format '{}' (valid: csv, json)", t.format));
-  }
+  o.format = choose<ResultsFormat>("format", t.format,
+                                   {{"csv", ResultsFormat::csv}, {"json", ResultsFormat::json}});
   o.out = given(f.out) ? t.out
                        : (o.format == ResultsFormat::json ? "aigcbench-results.json"
                                                           : "aigcbench-results.csv");
@@ -372,10 +373,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (generate->parsed())
       return generate_command(to_generate_options(gt, count, gen_threads, seed, weights), out);
     if (schema->parsed()) {
-      if (schema_format != "text" && schema_format != "json")
-        throw InvalidArgument(
-            "format", fmt::format("unknown format '{}' (valid: text, json)", schema_format));
-      fmt::print(out, "{}", schema_format == "json" ? schema_as_json() : schema_as_text());
+      using Printer = std::string (*)();
+      const Printer print = choose<Printer>("format", schema_format,
+                                            {{"text", schema_as_text}, {"json", schema_as_json}});
+      fmt::print(out, "{}", print());
       return 0;
     }
     if (machine->parsed()) {

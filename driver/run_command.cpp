@@ -29,6 +29,7 @@ struct PlannedShape {
   std::string phase;
   WorkCounts counts;
   std::string unit_shape;  // the serial model's unit
+  WorkCounts unit_counts;
 };
 
 struct RunPlan {
@@ -221,6 +222,7 @@ RunPlan validate(const RunOptions& o) {
                              .phase = w->phase(shape),
                              .counts = w->counts(shape),
                              .unit_shape = w->unit_shape(shape)});
+      plan.shapes.back().unit_counts = w->counts(plan.shapes.back().unit_shape);
     }
   }
   for (const int t : o.threads) add_once(plan.threads, t);
@@ -253,7 +255,7 @@ std::map<std::string, SerialBaseline> measure_serial_baselines(const RunPlan& pl
   for (const PlannedShape& p : plan.shapes) {
     const std::string name = p.workload->name();
     const BenchSpec unit{name, p.unit_shape, "scalar", 1};
-    const Measurement u = measure(unit, p.workload->counts(p.unit_shape), plan.timing);
+    const Measurement u = measure(unit, p.unit_counts, plan.timing);
     SerialBaseline& base = baselines[key_of(name, p.shape)];
     base.n_units = p.counts.n_units;
     if (u.status == "ok" && !u.times_s.empty()) base.t_single_s = summarize(u.times_s).median;
@@ -288,27 +290,29 @@ std::optional<std::string> scalar_budget_skip(const PlannedShape& p, const Seria
 std::vector<Measurement> run_plan(const RunPlan& plan,
                                   const std::map<std::string, SerialBaseline>& baselines,
                                   double scalar_budget_s, std::ostream& out) {
-  std::vector<Measurement> measurements;
-  std::size_t total = 0;
+  // Every (shape, backend, threads) first, so the progress lines can count them.
+  std::vector<std::pair<const PlannedShape*, BenchSpec>> todo;
   for (const PlannedShape& p : plan.shapes) {
-    total += expand_specs(p.workload->name(), {p.shape}, plan.backends, plan.threads).size();
-  }
-  std::size_t index = 0;
-  for (const PlannedShape& p : plan.shapes) {
-    const SerialBaseline& base = baselines.at(key_of(p.workload->name(), p.shape));
-    for (const BenchSpec& spec :
+    for (BenchSpec& spec :
          expand_specs(p.workload->name(), {p.shape}, plan.backends, plan.threads)) {
-      ++index;
-      std::optional<std::string> skip;
-      if (spec.backend == "scalar") skip = scalar_budget_skip(p, base, scalar_budget_s);
-      Measurement m =
-          skip ? unmeasured(spec, p.counts, *skip) : measure(spec, p.counts, plan.timing);
-      fmt::print(out, "[{}/{}] {}: {}\n", index, total, benchmark_name(spec),
-                 m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
-                                  : m.status);
-      out.flush();
-      measurements.push_back(std::move(m));
+      todo.emplace_back(&p, std::move(spec));
     }
+  }
+  std::vector<Measurement> measurements;
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const auto& [p, spec] = todo[i];
+    std::optional<std::string> skip;
+    if (spec.backend == "scalar") {
+      skip = scalar_budget_skip(*p, baselines.at(key_of(p->workload->name(), p->shape)),
+                                scalar_budget_s);
+    }
+    Measurement m =
+        skip ? unmeasured(spec, p->counts, *skip) : measure(spec, p->counts, plan.timing);
+    fmt::print(
+        out, "[{}/{}] {}: {}\n", i + 1, todo.size(), benchmark_name(spec),
+        m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median) : m.status);
+    out.flush();
+    measurements.push_back(std::move(m));
   }
   return measurements;
 }

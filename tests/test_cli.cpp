@@ -511,7 +511,7 @@ TEST_CASE("a shape that cannot fit in memory is a skipped row with its size, and
 }
 
 TEST_CASE("the memory available is the least of MemAvailable, the cgroup and ulimit -v") {
-  CHECK(available_memory_bytes() > 0);
+  CHECK(available_memory().bytes > 0);
   // In a child, cap the address space at what it uses plus 1 GiB: that cap is what is left.
   int pipe_fds[2];
   REQUIRE(::pipe(pipe_fds) == 0);
@@ -524,9 +524,9 @@ TEST_CASE("the memory available is the least of MemAvailable, the cgroup and uli
     const rlim_t used = static_cast<rlim_t>(pages * double(::sysconf(_SC_PAGESIZE)));
     const rlimit cap{used + (rlim_t{1} << 30), used + (rlim_t{1} << 30)};
     ::setrlimit(RLIMIT_AS, &cap);
+    const AvailableMemory m = available_memory();
     const std::string answer =
-        fmt::format("{}|{}", available_memory_bytes() <= double(1ull << 30) ? "capped" : "not",
-                    available_memory_source());
+        fmt::format("{}|{}", m.bytes <= double(1ull << 30) ? "capped" : "not", m.source);
     (void)!::write(pipe_fds[1], answer.data(), answer.size());
     ::_exit(0);
   }
