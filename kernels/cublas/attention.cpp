@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "core/buffer_checks.hpp"
 #include "kernels/cublas/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
 
@@ -19,7 +18,6 @@ class BatchedAttention final : public AttentionKernel {
       : AttentionKernel(s),
         backend_(backend),
         handles_(handles),
-        s_(s),
         scores_(cuda::allocate_workspace(
             static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float),
             "the cuBLAS attention's score matrix")) {
@@ -30,26 +28,26 @@ class BatchedAttention final : public AttentionKernel {
   }
 
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
-    const std::int64_t BH = s_.B * s_.H, cap = s_.capacity();
-    const int S = int(s_.S), L = int(s_.L), D = int(s_.D), batches = int(BH);
+    const std::int64_t BH = shape().B * shape().H, cap = shape().capacity();
+    const int S = int(shape().S), L = int(shape().L), D = int(shape().D), batches = int(BH);
     const float one = 1.0f, zero = 0.0f;
     float* scores = scores_.as<float>();
     // Column-major scores^T [L,S] = K [L,D] (stored as [D,L], op T) x Q^T [D,S].
-    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
-        handles_.blas, CUBLAS_OP_T, CUBLAS_OP_N, L, S, D, &one, k.as<const float>(), D, cap * D,
-        q.as<const float>(), D, s_.S * s_.D, &zero, scores, L, s_.S * s_.L, batches));
-    cuda::launch_causal_softmax(scores, BH, s_.S, s_.L, 1.0f / std::sqrt(float(s_.D)),
-                                backend_.stream());
+    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas, CUBLAS_OP_T, CUBLAS_OP_N, L, S, D,
+                                                &one, k.as<const float>(), D, cap * D,
+                                                q.as<const float>(), D, shape().S * shape().D,
+                                                &zero, scores, L, shape().S * shape().L, batches));
+    cuda::launch_causal_softmax(scores, BH, shape().S, shape().L,
+                                1.0f / std::sqrt(float(shape().D)), backend_.stream());
     // Column-major O^T [D,S] = V^T [D,L] x P^T [L,S]; only the first L cache rows are read.
     AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
         handles_.blas, CUBLAS_OP_N, CUBLAS_OP_N, D, S, L, &one, v.as<const float>(), D, cap * D,
-        scores, L, s_.S * s_.L, &zero, o.as<float>(), D, s_.S * s_.D, batches));
+        scores, L, shape().S * shape().L, &zero, o.as<float>(), D, shape().S * shape().D, batches));
   }
 
  private:
   cuda::GpuBackend& backend_;
   Handles& handles_;
-  AttentionShape s_;
   Buffer scores_;
 };
 

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "core/buffer_checks.hpp"
 #include "kernels/cublas/kernels.hpp"
 
 namespace aigc::cublas {
@@ -13,7 +12,7 @@ namespace {
 class LtMatmul final : public MatmulKernel {
  public:
   LtMatmul(cuda::GpuBackend& backend, Handles& handles, const MatmulShape& s)
-      : MatmulKernel(s), backend_(backend), handles_(handles), s_(s) {
+      : MatmulKernel(s), backend_(backend), handles_(handles) {
     const int M = to_int(s.M, "M"), N = to_int(s.N, "N"), K = to_int(s.K, "K");
     AIGC_CUBLAS_CHECK(cublasLtMatmulDescCreate(&op_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     const cublasOperation_t op_a = s.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -58,7 +57,7 @@ class LtMatmul final : public MatmulKernel {
   }
 
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    if (s_.bias) {
+    if (shape().bias) {
       const void* p = bias->data();
       AIGC_CUBLAS_CHECK(
           cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p, sizeof(p)));
@@ -73,7 +72,6 @@ class LtMatmul final : public MatmulKernel {
  private:
   cuda::GpuBackend& backend_;
   Handles& handles_;
-  MatmulShape s_;
   cublasLtMatmulDesc_t op_ = nullptr;
   cublasLtMatrixLayout_t a_layout_ = nullptr, b_layout_ = nullptr, c_layout_ = nullptr;
   cublasLtMatmulAlgo_t algo_{};

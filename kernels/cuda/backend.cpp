@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "core/buffer_checks.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/gpu_backend.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -33,24 +32,23 @@ constexpr Variant kVariants[] = {
 class CudaMatmul final : public MatmulKernel {
  public:
   CudaMatmul(GpuBackend& backend, MatmulVariant variant, const MatmulShape& s)
-      : MatmulKernel(s), backend_(backend), variant_(variant), s_(s) {}
+      : MatmulKernel(s), backend_(backend), variant_(variant) {}
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     cuda::launch_matmul(variant_,
                         {.a = a.as<const float>(),
                          .b = b.as<const float>(),
-                         .bias = s_.bias ? bias->as<const float>() : nullptr,
+                         .bias = shape().bias ? bias->as<const float>() : nullptr,
                          .c = c.as<float>(),
-                         .M = s_.M,
-                         .N = s_.N,
-                         .K = s_.K,
-                         .transpose_b = s_.transpose_b},
+                         .M = shape().M,
+                         .N = shape().N,
+                         .K = shape().K,
+                         .transpose_b = shape().transpose_b},
                         backend_.stream());
   }
 
  private:
   GpuBackend& backend_;
   MatmulVariant variant_;
-  MatmulShape s_;
 };
 
 cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, const Buffer& k,
@@ -72,25 +70,23 @@ class NaiveAttention final : public AttentionKernel {
   NaiveAttention(GpuBackend& backend, const AttentionShape& s)
       : AttentionKernel(s),
         backend_(backend),
-        s_(s),
         scores_(cuda::allocate_workspace(
             static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float),
             "naive attention's score matrix")) {}
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
-    cuda::launch_attention_naive(attention_args(s_, q, k, v, o), scores_.as<float>(),
+    cuda::launch_attention_naive(attention_args(shape(), q, k, v, o), scores_.as<float>(),
                                  backend_.stream());
   }
 
  private:
   GpuBackend& backend_;
-  AttentionShape s_;
   Buffer scores_;
 };
 
 class FusedAttention final : public AttentionKernel {
  public:
   FusedAttention(GpuBackend& backend, const AttentionShape& s)
-      : AttentionKernel(s), backend_(backend), s_(s) {
+      : AttentionKernel(s), backend_(backend) {
     if (!cuda::flash_attention_supports(s.D)) {
       throw UnsupportedOp(fmt::format("fused attention takes head dimensions 1..{}, not {}",
                                       cuda::kFlashMaxHeadDim, s.D));
@@ -98,12 +94,11 @@ class FusedAttention final : public AttentionKernel {
     cuda::prepare_attention_flash(s.L);
   }
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
-    cuda::launch_attention_flash(attention_args(s_, q, k, v, o), backend_.stream());
+    cuda::launch_attention_flash(attention_args(shape(), q, k, v, o), backend_.stream());
   }
 
  private:
   GpuBackend& backend_;
-  AttentionShape s_;
 };
 
 class CudaBackend final : public GpuBackend {

@@ -11,10 +11,6 @@
 
 #include <cmath>
 
-#include <fmt/format.h>
-
-#include "kernels/cuda/device_query.hpp"
-
 namespace aigc::cuda {
 
 namespace {

@@ -155,32 +155,31 @@ namespace {
 class GpuLayernorm final : public LayernormKernel {
  public:
   GpuLayernorm(GpuBackend& backend, const LayernormShape& s)
-      : LayernormKernel(s), backend_(backend), s_(s) {}
+      : LayernormKernel(s), backend_(backend) {}
   void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     launch_layernorm(x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
-                     y.as<float>(), s_.rows, s_.dim, s_.eps, backend_.stream());
+                     y.as<float>(), shape().rows, shape().dim, shape().eps, backend_.stream());
   }
 
  private:
   GpuBackend& backend_;
-  LayernormShape s_;
 };
 
 class GpuElementwise final : public ElementwiseKernel {
  public:
   GpuElementwise(GpuBackend& backend, const ElementwiseShape& s)
-      : ElementwiseKernel(s), backend_(backend), s_(s) {}
+      : ElementwiseKernel(s), backend_(backend) {}
   void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
-    if (s_.op == ElementwiseOp::add) {
-      launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), s_.n, backend_.stream());
+    if (shape().op == ElementwiseOp::add) {
+      launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
+                 backend_.stream());
     } else {
-      launch_gelu_tanh(a.as<const float>(), y.as<float>(), s_.n, backend_.stream());
+      launch_gelu_tanh(a.as<const float>(), y.as<float>(), shape().n, backend_.stream());
     }
   }
 
  private:
   GpuBackend& backend_;
-  ElementwiseShape s_;
 };
 
 }  // namespace

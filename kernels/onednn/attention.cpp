@@ -17,8 +17,7 @@ using dims = dnnl::memory::dims;
 
 class OnednnAttention final : public AttentionKernel {
  public:
-  OnednnAttention(const AttentionShape& s, int threads)
-      : AttentionKernel(s), s_(s), threads_(threads) {
+  OnednnAttention(const AttentionShape& s, int threads) : AttentionKernel(s), threads_(threads) {
     const std::int64_t S = s.S, L = s.L, D = s.D;
     require_memory(2 * 4.0 * S * L, "the oneDNN composition's score matrix and mask [S,L]");
     omp_set_num_threads(threads_);  // oneDNN's OpenMP runtime splits work by this at creation
@@ -57,8 +56,8 @@ class OnednnAttention final : public AttentionKernel {
     omp_set_num_threads(threads_);
     dnnl::engine& engine = cpu_engine();
     dnnl::stream& stream = cpu_stream();
-    const std::int64_t q_stride = s_.S * s_.D, kv_stride = s_.capacity() * s_.D;
-    for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
+    const std::int64_t q_stride = shape().S * shape().D, kv_stride = shape().capacity() * shape().D;
+    for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
       qk_.execute(stream,
                   {{DNNL_ARG_SRC, dnnl::memory(q_md_, engine, q.as<float>() + bh * q_stride)},
                    {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md_, engine, k.as<float>() + bh * kv_stride)},
@@ -74,7 +73,6 @@ class OnednnAttention final : public AttentionKernel {
   }
 
  private:
-  AttentionShape s_;
   int threads_;
   dnnl::memory::desc q_md_, kt_md_, v_md_;
   dnnl::memory mask_, scores_;

@@ -13,11 +13,11 @@ namespace {
 class OpenmpAttention final : public AttentionKernel {
  public:
   OpenmpAttention(const AttentionShape& shape, int threads)
-      : AttentionKernel(shape), s_(shape), threads_(threads) {}
+      : AttentionKernel(shape), threads_(threads) {}
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     const std::int64_t blocks =
-        (s_.S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;
-    const std::int64_t tasks = s_.B * s_.H * blocks;
+        (shape().S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;
+    const std::int64_t tasks = shape().B * shape().H * blocks;
     const float* pq = q.as<const float>();
     const float* pk = k.as<const float>();
     const float* pv = v.as<const float>();
@@ -25,16 +25,15 @@ class OpenmpAttention final : public AttentionKernel {
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
     for (std::int64_t t = 0; t < tasks; ++t) {
       // Largest blocks first: the costly last query blocks start early, the cheap fill in.
-      const std::int64_t bh = t % (s_.B * s_.H);
-      const std::int64_t block = blocks - 1 - t / (s_.B * s_.H);
+      const std::int64_t bh = t % (shape().B * shape().H);
+      const std::int64_t block = blocks - 1 - t / (shape().B * shape().H);
       const std::int64_t i0 = block * simd::kAttentionQueryBlock;
-      simd::attention_fused_block(s_, pq, pk, pv, po, bh, i0,
-                                  std::min(s_.S, i0 + simd::kAttentionQueryBlock));
+      simd::attention_fused_block(shape(), pq, pk, pv, po, bh, i0,
+                                  std::min(shape().S, i0 + simd::kAttentionQueryBlock));
     }
   }
 
  private:
-  AttentionShape s_;
   int threads_;
 };
 

@@ -42,18 +42,17 @@ std::int64_t split_point(std::int64_t extent, int parts, int index, std::int64_t
 
 class OpenmpMatmul final : public MatmulKernel {
  public:
-  OpenmpMatmul(const MatmulShape& shape, int threads)
-      : MatmulKernel(shape), shape_(shape), threads_(threads) {}
+  OpenmpMatmul(const MatmulShape& shape, int threads) : MatmulKernel(shape), threads_(threads) {}
 
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    if (shape_.M <= simd::kGemvMaxRows && !shape_.transpose_b && threads_ > 1) {
+    if (shape().M <= simd::kGemvMaxRows && !shape().transpose_b && threads_ > 1) {
       run_split_k(a.as<const float>(), b.as<const float>(),
                   bias != nullptr ? bias->as<const float>() : nullptr, c.as<float>());
       return;
     }
     // The register block is asked at run time: a forced SIMD target changes it.
     const simd::RegisterBlock rb = simd::gemm_register_block();
-    const TileGrid grid = choose_tile_grid(shape_, threads_, rb.mr, rb.nr);
+    const TileGrid grid = choose_tile_grid(shape(), threads_, rb.mr, rb.nr);
     const float* pa = a.as<const float>();
     const float* pb = b.as<const float>();
     const float* pbias = bias != nullptr ? bias->as<const float>() : nullptr;
@@ -62,21 +61,21 @@ class OpenmpMatmul final : public MatmulKernel {
 #pragma omp parallel for num_threads(threads_) schedule(static, 1)
     for (int t = 0; t < tiles; ++t) {
       const int ti = t / grid.pn, tj = t % grid.pn;
-      const std::int64_t i0 = split_point(shape_.M, grid.pm, ti, rb.mr);
-      const std::int64_t i1 = split_point(shape_.M, grid.pm, ti + 1, rb.mr);
-      const std::int64_t j0 = split_point(shape_.N, grid.pn, tj, rb.nr);
-      const std::int64_t j1 = split_point(shape_.N, grid.pn, tj + 1, rb.nr);
+      const std::int64_t i0 = split_point(shape().M, grid.pm, ti, rb.mr);
+      const std::int64_t i1 = split_point(shape().M, grid.pm, ti + 1, rb.mr);
+      const std::int64_t j0 = split_point(shape().N, grid.pn, tj, rb.nr);
+      const std::int64_t j1 = split_point(shape().N, grid.pn, tj + 1, rb.nr);
       simd::gemm({.m = i1 - i0,
                   .n = j1 - j0,
-                  .k = shape_.K,
-                  .a = pa + i0 * shape_.K,
-                  .lda = shape_.K,
-                  .b = shape_.transpose_b ? pb + j0 * shape_.K : pb + j0,
-                  .ldb = shape_.transpose_b ? shape_.K : shape_.N,
-                  .transpose_b = shape_.transpose_b,
+                  .k = shape().K,
+                  .a = pa + i0 * shape().K,
+                  .lda = shape().K,
+                  .b = shape().transpose_b ? pb + j0 * shape().K : pb + j0,
+                  .ldb = shape().transpose_b ? shape().K : shape().N,
+                  .transpose_b = shape().transpose_b,
                   .bias = pbias != nullptr ? pbias + j0 : nullptr,
-                  .c = pc + i0 * shape_.N + j0,
-                  .ldc = shape_.N});
+                  .c = pc + i0 * shape().N + j0,
+                  .ldc = shape().N});
     }
   }
 
@@ -86,7 +85,7 @@ class OpenmpMatmul final : public MatmulKernel {
   // rows of B (the K dimension), each thread streams one contiguous block, the access the
   // prefetchers like best. The partial C's (a few rows of N floats) are summed after.
   void run_split_k(const float* pa, const float* pb, const float* bias, float* pc) {
-    const std::int64_t M = shape_.M, N = shape_.N, K = shape_.K;
+    const std::int64_t M = shape().M, N = shape().N, K = shape().K;
     const int parts = static_cast<int>(std::min<std::int64_t>(threads_, K));
     partials_.resize(static_cast<std::size_t>(parts * M * N));
 #pragma omp parallel num_threads(threads_)
@@ -113,7 +112,6 @@ class OpenmpMatmul final : public MatmulKernel {
     }
   }
 
-  MatmulShape shape_;
   int threads_;
   std::vector<float> partials_;
 };

@@ -23,8 +23,8 @@ class OpenmpLayernorm final : public LayernormKernel {
  public:
   OpenmpLayernorm(const LayernormShape& shape, int threads)
       : LayernormKernel(shape),
-        s_(shape),
-        threads_(std::min<std::int64_t>(useful_threads(s_.rows * s_.dim, threads), s_.rows)) {}
+        threads_(std::min<std::int64_t>(useful_threads(shape.rows * shape.dim, threads),
+                                        shape.rows)) {}
   void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     const float* px = x.as<const float>();
     const float* pg = gamma.as<const float>();
@@ -32,36 +32,34 @@ class OpenmpLayernorm final : public LayernormKernel {
     float* py = y.as<float>();
 #pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1)
     for (int t = 0; t < threads_; ++t) {
-      simd::layernorm_rows(s_, px, pg, pb, py, s_.rows * t / threads_,
-                           s_.rows * (t + 1) / threads_);
+      simd::layernorm_rows(shape(), px, pg, pb, py, shape().rows * t / threads_,
+                           shape().rows * (t + 1) / threads_);
     }
   }
 
  private:
-  LayernormShape s_;
   int threads_;
 };
 
 class OpenmpElementwise final : public ElementwiseKernel {
  public:
   OpenmpElementwise(const ElementwiseShape& shape, int threads)
-      : ElementwiseKernel(shape), s_(shape), threads_(useful_threads(shape.n, threads)) {}
+      : ElementwiseKernel(shape), threads_(useful_threads(shape.n, threads)) {}
   void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     const float* pa = a.as<const float>();
     const float* pb = b != nullptr ? b->as<const float>() : nullptr;
     float* py = y.as<float>();
     // Ranges on 16-float (cache line) boundaries, so no two threads write one line.
-    const std::int64_t lines = (s_.n + 15) / 16;
+    const std::int64_t lines = (shape().n + 15) / 16;
 #pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1)
     for (int t = 0; t < threads_; ++t) {
-      const std::int64_t i0 = std::min(s_.n, lines * t / threads_ * 16);
-      const std::int64_t i1 = std::min(s_.n, lines * (t + 1) / threads_ * 16);
-      simd::elementwise_range(s_.op, pa, pb, py, i0, i1);
+      const std::int64_t i0 = std::min(shape().n, lines * t / threads_ * 16);
+      const std::int64_t i1 = std::min(shape().n, lines * (t + 1) / threads_ * 16);
+      simd::elementwise_range(shape().op, pa, pb, py, i0, i1);
     }
   }
 
  private:
-  ElementwiseShape s_;
   int threads_;
 };
 

@@ -11,7 +11,7 @@ namespace {
 
 class ScalarAttention final : public AttentionKernel {
  public:
-  explicit ScalarAttention(const AttentionShape& s) : AttentionKernel(s), s_(s) {
+  explicit ScalarAttention(const AttentionShape& s) : AttentionKernel(s) {
     const double bytes = 4.0 * s.B * s.H * s.S * s.L;
     require_memory(bytes, "the scalar path's score tensor [B,H,S,L]");
     scores_.resize(static_cast<std::size_t>(s.B * s.H * s.S * s.L));
@@ -22,11 +22,11 @@ class ScalarAttention final : public AttentionKernel {
     const float* k = kb.as<const float>();
     const float* v = vb.as<const float>();
     float* o = ob.as<float>();
-    const std::int64_t S = s_.S, L = s_.L, D = s_.D, cap = s_.capacity();
+    const std::int64_t S = shape().S, L = shape().L, D = shape().D, cap = shape().capacity();
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     const float minus_inf = -std::numeric_limits<float>::infinity();
 
-    for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
+    for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
       const float* qh = q + bh * S * D;
       const float* kh = k + bh * cap * D;
       const float* vh = v + bh * cap * D;
@@ -64,7 +64,6 @@ class ScalarAttention final : public AttentionKernel {
   }
 
  private:
-  AttentionShape s_;
   std::vector<float> scores_;
 };
 

@@ -13,24 +13,23 @@ namespace {
 
 class ScalarElementwise final : public ElementwiseKernel {
  public:
-  explicit ScalarElementwise(const ElementwiseShape& shape) : ElementwiseKernel(shape), s_(shape) {}
+  explicit ScalarElementwise(const ElementwiseShape& shape) : ElementwiseKernel(shape) {}
   void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
     const float* pa = a.as<const float>();
     float* py = y.as<float>();
-    switch (s_.op) {
+    switch (shape().op) {
       case ElementwiseOp::add: {
         const float* pb = b->as<const float>();
-        for (std::int64_t i = 0; i < s_.n; ++i) py[i] = pa[i] + pb[i];
+        for (std::int64_t i = 0; i < shape().n; ++i) py[i] = pa[i] + pb[i];
         break;
       }
       case ElementwiseOp::gelu_tanh:
-        for (std::int64_t i = 0; i < s_.n; ++i) py[i] = gelu_tanh(pa[i]);
+        for (std::int64_t i = 0; i < shape().n; ++i) py[i] = gelu_tanh(pa[i]);
         break;
     }
   }
 
  private:
-  ElementwiseShape s_;
 };
 
 }  // namespace

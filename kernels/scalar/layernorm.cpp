@@ -9,25 +9,24 @@ namespace {
 // lose the variance to cancellation when |mean| >> std as the one-pass E[x^2] - mean^2 can.
 class ScalarLayernorm final : public LayernormKernel {
  public:
-  explicit ScalarLayernorm(const LayernormShape& shape) : LayernormKernel(shape), s_(shape) {}
+  explicit ScalarLayernorm(const LayernormShape& shape) : LayernormKernel(shape) {}
   void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
     const float* g = gamma.as<const float>();
     const float* b = beta.as<const float>();
-    for (std::int64_t r = 0; r < s_.rows; ++r) {
-      const float* xr = x.as<const float>() + r * s_.dim;
-      float* yr = y.as<float>() + r * s_.dim;
+    for (std::int64_t r = 0; r < shape().rows; ++r) {
+      const float* xr = x.as<const float>() + r * shape().dim;
+      float* yr = y.as<float>() + r * shape().dim;
       float sum = 0;
-      for (std::int64_t c = 0; c < s_.dim; ++c) sum += xr[c];
-      const float mean = sum / static_cast<float>(s_.dim);
+      for (std::int64_t c = 0; c < shape().dim; ++c) sum += xr[c];
+      const float mean = sum / static_cast<float>(shape().dim);
       float sq = 0;
-      for (std::int64_t c = 0; c < s_.dim; ++c) sq += (xr[c] - mean) * (xr[c] - mean);
-      const float rstd = 1.0f / std::sqrt(sq / static_cast<float>(s_.dim) + s_.eps);
-      for (std::int64_t c = 0; c < s_.dim; ++c) yr[c] = (xr[c] - mean) * rstd * g[c] + b[c];
+      for (std::int64_t c = 0; c < shape().dim; ++c) sq += (xr[c] - mean) * (xr[c] - mean);
+      const float rstd = 1.0f / std::sqrt(sq / static_cast<float>(shape().dim) + shape().eps);
+      for (std::int64_t c = 0; c < shape().dim; ++c) yr[c] = (xr[c] - mean) * rstd * g[c] + b[c];
     }
   }
 
  private:
-  LayernormShape s_;
 };
 
 }  // namespace

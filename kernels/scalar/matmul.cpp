@@ -31,14 +31,13 @@ namespace {
 
 class ScalarMatmul final : public MatmulKernel {
  public:
-  explicit ScalarMatmul(const MatmulShape& shape) : MatmulKernel(shape), shape_(shape) {}
+  explicit ScalarMatmul(const MatmulShape& shape) : MatmulKernel(shape) {}
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    matmul(shape_, a.as<const float>(), b.as<const float>(),
+    matmul(shape(), a.as<const float>(), b.as<const float>(),
            bias != nullptr ? bias->as<const float>() : nullptr, c.as<float>());
   }
 
  private:
-  MatmulShape shape_;
 };
 
 }  // namespace

@@ -253,18 +253,18 @@ namespace {
 
 class SimdAttention final : public AttentionKernel {
  public:
-  explicit SimdAttention(const AttentionShape& shape) : AttentionKernel(shape), s_(shape) {}
+  explicit SimdAttention(const AttentionShape& shape) : AttentionKernel(shape) {}
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
-    for (std::int64_t bh = 0; bh < s_.B * s_.H; ++bh) {
-      for (std::int64_t i0 = 0; i0 < s_.S; i0 += kAttentionQueryBlock) {
-        attention_fused_block(s_, q.as<const float>(), k.as<const float>(), v.as<const float>(),
-                              o.as<float>(), bh, i0, std::min(s_.S, i0 + kAttentionQueryBlock));
+    for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
+      for (std::int64_t i0 = 0; i0 < shape().S; i0 += kAttentionQueryBlock) {
+        attention_fused_block(shape(), q.as<const float>(), k.as<const float>(),
+                              v.as<const float>(), o.as<float>(), bh, i0,
+                              std::min(shape().S, i0 + kAttentionQueryBlock));
       }
     }
   }
 
  private:
-  AttentionShape s_;
 };
 
 }  // namespace

@@ -10,23 +10,22 @@ namespace {
 
 class SimdMatmul final : public MatmulKernel {
  public:
-  explicit SimdMatmul(const MatmulShape& shape) : MatmulKernel(shape), shape_(shape) {}
+  explicit SimdMatmul(const MatmulShape& shape) : MatmulKernel(shape) {}
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    simd::gemm({.m = shape_.M,
-                .n = shape_.N,
-                .k = shape_.K,
+    simd::gemm({.m = shape().M,
+                .n = shape().N,
+                .k = shape().K,
                 .a = a.as<const float>(),
-                .lda = shape_.K,
+                .lda = shape().K,
                 .b = b.as<const float>(),
-                .ldb = shape_.transpose_b ? shape_.K : shape_.N,
-                .transpose_b = shape_.transpose_b,
+                .ldb = shape().transpose_b ? shape().K : shape().N,
+                .transpose_b = shape().transpose_b,
                 .bias = bias != nullptr ? bias->as<const float>() : nullptr,
                 .c = c.as<float>(),
-                .ldc = shape_.N});
+                .ldc = shape().N});
   }
 
  private:
-  MatmulShape shape_;
 };
 
 class SimdBackend final : public HostBackend {

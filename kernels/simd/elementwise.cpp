@@ -67,14 +67,13 @@ namespace {
 
 class SimdElementwise final : public ElementwiseKernel {
  public:
-  explicit SimdElementwise(const ElementwiseShape& shape) : ElementwiseKernel(shape), s_(shape) {}
+  explicit SimdElementwise(const ElementwiseShape& shape) : ElementwiseKernel(shape) {}
   void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
-    elementwise_range(s_.op, a.as<const float>(), b != nullptr ? b->as<const float>() : nullptr,
-                      y.as<float>(), 0, s_.n);
+    elementwise_range(shape().op, a.as<const float>(),
+                      b != nullptr ? b->as<const float>() : nullptr, y.as<float>(), 0, shape().n);
   }
 
  private:
-  ElementwiseShape s_;
 };
 
 }  // namespace

@@ -73,14 +73,13 @@ namespace {
 
 class SimdLayernorm final : public LayernormKernel {
  public:
-  explicit SimdLayernorm(const LayernormShape& shape) : LayernormKernel(shape), s_(shape) {}
+  explicit SimdLayernorm(const LayernormShape& shape) : LayernormKernel(shape) {}
   void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
-    layernorm_rows(s_, x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
-                   y.as<float>(), 0, s_.rows);
+    layernorm_rows(shape(), x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
+                   y.as<float>(), 0, shape().rows);
   }
 
  private:
-  LayernormShape s_;
 };
 
 }  // namespace
