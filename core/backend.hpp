@@ -134,11 +134,22 @@ class Backend {
   std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape);
 
   // Data movement for the decoder: no set-up worth preparing, so plain calls. Offsets and
-  // counts are in floats. Each returns when done, like a kernel, and checks its buffers.
-  // x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:] for t < ids.size(); ids already validated.
-  virtual void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-                     const Buffer& wte, const Buffer& wpe, Buffer& x) = 0;
-  // Q goes to q [H, T, D]; K and V to rows pos0 .. pos0 + T - 1 of the caches.
+  // counts are in floats (ids: in int32s). Each returns when done, like a kernel, and checks
+  // its buffers.
+  //
+  // Token ids live in the backend's memory, so that a greedy decode step (embedding, layers,
+  // logits, argmax, and the next step's embedding of that argmax) never waits on the host: on a
+  // GPU the whole step is one graph replay.
+  virtual void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) = 0;
+  virtual void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) = 0;
+  // x[t,:] = wte[ids[first + t],:] + wpe[pos0 + t,:] for t < count. An id outside 0 .. vocab - 1
+  // (the -1 an argmax writes when it saw a non-finite logit) gives a row of NaN: the error
+  // reaches the logits instead of a read out of bounds.
+  virtual void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
+                     std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) = 0;
+  // ids[index] = the index of the largest of logits[0 .. n) (the first on a tie), or -1 when
+  // any of them is NaN or infinite (greedy sampling; garbage is never a token).
+  virtual void argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) = 0;
   virtual void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                            Buffer& k_cache, Buffer& v_cache) = 0;
   // o [H, T, D] -> y [T, H * D].

@@ -73,13 +73,31 @@ void require_attention_buffers(const AttentionShape& s, const Buffer& q, const B
   require_floats(o, s.B * s.H * s.S * s.D, "attention O");
 }
 
-void require_embed_buffers(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-                           const Buffer& wte, const Buffer& wpe, const Buffer& x) {
-  const auto T = static_cast<std::int64_t>(ids.size());
-  require_floats(x, T * dim, "embed output");
-  require_floats(wpe, (pos0 + T) * dim, "embed positions");
-  for (const std::int32_t id : ids)
-    require_floats(wte, (std::int64_t{id} + 1) * dim, "embed token");
+void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const char* what) {
+  if (offset + count < offset || (offset + count) * sizeof(std::int32_t) > ids.bytes()) {
+    throw std::length_error(fmt::format("{}: ids {}..{} do not fit a buffer of {} ids", what,
+                                        offset, offset + count, ids.bytes() / sizeof(std::int32_t)));
+  }
+}
+
+void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t count,
+                           std::int64_t pos0, std::int64_t dim, const Buffer& wte,
+                           const Buffer& wpe, const Buffer& x) {
+  if (count < 0 || pos0 < 0 || dim < 1) {
+    throw std::invalid_argument(
+        fmt::format("embed: count {}, pos0 {} and dim {} must be >= 0, >= 0, >= 1", count, pos0, dim));
+  }
+  require_ids(ids, first, static_cast<std::size_t>(count), "embed ids");
+  require_floats(x, count * dim, "embed output");
+  require_floats(wpe, (pos0 + count) * dim, "embed positions");
+  require_floats(wte, dim, "embed token table");
+}
+
+void require_argmax_buffers(const Buffer& logits, std::int64_t n, const Buffer& ids,
+                            std::size_t index) {
+  if (n < 1) throw std::invalid_argument(fmt::format("argmax: {} logits (at least 1)", n));
+  require_floats(logits, n, "argmax logits");
+  require_ids(ids, index, 1, "argmax output");
 }
 
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,

@@ -26,8 +26,12 @@ void require_rmsnorm_buffers(const RmsnormShape& s, const Buffer& x, const Buffe
                              const Buffer& y);
 void require_elementwise_buffers(const ElementwiseShape& s, const Buffer& a, const Buffer* b,
                                  const Buffer& y);
-void require_embed_buffers(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-                           const Buffer& wte, const Buffer& wpe, const Buffer& x);
+void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const char* what);
+void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t count,
+                           std::int64_t pos0, std::int64_t dim, const Buffer& wte,
+                           const Buffer& wpe, const Buffer& x);
+void require_argmax_buffers(const Buffer& logits, std::int64_t n, const Buffer& ids,
+                            std::size_t index);
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
                                  const Buffer& q, const Buffer& k_cache, const Buffer& v_cache);
 void require_merge_heads_buffers(const HeadsShape& s, const Buffer& o, const Buffer& y);

@@ -1,7 +1,10 @@
 #include "core/host_backend.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -27,19 +30,49 @@ void HostBackend::download(const Buffer& src, std::span<float> dst) {
   std::memcpy(dst.data(), src.data(), dst.size_bytes());
 }
 
-void HostBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-                        const Buffer& wte, const Buffer& wpe, Buffer& x) {
-  require_embed_buffers(ids, pos0, dim, wte, wpe, x);
-  const auto T = static_cast<std::int64_t>(ids.size());
+void HostBackend::upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) {
+  require_ids(dst, offset, src.size(), "upload_ids");
+  std::memcpy(dst.as<std::int32_t>() + offset, src.data(), src.size_bytes());
+}
+
+void HostBackend::download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) {
+  require_ids(src, offset, dst.size(), "download_ids");
+  std::memcpy(dst.data(), src.as<const std::int32_t>() + offset, dst.size_bytes());
+}
+
+void HostBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
+                        std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) {
+  require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x);
+  const std::int64_t vocab = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
+  const std::int32_t* pid = ids.as<const std::int32_t>() + first;
   const float* pte = wte.as<const float>();
   const float* ppe = wpe.as<const float>();
   float* px = x.as<float>();
-  for (std::int64_t t = 0; t < T; ++t) {
-    const float* e = pte + std::int64_t{ids[t]} * dim;
+  for (std::int64_t t = 0; t < count; ++t) {
+    const std::int64_t id = pid[t];
     const float* p = ppe + (pos0 + t) * dim;
     float* out = px + t * dim;
+    if (id < 0 || id >= vocab) {
+      std::fill(out, out + dim, std::numeric_limits<float>::quiet_NaN());
+      continue;
+    }
+    const float* e = pte + id * dim;
     for (std::int64_t c = 0; c < dim; ++c) out[c] = e[c] + p[c];
   }
+}
+
+void HostBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) {
+  require_argmax_buffers(logits, n, ids, index);
+  const float* l = logits.as<const float>();
+  std::int32_t best = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(l[i])) {
+      best = -1;
+      break;
+    }
+    if (l[i] > l[best]) best = static_cast<std::int32_t>(i);
+  }
+  ids.as<std::int32_t>()[index] = best;
 }
 
 void HostBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,

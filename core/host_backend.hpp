@@ -13,8 +13,11 @@ class HostBackend : public Backend {
   Buffer allocate(std::size_t bytes) override;
   void upload(Buffer& dst, std::span<const float> src) override;
   void download(const Buffer& src, std::span<float> dst) override;
-  void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-             const Buffer& wte, const Buffer& wpe, Buffer& x) override;
+  void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) override;
+  void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
+  void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
+             std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) override;
+  void argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) override;
   void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                    Buffer& k_cache, Buffer& v_cache) override;
   void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;

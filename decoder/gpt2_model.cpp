@@ -63,6 +63,7 @@ Gpt2Model::Gpt2Model(Backend& backend, const Gpt2Weights& w, std::int64_t max_to
   x_last_ = floats(C);
   h_last_ = floats(C);
   logits_ = floats(config_.vocab);
+  tokens_ = backend.allocate(sizeof(std::int32_t) * (T + 1));
   host_logits_.resize(config_.vocab);
   ln_f_ = backend.make_layernorm({1, C});
   logits_matmul_ = backend.make_matmul({1, config_.vocab, C, false, /*transpose_b=*/true});
@@ -106,15 +107,15 @@ void Gpt2Model::prepare(std::int64_t prompt, std::int64_t steps) {
   }
 }
 
-void Gpt2Model::check_ids(std::span<const std::int32_t> ids) const {
+void Gpt2Model::check_ids(std::span<const std::int32_t> ids, std::int64_t position) const {
   if (ids.empty()) throw InvalidArgument("prompt-ids", "no tokens (give at least one id)");
   const auto T = static_cast<std::int64_t>(ids.size());
-  if (position_ + T > max_tokens_) {
+  if (position + T > max_tokens_) {
     throw InvalidArgument(
         "prompt-ids",
         fmt::format("{} tokens after {} in the cache exceed its {} positions ({} has a context "
                     "of {}; prompt plus generated tokens must fit)",
-                    T, position_, max_tokens_, config_.name, config_.n_ctx));
+                    T, position, max_tokens_, config_.name, config_.n_ctx));
   }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= config_.vocab) {
@@ -125,17 +126,17 @@ void Gpt2Model::check_ids(std::span<const std::int32_t> ids) const {
   }
 }
 
-std::span<const float> Gpt2Model::forward(std::span<const std::int32_t> ids, bool logits) {
-  check_ids(ids);
-  const std::int64_t T = static_cast<std::int64_t>(ids.size()), pos0 = position_;
+void Gpt2Model::step(std::int64_t T, bool logits) {
+  const std::int64_t pos0 = position_;
   const std::int64_t C = config_.n_embd, H = config_.n_head, D = config_.head_dim();
   StepKernels& k = kernels_for(T);
   AttentionKernel& attention = attention_for(T, pos0 + T);
   const HeadsShape heads{T, H, D, max_tokens_};
 
-  backend_.embed(ids, pos0, C, wte_, wpe_, x_);
-  // Everything after the embedding: the layers and, when asked, the last position's logits.
-  auto layers_and_logits = [&] {
+  // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
+  // logits and their argmax as the token at pos0 + T.
+  auto whole_step = [&] {
+    backend_.embed(tokens_, static_cast<std::size_t>(pos0), T, pos0, C, wte_, wpe_, x_);
     for (LayerBuffers& l : layers_) {
       // x += proj(attention(ln_1(x)))
       k.layernorm->run(x_, l.ln_1_weight, l.ln_1_bias, h_);
@@ -158,29 +159,84 @@ std::span<const float> Gpt2Model::forward(std::span<const std::int32_t> ids, boo
                   static_cast<std::size_t>(C));
     ln_f_->run(x_last_, ln_f_weight_, ln_f_bias_, h_last_);
     logits_matmul_->run(h_last_, wte_, nullptr, logits_);
+    backend_.argmax(logits_, config_.vocab, tokens_, static_cast<std::size_t>(pos0 + T));
   };
   // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
-  // each later step at that position is one launch. Only the token id changes, and it enters
-  // through the embedding above, outside the recording. The first step at a position runs
-  // directly, so every kernel has run (and been loaded) before it is recorded.
+  // each later step at that position is one launch. Its token comes from the token sequence
+  // on the backend (written by the previous step's argmax, or uploaded), so the recording
+  // holds the whole step, embedding to argmax. The first step at a position runs directly, so
+  // every kernel has run (and been loaded) before it is recorded.
   const auto key = std::make_pair(pos0, logits);
   const auto recorded = decode_steps_.find(key);
   if (T == 1 && recorded != decode_steps_.end()) {
-    if (!recorded->second) recorded->second = backend_.record(layers_and_logits);
+    if (!recorded->second) recorded->second = backend_.record(whole_step);
     if (recorded->second) {
       recorded->second->replay();
     } else {
       record_decode_steps_ = false;  // the backend records nothing (a CPU backend)
       decode_steps_.clear();
-      layers_and_logits();
+      whole_step();
     }
   } else {
-    layers_and_logits();
+    whole_step();
     if (T == 1 && record_decode_steps_) decode_steps_[key] = nullptr;  // seen: record next time
   }
   position_ += T;
+}
+
+std::span<const float> Gpt2Model::forward(std::span<const std::int32_t> ids, bool logits) {
+  check_ids(ids, position_);
+  backend_.upload_ids(tokens_, static_cast<std::size_t>(position_), ids);
+  step(static_cast<std::int64_t>(ids.size()), logits);
   backend_.synchronize();
   if (!logits) return {};
+  return last_logits();
+}
+
+void Gpt2Model::decode(std::int64_t steps, bool greedy) {
+  if (steps < 0 || position_ + steps > max_tokens_) {
+    throw InvalidArgument("gen", fmt::format("{} steps after {} tokens exceed the cache's {} "
+                                             "positions (valid: 0..{})",
+                                             steps, position_, max_tokens_,
+                                             max_tokens_ - position_));
+  }
+  if (steps > 0 && position_ == 0) {
+    throw InvalidArgument("gen", "decode steps need a prompt first (the cache is empty)");
+  }
+  for (std::int64_t g = 0; g < steps; ++g) step(1, greedy);
+}
+
+void Gpt2Model::set_tokens(std::int64_t position, std::span<const std::int32_t> ids) {
+  if (position < 0 || position > max_tokens_) {
+    throw InvalidArgument("position", fmt::format("{} is out of range (valid: 0..{})", position,
+                                                  max_tokens_));
+  }
+  check_ids(ids, position);
+  backend_.upload_ids(tokens_, static_cast<std::size_t>(position), ids);
+  backend_.synchronize();
+}
+
+std::vector<std::int32_t> Gpt2Model::tokens(std::int64_t from, std::int64_t count) {
+  if (from < 0 || count < 0 || from + count > max_tokens_ + 1) {
+    throw InvalidArgument("position", fmt::format("tokens {}..{} are out of range (valid: 0..{})",
+                                                  from, from + count - 1, max_tokens_));
+  }
+  backend_.synchronize();
+  std::vector<std::int32_t> out(static_cast<std::size_t>(count));
+  backend_.download_ids(tokens_, static_cast<std::size_t>(from), out);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] < 0 || out[i] >= config_.vocab) {
+      throw std::runtime_error(fmt::format(
+          "the token at position {} is {}: the argmax before it saw a non-finite logit (the "
+          "model computed garbage; check the weights)",
+          from + std::int64_t(i), out[i]));
+    }
+  }
+  return out;
+}
+
+std::span<const float> Gpt2Model::last_logits() {
+  backend_.synchronize();
   backend_.download(logits_, host_logits_);
   return host_logits_;
 }
@@ -189,6 +245,9 @@ void Gpt2Model::poison() {
   for (Buffer* b : {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &x_last_, &h_last_, &logits_}) {
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
   }
+  const std::vector<std::int32_t> unset(static_cast<std::size_t>(max_tokens_ - position_), -1);
+  backend_.upload_ids(tokens_, static_cast<std::size_t>(position_ + 1), unset);
+  backend_.synchronize();
   std::fill(host_logits_.begin(), host_logits_.end(), std::nanf(""));
 }
 

@@ -37,11 +37,31 @@ class Gpt2Model {
   // and values to the cache; returns the logits of the last one [vocab]. Throws
   // InvalidArgument naming `prompt-ids` for an empty list, an id outside 0 .. vocab - 1, or
   // more tokens than the cache has room for. With logits = false it stops after the last
-  // layer (no final layernorm, logits or download) and returns an empty span.
+  // layer (no final layernorm, logits or download) and returns an empty span. With logits,
+  // the greedy next token is also written on the backend as the token at the new position().
   std::span<const float> forward(std::span<const std::int32_t> ids, bool logits = true);
 
-  // Fills every activation buffer and the logits with NaN, so that a verification run
-  // cannot pass on values a previous run left behind.
+  // Runs `steps` single-token steps from position(), each feeding the token the sequence holds
+  // at its position. With greedy, each step's argmax (computed on the backend) becomes the
+  // next position's token; without, the steps stop after the last layer and feed the tokens
+  // set_tokens() wrote. Nothing waits for the backend or touches the host between steps: on a
+  // GPU every step is one graph replay, so a timed decode measures the device alone. Read
+  // the result with tokens() and last_logits(). Throws InvalidArgument naming `gen` when the
+  // steps do not fit the cache.
+  void decode(std::int64_t steps, bool greedy);
+  // Writes the token sequence at positions position .. position + ids.size() - 1, checked as
+  // forward() checks its ids, without running anything.
+  void set_tokens(std::int64_t position, std::span<const std::int32_t> ids);
+  // The token sequence at positions from .. from + count - 1 (the last may be position(), the
+  // next token to feed). A -1 there (an argmax that saw NaN or infinity) throws
+  // std::runtime_error naming the position: garbage in the model is an error, never a token.
+  std::vector<std::int32_t> tokens(std::int64_t from, std::int64_t count);
+  // The logits of the last step that computed them, downloaded from the backend.
+  std::span<const float> last_logits();
+
+  // Fills every activation buffer and the logits with NaN, and the token sequence after
+  // position() with -1, so that a verification run cannot pass on values a previous run left
+  // behind.
   void poison();
 
   // Forgets the cache from `position` on (0: a new sequence). Entries before it are kept,
@@ -53,7 +73,10 @@ class Gpt2Model {
   struct StepKernels;
   StepKernels& kernels_for(std::int64_t tokens);
   AttentionKernel& attention_for(std::int64_t tokens, std::int64_t length);
-  void check_ids(std::span<const std::int32_t> ids) const;
+  void check_ids(std::span<const std::int32_t> ids, std::int64_t position) const;
+  // One step of T tokens at position(), its ids already in tokens_; recorded and replayed
+  // when T = 1 and the backend records.
+  void step(std::int64_t T, bool logits);
 
   Backend& backend_;
   Gpt2Config config_;
@@ -64,6 +87,9 @@ class Gpt2Model {
   std::vector<LayerBuffers> layers_;
   // Activations for up to max_tokens rows.
   Buffer x_, h_, qkv_, q_, att_, y_, fc_, x_last_, h_last_, logits_;
+  // The token sequence on the backend, int32: position p's token at p, max_tokens + 1 slots
+  // (the last step's argmax has no position of its own).
+  Buffer tokens_;
   std::vector<float> host_logits_;
 
   std::map<std::int64_t, std::unique_ptr<StepKernels>> step_kernels_;

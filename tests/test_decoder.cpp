@@ -87,6 +87,45 @@ TEST_CASE("every backend's logits match scalar and float64 after prefill and eac
   });
 }
 
+TEST_CASE("greedy decoding on the backend (argmax fed to the next step) picks the host's tokens") {
+  auto scalar = make_backend("scalar");
+  const Trace expected = run_greedy(*scalar, tiny_weights());
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    INFO(name << " threads=" << threads);
+    Gpt2Model model(backend, tiny_weights(), 32);
+    model.forward(kPrompt);
+    const auto P = std::int64_t(kPrompt.size());
+    // Twice: the second pass replays what the first recorded (a CUDA graph per position).
+    for (int pass = 0; pass < 2; ++pass) {
+      INFO("pass " << pass);
+      model.rewind(P);
+      model.poison();
+      model.decode(kSteps, true);
+      CHECK(model.position() == P + kSteps);
+      // The first token (the prompt's argmax), then one per step but the last's.
+      const std::vector<std::int32_t> got = model.tokens(P, kSteps);
+      CHECK(std::equal(got.begin(), got.end(), expected.tokens.begin() + P));
+      const auto logits = model.last_logits();
+      CHECK(relative_difference(std::vector<float>(logits.begin(), logits.end()),
+                                expected.logits[kSteps]) <=
+            2 * gpt2_logits_tolerance(tiny_weights().config, P + kSteps));
+    }
+    CHECK_THROWS_WITH(model.decode(32, true), Catch::Contains("gen") && Catch::Contains("valid: 0..16"));
+  });
+}
+
+TEST_CASE("a non-finite logit in a backend-side decode is an error naming the position") {
+  Gpt2Weights broken = tiny_weights();
+  // A huge final-layernorm gain overflows the logits to infinity at every step.
+  std::fill(broken.ln_f_weight.begin(), broken.ln_f_weight.end(), 3e38f);
+  auto backend = make_backend("simd");
+  Gpt2Model model(*backend, broken, 32);
+  model.forward(kPrompt);
+  model.decode(3, true);
+  CHECK_THROWS_WITH(model.tokens(std::int64_t(kPrompt.size()), 4),
+                    Catch::Contains("position 10") && Catch::Contains("non-finite"));
+}
+
 TEST_CASE("the greedy choices of the test sequence win by far more than the tolerance") {
   // Makes the test above meaningful: if a winner led by less than the rounding bound,
   // different backends could legitimately pick different tokens.

@@ -140,18 +140,29 @@ TEST_CASE("every backend gathers embeddings and splits and merges heads exactly"
   const std::int64_t T = 5, H = 3, D = 4, C = H * D, capacity = 9, pos0 = 2, vocab = 11;
   const auto wte = random_uniform(vocab * C, 51), wpe = random_uniform(capacity * C, 52);
   const auto qkv = random_uniform(T * 3 * C, 53);
-  const std::vector<std::int32_t> ids = {3, 0, 10, 3, 7};
+  // Two leading ids the embedding must skip (first = 2), then the five it reads.
+  const std::vector<std::int32_t> ids = {9, 9, 3, 0, 10, 3, 7};
+  const std::size_t first = 2;
   for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
     INFO(name << " threads=" << threads);
     Buffer dte = backend.upload_new(wte), dpe = backend.upload_new(wpe);
     Buffer dx = backend.upload_new(nan_filled(T * C));
-    backend.embed(ids, pos0, C, dte, dpe, dx);
+    Buffer dids = backend.allocate(ids.size() * sizeof(std::int32_t));
+    backend.upload_ids(dids, 0, ids);
+    backend.embed(dids, first, T, pos0, C, dte, dpe, dx);
     const auto x = download(backend, dx, T * C);
     for (std::int64_t t = 0; t < T; ++t) {
       for (std::int64_t c = 0; c < C; ++c) {
-        REQUIRE(x[t * C + c] == wte[ids[t] * C + c] + wpe[(pos0 + t) * C + c]);
+        REQUIRE(x[t * C + c] == wte[ids[first + t] * C + c] + wpe[(pos0 + t) * C + c]);
       }
     }
+    // An id outside the vocabulary (the -1 of an argmax over garbage) is a row of NaN.
+    const std::vector<std::int32_t> bad = {-1, std::int32_t(vocab)};
+    backend.upload_ids(dids, 0, bad);
+    backend.embed(dids, 0, 2, pos0, C, dte, dpe, dx);
+    const auto nan_rows = download(backend, dx, 2 * C);
+    for (const float v : nan_rows) REQUIRE(std::isnan(v));
+    CHECK_THROWS_AS(backend.embed(dids, 5, 3, pos0, C, dte, dpe, dx), std::length_error);
 
     const HeadsShape hs{T, H, D, capacity};
     Buffer dqkv = backend.upload_new(qkv), dq = backend.upload_new(nan_filled(H * T * D));
@@ -185,5 +196,42 @@ TEST_CASE("every backend gathers embeddings and splits and merges heads exactly"
     backend.copy(dy, (T - 1) * C, dcopy, 0, C);
     const auto last = download(backend, dcopy, C);
     for (std::int64_t c = 0; c < C; ++c) REQUIRE(last[c] == y[(T - 1) * C + c]);
+  });
+}
+
+TEST_CASE("every backend's argmax picks the first largest logit, and -1 for a non-finite one") {
+  // Random logits over a length that is no multiple of a GPU block, the maximum planted at a
+  // few places (first, middle, last) and tied at a later index, then NaN and infinity.
+  const std::int64_t n = 50257;
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    INFO(name << " threads=" << threads);
+    Buffer dids = backend.allocate(4 * sizeof(std::int32_t));
+    backend.upload_ids(dids, 0, std::vector<std::int32_t>(4, -7));
+    for (const std::int64_t at : {std::int64_t{0}, std::int64_t{31337}, n - 1}) {
+      INFO("maximum at " << at);
+      auto logits = random_uniform(n, 61 + at);
+      logits[at] = 2.0f;
+      if (at + 1000 < n) logits[at + 1000] = 2.0f;  // a tie: the first index wins
+      Buffer dl = backend.upload_new(logits);
+      backend.argmax(dl, n, dids, 1);
+      std::vector<std::int32_t> got(4);
+      backend.download_ids(dids, 0, got);
+      CHECK(got[1] == at);
+      CHECK(got[0] == -7);  // neighbours untouched
+      CHECK(got[2] == -7);
+    }
+    for (const float garbage : {std::nanf(""), INFINITY, -INFINITY}) {
+      INFO("garbage " << garbage);
+      auto logits = random_uniform(n, 71);
+      logits[12345] = garbage;
+      Buffer dl = backend.upload_new(logits);
+      backend.argmax(dl, n, dids, 3);
+      std::vector<std::int32_t> got(1);
+      backend.download_ids(dids, 3, got);
+      CHECK(got[0] == -1);
+    }
+    Buffer dl = backend.upload_new(random_uniform(8, 5));
+    CHECK_THROWS_AS(backend.argmax(dl, 9, dids, 0), std::length_error);
+    CHECK_THROWS_AS(backend.argmax(dl, 8, dids, 4), std::length_error);
   });
 }

@@ -119,9 +119,14 @@ class DecoderCase final : public WorkloadCase {
         prompt_(random_prompt(s.prompt, s.config.vocab)),
         model_(backend, *weights_, s.prompt + s.gen) {
     model_.prepare(s.prompt, s.gen);
-    if (s.gen > 0) first_token_ = argmax(model_.forward(prompt_), 0);  // fills the cache, untimed
+    if (s.gen == 0) return;
+    // The prompt fills the cache once, untimed; its argmax is the first token fed.
+    first_token_ = argmax(model_.forward(prompt_), 0);
+    if (!s.logits) set_feed();
   }
 
+  // A decode run is the gen steps alone, each fed by the previous one's argmax on the backend:
+  // nothing returns to the host until the timer has stopped.
   void run() override {
     if (s_.gen == 0) {
       model_.rewind(0);
@@ -130,32 +135,30 @@ class DecoderCase final : public WorkloadCase {
       return;
     }
     model_.rewind(s_.prompt);
-    std::int32_t token = first_token_;
-    for (std::int64_t g = 0; g < s_.gen; ++g) {
-      const auto logits = model_.forward(std::span(&token, 1), s_.logits);
-      token = s_.logits ? argmax(logits, g + 1) : prompt_[g % s_.prompt];
-    }
+    model_.decode(s_.gen, s_.logits);
   }
 
   // Runs the phase with logits (greedy) from poisoned buffers and compares the last
   // logits with the float64 reference recomputed over the same tokens.
   double verify() override {
-    model_.poison();
     std::vector<std::int32_t> fed = prompt_;
     std::vector<float> last;
     if (s_.gen == 0) {
       model_.rewind(0);
+      model_.poison();
       const auto logits = model_.forward(prompt_);
       last.assign(logits.begin(), logits.end());
     } else {
       model_.rewind(s_.prompt);
-      std::int32_t token = first_token_;
-      for (std::int64_t g = 0; g < s_.gen; ++g) {
-        fed.push_back(token);
-        const auto logits = model_.forward(std::span(&token, 1));
-        last.assign(logits.begin(), logits.end());
-        token = argmax(logits, g + 1);
-      }
+      model_.set_tokens(s_.prompt, std::span(&first_token_, 1));
+      model_.poison();
+      model_.decode(s_.gen, true);
+      // The tokens fed: the first, then every step's argmax but the last's.
+      const std::vector<std::int32_t> generated = model_.tokens(s_.prompt, s_.gen + 1);
+      fed.insert(fed.end(), generated.begin(), generated.end() - 1);
+      const auto logits = model_.last_logits();
+      last.assign(logits.begin(), logits.end());
+      if (!s_.logits) set_feed();  // put back what run() feeds
     }
     return logits_relative_error(last, reference_logits(*weights_, fed));
   }
@@ -163,6 +166,13 @@ class DecoderCase final : public WorkloadCase {
   double tolerance() const override { return gpt2_logits_tolerance(s_.config, s_.prompt + s_.gen); }
 
  private:
+  // Without logits there is no argmax: the steps feed the first token, then prompt tokens.
+  void set_feed() {
+    std::vector<std::int32_t> feed(static_cast<std::size_t>(s_.gen));
+    for (std::int64_t g = 0; g < s_.gen; ++g) feed[g] = g == 0 ? first_token_ : prompt_[g % s_.prompt];
+    model_.set_tokens(s_.prompt, feed);
+  }
+
   DecoderShape s_;
   std::shared_ptr<const Gpt2Weights> weights_;
   std::vector<std::int32_t> prompt_;

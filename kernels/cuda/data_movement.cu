@@ -1,6 +1,9 @@
 // The decoder's gathers and layout changes: embedding lookup, head split into the KV cache,
-// head merge. One thread per element, consecutive threads on consecutive elements of the
-// destination's rows.
+// head merge (one thread per element, consecutive threads on consecutive elements of the
+// destination's rows), and the greedy argmax that feeds the next step's embedding on the
+// device.
+#include <math_constants.h>
+
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/launch.hpp"
@@ -13,11 +16,56 @@ constexpr int kThreads = 256;
 unsigned blocks_for(std::int64_t n) { return grid_dim(ceil_div(n, kThreads), "elements", true); }
 
 __global__ void embed_kernel(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
-                             std::int64_t dim, const float* wte, const float* wpe, float* x) {
+                             std::int64_t dim, std::int64_t vocab, const float* wte,
+                             const float* wpe, float* x) {
   const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (e >= tokens * dim) return;
   const std::int64_t t = e / dim, c = e % dim;
-  x[e] = wte[std::int64_t{ids[t]} * dim + c] + wpe[(pos0 + t) * dim + c];
+  const std::int64_t id = ids[t];
+  x[e] = (id >= 0 && id < vocab) ? wte[id * dim + c] + wpe[(pos0 + t) * dim + c] : CUDART_NAN_F;
+}
+
+// One block: each thread scans a strided slice keeping its best (value, index) and whether it
+// saw a non-finite value; then a shared-memory tree picks the block's best, the lower index on
+// a tie (so the result is the first maximum, as on the host).
+constexpr int kArgmaxThreads = 1024;
+
+__global__ void __launch_bounds__(kArgmaxThreads)
+    argmax_kernel(const float* x, std::int64_t n, std::int32_t* out) {
+  __shared__ float best_value[kArgmaxThreads];
+  __shared__ std::int32_t best_index[kArgmaxThreads];
+  __shared__ int bad;
+  if (threadIdx.x == 0) bad = 0;
+  __syncthreads();
+  float v = -INFINITY;
+  std::int32_t at = -1;
+  bool nonfinite = false;
+  for (std::int64_t i = threadIdx.x; i < n; i += kArgmaxThreads) {
+    const float xi = x[i];
+    if (!isfinite(xi)) nonfinite = true;
+    if (at < 0 || xi > v) {  // strictly greater: a thread's own slice is scanned in order
+      v = xi;
+      at = static_cast<std::int32_t>(i);
+    }
+  }
+  if (nonfinite) atomicOr(&bad, 1);
+  best_value[threadIdx.x] = v;
+  best_index[threadIdx.x] = at;
+  __syncthreads();
+  for (int half = kArgmaxThreads / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) {
+      const int o = threadIdx.x + half;
+      const std::int32_t oi = best_index[o], mi = best_index[threadIdx.x];
+      const bool take = oi >= 0 && (mi < 0 || best_value[o] > best_value[threadIdx.x] ||
+                                    (best_value[o] == best_value[threadIdx.x] && oi < mi));
+      if (take) {
+        best_value[threadIdx.x] = best_value[o];
+        best_index[threadIdx.x] = oi;
+      }
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) *out = bad ? -1 : best_index[0];
 }
 
 __global__ void split_heads_kernel(const float* qkv, float* q, float* k_cache, float* v_cache,
@@ -49,11 +97,16 @@ __global__ void merge_heads_kernel(const float* o, float* y, std::int64_t T, std
 }  // namespace
 
 void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
-                  std::int64_t dim, const float* wte, const float* wpe, float* x,
+                  std::int64_t dim, std::int64_t vocab, const float* wte, const float* wpe, float* x,
                   cudaStream_t stream) {
   if (tokens * dim <= 0) return;
-  embed_kernel<<<blocks_for(tokens * dim), kThreads, 0, stream>>>(ids, tokens, pos0, dim, wte,
-                                                                   wpe, x);
+  embed_kernel<<<blocks_for(tokens * dim), kThreads, 0, stream>>>(ids, tokens, pos0, dim, vocab,
+                                                                   wte, wpe, x);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_argmax(const float* x, std::int64_t n, std::int32_t* out, cudaStream_t stream) {
+  argmax_kernel<<<1, kArgmaxThreads, 0, stream>>>(x, n, out);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -203,17 +203,34 @@ std::unique_ptr<ElementwiseKernel> GpuBackend::new_elementwise(const Elementwise
   return std::make_unique<GpuElementwise>(*this, shape);
 }
 
-void GpuBackend::embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-                       const Buffer& wte, const Buffer& wpe, Buffer& x) {
-  require_embed_buffers(ids, pos0, dim, wte, wpe, x);
-  const auto T = static_cast<std::int64_t>(ids.size());
-  if (ids_.bytes() < ids.size_bytes()) ids_ = allocate(ids.size_bytes());
-  // From pageable memory, cudaMemcpyAsync stages the ids before it returns, and the copy is
-  // ordered after any earlier embed still reading ids_ on the same stream.
-  AIGC_CUDA_CHECK(
-      cudaMemcpyAsync(ids_.data(), ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice, stream()));
-  launch_embed(ids_.as<const std::int32_t>(), T, pos0, dim, wte.as<const float>(),
-               wpe.as<const float>(), x.as<float>(), stream());
+void GpuBackend::upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) {
+  require_ids(dst, offset, src.size(), "upload_ids");
+  if (src.empty()) return;
+  // From pageable memory, cudaMemcpyAsync has staged the ids when it returns, and the copy is
+  // ordered after earlier work on the stream that still reads the buffer.
+  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.as<std::int32_t>() + offset, src.data(), src.size_bytes(),
+                                  cudaMemcpyHostToDevice, stream()));
+}
+
+void GpuBackend::download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) {
+  require_ids(src, offset, dst.size(), "download_ids");
+  if (dst.empty()) return;
+  AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.as<const std::int32_t>() + offset,
+                                  dst.size_bytes(), cudaMemcpyDeviceToHost, stream()));
+  AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void GpuBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
+                       std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) {
+  require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x);
+  const std::int64_t vocab = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
+  launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim, vocab,
+               wte.as<const float>(), wpe.as<const float>(), x.as<float>(), stream());
+}
+
+void GpuBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) {
+  require_argmax_buffers(logits, n, ids, index);
+  launch_argmax(logits.as<const float>(), n, ids.as<std::int32_t>() + index, stream());
 }
 
 void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,

@@ -23,8 +23,11 @@ class GpuBackend : public Backend {
   TransferTotals transfers() const override { return transfers_; }
   std::unique_ptr<RecordedOps> record(const std::function<void()>& ops) override;
 
-  void embed(std::span<const std::int32_t> ids, std::int64_t pos0, std::int64_t dim,
-             const Buffer& wte, const Buffer& wpe, Buffer& x) override;
+  void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) override;
+  void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
+  void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
+             std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) override;
+  void argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) override;
   void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                    Buffer& k_cache, Buffer& v_cache) override;
   void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;
@@ -44,7 +47,6 @@ class GpuBackend : public Backend {
   double timed_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
 
   cudaStream_t stream_ = nullptr;
-  Buffer ids_;  // device copy of the token ids for embed
   TransferTotals transfers_;
 };
 

@@ -61,9 +61,13 @@ void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t r
                     std::int64_t dim, float eps, cudaStream_t stream);
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream);
-// x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:]; ids in device memory, already validated.
+// x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:]; ids in device memory; an id outside 0..vocab-1
+// gives a row of NaN.
 void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0, std::int64_t dim,
-                  const float* wte, const float* wpe, float* x, cudaStream_t stream);
+                  std::int64_t vocab, const float* wte, const float* wpe, float* x,
+                  cudaStream_t stream);
+// *out = index of the largest of x[0..n) (the first on a tie), -1 if any is not finite.
+void launch_argmax(const float* x, std::int64_t n, std::int32_t* out, cudaStream_t stream);
 // qkv [T,3,H,D] -> q [H,T,D], rows pos0.. of k_cache, v_cache [H,capacity,D].
 void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cache,
                         std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
