@@ -108,6 +108,10 @@ void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
     b->Repetitions(policy->repetitions)
         ->MinTime(policy->min_time_s)
         ->MinWarmUpTime(std::min(0.05, policy->min_time_s));
+  } else {
+    // The bench binaries: warm up too, so that what the first runs do once (a GPU decode
+    // records its graphs on its first timed run, caches and clocks settle) is not reported.
+    b->MinWarmUpTime(0.1);
   }
 }
 

@@ -32,4 +32,13 @@ class InsufficientMemory : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The device is in a state no later work can run in (a CUDA kernel faulted: illegal address,
+// illegal instruction, assert; the error is sticky until the process ends). The run records
+// the row that hit it as an error and skips every later row on that device, with the reason,
+// instead of recording the same error on each of them.
+class DeviceFault : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace aigc

@@ -53,7 +53,9 @@ Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::str
 }
 
 // Verifies and times one spec; every failure becomes the row's status, so the run goes on.
-Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing) {
+// A device fault is also returned in `fault`: nothing more can run on that device.
+Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing,
+                    std::string& fault) {
   Measurement m = unmeasured(spec, counts, "ok");
   try {
     if (const auto why = reason_not_runnable(spec)) {
@@ -73,6 +75,9 @@ Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const Timin
     m.status = std::string("skipped: ") + e.what();
   } catch (const InsufficientMemory& e) {
     m.status = std::string("skipped: ") + e.what();
+  } catch (const DeviceFault& e) {
+    m.status = std::string("error: ") + e.what();
+    fault = e.what();
   } catch (const std::exception& e) {
     m.status = std::string("error: ") + e.what();
   }
@@ -255,7 +260,8 @@ std::map<std::string, SerialBaseline> measure_serial_baselines(const RunPlan& pl
   for (const PlannedShape& p : plan.shapes) {
     const std::string name = p.workload->name();
     const BenchSpec unit{name, p.unit_shape, "scalar", 1};
-    const Measurement u = measure(unit, p.unit_counts, plan.timing);
+    std::string no_device_here;  // the scalar backend has no device to fault
+    const Measurement u = measure(unit, p.unit_counts, plan.timing, no_device_here);
     SerialBaseline& base = baselines[key_of(name, p.shape)];
     base.n_units = p.counts.n_units;
     if (u.status == "ok" && !u.times_s.empty()) base.t_single_s = summarize(u.times_s).median;
@@ -299,6 +305,7 @@ std::vector<Measurement> run_plan(const RunPlan& plan,
     }
   }
   std::vector<Measurement> measurements;
+  std::string device_fault;  // the first sticky GPU error: later GPU rows cannot run
   for (std::size_t i = 0; i < todo.size(); ++i) {
     const auto& [p, spec] = todo[i];
     std::optional<std::string> skip;
@@ -306,8 +313,12 @@ std::vector<Measurement> run_plan(const RunPlan& plan,
       skip = scalar_budget_skip(*p, baselines.at(key_of(p->workload->name(), p->shape)),
                                 scalar_budget_s);
     }
-    Measurement m =
-        skip ? unmeasured(spec, p->counts, *skip) : measure(spec, p->counts, plan.timing);
+    if (!device_fault.empty() && find_backend(spec.backend).compute_class == ComputeClass::gpu) {
+      skip = "skipped: the GPU faulted in an earlier row of this run, and its context runs "
+             "nothing more (" + device_fault + ")";
+    }
+    Measurement m = skip ? unmeasured(spec, p->counts, *skip)
+                         : measure(spec, p->counts, plan.timing, device_fault);
     fmt::print(
         out, "[{}/{}] {}: {}\n", i + 1, todo.size(), benchmark_name(spec),
         m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median) : m.status);

@@ -12,20 +12,24 @@
 namespace aigc::cublas {
 namespace {
 
+// The score matrix's bytes, after checking the sizes cuBLAS takes as int and the softmax's
+// grid, so that nothing is allocated for a shape refused later.
+std::size_t score_bytes(const AttentionShape& s) {
+  to_int(s.B * s.H, "B*H");
+  to_int(s.S, "S");
+  to_int(s.L, "L");
+  to_int(s.D, "D");
+  to_int(s.B * s.H * s.S, "B*H*S (softmax rows)");
+  return static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float);
+}
+
 class BatchedAttention final : public AttentionKernel {
  public:
   BatchedAttention(cuda::GpuBackend& backend, Handles& handles, const AttentionShape& s)
       : AttentionKernel(s),
         backend_(backend),
         handles_(handles),
-        scores_(cuda::allocate_workspace(
-            static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float),
-            "the cuBLAS attention's score matrix")) {
-    to_int(s.B * s.H, "B*H");
-    to_int(s.S, "S");
-    to_int(s.L, "L");
-    to_int(s.D, "D");
-  }
+        scores_(cuda::allocate_workspace(score_bytes(s), "the cuBLAS attention's score matrix")) {}
 
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     const std::int64_t BH = shape().B * shape().H, cap = shape().capacity();
@@ -33,7 +37,7 @@ class BatchedAttention final : public AttentionKernel {
     const float one = 1.0f, zero = 0.0f;
     float* scores = scores_.as<float>();
     // Column-major scores^T [L,S] = K [L,D] (stored as [D,L], op T) x Q^T [D,S].
-    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas, CUBLAS_OP_T, CUBLAS_OP_N, L, S, D,
+    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, L, S, D,
                                                 &one, k.as<const float>(), D, cap * D,
                                                 q.as<const float>(), D, shape().S * shape().D,
                                                 &zero, scores, L, shape().S * shape().L, batches));
@@ -41,7 +45,7 @@ class BatchedAttention final : public AttentionKernel {
                                 1.0f / std::sqrt(float(shape().D)), backend_.stream());
     // Column-major O^T [D,S] = V^T [D,L] x P^T [L,S]; only the first L cache rows are read.
     AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
-        handles_.blas, CUBLAS_OP_N, CUBLAS_OP_N, D, S, L, &one, v.as<const float>(), D, cap * D,
+        handles_.blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, D, S, L, &one, v.as<const float>(), D, cap * D,
         scores, L, shape().S * shape().L, &zero, o.as<float>(), D, shape().S * shape().D, batches));
   }
 

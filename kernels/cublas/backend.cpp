@@ -13,10 +13,6 @@ namespace {
 class CublasBackend final : public cuda::GpuBackend {
  public:
   using GpuBackend::GpuBackend;
-  ~CublasBackend() override {
-    if (handles_.lt != nullptr) cublasLtDestroy(handles_.lt);
-    if (handles_.blas != nullptr) cublasDestroy(handles_.blas);
-  }
 
  protected:
   std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape& shape) override {
@@ -27,18 +23,25 @@ class CublasBackend final : public cuda::GpuBackend {
   }
 
  private:
+  // Built in locals and kept only when every step succeeded: a set-up that throws half-way
+  // leaves no handle without its stream or workspace behind.
   cublas::Handles& handles() {
-    if (handles_.blas == nullptr) {
+    if (!handles_.blas) {
       cudaStream_t s = stream();  // throws when there is no device
-      AIGC_CUBLAS_CHECK(cublasCreate(&handles_.blas));
-      AIGC_CUBLAS_CHECK(cublasSetStream(handles_.blas, s));
+      cublas::Handles h;
+      cublasHandle_t blas = nullptr;
+      AIGC_CUBLAS_CHECK(cublasCreate(&blas));
+      h.blas.reset(blas);
+      AIGC_CUBLAS_CHECK(cublasSetStream(blas, s));
       // Plain fp32: TF32 tensor-core math would round the operands to 10 bits.
-      AIGC_CUBLAS_CHECK(cublasSetMathMode(handles_.blas, CUBLAS_DEFAULT_MATH));
-      handles_.workspace_bytes = std::size_t{32} << 20;
-      handles_.workspace = cuda::allocate_workspace(handles_.workspace_bytes, "cuBLAS workspace");
-      AIGC_CUBLAS_CHECK(
-          cublasSetWorkspace(handles_.blas, handles_.workspace.data(), handles_.workspace_bytes));
-      AIGC_CUBLAS_CHECK(cublasLtCreate(&handles_.lt));
+      AIGC_CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));
+      h.workspace_bytes = std::size_t{32} << 20;
+      h.workspace = cuda::allocate_workspace(h.workspace_bytes, "cuBLAS workspace");
+      AIGC_CUBLAS_CHECK(cublasSetWorkspace(blas, h.workspace.data(), h.workspace_bytes));
+      cublasLtHandle_t lt = nullptr;
+      AIGC_CUBLAS_CHECK(cublasLtCreate(&lt));
+      h.lt.reset(lt);
+      handles_ = std::move(h);
     }
     return handles_;
   }
@@ -55,6 +58,13 @@ void check(cublasStatus_t status, const char* call, const char* file, int line) 
   throw std::runtime_error(fmt::format("cuBLAS error {} ({}) in {} at {}:{}",
                                        cublasGetStatusName(status), cublasGetStatusString(status),
                                        call, file, line));
+}
+
+void check_heuristic(cublasStatus_t status, int found, const char* what) {
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED || (status == CUBLAS_STATUS_SUCCESS && found == 0)) {
+    throw UnsupportedOp(fmt::format("cuBLASLt has no algorithm for {}", what));
+  }
+  check(status, "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
 }
 
 int to_int(std::int64_t v, const char* what) {

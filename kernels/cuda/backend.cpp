@@ -1,6 +1,7 @@
 // The `cuda` backends (kernels/cuda/descriptors.cpp lists the ladder): our own matmul and
 // attention kernels on the shared GPU backend.
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -65,14 +66,22 @@ cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, con
           .capacity = s.capacity()};
 }
 
+// The score matrix's bytes, after checking that every launch of the shape fits its grid (the
+// softmax takes one block per row), so that nothing is allocated for a shape refused later.
+std::size_t naive_score_bytes(const AttentionShape& s) {
+  if (s.B * s.H * s.S > std::numeric_limits<int>::max()) {
+    throw UnsupportedOp(fmt::format("naive attention: {} score rows (B*H*S) exceed a CUDA grid's {}",
+                                    s.B * s.H * s.S, std::numeric_limits<int>::max()));
+  }
+  return static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float);
+}
+
 class NaiveAttention final : public AttentionKernel {
  public:
   NaiveAttention(GpuBackend& backend, const AttentionShape& s)
       : AttentionKernel(s),
         backend_(backend),
-        scores_(cuda::allocate_workspace(
-            static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float),
-            "naive attention's score matrix")) {}
+        scores_(cuda::allocate_workspace(naive_score_bytes(s), "naive attention's score matrix")) {}
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     cuda::launch_attention_naive(attention_args(shape(), q, k, v, o), scores_.as<float>(),
                                  backend_.stream());

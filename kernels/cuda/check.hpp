@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/errors.hpp"
+
 namespace aigc::cuda {
 
 class CudaError : public std::runtime_error {
@@ -14,11 +16,35 @@ class CudaError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The errors after which the context is unusable until the process ends (the CUDA runtime
+// API's "sticky" errors): every later call returns them again.
+inline bool is_sticky(cudaError_t status) {
+  switch (status) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorECCUncorrectable:
+      return true;
+    default:
+      return false;
+  }
+}
+
+inline std::string describe(cudaError_t status, const char* call, const char* file, int line) {
+  return std::string("CUDA error ") + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) +
+         ") in " + call + " at " + file + ":" + std::to_string(line);
+}
+
 inline void check(cudaError_t status, const char* call, const char* file, int line) {
   if (status == cudaSuccess) return;
-  throw CudaError(std::string("CUDA error ") + cudaGetErrorName(status) + " (" +
-                  cudaGetErrorString(status) + ") in " + call + " at " + file + ":" +
-                  std::to_string(line));
+  if (is_sticky(status)) throw DeviceFault(describe(status, call, file, line));
+  throw CudaError(describe(status, call, file, line));
 }
 
 }  // namespace aigc::cuda

@@ -1,6 +1,8 @@
 #include "kernels/cuda/gpu_backend.hpp"
 
 #include <chrono>
+#include <memory>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -109,21 +111,30 @@ class EventTimer final : public DeviceTimer {
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 
+// RAII holders, so that a constructor that throws half-way (an instantiation that fails)
+// still releases what it made.
+struct GraphDeleter {
+  void operator()(cudaGraph_t g) const { cudaGraphDestroy(g); }
+};
+struct GraphExecDeleter {
+  void operator()(cudaGraphExec_t e) const { cudaGraphExecDestroy(e); }
+};
+using GraphHolder = std::unique_ptr<std::remove_pointer_t<cudaGraph_t>, GraphDeleter>;
+using GraphExecHolder = std::unique_ptr<std::remove_pointer_t<cudaGraphExec_t>, GraphExecDeleter>;
+
 class Graph final : public RecordedOps {
  public:
-  Graph(cudaGraph_t graph, cudaStream_t stream) : graph_(graph), stream_(stream) {
-    AIGC_CUDA_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
+  Graph(GraphHolder graph, cudaStream_t stream) : graph_(std::move(graph)), stream_(stream) {
+    cudaGraphExec_t exec = nullptr;
+    AIGC_CUDA_CHECK(cudaGraphInstantiate(&exec, graph_.get(), 0));
+    exec_.reset(exec);
   }
-  ~Graph() override {
-    if (exec_ != nullptr) cudaGraphExecDestroy(exec_);
-    cudaGraphDestroy(graph_);
-  }
-  void replay() override { AIGC_CUDA_CHECK(cudaGraphLaunch(exec_, stream_)); }
+  void replay() override { AIGC_CUDA_CHECK(cudaGraphLaunch(exec_.get(), stream_)); }
 
  private:
-  cudaGraph_t graph_;
+  GraphHolder graph_;
   cudaStream_t stream_;
-  cudaGraphExec_t exec_ = nullptr;
+  GraphExecHolder exec_;
 };
 
 }  // namespace
@@ -142,12 +153,18 @@ std::unique_ptr<RecordedOps> GpuBackend::record(const std::function<void()>& ops
   } catch (...) {
     cudaGraph_t partial = nullptr;
     cudaStreamEndCapture(s, &partial);  // leaves the stream usable again
-    if (partial != nullptr) cudaGraphDestroy(partial);
+    GraphHolder discard(partial);
+    // A launch that failed inside the capture leaves its error as the last error; clear it, so
+    // that the next launch check does not report it as its own. (A sticky fault stays.)
+    cudaGetLastError();
     throw;
   }
   cudaGraph_t graph = nullptr;
-  AIGC_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
-  return std::make_unique<Graph>(graph, s);
+  const cudaError_t ended = cudaStreamEndCapture(s, &graph);
+  GraphHolder holder(graph);
+  if (ended != cudaSuccess) cudaGetLastError();
+  AIGC_CUDA_CHECK(ended);
+  return std::make_unique<Graph>(std::move(holder), s);
 }
 
 namespace {

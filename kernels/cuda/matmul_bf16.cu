@@ -40,7 +40,8 @@ __global__ void __launch_bounds__(kThreads) matmul_bf16_kernel(GemmArgs g) {
 
   const int t = threadIdx.x, warp = t / 32, lane = t % 32;
   const int warp_m = warp / 4, warp_n = warp % 4;  // 2 x 4 warps, each 64 x 32
-  const std::int64_t m0 = std::int64_t{blockIdx.y} * kBlockM, n0 = std::int64_t{blockIdx.x} * kBlockN;
+  const TileIndex tile = tile_of_block(ceil_div(g.N, kBlockN));
+  const std::int64_t m0 = tile.row * kBlockM, n0 = tile.col * kBlockN;
 
   wmma::fragment<wmma::accumulator, kFrag, kFrag, kFrag, float> acc[4][2];
 #pragma unroll
@@ -116,8 +117,7 @@ __global__ void __launch_bounds__(kThreads) matmul_bf16_kernel(GemmArgs g) {
 }  // namespace
 
 void launch_matmul_bf16(const GemmArgs& g, cudaStream_t stream) {
-  const dim3 grid(grid_dim(ceil_div(g.N, kBlockN), "matmul N", true),
-                  grid_dim(ceil_div(g.M, kBlockM), "matmul M"));
+  const unsigned grid = tiles_grid(ceil_div(g.M, kBlockM), ceil_div(g.N, kBlockN), "matmul");
   if (g.transpose_b) {
     matmul_bf16_kernel<true><<<grid, kThreads, 0, stream>>>(g);
   } else {

@@ -8,9 +8,12 @@
 namespace aigc::cuda {
 namespace {
 
+constexpr int kCols = 32, kRows = 8;  // a block's outputs
+
 __global__ void matmul_naive_kernel(GemmArgs g) {
-  const std::int64_t n = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
-  const std::int64_t m = std::int64_t{blockIdx.y} * blockDim.y + threadIdx.y;
+  const TileIndex tile = tile_of_block(ceil_div(g.N, kCols));
+  const std::int64_t n = tile.col * kCols + threadIdx.x;
+  const std::int64_t m = tile.row * kRows + threadIdx.y;
   if (m >= g.M || n >= g.N) return;
   const float* a = g.a + m * g.K;
   float acc = 0.0f;
@@ -27,10 +30,9 @@ __global__ void matmul_naive_kernel(GemmArgs g) {
 }  // namespace
 
 void launch_matmul_naive(const GemmArgs& g, cudaStream_t stream) {
-  const dim3 block(32, 8);
-  const dim3 grid(grid_dim(ceil_div(g.N, 32), "matmul N", true),
-                  grid_dim(ceil_div(g.M, 8), "matmul M"));
-  matmul_naive_kernel<<<grid, block, 0, stream>>>(g);
+  const dim3 block(kCols, kRows);
+  matmul_naive_kernel<<<tiles_grid(ceil_div(g.M, kRows), ceil_div(g.N, kCols), "matmul"), block, 0,
+                        stream>>>(g);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

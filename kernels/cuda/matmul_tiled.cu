@@ -15,7 +15,8 @@ __global__ void __launch_bounds__(kTile* kTile) matmul_tiled_kernel(GemmArgs g) 
   // One column of padding: the transposed store below writes down a column.
   __shared__ float b_tile[kTile][kTile + 1];
   const int tx = threadIdx.x, ty = threadIdx.y;
-  const std::int64_t m0 = std::int64_t{blockIdx.y} * kTile, n0 = std::int64_t{blockIdx.x} * kTile;
+  const TileIndex tile = tile_of_block(ceil_div(g.N, kTile));
+  const std::int64_t m0 = tile.row * kTile, n0 = tile.col * kTile;
   const std::int64_t m = m0 + ty, n = n0 + tx;
   float acc = 0.0f;
   for (std::int64_t k0 = 0; k0 < g.K; k0 += kTile) {
@@ -39,9 +40,8 @@ __global__ void __launch_bounds__(kTile* kTile) matmul_tiled_kernel(GemmArgs g) 
 
 void launch_matmul_tiled(const GemmArgs& g, cudaStream_t stream) {
   const dim3 block(kTile, kTile);
-  const dim3 grid(grid_dim(ceil_div(g.N, kTile), "matmul N", true),
-                  grid_dim(ceil_div(g.M, kTile), "matmul M"));
-  matmul_tiled_kernel<<<grid, block, 0, stream>>>(g);
+  matmul_tiled_kernel<<<tiles_grid(ceil_div(g.M, kTile), ceil_div(g.N, kTile), "matmul"), block, 0,
+                        stream>>>(g);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
