@@ -100,14 +100,25 @@ class FusedAttention final : public AttentionKernel {
       throw UnsupportedOp(fmt::format("fused attention takes head dimensions 1..{}, not {}",
                                       cuda::kFlashMaxHeadDim, s.D));
     }
-    cuda::prepare_attention_flash(s.L);
+    const std::int64_t floats = cuda::flash_attention_workspace_floats(shape_args(s));
+    if (floats > 0) {
+      workspace_ = cuda::allocate_workspace(static_cast<std::size_t>(floats) * sizeof(float),
+                                            "decode attention's partial results");
+    }
   }
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
-    cuda::launch_attention_flash(attention_args(shape(), q, k, v, o), backend_.stream());
+    cuda::launch_attention_flash(attention_args(shape(), q, k, v, o), workspace_.as<float>(),
+                                 backend_.stream());
   }
 
  private:
+  // The sizes alone, for planning before any buffer exists.
+  static cuda::AttentionArgs shape_args(const AttentionShape& s) {
+    return {.B = s.B, .H = s.H, .S = s.S, .L = s.L, .D = s.D, .capacity = s.capacity()};
+  }
+
   GpuBackend& backend_;
+  Buffer workspace_;
 };
 
 class CudaBackend final : public GpuBackend {

@@ -5,7 +5,21 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cuda/check.hpp"
+
 namespace aigc::cuda {
+
+// Device 0's multiprocessor count (the backends use device 0), asked once per process; the
+// launchers size their grids by it.
+inline int multiprocessor_count() {
+  static const int count = [] {
+    int device = 0, sms = 0;
+    AIGC_CUDA_CHECK(cudaGetDevice(&device));
+    AIGC_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    return sms;
+  }();
+  return count;
+}
 
 __host__ __device__ constexpr std::int64_t min64(std::int64_t a, std::int64_t b) {
   return a < b ? a : b;
@@ -44,8 +58,10 @@ inline unsigned tiles_grid(std::int64_t row_tiles, std::int64_t col_tiles, const
 struct TileIndex {
   std::int64_t row, col;
 };
+// 32-bit division: the grid has fewer than 2^31 blocks, so col_tiles fits too.
 __device__ __forceinline__ TileIndex tile_of_block(std::int64_t col_tiles) {
-  return {std::int64_t{blockIdx.x} / col_tiles, std::int64_t{blockIdx.x} % col_tiles};
+  const unsigned cols = static_cast<unsigned>(col_tiles);
+  return {std::int64_t{blockIdx.x / cols}, std::int64_t{blockIdx.x % cols}};
 }
 #endif
 

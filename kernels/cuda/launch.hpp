@@ -39,16 +39,17 @@ struct AttentionArgs {
 };
 // Scores in global memory: scores [B*H, S, L] floats, written then read back.
 void launch_attention_naive(const AttentionArgs& args, float* scores, cudaStream_t stream);
-// Fused: online softmax over key tiles in shared memory, nothing but O written.
-// Takes D <= kFlashMaxHeadDim; S <= kDecodeMaxQueries uses the decode form (one block per
-// query, keys split across the block), which needs L floats of shared memory.
+// Fused: online softmax over key tiles in shared memory, nothing but O written. Takes
+// D <= kFlashMaxHeadDim; S <= kDecodeMaxQueries uses the decode form (the cache split across
+// blocks, flash-decoding), whose partial results need `workspace`:
+// flash_attention_workspace_floats(args) floats of device memory (0 for the other form), for
+// the same B, H, S, L and D. Allocate it ahead, so that nothing but launches happens while a
+// CUDA graph records.
 inline constexpr std::int64_t kFlashMaxHeadDim = 128;
 inline constexpr std::int64_t kDecodeMaxQueries = 4;
 bool flash_attention_supports(std::int64_t D);
-void launch_attention_flash(const AttentionArgs& args, cudaStream_t stream);
-// Sets what a launch at cache length L needs (the decode form's shared-memory limit) ahead of
-// time, so that nothing but launches happens while a CUDA graph is being recorded.
-void prepare_attention_flash(std::int64_t L);
+std::int64_t flash_attention_workspace_floats(const AttentionArgs& args);
+void launch_attention_flash(const AttentionArgs& args, float* workspace, cudaStream_t stream);
 // In place over scores [B*H, S, L]: x * scale, causal mask, softmax along L (rows of
 // masked-out keys become exact zeros). Shared by the naive kernel and the cuBLAS composition.
 void launch_causal_softmax(float* scores, std::int64_t batches, std::int64_t S, std::int64_t L,

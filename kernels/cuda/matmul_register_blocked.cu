@@ -42,8 +42,8 @@ __global__ void __launch_bounds__(kThreads, 2)
   __shared__ __align__(16) float b_tile[kBlockK][kBlockN + kPad];  // [k][n]
   const int t = threadIdx.x;
   const int tr = t / 16, tc = t % 16;
-  const TileIndex tile = tile_of_block(ceil_div(g.N, kBlockN));
-  const std::int64_t m0 = tile.row * kBlockM, n0 = tile.col * kBlockN;
+  // Row tiles on grid.x (2^31 - 1 of them), column tiles on y (65535: N up to 8.4 million).
+  const std::int64_t m0 = std::int64_t{blockIdx.x} * kBlockM, n0 = std::int64_t{blockIdx.y} * kBlockN;
 
   // Which global elements this thread loads: rows of a [rows, K]-layout tile (A, and B
   // when transposed) as (row, k quad), or k-rows of B [K, N] as (k, n quad).
@@ -147,7 +147,8 @@ void launch_matmul_register_blocked(const GemmArgs& g, cudaStream_t stream) {
   // float4 loads need every row start 16-byte aligned: a 16-byte base and a stride of 4k floats.
   const bool a_vec = g.K % 4 == 0 && aligned16(g.a);
   const bool b_vec = (g.transpose_b ? g.K % 4 == 0 : g.N % 4 == 0) && aligned16(g.b);
-  const unsigned grid = tiles_grid(ceil_div(g.M, kBlockM), ceil_div(g.N, kBlockN), "matmul");
+  const dim3 grid(grid_dim(ceil_div(g.M, kBlockM), "matmul M", true),
+                  grid_dim(ceil_div(g.N, kBlockN), "matmul N"));
   matmul_register_blocked_kernel<<<grid, kThreads, 0, stream>>>(g, a_vec, b_vec);
   AIGC_CUDA_CHECK_LAUNCH();
 }
