@@ -21,6 +21,7 @@
 #include "driver/cli.hpp"
 #include "driver/results_csv.hpp"
 #include "driver/results_schema.hpp"
+#include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
 #include "models/probe.hpp"
@@ -54,6 +55,18 @@ struct Scratch {
     p.simd_flops = {{1, 100e9}, {2, 200e9}};
     p.bandwidth = {{"L1", 32e3, true, {{1, 200e9}, {2, 400e9}}},
                    {"DRAM", 1e300, false, {{1, 10e9}, {2, 20e9}}}};
+    if (const cuda::DeviceSummary d = cuda::query_devices(); d.device_count > 0) {
+      // Ceilings of the order of an H100's, so GPU rows get a roofline.
+      p.gpu = cuda::GpuPeaks{.name = d.name,
+                             .compute_major = d.compute_major,
+                             .compute_minor = d.compute_minor,
+                             .sm_count = 132,
+                             .copy_bytes_per_s = 3e12,
+                             .fp32_flops = 50e12,
+                             .bf16_flops = 500e12,
+                             .datasheet_fp32_flops = 67e12,
+                             .datasheet_bytes_per_s = 3.35e12};
+    }
     std::ofstream(probe()) << probe_to_json(p);
   }
   ~Scratch() { fs::remove_all(dir); }
@@ -267,8 +280,11 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
   Scratch scratch;
   const std::string out = scratch.file("results.csv");
   std::ofstream(out) << "stale\n";
-  const CliResult r = cli({"run", "--preset", "smoke", "--threads", "1,2", "--repetitions", "2",
-                           "--min-time", "0.001", "--probe-file", scratch.probe(), "--out", out});
+  // The CPU backends by name: on a GPU machine a run without --backends adds the GPU rows,
+  // which the GPU variant below checks by their own rules.
+  const CliResult r = cli({"run", "--preset", "smoke", "--backends", "scalar,simd,openmp,onednn",
+                           "--threads", "1,2", "--repetitions", "2", "--min-time", "0.001",
+                           "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
 
@@ -316,6 +332,66 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
   CHECK(rep_rows == 72);
   CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) ==
         3);  // probe, results, repetitions: no temp left
+}
+
+TEST_CASE("on a GPU: a smoke run of every GPU backend gives verified, device-timed rows") {
+  const BackendDescriptor& cuda = find_backend("cuda");
+  if (!cuda.availability().available) {
+    WARN("test skipped: " << cuda.availability().reason);
+    return;
+  }
+  Scratch scratch;
+  const std::string out = scratch.file("gpu.csv");
+  const std::vector<std::string> gpu = {"cuda-naive", "cuda-tiled", "cuda", "cuda-bf16", "cublas"};
+  const CliResult r =
+      cli({"run", "--preset", "smoke", "--backends", "scalar,cuda-naive,cuda-tiled,cuda,cuda-bf16,cublas",
+           "--repetitions", "2", "--min-time", "0.001", "--probe-file", scratch.probe(), "--out",
+           out});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  std::istringstream csv(read(out));
+  std::string line;
+  std::getline(csv, line);
+  auto col = [](const std::string& name) {
+    return std::find(csv_columns().begin(), csv_columns().end(), name) - csv_columns().begin();
+  };
+  int rows = 0, gpu_ok = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    const auto c = split_csv_line(line);
+    REQUIRE(c.size() == csv_columns().size());
+    INFO(line);
+    const std::string& backend = c[col("backend")];
+    if (backend == "cuda-bf16" && c[col("workload")] != "matmul") {
+      // A capability, decided before anything runs: no time, no error.
+      CHECK_THAT(c[col("status")], Catch::StartsWith("skipped: cuda-bf16 has no "));
+      CHECK(c[col("time_median_s")].empty());
+      continue;
+    }
+    REQUIRE(c[col("status")] == "ok");
+    CHECK(std::stod(c[col("time_median_s")]) > 0);
+    const double err = std::stod(c[col("max_rel_error")]);
+    // bf16 operands round to 8 bits: a K = 64 product is within a few 2^-8 of float64.
+    CHECK(err < (backend == "cuda-bf16" ? 2e-2 : 1e-4));
+    if (backend == "scalar") continue;
+    ++gpu_ok;
+    CHECK_THAT(c[col("simd_target")], Catch::StartsWith("sm_"));
+    CHECK_FALSE(c[col("gpu_name")].empty());
+    CHECK(c[col("dtype")] == (backend == "cuda-bf16" ? "bf16" : "f32"));
+    CHECK(c[col("threads")] == "1");
+    CHECK(std::stod(c[col("upload_s")]) > 0);
+    CHECK(std::stod(c[col("download_s")]) > 0);
+    CHECK(std::stod(c[col("peak_flops")]) == (backend == "cuda-bf16" ? 500e12 : 50e12));
+    CHECK(std::stod(c[col("peak_bytes_per_s")]) == 3e12);
+    const double roof = std::stod(c[col("roofline_fraction")]);
+    CHECK(roof > 0);
+    CHECK(roof <= 1.0);  // the probe's ceilings here are above what a small case reaches
+    CHECK(std::stod(c[col("speedup_vs_scalar")]) > 0);
+    if (c[col("workload")] == "decoder") CHECK(std::stod(c[col("tokens_per_s")]) > 0);
+  }
+  // 3 workloads x 2 shapes x (scalar + 5 GPU backends); cuda-bf16 runs matmul only.
+  CHECK(rows == 36);
+  CHECK(gpu_ok == 3 * 2 * 5 - 2 * 2);
 }
 
 TEST_CASE(
