@@ -76,7 +76,8 @@ void require_attention_buffers(const AttentionShape& s, const Buffer& q, const B
 void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const char* what) {
   if (offset + count < offset || (offset + count) * sizeof(std::int32_t) > ids.bytes()) {
     throw std::length_error(fmt::format("{}: ids {}..{} do not fit a buffer of {} ids", what,
-                                        offset, offset + count, ids.bytes() / sizeof(std::int32_t)));
+                                        offset, offset + count,
+                                        ids.bytes() / sizeof(std::int32_t)));
   }
 }
 
@@ -84,8 +85,8 @@ void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t co
                            std::int64_t pos0, std::int64_t dim, const Buffer& wte,
                            const Buffer& wpe, const Buffer& x) {
   if (count < 0 || pos0 < 0 || dim < 1) {
-    throw std::invalid_argument(
-        fmt::format("embed: count {}, pos0 {} and dim {} must be >= 0, >= 0, >= 1", count, pos0, dim));
+    throw std::invalid_argument(fmt::format(
+        "embed: count {}, pos0 {} and dim {} must be >= 0, >= 0, >= 1", count, pos0, dim));
   }
   require_ids(ids, first, static_cast<std::size_t>(count), "embed ids");
   require_floats(x, count * dim, "embed output");

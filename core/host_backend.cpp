@@ -75,8 +75,8 @@ void HostBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std:
   ids.as<std::int32_t>()[index] = best;
 }
 
-void HostBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
-                              Buffer& q, Buffer& k_cache, Buffer& v_cache) {
+void HostBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
+                              Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, C = H * D;
   const float* src = qkv.as<const float>();

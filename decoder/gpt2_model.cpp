@@ -195,10 +195,10 @@ std::span<const float> Gpt2Model::forward(std::span<const std::int32_t> ids, boo
 
 void Gpt2Model::decode(std::int64_t steps, bool greedy) {
   if (steps < 0 || position_ + steps > max_tokens_) {
-    throw InvalidArgument("gen", fmt::format("{} steps after {} tokens exceed the cache's {} "
-                                             "positions (valid: 0..{})",
-                                             steps, position_, max_tokens_,
-                                             max_tokens_ - position_));
+    throw InvalidArgument("gen",
+                          fmt::format("{} steps after {} tokens exceed the cache's {} "
+                                      "positions (valid: 0..{})",
+                                      steps, position_, max_tokens_, max_tokens_ - position_));
   }
   if (steps > 0 && position_ == 0) {
     throw InvalidArgument("gen", "decode steps need a prompt first (the cache is empty)");
@@ -208,8 +208,8 @@ void Gpt2Model::decode(std::int64_t steps, bool greedy) {
 
 void Gpt2Model::set_tokens(std::int64_t position, std::span<const std::int32_t> ids) {
   if (position < 0 || position > max_tokens_) {
-    throw InvalidArgument("position", fmt::format("{} is out of range (valid: 0..{})", position,
-                                                  max_tokens_));
+    throw InvalidArgument("position",
+                          fmt::format("{} is out of range (valid: 0..{})", position, max_tokens_));
   }
   check_ids(ids, position);
   backend_.upload_ids(tokens_, static_cast<std::size_t>(position), ids);

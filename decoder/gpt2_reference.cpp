@@ -86,8 +86,7 @@ Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t
 
 }  // namespace
 
-std::vector<double> gpt2_reference_logits(const Gpt2Weights& w,
-                                          std::span<const std::int32_t> ids) {
+std::vector<double> gpt2_reference_logits(const Gpt2Weights& w, std::span<const std::int32_t> ids) {
   const Gpt2Config& cfg = w.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd;
   Matrix x(T * C);

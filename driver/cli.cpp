@@ -163,9 +163,11 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
          nonempty_list(t.threads, ',', "threads", fmt::format(" (valid: 1..{})", max_threads)))
       o.threads.push_back(int(parse_integer("threads", v, 1, max_threads)));
   }
-  o.preset =
-      choose<Preset>("preset", t.preset,
-                     {{"smoke", Preset::smoke}, {"quick", Preset::quick}, {"full", Preset::full}});
+  o.preset = choose<Preset>("preset", t.preset,
+                            {{"smoke", Preset::smoke},
+                             {"quick", Preset::quick},
+                             {"full", Preset::full},
+                             {"gpu", Preset::gpu}});
   if (given(f.shapes)) o.shapes = nonempty_list(t.shapes, ';', "shapes", "");
   o.format = choose<ResultsFormat>("format", t.format,
                                    {{"csv", ResultsFormat::csv}, {"json", ResultsFormat::json}});
@@ -293,7 +295,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   rf.threads = run->add_option("--threads", rt.threads,
                                "thread counts for multithreaded backends (default: 1 and all "
                                "cores)");
-  run->add_option("--preset", rt.preset, "shape set: smoke, quick (default), full");
+  run->add_option("--preset", rt.preset, "shape set: smoke, quick (default), full, gpu (the GPU targets: scripts/gpu-check.sh)");
   rf.shapes = run->add_option("--shapes", rt.shapes,
                               "explicit shapes for one workload, ';'-separated, e.g. "
                               "\"M=512,N=768,K=768,bias=1\"");

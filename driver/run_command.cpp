@@ -314,8 +314,10 @@ std::vector<Measurement> run_plan(const RunPlan& plan,
                                 scalar_budget_s);
     }
     if (!device_fault.empty() && find_backend(spec.backend).compute_class == ComputeClass::gpu) {
-      skip = "skipped: the GPU faulted in an earlier row of this run, and its context runs "
-             "nothing more (" + device_fault + ")";
+      skip =
+          "skipped: the GPU faulted in an earlier row of this run, and its context runs "
+          "nothing more (" +
+          device_fault + ")";
     }
     Measurement m = skip ? unmeasured(spec, p->counts, *skip)
                          : measure(spec, p->counts, plan.timing, device_fault);

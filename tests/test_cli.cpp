@@ -203,7 +203,7 @@ TEST_CASE("bad thread counts, repetitions, times and presets are refused with th
   check_rejected({"--repetitions", "0"}, "--repetitions", "valid: 1..1000");
   check_rejected({"--min-time", "-1"}, "--min-time", "out of range");
   check_rejected({"--min-time", "fast"}, "--min-time", "not a number");
-  check_rejected({"--preset", "huge"}, "--preset", "valid: smoke, quick, full");
+  check_rejected({"--preset", "huge"}, "--preset", "valid: smoke, quick, full, gpu");
   check_rejected({"--simd-target", "AVX9000"}, "--simd-target", "valid here");
   check_rejected({"--bogus"}, "arguments", "unknown option '--bogus'");
   check_rejected({"--threads"}, "--threads", "needs a value");
@@ -344,9 +344,9 @@ TEST_CASE("on a GPU: a smoke run of every GPU backend gives verified, device-tim
   const std::string out = scratch.file("gpu.csv");
   const std::vector<std::string> gpu = {"cuda-naive", "cuda-tiled", "cuda", "cuda-bf16", "cublas"};
   const CliResult r =
-      cli({"run", "--preset", "smoke", "--backends", "scalar,cuda-naive,cuda-tiled,cuda,cuda-bf16,cublas",
-           "--repetitions", "2", "--min-time", "0.001", "--probe-file", scratch.probe(), "--out",
-           out});
+      cli({"run", "--preset", "smoke", "--backends",
+           "scalar,cuda-naive,cuda-tiled,cuda,cuda-bf16,cublas", "--repetitions", "2", "--min-time",
+           "0.001", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   std::istringstream csv(read(out));

@@ -110,7 +110,8 @@ TEST_CASE("greedy decoding on the backend (argmax fed to the next step) picks th
                                 expected.logits[kSteps]) <=
             2 * gpt2_logits_tolerance(tiny_weights().config, P + kSteps));
     }
-    CHECK_THROWS_WITH(model.decode(32, true), Catch::Contains("gen") && Catch::Contains("valid: 0..16"));
+    CHECK_THROWS_WITH(model.decode(32, true),
+                      Catch::Contains("gen") && Catch::Contains("valid: 0..16"));
   });
 }
 
@@ -194,11 +195,12 @@ TEST_CASE("bad token ids and prompts longer than the context are refused by name
                                                  Catch::Contains("0..96"));
   const std::vector<std::int32_t> too_big = {97};
   CHECK_THROWS_WITH(model.forward(too_big), Catch::Contains("id 97") && Catch::Contains("0..96"));
-  CHECK_THROWS_WITH(model.forward({}), Catch::Contains("prompt-ids") && Catch::Contains("no tokens"));
+  CHECK_THROWS_WITH(model.forward({}),
+                    Catch::Contains("prompt-ids") && Catch::Contains("no tokens"));
   const std::vector<std::int32_t> too_long(13, 1);
-  CHECK_THROWS_WITH(model.forward(too_long),
-                    Catch::Contains("prompt-ids") && Catch::Contains("13 tokens") &&
-                        Catch::Contains("12 positions"));
+  CHECK_THROWS_WITH(model.forward(too_long), Catch::Contains("prompt-ids") &&
+                                                 Catch::Contains("13 tokens") &&
+                                                 Catch::Contains("12 positions"));
   CHECK(model.position() == 0);  // nothing ran, nothing was cached
   CHECK_THROWS_AS(Gpt2Model(*backend, tiny_weights(), 65), InvalidArgument);  // n_ctx is 64
 }

@@ -16,9 +16,9 @@ TEST_CASE("a sticky CUDA error is a DeviceFault naming the error and the call; o
     INFO(cudaGetErrorName(sticky));
     CHECK(cuda::is_sticky(sticky));
     CHECK_THROWS_AS(cuda::check(sticky, "kernel launch", "file.cu", 7), DeviceFault);
-    CHECK_THROWS_WITH(cuda::check(sticky, "kernel launch", "file.cu", 7),
-                      Catch::Contains(cudaGetErrorName(sticky)) &&
-                          Catch::Contains("kernel launch at file.cu:7"));
+    CHECK_THROWS_WITH(
+        cuda::check(sticky, "kernel launch", "file.cu", 7),
+        Catch::Contains(cudaGetErrorName(sticky)) && Catch::Contains("kernel launch at file.cu:7"));
   }
   for (const cudaError_t recoverable :
        {cudaErrorInvalidValue, cudaErrorMemoryAllocation, cudaErrorInvalidConfiguration,

@@ -177,6 +177,11 @@ std::vector<std::string> AttentionWorkload::preset_shapes(Preset preset) const {
       full(4, 12, 1024, 64);
       for (std::int64_t L : {128, 1024, 4096}) decode(1, 12, L, 64);
       break;
+    case Preset::gpu:  // the fused-attention targets at S = 4096, D = 64 and 128; GPT-2 sizes
+      full(1, 12, 128, 64);
+      for (std::int64_t D : {64, 128}) full(1, 12, 4096, D);
+      for (std::int64_t L : {1024, 4096}) decode(1, 12, L, 64);
+      break;
   }
   return shapes;
 }

@@ -169,7 +169,8 @@ class DecoderCase final : public WorkloadCase {
   // Without logits there is no argmax: the steps feed the first token, then prompt tokens.
   void set_feed() {
     std::vector<std::int32_t> feed(static_cast<std::size_t>(s_.gen));
-    for (std::int64_t g = 0; g < s_.gen; ++g) feed[g] = g == 0 ? first_token_ : prompt_[g % s_.prompt];
+    for (std::int64_t g = 0; g < s_.gen; ++g)
+      feed[g] = g == 0 ? first_token_ : prompt_[g % s_.prompt];
     model_.set_tokens(s_.prompt, feed);
   }
 
@@ -199,6 +200,8 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
       return {"cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
               "cfg=gpt2-124m,prompt=128,gen=128", "cfg=gpt2-124m,prompt=896,gen=128",
               "cfg=gpt2-355m,prompt=128",         "cfg=gpt2-355m,prompt=128,gen=32"};
+    case Preset::gpu:  // the decode target: 128 steps of GPT-2 124M after a 128-token prompt
+      return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=128"};
   }
   return {};
 }

@@ -160,6 +160,10 @@ std::vector<std::string> MatmulWorkload::preset_shapes(Preset preset) const {
       for (std::int64_t n : {128, 256, 512, 1024, 2048, 4096}) square(n);
       for (std::int64_t tokens : {1, 128, 256, 1024}) transformer(tokens);
       break;
+    case Preset::gpu:  // the SGEMM target at 4096^3; GPT-2's decode and prefill projections
+      for (std::int64_t n : {1024, 4096}) square(n);
+      for (std::int64_t tokens : {1, 128}) transformer(tokens);
+      break;
   }
   return shapes;
 }

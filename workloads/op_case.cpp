@@ -94,10 +94,10 @@ std::vector<std::string> OpWorkload::preset_shapes(Preset preset) const {
   std::vector<std::string> shapes;
   for (const OpCase* c : op_cases()) {
     const std::vector<OpVars> vars = preset == Preset::smoke ? c->test_shapes() : c->bench_shapes();
-    // Smoke: the two smallest edge shapes; quick: the decode-step shape; full: all.
-    const std::size_t n = preset == Preset::smoke   ? std::min<std::size_t>(2, vars.size())
-                          : preset == Preset::quick ? 1
-                                                    : vars.size();
+    // Smoke: the two smallest edge shapes; quick and gpu: the decode-step shape; full: all.
+    const std::size_t n = preset == Preset::smoke ? std::min<std::size_t>(2, vars.size())
+                          : preset == Preset::quick || preset == Preset::gpu ? 1
+                                                                             : vars.size();
     for (std::size_t i = 0; i < n; ++i) shapes.push_back(format_op_shape(*c, vars[i]));
   }
   return shapes;

@@ -11,7 +11,9 @@
 
 namespace aigc {
 
-enum class Preset { smoke, quick, full };
+// smoke: tiny shapes for tests; quick: the default run; full: every shape; gpu: the shapes
+// that answer the GPU targets (scripts/gpu-check.sh), sized for a GPU's few minutes.
+enum class Preset { smoke, quick, full, gpu };
 
 struct WorkCounts {
   double flops = 0;          // arithmetic of one instance

@@ -37,16 +37,17 @@ class BatchedAttention final : public AttentionKernel {
     const float one = 1.0f, zero = 0.0f;
     float* scores = scores_.as<float>();
     // Column-major scores^T [L,S] = K [L,D] (stored as [D,L], op T) x Q^T [D,S].
-    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, L, S, D,
-                                                &one, k.as<const float>(), D, cap * D,
+    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, L, S,
+                                                D, &one, k.as<const float>(), D, cap * D,
                                                 q.as<const float>(), D, shape().S * shape().D,
                                                 &zero, scores, L, shape().S * shape().L, batches));
     cuda::launch_causal_softmax(scores, BH, shape().S, shape().L,
                                 1.0f / std::sqrt(float(shape().D)), backend_.stream());
     // Column-major O^T [D,S] = V^T [D,L] x P^T [L,S]; only the first L cache rows are read.
-    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
-        handles_.blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, D, S, L, &one, v.as<const float>(), D, cap * D,
-        scores, L, shape().S * shape().L, &zero, o.as<float>(), D, shape().S * shape().D, batches));
+    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, D, S,
+                                                L, &one, v.as<const float>(), D, cap * D, scores, L,
+                                                shape().S * shape().L, &zero, o.as<float>(), D,
+                                                shape().S * shape().D, batches));
   }
 
  private:

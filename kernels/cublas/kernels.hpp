@@ -12,8 +12,7 @@ namespace aigc::cublas {
 std::unique_ptr<MatmulKernel> make_matmul_kernel(cuda::GpuBackend& backend, Handles& handles,
                                                  const MatmulShape& shape);
 // Q K^T and P V as strided batched SGEMMs around our causal softmax kernel.
-std::unique_ptr<AttentionKernel> make_attention_kernel(cuda::GpuBackend& backend,
-                                                       Handles& handles,
+std::unique_ptr<AttentionKernel> make_attention_kernel(cuda::GpuBackend& backend, Handles& handles,
                                                        const AttentionShape& shape);
 
 }  // namespace aigc::cublas

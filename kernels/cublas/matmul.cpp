@@ -25,8 +25,8 @@ class LtMatmul final : public MatmulKernel {
         cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
     if (s.bias) {
       const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-      AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE,
-                                                       &epilogue, sizeof(epilogue)));
+      AIGC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                                       sizeof(epilogue)));
     }
     // Its A: our B, [N,K] column-major (ld N), or with op T stored [K,N] (ld K).
     a_layout_ = s.transpose_b ? layout(K, N, K) : layout(N, K, N);
@@ -41,10 +41,10 @@ class LtMatmul final : public MatmulKernel {
         sizeof(handles.workspace_bytes)));
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    check_heuristic(cublasLtMatmulAlgoGetHeuristic(handles.lt.get(), op, a_layout_.get(),
-                                                   b_layout_.get(), c_layout_.get(),
-                                                   c_layout_.get(), pref, 1, &result, &found),
-                    found, "this fp32 matmul");
+    check_heuristic(
+        cublasLtMatmulAlgoGetHeuristic(handles.lt.get(), op, a_layout_.get(), b_layout_.get(),
+                                       c_layout_.get(), c_layout_.get(), pref, 1, &result, &found),
+        found, "this fp32 matmul");
     algo_ = result.algo;
   }
 
@@ -55,11 +55,10 @@ class LtMatmul final : public MatmulKernel {
                                                        &p, sizeof(p)));
     }
     const float alpha = 1.0f, beta = 0.0f;
-    AIGC_CUBLAS_CHECK(cublasLtMatmul(handles_.lt.get(), op_.get(), &alpha, b.data(),
-                                     a_layout_.get(), a.data(), b_layout_.get(), &beta, c.data(),
-                                     c_layout_.get(), c.data(), c_layout_.get(), &algo_,
-                                     handles_.workspace.data(), handles_.workspace_bytes,
-                                     backend_.stream()));
+    AIGC_CUBLAS_CHECK(cublasLtMatmul(
+        handles_.lt.get(), op_.get(), &alpha, b.data(), a_layout_.get(), a.data(), b_layout_.get(),
+        &beta, c.data(), c_layout_.get(), c.data(), c_layout_.get(), &algo_,
+        handles_.workspace.data(), handles_.workspace_bytes, backend_.stream()));
   }
 
  private:

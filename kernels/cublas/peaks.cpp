@@ -50,8 +50,9 @@ std::optional<GpuPeaks> measure_gpu_peaks() {
   AIGC_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
   AIGC_CUDA_CHECK(cudaDeviceGetAttribute(&mem_clock_khz, cudaDevAttrMemoryClockRate, device));
   AIGC_CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device));
-  p.datasheet_fp32_flops =
-      double(p.sm_count) * fp32_lanes_per_sm(p.compute_major, p.compute_minor) * 2.0 * clock_khz * 1e3;
+  p.datasheet_fp32_flops = double(p.sm_count) *
+                           fp32_lanes_per_sm(p.compute_major, p.compute_minor) * 2.0 * clock_khz *
+                           1e3;
   p.datasheet_bytes_per_s = 2.0 * mem_clock_khz * 1e3 * bus_bits / 8.0;
 
   cudaStream_t stream = nullptr;

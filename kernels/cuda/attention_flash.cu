@@ -27,10 +27,10 @@ constexpr int kChunk = 8;  // keys scored together: one rescale per chunk, 8 ind
 // kGroup: threads per query (a power of two, at most 16).
 template <int kDmax, int kGroup>
 struct FlashConfig {
-  static constexpr int kSlice = kDmax / kGroup;        // floats of q and o per thread
-  static constexpr int kVecs = kSlice / 4;             // float4s of them
-  static constexpr int kQueries = kThreads / kGroup;   // per block
-  static constexpr int kKeys = 4096 / kDmax;           // per tile: K and V tiles 16 KiB each
+  static constexpr int kSlice = kDmax / kGroup;       // floats of q and o per thread
+  static constexpr int kVecs = kSlice / 4;            // float4s of them
+  static constexpr int kQueries = kThreads / kGroup;  // per block
+  static constexpr int kKeys = 4096 / kDmax;          // per tile: K and V tiles 16 KiB each
   static_assert(kSlice % 4 == 0 && kVecs >= 1, "a thread's slice is whole float4s");
   static_assert(kGroup >= 1 && kGroup <= 16 && (kGroup & (kGroup - 1)) == 0, "group in a warp");
   static_assert(kKeys % kChunk == 0, "tiles hold whole chunks");
@@ -126,7 +126,8 @@ __global__ void __launch_bounds__(kThreads, 4) flash_attention_kernel(AttentionA
         float dot = 0.0f;
 #pragma unroll
         for (int t = 0; t < C::kVecs; ++t) {
-          const float4 kv = *reinterpret_cast<const float4*>(&k_tile[c0 + c][(t * kGroup + slot) * 4]);
+          const float4 kv =
+              *reinterpret_cast<const float4*>(&k_tile[c0 + c][(t * kGroup + slot) * 4]);
           dot += q[t].x * kv.x + q[t].y * kv.y + q[t].z * kv.z + q[t].w * kv.w;
         }
         s[c] = dot;
@@ -154,7 +155,8 @@ __global__ void __launch_bounds__(kThreads, 4) flash_attention_kernel(AttentionA
         running_sum += p;
 #pragma unroll
         for (int t = 0; t < C::kVecs; ++t) {
-          const float4 vv = *reinterpret_cast<const float4*>(&v_tile[c0 + c][(t * kGroup + slot) * 4]);
+          const float4 vv =
+              *reinterpret_cast<const float4*>(&v_tile[c0 + c][(t * kGroup + slot) * 4]);
           o[t].x += p * vv.x;
           o[t].y += p * vv.y;
           o[t].z += p * vv.z;
@@ -190,8 +192,8 @@ void launch_flash(const AttentionArgs& a, cudaStream_t stream) {
   const std::int64_t wide_blocks = ceil_div(a.S, FlashConfig<kDmax, kWide>::kQueries) * BH;
   if (wide_blocks >= 2 * multiprocessor_count()) {
     flash_attention_kernel<kDmax, kWide>
-        <<<tiles_grid(ceil_div(a.S, FlashConfig<kDmax, kWide>::kQueries), BH, "attention"), kThreads,
-           0, stream>>>(a, vec);
+        <<<tiles_grid(ceil_div(a.S, FlashConfig<kDmax, kWide>::kQueries), BH, "attention"),
+           kThreads, 0, stream>>>(a, vec);
   } else {
     flash_attention_kernel<kDmax, kNarrow>
         <<<tiles_grid(ceil_div(a.S, FlashConfig<kDmax, kNarrow>::kQueries), BH, "attention"),

@@ -70,8 +70,9 @@ cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, con
 // softmax takes one block per row), so that nothing is allocated for a shape refused later.
 std::size_t naive_score_bytes(const AttentionShape& s) {
   if (s.B * s.H * s.S > std::numeric_limits<int>::max()) {
-    throw UnsupportedOp(fmt::format("naive attention: {} score rows (B*H*S) exceed a CUDA grid's {}",
-                                    s.B * s.H * s.S, std::numeric_limits<int>::max()));
+    throw UnsupportedOp(
+        fmt::format("naive attention: {} score rows (B*H*S) exceed a CUDA grid's {}",
+                    s.B * s.H * s.S, std::numeric_limits<int>::max()));
   }
   return static_cast<std::size_t>(s.B * s.H * s.S * s.L) * sizeof(float);
 }

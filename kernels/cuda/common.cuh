@@ -48,8 +48,8 @@ inline unsigned tiles_grid(std::int64_t row_tiles, std::int64_t col_tiles, const
   const std::int64_t limit = std::numeric_limits<int>::max();
   if (row_tiles < 1 || col_tiles < 1 || row_tiles > limit / col_tiles) {
     throw std::invalid_argument(std::string(what) + ": " + std::to_string(row_tiles) + " x " +
-                                std::to_string(col_tiles) + " blocks are outside a CUDA grid's 1.." +
-                                std::to_string(limit));
+                                std::to_string(col_tiles) +
+                                " blocks are outside a CUDA grid's 1.." + std::to_string(limit));
   }
   return static_cast<unsigned>(row_tiles * col_tiles);
 }
@@ -66,6 +66,8 @@ __device__ __forceinline__ TileIndex tile_of_block(std::int64_t col_tiles) {
 #endif
 
 // 16-byte alignment of a device pointer, for float4 loads.
-__host__ __device__ inline bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+__host__ __device__ inline bool aligned16(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
 
 }  // namespace aigc::cuda

@@ -96,12 +96,12 @@ __global__ void merge_heads_kernel(const float* o, float* y, std::int64_t T, std
 
 }  // namespace
 
-void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
-                  std::int64_t dim, std::int64_t vocab, const float* wte, const float* wpe, float* x,
+void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0, std::int64_t dim,
+                  std::int64_t vocab, const float* wte, const float* wpe, float* x,
                   cudaStream_t stream) {
   if (tokens * dim <= 0) return;
   embed_kernel<<<blocks_for(tokens * dim), kThreads, 0, stream>>>(ids, tokens, pos0, dim, vocab,
-                                                                   wte, wpe, x);
+                                                                  wte, wpe, x);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

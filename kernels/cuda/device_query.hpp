@@ -8,7 +8,7 @@ namespace aigc::cuda {
 
 struct DeviceSummary {
   int device_count = 0;
-  std::string name;    // device 0's name, empty when none
+  std::string name;                          // device 0's name, empty when none
   int compute_major = 0, compute_minor = 0;  // device 0's compute capability
   std::string reason;  // why there is no usable device, empty when there is one
 };

@@ -241,8 +241,8 @@ void GpuBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count,
                        std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x);
   const std::int64_t vocab = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
-  launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim, vocab,
-               wte.as<const float>(), wpe.as<const float>(), x.as<float>(), stream());
+  launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim, vocab, wte.as<const float>(),
+               wpe.as<const float>(), x.as<float>(), stream());
 }
 
 void GpuBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) {

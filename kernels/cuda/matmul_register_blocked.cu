@@ -43,7 +43,8 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int t = threadIdx.x;
   const int tr = t / 16, tc = t % 16;
   // Row tiles on grid.x (2^31 - 1 of them), column tiles on y (65535: N up to 8.4 million).
-  const std::int64_t m0 = std::int64_t{blockIdx.x} * kBlockM, n0 = std::int64_t{blockIdx.y} * kBlockN;
+  const std::int64_t m0 = std::int64_t{blockIdx.x} * kBlockM,
+                     n0 = std::int64_t{blockIdx.y} * kBlockN;
 
   // Which global elements this thread loads: rows of a [rows, K]-layout tile (A, and B
   // when transposed) as (row, k quad), or k-rows of B [K, N] as (k, n quad).

@@ -81,8 +81,8 @@ __global__ void fill_kernel(float* y, std::int64_t n, float value) {
 void launch_layernorm(const float* x, const float* gamma, const float* beta, float* y,
                       std::int64_t rows, std::int64_t dim, float eps, cudaStream_t stream) {
   if (rows <= 0) return;
-  layernorm_kernel<<<grid_dim(rows, "layernorm rows", true), kThreads, 0, stream>>>(
-      x, gamma, beta, y, dim, eps);
+  layernorm_kernel<<<grid_dim(rows, "layernorm rows", true), kThreads, 0, stream>>>(x, gamma, beta,
+                                                                                    y, dim, eps);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
@@ -90,7 +90,7 @@ void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t r
                     std::int64_t dim, float eps, cudaStream_t stream) {
   if (rows <= 0) return;
   rmsnorm_kernel<<<grid_dim(rows, "rmsnorm rows", true), kThreads, 0, stream>>>(x, gamma, y, dim,
-                                                                                  eps);
+                                                                                eps);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Everything a GPU session must verify, as one command that finishes in minutes:
+#   1. set-up and Release build (or the binaries of a bundle made by scripts/gpu-bundle.sh);
+#   2. stop with exit status 3 when there is no usable GPU, saying why;
+#   3. every C++ test, the GPU ones included: a GPU test that reports itself skipped on a GPU
+#      machine is a failure here;
+#   4. the GPU run: matmul, attention and the decoder on cuda-naive, cuda-tiled, cuda,
+#      cuda-bf16 and cublas with `--preset gpu` (the shapes the GPU targets are measured on),
+#      written to results/<machine>-gpu.csv with its repetitions, a log and figures;
+#   5. the targets' ratios (scripts/gpu_summary.py), printed last.
+#
+#   scripts/gpu-check.sh                      # on a GPU machine with Debian's packages
+#   scripts/gpu-check.sh --no-build           # the same with the build/release already there
+#   scripts/gpu-check.sh --bundle gpu-bundle.tar.gz [--copy-to DIR]
+#                                             # on a machine that cannot install them: the
+#                                             # binaries and libraries come in the bundle
+#
+# --copy-to DIR copies the results, the log and the figures (one .tar.gz) into DIR as well, for
+# a machine whose files must be fetched from one folder. Other options go to `aigcbench run`
+# (e.g. --repetitions 3). Exit status: 0 everything ran and passed (the targets are reported,
+# hit or miss); 1 a test failed or a row errored; 2 bad usage; 3 no usable GPU.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bundle="" copy_to="" build=1 run_args=()
+while (($#)); do
+  case "$1" in
+    --bundle) bundle="${2:?--bundle needs a file (made by scripts/gpu-bundle.sh)}"; shift 2 ;;
+    --bundle=*) bundle="${1#--bundle=}"; shift ;;
+    --copy-to) copy_to="${2:?--copy-to needs a folder}"; shift 2 ;;
+    --copy-to=*) copy_to="${1#--copy-to=}"; shift ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) run_args+=("$1"); shift ;;
+  esac
+done
+start=$(date +%s)
+say() { printf 'gpu-check [%4ds]: %s\n' "$(($(date +%s) - start))" "$*"; }
+
+# 1. Binaries: from the bundle, or built here.
+if [[ -n "$bundle" ]]; then
+  [[ -f "$bundle" ]] || { echo "gpu-check: --bundle: $bundle: no such file" >&2; exit 2; }
+  dir="build/gpu-bundle"
+  rm -rf "$dir" && mkdir -p "$dir" && tar -xzf "$bundle" -C "$dir" ||
+    { echo "gpu-check: --bundle: $bundle is not a bundle made by scripts/gpu-bundle.sh" >&2; exit 2; }
+  bin="$dir/bin"
+  # The bundle's libraries first; the CUDA libraries (cuBLAS is too large to carry) from the
+  # machine's toolkit or its Python wheels.
+  cuda_libs=""
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
+    [[ -d "$d" ]] && cuda_libs+=":$d"
+  done
+  for d in $(python3 -c 'import nvidia, os; r = os.path.dirname(nvidia.__path__[0]); print(" ".join(os.path.join(r, "nvidia", p, "lib") for p in ("cublas", "cuda_runtime")))' 2>/dev/null); do
+    [[ -d "$d" ]] && cuda_libs+=":$d"
+  done
+  export LD_LIBRARY_PATH="$PWD/$dir/lib${cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # libstdc++ and libgcc_s of the build machine only where the system's are older.
+  if ! "$bin/aigcbench" --help >/dev/null 2>&1; then
+    export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/$dir/fallback"
+    "$bin/aigcbench" --help >/dev/null 2>&1 || {
+      echo "gpu-check: the bundle's aigcbench does not start here:" >&2
+      ldd "$bin/aigcbench" | grep -i "not found" >&2
+      "$bin/aigcbench" --help 2>&1 | head -3 >&2
+      exit 1
+    }
+  fi
+  say "binaries from $bundle"
+else
+  if ((build)); then
+    say "set-up and build"
+    scripts/setup.sh >/dev/null || exit 1
+    scripts/build.sh >/dev/null || exit 1
+  fi
+  for b in driver/aigcbench tests/aigc_tests; do
+    [[ -x "build/release/$b" ]] || { echo "gpu-check: build/release/$b is missing: build first (scripts/build.sh)" >&2; exit 2; }
+  done
+  bin="build/release/bin"
+  mkdir -p "$bin"
+  for b in driver/aigcbench tests/aigc_tests; do ln -sf "$PWD/build/release/$b" "$bin/"; done
+fi
+python="python3"
+[[ -x .venv/bin/python ]] && .venv/bin/python -c "import pandas, matplotlib" 2>/dev/null &&
+  python=".venv/bin/python"
+
+# 2. A usable GPU, or exit 3 with the reason the backends give.
+listing="$("$bin/aigcbench" list 2>&1)"
+if ! grep -qE '^ *cuda: +available' <<<"$listing"; then
+  reason="$(grep -E '^ *cuda:' <<<"$listing" | sed -E 's/^ *cuda: *unavailable \((.*)\) own CUDA.*/\1/')"
+  echo "gpu-check: no usable GPU here (cuda: ${reason:-not listed}); nothing was run" >&2
+  exit 3
+fi
+machine="$("$bin/aigcbench" machine)"
+mkdir -p results
+log="results/${machine}-gpu.log"
+: >"$log"
+say "GPU found: $(grep -E '^ *cuda:' <<<"$listing" | sed -E 's/^ *//'); machine id $machine" |
+  tee -a "$log"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv >>"$log" 2>&1
+
+# 3. Every C++ test; on a GPU machine none may skip.
+status=0
+say "tests (every C++ test, GPU ones included)" | tee -a "$log"
+tests_out="$(mktemp)"
+"$bin/aigc_tests" --durations no >"$tests_out" 2>&1
+test_status=$?
+cat "$tests_out" >>"$log"
+skipped="$(grep -c 'test skipped:' "$tests_out")"
+tail -n 3 "$tests_out"
+if ((test_status != 0)); then
+  say "tests FAILED (exit $test_status); see $log" | tee -a "$log"
+  grep -B2 -A12 -E 'FAILED:' "$tests_out" | head -80
+  status=1
+fi
+if ((skipped > 0)); then
+  say "$skipped test(s) skipped themselves on a GPU machine:" | tee -a "$log"
+  grep -A1 'test skipped:' "$tests_out" | head -20
+  status=1
+fi
+rm -f "$tests_out"
+
+# 4. The GPU run.
+csv="results/${machine}-gpu.csv"
+say "GPU run -> $csv" | tee -a "$log"
+"$bin/aigcbench" run --preset gpu --backends cuda-naive,cuda-tiled,cuda,cuda-bf16,cublas \
+  --probe-file "results/probe-${machine}.json" --out "$csv" "${run_args[@]}" 2>&1 | tee -a "$log"
+run_status=${PIPESTATUS[0]}
+((run_status == 0)) || { say "aigcbench run exited $run_status" | tee -a "$log"; status=1; }
+figures="results/figures/${machine}-gpu"
+if [[ -f "$csv" ]]; then
+  "$python" scripts/plot.py "$csv" --out-dir "$figures" >>"$log" 2>&1 ||
+    say "plots failed; see $log" | tee -a "$log"
+  # 5. The targets, last, so that they close the output.
+  echo | tee -a "$log"
+  "$python" scripts/gpu_summary.py "$csv" --out "results/${machine}-gpu-summary.csv" 2>&1 |
+    tee -a "$log"
+fi
+say "done (exit $status)" | tee -a "$log"
+
+if [[ -n "$copy_to" ]]; then
+  mkdir -p "$copy_to"
+  for f in "$csv" "results/${machine}-gpu.repetitions.csv" "$log" \
+    "results/${machine}-gpu-summary.csv" "results/probe-${machine}.json"; do
+    [[ -f "$f" ]] && cp "$f" "$copy_to/"
+  done
+  [[ -d "$figures" ]] && tar -czf "$copy_to/figures-${machine}-gpu.tar.gz" -C results/figures "${machine}-gpu"
+fi
+exit $status

@@ -1,0 +1,167 @@
+"""gpu_summary.py on results CSVs made here from one real row (every column, the real schema)
+with the GPU rows the targets read: hits, misses, rows that are missing or did not run, a
+decode row without a roofline, a bad file. And gpu-check.sh on a machine without a GPU: exit
+status 3 with the reason, nothing run.
+
+Run by ctest (which sets AIGCBENCH_BIN); by hand:
+    AIGCBENCH_BIN=build/release/driver/aigcbench .venv/bin/python -m unittest discover -s scripts/tests
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import pandas as pd
+
+SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(SCRIPTS)
+BIN = os.environ.get("AIGCBENCH_BIN", os.path.join(ROOT, "build/release/driver/aigcbench"))
+
+MATMUL = "M=4096,N=4096,K=4096"
+ATT64, ATT128 = "B=1,H=12,S=4096,D=64", "B=1,H=12,S=4096,D=128"
+DECODE = "cfg=gpt2-124m,prompt=128,gen=128"
+
+
+def summary(*args):
+    return subprocess.run([sys.executable, os.path.join(SCRIPTS, "gpu_summary.py"), *args],
+                          capture_output=True, text=True)
+
+
+class GpuSummaryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="aigc_gpu_summary_")
+        real = os.path.join(cls.dir, "real.csv")
+        done = subprocess.run(
+            [BIN, "run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends", "scalar",
+             "--repetitions", "2", "--min-time", "0.001", "--probe-file",
+             os.path.join(cls.dir, "probe.json"), "--out", real], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"aigcbench run failed: {done.stdout}\n{done.stderr}")
+        cls.template = pd.read_csv(real, dtype={"phase": str, "shape": str}).iloc[0]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def row(self, workload, shape, backend, time_s, status="ok", roofline=None, t_roof=None):
+        r = self.template.copy()
+        r["workload"], r["shape"], r["backend"], r["status"] = workload, shape, backend, status
+        r["phase"] = "decode" if workload == "decoder" else ("" if workload == "matmul" else "prefill")
+        r["time_median_s"] = time_s if status == "ok" else float("nan")
+        r["gpu_name"] = "NVIDIA H100 80GB HBM3"
+        r["roofline_fraction"] = roofline if roofline is not None else float("nan")
+        r["t_roofline_s"] = t_roof if t_roof is not None else float("nan")
+        return r
+
+    def write(self, name, rows):
+        path = os.path.join(self.dir, name)
+        pd.DataFrame(rows).to_csv(path, index=False)
+        return path
+
+    def all_rows(self):
+        """Every target's rows, each target hit."""
+        rows = {
+            ("cuda", MATMUL): self.row("matmul", MATMUL, "cuda", 0.0030),
+            ("cublas", MATMUL): self.row("matmul", MATMUL, "cublas", 0.0027),
+            ("cuda", ATT64): self.row("attention", ATT64, "cuda", 0.004),
+            ("cuda-naive", ATT64): self.row("attention", ATT64, "cuda-naive", 0.040),
+            ("cublas", ATT64): self.row("attention", ATT64, "cublas", 0.008),
+            ("cuda", ATT128): self.row("attention", ATT128, "cuda", 0.008),
+            ("cuda-naive", ATT128): self.row("attention", ATT128, "cuda-naive", 0.060),
+            ("cublas", ATT128): self.row("attention", ATT128, "cublas", 0.012),
+            ("cuda", DECODE): self.row("decoder", DECODE, "cuda", 0.030, roofline=0.7,
+                                       t_roof=0.021),
+        }
+        return list(rows.values())
+
+    def test_every_target_hit_prints_each_ratio_and_writes_the_table(self):
+        csv = self.write("hit.csv", self.all_rows())
+        out = os.path.join(self.dir, "hit-summary.csv")
+        done = summary(csv, "--out", out)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("NVIDIA H100", done.stdout)
+        table = pd.read_csv(out)
+        self.assertEqual(len(table), 6)
+        self.assertTrue((table["verdict"] == "hit").all(), table)
+        got = dict(zip(table["target"], table["ratio"]))
+        self.assertAlmostEqual(got["sgemm_vs_cublas"], 0.0027 / 0.0030)
+        self.assertAlmostEqual(got["flash_vs_naive_d64"], 10.0)
+        self.assertAlmostEqual(got["flash_vs_naive_d128"], 7.5)
+        self.assertAlmostEqual(got["flash_vs_cublas_d64"], 2.0)
+        self.assertAlmostEqual(got["flash_vs_cublas_d128"], 1.5)
+        self.assertAlmostEqual(got["decode_vs_hbm_bound"], 0.7)
+        self.assertIn("sgemm_vs_cublas", done.stdout)
+        self.assertIn("0.90", done.stdout)
+
+    def test_a_miss_is_reported_as_measured_not_as_a_failure(self):
+        slow = self.row("matmul", MATMUL, "cuda", 0.0054)  # half cuBLAS's speed
+        rows = self.all_rows()
+        rows[0] = slow
+        csv = self.write("miss.csv", rows)
+        done = summary(csv)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        line = next(l for l in done.stdout.splitlines() if l.startswith("sgemm_vs_cublas"))
+        self.assertIn("0.50", line)
+        self.assertIn("MISS", line)
+
+    def test_missing_and_failed_rows_are_not_measured_naming_the_row_and_status(self):
+        rows = [r for r in self.all_rows()
+                if not (r["backend"] == "cublas" and r["shape"] == MATMUL)]
+        for r in rows:
+            if r["backend"] == "cuda-naive" and r["shape"] == ATT128:
+                r["status"] = "skipped: naive attention's score matrix needs 3.00 GiB"
+                r["time_median_s"] = float("nan")
+        csv = self.write("missing.csv", rows)
+        done = summary(csv)
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        lines = {l.split()[0]: l for l in done.stdout.splitlines()[2:]}
+        self.assertIn("not measured", lines["sgemm_vs_cublas"])
+        self.assertIn(f"cublas matmul {MATMUL}: not in the file", lines["sgemm_vs_cublas"])
+        self.assertIn("not measured", lines["flash_vs_naive_d128"])
+        self.assertIn("score matrix needs 3.00 GiB", lines["flash_vs_naive_d128"])
+        self.assertIn("hit", lines["flash_vs_naive_d64"])
+
+    def test_a_decode_row_without_a_roofline_says_so(self):
+        rows = self.all_rows()
+        rows[-1] = self.row("decoder", DECODE, "cuda", 0.030)
+        done = summary(self.write("noroof.csv", rows))
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("no roofline", done.stdout)
+
+    def test_a_file_that_is_not_a_results_csv_is_refused_with_exit_2(self):
+        bad = os.path.join(self.dir, "bad.csv")
+        with open(bad, "w") as f:
+            f.write("a,b\n1,2\n")
+        done = summary(bad)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("gpu_summary: error:", done.stderr)
+        done = summary(os.path.join(self.dir, "none.csv"))
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("no such file", done.stderr)
+
+
+class GpuCheckWithoutGpuTest(unittest.TestCase):
+    def test_exit_3_with_the_reason_and_nothing_run(self):
+        listing = subprocess.run([BIN, "list"], capture_output=True, text=True).stdout
+        if any(l.strip().startswith("cuda:") and "unavailable" not in l
+               for l in listing.splitlines()):
+            self.skipTest("this machine has a GPU: gpu-check.sh would run for minutes")
+        done = subprocess.run(["bash", os.path.join(SCRIPTS, "gpu-check.sh"), "--no-build"],
+                              capture_output=True, text=True, cwd=ROOT)
+        self.assertEqual(done.returncode, 3, done.stdout + done.stderr)
+        self.assertIn("no usable GPU here", done.stderr)
+        self.assertIn("nothing was run", done.stderr)
+        self.assertNotIn("tests", done.stdout)
+
+    def test_a_missing_bundle_is_bad_usage(self):
+        done = subprocess.run(["bash", os.path.join(SCRIPTS, "gpu-check.sh"), "--bundle",
+                               "/nonexistent/gpu-bundle.tar.gz"], capture_output=True, text=True)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("--bundle", done.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
