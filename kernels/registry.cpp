@@ -3,25 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "kernels/cuda/descriptors.hpp"
-
 namespace aigc {
-
-// Defined in each backend's folder (kernels/<backend>/backend.cpp; the GPU ones in
-// kernels/cuda/descriptors.cpp).
-const BackendDescriptor& scalar_descriptor();
-const BackendDescriptor& simd_descriptor();
-const BackendDescriptor& openmp_descriptor();
-const BackendDescriptor& onednn_descriptor();
-
-const std::vector<const BackendDescriptor*>& backend_descriptors() {
-  static const std::vector<const BackendDescriptor*> list{
-      &scalar_descriptor(), &simd_descriptor(), &openmp_descriptor(), &onednn_descriptor(),
-      // GPU: the steps of our own kernels, then the vendor library.
-      &cuda_naive_descriptor(), &cuda_tiled_descriptor(), &cuda_descriptor(),
-      &cuda_bf16_descriptor(), &cublas_descriptor()};
-  return list;
-}
 
 std::vector<std::string> backend_names() {
   std::vector<std::string> names;

@@ -11,7 +11,14 @@
 namespace aigc {
 
 // Every backend this build knows, in reporting order (the reference first).
+// Every backend this build offers (kernels/backend_list.cpp), in listing order.
 const std::vector<const BackendDescriptor*>& backend_descriptors();
+// The CPU backends' descriptors, each defined in its folder (kernels/<backend>/backend.cpp);
+// the GPU ones are in kernels/cuda/descriptors.hpp.
+const BackendDescriptor& scalar_descriptor();
+const BackendDescriptor& simd_descriptor();
+const BackendDescriptor& openmp_descriptor();
+const BackendDescriptor& onednn_descriptor();
 // Throws InvalidArgument("backends", ...) naming the valid ones for an unknown name.
 const BackendDescriptor& find_backend(const std::string& name);
 

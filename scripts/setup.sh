@@ -14,6 +14,7 @@ packages=(
   libhwy-dev         # Google Highway 1.0, portable SIMD with runtime dispatch
   libomp-dev         # OpenMP runtime headers (GCC's libgomp comes with g++)
   nlohmann-json3-dev # the probe's JSON cache
+  libboost-context-dev  # fibers for the tests' CPU emulation of the CUDA kernels
   clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan runtimes for scripts/fuzz.sh
   python3 python3-venv
 )

@@ -9,7 +9,8 @@
 
 using namespace aigc;
 
-TEST_CASE("a sticky CUDA error is a DeviceFault naming the error and the call; others are not") {
+TEST_CASE(
+    "a sticky CUDA error is a DeviceFault naming the error and the call, and others are not") {
   for (const cudaError_t sticky :
        {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorIllegalInstruction,
         cudaErrorMisalignedAddress, cudaErrorAssert, cudaErrorHardwareStackError}) {

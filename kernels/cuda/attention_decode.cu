@@ -146,11 +146,11 @@ DecodeSplit plan_decode_split(const AttentionArgs& a) {
 void launch_attention_decode(const AttentionArgs& a, float* workspace, cudaStream_t stream) {
   const DecodeSplit p = plan_decode_split(a);
   const std::int64_t rows = a.B * a.H * a.S;
-  decode_partial_kernel<<<tiles_grid(rows, p.splits, "decode attention"), kThreads, 0, stream>>>(
-      a, p.splits, p.chunk, workspace);
+  launch(decode_partial_kernel, tiles_grid(rows, p.splits, "decode attention"), kThreads, 0, stream,
+         a, p.splits, p.chunk, workspace);
   AIGC_CUDA_CHECK_LAUNCH();
-  decode_combine_kernel<<<grid_dim(rows, "decode attention rows", true), 128, 0, stream>>>(
-      a, p.splits, workspace);
+  launch(decode_combine_kernel, grid_dim(rows, "decode attention rows", true), 128, 0, stream, a,
+         p.splits, workspace);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -191,13 +191,13 @@ void launch_flash(const AttentionArgs& a, cudaStream_t stream) {
   const std::int64_t BH = a.B * a.H;
   const std::int64_t wide_blocks = ceil_div(a.S, FlashConfig<kDmax, kWide>::kQueries) * BH;
   if (wide_blocks >= 2 * multiprocessor_count()) {
-    flash_attention_kernel<kDmax, kWide>
-        <<<tiles_grid(ceil_div(a.S, FlashConfig<kDmax, kWide>::kQueries), BH, "attention"),
-           kThreads, 0, stream>>>(a, vec);
+    launch(flash_attention_kernel<kDmax, kWide>,
+           tiles_grid(ceil_div(a.S, FlashConfig<kDmax, kWide>::kQueries), BH, "attention"),
+           kThreads, 0, stream, a, vec);
   } else {
-    flash_attention_kernel<kDmax, kNarrow>
-        <<<tiles_grid(ceil_div(a.S, FlashConfig<kDmax, kNarrow>::kQueries), BH, "attention"),
-           kThreads, 0, stream>>>(a, vec);
+    launch(flash_attention_kernel<kDmax, kNarrow>,
+           tiles_grid(ceil_div(a.S, FlashConfig<kDmax, kNarrow>::kQueries), BH, "attention"),
+           kThreads, 0, stream, a, vec);
   }
   AIGC_CUDA_CHECK_LAUNCH();
 }

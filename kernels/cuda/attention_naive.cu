@@ -55,10 +55,10 @@ __global__ void weighted_values_kernel(AttentionArgs a, const float* probs) {
 
 void launch_attention_naive(const AttentionArgs& a, float* scores, cudaStream_t stream) {
   const std::int64_t BH = a.B * a.H;
-  scores_kernel<<<stride_grid(BH * a.S * a.L), kThreads, 0, stream>>>(a, scores);
+  launch(scores_kernel, stride_grid(BH * a.S * a.L), kThreads, 0, stream, a, scores);
   AIGC_CUDA_CHECK_LAUNCH();
   launch_causal_softmax(scores, BH, a.S, a.L, 1.0f / std::sqrt(float(a.D)), stream);
-  weighted_values_kernel<<<stride_grid(BH * a.S * a.D), kThreads, 0, stream>>>(a, scores);
+  launch(weighted_values_kernel, stride_grid(BH * a.S * a.D), kThreads, 0, stream, a, scores);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

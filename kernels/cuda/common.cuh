@@ -1,9 +1,11 @@
 #pragma once
 // Small helpers shared by the .cu files.
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "kernels/cuda/check.hpp"
 
@@ -54,7 +56,22 @@ inline unsigned tiles_grid(std::int64_t row_tiles, std::int64_t col_tiles, const
   return static_cast<unsigned>(row_tiles * col_tiles);
 }
 
-#ifdef __CUDACC__
+// Every kernel launch goes through here: under nvcc, the <<<>>> launch; in the CPU emulation
+// that runs these kernels in the tests of a machine without a GPU (tests/cuda_emulation), the
+// emulator's, with the arguments copied as a launch copies them.
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes,
+            cudaStream_t stream, Args&&... args) {
+#ifdef AIGC_CUDA_EMULATION
+  ::cuda_emulation::launch(grid, block, shared_bytes, stream, [=] { kernel(Params(args)...); });
+#else
+  // clang-format treats a .cuh file as C++ and would split the >>>.
+  // clang-format off
+  kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  // clang-format on
+#endif
+}
+
 struct TileIndex {
   std::int64_t row, col;
 };
@@ -63,7 +80,6 @@ __device__ __forceinline__ TileIndex tile_of_block(std::int64_t col_tiles) {
   const unsigned cols = static_cast<unsigned>(col_tiles);
   return {std::int64_t{blockIdx.x / cols}, std::int64_t{blockIdx.x % cols}};
 }
-#endif
 
 // 16-byte alignment of a device pointer, for float4 loads.
 __host__ __device__ inline bool aligned16(const void* p) {

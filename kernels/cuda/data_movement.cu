@@ -100,13 +100,13 @@ void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos
                   std::int64_t vocab, const float* wte, const float* wpe, float* x,
                   cudaStream_t stream) {
   if (tokens * dim <= 0) return;
-  embed_kernel<<<blocks_for(tokens * dim), kThreads, 0, stream>>>(ids, tokens, pos0, dim, vocab,
-                                                                  wte, wpe, x);
+  launch(embed_kernel, blocks_for(tokens * dim), kThreads, 0, stream, ids, tokens, pos0, dim, vocab,
+         wte, wpe, x);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
 void launch_argmax(const float* x, std::int64_t n, std::int32_t* out, cudaStream_t stream) {
-  argmax_kernel<<<1, kArgmaxThreads, 0, stream>>>(x, n, out);
+  launch(argmax_kernel, 1, kArgmaxThreads, 0, stream, x, n, out);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
@@ -115,8 +115,8 @@ void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cac
                         std::int64_t capacity, std::int64_t pos0, cudaStream_t stream) {
   const std::int64_t n = tokens * 3 * heads * head_dim;
   if (n <= 0) return;
-  split_heads_kernel<<<blocks_for(n), kThreads, 0, stream>>>(qkv, q, k_cache, v_cache, tokens,
-                                                             heads, head_dim, capacity, pos0);
+  launch(split_heads_kernel, blocks_for(n), kThreads, 0, stream, qkv, q, k_cache, v_cache, tokens,
+         heads, head_dim, capacity, pos0);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
@@ -124,7 +124,7 @@ void launch_merge_heads(const float* o, float* y, std::int64_t tokens, std::int6
                         std::int64_t head_dim, cudaStream_t stream) {
   const std::int64_t n = tokens * heads * head_dim;
   if (n <= 0) return;
-  merge_heads_kernel<<<blocks_for(n), kThreads, 0, stream>>>(o, y, tokens, heads, head_dim);
+  launch(merge_heads_kernel, blocks_for(n), kThreads, 0, stream, o, y, tokens, heads, head_dim);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -119,9 +119,9 @@ __global__ void __launch_bounds__(kThreads) matmul_bf16_kernel(GemmArgs g) {
 void launch_matmul_bf16(const GemmArgs& g, cudaStream_t stream) {
   const unsigned grid = tiles_grid(ceil_div(g.M, kBlockM), ceil_div(g.N, kBlockN), "matmul");
   if (g.transpose_b) {
-    matmul_bf16_kernel<true><<<grid, kThreads, 0, stream>>>(g);
+    launch(matmul_bf16_kernel<true>, grid, kThreads, 0, stream, g);
   } else {
-    matmul_bf16_kernel<false><<<grid, kThreads, 0, stream>>>(g);
+    launch(matmul_bf16_kernel<false>, grid, kThreads, 0, stream, g);
   }
   AIGC_CUDA_CHECK_LAUNCH();
 }

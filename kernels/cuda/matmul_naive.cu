@@ -31,8 +31,8 @@ __global__ void matmul_naive_kernel(GemmArgs g) {
 
 void launch_matmul_naive(const GemmArgs& g, cudaStream_t stream) {
   const dim3 block(kCols, kRows);
-  matmul_naive_kernel<<<tiles_grid(ceil_div(g.M, kRows), ceil_div(g.N, kCols), "matmul"), block, 0,
-                        stream>>>(g);
+  launch(matmul_naive_kernel, tiles_grid(ceil_div(g.M, kRows), ceil_div(g.N, kCols), "matmul"),
+         block, 0, stream, g);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -150,7 +150,7 @@ void launch_matmul_register_blocked(const GemmArgs& g, cudaStream_t stream) {
   const bool b_vec = (g.transpose_b ? g.K % 4 == 0 : g.N % 4 == 0) && aligned16(g.b);
   const dim3 grid(grid_dim(ceil_div(g.M, kBlockM), "matmul M", true),
                   grid_dim(ceil_div(g.N, kBlockN), "matmul N"));
-  matmul_register_blocked_kernel<<<grid, kThreads, 0, stream>>>(g, a_vec, b_vec);
+  launch(matmul_register_blocked_kernel, grid, kThreads, 0, stream, g, a_vec, b_vec);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

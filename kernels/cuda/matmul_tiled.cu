@@ -40,8 +40,8 @@ __global__ void __launch_bounds__(kTile* kTile) matmul_tiled_kernel(GemmArgs g) 
 
 void launch_matmul_tiled(const GemmArgs& g, cudaStream_t stream) {
   const dim3 block(kTile, kTile);
-  matmul_tiled_kernel<<<tiles_grid(ceil_div(g.M, kTile), ceil_div(g.N, kTile), "matmul"), block, 0,
-                        stream>>>(g);
+  launch(matmul_tiled_kernel, tiles_grid(ceil_div(g.M, kTile), ceil_div(g.N, kTile), "matmul"),
+         block, 0, stream, g);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -37,8 +37,8 @@ __global__ void __launch_bounds__(kThreads)
 
 void launch_causal_softmax(float* scores, std::int64_t batches, std::int64_t S, std::int64_t L,
                            float scale, cudaStream_t stream) {
-  causal_softmax_kernel<<<grid_dim(batches * S, "softmax rows", true), kThreads, 0, stream>>>(
-      scores, S, L, scale);
+  launch(causal_softmax_kernel, grid_dim(batches * S, "softmax rows", true), kThreads, 0, stream,
+         scores, S, L, scale);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

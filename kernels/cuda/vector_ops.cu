@@ -81,34 +81,34 @@ __global__ void fill_kernel(float* y, std::int64_t n, float value) {
 void launch_layernorm(const float* x, const float* gamma, const float* beta, float* y,
                       std::int64_t rows, std::int64_t dim, float eps, cudaStream_t stream) {
   if (rows <= 0) return;
-  layernorm_kernel<<<grid_dim(rows, "layernorm rows", true), kThreads, 0, stream>>>(x, gamma, beta,
-                                                                                    y, dim, eps);
+  launch(layernorm_kernel, grid_dim(rows, "layernorm rows", true), kThreads, 0, stream, x, gamma,
+         beta, y, dim, eps);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
 void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t rows,
                     std::int64_t dim, float eps, cudaStream_t stream) {
   if (rows <= 0) return;
-  rmsnorm_kernel<<<grid_dim(rows, "rmsnorm rows", true), kThreads, 0, stream>>>(x, gamma, y, dim,
-                                                                                eps);
+  launch(rmsnorm_kernel, grid_dim(rows, "rmsnorm rows", true), kThreads, 0, stream, x, gamma, y,
+         dim, eps);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  add_kernel<<<stride_blocks(n), kThreads, 0, stream>>>(a, b, y, n);
+  launch(add_kernel, stride_blocks(n), kThreads, 0, stream, a, b, y, n);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  gelu_tanh_kernel<<<stride_blocks(n), kThreads, 0, stream>>>(a, y, n);
+  launch(gelu_tanh_kernel, stride_blocks(n), kThreads, 0, stream, a, y, n);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
 void launch_fill(float* y, std::int64_t n, float value, cudaStream_t stream) {
   if (n <= 0) return;
-  fill_kernel<<<stride_blocks(n), kThreads, 0, stream>>>(y, n, value);
+  launch(fill_kernel, stride_blocks(n), kThreads, 0, stream, y, n, value);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 
