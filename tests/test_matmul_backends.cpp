@@ -62,18 +62,37 @@ double max_rel_difference(const MatmulShape& s, const Inputs& in, const std::vec
 // sizes that cross the cache blocks (KC = 768, MC = 288, NC = 2048) so that the
 // accumulate-across-K-blocks and edge-tile paths run.
 const std::vector<MatmulShape> kShapes = {
-    {1, 1, 1, false},      {1, 1, 1, true},        {17, 33, 65, false},  {17, 33, 65, true},
-    {64, 64, 64, false},   {1000, 3, 17, false},   {3, 1000, 17, true},  {5, 7, 4099, false},
-    {300, 40, 1600, true}, {13, 2100, 800, false}, {1, 2304, 768, true}, {129, 97, 769, true},
+    {1, 1, 1, false},
+    {1, 1, 1, true},
+    {17, 33, 65, false},
+    {17, 33, 65, true},
+    {64, 64, 64, false},
+    {1000, 3, 17, false},
+    {3, 1000, 17, true},
+    {5, 7, 4099, false},
+    {300, 40, 1600, true},
+    {13, 2100, 800, false},
+    {1, 2304, 768, true},
+    {129, 97, 769, true},
     // The matrix-vector path (M <= kGemvMaxRows) at its edges: N past one 2048-column chunk,
     // K not a multiple of its 4-row unroll.
-    {2, 2100, 7, true},    {4, 4099, 33, false},   {5, 40, 9, true},
+    {2, 2100, 7, true},
+    {4, 4099, 33, false},
+    {5, 40, 9, true},
     // B stored transposed (the tied logits): both the matrix-vector path and the packed one.
-    {1, 97, 64, false, true}, {3, 1001, 769, true, true}, {4, 5, 3, false, true},
-    {129, 97, 769, true, true}, {13, 2100, 800, false, true},
+    {1, 97, 64, false, true},
+    {3, 1001, 769, true, true},
+    {4, 5, 3, false, true},
+    {129, 97, 769, true, true},
+    {13, 2100, 800, false, true},
     // The GPU kernels' 128x128 block tiles: several full tiles plus edges, aligned (float4
     // loads) and not, both layouts of B.
-    {260, 516, 72, true}, {260, 516, 72, false, true}, {131, 257, 35, true},
+    {260, 516, 72, true},
+    {260, 516, 72, false, true},
+    {131, 257, 35, true},
+    {4, 33, 1030, true},
+    {1, 50, 3072, false, true},
+    {2, 70, 513, false},
 };
 
 std::string label(const MatmulShape& s) { return format_matmul_shape(s); }

@@ -33,23 +33,30 @@ constexpr Variant kVariants[] = {
 class CudaMatmul final : public MatmulKernel {
  public:
   CudaMatmul(GpuBackend& backend, MatmulVariant variant, const MatmulShape& s)
-      : MatmulKernel(s), backend_(backend), variant_(variant) {}
+      : MatmulKernel(s), backend_(backend), variant_(variant) {
+    const std::int64_t floats = cuda::matmul_workspace_floats(variant, sizes(s));
+    if (floats > 0) {
+      workspace_ = cuda::allocate_workspace(static_cast<std::size_t>(floats) * sizeof(float),
+                                            "the matmul's split-K partial sums");
+    }
+  }
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
-    cuda::launch_matmul(variant_,
-                        {.a = a.as<const float>(),
-                         .b = b.as<const float>(),
-                         .bias = shape().bias ? bias->as<const float>() : nullptr,
-                         .c = c.as<float>(),
-                         .M = shape().M,
-                         .N = shape().N,
-                         .K = shape().K,
-                         .transpose_b = shape().transpose_b},
-                        backend_.stream());
+    cuda::GemmArgs g = sizes(shape());
+    g.a = a.as<const float>();
+    g.b = b.as<const float>();
+    g.bias = shape().bias ? bias->as<const float>() : nullptr;
+    g.c = c.as<float>();
+    cuda::launch_matmul(variant_, g, workspace_.as<float>(), backend_.stream());
   }
 
  private:
+  static cuda::GemmArgs sizes(const MatmulShape& s) {
+    return {.M = s.M, .N = s.N, .K = s.K, .transpose_b = s.transpose_b};
+  }
+
   GpuBackend& backend_;
   MatmulVariant variant_;
+  Buffer workspace_;
 };
 
 cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, const Buffer& k,

@@ -26,7 +26,14 @@ struct GemmArgs {
   std::int64_t M = 0, N = 0, K = 0;
   bool transpose_b = false;
 };
-void launch_matmul(MatmulVariant variant, const GemmArgs& args, cudaStream_t stream);
+// The register-blocked variant takes a few rows (M <= kSmallM, a decode step) through
+// matrix-vector kernels instead, which need matmul_workspace_floats() floats of device memory
+// (split-K partial sums; 0 for the other variants and shapes). Allocate it ahead, so that
+// nothing but launches happens while a CUDA graph records.
+inline constexpr std::int64_t kSmallM = 4;
+std::int64_t matmul_workspace_floats(MatmulVariant variant, const GemmArgs& args);
+void launch_matmul(MatmulVariant variant, const GemmArgs& args, float* workspace,
+                   cudaStream_t stream);
 
 // Causal attention, layouts as AttentionShape (core/backend.hpp): Q, O [B,H,S,D],
 // K, V [B,H,capacity,D]; query i stands at position L - S + i.

@@ -2,8 +2,22 @@
 
 namespace aigc::cuda {
 
-void launch_matmul(MatmulVariant variant, const GemmArgs& g, cudaStream_t stream) {
+namespace {
+
+bool small_m(MatmulVariant variant, const GemmArgs& g) {
+  return variant == MatmulVariant::register_blocked && g.M <= kSmallM;
+}
+
+}  // namespace
+
+std::int64_t matmul_workspace_floats(MatmulVariant variant, const GemmArgs& g) {
+  return small_m(variant, g) ? matmul_small_m_workspace_floats(g) : 0;
+}
+
+void launch_matmul(MatmulVariant variant, const GemmArgs& g, float* workspace,
+                   cudaStream_t stream) {
   if (g.M <= 0 || g.N <= 0 || g.K <= 0) return;  // the backend validated; nothing to do
+  if (small_m(variant, g)) return launch_matmul_small_m(g, workspace, stream);
   switch (variant) {
     case MatmulVariant::naive:
       return launch_matmul_naive(g, stream);

@@ -31,7 +31,8 @@ __device__ __forceinline__ float guarded(const float* p, std::int64_t row, std::
 // B is [K,N] (row_major fragments over b_tile[k][n]) or, transposed, [N,K] (col_major
 // fragments over b_tile[n][k]).
 template <bool kTransposeB>
-__global__ void __launch_bounds__(kThreads) matmul_bf16_kernel(GemmArgs g) {
+// Two blocks per SM: at most 128 registers a thread.
+__global__ void __launch_bounds__(kThreads, 2) matmul_bf16_kernel(GemmArgs g) {
   using BLayout = typename std::conditional<kTransposeB, wmma::col_major, wmma::row_major>::type;
   constexpr int kBTileElements = kTransposeB ? kBlockN * kLdK : kBlockK * kLdN;
   __shared__ __align__(128) __nv_bfloat16 a_tile[kBlockM * kLdK];
@@ -40,8 +41,9 @@ __global__ void __launch_bounds__(kThreads) matmul_bf16_kernel(GemmArgs g) {
 
   const int t = threadIdx.x, warp = t / 32, lane = t % 32;
   const int warp_m = warp / 4, warp_n = warp % 4;  // 2 x 4 warps, each 64 x 32
-  const TileIndex tile = tile_of_block(ceil_div(g.N, kBlockN));
-  const std::int64_t m0 = tile.row * kBlockM, n0 = tile.col * kBlockN;
+  // Row tiles on grid.x (2^31 - 1 of them), column tiles on y (65535: N up to 8.4 million).
+  const std::int64_t m0 = std::int64_t{blockIdx.x} * kBlockM,
+                     n0 = std::int64_t{blockIdx.y} * kBlockN;
 
   wmma::fragment<wmma::accumulator, kFrag, kFrag, kFrag, float> acc[4][2];
 #pragma unroll
@@ -117,7 +119,8 @@ __global__ void __launch_bounds__(kThreads) matmul_bf16_kernel(GemmArgs g) {
 }  // namespace
 
 void launch_matmul_bf16(const GemmArgs& g, cudaStream_t stream) {
-  const unsigned grid = tiles_grid(ceil_div(g.M, kBlockM), ceil_div(g.N, kBlockN), "matmul");
+  const dim3 grid(grid_dim(ceil_div(g.M, kBlockM), "matmul M", true),
+                  grid_dim(ceil_div(g.N, kBlockN), "matmul N"));
   if (g.transpose_b) {
     launch(matmul_bf16_kernel<true>, grid, kThreads, 0, stream, g);
   } else {
