@@ -7,8 +7,8 @@
 //
 // How it runs a launch: blocks one after another; within a block, one fiber per CUDA thread,
 // all on the calling OS thread, each running until it reaches a barrier or ends. What it
-// checks (each a std::logic_error naming the block and thread, which the launch reports as
-// cudaErrorLaunchFailure with the message kept for the test to print):
+// checks (a broken rule stops the launch, which reports cudaErrorLaunchFailure; the message,
+// naming the block and thread, goes to stderr and to last_launch_failure()):
 //   * __syncthreads() reached while other threads of the block have exited or wait elsewhere;
 //   * a warp-synchronous operation (__shfl_xor_sync, __syncwarp, WMMA) whose mask leaves out
 //     the calling lane, names a lane that has exited or waits with another mask, or (a shuffle)
