@@ -47,10 +47,12 @@ if [[ -n "$bundle" ]]; then
   # The bundle's libraries first; the CUDA libraries (cuBLAS is too large to carry) from the
   # machine's toolkit or its Python wheels.
   cuda_libs=""
-  for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib \
+    /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
     [[ -d "$d" ]] && cuda_libs+=":$d"
   done
-  for d in $(python3 -c 'import nvidia, os; r = os.path.dirname(nvidia.__path__[0]); print(" ".join(os.path.join(r, "nvidia", p, "lib") for p in ("cublas", "cuda_runtime")))' 2>/dev/null); do
+  for d in $(python3 -c 'import nvidia
+for p in nvidia.__path__: print(p + "/cublas/lib", p + "/cuda_runtime/lib")' 2>/dev/null); do
     [[ -d "$d" ]] && cuda_libs+=":$d"
   done
   export LD_LIBRARY_PATH="$PWD/$dir/lib${cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
