@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/files.hpp"
+#include "core/float16.hpp"
 
 namespace aigc {
 namespace {
@@ -27,27 +28,6 @@ std::size_t dtype_bytes(const std::string& dtype) {
   if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
   if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
   return 0;
-}
-
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = (h & 0x8000u) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  std::uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);  // inf, NaN
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: normalize
-    int e = -1;
-    std::uint32_t m = mantissa;
-    do {
-      ++e;
-      m <<= 1;
-    } while ((m & 0x400) == 0);
-    bits = sign | ((112 - e) << 23) | ((m & 0x3ff) << 13);
-  }
-  return std::bit_cast<float>(bits);
 }
 
 // A JSON number that is a non-negative integer, as the format requires of shapes and offsets
@@ -212,7 +192,7 @@ std::vector<float> SafetensorsFile::read_f32(
     for (std::size_t i = 0; i < out.size(); ++i) {
       std::uint16_t h;
       std::memcpy(&h, raw.data() + 2 * i, 2);
-      out[i] = t.dtype == "F16" ? half_to_float(h) : std::bit_cast<float>(std::uint32_t(h) << 16);
+      out[i] = t.dtype == "F16" ? half_to_float(h) : bf16_to_float(h);
     }
   } else {
     throw SafetensorsError(

