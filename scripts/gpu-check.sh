@@ -16,13 +16,14 @@
 #                                             # binaries and libraries come in the bundle
 #
 # --copy-to DIR copies the results, the log and the figures (one .tar.gz) into DIR as well, for
-# a machine whose files must be fetched from one folder. Other options go to `aigcbench run`
+# a machine whose files must be fetched from one folder; --results DIR writes them there instead
+# of results/ (the tests use it). Other options go to `aigcbench run`
 # (e.g. --repetitions 3). Exit status: 0 everything ran and passed (the targets are reported,
 # hit or miss); 1 a test failed or a row errored; 2 bad usage; 3 no usable GPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bundle="" copy_to="" build=1 run_args=()
+bundle="" copy_to="" build=1 results="results" run_args=()
 while (($#)); do
   case "$1" in
     --bundle) bundle="${2:?--bundle needs a file (made by scripts/gpu-bundle.sh)}"; shift 2 ;;
@@ -30,7 +31,9 @@ while (($#)); do
     --copy-to) copy_to="${2:?--copy-to needs a folder}"; shift 2 ;;
     --copy-to=*) copy_to="${1#--copy-to=}"; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --results) results="${2:?--results needs a folder}"; shift 2 ;;
+    --results=*) results="${1#--results=}"; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) run_args+=("$1"); shift ;;
   esac
 done
@@ -92,8 +95,8 @@ if ! grep -qE '^ *cuda: +available' <<<"$listing"; then
   exit 3
 fi
 machine="$("$bin/aigcbench" machine)"
-mkdir -p results
-log="results/${machine}-gpu.log"
+mkdir -p "$results"
+log="$results/${machine}-gpu.log"
 : >"$log"
 say "GPU found: $(grep -E '^ *cuda:' <<<"$listing" | sed -E 's/^ *//'); machine id $machine" |
   tee -a "$log"
@@ -121,29 +124,29 @@ fi
 rm -f "$tests_out"
 
 # 4. The GPU run.
-csv="results/${machine}-gpu.csv"
+csv="$results/${machine}-gpu.csv"
 say "GPU run -> $csv" | tee -a "$log"
 "$bin/aigcbench" run --preset gpu --backends cuda-naive,cuda-tiled,cuda,cuda-bf16,cublas \
-  --probe-file "results/probe-${machine}.json" --out "$csv" "${run_args[@]}" 2>&1 | tee -a "$log"
+  --probe-file "$results/probe-${machine}.json" --out "$csv" "${run_args[@]}" 2>&1 | tee -a "$log"
 run_status=${PIPESTATUS[0]}
 ((run_status == 0)) || { say "aigcbench run exited $run_status" | tee -a "$log"; status=1; }
-figures="results/figures/${machine}-gpu"
+figures="$results/figures/${machine}-gpu"
 if [[ -f "$csv" ]]; then
   "$python" scripts/plot.py "$csv" --out-dir "$figures" >>"$log" 2>&1 ||
     say "plots failed; see $log" | tee -a "$log"
   # 5. The targets, last, so that they close the output.
   echo | tee -a "$log"
-  "$python" scripts/gpu_summary.py "$csv" --out "results/${machine}-gpu-summary.csv" 2>&1 |
+  "$python" scripts/gpu_summary.py "$csv" --out "$results/${machine}-gpu-summary.csv" 2>&1 |
     tee -a "$log"
 fi
 say "done (exit $status)" | tee -a "$log"
 
 if [[ -n "$copy_to" ]]; then
   mkdir -p "$copy_to"
-  for f in "$csv" "results/${machine}-gpu.repetitions.csv" "$log" \
-    "results/${machine}-gpu-summary.csv" "results/probe-${machine}.json"; do
+  for f in "$csv" "$results/${machine}-gpu.repetitions.csv" "$log" \
+    "$results/${machine}-gpu-summary.csv" "$results/probe-${machine}.json"; do
     [[ -f "$f" ]] && cp "$f" "$copy_to/"
   done
-  [[ -d "$figures" ]] && tar -czf "$copy_to/figures-${machine}-gpu.tar.gz" -C results/figures "${machine}-gpu"
+  [[ -d "$figures" ]] && tar -czf "$copy_to/figures-${machine}-gpu.tar.gz" -C "$results/figures" "${machine}-gpu"
 fi
 exit $status

@@ -163,5 +163,83 @@ class GpuCheckWithoutGpuTest(unittest.TestCase):
         self.assertIn("--bundle", done.stderr)
 
 
+STAND_IN = """#!/usr/bin/env bash
+# Claims a GPU and runs a small CPU case instead of the GPU preset, to drive gpu-check's GPU path.
+case "$1" in
+  --help) exit 0 ;;
+  list) echo "  cuda:      available                    own CUDA kernels (stand-in)"; exit 0 ;;
+  machine) echo "stand-in-gpu"; exit 0 ;;
+  run) shift; args=()
+       while (($#)); do case "$1" in --preset|--backends) shift 2 ;; *) args+=("$1"); shift ;; esac; done
+       exec "{real}" run --workloads matmul --shapes "M=32,N=32,K=32" --backends scalar \\
+         --repetitions 2 --min-time 0.001 "${{args[@]}}" ;;
+esac
+"""
+
+
+class GpuCheckOnAStandInTest(unittest.TestCase):
+    """gpu-check.sh's GPU path, from a bundle whose aigcbench claims a GPU and runs a CPU case."""
+
+    @classmethod
+    def setUpClass(cls):
+        # One probe of this machine, reused by every run (probing takes seconds).
+        cls.probe_dir = tempfile.mkdtemp(prefix="aigc_gpu_check_probe_")
+        cls.probe = os.path.join(cls.probe_dir, "probe.json")
+        subprocess.run([BIN, "run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
+                        "--backends", "scalar", "--repetitions", "1", "--min-time", "0.001",
+                        "--probe-file", cls.probe, "--out", os.path.join(cls.probe_dir, "r.csv")],
+                       capture_output=True, check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.probe_dir)
+
+    def bundle(self, tests_output):
+        work = tempfile.mkdtemp(prefix="aigc_gpu_check_")
+        self.addCleanup(shutil.rmtree, work)
+        stage = os.path.join(work, "stage")
+        for d in ("bin", "lib", "fallback"):
+            os.makedirs(os.path.join(stage, d))
+        with open(os.path.join(stage, "bin", "aigcbench"), "w") as f:
+            f.write(STAND_IN.format(real=os.path.abspath(BIN)))
+        with open(os.path.join(stage, "bin", "aigc_tests"), "w") as f:
+            f.write(f"#!/usr/bin/env bash\necho '{tests_output}'\n")
+        for b in ("aigcbench", "aigc_tests"):
+            os.chmod(os.path.join(stage, "bin", b), 0o755)
+        tarball = os.path.join(work, "bundle.tar.gz")
+        subprocess.run(["tar", "-czf", tarball, "-C", stage, "bin", "lib", "fallback"], check=True)
+        return work, tarball
+
+    def run_check(self, tests_output):
+        work, tarball = self.bundle(tests_output)
+        results, copy = os.path.join(work, "results"), os.path.join(work, "copy")
+        os.makedirs(results)
+        shutil.copy(self.probe, os.path.join(results, "probe-stand-in-gpu.json"))
+        done = subprocess.run(["bash", os.path.join(SCRIPTS, "gpu-check.sh"), "--bundle", tarball,
+                               "--results", results, "--copy-to", copy],
+                              capture_output=True, text=True, cwd=ROOT)
+        return done, results, copy
+
+    def test_the_run_its_files_and_the_targets_come_last(self):
+        done, results, copy = self.run_check("All tests passed (1 assertion in 1 test case)")
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertTrue(os.path.exists(os.path.join(results, "stand-in-gpu-gpu.csv")))
+        self.assertTrue(os.path.isdir(os.path.join(results, "figures", "stand-in-gpu-gpu")))
+        copied = sorted(os.listdir(copy))
+        self.assertEqual(copied, sorted([
+            "stand-in-gpu-gpu.csv", "stand-in-gpu-gpu.repetitions.csv", "stand-in-gpu-gpu.log",
+            "stand-in-gpu-gpu-summary.csv", "probe-stand-in-gpu.json",
+            "figures-stand-in-gpu-gpu.tar.gz"]))
+        tail = done.stdout.strip().splitlines()[-8:]
+        self.assertTrue(any(l.startswith("sgemm_vs_cublas") for l in tail), tail)
+        self.assertIn("not measured", done.stdout)  # the stand-in ran no GPU row
+        self.assertIn("done (exit 0)", tail[-1])
+
+    def test_a_test_that_skips_itself_on_a_gpu_machine_fails_the_check(self):
+        done, _, _ = self.run_check("test skipped: no CUDA device")
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        self.assertIn("1 test(s) skipped themselves on a GPU machine", done.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
