@@ -35,8 +35,9 @@ struct ProbeResult {
   std::vector<BandwidthLevel> bandwidth;  // smallest level first
   std::optional<cuda::GpuPeaks> gpu;      // when a usable GPU was present
 
-  // The ceilings a backend is held to at a thread count (threads past the probed
-  // range get the largest probed count's value: oversubscription adds no hardware).
+  // The ceilings a backend is held to at a thread count: between two probed counts, the
+  // straight line between their figures; past the probed range, the largest count's value
+  // (oversubscription adds no hardware).
   // A GPU is held to its measured cuBLAS rate for the dtype ("f32" or "bf16").
   double peak_flops(ComputeClass cls, int threads, const std::string& dtype = "f32") const;
   // The bandwidth measured at the smallest working set >= `working_set_bytes` (the
@@ -56,6 +57,11 @@ std::string machine_id();
 // What a probe cache must match to be reused: vendor, model name, CPUID family and model,
 // cores, SIMD target, GPU.
 std::string probe_fingerprint();
+
+// The thread counts the probe measures on `cores` cores: 1, 2, 4, ... below it, and `cores`.
+std::vector<int> probe_thread_counts(int cores);
+// A figure by thread count at `threads`, as the ceilings are looked up (see ProbeResult).
+double at_threads(const std::map<int, double>& by_threads, int threads);
 
 using ProbeProgress = std::function<void(const std::string&)>;
 ProbeResult run_probe(const ProbeProgress& progress = {});

@@ -52,6 +52,20 @@ TEST_CASE("the probe's peak FLOP/s depend on the backend's hardware and threads"
   CHECK(p.peak_flops(ComputeClass::scalar_core, 1) == 10e9);
 }
 
+TEST_CASE("the probe measures 1, 2, 4, ... threads and every core, and interpolates between") {
+  CHECK(probe_thread_counts(1) == std::vector<int>{1});
+  CHECK(probe_thread_counts(2) == std::vector<int>{1, 2});
+  CHECK(probe_thread_counts(6) == std::vector<int>{1, 2, 4, 6});
+  CHECK(probe_thread_counts(16) == std::vector<int>{1, 2, 4, 8, 16});
+  const std::map<int, double> f{{1, 100}, {2, 200}, {4, 360}, {8, 600}};
+  CHECK(at_threads(f, 1) == 100);
+  CHECK(at_threads(f, 3) == 280);  // halfway from 2 to 4
+  CHECK(at_threads(f, 6) == 480);
+  CHECK(at_threads(f, 8) == 600);
+  CHECK(at_threads(f, 12) == 600);  // past the cores: no new hardware
+  CHECK(at_threads({}, 3) == 0);
+}
+
 TEST_CASE("the probe cache round-trips through JSON and is reused on the same machine") {
   const ProbeResult p = sample_probe();
   const ProbeResult q = probe_from_json(probe_to_json(p), "memory");
