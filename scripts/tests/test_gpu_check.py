@@ -238,7 +238,7 @@ class GpuCheckOnAStandInTest(unittest.TestCase):
     def test_a_test_that_skips_itself_on_a_gpu_machine_fails_the_check(self):
         done, _, _ = self.run_check("test skipped: no CUDA device")
         self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
-        self.assertIn("1 test(s) skipped themselves on a GPU machine", done.stdout)
+        self.assertIn("1 GPU test(s) skipped themselves on a GPU machine", done.stdout)
 
 
 if __name__ == "__main__":
