@@ -69,6 +69,8 @@ for p in nvidia.__path__: print(p + "/cublas/lib", p + "/cuda_runtime/lib")' 2>/
       exit 1
     }
   fi
+  # The tests' committed data, from this checkout rather than the path the bundle was built at.
+  export AIGC_TEST_DATA_DIR="$PWD/tests/data"
   say "binaries from $bundle"
 else
   if ((build)); then
