@@ -18,7 +18,6 @@ namespace {
 
 constexpr std::uint32_t kMaxDims = 4;  // ggml's GGML_MAX_DIMS
 constexpr int kMaxNesting = 8;         // arrays of arrays, at most this deep
-constexpr std::uint64_t kDefaultAlignment = 32;
 
 // Bytes a value of this type takes at least: what a count must be checked against.
 std::uint64_t min_bytes(GgufType t) {

@@ -115,7 +115,7 @@ class GgufFile {
  private:
   std::string path_;
   std::uint32_t version_ = 0;
-  std::uint64_t alignment_ = 32;
+  std::uint64_t alignment_ = 32;  // the format's default, unless general.alignment says
   std::uint64_t data_start_ = 0;
   std::map<std::string, GgufValue> metadata_;
   std::vector<GgufTensor> tensors_;
