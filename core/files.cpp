@@ -135,6 +135,18 @@ void require_regular_file(const std::string& path, const std::string& argument) 
     throw InvalidArgument(argument, fmt::format("'{}' is not a regular file", path));
 }
 
+std::string open_for_reading(const std::string& path, std::ifstream& in, std::uint64_t& bytes) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st)) return "not a regular file";
+  in.open(path, std::ios::binary);
+  if (!in) return fmt::format("cannot open: {}", std::strerror(errno));
+  bytes = fs::file_size(path, ec);
+  if (ec) return fmt::format("cannot read its size: {}", ec.message());
+  return {};
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   write_files_atomically({{path, content}});
 }

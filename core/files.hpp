@@ -5,6 +5,8 @@
 // file last, so an interrupted run leaves the old set or the new one; a reader checks that the
 // run ids agree. A run holds an exclusive lock beside its output, and SIGINT/SIGTERM remove
 // its temporaries and lock before the process ends.
+#include <cstdint>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +21,12 @@ void check_writable(const std::string& path, const std::string& argument);
 // Throws InvalidArgument naming `argument` unless `path` is an existing regular file (or a
 // symlink to one): a FIFO would block the reader for ever, a device is not a file to load.
 void require_regular_file(const std::string& path, const std::string& argument);
+
+// Opens `path` for binary reading into `in` and sets `bytes` to its size, for the checkpoint
+// readers. Returns why it cannot ("not a regular file": a FIFO would block the reader for ever;
+// "cannot open: <reason>"; "cannot read its size: <reason>"), or an empty string: each reader
+// throws its own error type with the message.
+std::string open_for_reading(const std::string& path, std::ifstream& in, std::uint64_t& bytes);
 
 void write_file_atomically(const std::string& path, const std::string& content);
 

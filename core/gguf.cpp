@@ -1,9 +1,7 @@
 #include "core/gguf.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -46,19 +44,6 @@ std::uint64_t min_bytes(GgufType t) {
 }
 
 bool known_type(std::uint32_t t) { return t <= 12; }
-
-bool known_ggml(std::uint32_t t) {
-  switch (static_cast<GgmlType>(t)) {
-    case GgmlType::f32:
-    case GgmlType::f16:
-    case GgmlType::q4_0:
-    case GgmlType::q4_1:
-    case GgmlType::q8_0:
-    case GgmlType::bf16:
-      return true;
-  }
-  return false;
-}
 
 // A bounded little-endian reader over the file: every read checks the bytes left first.
 class Reader {
@@ -324,14 +309,10 @@ void dequantize(GgmlType type, const std::uint8_t* in, std::int64_t n, float* ou
 }
 
 GgufFile::GgufFile(const std::string& path) : path_(path) {
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
-    throw GgufError(fmt::format("{}: not a regular file", path));  // a FIFO would hang
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw GgufError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  const std::uint64_t file_bytes = std::filesystem::file_size(path, ec);
-  if (ec) throw GgufError(fmt::format("{}: cannot read its size: {}", path, ec.message()));
+  std::ifstream in;
+  std::uint64_t file_bytes = 0;
+  if (const std::string why = open_for_reading(path, in, file_bytes); !why.empty())
+    throw GgufError(fmt::format("{}: {}", path, why));
   Reader r(path_, in, file_bytes);
 
   char magic[4];
@@ -394,7 +375,7 @@ GgufFile::GgufFile(const std::string& path) : path_(path) {
       t.dims.push_back(static_cast<std::int64_t>(dim));
     }
     const auto type = r.scalar<std::uint32_t>(who + " type");
-    if (!known_ggml(type)) {
+    if (ggml_block_bytes(static_cast<GgmlType>(type)) == 0) {  // not a type this reader takes
       throw GgufError(
           fmt::format("{}: tensor type {} is not one this reader takes (F32, F16, "
                       "BF16, Q8_0, Q4_0, Q4_1)",

@@ -67,7 +67,8 @@ enum class GgmlType : std::uint32_t {
   bf16 = 30,
 };
 const char* ggml_type_name(GgmlType t);
-// Elements per block and bytes per block (1 and the element's bytes for the float types).
+// Elements per block and bytes per block (1 and the element's bytes for the float types; 0 bytes
+// for a value that is none of the types above).
 std::int64_t ggml_block_elements(GgmlType t);
 std::int64_t ggml_block_bytes(GgmlType t);
 

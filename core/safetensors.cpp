@@ -4,7 +4,6 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -124,17 +123,10 @@ std::int64_t TensorInfo::elements() const {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-  {
-    std::error_code ec;
-    const auto st = std::filesystem::status(path, ec);
-    if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
-      throw SafetensorsError(fmt::format("{}: not a regular file", path));  // a FIFO would hang
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SafetensorsError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::error_code ec;
-  const std::uint64_t file_bytes = std::filesystem::file_size(path, ec);
-  if (ec) throw SafetensorsError(fmt::format("{}: cannot read its size: {}", path, ec.message()));
+  std::ifstream in;
+  std::uint64_t file_bytes = 0;
+  if (const std::string why = open_for_reading(path, in, file_bytes); !why.empty())
+    throw SafetensorsError(fmt::format("{}: {}", path, why));
   unsigned char prefix[8];
   if (file_bytes < 8 || !in.read(reinterpret_cast<char*>(prefix), 8)) {
     throw SafetensorsError(
