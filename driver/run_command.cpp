@@ -53,9 +53,9 @@ Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::str
 }
 
 // Verifies and times one spec; every failure becomes the row's status, so the run goes on.
-// A device fault is also returned in `fault`: nothing more can run on that device.
+// A device fault is also returned in `*fault`, where given: nothing more can run on that device.
 Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing,
-                    std::string& fault) {
+                    std::string* fault = nullptr) {
   Measurement m = unmeasured(spec, counts, "ok");
   try {
     if (const auto why = reason_not_runnable(spec)) {
@@ -77,7 +77,7 @@ Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const Timin
     m.status = std::string("skipped: ") + e.what();
   } catch (const DeviceFault& e) {
     m.status = std::string("error: ") + e.what();
-    fault = e.what();
+    if (fault != nullptr) *fault = e.what();
   } catch (const std::exception& e) {
     m.status = std::string("error: ") + e.what();
   }
@@ -260,8 +260,7 @@ std::map<std::string, SerialBaseline> measure_serial_baselines(const RunPlan& pl
   for (const PlannedShape& p : plan.shapes) {
     const std::string name = p.workload->name();
     const BenchSpec unit{name, p.unit_shape, "scalar", 1};
-    std::string no_device_here;  // the scalar backend has no device to fault
-    const Measurement u = measure(unit, p.unit_counts, plan.timing, no_device_here);
+    const Measurement u = measure(unit, p.unit_counts, plan.timing);
     SerialBaseline& base = baselines[key_of(name, p.shape)];
     base.n_units = p.counts.n_units;
     if (u.status == "ok" && !u.times_s.empty()) base.t_single_s = summarize(u.times_s).median;
@@ -320,7 +319,7 @@ std::vector<Measurement> run_plan(const RunPlan& plan,
           device_fault + ")";
     }
     Measurement m = skip ? unmeasured(spec, p->counts, *skip)
-                         : measure(spec, p->counts, plan.timing, device_fault);
+                         : measure(spec, p->counts, plan.timing, &device_fault);
     fmt::print(
         out, "[{}/{}] {}: {}\n", i + 1, todo.size(), benchmark_name(spec),
         m.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median) : m.status);
