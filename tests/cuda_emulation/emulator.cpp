@@ -383,18 +383,11 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     case cudaDevAttrGlobalMemoryBusWidth:
       *value = 5120;
       break;
-    case cudaDevAttrMaxSharedMemoryPerBlock:
-      *value = 48 * 1024;
-      break;
-    case cudaDevAttrMaxSharedMemoryPerBlockOptin:
-      *value = 227 * 1024;
-      break;
     default:
       return record_error(cudaErrorInvalidValue);
   }
   return cudaSuccess;
 }
-cudaError_t cudaFuncSetAttribute(const void*, cudaFuncAttribute, int) { return cudaSuccess; }
 
 const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
@@ -449,7 +442,6 @@ cudaError_t cudaGetLastError() {
   g_last_error = cudaSuccess;
   return e;
 }
-cudaError_t cudaPeekAtLastError() { return g_last_error; }
 
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   if (g_allocated + bytes > kDeviceBytes) return record_error(cudaErrorMemoryAllocation);
@@ -487,11 +479,6 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaM
     return refuse_in_capture(stream);  // a copy from or to pageable host memory
   }
   enqueue(stream, [dst, src, bytes] { std::memmove(dst, src, bytes); });
-  return cudaSuccess;
-}
-cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cudaStream_t stream) {
-  if (!on_device(dst, bytes)) return record_error(cudaErrorInvalidValue);
-  enqueue(stream, [dst, value, bytes] { std::memset(dst, value, bytes); });
   return cudaSuccess;
 }
 

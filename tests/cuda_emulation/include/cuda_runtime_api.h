@@ -51,16 +51,10 @@ enum cudaStreamCaptureMode {
 };
 
 enum cudaDeviceAttr {
-  cudaDevAttrMaxSharedMemoryPerBlock = 8,
   cudaDevAttrClockRate = 13,
   cudaDevAttrMultiProcessorCount = 16,
   cudaDevAttrMemoryClockRate = 36,
   cudaDevAttrGlobalMemoryBusWidth = 37,
-  cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
-};
-
-enum cudaFuncAttribute {
-  cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
 };
 
 inline constexpr unsigned cudaStreamNonBlocking = 0x01;
@@ -100,18 +94,15 @@ cudaError_t cudaGetDeviceCount(int* count);
 cudaError_t cudaGetDevice(int* device);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
-cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute attr, int value);
 const char* cudaGetErrorName(cudaError_t error);
 const char* cudaGetErrorString(cudaError_t error);
 cudaError_t cudaGetLastError();
-cudaError_t cudaPeekAtLastError();
 
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes);
 cudaError_t cudaFree(void* ptr);
 cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total);
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream = nullptr);
-cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cudaStream_t stream = nullptr);
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags);
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
@@ -161,11 +152,6 @@ T __shfl_xor_sync(unsigned mask, T value, int lane_mask, int width = 32) {
 inline int atomicOr(int* address, int value) {
   const int old = *address;
   *address = old | value;
-  return old;
-}
-inline int atomicAdd(int* address, int value) {
-  const int old = *address;
-  *address = old + value;
   return old;
 }
 using std::isfinite;

@@ -1,4 +1,3 @@
 #pragma once
 // The emulation's stand-in for the toolkit's math_constants.h: the constants the kernels use.
 #define CUDART_NAN_F __builtin_nanf("")
-#define CUDART_INF_F __builtin_inff()
