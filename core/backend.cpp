@@ -18,6 +18,8 @@ const char* op_name(Op op) {
       return "rmsnorm";
     case Op::elementwise:
       return "elementwise";
+    case Op::rope:
+      return "rope";
   }
   return "unknown";
 }
@@ -60,6 +62,7 @@ std::unique_ptr<Kernel> checked(const BackendDescriptor& d, Op op, std::unique_p
 #define AIGC_MAKE_OP(method, factory, op, Kernel, Shape)                                         \
   std::unique_ptr<Kernel> Backend::method(const Shape& shape) {                                  \
     if (!descriptor_.supports(op, dtype())) throw UnsupportedOp(descriptor_.lacks(op, dtype())); \
+    require_valid_shape(shape);                                                                  \
     return checked(descriptor_, op, factory(shape));                                             \
   }
 AIGC_MAKE_OP(make_matmul, new_matmul, Op::matmul, MatmulKernel, MatmulShape)
@@ -68,6 +71,7 @@ AIGC_MAKE_OP(make_layernorm, new_layernorm, Op::layernorm, LayernormKernel, Laye
 AIGC_MAKE_OP(make_rmsnorm, new_rmsnorm, Op::rmsnorm, RmsnormKernel, RmsnormShape)
 AIGC_MAKE_OP(make_elementwise, new_elementwise, Op::elementwise, ElementwiseKernel,
              ElementwiseShape)
+AIGC_MAKE_OP(make_rope, new_rope, Op::rope, RopeKernel, RopeShape)
 #undef AIGC_MAKE_OP
 
 }  // namespace aigc

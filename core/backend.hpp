@@ -126,12 +126,15 @@ class Backend {
 
   // Op kernels, for the ops the descriptor offers. Asking for another is a caller's bug
   // (ask descriptor().supports() first) and throws UnsupportedOp with the lacks() text.
-  // make_attention may throw InsufficientMemory (a path that materializes the scores).
+  // make_attention may throw InsufficientMemory (a path that materializes the scores). A shape
+  // no kernel can take (attention's H not a multiple of kv_heads, rope's odd head_dim) throws
+  // std::invalid_argument before any backend sees it.
   std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape);
   std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape);
   std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape);
   std::unique_ptr<RmsnormKernel> make_rmsnorm(const RmsnormShape& shape);
   std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape);
+  std::unique_ptr<RopeKernel> make_rope(const RopeShape& shape);
 
   // Data movement for the decoder: no set-up worth preparing, so plain calls. Offsets and
   // counts are in floats (ids: in int32s). Each returns when done, like a kernel, and checks
@@ -142,11 +145,12 @@ class Backend {
   // GPU the whole step is one graph replay.
   virtual void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) = 0;
   virtual void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) = 0;
-  // x[t,:] = wte[ids[first + t],:] + wpe[pos0 + t,:] for t < count. An id outside 0 .. vocab - 1
+  // x[t,:] = wte[ids[first + t],:] + wpe[pos0 + t,:] for t < count (no wpe: a model without
+  // learned position embeddings, whose rope turns Q and K instead). An id outside 0 .. vocab - 1
   // (the -1 an argmax writes when it saw a non-finite logit) gives a row of NaN: the error
   // reaches the logits instead of a read out of bounds.
   virtual void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                     std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) = 0;
+                     std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) = 0;
   // ids[index] = the index of the largest of logits[0 .. n) (the first on a tie), or -1 when
   // any of them is NaN or infinite (greedy sampling; garbage is never a token).
   virtual void argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) = 0;
@@ -167,6 +171,7 @@ class Backend {
   virtual std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape&) {
     return nullptr;
   }
+  virtual std::unique_ptr<RopeKernel> new_rope(const RopeShape&) { return nullptr; }
 
   int threads_ = 1;
 

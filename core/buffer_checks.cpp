@@ -57,9 +57,9 @@ void require_elementwise_buffers(const ElementwiseShape& s, const Buffer& a, con
                                  const Buffer& y) {
   require_floats(a, s.n, "elementwise input");
   require_floats(y, s.n, "elementwise output");
-  const bool binary = s.op == ElementwiseOp::add;
+  const bool binary = is_binary(s.op);
   if (binary && b == nullptr)
-    throw std::invalid_argument("elementwise add: the second input is missing");
+    throw std::invalid_argument("elementwise: a binary op's second input is missing");
   if (!binary && b != nullptr)
     throw std::invalid_argument("elementwise: a unary op was given a second input");
   if (b != nullptr) require_floats(*b, s.n, "elementwise second input");
@@ -68,9 +68,38 @@ void require_elementwise_buffers(const ElementwiseShape& s, const Buffer& a, con
 void require_attention_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k,
                                const Buffer& v, const Buffer& o) {
   require_floats(q, s.B * s.H * s.S * s.D, "attention Q");
-  require_floats(k, s.B * s.H * s.capacity() * s.D, "attention K");
-  require_floats(v, s.B * s.H * s.capacity() * s.D, "attention V");
+  require_floats(k, s.B * s.kv_head_count() * s.capacity() * s.D, "attention K");
+  require_floats(v, s.B * s.kv_head_count() * s.capacity() * s.D, "attention V");
   require_floats(o, s.B * s.H * s.S * s.D, "attention O");
+}
+
+void require_rope_buffers(const RopeShape& s, const Buffer& x) {
+  require_floats(x, s.tokens * s.row_floats(), "rope input");
+}
+
+void require_valid_shape(const AttentionShape& s) {
+  if (s.kv_heads < 0 || s.H < 1 || s.kv_head_count() > s.H || s.H % s.kv_head_count() != 0) {
+    throw std::invalid_argument(fmt::format(
+        "attention: {} query heads are not a multiple of {} KV heads", s.H, s.kv_head_count()));
+  }
+}
+
+void require_valid_shape(const RopeShape& s) {
+  if (s.head_dim < 2 || s.head_dim % 2 != 0 || s.pos0 < 0 || s.heads < 1 ||
+      s.row_floats() < s.heads * s.head_dim || !(s.base > 1.0f)) {
+    throw std::invalid_argument(fmt::format(
+        "rope: head_dim {} must be even and >= 2, pos0 {} >= 0, heads {} >= 1 and no more than "
+        "row_heads {}, base {} > 1",
+        s.head_dim, s.pos0, s.heads, s.row_heads, s.base));
+  }
+}
+
+void require_valid_heads(const HeadsShape& s) {
+  if (s.heads < 1 || s.kv_heads < 0 || s.kv_head_count() > s.heads ||
+      s.heads % s.kv_head_count() != 0) {
+    throw std::invalid_argument(fmt::format("heads: {} query heads are not a multiple of {} KV heads",
+                                            s.heads, s.kv_head_count()));
+  }
 }
 
 void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const char* what) {
@@ -83,14 +112,14 @@ void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const
 
 void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t count,
                            std::int64_t pos0, std::int64_t dim, const Buffer& wte,
-                           const Buffer& wpe, const Buffer& x) {
+                           const Buffer* wpe, const Buffer& x) {
   if (count < 0 || pos0 < 0 || dim < 1) {
     throw std::invalid_argument(fmt::format(
         "embed: count {}, pos0 {} and dim {} must be >= 0, >= 0, >= 1", count, pos0, dim));
   }
   require_ids(ids, first, static_cast<std::size_t>(count), "embed ids");
   require_floats(x, count * dim, "embed output");
-  require_floats(wpe, (pos0 + count) * dim, "embed positions");
+  if (wpe != nullptr) require_floats(*wpe, (pos0 + count) * dim, "embed positions");
   require_floats(wte, dim, "embed token table");
 }
 
@@ -103,11 +132,12 @@ void require_argmax_buffers(const Buffer& logits, std::int64_t n, const Buffer& 
 
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
                                  const Buffer& q, const Buffer& k_cache, const Buffer& v_cache) {
-  const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim;
-  require_floats(qkv, T * 3 * H * D, "split_heads input");
+  require_valid_heads(s);
+  const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, Hkv = s.kv_head_count();
+  require_floats(qkv, T * s.qkv_row(), "split_heads input");
   require_floats(q, H * T * D, "split_heads queries");
-  require_floats(k_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads key cache");
-  require_floats(v_cache, ((H - 1) * s.capacity + pos0 + T) * D, "split_heads value cache");
+  require_floats(k_cache, ((Hkv - 1) * s.capacity + pos0 + T) * D, "split_heads key cache");
+  require_floats(v_cache, ((Hkv - 1) * s.capacity + pos0 + T) * D, "split_heads value cache");
 }
 
 void require_merge_heads_buffers(const HeadsShape& s, const Buffer& o, const Buffer& y) {

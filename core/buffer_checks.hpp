@@ -26,10 +26,17 @@ void require_rmsnorm_buffers(const RmsnormShape& s, const Buffer& x, const Buffe
                              const Buffer& y);
 void require_elementwise_buffers(const ElementwiseShape& s, const Buffer& a, const Buffer* b,
                                  const Buffer& y);
+void require_rope_buffers(const RopeShape& s, const Buffer& x);
+// Shapes no kernel can take (std::invalid_argument); Backend::make_* asks before any backend.
+template <typename Shape>
+void require_valid_shape(const Shape&) {}
+void require_valid_shape(const AttentionShape& s);
+void require_valid_shape(const RopeShape& s);
+void require_valid_heads(const HeadsShape& s);
 void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const char* what);
 void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t count,
                            std::int64_t pos0, std::int64_t dim, const Buffer& wte,
-                           const Buffer& wpe, const Buffer& x);
+                           const Buffer* wpe, const Buffer& x);
 void require_argmax_buffers(const Buffer& logits, std::int64_t n, const Buffer& ids,
                             std::size_t index);
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,

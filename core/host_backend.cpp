@@ -41,22 +41,26 @@ void HostBackend::download_ids(const Buffer& src, std::size_t offset, std::span<
 }
 
 void HostBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                        std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) {
+                        std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x);
   const std::int64_t vocab = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
   const std::int32_t* pid = ids.as<const std::int32_t>() + first;
   const float* pte = wte.as<const float>();
-  const float* ppe = wpe.as<const float>();
+  const float* ppe = wpe != nullptr ? wpe->as<const float>() : nullptr;
   float* px = x.as<float>();
   for (std::int64_t t = 0; t < count; ++t) {
     const std::int64_t id = pid[t];
-    const float* p = ppe + (pos0 + t) * dim;
     float* out = px + t * dim;
     if (id < 0 || id >= vocab) {
       std::fill(out, out + dim, std::numeric_limits<float>::quiet_NaN());
       continue;
     }
     const float* e = pte + id * dim;
+    if (ppe == nullptr) {
+      std::copy(e, e + dim, out);
+      continue;
+    }
+    const float* p = ppe + (pos0 + t) * dim;
     for (std::int64_t c = 0; c < dim; ++c) out[c] = e[c] + p[c];
   }
 }
@@ -78,18 +82,18 @@ void HostBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std:
 void HostBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                               Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
-  const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, C = H * D;
+  const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, Hkv = s.kv_head_count();
   const float* src = qkv.as<const float>();
   float* pq = q.as<float>();
   float* pk = k_cache.as<float>();
   float* pv = v_cache.as<float>();
   const std::size_t row = static_cast<std::size_t>(D) * sizeof(float);
   for (std::int64_t t = 0; t < T; ++t) {
-    const float* r = src + t * 3 * C;
-    for (std::int64_t h = 0; h < H; ++h) {
-      std::memcpy(pq + (h * T + t) * D, r + h * D, row);
-      std::memcpy(pk + (h * s.capacity + pos0 + t) * D, r + C + h * D, row);
-      std::memcpy(pv + (h * s.capacity + pos0 + t) * D, r + 2 * C + h * D, row);
+    const float* r = src + t * s.qkv_row();
+    for (std::int64_t h = 0; h < H; ++h) std::memcpy(pq + (h * T + t) * D, r + h * D, row);
+    for (std::int64_t h = 0; h < Hkv; ++h) {
+      std::memcpy(pk + (h * s.capacity + pos0 + t) * D, r + (H + h) * D, row);
+      std::memcpy(pv + (h * s.capacity + pos0 + t) * D, r + (H + Hkv + h) * D, row);
     }
   }
 }

@@ -36,6 +36,8 @@ inline void require_buffers(const ElementwiseShape& s, const Buffer& a, const Bu
   require_elementwise_buffers(s, a, b, y);
 }
 
+inline void require_buffers(const RopeShape& s, Buffer& x) { require_rope_buffers(s, x); }
+
 template <typename ShapeT, typename... Args>
 class OpKernel {
  public:
@@ -70,6 +72,8 @@ using LayernormKernel =
 using RmsnormKernel = OpKernel<RmsnormShape, const Buffer&, const Buffer&, Buffer&>;
 // run(a, b or null for a unary op, y); y may be the same buffer as a.
 using ElementwiseKernel = OpKernel<ElementwiseShape, const Buffer&, const Buffer*, Buffer&>;
+// run(x), in place.
+using RopeKernel = OpKernel<RopeShape, Buffer&>;
 
 namespace detail {
 

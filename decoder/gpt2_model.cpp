@@ -136,7 +136,7 @@ void Gpt2Model::step(std::int64_t T, bool logits) {
   // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
   // logits and their argmax as the token at pos0 + T.
   auto whole_step = [&] {
-    backend_.embed(tokens_, static_cast<std::size_t>(pos0), T, pos0, C, wte_, wpe_, x_);
+    backend_.embed(tokens_, static_cast<std::size_t>(pos0), T, pos0, C, wte_, &wpe_, x_);
     for (LayerBuffers& l : layers_) {
       // x += proj(attention(ln_1(x)))
       k.layernorm->run(x_, l.ln_1_weight, l.ln_1_bias, h_);

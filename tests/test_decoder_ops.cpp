@@ -149,7 +149,7 @@ TEST_CASE("every backend gathers embeddings and splits and merges heads exactly"
     Buffer dx = backend.upload_new(nan_filled(T * C));
     Buffer dids = backend.allocate(ids.size() * sizeof(std::int32_t));
     backend.upload_ids(dids, 0, ids);
-    backend.embed(dids, first, T, pos0, C, dte, dpe, dx);
+    backend.embed(dids, first, T, pos0, C, dte, &dpe, dx);
     const auto x = download(backend, dx, T * C);
     for (std::int64_t t = 0; t < T; ++t) {
       for (std::int64_t c = 0; c < C; ++c) {
@@ -159,10 +159,10 @@ TEST_CASE("every backend gathers embeddings and splits and merges heads exactly"
     // An id outside the vocabulary (the -1 of an argmax over garbage) is a row of NaN.
     const std::vector<std::int32_t> bad = {-1, std::int32_t(vocab)};
     backend.upload_ids(dids, 0, bad);
-    backend.embed(dids, 0, 2, pos0, C, dte, dpe, dx);
+    backend.embed(dids, 0, 2, pos0, C, dte, &dpe, dx);
     const auto nan_rows = download(backend, dx, 2 * C);
     for (const float v : nan_rows) REQUIRE(std::isnan(v));
-    CHECK_THROWS_AS(backend.embed(dids, 5, 3, pos0, C, dte, dpe, dx), std::length_error);
+    CHECK_THROWS_AS(backend.embed(dids, 5, 3, pos0, C, dte, &dpe, dx), std::length_error);
 
     const HeadsShape hs{T, H, D, capacity};
     Buffer dqkv = backend.upload_new(qkv), dq = backend.upload_new(nan_filled(H * T * D));

@@ -130,6 +130,18 @@ TEST_CASE("a backend without an op says so before anything is built") {
         "cuda-bf16 has no attention for bf16");
 }
 
+TEST_CASE("a shape no kernel can take is refused by name before a backend sees it") {
+  auto backend = find_backend("scalar").make();
+  AttentionShape gqa{.B = 1, .H = 9, .S = 1, .L = 4, .D = 8, .kv_heads = 2};
+  CHECK_THROWS_WITH(backend->make_attention(gqa),
+                    Catch::Contains("9 query heads are not a multiple of 2 KV heads"));
+  gqa.kv_heads = 12;
+  CHECK_THROWS_AS(backend->make_attention(gqa), std::invalid_argument);
+  CHECK_THROWS_WITH(backend->make_rope({.head_dim = 7}), Catch::Contains("head_dim 7 must be even"));
+  CHECK_THROWS_AS(backend->make_rope({.heads = 3, .head_dim = 8, .row_heads = 2}),
+                  std::invalid_argument);
+}
+
 TEST_CASE("every op a descriptor lists builds a kernel on that backend") {
   for (const BackendDescriptor* d : backend_descriptors()) {
     if (!d->availability().available) {
@@ -149,6 +161,8 @@ TEST_CASE("every op a descriptor lists builds a kernel on that backend") {
           return b->make_rmsnorm({1, 8}) != nullptr;
         case Op::elementwise:
           return b->make_elementwise({ElementwiseOp::add, 8}) != nullptr;
+        case Op::rope:
+          return b->make_rope({}) != nullptr;
       }
       return false;
     };

@@ -69,8 +69,8 @@ AttentionError attention_error(const AttentionShape& s, std::span<const float> q
   std::vector<double> score(s.L);
   for (const AttentionRow& row : rows) {
     const float* qi = q.data() + (row.bh * s.S + row.i) * D;
-    const float* kh = k.data() + row.bh * cap * D;
-    const float* vh = v.data() + row.bh * cap * D;
+    const float* kh = k.data() + s.kv_head_of(row.bh) * cap * D;
+    const float* vh = v.data() + s.kv_head_of(row.bh) * cap * D;
     const std::int64_t last = s.L - s.S + row.i;
     double max = -INFINITY;
     for (std::int64_t j = 0; j <= last; ++j) {

@@ -31,23 +31,32 @@ class BatchedAttention final : public AttentionKernel {
         handles_(handles),
         scores_(cuda::allocate_workspace(score_bytes(s), "the cuBLAS attention's score matrix")) {}
 
+  // Grouped-query attention (Hkv < H) is G = H / Hkv batched calls of B * Hkv heads each:
+  // the g-th query head of every group, batch stride G * S * D, against its KV head, stride
+  // capacity * D. With G = 1 it is one call over all B * H heads, as before.
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
-    const std::int64_t BH = shape().B * shape().H, cap = shape().capacity();
-    const int S = int(shape().S), L = int(shape().L), D = int(shape().D), batches = int(BH);
+    const std::int64_t BH = shape().B * shape().H, cap = shape().capacity(), G = shape().group();
+    const int S = int(shape().S), L = int(shape().L), D = int(shape().D), batches = int(BH / G);
+    const std::int64_t q_stride = G * shape().S * shape().D, s_stride = G * shape().S * shape().L;
     const float one = 1.0f, zero = 0.0f;
     float* scores = scores_.as<float>();
-    // Column-major scores^T [L,S] = K [L,D] (stored as [D,L], op T) x Q^T [D,S].
-    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, L, S,
-                                                D, &one, k.as<const float>(), D, cap * D,
-                                                q.as<const float>(), D, shape().S * shape().D,
-                                                &zero, scores, L, shape().S * shape().L, batches));
+    // Head bh's scores at bh * S * L, as the softmax takes them.
+    for (std::int64_t g = 0; g < G; ++g) {
+      // Column-major scores^T [L,S] = K [L,D] (stored as [D,L], op T) x Q^T [D,S].
+      AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
+          handles_.blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, L, S, D, &one, k.as<const float>(), D,
+          cap * D, q.as<const float>() + g * shape().S * shape().D, D, q_stride, &zero,
+          scores + g * shape().S * shape().L, L, s_stride, batches));
+    }
     cuda::launch_causal_softmax(scores, BH, shape().S, shape().L,
                                 1.0f / std::sqrt(float(shape().D)), backend_.stream());
-    // Column-major O^T [D,S] = V^T [D,L] x P^T [L,S]; only the first L cache rows are read.
-    AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(handles_.blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, D, S,
-                                                L, &one, v.as<const float>(), D, cap * D, scores, L,
-                                                shape().S * shape().L, &zero, o.as<float>(), D,
-                                                shape().S * shape().D, batches));
+    for (std::int64_t g = 0; g < G; ++g) {
+      // Column-major O^T [D,S] = V^T [D,L] x P^T [L,S]; only the first L cache rows are read.
+      AIGC_CUBLAS_CHECK(cublasSgemmStridedBatched(
+          handles_.blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, D, S, L, &one, v.as<const float>(), D,
+          cap * D, scores + g * shape().S * shape().L, L, s_stride, &zero,
+          o.as<float>() + g * shape().S * shape().D, D, q_stride, batches));
+    }
   }
 
  private:

@@ -52,8 +52,8 @@ __global__ void __launch_bounds__(kThreads)
     return;
   }
   const float scale = 1.0f / sqrtf(float(a.D));
-  const float* k = a.k + bh * a.capacity * a.D;
-  const float* v = a.v + bh * a.capacity * a.D;
+  const float* k = a.k + a.kv_offset(bh);
+  const float* v = a.v + a.kv_offset(bh);
 
   for (int d = threadIdx.x; d < a.D; d += kThreads) q[d] = a.q[row * a.D + d] * scale;
   __syncthreads();

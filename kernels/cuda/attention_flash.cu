@@ -112,8 +112,8 @@ __global__ void __launch_bounds__(kThreads, 4) flash_attention_kernel(AttentionA
   }
   float running_max = -INFINITY, running_sum = 0.0f;
 
-  const float* kbase = a.k + bh * a.capacity * a.D;
-  const float* vbase = a.v + bh * a.capacity * a.D;
+  const float* kbase = a.k + a.kv_offset(bh);
+  const float* vbase = a.v + a.kv_offset(bh);
   for (std::int64_t j0 = 0; j0 < block_keys; j0 += C::kKeys) {
     load_tile<kDmax, C::kKeys>(k_tile, kbase, j0, a.L, a.D, vec);
     load_tile<kDmax, C::kKeys>(v_tile, vbase, j0, a.L, a.D, vec);

@@ -28,7 +28,7 @@ __global__ void scores_kernel(AttentionArgs a, float* scores) {
     float s = 0.0f;
     if (j <= a.L - a.S + i) {
       const float* q = a.q + row * a.D;
-      const float* k = a.k + (bh * a.capacity + j) * a.D;
+      const float* k = a.k + a.kv_offset(bh) + j * a.D;
       for (std::int64_t d = 0; d < a.D; ++d) s += q[d] * k[d];
     }
     scores[e] = s;
@@ -43,7 +43,7 @@ __global__ void weighted_values_kernel(AttentionArgs a, const float* probs) {
     const std::int64_t d = e % a.D, row = e / a.D;
     const std::int64_t i = row % a.S, bh = row / a.S;
     const float* p = probs + row * a.L;
-    const float* v = a.v + bh * a.capacity * a.D + d;
+    const float* v = a.v + a.kv_offset(bh) + d;
     const std::int64_t visible = a.L - a.S + i + 1;
     float acc = 0.0f;
     for (std::int64_t j = 0; j < visible; ++j) acc += p[j] * v[j * a.D];

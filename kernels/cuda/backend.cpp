@@ -70,7 +70,8 @@ cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, con
           .S = s.S,
           .L = s.L,
           .D = s.D,
-          .capacity = s.capacity()};
+          .capacity = s.capacity(),
+          .kv_heads = s.kv_head_count()};
 }
 
 // The score matrix's bytes, after checking that every launch of the shape fits its grid (the
@@ -122,7 +123,13 @@ class FusedAttention final : public AttentionKernel {
  private:
   // The sizes alone, for planning before any buffer exists.
   static cuda::AttentionArgs shape_args(const AttentionShape& s) {
-    return {.B = s.B, .H = s.H, .S = s.S, .L = s.L, .D = s.D, .capacity = s.capacity()};
+    return {.B = s.B,
+            .H = s.H,
+            .S = s.S,
+            .L = s.L,
+            .D = s.D,
+            .capacity = s.capacity(),
+            .kv_heads = s.kv_head_count()};
   }
 
   GpuBackend& backend_;

@@ -22,7 +22,11 @@ __global__ void embed_kernel(const std::int32_t* ids, std::int64_t tokens, std::
   if (e >= tokens * dim) return;
   const std::int64_t t = e / dim, c = e % dim;
   const std::int64_t id = ids[t];
-  x[e] = (id >= 0 && id < vocab) ? wte[id * dim + c] + wpe[(pos0 + t) * dim + c] : CUDART_NAN_F;
+  if (id < 0 || id >= vocab) {
+    x[e] = CUDART_NAN_F;
+    return;
+  }
+  x[e] = wpe != nullptr ? wte[id * dim + c] + wpe[(pos0 + t) * dim + c] : wte[id * dim + c];
 }
 
 // One block: each thread scans a strided slice keeping its best (value, index) and whether it
@@ -69,19 +73,19 @@ __global__ void __launch_bounds__(kArgmaxThreads)
 }
 
 __global__ void split_heads_kernel(const float* qkv, float* q, float* k_cache, float* v_cache,
-                                   std::int64_t T, std::int64_t H, std::int64_t D,
-                                   std::int64_t capacity, std::int64_t pos0) {
-  const std::int64_t C = H * D;
+                                   std::int64_t T, std::int64_t H, std::int64_t Hkv,
+                                   std::int64_t D, std::int64_t capacity, std::int64_t pos0) {
+  const std::int64_t row = (H + 2 * Hkv) * D;
   const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
-  if (e >= T * 3 * C) return;
-  const std::int64_t t = e / (3 * C), r = e % (3 * C);
-  const std::int64_t which = r / C, h = (r % C) / D, d = r % D;
+  if (e >= T * row) return;
+  const std::int64_t t = e / row, head = (e % row) / D, d = e % D;
   const float value = qkv[e];
-  if (which == 0) {
-    q[(h * T + t) * D + d] = value;
+  if (head < H) {
+    q[(head * T + t) * D + d] = value;
   } else {
-    float* cache = which == 1 ? k_cache : v_cache;
-    cache[(h * capacity + pos0 + t) * D + d] = value;
+    const bool key = head < H + Hkv;
+    const std::int64_t h = key ? head - H : head - H - Hkv;
+    (key ? k_cache : v_cache)[(h * capacity + pos0 + t) * D + d] = value;
   }
 }
 
@@ -111,12 +115,13 @@ void launch_argmax(const float* x, std::int64_t n, std::int32_t* out, cudaStream
 }
 
 void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cache,
-                        std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
-                        std::int64_t capacity, std::int64_t pos0, cudaStream_t stream) {
-  const std::int64_t n = tokens * 3 * heads * head_dim;
+                        std::int64_t tokens, std::int64_t heads, std::int64_t kv_heads,
+                        std::int64_t head_dim, std::int64_t capacity, std::int64_t pos0,
+                        cudaStream_t stream) {
+  const std::int64_t n = tokens * (heads + 2 * kv_heads) * head_dim;
   if (n <= 0) return;
   launch(split_heads_kernel, blocks_for(n), kThreads, 0, stream, qkv, q, k_cache, v_cache, tokens,
-         heads, head_dim, capacity, pos0);
+         heads, kv_heads, head_dim, capacity, pos0);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

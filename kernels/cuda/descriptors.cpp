@@ -22,7 +22,7 @@ BackendDescriptor gpu_descriptor(std::string name, std::string description) {
   d.name = std::move(name);
   d.description = std::move(description);
   d.compute_class = ComputeClass::gpu;
-  d.ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise};
+  d.ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise, Op::rope};
   d.device_timer = true;
   d.availability = device_availability;
   d.simd_target = device_target;

@@ -187,11 +187,18 @@ class GpuElementwise final : public ElementwiseKernel {
   GpuElementwise(GpuBackend& backend, const ElementwiseShape& s)
       : ElementwiseKernel(s), backend_(backend) {}
   void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
-    if (shape().op == ElementwiseOp::add) {
-      launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
-                 backend_.stream());
-    } else {
-      launch_gelu_tanh(a.as<const float>(), y.as<float>(), shape().n, backend_.stream());
+    switch (shape().op) {
+      case ElementwiseOp::add:
+        launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
+                   backend_.stream());
+        break;
+      case ElementwiseOp::gelu_tanh:
+        launch_gelu_tanh(a.as<const float>(), y.as<float>(), shape().n, backend_.stream());
+        break;
+      case ElementwiseOp::silu_mul:
+        launch_silu_mul(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
+                        backend_.stream());
+        break;
     }
   }
 
@@ -220,6 +227,14 @@ std::unique_ptr<ElementwiseKernel> GpuBackend::new_elementwise(const Elementwise
   return std::make_unique<GpuElementwise>(*this, shape);
 }
 
+std::unique_ptr<RopeKernel> GpuBackend::new_rope(const RopeShape& shape) {
+  cudaStream_t s = stream();
+  return kernel_from_function<RopeKernel>(shape, [s](const RopeShape& sh, Buffer& x) {
+    launch_rope(x.as<float>(), sh.tokens, sh.heads, sh.head_dim, sh.row_floats(), sh.pos0, sh.base,
+                s);
+  });
+}
+
 void GpuBackend::upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) {
   require_ids(dst, offset, src.size(), "upload_ids");
   if (src.empty()) return;
@@ -238,11 +253,11 @@ void GpuBackend::download_ids(const Buffer& src, std::size_t offset, std::span<s
 }
 
 void GpuBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                       std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) {
+                       std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x);
   const std::int64_t vocab = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
   launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim, vocab, wte.as<const float>(),
-               wpe.as<const float>(), x.as<float>(), stream());
+               wpe != nullptr ? wpe->as<const float>() : nullptr, x.as<float>(), stream());
 }
 
 void GpuBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) {
@@ -254,7 +269,8 @@ void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffe
                              Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(), v_cache.as<float>(),
-                     s.tokens, s.heads, s.head_dim, s.capacity, pos0, stream());
+                     s.tokens, s.heads, s.kv_head_count(), s.head_dim, s.capacity, pos0,
+                     stream());
 }
 
 void GpuBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {

@@ -26,7 +26,7 @@ class GpuBackend : public Backend {
   void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) override;
   void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
   void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-             std::int64_t dim, const Buffer& wte, const Buffer& wpe, Buffer& x) override;
+             std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) override;
   void argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) override;
   void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                    Buffer& k_cache, Buffer& v_cache) override;
@@ -42,6 +42,7 @@ class GpuBackend : public Backend {
   std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape& shape) override;
   std::unique_ptr<RmsnormKernel> new_rmsnorm(const RmsnormShape& shape) override;
   std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override;
+  std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override;
 
  private:
   double timed_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);

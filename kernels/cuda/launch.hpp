@@ -35,14 +35,19 @@ std::int64_t matmul_workspace_floats(MatmulVariant variant, const GemmArgs& args
 void launch_matmul(MatmulVariant variant, const GemmArgs& args, float* workspace,
                    cudaStream_t stream);
 
-// Causal attention, layouts as AttentionShape (core/backend.hpp): Q, O [B,H,S,D],
-// K, V [B,H,capacity,D]; query i stands at position L - S + i.
+// Causal attention, layouts as AttentionShape (core/op_shapes.hpp): Q, O [B,H,S,D],
+// K, V [B,Hkv,capacity,D]; query i stands at position L - S + i; query head h reads KV head
+// h / (H / Hkv).
 struct AttentionArgs {
   const float* q = nullptr;
   const float* k = nullptr;
   const float* v = nullptr;
   float* o = nullptr;
-  std::int64_t B = 1, H = 1, S = 1, L = 1, D = 1, capacity = 1;
+  std::int64_t B = 1, H = 1, S = 1, L = 1, D = 1, capacity = 1, kv_heads = 1;
+  // The offset in floats of the K/V head that query head bh = b * H + h reads.
+  __host__ __device__ std::int64_t kv_offset(std::int64_t bh) const {
+    return ((bh / H) * kv_heads + (bh % H) / (H / kv_heads)) * capacity * D;
+  }
 };
 // Scores in global memory: scores [B*H, S, L] floats, written then read back.
 void launch_attention_naive(const AttentionArgs& args, float* scores, cudaStream_t stream);
@@ -69,17 +74,22 @@ void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t r
                     std::int64_t dim, float eps, cudaStream_t stream);
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream);
-// x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:]; ids in device memory; an id outside 0..vocab-1
-// gives a row of NaN.
+void launch_silu_mul(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
+// RoPE in place, as RopeShape (core/op_shapes.hpp) says.
+void launch_rope(float* x, std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
+                 std::int64_t row_floats, std::int64_t pos0, float base, cudaStream_t stream);
+// x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:] (wpe null: wte's row alone); ids in device memory;
+// an id outside 0..vocab-1 gives a row of NaN.
 void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0, std::int64_t dim,
                   std::int64_t vocab, const float* wte, const float* wpe, float* x,
                   cudaStream_t stream);
 // *out = index of the largest of x[0..n) (the first on a tie), -1 if any is not finite.
 void launch_argmax(const float* x, std::int64_t n, std::int32_t* out, cudaStream_t stream);
-// qkv [T,3,H,D] -> q [H,T,D], rows pos0.. of k_cache, v_cache [H,capacity,D].
+// qkv [T,H+2Hkv,D] -> q [H,T,D], rows pos0.. of k_cache, v_cache [Hkv,capacity,D].
 void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cache,
-                        std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
-                        std::int64_t capacity, std::int64_t pos0, cudaStream_t stream);
+                        std::int64_t tokens, std::int64_t heads, std::int64_t kv_heads,
+                        std::int64_t head_dim, std::int64_t capacity, std::int64_t pos0,
+                        cudaStream_t stream);
 // o [H,T,D] -> y [T,H*D].
 void launch_merge_heads(const float* o, float* y, std::int64_t tokens, std::int64_t heads,
                         std::int64_t head_dim, cudaStream_t stream);

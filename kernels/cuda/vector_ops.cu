@@ -1,4 +1,5 @@
-// The decoder's non-matmul arithmetic: layernorm, rmsnorm, residual add, GELU, and a fill for
+// The decoder's non-matmul arithmetic: layernorm, rmsnorm, residual add, GELU, SwiGLU's gate,
+// rope, and a fill for
 // poisoning buffers. All memory-bound; each reads and writes its data once (layernorm
 // re-reads its row from cache).
 #include <cmath>
@@ -69,6 +70,35 @@ __global__ void gelu_tanh_kernel(const float* a, float* y, std::int64_t n) {
   }
 }
 
+// SwiGLU's gate: silu(a) * b. expf of a large -a overflows to inf and the quotient to 0, the
+// right limit.
+__global__ void silu_mul_kernel(const float* a, const float* b, float* y, std::int64_t n) {
+  for (std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < n;
+       e += std::int64_t{gridDim.x} * blockDim.x) {
+    const float v = a[e];
+    y[e] = v / (1.0f + expf(-v)) * b[e];
+  }
+}
+
+// One thread per rotated pair. The frequency is recomputed per pair (powf, a few ulp) rather
+// than read from a table: the op is memory-bound, and a table would be device state per shape.
+__global__ void rope_kernel(float* x, std::int64_t tokens, std::int64_t heads,
+                            std::int64_t head_dim, std::int64_t row_floats, std::int64_t pos0,
+                            float base) {
+  const std::int64_t half = head_dim / 2, pairs = tokens * heads * half;
+  for (std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < pairs;
+       e += std::int64_t{gridDim.x} * blockDim.x) {
+    const std::int64_t t = e / (heads * half), h = (e / half) % heads, i = e % half;
+    const float inv_freq = powf(base, -2.0f * float(i) / float(head_dim));
+    float s, c;
+    sincosf(float(pos0 + t) * inv_freq, &s, &c);
+    float* p = x + t * row_floats + h * head_dim + 2 * i;
+    const float x0 = p[0], x1 = p[1];
+    p[0] = x0 * c - x1 * s;
+    p[1] = x0 * s + x1 * c;
+  }
+}
+
 __global__ void fill_kernel(float* y, std::int64_t n, float value) {
   for (std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < n;
        e += std::int64_t{gridDim.x} * blockDim.x) {
@@ -103,6 +133,22 @@ void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaSt
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
   launch(gelu_tanh_kernel, stride_blocks(n), kThreads, 0, stream, a, y, n);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_silu_mul(const float* a, const float* b, float* y, std::int64_t n,
+                     cudaStream_t stream) {
+  if (n <= 0) return;
+  launch(silu_mul_kernel, stride_blocks(n), kThreads, 0, stream, a, b, y, n);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_rope(float* x, std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
+                 std::int64_t row_floats, std::int64_t pos0, float base, cudaStream_t stream) {
+  const std::int64_t pairs = tokens * heads * (head_dim / 2);
+  if (pairs <= 0) return;
+  launch(rope_kernel, stride_blocks(pairs), kThreads, 0, stream, x, tokens, heads, head_dim,
+         row_floats, pos0, base);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -60,13 +60,13 @@ class OnednnAttention final : public AttentionKernel {
     for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
       qk_.execute(stream,
                   {{DNNL_ARG_SRC, dnnl::memory(q_md_, engine, q.as<float>() + bh * q_stride)},
-                   {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md_, engine, k.as<float>() + bh * kv_stride)},
+                   {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md_, engine, k.as<float>() + shape().kv_head_of(bh) * kv_stride)},
                    {DNNL_ARG_DST, scores_},
                    {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, mask_}});
       softmax_.execute(stream, {{DNNL_ARG_SRC, scores_}, {DNNL_ARG_DST, scores_}});
       pv_.execute(stream,
                   {{DNNL_ARG_SRC, scores_},
-                   {DNNL_ARG_WEIGHTS, dnnl::memory(v_md_, engine, v.as<float>() + bh * kv_stride)},
+                   {DNNL_ARG_WEIGHTS, dnnl::memory(v_md_, engine, v.as<float>() + shape().kv_head_of(bh) * kv_stride)},
                    {DNNL_ARG_DST, dnnl::memory(q_md_, engine, o.as<float>() + bh * q_stride)}});
     }
     stream.wait();

@@ -51,6 +51,15 @@ class OnednnElementwise final : public ElementwiseKernel {
     if (op_ == ElementwiseOp::add) {
       primitive_ = dnnl::binary(dnnl::binary::primitive_desc(
           dnnl::binary::desc(dnnl::algorithm::binary_add, md_, md_, md_), cpu_engine()));
+    } else if (op_ == ElementwiseOp::silu_mul) {
+      // swish(a) with alpha 1 is silu, then the product with b: two primitives (the product as
+      // the eltwise's binary post-op left NaN outputs with the oneDNN 2.6 here).
+      primitive_ = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::eltwise_swish, md_, 1.0f, 0.0f),
+          cpu_engine()));
+      multiply_ = dnnl::binary(dnnl::binary::primitive_desc(
+          dnnl::binary::desc(dnnl::algorithm::binary_mul, md_, md_, md_), cpu_engine()));
     } else {
       primitive_ = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
@@ -66,6 +75,13 @@ class OnednnElementwise final : public ElementwiseKernel {
       primitive_.execute(cpu_stream(), {{DNNL_ARG_SRC_0, dnnl::memory(md_, engine, a.data())},
                                         {DNNL_ARG_SRC_1, dnnl::memory(md_, engine, b->data())},
                                         {DNNL_ARG_DST, dnnl::memory(md_, engine, y.data())}});
+    } else if (op_ == ElementwiseOp::silu_mul) {
+      const dnnl::memory dst(md_, engine, y.data());
+      primitive_.execute(cpu_stream(),
+                         {{DNNL_ARG_SRC, dnnl::memory(md_, engine, a.data())}, {DNNL_ARG_DST, dst}});
+      multiply_.execute(cpu_stream(), {{DNNL_ARG_SRC_0, dst},
+                                       {DNNL_ARG_SRC_1, dnnl::memory(md_, engine, b->data())},
+                                       {DNNL_ARG_DST, dst}});
     } else {
       primitive_.execute(cpu_stream(), {{DNNL_ARG_SRC, dnnl::memory(md_, engine, a.data())},
                                         {DNNL_ARG_DST, dnnl::memory(md_, engine, y.data())}});
@@ -78,6 +94,7 @@ class OnednnElementwise final : public ElementwiseKernel {
   int threads_;
   dnnl::memory::desc md_;
   dnnl::primitive primitive_;
+  dnnl::primitive multiply_;  // silu_mul's product
 };
 
 }  // namespace

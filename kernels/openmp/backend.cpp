@@ -29,6 +29,9 @@ class OpenmpBackend final : public HostBackend {
   std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override {
     return openmp::make_elementwise_kernel(shape, threads_);
   }
+  std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override {
+    return openmp::make_rope_kernel(shape, threads_);
+  }
 };
 
 }  // namespace
@@ -39,7 +42,8 @@ const BackendDescriptor& openmp_descriptor() {
       .name = "openmp",
       .description = "the simd kernels on all cores with OpenMP",
       .compute_class = ComputeClass::simd_core,
-      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise},
+      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
+              Op::rope},
       // Oversubscription is allowed up to 4x the cores, to show what it costs.
       .max_threads = [] { return 4 * omp_get_num_procs(); },
       .simd_target = [] { return simd::dispatched_target(); },

@@ -7,6 +7,7 @@
 #include "kernels/simd/elementwise.hpp"
 #include "kernels/simd/layernorm.hpp"
 #include "kernels/simd/rmsnorm.hpp"
+#include "kernels/simd/rope.hpp"
 
 namespace aigc::openmp {
 namespace {
@@ -76,6 +77,20 @@ std::unique_ptr<RmsnormKernel> make_rmsnorm_kernel(const RmsnormShape& shape, in
 #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
         for (int t = 0; t < team; ++t) {
           simd::rmsnorm_rows(s, px, pg, py, s.rows * t / team, s.rows * (t + 1) / team);
+        }
+      });
+}
+
+// Tokens split across the team; a decode step's single token stays on one thread.
+std::unique_ptr<RopeKernel> make_rope_kernel(const RopeShape& shape, int threads) {
+  const int team = static_cast<int>(std::min<std::int64_t>(
+      useful_threads(shape.tokens * shape.row_floats(), threads), shape.tokens));
+  return kernel_from_function<RopeKernel>(
+      shape, [team, table = simd::rope_table(shape)](const RopeShape& s, Buffer& x) {
+        float* px = x.as<float>();
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+        for (int t = 0; t < team; ++t) {
+          simd::rope_rows(s, table.data(), px, s.tokens * t / team, s.tokens * (t + 1) / team);
         }
       });
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Layernorm, rmsnorm and the elementwise ops: the simd kernels over row / element ranges, one
+// Layernorm, rmsnorm, the elementwise ops and rope: the simd kernels over row / element ranges, one
 // range per thread. Small calls (a decode step's one row) stay on the calling thread,
 // where waking the team would cost more than the work.
 #include <memory>
@@ -12,5 +12,6 @@ std::unique_ptr<LayernormKernel> make_layernorm_kernel(const LayernormShape& sha
 std::unique_ptr<RmsnormKernel> make_rmsnorm_kernel(const RmsnormShape& shape, int threads);
 std::unique_ptr<ElementwiseKernel> make_elementwise_kernel(const ElementwiseShape& shape,
                                                            int threads);
+std::unique_ptr<RopeKernel> make_rope_kernel(const RopeShape& shape, int threads);
 
 }  // namespace aigc::openmp

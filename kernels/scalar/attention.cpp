@@ -28,8 +28,8 @@ class ScalarAttention final : public AttentionKernel {
 
     for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
       const float* qh = q + bh * S * D;
-      const float* kh = k + bh * cap * D;
-      const float* vh = v + bh * cap * D;
+      const float* kh = k + shape().kv_head_of(bh) * cap * D;
+      const float* vh = v + shape().kv_head_of(bh) * cap * D;
       float* oh = o + bh * S * D;
       float* sh = scores_.data() + bh * S * L;
       for (std::int64_t i = 0; i < S; ++i) {

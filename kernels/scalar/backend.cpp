@@ -4,6 +4,7 @@
 #include "kernels/scalar/layernorm.hpp"
 #include "kernels/scalar/matmul.hpp"
 #include "kernels/scalar/rmsnorm.hpp"
+#include "kernels/scalar/rope.hpp"
 
 namespace aigc {
 namespace {
@@ -28,6 +29,9 @@ class ScalarBackend final : public HostBackend {
   std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override {
     return scalar::make_elementwise_kernel(shape);
   }
+  std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override {
+    return scalar::make_rope_kernel(shape);
+  }
 };
 
 }  // namespace
@@ -38,7 +42,8 @@ const BackendDescriptor& scalar_descriptor() {
       .name = "scalar",
       .description = "plain loops, one thread, auto-vectorization off: the reference and baseline",
       .compute_class = ComputeClass::scalar_core,
-      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise},
+      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
+              Op::rope},
       .make = [] { return std::unique_ptr<Backend>(new ScalarBackend(scalar_descriptor())); }};
   return d;
 }

@@ -111,7 +111,8 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
 
   thread_local Scratch scratch;
   if (rows == 1) {
-    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + bh * cap * s.D, v + bh * cap * s.D,
+    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + s.kv_head_of(bh) * cap * s.D,
+                v + s.kv_head_of(bh) * cap * s.D,
                 o + (bh * s.S + i0) * s.D, s.L - s.S + i0 + 1, scratch);
     return;
   }
@@ -131,8 +132,8 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
   std::fill(m, m + kBr, minus_inf);
   std::fill(l, l + kBr, 0.0f);
 
-  const float* kh = k + bh * cap * s.D;
-  const float* vh = v + bh * cap * s.D;
+  const float* kh = k + s.kv_head_of(bh) * cap * s.D;
+  const float* vh = v + s.kv_head_of(bh) * cap * s.D;
   const int64_t first_pos = s.L - s.S + i0;  // absolute position of the block's first query
   const int64_t last_pos = s.L - s.S + i1 - 1;
 

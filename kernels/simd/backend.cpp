@@ -4,6 +4,7 @@
 #include "kernels/simd/gemm.hpp"
 #include "kernels/simd/layernorm.hpp"
 #include "kernels/simd/rmsnorm.hpp"
+#include "kernels/simd/rope.hpp"
 
 namespace aigc {
 namespace {
@@ -48,6 +49,9 @@ class SimdBackend final : public HostBackend {
   std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override {
     return simd::make_elementwise_kernel(shape);
   }
+  std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override {
+    return simd::make_rope_kernel(shape);
+  }
 };
 
 }  // namespace
@@ -58,7 +62,8 @@ const BackendDescriptor& simd_descriptor() {
       .name = "simd",
       .description = "Google Highway, runtime-dispatched, packed and register-blocked, one thread",
       .compute_class = ComputeClass::simd_core,
-      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise},
+      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
+              Op::rope},
       .simd_target = [] { return simd::dispatched_target(); },
       .make = [] { return std::unique_ptr<Backend>(new SimdBackend(simd_descriptor())); }};
   return d;

@@ -36,6 +36,18 @@ void ElementwiseRangeImpl(ElementwiseOp op, const float* a, const float* b, floa
     for (; i < i1; ++i) y[i] = a[i] + b[i];
     return;
   }
+  if (op == ElementwiseOp::silu_mul) {
+    // silu(a) b = a b / (1 + exp(-a)); Highway's Exp (a few ulp) underflows to 0 and
+    // overflows to inf as std::exp does, so both tails reach their limits.
+    const VF one = hn::Set(d, 1.0f);
+    for (; i + L <= i1; i += L) {
+      const VF x = hn::LoadU(d, a + i);
+      const VF denom = hn::Add(one, hn::Exp(d, hn::Neg(x)));
+      hn::StoreU(hn::Div(hn::Mul(x, hn::LoadU(d, b + i)), denom), d, y + i);
+    }
+    for (; i < i1; ++i) y[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
+    return;
+  }
   const VF half = hn::Set(d, 0.5f), one = hn::Set(d, 1.0f), k0 = hn::Set(d, kSqrt2OverPi),
            k1 = hn::Set(d, kGeluCubic);
   for (; i + L <= i1; i += L) {

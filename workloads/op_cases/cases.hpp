@@ -12,6 +12,8 @@ const OpCase& layernorm_case();
 const OpCase& rmsnorm_case();
 const OpCase& add_case();
 const OpCase& gelu_tanh_case();
+const OpCase& silu_mul_case();
+const OpCase& rope_case();
 const OpCase& split_heads_case();
 const OpCase& merge_heads_case();
 

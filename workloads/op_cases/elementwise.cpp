@@ -1,4 +1,4 @@
-// The elementwise ops: the residual add and GPT-2's tanh-form GELU.
+// The elementwise ops: the residual add, GPT-2's tanh-form GELU and SwiGLU's gate silu(a) * b.
 #include <cmath>
 
 #include "core/random.hpp"
@@ -23,32 +23,54 @@ std::vector<OpVars> elementwise_bench_shapes() {
 class ElementwiseCase final : public OpCase {
  public:
   explicit ElementwiseCase(ElementwiseOp op) : op_(op) {}
-  std::string name() const override { return op_ == ElementwiseOp::add ? "add" : "gelu_tanh"; }
+  std::string name() const override {
+    switch (op_) {
+      case ElementwiseOp::add:
+        return "add";
+      case ElementwiseOp::gelu_tanh:
+        return "gelu_tanh";
+      case ElementwiseOp::silu_mul:
+        return "silu_mul";
+    }
+    return "?";
+  }
   std::optional<Op> op() const override { return Op::elementwise; }
   std::vector<ShapeKey> vars() const override { return {{"n", 1, kMaxFloats}}; }
   std::vector<OpVars> test_shapes() const override { return elementwise_test_shapes(); }
   std::vector<OpVars> bench_shapes() const override { return elementwise_bench_shapes(); }
   WorkCounts counts(const OpVars& v) const override {
     const double n = double(v.at("n"));
-    // add: 1 FLOP, 2 reads and a write; GELU: ~8 FLOPs with the tanh counted as one.
-    return op_ == ElementwiseOp::add ? WorkCounts{.flops = n, .bytes = 12 * n, .n_units = 1}
-                                     : WorkCounts{.flops = 8 * n, .bytes = 8 * n, .n_units = 1};
+    // add: 1 FLOP, 2 reads and a write; GELU: ~8 FLOPs with the tanh counted as one;
+    // silu_mul: 4 with the exp counted as one, 2 reads and a write.
+    switch (op_) {
+      case ElementwiseOp::add:
+        return {.flops = n, .bytes = 12 * n, .n_units = 1};
+      case ElementwiseOp::gelu_tanh:
+        return {.flops = 8 * n, .bytes = 8 * n, .n_units = 1};
+      case ElementwiseOp::silu_mul:
+        break;
+    }
+    return {.flops = 4 * n, .bytes = 12 * n, .n_units = 1};
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     const std::int64_t n = v.at("n");
     if (op_ == ElementwiseOp::add) return {random_uniform(n, 41), random_uniform(n, 42)};
+    if (op_ == ElementwiseOp::silu_mul)
+      return {random_uniform(n, 43, -8.0f, 8.0f), random_uniform(n, 44)};
     return {random_uniform(n, 31, -6.0f, 6.0f)};  // both tails and the bend
   }
   std::vector<std::int64_t> output_floats(const OpVars& v) const override { return {v.at("n")}; }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
     auto kernel = std::shared_ptr<ElementwiseKernel>(backend.make_elementwise({op_, v.at("n")}));
-    return [kernel, binary = op_ == ElementwiseOp::add](const std::vector<Buffer>& in,
+    return [kernel, binary = is_binary(op_)](const std::vector<Buffer>& in,
                                                         std::vector<Buffer>& out) {
       kernel->run(in[0], binary ? &in[1] : nullptr, out[0]);
     };
   }
   // add: one rounding of |a| + |b|. GELU: the cubic and the tanh argument carry a few u of
   // |a| (1 + |z|), the tanh (a library's, not correctly rounded) and the products a few more.
+  // silu_mul: every step is relative (the exp's few ulp shrink by e / (1 + e) < 1 in the
+  // sigmoid, then a sum, a quotient and a product), so 16 u of |ref| covers a library's exp.
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
                 const std::vector<std::vector<float>>& out, double) const override {
     MaxRelativeError err;
@@ -58,6 +80,9 @@ class ElementwiseCase final : public OpCase {
       if (op_ == ElementwiseOp::add) {
         const double b = in[1][i];
         err.add(out[0][i], a + b, std::abs(a) + std::abs(b));
+      } else if (op_ == ElementwiseOp::silu_mul) {
+        const double ref = a / (1 + std::exp(-a)) * in[1][i];
+        err.add(out[0][i], ref, std::abs(ref));
       } else {
         const double z = std::sqrt(2 / M_PI) * (a + 0.044715 * a * a * a);
         const double ref = 0.5 * a * (1 + std::tanh(z));
@@ -75,6 +100,11 @@ class ElementwiseCase final : public OpCase {
 
 const OpCase& add_case() {
   static const ElementwiseCase c(ElementwiseOp::add);
+  return c;
+}
+
+const OpCase& silu_mul_case() {
+  static const ElementwiseCase c(ElementwiseOp::silu_mul);
   return c;
 }
 

@@ -64,44 +64,57 @@ class MatmulCase final : public OpCase {
 };
 
 AttentionShape attention_of(const OpVars& v) {
-  return {.B = v.at("B"), .H = v.at("H"), .S = v.at("S"), .L = v.at("L"), .D = v.at("D")};
+  return {.B = v.at("B"),
+          .H = v.at("H"),
+          .S = v.at("S"),
+          .L = v.at("L"),
+          .D = v.at("D"),
+          .kv_heads = v.at("KV")};
 }
 
-// Causal attention; S == L is a prefill, S == 1 a decode step against L cached keys.
+// Causal attention; S == L is a prefill, S == 1 a decode step against L cached keys. KV is the
+// number of key/value heads: H for multi-head attention, fewer for grouped-query attention.
 class AttentionCase final : public OpCase {
  public:
   std::string name() const override { return "attention"; }
   std::optional<Op> op() const override { return Op::attention; }
   std::vector<ShapeKey> vars() const override {
-    return {{"B", 1, 64}, {"H", 1, 128}, {"S", 1, 4096}, {"L", 1, 4096}, {"D", 1, 256}};
+    return {{"B", 1, 64}, {"H", 1, 128}, {"KV", 1, 128}, {"S", 1, 4096}, {"L", 1, 4096},
+            {"D", 1, 256}};
   }
   // S = L = 1; S past a 64-row tile with an odd D; a decode step past a tile of keys; several
-  // heads and batches with D = 80.
+  // heads and batches with D = 80; grouped-query attention (SmolLM2's 9 query heads on 3 KV
+  // heads, and 4 on 1) in a prefill, a decode step and with batches.
   std::vector<OpVars> test_shapes() const override {
-    return {{{"B", 1}, {"H", 1}, {"S", 1}, {"L", 1}, {"D", 1}},
-            {{"B", 1}, {"H", 2}, {"S", 65}, {"L", 65}, {"D", 13}},
-            {{"B", 1}, {"H", 3}, {"S", 1}, {"L", 130}, {"D", 64}},
-            {{"B", 2}, {"H", 3}, {"S", 17}, {"L", 17}, {"D", 80}}};
+    return {{{"B", 1}, {"H", 1}, {"KV", 1}, {"S", 1}, {"L", 1}, {"D", 1}},
+            {{"B", 1}, {"H", 2}, {"KV", 2}, {"S", 65}, {"L", 65}, {"D", 13}},
+            {{"B", 1}, {"H", 3}, {"KV", 3}, {"S", 1}, {"L", 130}, {"D", 64}},
+            {{"B", 2}, {"H", 3}, {"KV", 3}, {"S", 17}, {"L", 17}, {"D", 80}},
+            {{"B", 1}, {"H", 9}, {"KV", 3}, {"S", 19}, {"L", 19}, {"D", 64}},
+            {{"B", 1}, {"H", 9}, {"KV", 3}, {"S", 1}, {"L", 70}, {"D", 64}},
+            {{"B", 2}, {"H", 4}, {"KV", 1}, {"S", 5}, {"L", 9}, {"D", 16}}};
   }
-  // GPT-2 124M: a 128-token prefill and a decode step against 1024 cached keys.
+  // GPT-2 124M and SmolLM2-135M: a 128-token prefill and a decode step against 1024 cached keys.
   std::vector<OpVars> bench_shapes() const override {
-    return {{{"B", 1}, {"H", 12}, {"S", 1}, {"L", 1024}, {"D", 64}},
-            {{"B", 1}, {"H", 12}, {"S", 128}, {"L", 128}, {"D", 64}}};
+    return {{{"B", 1}, {"H", 12}, {"KV", 12}, {"S", 1}, {"L", 1024}, {"D", 64}},
+            {{"B", 1}, {"H", 12}, {"KV", 12}, {"S", 128}, {"L", 128}, {"D", 64}},
+            {{"B", 1}, {"H", 9}, {"KV", 3}, {"S", 1}, {"L", 1024}, {"D", 64}},
+            {{"B", 1}, {"H", 9}, {"KV", 3}, {"S", 128}, {"L", 128}, {"D", 64}}};
   }
   WorkCounts counts(const OpVars& v) const override {
     const AttentionShape s = attention_of(v);
     // 4D per visible (query, key) pair: query i (at position L-S+i) sees L-S+i+1 keys.
     const double pairs = double(s.S) * (s.L - s.S) + double(s.S) * (s.S + 1) / 2;
-    const double bh = double(s.B) * s.H;
+    const double bh = double(s.B) * s.H, bkv = double(s.B) * s.kv_head_count();
     return {.flops = 4.0 * s.D * pairs * bh,
-            .bytes = 4.0 * bh * s.D * (2.0 * s.S + 2.0 * s.L),
+            .bytes = 4.0 * s.D * (2.0 * s.S * bh + 2.0 * s.L * bkv),
             .n_units = s.B * s.H};
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     const AttentionShape s = attention_of(v);
-    const std::int64_t bh = s.B * s.H;
-    return {random_uniform(bh * s.S * s.D, 21), random_uniform(bh * s.L * s.D, 22),
-            random_uniform(bh * s.L * s.D, 23)};
+    const std::int64_t bh = s.B * s.H, bkv = s.B * s.kv_head_count();
+    return {random_uniform(bh * s.S * s.D, 21), random_uniform(bkv * s.L * s.D, 22),
+            random_uniform(bkv * s.L * s.D, 23)};
   }
   std::vector<std::int64_t> output_floats(const OpVars& v) const override {
     return {v.at("B") * v.at("H") * v.at("S") * v.at("D")};
@@ -109,6 +122,8 @@ class AttentionCase final : public OpCase {
   OpRun prepare(Backend& backend, const OpVars& v) const override {
     if (v.at("S") > v.at("L"))
       throw InvalidArgument("shapes", "attention: S queries must not exceed L keys");
+    if (v.at("KV") > v.at("H") || v.at("H") % v.at("KV") != 0)
+      throw InvalidArgument("shapes", "attention: H must be a multiple of KV (no more than H)");
     auto kernel = std::shared_ptr<AttentionKernel>(backend.make_attention(attention_of(v)));
     return [kernel](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], in[2], out[0]);
