@@ -94,6 +94,7 @@ class GgufFile {
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
 
   bool has(const std::string& key) const { return metadata_.contains(key); }
+  bool has_tensor(const std::string& name) const { return index_.contains(name); }
   // Typed look-ups; a missing key or one of another type is a GgufError naming the key.
   const GgufValue& value(const std::string& key) const;
   std::string get_string(const std::string& key) const;

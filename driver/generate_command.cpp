@@ -12,8 +12,9 @@
 #include "core/machine.hpp"
 #include "core/safetensors.hpp"
 #include "core/stats.hpp"
-#include "decoder/gpt2_model.hpp"
+#include "decoder/model.hpp"
 #include "kernels/registry.hpp"
+#include "workloads/decoder.hpp"
 #include "workloads/workload.hpp"
 
 namespace aigc {
@@ -25,7 +26,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::vector<std::int32_t> parse_ids(const std::vector<std::string>& texts, const Gpt2Config& c) {
+std::vector<std::int32_t> parse_ids(const std::vector<std::string>& texts, const DecoderConfig& c) {
   if (texts.empty()) {
     throw InvalidArgument("prompt-ids", "no token ids (give e.g. --prompt-ids 464,3290,318)");
   }
@@ -53,7 +54,7 @@ std::vector<std::int32_t> parse_ids(const std::vector<std::string>& texts, const
 
 int generate_command(const GenerateOptions& o, std::ostream& out) {
   // --- validate everything before any work ---
-  const Gpt2Config config = gpt2_config(o.config);
+  const DecoderConfig config = decoder_config(o.config);
   const std::vector<std::int32_t> prompt = parse_ids(o.prompt_ids, config);
   const std::int64_t room = config.n_ctx - std::int64_t(prompt.size());
   if (o.count < 1 || o.count > room) {
@@ -73,7 +74,7 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
     throw InvalidArgument("backend",
                           fmt::format("'{}' is unavailable here ({})", o.backend, av.reason));
   }
-  for (const Op op : find_workload("decoder").ops("")) {
+  for (const Op op : decoder_ops(config)) {
     if (!descriptor.supports(op, descriptor.default_dtype())) {
       throw InvalidArgument("backend",
                             fmt::format("'{}' cannot run the decoder ({})", o.backend,
@@ -89,18 +90,18 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
 
   // --- load, upload, prepare (not part of the timings below) ---
   const auto setup_start = Clock::now();
-  Gpt2Weights weights;
+  DecoderWeights weights;
   if (o.weights.empty()) {
-    weights = random_gpt2_weights(config, o.seed);
+    weights = random_weights(config, o.seed);
   } else {
     try {
-      weights = load_gpt2_weights(o.weights, config);
+      weights = load_gpt2_safetensors(o.weights, config);
     } catch (const SafetensorsError& e) {
       throw InvalidArgument("weights", e.what());
     }
   }
   const std::int64_t total = std::int64_t(prompt.size()) + o.count;
-  Gpt2Model model(*backend, weights, total);
+  DecoderModel model(*backend, weights, total);
   model.prepare(std::int64_t(prompt.size()), o.count);
   const double setup_s = seconds_since(setup_start);
 

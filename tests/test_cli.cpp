@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "decoder/gpt2_weights.hpp"
+#include "decoder/weights.hpp"
 
 #include "core/files.hpp"
 #include "core/machine.hpp"
@@ -188,7 +188,7 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
   // A checkpoint of another model: the first mismatched tensor is named.
   Scratch scratch;
   const std::string path = scratch.file("small.safetensors");
-  save_gpt2_weights(path, random_gpt2_weights(gpt2_config("tiny"), 3));
+  save_gpt2_safetensors(path, random_weights(decoder_config("tiny"), 3));
   const CliResult r =
       cli({"generate", "--config", "gpt2-124m", "--prompt-ids", "1", "--weights", path});
   CHECK(r.status == 2);

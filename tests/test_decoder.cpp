@@ -1,4 +1,5 @@
-// The GPT-2 decoder on every backend: logits against float64 and the scalar reference
+// The decoder, both architectures (GPT-2's tiny and the Llama family's tiny-llama: rope,
+// RMSNorm, SwiGLU, grouped-query attention, an untied output), on every backend: logits against float64 and the scalar reference
 // after prefill and each decode step, the KV cache against full recomputation, the same
 // greedy tokens everywhere, checkpoints, and bad ids.
 #include <unistd.h>
@@ -8,8 +9,8 @@
 #include <filesystem>
 
 #include "core/errors.hpp"
-#include "decoder/gpt2_model.hpp"
-#include "decoder/gpt2_reference.hpp"
+#include "decoder/model.hpp"
+#include "decoder/reference.hpp"
 #include "kernels/registry.hpp"
 #include "tests/backend_sweep.hpp"
 
@@ -17,9 +18,10 @@ using namespace aigc;
 
 namespace {
 
-const Gpt2Weights& tiny_weights() {
-  static const Gpt2Weights w = random_gpt2_weights(gpt2_config("tiny"), 2024);
-  return w;
+const DecoderWeights& tiny_weights(const std::string& model = "tiny") {
+  static const DecoderWeights gpt2 = random_weights(decoder_config("tiny"), 2024);
+  static const DecoderWeights llama = random_weights(decoder_config("tiny-llama"), 2025);
+  return model == "tiny" ? gpt2 : llama;
 }
 
 const std::vector<std::int32_t> kPrompt = {5, 17, 96, 0, 42, 42, 7, 63, 88, 1};
@@ -31,8 +33,8 @@ struct Trace {
   std::vector<std::int32_t> tokens;  // prompt + generated
 };
 
-Trace run_greedy(Backend& backend, const Gpt2Weights& w) {
-  Gpt2Model model(backend, w, w.config.n_ctx);
+Trace run_greedy(Backend& backend, const DecoderWeights& w) {
+  DecoderModel model(backend, w, w.config.n_ctx);
   Trace trace;
   trace.tokens = kPrompt;
   auto logits = model.forward(kPrompt);
@@ -47,8 +49,9 @@ Trace run_greedy(Backend& backend, const Gpt2Weights& w) {
 }
 
 // Logits after the prefix of `length` tokens of the trace, recomputed in float64.
-std::vector<double> reference_after(const Trace& t, std::size_t length) {
-  return gpt2_reference_logits(tiny_weights(), std::span(t.tokens).first(length));
+std::vector<double> reference_after(const Trace& t, std::size_t length,
+                                    const DecoderWeights& w) {
+  return reference_logits(w, std::span(t.tokens).first(length));
 }
 
 double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
@@ -58,28 +61,34 @@ double relative_difference(const std::vector<float>& a, const std::vector<float>
 }  // namespace
 
 TEST_CASE("the scalar decoder matches float64 after prefill and each decode step") {
+  const std::string model = GENERATE("tiny", "tiny-llama");
+  INFO(model);
+  const DecoderWeights& w = tiny_weights(model);
   auto scalar = make_backend("scalar");
-  const Trace t = run_greedy(*scalar, tiny_weights());
+  const Trace t = run_greedy(*scalar, w);
   for (std::size_t s = 0; s < t.logits.size(); ++s) {
     const std::size_t length = kPrompt.size() + s;
     INFO("step " << s);
-    const double err = logits_relative_error(t.logits[s], reference_after(t, length));
-    CHECK(err <= gpt2_logits_tolerance(tiny_weights().config, std::int64_t(length)));
+    const double err = logits_relative_error(t.logits[s], reference_after(t, length, w));
+    CHECK(err <= logits_tolerance(w.config, std::int64_t(length)));
     CHECK(err > 0);  // float32 arithmetic really ran: not the reference itself
   }
 }
 
 TEST_CASE("every backend's logits match scalar and float64 after prefill and each decode step") {
+  const std::string model = GENERATE("tiny", "tiny-llama");
+  INFO(model);
+  const DecoderWeights& w = tiny_weights(model);
   auto scalar = make_backend("scalar");
-  const Trace expected = run_greedy(*scalar, tiny_weights());
+  const Trace expected = run_greedy(*scalar, w);
   for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
-    const Trace t = run_greedy(backend, tiny_weights());
+    const Trace t = run_greedy(backend, w);
     for (std::size_t s = 0; s < t.logits.size(); ++s) {
       const std::size_t length = kPrompt.size() + s;
-      const double tol = gpt2_logits_tolerance(tiny_weights().config, std::int64_t(length));
+      const double tol = logits_tolerance(w.config, std::int64_t(length));
       INFO(name << " threads=" << threads << " step " << s << " tolerance " << tol);
       CHECK(relative_difference(t.logits[s], expected.logits[s]) <= 2 * tol);
-      CHECK(logits_relative_error(t.logits[s], reference_after(t, length)) <= tol);
+      CHECK(logits_relative_error(t.logits[s], reference_after(t, length, w)) <= tol);
     }
     // All backends pick the same greedy tokens: the winning margins (checked below) are far
     // above the tolerance, so rounding cannot flip a choice.
@@ -88,11 +97,14 @@ TEST_CASE("every backend's logits match scalar and float64 after prefill and eac
 }
 
 TEST_CASE("greedy decoding on the backend (argmax fed to the next step) picks the host's tokens") {
+  const std::string model = GENERATE("tiny", "tiny-llama");
+  INFO(model);
+  const DecoderWeights& w = tiny_weights(model);
   auto scalar = make_backend("scalar");
-  const Trace expected = run_greedy(*scalar, tiny_weights());
+  const Trace expected = run_greedy(*scalar, w);
   for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
     INFO(name << " threads=" << threads);
-    Gpt2Model model(backend, tiny_weights(), 32);
+    DecoderModel model(backend, w, 32);
     model.forward(kPrompt);
     const auto P = std::int64_t(kPrompt.size());
     // Twice: the second pass replays what the first recorded (a CUDA graph per position).
@@ -108,7 +120,7 @@ TEST_CASE("greedy decoding on the backend (argmax fed to the next step) picks th
       const auto logits = model.last_logits();
       CHECK(relative_difference(std::vector<float>(logits.begin(), logits.end()),
                                 expected.logits[kSteps]) <=
-            2 * gpt2_logits_tolerance(tiny_weights().config, P + kSteps));
+            2 * logits_tolerance(w.config, P + kSteps));
     }
     CHECK_THROWS_WITH(model.decode(32, true),
                       Catch::Contains("gen") && Catch::Contains("valid: 0..16"));
@@ -116,11 +128,11 @@ TEST_CASE("greedy decoding on the backend (argmax fed to the next step) picks th
 }
 
 TEST_CASE("a non-finite logit in a backend-side decode is an error naming the position") {
-  Gpt2Weights broken = tiny_weights();
+  DecoderWeights broken = tiny_weights();
   // A huge final-layernorm gain overflows the logits to infinity at every step.
-  std::fill(broken.ln_f_weight.begin(), broken.ln_f_weight.end(), 3e38f);
+  std::fill(broken.final_norm.begin(), broken.final_norm.end(), 3e38f);
   auto backend = make_backend("simd");
-  Gpt2Model model(*backend, broken, 32);
+  DecoderModel model(*backend, broken, 32);
   model.forward(kPrompt);
   model.decode(3, true);
   CHECK_THROWS_WITH(model.tokens(std::int64_t(kPrompt.size()), 4),
@@ -136,7 +148,7 @@ TEST_CASE("the greedy choices of the test sequence win by far more than the tole
     std::vector<float> sorted = logits;
     std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
     const double scale = std::max(std::abs(sorted.front()), std::abs(sorted.back()));
-    const double tol = gpt2_logits_tolerance(tiny_weights().config, tiny_weights().config.n_ctx);
+    const double tol = logits_tolerance(tiny_weights().config, tiny_weights().config.n_ctx);
     CHECK((sorted[0] - sorted[1]) / scale > 4 * tol);
   }
 }
@@ -147,11 +159,11 @@ TEST_CASE("decoding with the KV cache equals recomputing the whole sequence with
     for (std::size_t s = 1; s < t.logits.size(); ++s) {
       const std::size_t length = kPrompt.size() + s;
       INFO(name << " threads=" << threads << " step " << s);
-      Gpt2Model fresh(backend, tiny_weights(), tiny_weights().config.n_ctx);
+      DecoderModel fresh(backend, tiny_weights(), tiny_weights().config.n_ctx);
       const auto full = fresh.forward(std::span(t.tokens).first(length));
       const std::vector<float> recomputed(full.begin(), full.end());
       CHECK(relative_difference(t.logits[s], recomputed) <=
-            2 * gpt2_logits_tolerance(tiny_weights().config, std::int64_t(length)));
+            2 * logits_tolerance(tiny_weights().config, std::int64_t(length)));
     }
   });
 }
@@ -159,7 +171,7 @@ TEST_CASE("decoding with the KV cache equals recomputing the whole sequence with
 TEST_CASE("rewinding the cache repeats a decode step exactly") {
   auto backend = make_backend("openmp");
   backend->set_threads(2);
-  Gpt2Model model(*backend, tiny_weights(), 32);
+  DecoderModel model(*backend, tiny_weights(), 32);
   model.forward(kPrompt);
   const std::int32_t token = 3;
   const auto first = model.forward(std::span(&token, 1));
@@ -173,13 +185,13 @@ TEST_CASE("rewinding the cache repeats a decode step exactly") {
 TEST_CASE("a checkpoint file gives exactly the logits of the same weights set directly") {
   const auto path = std::filesystem::temp_directory_path() /
                     ("aigc_decoder_" + std::to_string(::getpid()) + ".safetensors");
-  save_gpt2_weights(path.string(), tiny_weights());
-  const Gpt2Weights loaded = load_gpt2_weights(path.string(), tiny_weights().config);
+  save_gpt2_safetensors(path.string(), tiny_weights());
+  const DecoderWeights loaded = load_gpt2_safetensors(path.string(), tiny_weights().config);
   std::filesystem::remove(path);
   for (const char* name : {"scalar", "openmp", "onednn"}) {
     INFO(name);
     auto backend = make_backend(name);
-    Gpt2Model direct(*backend, tiny_weights(), 16), from_file(*backend, loaded, 16);
+    DecoderModel direct(*backend, tiny_weights(), 16), from_file(*backend, loaded, 16);
     const auto a = direct.forward(kPrompt);
     const auto b = from_file.forward(kPrompt);
     CHECK(std::equal(a.begin(), a.end(), b.begin()));
@@ -188,7 +200,7 @@ TEST_CASE("a checkpoint file gives exactly the logits of the same weights set di
 
 TEST_CASE("bad token ids and prompts longer than the context are refused by name") {
   auto backend = make_backend("scalar");
-  Gpt2Model model(*backend, tiny_weights(), 12);
+  DecoderModel model(*backend, tiny_weights(), 12);
   const std::vector<std::int32_t> negative = {1, -3};
   CHECK_THROWS_WITH(model.forward(negative), Catch::Contains("prompt-ids") &&
                                                  Catch::Contains("id -3 at index 1") &&
@@ -202,14 +214,14 @@ TEST_CASE("bad token ids and prompts longer than the context are refused by name
                                                  Catch::Contains("13 tokens") &&
                                                  Catch::Contains("12 positions"));
   CHECK(model.position() == 0);  // nothing ran, nothing was cached
-  CHECK_THROWS_AS(Gpt2Model(*backend, tiny_weights(), 65), InvalidArgument);  // n_ctx is 64
+  CHECK_THROWS_AS(DecoderModel(*backend, tiny_weights(), 65), InvalidArgument);  // n_ctx is 64
 }
 
 TEST_CASE("the decoder's error check catches wrong and NaN logits") {
   auto scalar = make_backend("scalar");
   const Trace t = run_greedy(*scalar, tiny_weights());
-  const auto ref = reference_after(t, kPrompt.size());
-  const double tol = gpt2_logits_tolerance(tiny_weights().config, std::int64_t(kPrompt.size()));
+  const auto ref = reference_after(t, kPrompt.size(), tiny_weights());
+  const double tol = logits_tolerance(tiny_weights().config, std::int64_t(kPrompt.size()));
   auto wrong = t.logits[0];
   wrong[50] += 0.01f * *std::max_element(wrong.begin(), wrong.end());
   CHECK(logits_relative_error(wrong, ref) > tol);

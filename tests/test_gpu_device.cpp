@@ -9,7 +9,7 @@
 
 #include "core/random.hpp"
 #include "core/verify.hpp"
-#include "decoder/gpt2_model.hpp"
+#include "decoder/model.hpp"
 #include "kernels/registry.hpp"
 
 using namespace aigc;
@@ -76,14 +76,14 @@ TEST_CASE("on a GPU: the decoder's recorded decode steps give the same logits as
     WARN("test skipped: " << find_backend("cuda").availability().reason);
     return;
   }
-  const Gpt2Weights weights = random_gpt2_weights(gpt2_config("tiny"), 7);
+  const DecoderWeights weights = random_weights(decoder_config("tiny"), 7);
   auto cuda = make_backend("cuda");
   auto scalar = make_backend("scalar");
-  Gpt2Model on_gpu(*cuda, weights, 16), reference(*scalar, weights, 16);
+  DecoderModel on_gpu(*cuda, weights, 16), reference(*scalar, weights, 16);
   const std::vector<std::int32_t> prompt = {3, 14, 15, 92, 65};
   on_gpu.forward(prompt);
   reference.forward(prompt);
-  const double tolerance = gpt2_logits_tolerance(weights.config, 16);
+  const double tolerance = logits_tolerance(weights.config, 16);
   // Pass 1 runs each step directly, pass 2 records and replays it, pass 3 replays the recording.
   for (int pass = 0; pass < 3; ++pass) {
     on_gpu.rewind(prompt.size());

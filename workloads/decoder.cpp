@@ -8,8 +8,9 @@
 #include <fmt/format.h>
 
 #include "core/errors.hpp"
-#include "decoder/gpt2_model.hpp"
-#include "decoder/gpt2_reference.hpp"
+#include "decoder/known_models.hpp"
+#include "decoder/model.hpp"
+#include "decoder/reference.hpp"
 #include "workloads/shape_args.hpp"
 
 namespace aigc {
@@ -19,10 +20,11 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   std::string name, rest;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
-    if (item.rfind("cfg=", 0) == 0) {
+    // model= is the same key under the name the generate command uses.
+    if (item.rfind("cfg=", 0) == 0 || item.rfind("model=", 0) == 0) {
       if (!name.empty())
         throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
-      name = item.substr(4);
+      name = item.substr(item.find('=') + 1);
     } else {
       rest += (rest.empty() ? "" : ",") + item;
     }
@@ -34,7 +36,7 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   }
   DecoderShape s;
   try {
-    s.config = gpt2_config(name);
+    s.config = decoder_config(name);
   } catch (const InvalidArgument& e) {
     const std::string problem = std::string(e.what()).substr(e.argument().size() + 2);
     throw InvalidArgument("shapes", fmt::format("'{}': cfg: {}", text, problem));
@@ -71,7 +73,7 @@ DecoderShape parse_decoder_shape(const std::string& text) {
 std::string format_decoder_shape(const DecoderShape& s) {
   std::string out = fmt::format("cfg={},prompt={}", s.config.name, s.prompt);
   if (s.gen > 0) out += fmt::format(",gen={}", s.gen);
-  if (s.config.n_layer != gpt2_config(s.config.name).n_layer)
+  if (s.config.n_layer != decoder_config(s.config.name).n_layer)
     out += fmt::format(",layers={}", s.config.n_layer);
   if (!s.logits) out += ",logits=0";
   return out;
@@ -79,20 +81,10 @@ std::string format_decoder_shape(const DecoderShape& s) {
 
 namespace {
 
-// Seeded random weights, made once per (model, layers) and shared by every case: GPT-2
-// 124M takes a second or two to draw.
-std::shared_ptr<const Gpt2Weights> shared_weights(const Gpt2Config& config) {
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<const Gpt2Weights>> cache;
-  const std::lock_guard lock(mutex);
-  auto& slot = cache[fmt::format("{}/{}", config.name, config.n_layer)];
-  if (!slot) slot = std::make_shared<const Gpt2Weights>(random_gpt2_weights(config, 1234));
-  return slot;
-}
-
 // The float64 reference is the slow part of a verification: computed once per token
 // sequence and shared by every backend that produced the same sequence.
-std::vector<double> reference_logits(const Gpt2Weights& w, std::span<const std::int32_t> ids) {
+std::vector<double> cached_reference_logits(const DecoderWeights& w,
+                                            std::span<const std::int32_t> ids) {
   static std::mutex mutex;
   static std::map<std::string, std::vector<double>> cache;
   std::string key = fmt::format("{}/{}", w.config.name, w.config.n_layer);
@@ -100,7 +92,7 @@ std::vector<double> reference_logits(const Gpt2Weights& w, std::span<const std::
   const std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 16) cache.clear();
-  return cache[key] = gpt2_reference_logits(w, ids);
+  return cache[key] = reference_logits(w, ids);
 }
 
 std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab) {
@@ -115,7 +107,7 @@ class DecoderCase final : public WorkloadCase {
  public:
   DecoderCase(Backend& backend, const DecoderShape& s)
       : s_(s),
-        weights_(shared_weights(s.config)),
+        weights_(named_model_weights(s.config)),
         prompt_(random_prompt(s.prompt, s.config.vocab)),
         model_(backend, *weights_, s.prompt + s.gen) {
     model_.prepare(s.prompt, s.gen);
@@ -160,10 +152,10 @@ class DecoderCase final : public WorkloadCase {
       last.assign(logits.begin(), logits.end());
       if (!s_.logits) set_feed();  // put back what run() feeds
     }
-    return logits_relative_error(last, reference_logits(*weights_, fed));
+    return logits_relative_error(last, cached_reference_logits(*weights_, fed));
   }
 
-  double tolerance() const override { return gpt2_logits_tolerance(s_.config, s_.prompt + s_.gen); }
+  double tolerance() const override { return logits_tolerance(s_.config, s_.prompt + s_.gen); }
 
  private:
   // Without logits there is no argmax: the steps feed the first token, then prompt tokens.
@@ -175,27 +167,32 @@ class DecoderCase final : public WorkloadCase {
   }
 
   DecoderShape s_;
-  std::shared_ptr<const Gpt2Weights> weights_;
+  std::shared_ptr<const DecoderWeights> weights_;
   std::vector<std::int32_t> prompt_;
-  Gpt2Model model_;
+  DecoderModel model_;
   std::int32_t first_token_ = 0, next_token_ = 0;
 };
 
-// Per token at position p (seeing p + 1 keys) through one block: the four projections
-// (2 C x 12 C multiply-adds and 9 C bias adds) and attention (4 C (p + 1): scores and
-// weighted values over every head). Layernorms, GELU and residuals are O(C) and left out.
-double block_flops(double C, double p) { return 24 * C * C + 9 * C + 4 * C * (p + 1); }
-// Parameters of one block: 12 C^2 weights and 13 C biases and gains.
-double block_params(double C) { return 12 * C * C + 13 * C; }
+// Per token at position p (seeing p + 1 keys) through one block: the projections (2 FLOPs per
+// weight, biases and gains counted as weights: O(C) beside O(C^2)) and attention (4 H D (p + 1):
+// scores and weighted values over every query head). Norms, activations, rope and residuals
+// are O(C) and left out.
+double block_flops(const DecoderConfig& c, double p) {
+  return 2.0 * double(c.block_parameters()) + 4.0 * double(c.n_embd) * (p + 1);
+}
+// KV cache bytes per position per layer: a key and a value row of Hkv D floats.
+double kv_row_bytes(const DecoderConfig& c) { return 8.0 * double(c.kv_heads() * c.head_dim()); }
 
 }  // namespace
 
 std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
   switch (preset) {
     case Preset::smoke:
-      return {"cfg=tiny,prompt=16", "cfg=tiny,prompt=16,gen=8"};
+      return {"cfg=tiny,prompt=16", "cfg=tiny,prompt=16,gen=8", "cfg=tiny-llama,prompt=16",
+              "cfg=tiny-llama,prompt=16,gen=8"};
     case Preset::quick:
-      return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=32"};
+      return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=32",
+              "cfg=smollm2-135m,prompt=128", "cfg=smollm2-135m,prompt=128,gen=32"};
     case Preset::full:
       return {"cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
               "cfg=gpt2-124m,prompt=128,gen=128", "cfg=gpt2-124m,prompt=896,gen=128",
@@ -204,6 +201,15 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
       return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=128"};
   }
   return {};
+}
+
+std::vector<Op> decoder_ops(const DecoderConfig& config) {
+  if (config.is_llama()) return {Op::matmul, Op::attention, Op::rmsnorm, Op::rope, Op::elementwise};
+  return {Op::matmul, Op::attention, Op::layernorm, Op::elementwise};
+}
+
+std::vector<Op> DecoderWorkload::ops(const std::string& shape) const {
+  return decoder_ops(parse_decoder_shape(shape).config);
 }
 
 std::string DecoderWorkload::canonical_shape(const std::string& text) const {
@@ -219,35 +225,37 @@ std::string DecoderWorkload::phase(const std::string& shape) const {
 // row written once, the output embedding read for each set of logits.
 WorkCounts DecoderWorkload::counts(const std::string& shape) const {
   const DecoderShape s = parse_decoder_shape(shape);
-  const double C = double(s.config.n_embd), V = double(s.config.vocab),
-               n = double(s.config.n_layer);
-  const double weights = 4 * n * block_params(C);
-  const double head = s.logits ? 4 * V * C + 8 * C : 0;  // wte as the output matrix, ln_f
+  const DecoderConfig& c = s.config;
+  const double C = double(c.n_embd), V = double(c.vocab), n = double(c.n_layer);
+  const double weights = 4 * n * double(c.block_parameters());
+  const double kv = kv_row_bytes(c);
+  const double head = s.logits ? 4 * V * C + 8 * C : 0;  // the output matrix, the final norm
   const double head_flops = s.logits ? 2 * C * V : 0;
   WorkCounts w;
   if (s.gen == 0) {
     const double P = double(s.prompt);
-    for (double p = 0; p < P; ++p) w.flops += n * block_flops(C, p);
+    for (double p = 0; p < P; ++p) w.flops += n * block_flops(c, p);
     w.flops += head_flops;
-    w.bytes = weights + head + 4 * P * C * (2 + 2 * n);  // embeddings in, K and V rows out
+    w.bytes = weights + head + P * (8 * C + n * kv);  // embeddings in, K and V rows out
     w.tokens = s.prompt;
     w.n_units = s.config.n_layer * s.prompt;
   } else {
     for (std::int64_t p = s.prompt; p < s.prompt + s.gen; ++p) {
-      w.flops += n * block_flops(C, double(p)) + head_flops;
-      w.bytes += weights + head + 4 * C * 2 + 4 * n * 2 * C * double(p + 1);
+      w.flops += n * block_flops(c, double(p)) + head_flops;
+      w.bytes += weights + head + 4 * C * 2 + n * kv * double(p + 1);
     }
     w.tokens = s.gen;
     w.n_units = s.config.n_layer * s.gen;
   }
   // What must stay resident: the weights and the whole KV cache; it picks the bandwidth.
-  w.working_set = weights + head + 4 * n * 2 * C * double(s.prompt + s.gen);
+  w.working_set = weights + head + n * kv * double(s.prompt + s.gen);
   // The weights on the host (all of them: the embeddings too) and on the backend, with the KV
-  // cache, the activations of the longest step ([T, 16C] at most) and the logits.
-  const double all_weights = 4.0 * double(s.config.parameters());
+  // cache, the activations of the longest step and the logits.
+  const double all_weights = 4.0 * double(c.parameters());
   const double T = double(std::max<std::int64_t>(s.prompt, 1));
+  const double activations = 4 * T * (7 * C + 2 * double(c.ff()));
   w.host_bytes = all_weights + 8 * V;
-  w.backend_bytes = all_weights + 4 * n * 2 * C * double(s.prompt + s.gen) + 4 * 16 * T * C + 4 * V;
+  w.backend_bytes = all_weights + n * kv * double(s.prompt + s.gen) + activations + 4 * V;
   return w;
 }
 

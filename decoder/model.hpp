@@ -1,8 +1,9 @@
 #pragma once
-// GPT-2's forward pass, written once on the Backend interface from the backend's own ops:
-// weights, activations and the KV cache live in the backend's buffers (device memory on a
-// GPU); token ids go in and the last position's logits come out. Prefill is a forward of
-// the whole prompt; each decode step a forward of one token against the cache.
+// A decoder's forward pass (GPT-2 or the Llama family, as its DecoderConfig says), written once
+// on the Backend interface from the backend's own ops: weights, activations and the KV cache
+// live in the backend's buffers (device memory on a GPU); token ids go in and the last
+// position's logits come out. Prefill is a forward of the whole prompt; each decode step a
+// forward of one token against the cache.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -11,20 +12,20 @@
 #include <vector>
 
 #include "core/backend.hpp"
-#include "decoder/gpt2_weights.hpp"
+#include "decoder/weights.hpp"
 
 namespace aigc {
 
-class Gpt2Model {
+class DecoderModel {
  public:
   // max_tokens: the KV cache's capacity (prompt plus generated tokens), 1 .. n_ctx;
   // throws InvalidArgument naming `max-tokens` otherwise.
-  Gpt2Model(Backend& backend, const Gpt2Weights& weights, std::int64_t max_tokens);
-  ~Gpt2Model();
-  Gpt2Model(const Gpt2Model&) = delete;
-  Gpt2Model& operator=(const Gpt2Model&) = delete;
+  DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens);
+  ~DecoderModel();
+  DecoderModel(const DecoderModel&) = delete;
+  DecoderModel& operator=(const DecoderModel&) = delete;
 
-  const Gpt2Config& config() const { return config_; }
+  const DecoderConfig& config() const { return config_; }
   std::int64_t max_tokens() const { return max_tokens_; }
   // Tokens in the cache: the position the next token will take.
   std::int64_t position() const { return position_; }
@@ -37,7 +38,7 @@ class Gpt2Model {
   // and values to the cache; returns the logits of the last one [vocab]. Throws
   // InvalidArgument naming `prompt-ids` for an empty list, an id outside 0 .. vocab - 1, or
   // more tokens than the cache has room for. With logits = false it stops after the last
-  // layer (no final layernorm, logits or download) and returns an empty span. With logits,
+  // layer (no final norm, logits or download) and returns an empty span. With logits,
   // the greedy next token is also written on the backend as the token at the new position().
   std::span<const float> forward(std::span<const std::int32_t> ids, bool logits = true);
 
@@ -71,30 +72,38 @@ class Gpt2Model {
  private:
   struct LayerBuffers;
   struct StepKernels;
+  struct PositionKernels;
   StepKernels& kernels_for(std::int64_t tokens);
-  AttentionKernel& attention_for(std::int64_t tokens, std::int64_t length);
+  // Attention (and rope) of `tokens` queries ending at position length - 1.
+  PositionKernels& position_kernels_for(std::int64_t tokens, std::int64_t length);
   void check_ids(std::span<const std::int32_t> ids, std::int64_t position) const;
   // One step of T tokens at position(), its ids already in tokens_; recorded and replayed
   // when T = 1 and the backend records.
   void step(std::int64_t T, bool logits);
 
+  // norm(x) -> y with the architecture's norm (bias: layernorm's shift, null for rmsnorm).
+  void norm(std::unique_ptr<LayernormKernel>& layernorm, std::unique_ptr<RmsnormKernel>& rmsnorm,
+            const Buffer& x, const Buffer& gain, const Buffer* bias, Buffer& y);
+
   Backend& backend_;
-  Gpt2Config config_;
+  DecoderConfig config_;
+  bool transposed_;  // projections stored [out, in]
   std::int64_t max_tokens_;
   std::int64_t position_ = 0;
 
-  Buffer wte_, wpe_, ln_f_weight_, ln_f_bias_;
+  Buffer token_embedding_, position_embedding_, final_norm_, final_norm_bias_, output_;
   std::vector<LayerBuffers> layers_;
-  // Activations for up to max_tokens rows.
-  Buffer x_, h_, qkv_, q_, att_, y_, fc_, x_last_, h_last_, logits_;
+  // Activations for up to max_tokens rows (up_: the SwiGLU up projection, llama only).
+  Buffer x_, h_, qkv_, q_, att_, y_, fc_, up_, x_last_, h_last_, logits_;
   // The token sequence on the backend, int32: position p's token at p, max_tokens + 1 slots
   // (the last step's argmax has no position of its own).
   Buffer tokens_;
   std::vector<float> host_logits_;
 
   std::map<std::int64_t, std::unique_ptr<StepKernels>> step_kernels_;
-  std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<AttentionKernel>> attention_;
-  std::unique_ptr<LayernormKernel> ln_f_;
+  std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<PositionKernels>> positioned_;
+  std::unique_ptr<LayernormKernel> final_layernorm_;
+  std::unique_ptr<RmsnormKernel> final_rmsnorm_;
   std::unique_ptr<MatmulKernel> logits_matmul_;
   // Decode steps recorded for replay, by (position, logits), where the backend can record;
   // a null entry is a step run once directly and to be recorded on its next run.
@@ -109,7 +118,7 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step);
 
 // Worst-case relative error of the logits (max |l - l_exact| / max |l_exact|) of a float32
 // forward at sequence length `length`: the sum over the ops on the longest dependency path of
-// the lengths of their float32 reductions, times u (Higham's gamma_n); see gpt2_model.cpp.
-double gpt2_logits_tolerance(const Gpt2Config& config, std::int64_t length);
+// the lengths of their float32 reductions, times u (Higham's gamma_n); see model.cpp.
+double logits_tolerance(const DecoderConfig& config, std::int64_t length);
 
 }  // namespace aigc

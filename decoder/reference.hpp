@@ -1,17 +1,17 @@
 #pragma once
-// GPT-2 in float64 on the host, without a KV cache: every call recomputes the whole
+// The decoder (either architecture) in float64 on the host, without a KV cache: every call recomputes the whole
 // sequence. The reference the decoder's backends are verified against; independent of
 // the Backend code (its own loops), so a shared mistake cannot hide.
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "decoder/gpt2_weights.hpp"
+#include "decoder/weights.hpp"
 
 namespace aigc {
 
 // Logits [vocab] of the last position of `ids` (positions 0 .. ids.size() - 1).
-std::vector<double> gpt2_reference_logits(const Gpt2Weights& weights,
+std::vector<double> reference_logits(const DecoderWeights& weights,
                                           std::span<const std::int32_t> ids);
 
 // max_v |got_v - ref_v| / max_v |ref_v|: the logits' error relative to their magnitude,

@@ -1,0 +1,96 @@
+#include "decoder/config.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/errors.hpp"
+
+namespace aigc {
+namespace {
+
+DecoderConfig gpt2(std::string name, std::int64_t layers, std::int64_t embd, std::int64_t heads,
+                   std::int64_t vocab, std::int64_t ctx) {
+  DecoderConfig c;
+  c.name = std::move(name);
+  c.n_layer = layers, c.n_embd = embd, c.n_head = heads, c.vocab = vocab, c.n_ctx = ctx;
+  return c;
+}
+
+DecoderConfig llama(std::string name, std::int64_t layers, std::int64_t embd, std::int64_t heads,
+                    std::int64_t kv_heads, std::int64_t ff, std::int64_t vocab, std::int64_t ctx,
+                    float rope_base, bool tied) {
+  DecoderConfig c = gpt2(std::move(name), layers, embd, heads, vocab, ctx);
+  c.arch = Architecture::llama;
+  c.n_kv_head = kv_heads, c.n_ff = ff, c.rope_base = rope_base, c.tied_output = tied;
+  return c;
+}
+
+const std::vector<DecoderConfig>& configs() {
+  static const std::vector<DecoderConfig> all{
+      gpt2("gpt2-124m", 12, 768, 12, 50257, 1024),
+      gpt2("gpt2-355m", 24, 1024, 16, 50257, 1024),
+      gpt2("gpt2-774m", 36, 1280, 20, 50257, 1024),
+      gpt2("gpt2-1558m", 48, 1600, 25, 50257, 1024),
+      // As the GGUF file's metadata says (decoder/gguf_weights checks that they agree).
+      llama("smollm2-135m", 30, 576, 9, 3, 1536, 49152, 8192, 100000.0f, true),
+      gpt2("tiny", 2, 64, 4, 97, 64),
+      // Grouped (4 query heads on 2 KV heads), an untied output, a SwiGLU width that is no
+      // multiple of the model's.
+      llama("tiny-llama", 2, 64, 4, 2, 96, 97, 64, 10000.0f, false),
+  };
+  return all;
+}
+
+}  // namespace
+
+const char* architecture_name(Architecture a) { return a == Architecture::gpt2 ? "gpt2" : "llama"; }
+
+std::int64_t DecoderConfig::block_parameters() const {
+  const std::int64_t C = n_embd, Q = qkv_width(), F = ff();
+  if (is_llama()) return C + C * Q + C * C + C + 3 * C * F;  // norms, QKV, out, gate/up/down
+  return 2 * C + (C * Q + Q) + (C * C + C) + 2 * C + (C * F + F) + (F * C + C);
+}
+
+std::int64_t DecoderConfig::parameters() const {
+  const std::int64_t C = n_embd;
+  std::int64_t p = vocab * C + n_layer * block_parameters() + (is_llama() ? C : 2 * C);
+  if (!is_llama()) p += n_ctx * C;  // the learned position table
+  if (!tied_output) p += vocab * C;
+  return p;
+}
+
+void DecoderConfig::validate(const std::string& source) const {
+  auto fail = [&](const std::string& why) {
+    throw InvalidArgument("model", fmt::format("{}: {}", source, why));
+  };
+  if (n_layer < 1 || n_embd < 1 || n_head < 1 || vocab < 1 || n_ctx < 1 || n_kv_head < 0 ||
+      n_ff < 0) {
+    fail(fmt::format("sizes must be positive (layers {}, width {}, heads {}, KV heads {}, "
+                     "MLP {}, vocab {}, context {})",
+                     n_layer, n_embd, n_head, n_kv_head, n_ff, vocab, n_ctx));
+  }
+  if (n_embd % n_head != 0) fail(fmt::format("{} heads do not divide the width {}", n_head, n_embd));
+  if (kv_heads() > n_head || n_head % kv_heads() != 0)
+    fail(fmt::format("{} query heads are not a multiple of {} KV heads", n_head, kv_heads()));
+  if (is_llama() && head_dim() % 2 != 0)
+    fail(fmt::format("rope needs an even head size, not {}", head_dim()));
+  if (!is_llama() && kv_heads() != n_head) fail("gpt2 has as many KV heads as query heads");
+  if (!(norm_eps > 0.0f) || (is_llama() && !(rope_base > 1.0f)))
+    fail(fmt::format("norm epsilon {} must be > 0 and the rope base {} > 1", norm_eps, rope_base));
+}
+
+std::vector<std::string> decoder_config_names() {
+  std::vector<std::string> names;
+  for (const DecoderConfig& c : configs()) names.push_back(c.name);
+  return names;
+}
+
+DecoderConfig decoder_config(const std::string& name) {
+  for (const DecoderConfig& c : configs()) {
+    if (c.name == name) return c;
+  }
+  throw InvalidArgument("config", fmt::format("unknown model '{}' (valid: {})", name,
+                                              fmt::join(decoder_config_names(), ", ")));
+}
+
+}  // namespace aigc

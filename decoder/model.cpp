@@ -1,0 +1,373 @@
+#include "decoder/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+#include "core/verify.hpp"
+
+namespace aigc {
+
+struct DecoderModel::LayerBuffers {
+  Buffer attn_norm, attn_norm_bias, qkv, qkv_bias, attn_out, attn_out_bias;
+  Buffer mlp_norm, mlp_norm_bias, up, up_bias, gate, down, down_bias;  // empty where absent
+  Buffer k_cache, v_cache;                                             // [Hkv, max_tokens, D]
+};
+
+// Everything a step of T tokens runs but attention and rope (which depend on the position).
+struct DecoderModel::StepKernels {
+  std::unique_ptr<LayernormKernel> layernorm;  // gpt2
+  std::unique_ptr<RmsnormKernel> rmsnorm;      // llama
+  std::unique_ptr<MatmulKernel> qkv, attn_out, up, gate, down;
+  std::unique_ptr<ElementwiseKernel> residual, activation;  // GELU (gpt2), silu_mul (llama)
+};
+
+struct DecoderModel::PositionKernels {
+  std::unique_ptr<AttentionKernel> attention;
+  std::unique_ptr<RopeKernel> rope;  // llama
+};
+
+namespace {
+
+// A weight uploaded, or an empty buffer for one the architecture lacks.
+Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
+  return host.empty() ? Buffer() : backend.upload_new(host);
+}
+
+}  // namespace
+
+DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64_t max_tokens)
+    : backend_(backend), config_(w.config), transposed_(w.transposed), max_tokens_(max_tokens) {
+  if (max_tokens < 1 || max_tokens > config_.n_ctx) {
+    throw InvalidArgument("max-tokens", fmt::format("{} is out of range for {} (valid: 1..{})",
+                                                    max_tokens, config_.name, config_.n_ctx));
+  }
+  config_.validate(config_.name);
+  w.check_sizes();
+  const std::int64_t C = config_.n_embd, T = max_tokens, F = config_.ff();
+  const std::int64_t kv = config_.kv_heads() * config_.head_dim();
+  token_embedding_ = backend.upload_new(w.token_embedding);
+  position_embedding_ = upload_or_empty(backend, w.position_embedding);
+  final_norm_ = backend.upload_new(w.final_norm);
+  final_norm_bias_ = upload_or_empty(backend, w.final_norm_bias);
+  output_ = upload_or_empty(backend, w.output);
+  for (const LayerWeights& l : w.layers) {
+    LayerBuffers b;
+    b.attn_norm = backend.upload_new(l.attn_norm);
+    b.attn_norm_bias = upload_or_empty(backend, l.attn_norm_bias);
+    b.qkv = backend.upload_new(l.qkv);
+    b.qkv_bias = upload_or_empty(backend, l.qkv_bias);
+    b.attn_out = backend.upload_new(l.attn_out);
+    b.attn_out_bias = upload_or_empty(backend, l.attn_out_bias);
+    b.mlp_norm = backend.upload_new(l.mlp_norm);
+    b.mlp_norm_bias = upload_or_empty(backend, l.mlp_norm_bias);
+    b.up = backend.upload_new(l.up);
+    b.up_bias = upload_or_empty(backend, l.up_bias);
+    b.gate = upload_or_empty(backend, l.gate);
+    b.down = backend.upload_new(l.down);
+    b.down_bias = upload_or_empty(backend, l.down_bias);
+    b.k_cache = backend.allocate(sizeof(float) * T * kv);
+    b.v_cache = backend.allocate(sizeof(float) * T * kv);
+    layers_.push_back(std::move(b));
+  }
+  auto floats = [&](std::int64_t n) { return backend.allocate(sizeof(float) * n); };
+  x_ = floats(T * C);
+  h_ = floats(T * C);
+  qkv_ = floats(T * config_.qkv_width());
+  q_ = floats(T * C);
+  att_ = floats(T * C);
+  y_ = floats(T * C);
+  fc_ = floats(T * F);
+  if (config_.is_llama()) up_ = floats(T * F);
+  x_last_ = floats(C);
+  h_last_ = floats(C);
+  logits_ = floats(config_.vocab);
+  tokens_ = backend.allocate(sizeof(std::int32_t) * (T + 1));
+  host_logits_.resize(config_.vocab);
+  if (config_.is_llama()) {
+    final_rmsnorm_ = backend.make_rmsnorm({1, C, config_.norm_eps});
+  } else {
+    final_layernorm_ = backend.make_layernorm({1, C, config_.norm_eps});
+  }
+  // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
+  logits_matmul_ = backend.make_matmul({1, config_.vocab, C, false, /*transpose_b=*/true});
+}
+
+DecoderModel::~DecoderModel() = default;
+
+DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
+  auto& slot = step_kernels_[T];
+  if (!slot) {
+    const std::int64_t C = config_.n_embd, F = config_.ff();
+    const bool bias = !config_.is_llama(), t = transposed_;
+    slot = std::make_unique<StepKernels>();
+    if (config_.is_llama()) {
+      slot->rmsnorm = backend_.make_rmsnorm({T, C, config_.norm_eps});
+    } else {
+      slot->layernorm = backend_.make_layernorm({T, C, config_.norm_eps});
+    }
+    slot->qkv = backend_.make_matmul({T, config_.qkv_width(), C, bias, t});
+    slot->attn_out = backend_.make_matmul({T, C, C, bias, t});
+    slot->up = backend_.make_matmul({T, F, C, bias, t});
+    if (config_.is_llama()) slot->gate = backend_.make_matmul({T, F, C, false, t});
+    slot->down = backend_.make_matmul({T, C, F, bias, t});
+    slot->residual = backend_.make_elementwise({ElementwiseOp::add, T * C});
+    slot->activation = backend_.make_elementwise(
+        {config_.is_llama() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
+  }
+  return *slot;
+}
+
+DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T, std::int64_t L) {
+  auto& slot = positioned_[{T, L}];
+  if (!slot) {
+    slot = std::make_unique<PositionKernels>();
+    slot->attention = backend_.make_attention({.B = 1,
+                                               .H = config_.n_head,
+                                               .S = T,
+                                               .L = L,
+                                               .D = config_.head_dim(),
+                                               .kv_capacity = max_tokens_,
+                                               .kv_heads = config_.kv_heads()});
+    if (config_.is_llama()) {
+      // Q's and K's heads of each token's fused QKV row turn; V's stay.
+      slot->rope = backend_.make_rope({.tokens = T,
+                                       .heads = config_.n_head + config_.kv_heads(),
+                                       .head_dim = config_.head_dim(),
+                                       .row_heads = config_.n_head + 2 * config_.kv_heads(),
+                                       .pos0 = L - T,
+                                       .base = config_.rope_base});
+    }
+  }
+  return *slot;
+}
+
+void DecoderModel::prepare(std::int64_t prompt, std::int64_t steps) {
+  if (prompt > 0) {
+    kernels_for(prompt);
+    position_kernels_for(prompt, prompt);
+  }
+  if (steps > 0) kernels_for(1);
+  for (std::int64_t s = 0; s < steps && prompt + s < max_tokens_; ++s) {
+    position_kernels_for(1, prompt + s + 1);
+  }
+}
+
+void DecoderModel::norm(std::unique_ptr<LayernormKernel>& layernorm,
+                        std::unique_ptr<RmsnormKernel>& rmsnorm, const Buffer& x,
+                        const Buffer& gain, const Buffer* bias, Buffer& y) {
+  if (rmsnorm) {
+    rmsnorm->run(x, gain, y);
+  } else {
+    layernorm->run(x, gain, *bias, y);
+  }
+}
+
+void DecoderModel::check_ids(std::span<const std::int32_t> ids, std::int64_t position) const {
+  if (ids.empty()) throw InvalidArgument("prompt-ids", "no tokens (give at least one id)");
+  const auto T = static_cast<std::int64_t>(ids.size());
+  if (position + T > max_tokens_) {
+    throw InvalidArgument(
+        "prompt-ids",
+        fmt::format("{} tokens after {} in the cache exceed its {} positions ({} has a context "
+                    "of {}; prompt plus generated tokens must fit)",
+                    T, position, max_tokens_, config_.name, config_.n_ctx));
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= config_.vocab) {
+      throw InvalidArgument("prompt-ids", fmt::format("id {} at index {} is out of range (valid: "
+                                                      "0..{} for {})",
+                                                      ids[i], i, config_.vocab - 1, config_.name));
+    }
+  }
+}
+
+void DecoderModel::step(std::int64_t T, bool logits) {
+  const std::int64_t pos0 = position_;
+  const std::int64_t C = config_.n_embd, H = config_.n_head, D = config_.head_dim();
+  StepKernels& k = kernels_for(T);
+  PositionKernels& positioned = position_kernels_for(T, pos0 + T);
+  const HeadsShape heads{
+      .tokens = T, .heads = H, .head_dim = D, .capacity = max_tokens_, .kv_heads = config_.kv_heads()};
+  const bool llama = config_.is_llama();
+  auto bias = [](Buffer& b) { return b.bytes() > 0 ? &b : nullptr; };
+
+  // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
+  // logits and their argmax as the token at pos0 + T.
+  auto whole_step = [&] {
+    backend_.embed(tokens_, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
+                   bias(position_embedding_), x_);
+    for (LayerBuffers& l : layers_) {
+      // x += out(attention(rope(qkv(norm(x)))))
+      norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, bias(l.attn_norm_bias), h_);
+      k.qkv->run(h_, l.qkv, bias(l.qkv_bias), qkv_);
+      if (positioned.rope) positioned.rope->run(qkv_);
+      backend_.split_heads(heads, pos0, qkv_, q_, l.k_cache, l.v_cache);
+      positioned.attention->run(q_, l.k_cache, l.v_cache, att_);
+      backend_.merge_heads(heads, att_, h_);
+      k.attn_out->run(h_, l.attn_out, bias(l.attn_out_bias), y_);
+      k.residual->run(x_, &y_, x_);
+      // x += down(gelu(up(norm(x))))   or, SwiGLU:   x += down(silu(gate(h)) * up(h))
+      norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, bias(l.mlp_norm_bias), h_);
+      if (llama) {
+        k.gate->run(h_, l.gate, nullptr, fc_);
+        k.up->run(h_, l.up, nullptr, up_);
+        k.activation->run(fc_, &up_, fc_);
+      } else {
+        k.up->run(h_, l.up, bias(l.up_bias), fc_);
+        k.activation->run(fc_, nullptr, fc_);
+      }
+      k.down->run(fc_, l.down, bias(l.down_bias), y_);
+      k.residual->run(x_, &y_, x_);
+    }
+    if (!logits) return;
+    // Only the last position's logits are needed to pick the next token.
+    backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
+                  static_cast<std::size_t>(C));
+    norm(final_layernorm_, final_rmsnorm_, x_last_, final_norm_, bias(final_norm_bias_), h_last_);
+    logits_matmul_->run(h_last_, config_.tied_output ? token_embedding_ : output_, nullptr,
+                        logits_);
+    backend_.argmax(logits_, config_.vocab, tokens_, static_cast<std::size_t>(pos0 + T));
+  };
+  // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
+  // each later step at that position is one launch. Its token comes from the token sequence
+  // on the backend (written by the previous step's argmax, or uploaded), so the recording
+  // holds the whole step, embedding to argmax. The first step at a position runs directly, so
+  // every kernel has run (and been loaded) before it is recorded.
+  const auto key = std::make_pair(pos0, logits);
+  const auto recorded = decode_steps_.find(key);
+  if (T == 1 && recorded != decode_steps_.end()) {
+    if (!recorded->second) recorded->second = backend_.record(whole_step);
+    if (recorded->second) {
+      recorded->second->replay();
+    } else {
+      record_decode_steps_ = false;  // the backend records nothing (a CPU backend)
+      decode_steps_.clear();
+      whole_step();
+    }
+  } else {
+    whole_step();
+    if (T == 1 && record_decode_steps_) decode_steps_[key] = nullptr;  // seen: record next time
+  }
+  position_ += T;
+}
+
+std::span<const float> DecoderModel::forward(std::span<const std::int32_t> ids, bool logits) {
+  check_ids(ids, position_);
+  backend_.upload_ids(tokens_, static_cast<std::size_t>(position_), ids);
+  step(static_cast<std::int64_t>(ids.size()), logits);
+  backend_.synchronize();
+  if (!logits) return {};
+  return last_logits();
+}
+
+void DecoderModel::decode(std::int64_t steps, bool greedy) {
+  if (steps < 0 || position_ + steps > max_tokens_) {
+    throw InvalidArgument("gen",
+                          fmt::format("{} steps after {} tokens exceed the cache's {} "
+                                      "positions (valid: 0..{})",
+                                      steps, position_, max_tokens_, max_tokens_ - position_));
+  }
+  if (steps > 0 && position_ == 0) {
+    throw InvalidArgument("gen", "decode steps need a prompt first (the cache is empty)");
+  }
+  for (std::int64_t g = 0; g < steps; ++g) step(1, greedy);
+}
+
+void DecoderModel::set_tokens(std::int64_t position, std::span<const std::int32_t> ids) {
+  if (position < 0 || position > max_tokens_) {
+    throw InvalidArgument("position",
+                          fmt::format("{} is out of range (valid: 0..{})", position, max_tokens_));
+  }
+  check_ids(ids, position);
+  backend_.upload_ids(tokens_, static_cast<std::size_t>(position), ids);
+  backend_.synchronize();
+}
+
+std::vector<std::int32_t> DecoderModel::tokens(std::int64_t from, std::int64_t count) {
+  if (from < 0 || count < 0 || from + count > max_tokens_ + 1) {
+    throw InvalidArgument("position", fmt::format("tokens {}..{} are out of range (valid: 0..{})",
+                                                  from, from + count - 1, max_tokens_));
+  }
+  backend_.synchronize();
+  std::vector<std::int32_t> out(static_cast<std::size_t>(count));
+  backend_.download_ids(tokens_, static_cast<std::size_t>(from), out);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] < 0 || out[i] >= config_.vocab) {
+      throw std::runtime_error(fmt::format(
+          "the token at position {} is {}: the argmax before it saw a non-finite logit (the "
+          "model computed garbage; check the weights)",
+          from + std::int64_t(i), out[i]));
+    }
+  }
+  return out;
+}
+
+std::span<const float> DecoderModel::last_logits() {
+  backend_.synchronize();
+  backend_.download(logits_, host_logits_);
+  return host_logits_;
+}
+
+void DecoderModel::poison() {
+  for (Buffer* b : {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &x_last_, &h_last_, &logits_}) {
+    if (b->bytes() == 0) continue;
+    backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
+  }
+  const std::vector<std::int32_t> unset(static_cast<std::size_t>(max_tokens_ - position_), -1);
+  backend_.upload_ids(tokens_, static_cast<std::size_t>(position_ + 1), unset);
+  backend_.synchronize();
+  std::fill(host_logits_.begin(), host_logits_.end(), std::nanf(""));
+}
+
+void DecoderModel::rewind(std::int64_t position) {
+  if (position < 0 || position > position_) {
+    throw InvalidArgument("position",
+                          fmt::format("{} is out of range (valid: 0..{})", position, position_));
+  }
+  position_ = position;
+}
+
+std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
+  // One pass that finds the maximum and checks every value (a NaN compares false and would
+  // otherwise lose to everything, picking token 0 for ever).
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    if (!std::isfinite(logits[i])) {
+      throw std::runtime_error(fmt::format(
+          "non-finite logit {} at index {} in {}: the model computed garbage (check the weights)",
+          logits[i], i,
+          step == 0 ? std::string("the prompt's step") : fmt::format("decode step {}", step)));
+    }
+    if (logits[i] > logits[best]) best = i;
+  }
+  return static_cast<std::int32_t>(best);
+}
+
+// Each op's float32 reduction of n terms has a relative error within gamma_n of the scale it
+// sums (Higham, ch. 3); along the longest dependency path through a layer the lengths are:
+//   gpt2:  layernorm 2C + 8 (mean, variance, rstd, affine), QKV projection C + 1, attention
+//          D + 2(L + 1) + 16 (scores, softmax sum, weighted V, exp), output projection C + 1,
+//          layernorm 2C + 8, MLP up C + 1, GELU 16, MLP down F + 1;
+//   llama: rmsnorm C + 8, QKV C + 1, rope 6L + 16 (its angle is computed in float: a few u of
+//          an angle up to L radians, workloads/op_cases/rope.cpp), attention as above, output
+//          C + 1, rmsnorm C + 8, gate or up C + 1, silu_mul 16, down F + 1;
+// then the final norm and the logits C + 1. Errors relative to each op's scale compose
+// additively to first order; the norms keep activations at unit scale, so no op amplifies an
+// incoming relative error by much, and rounding errors that grow like sqrt(n) u in practice
+// leave the linear-in-n bound a wide margin for what amplification there is.
+double logits_tolerance(const DecoderConfig& c, std::int64_t length) {
+  const double C = double(c.n_embd), D = double(c.head_dim()), L = double(length),
+               F = double(c.ff());
+  const double attention = D + 2 * (L + 1) + 16;
+  const double norm = c.is_llama() ? C + 8 : 2 * C + 8;
+  const double rope = c.is_llama() ? 6 * L + 16 : 0;
+  const double per_layer =
+      norm + (C + 1) + rope + attention + (C + 1) + norm + (C + 1) + 16 + (F + 1);
+  const double n = double(c.n_layer) * per_layer + norm + (C + 1);
+  return fp32_gamma(n);
+}
+
+}  // namespace aigc

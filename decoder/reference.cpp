@@ -1,0 +1,182 @@
+#include "decoder/reference.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace aigc {
+namespace {
+
+using Matrix = std::vector<double>;  // row-major
+
+// out[T, N] = in[T, K] . W + bias, W stored [K, N] or, transposed, [N, K]; bias may be empty.
+// In blocks of rows and columns so that W streams from memory once per row block, not once per
+// row; columns are shared among threads.
+Matrix linear(const Matrix& in, std::int64_t T, std::int64_t K, const std::vector<float>& w,
+              const std::vector<float>& bias, std::int64_t N, bool transposed) {
+  constexpr std::int64_t kRows = 16, kCols = 64;
+  Matrix out(T * N);
+  const std::int64_t col_blocks = (N + kCols - 1) / kCols;
+#pragma omp parallel for schedule(dynamic)
+  for (std::int64_t cb = 0; cb < col_blocks; ++cb) {
+    const std::int64_t j0 = cb * kCols, nc = std::min(kCols, N - j0);
+    double acc[kRows][kCols];
+    for (std::int64_t t0 = 0; t0 < T; t0 += kRows) {
+      const std::int64_t nt = std::min(kRows, T - t0);
+      for (std::int64_t t = 0; t < nt; ++t) {
+        for (std::int64_t j = 0; j < nc; ++j) acc[t][j] = bias.empty() ? 0.0 : bias[j0 + j];
+      }
+      if (transposed) {
+        for (std::int64_t j = 0; j < nc; ++j) {
+          const float* wj = w.data() + (j0 + j) * K;
+          for (std::int64_t t = 0; t < nt; ++t) {
+            const double* a = in.data() + (t0 + t) * K;
+            double s = 0;
+            for (std::int64_t k = 0; k < K; ++k) s += a[k] * wj[k];
+            acc[t][j] += s;
+          }
+        }
+      } else {
+        for (std::int64_t k = 0; k < K; ++k) {
+          const float* wk = w.data() + k * N + j0;
+          for (std::int64_t t = 0; t < nt; ++t) {
+            const double a = in[(t0 + t) * K + k];
+            for (std::int64_t j = 0; j < nc; ++j) acc[t][j] += a * wk[j];
+          }
+        }
+      }
+      for (std::int64_t t = 0; t < nt; ++t) {
+        for (std::int64_t j = 0; j < nc; ++j) out[(t0 + t) * N + j0 + j] = acc[t][j];
+      }
+    }
+  }
+  return out;
+}
+
+// Layernorm (a bias given) or RMSNorm (none) of each row.
+Matrix normalize(const Matrix& x, std::int64_t T, std::int64_t C, const std::vector<float>& g,
+                 const std::vector<float>& b, double eps) {
+  Matrix y(T * C);
+  for (std::int64_t t = 0; t < T; ++t) {
+    const double* xr = x.data() + t * C;
+    double mean = 0, var = 0;
+    if (!b.empty()) {
+      for (std::int64_t c = 0; c < C; ++c) mean += xr[c];
+      mean /= double(C);
+    }
+    for (std::int64_t c = 0; c < C; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+    const double rstd = 1 / std::sqrt(var / double(C) + eps);
+    for (std::int64_t c = 0; c < C; ++c)
+      y[t * C + c] = (xr[c] - mean) * rstd * g[c] + (b.empty() ? 0.0 : b[c]);
+  }
+  return y;
+}
+
+// Turns the pairs (2i, 2i + 1) of the first `heads` heads of each row of x [T, row] by
+// t * base^(-2i / D), in double.
+void rotate(Matrix& x, std::int64_t T, std::int64_t row, std::int64_t heads, std::int64_t D,
+            double base) {
+  for (std::int64_t t = 0; t < T; ++t) {
+    for (std::int64_t h = 0; h < heads; ++h) {
+      double* v = x.data() + t * row + h * D;
+      for (std::int64_t i = 0; i < D / 2; ++i) {
+        const double angle = double(t) * std::pow(base, -2.0 * double(i) / double(D));
+        const double c = std::cos(angle), s = std::sin(angle), a = v[2 * i], b = v[2 * i + 1];
+        v[2 * i] = a * c - b * s;
+        v[2 * i + 1] = a * s + b * c;
+      }
+    }
+  }
+}
+
+// Causal attention over qkv [T, (H + 2 Hkv) D] (Q [T, H, D], then K and V [T, Hkv, D]) into
+// y [T, H D]; query head h reads KV head h / (H / Hkv).
+Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t Hkv,
+                 std::int64_t D) {
+  const std::int64_t R = (H + 2 * Hkv) * D, C = H * D;
+  Matrix y(T * C);
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (std::int64_t h = 0; h < H; ++h) {
+    for (std::int64_t i = 0; i < T; ++i) {
+      const std::int64_t kh = h / (H / Hkv);
+      std::vector<double> p(i + 1);
+      const double* q = qkv.data() + i * R + h * D;
+      double m = -std::numeric_limits<double>::infinity();
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const double* k = qkv.data() + j * R + (H + kh) * D;
+        double s = 0;
+        for (std::int64_t d = 0; d < D; ++d) s += q[d] * k[d];
+        p[j] = s / std::sqrt(double(D));
+        m = std::max(m, p[j]);
+      }
+      double sum = 0;
+      for (double& pj : p) sum += (pj = std::exp(pj - m));
+      for (std::int64_t d = 0; d < D; ++d) {
+        double o = 0;
+        for (std::int64_t j = 0; j <= i; ++j) o += p[j] * qkv[j * R + (H + Hkv + kh) * D + d];
+        y[i * C + h * D + d] = o / sum;
+      }
+    }
+  }
+  return y;
+}
+
+}  // namespace
+
+std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids) {
+  const DecoderConfig& cfg = w.config;
+  const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd, F = cfg.ff();
+  const std::int64_t H = cfg.n_head, Hkv = cfg.kv_heads(), D = cfg.head_dim();
+  const bool llama = cfg.is_llama(), tr = w.transposed;
+  const double eps = cfg.norm_eps;
+  Matrix x(T * C);
+  for (std::int64_t t = 0; t < T; ++t) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      x[t * C + c] = double(w.token_embedding[ids[t] * C + c]) +
+                     (llama ? 0.0 : double(w.position_embedding[t * C + c]));
+    }
+  }
+  for (const LayerWeights& l : w.layers) {
+    Matrix qkv = linear(normalize(x, T, C, l.attn_norm, l.attn_norm_bias, eps), T, C, l.qkv,
+                        l.qkv_bias, cfg.qkv_width(), tr);
+    if (llama) rotate(qkv, T, cfg.qkv_width(), H + Hkv, D, cfg.rope_base);
+    const Matrix proj =
+        linear(attention(qkv, T, H, Hkv, D), T, C, l.attn_out, l.attn_out_bias, C, tr);
+    for (std::int64_t i = 0; i < T * C; ++i) x[i] += proj[i];
+    const Matrix h = normalize(x, T, C, l.mlp_norm, l.mlp_norm_bias, eps);
+    Matrix fc = linear(h, T, C, l.up, l.up_bias, F, tr);
+    if (llama) {
+      const Matrix gate = linear(h, T, C, l.gate, {}, F, tr);
+      for (std::size_t i = 0; i < fc.size(); ++i) fc[i] *= gate[i] / (1 + std::exp(-gate[i]));
+    } else {
+      for (double& a : fc) {
+        a = 0.5 * a * (1 + std::tanh(std::sqrt(2 / M_PI) * (a + 0.044715 * a * a * a)));
+      }
+    }
+    const Matrix down = linear(fc, T, F, l.down, l.down_bias, C, tr);
+    for (std::int64_t i = 0; i < T * C; ++i) x[i] += down[i];
+  }
+  const Matrix last(x.end() - C, x.end());
+  const Matrix h = normalize(last, 1, C, w.final_norm, w.final_norm_bias, eps);
+  const std::vector<float>& out = w.output_matrix();
+  std::vector<double> logits(cfg.vocab);
+#pragma omp parallel for
+  for (std::int64_t v = 0; v < cfg.vocab; ++v) {
+    double s = 0;
+    for (std::int64_t c = 0; c < C; ++c) s += h[c] * out[v * C + c];
+    logits[v] = s;
+  }
+  return logits;
+}
+
+double logits_relative_error(std::span<const float> got, std::span<const double> ref) {
+  double scale = 0, err = 0;
+  for (const double r : ref) scale = std::max(scale, std::abs(r));
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    if (!std::isfinite(got[i])) return std::numeric_limits<double>::infinity();
+    err = std::max(err, std::abs(got[i] - ref[i]));
+  }
+  return err / std::max(scale, std::numeric_limits<double>::min());
+}
+
+}  // namespace aigc

@@ -1,0 +1,57 @@
+#pragma once
+// A decoder's weights on the host, fp32, for either architecture (decoder/config.hpp). The
+// projections are stored one of two ways, as their files keep them: [in, out] (Hugging Face
+// GPT-2's Conv1D: y = x W, a plain row-major matmul) or, with `transposed`, [out, in] (torch's
+// Linear and GGUF: y = x W^T, a matmul with transpose_b). The model and the reference take
+// both, so neither layout is copied on load.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "decoder/config.hpp"
+
+namespace aigc {
+
+struct LayerWeights {
+  std::vector<float> attn_norm, attn_norm_bias;  // [C]; the bias only with layernorm (gpt2)
+  // Q, K and V fused: [C, (H + 2 Hkv) D] (rows of the transposed layout: Q's, then K's, V's).
+  std::vector<float> qkv, qkv_bias;
+  std::vector<float> attn_out, attn_out_bias;  // [C, C]
+  std::vector<float> mlp_norm, mlp_norm_bias;  // [C]
+  std::vector<float> up, up_bias;              // [C, F]: gpt2's c_fc, llama's up
+  std::vector<float> gate;                     // [C, F]: llama's SwiGLU gate (empty for gpt2)
+  std::vector<float> down, down_bias;          // [F, C]
+};
+
+struct DecoderWeights {
+  DecoderConfig config;
+  bool transposed = false;                  // projections [out, in] rather than [in, out]
+  std::vector<float> token_embedding;       // [vocab, C], also the output matrix when tied
+  std::vector<float> position_embedding;    // [n_ctx, C], gpt2 only
+  std::vector<LayerWeights> layers;
+  std::vector<float> final_norm, final_norm_bias;  // [C]; the bias only with layernorm
+  std::vector<float> output;                // [vocab, C] when not tied
+  const std::vector<float>& output_matrix() const {
+    return config.tied_output ? token_embedding : output;
+  }
+  // Throws std::invalid_argument naming the first tensor whose size disagrees with the config.
+  void check_sizes() const;
+};
+
+// GPT-2's initialization (normal, std 0.02; residual projections scaled by 1/sqrt(2 n_layer);
+// norm gains 1 and biases 0), seeded, for either architecture. Biases and gains get small
+// random values too, so that a kernel ignoring one cannot pass a test. Llama weights come
+// transposed, as a GGUF file holds them.
+DecoderWeights random_weights(const DecoderConfig& config, std::uint64_t seed);
+
+// A GPT-2 model.safetensors checkpoint, by Hugging Face's names with or without the
+// "transformer." prefix; throws SafetensorsError naming the file and the tensor that is missing
+// or mis-shaped.
+DecoderWeights load_gpt2_safetensors(const std::string& path, const DecoderConfig& config);
+// Writes GPT-2 weights (not transposed) under Hugging Face's names, e.g. for tests.
+void save_gpt2_safetensors(const std::string& path, const DecoderWeights& weights);
+
+// The first `layers` blocks of a model (a benchmark's unit, a test's short model).
+DecoderWeights first_layers(const DecoderWeights& weights, std::int64_t layers);
+
+}  // namespace aigc
