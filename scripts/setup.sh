@@ -15,6 +15,7 @@ packages=(
   libomp-dev         # OpenMP runtime headers (GCC's libgomp comes with g++)
   nlohmann-json3-dev # the probe's JSON cache
   libboost-context-dev  # fibers for the tests' CPU emulation of the CUDA kernels
+  libpcre2-dev       # PCRE2: the tokenizer's pre-split (Unicode classes, lookahead), as GPT-2's regex
   clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan runtimes for scripts/fuzz.sh
   python3 python3-venv
 )

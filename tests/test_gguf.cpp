@@ -19,37 +19,16 @@
 #include "core/errors.hpp"
 #include "core/gguf.hpp"
 #include "decoder/known_models.hpp"
+#include "tests/test_data.hpp"
 
 using namespace aigc;
 namespace fs = std::filesystem;
 
 namespace {
 
-// The committed test data: where the build found it, or AIGC_TEST_DATA_DIR when the binary runs
-// from another checkout (scripts/gpu-check.sh --bundle sets it).
-std::string data_dir() {
-  const char* moved = std::getenv("AIGC_TEST_DATA_DIR");
-  return moved != nullptr && *moved != '\0' ? moved : AIGC_TEST_DATA_DIR;
-}
+std::string data_dir() { return test_data_dir(); }
 const std::string kFixture = data_dir() + "/gguf/fixture.gguf";
 const std::string kExpected = data_dir() + "/gguf/fixture-expected.bin";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct TempFile {
-  std::string path = (fs::temp_directory_path() /
-                      ("aigc_gguf_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
-                         .string();
-  static inline int counter = 0;
-  explicit TempFile(const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
-  TempFile() = default;
-  ~TempFile() { fs::remove(path); }
-};
 
 template <typename T>
 void poke(std::string& bytes, std::size_t at, T v) {

@@ -1,0 +1,334 @@
+#include "decoder/tokenizer.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/gguf.hpp"
+
+namespace aigc {
+namespace {
+
+// GPT-2's pre-tokenizer: contractions, letters, numbers, other symbols (each with one optional
+// leading space), then whitespace (a run before a non-space leaves its last space to the word).
+constexpr const char* kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += char(cp);
+  } else if (cp < 0x800) {
+    out += char(0xC0 | (cp >> 6));
+    out += char(0x80 | (cp & 0x3F));
+  } else {
+    out += char(0xE0 | (cp >> 12));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  }
+}
+
+// bytes_to_unicode: '!'..'~', '¡'..'¬', '®'..'ÿ' stand for themselves; the other 68 bytes for
+// U+0100 + n in byte order. As UTF-8 strings, and the way back.
+struct ByteMap {
+  std::array<std::string, 256> to_text;
+  std::unordered_map<std::string, std::uint8_t> to_byte;
+  ByteMap() {
+    int n = 0;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      std::string s;
+      append_utf8(s, printable ? std::uint32_t(b) : std::uint32_t(256 + n++));
+      to_text[b] = s;
+      to_byte[s] = std::uint8_t(b);
+    }
+  }
+};
+
+const ByteMap& byte_map() {
+  static const ByteMap m;
+  return m;
+}
+
+// The length of the UTF-8 character starting at s[i] (1 for a byte that starts none).
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+  return i + n <= s.size() ? n : 1;
+}
+
+}  // namespace
+
+struct Tokenizer::Regex {
+  pcre2_code* code = nullptr;
+  explicit Regex(const char* pattern) {
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    // UCP: \s, \p{L} and \p{N} by Unicode properties; MATCH_INVALID_UTF: bytes that are not
+    // UTF-8 never match (they become pieces of their own) instead of failing the match.
+    code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
+                         PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error, &offset,
+                         nullptr);
+    if (code == nullptr) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(error, message, sizeof message);
+      throw std::logic_error(fmt::format("tokenizer regex: {} at {}",
+                                         reinterpret_cast<const char*>(message), offset));
+    }
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // where JIT exists; the interpreter otherwise
+  }
+  ~Regex() { pcre2_code_free(code); }
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+
+  // Calls piece(text) for every match and every stretch between matches, in order.
+  template <typename Fn>
+  void split(std::string_view text, Fn&& piece) const {
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(code, nullptr);
+    std::size_t at = 0, gap = 0;
+    while (at < text.size()) {
+      const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at,
+                                 0, md, nullptr);
+      if (rc < 0) break;
+      const PCRE2_SIZE* v = pcre2_get_ovector_pointer(md);
+      if (v[0] > gap) piece(text.substr(gap, v[0] - gap));
+      if (v[1] == v[0]) {  // an empty match: step over one character
+        at = v[1] + utf8_length(text, v[1]);
+        continue;
+      }
+      piece(text.substr(v[0], v[1] - v[0]));
+      at = gap = v[1];
+    }
+    if (gap < text.size()) piece(text.substr(gap));
+    pcre2_match_data_free(md);
+  }
+};
+
+Tokenizer::Tokenizer(std::vector<std::string> tokens, const std::vector<std::string>& merges,
+                     std::vector<std::int32_t> special, std::optional<std::int32_t> bos,
+                     std::optional<std::int32_t> eos, std::string pre)
+    : tokens_(std::move(tokens)), special_(std::move(special)), bos_(bos), eos_(eos) {
+  if (tokens_.empty() || tokens_.size() > std::size_t(std::numeric_limits<std::int32_t>::max()))
+    throw std::invalid_argument(fmt::format("tokenizer: {} tokens", tokens_.size()));
+  for (std::size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], std::int32_t(i));
+  for (std::size_t r = 0; r < merges.size(); ++r) merge_rank_.emplace(merges[r], std::int32_t(r));
+  for (const std::int32_t id : special_) {
+    if (id < 0 || id >= vocab_size())
+      throw std::invalid_argument(fmt::format("tokenizer: special token id {} out of range", id));
+  }
+  for (const auto id : {bos_, eos_}) {
+    if (id && (*id < 0 || *id >= vocab_size()))
+      throw std::invalid_argument(fmt::format("tokenizer: BOS/EOS id {} out of range", *id));
+  }
+  std::sort(special_.begin(), special_.end(), [&](std::int32_t a, std::int32_t b) {
+    return tokens_[a].size() > tokens_[b].size();
+  });
+  // The pre-tokenizers (llama.cpp's names) that split as GPT-2's regex does. SmolLM2's own
+  // tokenizer.json splits digits one by one first, but its vocabulary merges no digits, so
+  // the tokens are the same (Hugging Face's GGUF reader uses GPT-2's regex alone, and the tests
+  // compare with it). Others (llama3's, qwen2's) split differently and are refused, not guessed.
+  if (pre != "gpt2" && pre != "smollm" && pre != "default") {
+    throw std::invalid_argument(fmt::format(
+        "pre-tokenizer '{}' is not one this tokenizer splits as (valid: gpt2, smollm, default)",
+        pre));
+  }
+  regex_ = std::make_unique<Regex>(kGpt2Pattern);
+}
+
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+
+Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
+  const std::string model = f.get_string("tokenizer.ggml.model");
+  if (model != "gpt2") {
+    throw GgufError(fmt::format("{}: tokenizer.ggml.model '{}' is not a byte-level BPE this "
+                                "tokenizer reads (valid: gpt2)",
+                                f.path(), model));
+  }
+  std::vector<std::string> tokens = f.get_strings("tokenizer.ggml.tokens");
+  const std::vector<std::string> merges = f.get_strings("tokenizer.ggml.merges");
+  std::vector<std::int32_t> special;
+  if (f.has("tokenizer.ggml.token_type")) {
+    const std::vector<std::int64_t> types = f.get_ints("tokenizer.ggml.token_type");
+    if (types.size() != tokens.size()) {
+      throw GgufError(fmt::format("{}: tokenizer.ggml.token_type has {} entries for {} tokens",
+                                  f.path(), types.size(), tokens.size()));
+    }
+    // 3: control, 4: user-defined (llama.cpp's numbering): matched whole, never merged into.
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      if (types[i] == 3 || types[i] == 4) special.push_back(std::int32_t(i));
+    }
+  }
+  auto id_of = [&](const char* key) -> std::optional<std::int32_t> {
+    if (!f.has(key)) return std::nullopt;
+    return static_cast<std::int32_t>(f.get_int(key));
+  };
+  const std::string pre = f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "gpt2";
+  try {
+    Tokenizer t(std::move(tokens), merges, std::move(special), id_of("tokenizer.ggml.bos_token_id"),
+                id_of("tokenizer.ggml.eos_token_id"), pre);
+    if (f.has("tokenizer.chat_template")) t.chat_template_ = f.get_string("tokenizer.chat_template");
+    return t;
+  } catch (const std::invalid_argument& e) {
+    throw GgufError(fmt::format("{}: {}", f.path(), e.what()));
+  }
+}
+
+Tokenizer Tokenizer::from_vocab_and_merges(const std::string& vocab_json,
+                                           const std::string& merges_txt) {
+  std::ifstream vf(vocab_json), mf(merges_txt);
+  if (!vf) throw std::runtime_error(fmt::format("{}: cannot open", vocab_json));
+  if (!mf) throw std::runtime_error(fmt::format("{}: cannot open", merges_txt));
+  nlohmann::json vocab;
+  try {
+    vocab = nlohmann::json::parse(vf);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", vocab_json, e.what()));
+  }
+  std::vector<std::string> tokens(vocab.size());
+  for (const auto& [text, id] : vocab.items()) {
+    const std::int64_t i = id.get<std::int64_t>();
+    if (i < 0 || i >= std::int64_t(tokens.size()) || !tokens[i].empty())
+      throw std::runtime_error(fmt::format("{}: id {} of '{}' is out of range or taken",
+                                           vocab_json, i, text));
+    tokens[i] = text;
+  }
+  std::vector<std::string> merges;
+  for (std::string line; std::getline(mf, line);) {
+    if (line.rfind("#version", 0) == 0 || line.empty()) continue;
+    merges.push_back(line);
+  }
+  std::optional<std::int32_t> eos;
+  if (const auto it = vocab.find("<|endoftext|>"); it != vocab.end()) eos = it->get<std::int32_t>();
+  std::vector<std::int32_t> special;
+  if (eos) special.push_back(*eos);
+  return Tokenizer(std::move(tokens), merges, std::move(special), eos, eos);
+}
+
+bool Tokenizer::is_special(std::int32_t id) const {
+  return std::find(special_.begin(), special_.end(), id) != special_.end();
+}
+
+std::optional<std::int32_t> Tokenizer::find(const std::string& token) const {
+  if (const auto it = ids_.find(token); it != ids_.end()) return it->second;
+  return std::nullopt;
+}
+
+void Tokenizer::bpe(std::string_view piece, std::vector<std::int32_t>& out) const {
+  const ByteMap& bm = byte_map();
+  std::vector<std::string> symbols;
+  for (const char c : piece) symbols.push_back(bm.to_text[static_cast<unsigned char>(c)]);
+  // Merge the best-ranked adjacent pair until none is ranked (pieces are short: quadratic is
+  // fine, and the order is exactly the merge list's).
+  std::string key;
+  while (symbols.size() > 1) {
+    std::int32_t best_rank = std::numeric_limits<std::int32_t>::max();
+    std::size_t best = 0;
+    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
+      key.assign(symbols[i]).append(" ").append(symbols[i + 1]);
+      if (const auto it = merge_rank_.find(key); it != merge_rank_.end() && it->second < best_rank)
+        best_rank = it->second, best = i;
+    }
+    if (best_rank == std::numeric_limits<std::int32_t>::max()) break;
+    symbols[best] += symbols[best + 1];
+    symbols.erase(symbols.begin() + std::ptrdiff_t(best) + 1);
+  }
+  for (const std::string& s : symbols) {
+    if (const auto it = ids_.find(s); it != ids_.end()) {
+      out.push_back(it->second);
+      continue;
+    }
+    // A merged symbol the vocabulary lacks (a damaged file): its bytes one by one.
+    for (std::size_t i = 0; i < s.size();) {
+      const std::size_t n = utf8_length(s, i);
+      const auto it = ids_.find(s.substr(i, n));
+      if (it == ids_.end()) {
+        const auto byte = byte_map().to_byte.find(s.substr(i, n));
+        throw std::invalid_argument(fmt::format(
+            "tokenizer: the vocabulary has no token for the byte 0x{:02x} (a byte that valid "
+            "UTF-8 never holds has none in most)",
+            byte != byte_map().to_byte.end() ? int(byte->second) : 0));
+      }
+      out.push_back(it->second);
+      i += n;
+    }
+  }
+}
+
+void Tokenizer::encode_ordinary(std::string_view text, std::vector<std::int32_t>& out) const {
+  regex_->split(text, [&](std::string_view piece) { bpe(piece, out); });
+}
+
+std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
+  std::vector<std::int32_t> out;
+  std::size_t start = 0;
+  // Specials first: the earliest match, the longest at a position.
+  while (start < text.size()) {
+    std::size_t best_at = std::string_view::npos;
+    std::int32_t best_id = -1;
+    for (const std::int32_t id : special_) {
+      const std::string& s = tokens_[id];
+      if (s.empty()) continue;
+      const std::size_t at = text.find(s, start);
+      if (at < best_at) best_at = at, best_id = id;
+    }
+    if (best_at == std::string_view::npos) break;
+    encode_ordinary(text.substr(start, best_at - start), out);
+    out.push_back(best_id);
+    start = best_at + tokens_[best_id].size();
+  }
+  encode_ordinary(text.substr(start), out);
+  return out;
+}
+
+std::string Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
+  const ByteMap& bm = byte_map();
+  std::string out;
+  for (const std::int32_t id : ids) {
+    if (id < 0 || id >= vocab_size())
+      throw std::out_of_range(fmt::format("tokenizer: id {} is out of range (valid: 0..{})", id,
+                                          vocab_size() - 1));
+    const std::string& t = tokens_[id];
+    if (is_special(id)) {
+      out += t;
+      continue;
+    }
+    for (std::size_t i = 0; i < t.size();) {
+      const std::size_t n = utf8_length(t, i);
+      const auto it = bm.to_byte.find(t.substr(i, n));
+      out += it != bm.to_byte.end() ? char(it->second) : '?';
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string Tokenizer::apply_chat_template(const std::string& user_message) const {
+  if (chat_template_.find("<|im_start|>") == std::string::npos) {
+    throw std::invalid_argument(
+        "the model's chat template is not ChatML (<|im_start|>...); only ChatML is applied here "
+        "(no Jinja engine): give the prompt already wrapped, without --chat");
+  }
+  // A default system message written into the template as a literal (SmolLM2's).
+  std::string system;
+  const std::string open = "<|im_start|>system\n";
+  if (const auto at = chat_template_.find(open); at != std::string::npos) {
+    const auto end = chat_template_.find("<|im_end|>", at + open.size());
+    if (end != std::string::npos) system = chat_template_.substr(at + open.size(), end - at - open.size());
+  }
+  std::string out;
+  if (!system.empty()) out += open + system + "<|im_end|>\n";
+  out += "<|im_start|>user\n" + user_message + "<|im_end|>\n<|im_start|>assistant\n";
+  return out;
+}
+
+}  // namespace aigc

@@ -1,0 +1,166 @@
+// The byte-level BPE tokenizer: against Hugging Face's (transformers reading the same GGUF file,
+// committed by scripts/make_model_fixtures.py) on a few hundred strings, round trips of any
+// bytes, and clear errors for files it cannot read.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/errors.hpp"
+#include "core/gguf.hpp"
+#include "decoder/known_models.hpp"
+#include "decoder/tokenizer.hpp"
+#include "tests/test_data.hpp"
+
+using namespace aigc;
+
+namespace {
+
+// SmolLM2's tokenizer, or nothing (with the reason) where the model file is not installed.
+const Tokenizer* smollm2_tokenizer(std::string& why) {
+  static std::string reason;
+  static const std::unique_ptr<Tokenizer> t = [&]() -> std::unique_ptr<Tokenizer> {
+    try {
+      return std::make_unique<Tokenizer>(Tokenizer::from_gguf(GgufFile(*model_file("smollm2-135m"))));
+    } catch (const InvalidArgument& e) {
+      reason = e.what();
+      return nullptr;
+    }
+  }();
+  why = reason;
+  return t.get();
+}
+
+nlohmann::json fixture(const std::string& name) {
+  std::ifstream in(test_data_dir() + "/smollm2/" + name);
+  REQUIRE(in);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer: SmolLM2's encodes every fixture string as Hugging Face's does") {
+  std::string why;
+  const Tokenizer* t = smollm2_tokenizer(why);
+  if (t == nullptr) {
+    WARN("test skipped: " << why);
+    return;
+  }
+  const nlohmann::json cases = fixture("tokenizer.json").at("cases");
+  REQUIRE(cases.size() >= 300);
+  int same = 0;
+  for (const auto& c : cases) {
+    const std::string text = c.at("text");
+    INFO("text: " << nlohmann::json(text).dump());
+    const auto want = c.at("ids").get<std::vector<std::int32_t>>();
+    const auto got = t->encode(text);
+    CHECK(got == want);
+    same += got == want;
+    CHECK(t->decode(got) == text);
+  }
+  CHECK(same == int(cases.size()));
+}
+
+TEST_CASE("tokenizer: any UTF-8 text round-trips, token by token too, and cut characters") {
+  std::string why;
+  const Tokenizer* t = smollm2_tokenizer(why);
+  if (t == nullptr) {
+    WARN("test skipped: " << why);
+    return;
+  }
+  // Characters cut short and stray continuation bytes: not valid UTF-8, but bytes the
+  // vocabulary has tokens for.
+  std::vector<std::string> texts = {"a\x80z", "\xc3", "ok \xe6\x97 cut", "\xf0\x9f\x98",
+                                    std::string("nul\0byte", 8), "<|im_end|>\xbf<|im_start|>"};
+  // Random code points of every UTF-8 length (surrogates left out: not characters), up to plane
+  // 3, without C0 controls but tab, newline and return: SmolLM2's vocabulary has no token for
+  // the bytes 0x04, 0x06, 0x13, 0x14, 0x16 and 0x1d, nor for the lead bytes 0xf1 and 0xf2 of
+  // planes 4..11 (its trainer never saw them; Hugging Face's tokenizer drops such bytes).
+  std::mt19937 rng(5);
+  for (int i = 0; i < 200; ++i) {
+    std::string s;
+    for (std::size_t n = rng() % 16; n > 0; --n) {
+      const std::uint32_t limits[] = {0x80, 0x800, 0x10000, 0x40000};
+      std::uint32_t cp = rng() % limits[rng() % 4];
+      if ((cp >= 0xD800 && cp < 0xE000) || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r'))
+        cp = ' ';
+      if (cp < 0x80) {
+        s += char(cp);
+      } else if (cp < 0x800) {
+        s += char(0xC0 | (cp >> 6)), s += char(0x80 | (cp & 0x3F));
+      } else if (cp < 0x10000) {
+        s += char(0xE0 | (cp >> 12)), s += char(0x80 | ((cp >> 6) & 0x3F)),
+            s += char(0x80 | (cp & 0x3F));
+      } else {
+        s += char(0xF0 | (cp >> 18)), s += char(0x80 | ((cp >> 12) & 0x3F)),
+            s += char(0x80 | ((cp >> 6) & 0x3F)), s += char(0x80 | (cp & 0x3F));
+      }
+    }
+    texts.push_back(s);
+  }
+  for (const std::string& s : texts) {
+    INFO("bytes: " << nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+    const auto ids = t->encode(s);
+    for (const auto id : ids) REQUIRE((id >= 0 && id < t->vocab_size()));
+    CHECK(t->decode(ids) == s);
+    // Token by token, the bytes concatenate (what streaming output relies on).
+    std::string streamed;
+    for (const auto id : ids) streamed += t->decode_one(id);
+    CHECK(streamed == s);
+  }
+  CHECK(t->encode("").empty());
+  // A byte that has no token is refused by value, not dropped.
+  CHECK_THROWS_WITH(t->encode("bad \xff byte"), Catch::Contains("no token for the byte 0xff"));
+}
+
+TEST_CASE("tokenizer: specials are matched whole and the chat template wraps a prompt") {
+  std::string why;
+  const Tokenizer* t = smollm2_tokenizer(why);
+  if (t == nullptr) {
+    WARN("test skipped: " << why);
+    return;
+  }
+  CHECK(t->eos() == 2);
+  CHECK(t->bos() == 1);
+  CHECK(t->is_special(2));
+  CHECK_FALSE(t->is_special(100));
+  const auto ids = t->encode("<|im_start|>user<|im_end|>");
+  REQUIRE(ids.size() == 3);
+  CHECK(ids.front() == 1);
+  CHECK(ids.back() == 2);
+  CHECK(t->apply_chat_template("Hi") ==
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+        "Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST_CASE("tokenizer: a small vocabulary's merges apply in rank order") {
+  // Bytes as their own tokens ('Ġ' is the space), then merges: "a b" before "b c".
+  std::vector<std::string> tokens = {"a", "b", "c", "\xc4\xa0", "ab", "bc", "abc", "<|end|>"};
+  const Tokenizer t(tokens, {"a b", "b c", "ab c"}, {7}, std::nullopt, 7);
+  CHECK(t.encode("abc") == std::vector<std::int32_t>{6});
+  CHECK(t.encode("bc") == std::vector<std::int32_t>{5});
+  CHECK(t.encode("cab") == std::vector<std::int32_t>{2, 4});
+  CHECK(t.encode("ab<|end|>c") == std::vector<std::int32_t>{4, 7, 2});
+  CHECK(t.decode({4, 7, 2}) == "ab<|end|>c");
+  // A byte no token stands for is an error naming it, not a silent drop.
+  CHECK_THROWS_WITH(t.encode("z"), Catch::Contains("no token for the byte 0x7a"));
+  CHECK_THROWS_AS(t.decode({8}), std::out_of_range);
+}
+
+TEST_CASE("tokenizer: a GGUF file without a byte-level BPE is refused by name") {
+  TempFile f;
+  write_gguf(f.path,
+             {{"tokenizer.ggml.model", {GgufType::string, std::string("llama")}},
+              {"tokenizer.ggml.tokens",
+               {GgufType::array, GgufArray{GgufType::string, {{GgufType::string, std::string("a")}}}}}},
+             {});
+  CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(f.path)),
+                    Catch::Contains("tokenizer.ggml.model 'llama'") && Catch::Contains(f.path));
+  TempFile g;
+  write_gguf(g.path, {{"general.architecture", {GgufType::string, std::string("llama")}}}, {});
+  CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(g.path)),
+                    Catch::Contains("tokenizer.ggml.model"));
+}
