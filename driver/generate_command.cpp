@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <random>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -12,7 +17,11 @@
 #include "core/machine.hpp"
 #include "core/safetensors.hpp"
 #include "core/stats.hpp"
+#include "core/gguf.hpp"
+#include "decoder/gguf_weights.hpp"
 #include "decoder/model.hpp"
+#include "decoder/tokenizer.hpp"
+#include "decoder/hf_folder.hpp"
 #include "kernels/registry.hpp"
 #include "workloads/decoder.hpp"
 #include "workloads/workload.hpp"
@@ -28,7 +37,8 @@ double seconds_since(Clock::time_point start) {
 
 std::vector<std::int32_t> parse_ids(const std::vector<std::string>& texts, const DecoderConfig& c) {
   if (texts.empty()) {
-    throw InvalidArgument("prompt-ids", "no token ids (give e.g. --prompt-ids 464,3290,318)");
+    throw InvalidArgument("prompt-ids", "no token ids (give e.g. --prompt-ids 464,3290,318, or "
+                                        "--prompt with --model)");
   }
   std::vector<std::int32_t> ids;
   for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -42,20 +52,138 @@ std::vector<std::int32_t> parse_ids(const std::vector<std::string>& texts, const
     }
     ids.push_back(static_cast<std::int32_t>(v));
   }
-  if (std::int64_t(ids.size()) >= c.n_ctx) {
-    throw InvalidArgument("prompt-ids", fmt::format("{} tokens leave no room to generate in {}'s "
-                                                    "context of {} (valid: 1..{} tokens)",
-                                                    ids.size(), c.name, c.n_ctx, c.n_ctx - 1));
-  }
   return ids;
+}
+
+// The model: its weights and, from a file, its tokenizer.
+struct LoadedModel {
+  DecoderWeights weights;
+  std::optional<Tokenizer> tokenizer;
+  std::string source;
+};
+
+// What --model names, read far enough to know the model (config and tokenizer); the weights
+// are read later, in the set-up. Bad files are InvalidArgument naming --model.
+struct ModelSource {
+  DecoderConfig config;
+  std::optional<Tokenizer> tokenizer;
+  std::unique_ptr<GgufFile> gguf;  // a GGUF file
+  std::string folder;              // a Hugging Face folder
+};
+
+ModelSource open_model(const std::string& path) {
+  namespace fs = std::filesystem;
+  ModelSource m;
+  try {
+    if (fs::is_directory(path)) {
+      m.folder = path;
+      m.config = hf_folder_config(path);
+      m.tokenizer = hf_folder_tokenizer(path);
+    } else {
+      m.gguf = std::make_unique<GgufFile>(path);
+      m.config = gguf_config(*m.gguf, fs::path(path).stem().string());
+      m.tokenizer = Tokenizer::from_gguf(*m.gguf);
+    }
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("model", e.detail());
+  } catch (const std::exception& e) {
+    throw InvalidArgument("model", e.what());
+  }
+  if (m.tokenizer->vocab_size() > m.config.vocab) {
+    throw InvalidArgument("model", fmt::format("{}: the tokenizer's {} tokens exceed the model's "
+                                               "vocabulary of {}",
+                                               path, m.tokenizer->vocab_size(), m.config.vocab));
+  }
+  return m;
 }
 
 }  // namespace
 
+std::int32_t sample_token(const std::vector<float>& logits, double temperature, int top_k,
+                          double top_p, std::uint64_t& rng_state, std::int64_t step) {
+  const std::int32_t best = argmax(logits, step);  // also refuses non-finite logits
+  if (temperature <= 0) return best;
+  std::vector<std::int32_t> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  const std::size_t k =
+      top_k > 0 ? std::min<std::size_t>(std::size_t(top_k), order.size()) : order.size();
+  std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(k), order.end(),
+                    [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b]; });
+  order.resize(k);
+  std::vector<double> p(k);
+  double sum = 0;
+  for (std::size_t i = 0; i < k; ++i)
+    sum += p[i] = std::exp((double(logits[order[i]]) - logits[best]) / temperature);
+  // Nucleus: the most likely tokens until their probability reaches top_p.
+  std::size_t keep = k;
+  double mass = 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    mass += p[i] / sum;
+    if (mass >= top_p) {
+      keep = i + 1;
+      break;
+    }
+  }
+  std::mt19937_64 rng(rng_state);
+  rng_state = rng();
+  std::discrete_distribution<std::size_t> pick(p.begin(), p.begin() + std::ptrdiff_t(keep));
+  return order[pick(rng)];
+}
+
 int generate_command(const GenerateOptions& o, std::ostream& out) {
   // --- validate everything before any work ---
-  const DecoderConfig config = decoder_config(o.config);
-  const std::vector<std::int32_t> prompt = parse_ids(o.prompt_ids, config);
+  if (o.has_prompt == !o.prompt_ids.empty()) {
+    throw InvalidArgument(o.has_prompt ? "prompt" : "prompt-ids",
+                          o.has_prompt ? "give either --prompt or --prompt-ids, not both"
+                                       : "no prompt (give --prompt \"text\" with --model, or "
+                                         "--prompt-ids 464,3290,318)");
+  }
+  if (!(o.temperature >= 0 && o.temperature <= 100))
+    throw InvalidArgument("temperature", fmt::format("{} is out of range (valid: 0..100; 0: "
+                                                     "greedy)", o.temperature));
+  if (!(o.top_p > 0 && o.top_p <= 1))
+    throw InvalidArgument("top-p", fmt::format("{} is out of range (valid: (0, 1])", o.top_p));
+  if (o.top_k < 0) throw InvalidArgument("top-k", fmt::format("{} is out of range (valid: 0..)", o.top_k));
+  ModelSource source;
+  if (!o.model.empty()) {
+    source = open_model(o.model);
+  } else {
+    source.config = decoder_config(o.config);
+  }
+  const DecoderConfig& config = source.config;
+  const Tokenizer* tokenizer = source.tokenizer ? &*source.tokenizer : nullptr;
+  if ((o.has_prompt || o.chat) && tokenizer == nullptr) {
+    throw InvalidArgument(o.has_prompt ? "prompt" : "chat",
+                          "text needs a tokenizer: give the model's file with --model (a GGUF "
+                          "file or a Hugging Face folder), or token ids with --prompt-ids");
+  }
+  std::vector<std::int32_t> prompt;
+  if (o.has_prompt) {
+    std::string text = o.prompt;
+    if (o.chat) {
+      try {
+        text = tokenizer->apply_chat_template(text);
+      } catch (const std::invalid_argument& e) {
+        throw InvalidArgument("chat", e.what());
+      }
+    }
+    try {
+      prompt = tokenizer->encode(text);
+    } catch (const std::invalid_argument& e) {
+      throw InvalidArgument("prompt", e.what());
+    }
+    if (prompt.empty()) throw InvalidArgument("prompt", "the text has no tokens (it is empty)");
+  } else {
+    if (o.chat) throw InvalidArgument("chat", "--chat wraps a text prompt: give --prompt");
+    prompt = parse_ids(o.prompt_ids, config);
+  }
+  const char* prompt_option = o.has_prompt ? "prompt" : "prompt-ids";
+  if (std::int64_t(prompt.size()) >= config.n_ctx) {
+    throw InvalidArgument(prompt_option,
+                          fmt::format("{} tokens leave no room to generate in {}'s context of {} "
+                                      "(valid: 1..{} tokens)",
+                                      prompt.size(), config.name, config.n_ctx, config.n_ctx - 1));
+  }
   const std::int64_t room = config.n_ctx - std::int64_t(prompt.size());
   if (o.count < 1 || o.count > room) {
     throw InvalidArgument("count",
@@ -77,7 +205,7 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   for (const Op op : decoder_ops(config)) {
     if (!descriptor.supports(op, descriptor.default_dtype())) {
       throw InvalidArgument("backend",
-                            fmt::format("'{}' cannot run the decoder ({})", o.backend,
+                            fmt::format("'{}' cannot run {} ({})", o.backend, config.name,
                                         descriptor.lacks(op, descriptor.default_dtype())));
     }
   }
@@ -91,42 +219,77 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   // --- load, upload, prepare (not part of the timings below) ---
   const auto setup_start = Clock::now();
   DecoderWeights weights;
-  if (o.weights.empty()) {
-    weights = random_weights(config, o.seed);
-  } else {
-    try {
+  std::string weights_text;
+  try {
+    if (source.gguf) {
+      weights = load_gguf_weights(*source.gguf, config.name);
+      weights_text = o.model;
+    } else if (!source.folder.empty()) {
+      weights = hf_folder_weights(source.folder, config);
+      weights_text = o.model;
+    } else if (o.weights.empty()) {
+      weights = random_weights(config, o.seed);
+      weights_text = fmt::format("seeded random (seed {})", o.seed);
+    } else {
       weights = load_gpt2_safetensors(o.weights, config);
-    } catch (const SafetensorsError& e) {
-      throw InvalidArgument("weights", e.what());
+      weights_text = o.weights;
     }
+  } catch (const SafetensorsError& e) {
+    throw InvalidArgument(o.model.empty() ? "weights" : "model", e.what());
+  } catch (const GgufError& e) {
+    throw InvalidArgument("model", e.what());
   }
   const std::int64_t total = std::int64_t(prompt.size()) + o.count;
   DecoderModel model(*backend, weights, total);
   model.prepare(std::int64_t(prompt.size()), o.count);
   const double setup_s = seconds_since(setup_start);
 
-  fmt::print(out, "model: {} ({:.1f} M parameters), weights: {}\n", config.name,
-             double(config.parameters()) / 1e6,
-             o.weights.empty() ? fmt::format("seeded random (seed {})", o.seed) : o.weights);
+  fmt::print(out, "model: {} ({}, {:.1f} M parameters), weights: {}\n", config.name,
+             architecture_name(config.arch), double(config.parameters()) / 1e6, weights_text);
   fmt::print(out, "backend: {} ({} thread{}, target {})\n", backend->name(), backend->threads(),
              backend->threads() > 1 ? "s" : "", backend->simd_target());
   fmt::print(out, "prompt ({} tokens): {}\n", prompt.size(), fmt::join(prompt, " "));
+  fmt::print(out, "sampling: {}\n",
+             o.temperature > 0 ? fmt::format("temperature {}, top-k {}, top-p {}, seed {}",
+                                             o.temperature, o.top_k, o.top_p, o.seed)
+                               : std::string("greedy"));
+  // The text streams as the tokens come: a token's bytes may end mid-character, and the
+  // terminal joins them with the next token's.
+  if (tokenizer != nullptr) fmt::print(out, "text: ");
   out.flush();
 
   // --- generate: the first token comes from the prefill, each next from one decode step ---
+  std::uint64_t rng_state = o.seed;
   std::vector<std::int32_t> generated;
+  bool stopped_at_eos = false;
+  const std::optional<std::int32_t> eos = tokenizer != nullptr ? tokenizer->eos() : std::nullopt;
+  auto take = [&](std::span<const float> logits) {
+    const std::int32_t next = sample_token(std::vector<float>(logits.begin(), logits.end()),
+                                           o.temperature, o.top_k, o.top_p, rng_state,
+                                           std::int64_t(generated.size()));
+    generated.push_back(next);
+    if (eos && next == *eos) {
+      stopped_at_eos = true;
+      return;
+    }
+    if (tokenizer != nullptr && next < tokenizer->vocab_size()) {
+      out << tokenizer->decode_one(next);
+      out.flush();
+    }
+  };
   auto start = Clock::now();
-  generated.push_back(argmax(model.forward(prompt), 0));
+  take(model.forward(prompt));
   const double ttft_s = seconds_since(start);
   std::vector<double> step_s;
-  while (std::int64_t(generated.size()) < o.count) {
+  while (std::int64_t(generated.size()) < o.count && !stopped_at_eos) {
     start = Clock::now();
-    generated.push_back(
-        argmax(model.forward(std::span(&generated.back(), 1)), std::int64_t(generated.size())));
+    take(model.forward(std::span(&generated.back(), 1)));
     step_s.push_back(seconds_since(start));
   }
+  if (tokenizer != nullptr) out << "\n";
 
-  fmt::print(out, "generated ({} tokens): {}\n", generated.size(), fmt::join(generated, " "));
+  fmt::print(out, "generated ({} tokens{}): {}\n", generated.size(),
+             stopped_at_eos ? ", stopped at end of sequence" : "", fmt::join(generated, " "));
   fmt::print(out, "time to first token: {:.2f} ms (prefill of {} tokens: {:.1f} tokens/s)\n",
              1e3 * ttft_s, prompt.size(), double(prompt.size()) / ttft_s);
   if (!step_s.empty()) {

@@ -1,6 +1,9 @@
 #pragma once
-// `aigcbench generate`: greedy generation with GPT-2 on one backend, printing the token ids
-// and the timings a user of a served model sees (time to first token, ms per token).
+// `aigcbench generate`: text (or token ids) in, text and token ids out, on one backend, with
+// the timings a user of a served model sees (time to first token, ms per token). The model is
+// a file (--model: a GGUF file, or a Hugging Face GPT-2 folder with config.json,
+// model.safetensors, vocab.json and merges.txt) or a named size with seeded random weights
+// (--config, --weights). Greedy by default; --temperature, --top-k, --top-p sample, seeded.
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -9,10 +12,17 @@
 namespace aigc {
 
 struct GenerateOptions {
-  std::string config = "gpt2-124m";
-  std::string weights;  // a Hugging Face model.safetensors; empty: seeded random weights
-  std::uint64_t seed = 1234;
+  std::string model;                  // a GGUF file or a Hugging Face folder; empty: --config
+  std::string config = "gpt2-124m";   // a named model, without --model
+  std::string weights;                // with --config: a model.safetensors; empty: random
+  std::uint64_t seed = 1234;          // random weights' and sampling's seed
   std::vector<std::string> prompt_ids;  // as typed; checked against the model's vocabulary
+  std::string prompt;                 // text (needs a tokenizer: --model)
+  bool has_prompt = false;
+  bool chat = false;                  // wrap the prompt in the model's chat template
+  double temperature = 0;             // 0: greedy
+  int top_k = 0;                      // 0: all tokens
+  double top_p = 1;                   // 1: all tokens
   std::string backend = "openmp";
   int threads = 0;  // 0: all cores for a multithreaded backend
   int count = 16;
@@ -21,5 +31,11 @@ struct GenerateOptions {
 // Validates everything before loading or running anything; throws InvalidArgument naming
 // the option at fault.
 int generate_command(const GenerateOptions& options, std::ostream& out);
+
+// Picks the next token from logits: the largest at temperature 0; otherwise a draw from
+// softmax(logits / temperature) over the top_k largest (0: all), cut to the smallest set whose
+// probability reaches top_p. A NaN or infinite logit throws std::runtime_error naming `step`.
+std::int32_t sample_token(const std::vector<float>& logits, double temperature, int top_k,
+                          double top_p, std::uint64_t& rng_state, std::int64_t step);
 
 }  // namespace aigc
