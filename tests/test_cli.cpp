@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -14,7 +15,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "decoder/known_models.hpp"
 #include "decoder/weights.hpp"
+#include "driver/generate_command.hpp"
 
 #include "core/files.hpp"
 #include "core/machine.hpp"
@@ -175,7 +178,7 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
            "'97' at index 1 is not a token id of tiny (valid: 0..96)");
   rejected({"--prompt-ids", "-1"}, "--prompt-ids", "valid: 0..96");
   rejected({"--prompt-ids", "5,x"}, "--prompt-ids", "'x' at index 1");
-  rejected({}, "--prompt-ids", "no token ids");
+  rejected({}, "--prompt-ids", "no prompt");
   std::string full_context = "1";
   for (int i = 1; i < 64; ++i) full_context += ",1";
   rejected({"--prompt-ids", full_context}, "--prompt-ids", "64 tokens leave no room");
@@ -193,6 +196,103 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
       cli({"generate", "--config", "gpt2-124m", "--prompt-ids", "1", "--weights", path});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("transformer.wte.weight") && Catch::Contains("[50257, 768]"));
+}
+
+TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text, streamed") {
+  std::string path;
+  try {
+    path = *model_file("smollm2-135m");
+  } catch (const InvalidArgument& e) {
+    WARN("test skipped: " << e.what());
+    return;
+  }
+  const CliResult r = cli({"generate", "--model", path, "--prompt", "The capital of France is",
+                           "--count", "8", "--threads", "2"});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("(llama, 134.5 M parameters)"));
+  // The ids and text transformers gives (tests/data/smollm2/greedy.json, the first run).
+  CHECK_THAT(r.out, Catch::Contains("prompt (5 tokens): 504 3575 282 4649 314"));
+  CHECK_THAT(r.out, Catch::Contains("generated (8 tokens): 7042 30 198 198 504 2988 314 42"));
+  CHECK_THAT(r.out, Catch::Contains("text:  Paris.\n\nThe answer is:"));
+  CHECK_THAT(r.out, Catch::Contains("sampling: greedy"));
+  // Seeded sampling repeats itself; --chat ends the answer at the end-of-turn token.
+  const std::vector<std::string> sampled{"generate", "--model", path, "--prompt", "Hi", "--chat",
+                                         "--temperature", "0.8", "--top-k", "40", "--top-p",
+                                         "0.95", "--seed", "7", "--count", "48", "--threads", "2"};
+  const CliResult a = cli(sampled), b = cli(sampled);
+  REQUIRE(a.status == 0);
+  auto generated = [](const std::string& text) {
+    const auto at = text.find("generated");
+    return text.substr(at, text.find('\n', at) - at);
+  };
+  CHECK(generated(a.out) == generated(b.out));
+  CHECK_THAT(a.out, Catch::Contains("temperature 0.8, top-k 40, top-p 0.95, seed 7"));
+  // Refusals that need the model file.
+  auto refused = [&](std::vector<std::string> extra, const std::string& argument,
+                     const std::string& detail) {
+    std::vector<std::string> args{"generate", "--model", path};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CliResult e = cli(args);
+    INFO(e.out << e.err);
+    CHECK(e.status == 2);
+    CHECK_THAT(e.err, Catch::StartsWith("aigcbench: error: " + argument));
+    CHECK_THAT(e.err, Catch::Contains(detail));
+    CHECK(e.out.empty());
+  };
+  refused({"--prompt", "x", "--prompt-ids", "1"}, "--prompt", "not both");
+  refused({"--prompt", ""}, "--prompt", "no tokens");
+  refused({"--prompt", "bad \xff byte"}, "--prompt", "no token for the byte 0xff");
+  refused({"--prompt-ids", "1", "--chat"}, "--chat", "give --prompt");
+  refused({"--prompt", "x", "--config", "tiny"}, "--model", "leave out --config");
+  refused({"--prompt", "x", "--backend", "onednn"}, "--backend", "onednn has no rmsnorm");
+}
+
+TEST_CASE("generate refuses bad model files, sampling settings and prompts by name") {
+  auto rejected = [](const std::vector<std::string>& args, const std::string& argument,
+                     const std::string& detail) {
+    const CliResult r = cli(args);
+    INFO(r.out << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: " + argument));
+    CHECK_THAT(r.err, Catch::Contains(detail));
+    CHECK(r.out.empty());
+  };
+  Scratch scratch;
+  const std::string junk = scratch.file("junk.gguf");
+  std::ofstream(junk) << "not a gguf file at all";
+  rejected({"generate", "--model", junk, "--prompt", "hi"}, "--model", junk);
+  rejected({"generate", "--model", "/nonexistent/m.gguf", "--prompt", "hi"}, "--model",
+           "/nonexistent/m.gguf");
+  // A folder without config.json.
+  rejected({"generate", "--model", scratch.dir.string(), "--prompt", "hi"}, "--model",
+           "config.json: cannot open");
+  rejected({"generate", "--config", "tiny", "--prompt", "hi"}, "--prompt", "needs a tokenizer");
+  rejected({"generate", "--config", "tiny", "--prompt-ids", "1", "--temperature", "-1"},
+           "--temperature", "out of range");
+  rejected({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-p", "0"}, "--top-p",
+           "out of range");
+  rejected({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-k", "-3"}, "--top-k",
+           "out of range");
+}
+
+TEST_CASE("sampling: greedy at temperature 0, seeded draws from the kept tokens otherwise") {
+  const std::vector<float> logits{1.0f, 3.0f, 2.0f, -5.0f};
+  std::uint64_t state = 1;
+  CHECK(sample_token(logits, 0, 0, 1, state, 0) == 1);
+  // top-k 1 is greedy at any temperature; top-p tiny keeps only the likeliest.
+  for (int i = 0; i < 20; ++i) {
+    CHECK(sample_token(logits, 2.0, 1, 1, state, 0) == 1);
+    CHECK(sample_token(logits, 2.0, 0, 1e-6, state, 0) == 1);
+    const std::int32_t t = sample_token(logits, 1.0, 2, 1, state, 0);
+    CHECK((t == 1 || t == 2));
+  }
+  // A high temperature reaches every token.
+  std::set<std::int32_t> seen;
+  for (int i = 0; i < 400; ++i) seen.insert(sample_token(logits, 100.0, 0, 1, state, 0));
+  CHECK(seen.size() == 4);
+  const std::vector<float> bad{1.0f, std::nanf("")};
+  CHECK_THROWS_WITH(sample_token(bad, 1.0, 0, 1, state, 3), Catch::Contains("decode step 3"));
 }
 
 TEST_CASE("bad thread counts, repetitions, times and presets are refused with the valid range") {

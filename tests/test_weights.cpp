@@ -1,13 +1,16 @@
-// GPT-2 configurations and weights: names, shapes, checkpoint round trip, clear errors.
+// Decoder configurations and weights: names, shapes, checkpoint round trips (safetensors, Hugging
+// Face folders of both architectures), clear errors.
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "core/errors.hpp"
 #include "core/safetensors.hpp"
 #include "decoder/model.hpp"
+#include "decoder/hf_folder.hpp"
 #include "decoder/weights.hpp"
 
 using namespace aigc;
@@ -92,4 +95,51 @@ TEST_CASE("non-finite logits are an error naming the step, never a token") {
                     Catch::Contains("prompt's step") && Catch::Contains("index 2"));
   logits[2] = -INFINITY;
   CHECK_THROWS_WITH(argmax(logits, 4), Catch::Contains("decode step 4"));
+}
+
+TEST_CASE("a Hugging Face GPT-2 folder of any depth and width loads by its config.json") {
+  const fs::path dir = fs::temp_directory_path() / ("aigc_hf_gpt2_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  // distilgpt2's shape at a small width: 6 layers, not a named size.
+  DecoderConfig c = decoder_config("tiny");
+  c.n_layer = 6, c.n_embd = 48, c.n_head = 3, c.n_ctx = 40;
+  const DecoderWeights w = random_weights(c, 11);
+  save_gpt2_safetensors((dir / "model.safetensors").string(), w);
+  std::ofstream(dir / "config.json")
+      << R"({"model_type": "gpt2", "n_layer": 6, "n_embd": 48, "n_head": 3, "vocab_size": 97,
+             "n_positions": 40, "n_inner": null, "layer_norm_epsilon": 1e-05})";
+  const DecoderConfig loaded = hf_folder_config(dir.string());
+  CHECK(loaded.n_layer == 6);
+  CHECK(loaded.n_embd == 48);
+  CHECK(loaded.ff() == 192);
+  CHECK(hf_folder_weights(dir.string(), loaded).layers[5].down == w.layers[5].down);
+  // A config of another model type, or of impossible sizes, is refused by name.
+  std::ofstream(dir / "config.json") << R"({"model_type": "bert"})";
+  CHECK_THROWS_WITH(hf_folder_config(dir.string()), Catch::Contains("model_type 'bert'"));
+  std::ofstream(dir / "config.json")
+      << R"({"model_type": "gpt2", "n_layer": 6, "n_embd": 48, "n_head": 5, "vocab_size": 97,
+             "n_positions": 40})";
+  CHECK_THROWS_WITH(hf_folder_config(dir.string()), Catch::Contains("5 heads do not divide"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a Hugging Face Llama folder loads into GGUF's rope layout and computes the same") {
+  const fs::path dir = fs::temp_directory_path() / ("aigc_hf_llama_" + std::to_string(::getpid()));
+  const DecoderWeights w = random_weights(decoder_config("tiny-llama"), 12);
+  save_hf_llama_folder(dir.string(), w);
+  const DecoderConfig c = hf_folder_config(dir.string());
+  CHECK(c.is_llama());
+  CHECK(c.kv_heads() == 2);
+  CHECK_FALSE(c.tied_output);
+  const DecoderWeights loaded = hf_folder_weights(dir.string(), c);
+  // The save un-permuted Q and K (Hugging Face's rotate_half layout), the load permuted back.
+  CHECK(loaded.layers[1].qkv == w.layers[1].qkv);
+  CHECK(loaded.layers[0].gate == w.layers[0].gate);
+  CHECK(loaded.output == w.output);
+  // In Hugging Face's file, Q's rows are reordered: row 1 of head 0 is GGUF's row 2.
+  const SafetensorsFile f((dir / "model.safetensors").string());
+  const std::int64_t C = c.n_embd;
+  const auto q = f.read_f32("model.layers.0.self_attn.q_proj.weight", {c.n_head * c.head_dim(), C});
+  CHECK(std::equal(q.begin() + C, q.begin() + 2 * C, w.layers[0].qkv.begin() + 2 * C));
+  fs::remove_all(dir);
 }
