@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Set-up, Release build, then the quick suite: every workload on every backend, the
 # timing models applied, the tidy CSV written under results/ and a summary printed.
-# Extra arguments go to `aigcbench run`, e.g. scripts/bench.sh --preset full.
+# Extra arguments go to `aigcbench run`, e.g. scripts/bench.sh --preset full. --peers also
+# runs llama.cpp on the same SmolLM2 file, interleaved with ours (scripts/peers.py --build:
+# builds llama-bench from llama-cpp-python's sdist the first time, several minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+peers=0
+args=()
+for a in "$@"; do
+  if [[ $a == --peers ]]; then peers=1; else args+=("$a"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 scripts/setup.sh
 scripts/build.sh >/dev/null
 # Results are named after the hardware (e.g. amd-epyc-zen5-2c-avx3), not the host name: every
@@ -29,4 +37,8 @@ echo
 echo "results: results/${machine}-${preset}.csv (repetitions beside it, probe in results/probe-${machine}.json)"
 echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder}.{png,svg}"
 echo "compare two runs: .venv/bin/python scripts/compare.py A.csv B.csv --out comparison.csv"
+if ((peers)); then
+  echo
+  .venv/bin/python scripts/peers.py --build --out "results/${machine}-peers.csv" || status=$?
+fi
 exit $status
