@@ -214,3 +214,19 @@ class ScriptsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PeersTest(unittest.TestCase):
+    """peers.py's refusals (running llama.cpp itself needs its build: scripts/bench.sh --peers)."""
+
+    def refused(self, *args, says):
+        r = run_script("peers.py", *args)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(says, r.stderr)
+        self.assertTrue(r.stderr.startswith("peers: error: "))
+
+    def test_bad_arguments_are_refused_by_name(self):
+        self.refused("--rounds", "0", says="--rounds: 0 is out of range (valid: 1..100)")
+        self.refused("--threads", "1,x", says="--threads: '1,x' is not a comma-separated list")
+        self.refused("--threads", "0", says="--threads: 0 (valid: integers >= 1)")
+        self.refused("--model", "/nonexistent.gguf", says="--model: /nonexistent.gguf is not a file")
