@@ -84,9 +84,10 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
     w.position_embedding = f.read_f32("position_embd.weight", {C, c.n_ctx});
     w.final_norm_bias = f.read_f32("output_norm.bias", {C});
   }
-  w.layers.resize(static_cast<std::size_t>(c.n_layer));
+  // Block by block, so a forged block_count fails at the first block the file lacks instead of
+  // allocating room for all of them.
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    LayerWeights& l = w.layers[i];
+    LayerWeights& l = w.layers.emplace_back();
     auto name_of = [i](const char* tensor) { return fmt::format("blk.{}.{}", i, tensor); };
     auto read = [&](const char* tensor, const Dims& dims) {
       return f.read_f32(name_of(tensor), dims);

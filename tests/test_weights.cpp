@@ -4,13 +4,18 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "core/errors.hpp"
 #include "core/safetensors.hpp"
 #include "decoder/model.hpp"
+#include "core/gguf.hpp"
+#include "decoder/gguf_weights.hpp"
 #include "decoder/hf_folder.hpp"
+#include "decoder/reference.hpp"
+#include "kernels/registry.hpp"
 #include "decoder/weights.hpp"
 
 using namespace aigc;
@@ -142,4 +147,114 @@ TEST_CASE("a Hugging Face Llama folder loads into GGUF's rope layout and compute
   const auto q = f.read_f32("model.layers.0.self_attn.q_proj.weight", {c.n_head * c.head_dim(), C});
   CHECK(std::equal(q.begin() + C, q.begin() + 2 * C, w.layers[0].qkv.begin() + 2 * C));
   fs::remove_all(dir);
+}
+
+namespace {
+
+GgufTensorData f32_tensor(std::vector<std::int64_t> dims, const std::vector<float>& v) {
+  GgufTensorData t{std::move(dims), GgmlType::f32, {}};
+  t.data.resize(v.size() * sizeof(float));
+  std::memcpy(t.data.data(), v.data(), t.data.size());
+  return t;
+}
+
+// [in, out] -> [out, in], GGUF's layout of a projection.
+std::vector<float> transposed(const std::vector<float>& w, std::int64_t in, std::int64_t out) {
+  std::vector<float> t(w.size());
+  for (std::int64_t i = 0; i < in; ++i)
+    for (std::int64_t o = 0; o < out; ++o) t[o * in + i] = w[i * out + o];
+  return t;
+}
+
+// GPT-2 weights as llama.cpp's converter writes them (names, metadata, [out, in] projections).
+void write_gpt2_gguf(const std::string& path, const DecoderWeights& w, bool drop_one = false) {
+  const DecoderConfig& c = w.config;
+  const std::int64_t C = c.n_embd;
+  auto u = [](std::int64_t v) { return GgufValue{GgufType::u32, std::uint64_t(v)}; };
+  std::vector<std::pair<std::string, GgufValue>> meta{
+      {"general.architecture", {GgufType::string, std::string("gpt2")}},
+      {"gpt2.block_count", u(c.n_layer)},
+      {"gpt2.embedding_length", u(C)},
+      {"gpt2.attention.head_count", u(c.n_head)},
+      {"gpt2.context_length", u(c.n_ctx)},
+      {"gpt2.feed_forward_length", u(4 * C)},
+      {"gpt2.attention.layer_norm_epsilon", {GgufType::f32, 1e-5}}};
+  std::vector<std::pair<std::string, GgufTensorData>> t{
+      {"token_embd.weight", f32_tensor({C, c.vocab}, w.token_embedding)},
+      {"position_embd.weight", f32_tensor({C, c.n_ctx}, w.position_embedding)},
+      {"output_norm.weight", f32_tensor({C}, w.final_norm)},
+      {"output_norm.bias", f32_tensor({C}, w.final_norm_bias)}};
+  for (std::int64_t i = 0; i < c.n_layer; ++i) {
+    const LayerWeights& l = w.layers[i];
+    const std::string p = "blk." + std::to_string(i) + ".";
+    t.push_back({p + "attn_norm.weight", f32_tensor({C}, l.attn_norm)});
+    t.push_back({p + "attn_norm.bias", f32_tensor({C}, l.attn_norm_bias)});
+    t.push_back({p + "attn_qkv.weight", f32_tensor({C, 3 * C}, transposed(l.qkv, C, 3 * C))});
+    t.push_back({p + "attn_qkv.bias", f32_tensor({3 * C}, l.qkv_bias)});
+    t.push_back({p + "attn_output.weight", f32_tensor({C, C}, transposed(l.attn_out, C, C))});
+    t.push_back({p + "attn_output.bias", f32_tensor({C}, l.attn_out_bias)});
+    t.push_back({p + "ffn_norm.weight", f32_tensor({C}, l.mlp_norm)});
+    t.push_back({p + "ffn_norm.bias", f32_tensor({C}, l.mlp_norm_bias)});
+    t.push_back({p + "ffn_up.weight", f32_tensor({C, 4 * C}, transposed(l.up, C, 4 * C))});
+    t.push_back({p + "ffn_up.bias", f32_tensor({4 * C}, l.up_bias)});
+    t.push_back({p + "ffn_down.weight", f32_tensor({4 * C, C}, transposed(l.down, 4 * C, C))});
+    t.push_back({p + "ffn_down.bias", f32_tensor({C}, l.down_bias)});
+  }
+  if (drop_one) t.pop_back();
+  write_gguf(path, meta, t);
+}
+
+}  // namespace
+
+TEST_CASE("a GPT-2 GGUF file loads and computes what its safetensors twin does") {
+  const fs::path path = fs::temp_directory_path() / ("aigc_gpt2_" + std::to_string(::getpid()) + ".gguf");
+  const DecoderWeights w = random_weights(decoder_config("tiny"), 21);
+  write_gpt2_gguf(path.string(), w);
+  const GgufFile f(path.string());
+  const DecoderWeights g = load_gguf_weights(f, "tiny");
+  CHECK(g.transposed);
+  CHECK(g.config.n_layer == 2);
+  CHECK(g.config.n_ctx == 64);
+  CHECK(g.config.tied_output);
+  const std::vector<std::int32_t> ids{3, 9, 27, 81};
+  const std::vector<double> a = reference_logits(w, ids), b = reference_logits(g, ids);
+  double worst = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(a[i]));
+  CHECK(worst <= 1e-12 * scale);  // the same model: float64 sums in another order
+  auto scalar = make_backend("scalar");
+  DecoderModel model(*scalar, g, 8);
+  CHECK(logits_relative_error(model.forward(ids), a) <= logits_tolerance(g.config, 4));
+  // A tensor missing is named with the file.
+  write_gpt2_gguf(path.string(), w, /*drop_one=*/true);
+  CHECK_THROWS_WITH(load_gguf_weights(GgufFile(path.string()), "tiny"),
+                    Catch::Contains("blk.1.ffn_down.bias") && Catch::Contains(path.string()));
+  // Only the first blocks, when asked.
+  write_gpt2_gguf(path.string(), w);
+  CHECK(load_gguf_weights(GgufFile(path.string()), "tiny", 1).layers.size() == 1);
+  CHECK_THROWS_WITH(load_gguf_weights(GgufFile(path.string()), "tiny", 3),
+                    Catch::Contains("valid: 1..2"));
+  fs::remove(path);
+}
+
+TEST_CASE("a GGUF file claiming 2^40 blocks is refused at the first block it lacks") {
+  const fs::path path = fs::temp_directory_path() / ("aigc_forged_" + std::to_string(::getpid()) + ".gguf");
+  const DecoderWeights w = random_weights(decoder_config("tiny"), 22);
+  write_gpt2_gguf(path.string(), w);
+  // Rewrite with a forged block count: the same tensors, metadata claiming 2^40 blocks.
+  const GgufFile f(path.string());
+  std::vector<std::pair<std::string, GgufValue>> meta(f.metadata().begin(), f.metadata().end());
+  for (auto& [k, v] : meta) {
+    if (k == "gpt2.block_count") v = {GgufType::u64, std::uint64_t{1} << 40};
+  }
+  std::vector<std::pair<std::string, GgufTensorData>> tensors;
+  for (const GgufTensor& t : f.tensors()) {
+    tensors.push_back({t.name, {t.dims, t.type, f.read_raw(t.name)}});
+  }
+  const fs::path forged = path.string() + ".forged";
+  write_gguf(forged.string(), meta, tensors);
+  CHECK_THROWS_WITH(load_gguf_weights(GgufFile(forged.string()), "tiny"),
+                    Catch::Contains("blk.2.attn_norm.weight"));
+  fs::remove(path);
+  fs::remove(forged);
 }
