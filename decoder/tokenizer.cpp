@@ -7,6 +7,8 @@
 #include <array>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 
@@ -92,7 +94,11 @@ struct Tokenizer::Regex {
   // Calls piece(text) for every match and every stretch between matches, in order.
   template <typename Fn>
   void split(std::string_view text, Fn&& piece) const {
-    pcre2_match_data* md = pcre2_match_data_create_from_pattern(code, nullptr);
+    // Owned, so that a piece that throws (a byte with no token) does not leak it.
+    const std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> owned(
+        pcre2_match_data_create_from_pattern(code, nullptr), &pcre2_match_data_free);
+    if (!owned) throw std::bad_alloc();
+    pcre2_match_data* md = owned.get();
     std::size_t at = 0, gap = 0;
     while (at < text.size()) {
       const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at,
@@ -108,7 +114,6 @@ struct Tokenizer::Regex {
       at = gap = v[1];
     }
     if (gap < text.size()) piece(text.substr(gap));
-    pcre2_match_data_free(md);
   }
 };
 
