@@ -59,19 +59,25 @@ class CudaMatmul final : public MatmulKernel {
   Buffer workspace_;
 };
 
-cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, const Buffer& k,
-                                   const Buffer& v, Buffer& o) {
-  return {.q = q.as<const float>(),
-          .k = k.as<const float>(),
-          .v = v.as<const float>(),
-          .o = o.as<float>(),
-          .B = s.B,
+// The sizes alone, for planning before any buffer exists.
+cuda::AttentionArgs attention_sizes(const AttentionShape& s) {
+  return {.B = s.B,
           .H = s.H,
           .S = s.S,
           .L = s.L,
           .D = s.D,
           .capacity = s.capacity(),
           .kv_heads = s.kv_head_count()};
+}
+
+cuda::AttentionArgs attention_args(const AttentionShape& s, const Buffer& q, const Buffer& k,
+                                   const Buffer& v, Buffer& o) {
+  cuda::AttentionArgs a = attention_sizes(s);
+  a.q = q.as<const float>();
+  a.k = k.as<const float>();
+  a.v = v.as<const float>();
+  a.o = o.as<float>();
+  return a;
 }
 
 // The score matrix's bytes, after checking that every launch of the shape fits its grid (the
@@ -109,7 +115,7 @@ class FusedAttention final : public AttentionKernel {
       throw UnsupportedOp(fmt::format("fused attention takes head dimensions 1..{}, not {}",
                                       cuda::kFlashMaxHeadDim, s.D));
     }
-    const std::int64_t floats = cuda::flash_attention_workspace_floats(shape_args(s));
+    const std::int64_t floats = cuda::flash_attention_workspace_floats(attention_sizes(s));
     if (floats > 0) {
       workspace_ = cuda::allocate_workspace(static_cast<std::size_t>(floats) * sizeof(float),
                                             "decode attention's partial results");
@@ -121,16 +127,6 @@ class FusedAttention final : public AttentionKernel {
   }
 
  private:
-  // The sizes alone, for planning before any buffer exists.
-  static cuda::AttentionArgs shape_args(const AttentionShape& s) {
-    return {.B = s.B,
-            .H = s.H,
-            .S = s.S,
-            .L = s.L,
-            .D = s.D,
-            .capacity = s.capacity(),
-            .kv_heads = s.kv_head_count()};
-  }
 
   GpuBackend& backend_;
   Buffer workspace_;
