@@ -22,6 +22,7 @@ std::optional<std::string> reason_not_runnable(const BenchSpec& spec) {
   for (const Op op : workload.ops(spec.shape)) {
     if (!d.supports(op, d.default_dtype())) return d.lacks(op, d.default_dtype());
   }
+  if (const WeightFormat f = workload.weight_format(spec.shape); !d.takes(f)) return d.lacks(f);
   return memory_shortfall(workload.counts(spec.shape), d);
 }
 

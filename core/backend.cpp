@@ -1,6 +1,7 @@
 #include "core/backend.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,20 @@ std::string BackendDescriptor::lacks(Op op, const std::string& dtype) const {
   return fmt::format("{} has no {} for {}", name, op_name(op), dtype);
 }
 
+bool BackendDescriptor::takes(WeightFormat f) const {
+  return std::find(weight_formats.begin(), weight_formats.end(), f) != weight_formats.end();
+}
+
+std::string BackendDescriptor::lacks(WeightFormat f) const {
+  return fmt::format("{} has no matmul for {} weights", name, weight_format_name(f));
+}
+
+Buffer Backend::upload_weights(std::span<const std::uint8_t> stored) {
+  std::vector<float> padded((stored.size() + 3) / 4, 0.0f);
+  if (!stored.empty()) std::memcpy(padded.data(), stored.data(), stored.size());
+  return upload_new(padded);
+}
+
 void Backend::set_threads(int threads) {
   if (threads < 1 || threads > max_threads()) {
     throw InvalidArgument("threads",
@@ -59,13 +74,20 @@ std::unique_ptr<Kernel> checked(const BackendDescriptor& d, Op op, std::unique_p
 
 }  // namespace
 
+std::unique_ptr<MatmulKernel> Backend::make_matmul(const MatmulShape& shape) {
+  if (!descriptor_.supports(Op::matmul, dtype()))
+    throw UnsupportedOp(descriptor_.lacks(Op::matmul, dtype()));
+  if (!descriptor_.takes(shape.b_format)) throw UnsupportedOp(descriptor_.lacks(shape.b_format));
+  require_valid_shape(shape);
+  return checked(descriptor_, Op::matmul, new_matmul(shape));
+}
+
 #define AIGC_MAKE_OP(method, factory, op, Kernel, Shape)                                         \
   std::unique_ptr<Kernel> Backend::method(const Shape& shape) {                                  \
     if (!descriptor_.supports(op, dtype())) throw UnsupportedOp(descriptor_.lacks(op, dtype())); \
     require_valid_shape(shape);                                                                  \
     return checked(descriptor_, op, factory(shape));                                             \
   }
-AIGC_MAKE_OP(make_matmul, new_matmul, Op::matmul, MatmulKernel, MatmulShape)
 AIGC_MAKE_OP(make_attention, new_attention, Op::attention, AttentionKernel, AttentionShape)
 AIGC_MAKE_OP(make_layernorm, new_layernorm, Op::layernorm, LayernormKernel, LayernormShape)
 AIGC_MAKE_OP(make_rmsnorm, new_rmsnorm, Op::rmsnorm, RmsnormKernel, RmsnormShape)

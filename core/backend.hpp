@@ -62,6 +62,9 @@ struct BackendDescriptor {
   // The relative rounding the first dtype adds to each operand (bf16: 2^-8), for tolerances.
   double operand_rounding = 0.0;
   std::vector<Op> ops;        // the ops it offers, for every dtype in `dtypes`
+  // The formats its matmul takes B's weights in (core/weight_format): f32 everywhere, the
+  // reduced and compressed formats where its kernels compute on them directly.
+  std::vector<WeightFormat> weight_formats{WeightFormat::f32};
   bool device_timer = false;  // timed on the device's clock (CUDA events), not wall clock
   std::function<int()> max_threads = [] { return 1; };  // 1: single-threaded
   std::function<Availability()> availability = [] { return Availability{}; };
@@ -74,6 +77,9 @@ struct BackendDescriptor {
   const std::string& default_dtype() const { return dtypes.front(); }
   // "skipped"-row text for an op it lacks: "<backend> has no <op> for <dtype>".
   std::string lacks(Op op, const std::string& dtype) const;
+  bool takes(WeightFormat f) const;
+  // "skipped"-row text for a weight format it lacks: "<backend> has no matmul for q4_1 weights".
+  std::string lacks(WeightFormat f) const;
 };
 
 // The one interface every backend implements: memory (buffers it owns, so a GPU backend can
@@ -123,6 +129,9 @@ class Backend {
     upload(b, src);
     return b;
   }
+  // Weights as stored in a format (quantize_rows()' bytes), in a buffer rounded up to whole
+  // floats so that every backend's float upload moves them.
+  Buffer upload_weights(std::span<const std::uint8_t> stored);
 
   // Op kernels, for the ops the descriptor offers. Asking for another is a caller's bug
   // (ask descriptor().supports() first) and throws UnsupportedOp with the lacks() text.

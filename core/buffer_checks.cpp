@@ -30,7 +30,13 @@ void require_download_fits(const Buffer& src, std::size_t bytes) {
 void require_matmul_buffers(const MatmulShape& s, const Buffer& a, const Buffer& b,
                             const Buffer* bias, const Buffer& c) {
   require_floats(a, s.M * s.K, "matmul A");
-  require_floats(b, s.K * s.N, "matmul B");
+  if (s.b_format == WeightFormat::f32) {
+    require_floats(b, s.K * s.N, "matmul B");
+  } else if (static_cast<std::size_t>(s.b_bytes()) > b.bytes()) {
+    throw std::length_error(fmt::format("matmul B: {} bytes of {} weights do not fit a buffer of "
+                                        "{} bytes",
+                                        s.b_bytes(), weight_format_name(s.b_format), b.bytes()));
+  }
   require_floats(c, s.M * s.N, "matmul C");
   if (s.bias) {
     if (bias == nullptr) throw std::invalid_argument("matmul: the shape has a bias; none given");
@@ -75,6 +81,21 @@ void require_attention_buffers(const AttentionShape& s, const Buffer& q, const B
 
 void require_rope_buffers(const RopeShape& s, const Buffer& x) {
   require_floats(x, s.tokens * s.row_floats(), "rope input");
+}
+
+void require_valid_shape(const MatmulShape& s) {
+  if (s.b_format == WeightFormat::f32) return;
+  if (!s.transpose_b) {
+    throw std::invalid_argument(fmt::format(
+        "matmul: {} weights are stored [N, K] (transpose_b); [K, N] is not a layout of the format",
+        weight_format_name(s.b_format)));
+  }
+  if (!row_fits(s.b_format, s.K)) {
+    throw std::invalid_argument(fmt::format("matmul: K = {} is not a whole number of {}-weight "
+                                            "blocks of {}",
+                                            s.K, block_elements(s.b_format),
+                                            weight_format_name(s.b_format)));
+  }
 }
 
 void require_valid_shape(const AttentionShape& s) {

@@ -30,6 +30,7 @@ void require_rope_buffers(const RopeShape& s, const Buffer& x);
 // Shapes no kernel can take (std::invalid_argument); Backend::make_* asks before any backend.
 template <typename Shape>
 void require_valid_shape(const Shape&) {}
+void require_valid_shape(const MatmulShape& s);
 void require_valid_shape(const AttentionShape& s);
 void require_valid_shape(const RopeShape& s);
 void require_valid_heads(const HeadsShape& s);

@@ -177,8 +177,6 @@ const GgufArray& as_array(const GgufValue& v, const std::string& where) {
   throw GgufError(fmt::format("{}: is {}, not an array", where, gguf_type_name(v.type)));
 }
 
-std::uint16_t load16(const std::uint8_t* p) { return std::uint16_t(p[0] | (p[1] << 8)); }
-
 }  // namespace
 
 const char* gguf_type_name(GgufType t) {
@@ -265,47 +263,40 @@ std::int64_t GgufTensor::elements() const {
   return n;
 }
 
-void dequantize(GgmlType type, const std::uint8_t* in, std::int64_t n, float* out) {
-  const std::int64_t block = ggml_block_elements(type), width = ggml_block_bytes(type);
-  switch (type) {
+WeightFormat weight_format_of(GgmlType t) {
+  switch (t) {
     case GgmlType::f32:
-      if (n > 0) std::memcpy(out, in, static_cast<std::size_t>(n) * 4);  // a 0-element tensor too
-      return;
+      return WeightFormat::f32;
     case GgmlType::f16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = half_to_float(load16(in + 2 * i));
-      return;
+      return WeightFormat::f16;
     case GgmlType::bf16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_float(load16(in + 2 * i));
-      return;
+      return WeightFormat::bf16;
     case GgmlType::q8_0:
-      for (std::int64_t b = 0; b < n / block; ++b) {
-        const std::uint8_t* p = in + b * width;
-        const float d = half_to_float(load16(p));
-        for (int j = 0; j < 32; ++j)
-          out[b * 32 + j] = d * float(static_cast<std::int8_t>(p[2 + j]));
-      }
-      return;
+      return WeightFormat::q8_0;
     case GgmlType::q4_0:
-      for (std::int64_t b = 0; b < n / block; ++b) {
-        const std::uint8_t* p = in + b * width;
-        const float d = half_to_float(load16(p));
-        for (int j = 0; j < 16; ++j) {
-          out[b * 32 + j] = d * float(int(p[2 + j] & 0x0f) - 8);
-          out[b * 32 + j + 16] = d * float(int(p[2 + j] >> 4) - 8);
-        }
-      }
-      return;
+      return WeightFormat::q4_0;
     case GgmlType::q4_1:
-      for (std::int64_t b = 0; b < n / block; ++b) {
-        const std::uint8_t* p = in + b * width;
-        const float d = half_to_float(load16(p)), m = half_to_float(load16(p + 2));
-        for (int j = 0; j < 16; ++j) {
-          out[b * 32 + j] = d * float(p[4 + j] & 0x0f) + m;
-          out[b * 32 + j + 16] = d * float(p[4 + j] >> 4) + m;
-        }
-      }
-      return;
+      return WeightFormat::q4_1;
   }
+  throw std::logic_error("weight_format_of: a GGML type this reader does not take");
+}
+
+GgmlType ggml_type_of(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32:
+      return GgmlType::f32;
+    case WeightFormat::f16:
+      return GgmlType::f16;
+    case WeightFormat::bf16:
+      return GgmlType::bf16;
+    case WeightFormat::q8_0:
+      return GgmlType::q8_0;
+    case WeightFormat::q4_0:
+      return GgmlType::q4_0;
+    case WeightFormat::q4_1:
+      return GgmlType::q4_1;
+  }
+  return GgmlType::f32;
 }
 
 GgufFile::GgufFile(const std::string& path) : path_(path) {
@@ -507,7 +498,7 @@ std::vector<float> GgufFile::read_f32(const std::string& name,
   }
   const std::vector<std::uint8_t> raw = read_raw(name);
   std::vector<float> out(static_cast<std::size_t>(t.elements()));
-  dequantize(t.type, raw.data(), t.elements(), out.data());
+  dequantize(weight_format_of(t.type), raw.data(), t.elements(), out.data());
   return out;
 }
 

@@ -20,6 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/weight_format.hpp"
+
 namespace aigc {
 
 class GgufError : public std::runtime_error {
@@ -124,12 +126,9 @@ class GgufFile {
   std::map<std::string, std::size_t> index_;
 };
 
-// Blocks dequantized to fp32 (n elements, a whole number of blocks), as ggml defines them:
-//   Q8_0: f16 d, 32 int8 q:          x = d * q
-//   Q4_0: f16 d, 16 bytes of nibbles: x = d * (q - 8)
-//   Q4_1: f16 d, f16 m, 16 bytes:     x = d * q + m
-// where element j < 16 of a block is the low nibble of byte j and element j + 16 its high one.
-void dequantize(GgmlType type, const std::uint8_t* blocks, std::int64_t n, float* out);
+// The weight format of a tensor type, whose layouts core/weight_format defines (and back).
+WeightFormat weight_format_of(GgmlType t);
+GgmlType ggml_type_of(WeightFormat f);
 
 // For tests and tools: a GGUF file (version 3) with this metadata and these tensors, whose
 // `data` must hold exactly their bytes in their type; written atomically.

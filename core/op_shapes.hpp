@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/weight_format.hpp"
+
 namespace aigc {
 
 // The ops a backend may offer; BackendDescriptor::supports(op, dtype) answers for each.
@@ -16,10 +18,19 @@ inline constexpr Op kAllOps[] = {Op::matmul,  Op::attention,   Op::layernorm,
 
 // C[M,N] = A[M,K] * B[K,N] (+ bias[N]), fp32, row-major, dense. With transpose_b, B is
 // stored [N,K] (row n holds column n), as a tied output embedding is: logits = h . wte^T.
+// b_format: how B's weights are stored (core/weight_format). A format other than f32 needs
+// transpose_b (a block runs along a row of K weights, GGUF's layout), and a block format a K
+// that is a whole number of blocks; A, C and the bias stay fp32, and the kernels compute on
+// the stored weights directly (fp32 accumulation of the weights as dequantize() gives them).
 struct MatmulShape {
   std::int64_t M = 0, N = 0, K = 0;
   bool bias = false;
   bool transpose_b = false;
+  WeightFormat b_format = WeightFormat::f32;
+  // Bytes of B as stored.
+  std::int64_t b_bytes() const {
+    return b_format == WeightFormat::f32 ? 4 * K * N : N * row_bytes(b_format, K);
+  }
 };
 
 // Causal multi-head scaled-dot-product attention, fp32:

@@ -45,6 +45,11 @@ const std::vector<DecoderConfig>& configs() {
 
 const char* architecture_name(Architecture a) { return a == Architecture::gpt2 ? "gpt2" : "llama"; }
 
+std::int64_t DecoderConfig::projection_parameters() const {
+  const std::int64_t C = n_embd, Q = qkv_width(), F = ff();
+  return C * Q + C * C + (is_llama() ? 3 : 2) * C * F;
+}
+
 std::int64_t DecoderConfig::block_parameters() const {
   const std::int64_t C = n_embd, Q = qkv_width(), F = ff();
   if (is_llama()) return C + C * Q + C * C + C + 3 * C * F;  // norms, QKV, out, gate/up/down

@@ -35,6 +35,8 @@ struct DecoderConfig {
   std::int64_t parameters() const;
   // Weights of one block (what each token's forward reads once per layer).
   std::int64_t block_parameters() const;
+  // Of those, the projections' matrices (QKV, output, MLP): what a weight format stores.
+  std::int64_t projection_parameters() const;
   // Throws InvalidArgument naming `model` when the sizes cannot make a model (heads that do not
   // divide the width, query heads not a multiple of KV heads, an odd head size for rope, ...).
   void validate(const std::string& source) const;

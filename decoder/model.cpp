@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/verify.hpp"
+#include "decoder/stored_weights.hpp"
 
 namespace aigc {
 
@@ -38,35 +39,56 @@ Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
 
 }  // namespace
 
-DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64_t max_tokens)
-    : backend_(backend), config_(w.config), transposed_(w.transposed), max_tokens_(max_tokens) {
+DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64_t max_tokens,
+                           WeightFormat format)
+    : backend_(backend),
+      config_(w.config),
+      transposed_(w.transposed || format != WeightFormat::f32),
+      format_(format),
+      max_tokens_(max_tokens) {
   if (max_tokens < 1 || max_tokens > config_.n_ctx) {
     throw InvalidArgument("max-tokens", fmt::format("{} is out of range for {} (valid: 1..{})",
                                                     max_tokens, config_.name, config_.n_ctx));
   }
   config_.validate(config_.name);
   w.check_sizes();
+  require_format_fits(config_, format);
+  if (!backend.descriptor().takes(format)) throw UnsupportedOp(backend.descriptor().lacks(format));
   const std::int64_t C = config_.n_embd, T = max_tokens, F = config_.ff();
   const std::int64_t kv = config_.kv_heads() * config_.head_dim();
+  // A projection of `in` inputs and `out` outputs as the matmuls read it: fp32 as given, or
+  // [out, in] rows in the format.
+  const bool stored = format != WeightFormat::f32;
+  auto projection = [&](const std::vector<float>& host, std::int64_t in, std::int64_t out) {
+    if (host.empty()) return Buffer();
+    if (!stored) return backend.upload_new(host);
+    return backend.upload_weights(store_projection(host, in, out, w.transposed, format));
+  };
   token_embedding_ = backend.upload_new(w.token_embedding);
   position_embedding_ = upload_or_empty(backend, w.position_embedding);
   final_norm_ = backend.upload_new(w.final_norm);
   final_norm_bias_ = upload_or_empty(backend, w.final_norm_bias);
-  output_ = upload_or_empty(backend, w.output);
+  // Stored, the output matrix is its own copy even when tied: the embedding lookup gathers
+  // fp32 rows, the logits stream the stored ones.
+  // It is [vocab, C] in every layout: its rows are already [out, in].
+  output_ = stored ? backend.upload_weights(store_projection(w.output_matrix(), C, config_.vocab,
+                                                             /*transposed=*/true, format))
+                   : upload_or_empty(backend, w.output);
+  const std::int64_t Q = config_.qkv_width();
   for (const LayerWeights& l : w.layers) {
     LayerBuffers b;
     b.attn_norm = backend.upload_new(l.attn_norm);
     b.attn_norm_bias = upload_or_empty(backend, l.attn_norm_bias);
-    b.qkv = backend.upload_new(l.qkv);
+    b.qkv = projection(l.qkv, C, Q);
     b.qkv_bias = upload_or_empty(backend, l.qkv_bias);
-    b.attn_out = backend.upload_new(l.attn_out);
+    b.attn_out = projection(l.attn_out, C, C);
     b.attn_out_bias = upload_or_empty(backend, l.attn_out_bias);
     b.mlp_norm = backend.upload_new(l.mlp_norm);
     b.mlp_norm_bias = upload_or_empty(backend, l.mlp_norm_bias);
-    b.up = backend.upload_new(l.up);
+    b.up = projection(l.up, C, F);
     b.up_bias = upload_or_empty(backend, l.up_bias);
-    b.gate = upload_or_empty(backend, l.gate);
-    b.down = backend.upload_new(l.down);
+    b.gate = projection(l.gate, C, F);
+    b.down = projection(l.down, F, C);
     b.down_bias = upload_or_empty(backend, l.down_bias);
     b.k_cache = backend.allocate(sizeof(float) * T * kv);
     b.v_cache = backend.allocate(sizeof(float) * T * kv);
@@ -92,7 +114,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
     final_layernorm_ = backend.make_layernorm({1, C, config_.norm_eps});
   }
   // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
-  logits_matmul_ = backend.make_matmul({1, config_.vocab, C, false, /*transpose_b=*/true});
+  logits_matmul_ = backend.make_matmul({1, config_.vocab, C, false, /*transpose_b=*/true, format});
 }
 
 DecoderModel::~DecoderModel() = default;
@@ -108,11 +130,12 @@ DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
     } else {
       slot->layernorm = backend_.make_layernorm({T, C, config_.norm_eps});
     }
-    slot->qkv = backend_.make_matmul({T, config_.qkv_width(), C, bias, t});
-    slot->attn_out = backend_.make_matmul({T, C, C, bias, t});
-    slot->up = backend_.make_matmul({T, F, C, bias, t});
-    if (config_.is_llama()) slot->gate = backend_.make_matmul({T, F, C, false, t});
-    slot->down = backend_.make_matmul({T, C, F, bias, t});
+    const WeightFormat f = format_;
+    slot->qkv = backend_.make_matmul({T, config_.qkv_width(), C, bias, t, f});
+    slot->attn_out = backend_.make_matmul({T, C, C, bias, t, f});
+    slot->up = backend_.make_matmul({T, F, C, bias, t, f});
+    if (config_.is_llama()) slot->gate = backend_.make_matmul({T, F, C, false, t, f});
+    slot->down = backend_.make_matmul({T, C, F, bias, t, f});
     slot->residual = backend_.make_elementwise({ElementwiseOp::add, T * C});
     slot->activation = backend_.make_elementwise(
         {config_.is_llama() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
@@ -227,8 +250,8 @@ void DecoderModel::step(std::int64_t T, bool logits) {
     backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
                   static_cast<std::size_t>(C));
     norm(final_layernorm_, final_rmsnorm_, x_last_, final_norm_, bias(final_norm_bias_), h_last_);
-    logits_matmul_->run(h_last_, config_.tied_output ? token_embedding_ : output_, nullptr,
-                        logits_);
+    const bool tied = config_.tied_output && format_ == WeightFormat::f32;
+    logits_matmul_->run(h_last_, tied ? token_embedding_ : output_, nullptr, logits_);
     backend_.argmax(logits_, config_.vocab, tokens_, static_cast<std::size_t>(pos0 + T));
   };
   // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
@@ -358,15 +381,16 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
 // additively to first order; the norms keep activations at unit scale, so no op amplifies an
 // incoming relative error by much, and rounding errors that grow like sqrt(n) u in practice
 // leave the linear-in-n bound a wide margin for what amplification there is.
-double logits_tolerance(const DecoderConfig& c, std::int64_t length) {
+double logits_tolerance(const DecoderConfig& c, std::int64_t length, WeightFormat format) {
+  const double block_scaling = is_block_format(format) ? 1 : 0;
   const double C = double(c.n_embd), D = double(c.head_dim()), L = double(length),
                F = double(c.ff());
   const double attention = D + 2 * (L + 1) + 16;
   const double norm = c.is_llama() ? C + 8 : 2 * C + 8;
   const double rope = c.is_llama() ? 6 * L + 16 : 0;
-  const double per_layer =
-      norm + (C + 1) + rope + attention + (C + 1) + norm + (C + 1) + 16 + (F + 1);
-  const double n = double(c.n_layer) * per_layer + norm + (C + 1);
+  const double per_layer = norm + (C + 1) + rope + attention + (C + 1) + norm + (C + 1) + 16 +
+                           (F + 1) + 4 * block_scaling;
+  const double n = double(c.n_layer) * per_layer + norm + (C + 1) + block_scaling;
   return fp32_gamma(n);
 }
 

@@ -19,13 +19,18 @@ namespace aigc {
 class DecoderModel {
  public:
   // max_tokens: the KV cache's capacity (prompt plus generated tokens), 1 .. n_ctx;
-  // throws InvalidArgument naming `max-tokens` otherwise.
-  DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens);
+  // throws InvalidArgument naming `max-tokens` otherwise. `format`: how the projections and
+  // the output matrix are stored on the backend (decoder/stored_weights; the matmuls compute on
+  // them as stored); throws InvalidArgument naming `dtype` for a format the model's widths do
+  // not fit, UnsupportedOp for one the backend's matmul does not take.
+  DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens,
+               WeightFormat format = WeightFormat::f32);
   ~DecoderModel();
   DecoderModel(const DecoderModel&) = delete;
   DecoderModel& operator=(const DecoderModel&) = delete;
 
   const DecoderConfig& config() const { return config_; }
+  WeightFormat weight_format() const { return format_; }
   std::int64_t max_tokens() const { return max_tokens_; }
   // Tokens in the cache: the position the next token will take.
   std::int64_t position() const { return position_; }
@@ -88,6 +93,7 @@ class DecoderModel {
   Backend& backend_;
   DecoderConfig config_;
   bool transposed_;  // projections stored [out, in]
+  WeightFormat format_;
   std::int64_t max_tokens_;
   std::int64_t position_ = 0;
 
@@ -119,6 +125,9 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step);
 // Worst-case relative error of the logits (max |l - l_exact| / max |l_exact|) of a float32
 // forward at sequence length `length`: the sum over the ops on the longest dependency path of
 // the lengths of their float32 reductions, times u (Higham's gamma_n); see model.cpp.
-double logits_tolerance(const DecoderConfig& config, std::int64_t length);
+// With weights stored in a block format, each matmul may scale a block's sum once more (one more
+// term in each of its reductions).
+double logits_tolerance(const DecoderConfig& config, std::int64_t length,
+                        WeightFormat format = WeightFormat::f32);
 
 }  // namespace aigc

@@ -195,7 +195,7 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
 
 struct GenerateText {
   std::string prompt_ids, count, backend = "openmp", threads, config = "gpt2-124m", weights, seed;
-  std::string model, prompt, temperature, top_k, top_p;
+  std::string model, prompt, temperature, top_k, top_p, dtype = "f32";
   bool chat = false;
 };
 
@@ -223,6 +223,8 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
   if (given(g.top_k)) o.top_k = int(parse_integer("top-k", t.top_k, 0, 1 << 24));
   if (given(g.top_p)) o.top_p = parse_number("top-p", t.top_p, 1e-9, 1);
   if (given(count)) o.count = int(parse_integer("count", t.count, 1, 1 << 20));
+  parse_weight_format(t.dtype, "dtype");  // refused before anything is loaded
+  o.dtype = t.dtype;
   o.backend = t.backend;
   try {
     find_backend(o.backend);
@@ -364,6 +366,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   CLI::Option* count = generate->add_option(
       "--count", gt.count, "tokens to generate (default: 16; prompt + N <= the context)");
   generate->add_option("--backend", gt.backend, "backend to run on (default: openmp)");
+  generate->add_option("--dtype", gt.dtype,
+                       "weight format of the projections and the output matrix: f32 (default), "
+                       "f16, bf16, q8_0, q4_0, q4_1 (quantized on load, computed on as stored)");
   CLI::Option* gen_threads = generate->add_option(
       "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
   CLI::Option* gen_config = generate->add_option(

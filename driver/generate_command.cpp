@@ -20,6 +20,7 @@
 #include "core/gguf.hpp"
 #include "decoder/gguf_weights.hpp"
 #include "decoder/model.hpp"
+#include "decoder/stored_weights.hpp"
 #include "decoder/tokenizer.hpp"
 #include "decoder/hf_folder.hpp"
 #include "kernels/registry.hpp"
@@ -143,6 +144,7 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
                                                      "greedy)", o.temperature));
   if (!(o.top_p > 0 && o.top_p <= 1))
     throw InvalidArgument("top-p", fmt::format("{} is out of range (valid: (0, 1])", o.top_p));
+  const WeightFormat format = parse_weight_format(o.dtype, "dtype");
   if (o.top_k < 0) throw InvalidArgument("top-k", fmt::format("{} is out of range (valid: 0..)", o.top_k));
   ModelSource source;
   if (!o.model.empty()) {
@@ -209,6 +211,11 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
                                         descriptor.lacks(op, descriptor.default_dtype())));
     }
   }
+  require_format_fits(config, format);
+  if (!descriptor.takes(format)) {
+    throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} ({})", o.dtype, config.name,
+                                               descriptor.lacks(format)));
+  }
   auto backend = descriptor.make();
   if (backend->is_multithreaded()) {
     backend->set_threads(o.threads > 0 ? o.threads : machine_info().cores);
@@ -240,14 +247,15 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
     throw InvalidArgument("model", e.what());
   }
   const std::int64_t total = std::int64_t(prompt.size()) + o.count;
-  DecoderModel model(*backend, weights, total);
+  DecoderModel model(*backend, weights, total, format);
   model.prepare(std::int64_t(prompt.size()), o.count);
   const double setup_s = seconds_since(setup_start);
 
   fmt::print(out, "model: {} ({}, {:.1f} M parameters), weights: {}\n", config.name,
              architecture_name(config.arch), double(config.parameters()) / 1e6, weights_text);
-  fmt::print(out, "backend: {} ({} thread{}, target {})\n", backend->name(), backend->threads(),
-             backend->threads() > 1 ? "s" : "", backend->simd_target());
+  fmt::print(out, "backend: {} ({} thread{}, target {}), weights stored as {}\n", backend->name(),
+             backend->threads(), backend->threads() > 1 ? "s" : "", backend->simd_target(),
+             weight_format_name(format));
   fmt::print(out, "prompt ({} tokens): {}\n", prompt.size(), fmt::join(prompt, " "));
   fmt::print(out, "sampling: {}\n",
              o.temperature > 0 ? fmt::format("temperature {}, top-k {}, top-p {}, seed {}",

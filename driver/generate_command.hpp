@@ -26,6 +26,7 @@ struct GenerateOptions {
   std::string backend = "openmp";
   int threads = 0;  // 0: all cores for a multithreaded backend
   int count = 16;
+  std::string dtype = "f32";  // the weight format the projections are stored and computed in
 };
 
 // Validates everything before loading or running anything; throws InvalidArgument naming

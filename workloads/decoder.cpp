@@ -11,15 +11,23 @@
 #include "decoder/known_models.hpp"
 #include "decoder/model.hpp"
 #include "decoder/reference.hpp"
+#include "decoder/stored_weights.hpp"
 #include "workloads/shape_args.hpp"
 
 namespace aigc {
 
 DecoderShape parse_decoder_shape(const std::string& text) {
   // cfg is the one non-integer key: take it out, range-check the rest against the model.
-  std::string name, rest;
+  std::string name, rest, dtype;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
+    if (item.rfind("dtype=", 0) == 0) {
+      if (!dtype.empty())
+        throw InvalidArgument("shapes", fmt::format("'{}': key 'dtype' given twice", text));
+      dtype = item.substr(6);
+      if (dtype.empty()) dtype = "(empty)";
+      continue;
+    }
     // model= is the same key under the name the generate command uses.
     if (item.rfind("cfg=", 0) == 0 || item.rfind("model=", 0) == 0) {
       if (!name.empty())
@@ -62,6 +70,14 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   s.gen = v.at("gen");
   s.config.n_layer = v.at("layers");
   s.logits = v.at("logits") == 1;
+  if (!dtype.empty()) {
+    try {
+      s.format = parse_weight_format(dtype, "dtype");
+      require_format_fits(s.config, s.format);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("shapes", fmt::format("'{}': dtype: {}", text, e.detail()));
+    }
+  }
   if (s.prompt + s.gen > ctx) {
     throw InvalidArgument("shapes", fmt::format("'{}': prompt + gen = {} exceeds {}'s context of "
                                                 "{} tokens",
@@ -76,6 +92,7 @@ std::string format_decoder_shape(const DecoderShape& s) {
   if (s.config.n_layer != decoder_config(s.config.name).n_layer)
     out += fmt::format(",layers={}", s.config.n_layer);
   if (!s.logits) out += ",logits=0";
+  if (s.format != WeightFormat::f32) out += fmt::format(",dtype={}", weight_format_name(s.format));
   return out;
 }
 
@@ -83,16 +100,18 @@ namespace {
 
 // The float64 reference is the slow part of a verification: computed once per token
 // sequence and shared by every backend that produced the same sequence.
-std::vector<double> cached_reference_logits(const DecoderWeights& w,
+std::vector<double> cached_reference_logits(const DecoderWeights& w, WeightFormat format,
                                             std::span<const std::int32_t> ids) {
   static std::mutex mutex;
   static std::map<std::string, std::vector<double>> cache;
-  std::string key = fmt::format("{}/{}", w.config.name, w.config.n_layer);
+  std::string key =
+      fmt::format("{}/{}/{}", w.config.name, w.config.n_layer, weight_format_name(format));
   for (const std::int32_t id : ids) key += fmt::format(",{}", id);
   const std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 16) cache.clear();
-  return cache[key] = reference_logits(w, ids);
+  // The reference computes with the weights the format keeps (exactly what the model stores).
+  return cache[key] = reference_logits(weights_as_stored(w, format), ids);
 }
 
 std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab) {
@@ -109,7 +128,7 @@ class DecoderCase final : public WorkloadCase {
       : s_(s),
         weights_(named_model_weights(s.config)),
         prompt_(random_prompt(s.prompt, s.config.vocab)),
-        model_(backend, *weights_, s.prompt + s.gen) {
+        model_(backend, *weights_, s.prompt + s.gen, s.format) {
     model_.prepare(s.prompt, s.gen);
     if (s.gen == 0) return;
     // The prompt fills the cache once, untimed; its argmax is the first token fed.
@@ -152,10 +171,12 @@ class DecoderCase final : public WorkloadCase {
       last.assign(logits.begin(), logits.end());
       if (!s_.logits) set_feed();  // put back what run() feeds
     }
-    return logits_relative_error(last, cached_reference_logits(*weights_, fed));
+    return logits_relative_error(last, cached_reference_logits(*weights_, s_.format, fed));
   }
 
-  double tolerance() const override { return logits_tolerance(s_.config, s_.prompt + s_.gen); }
+  double tolerance() const override {
+    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.format);
+  }
 
  private:
   // Without logits there is no argmax: the steps feed the first token, then prompt tokens.
@@ -212,6 +233,10 @@ std::vector<Op> DecoderWorkload::ops(const std::string& shape) const {
   return decoder_ops(parse_decoder_shape(shape).config);
 }
 
+WeightFormat DecoderWorkload::weight_format(const std::string& shape) const {
+  return parse_decoder_shape(shape).format;
+}
+
 std::string DecoderWorkload::canonical_shape(const std::string& text) const {
   return format_decoder_shape(parse_decoder_shape(text));
 }
@@ -227,9 +252,13 @@ WorkCounts DecoderWorkload::counts(const std::string& shape) const {
   const DecoderShape s = parse_decoder_shape(shape);
   const DecoderConfig& c = s.config;
   const double C = double(c.n_embd), V = double(c.vocab), n = double(c.n_layer);
-  const double weights = 4 * n * double(c.block_parameters());
+  // Weights as stored: the projections in the shape's format, norms and biases in fp32.
+  const double per_weight = bytes_per_weight(s.format);
+  const double weights = n * (per_weight * double(c.projection_parameters()) +
+                              4 * double(c.block_parameters() - c.projection_parameters()));
   const double kv = kv_row_bytes(c);
-  const double head = s.logits ? 4 * V * C + 8 * C : 0;  // the output matrix, the final norm
+  // The output matrix, the final norm.
+  const double head = s.logits ? per_weight * V * C + 8 * C : 0;
   const double head_flops = s.logits ? 2 * C * V : 0;
   WorkCounts w;
   if (s.gen == 0) {

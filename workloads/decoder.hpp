@@ -4,7 +4,8 @@
 // Shapes: "cfg=gpt2-124m,prompt=256" (or model=...) is the prefill phase, timed as the time to first token
 // (the prompt's forward, its last logits, the argmax); "cfg=gpt2-124m,prompt=128,gen=64" is
 // the decode phase, timed over 64 single-token steps against the KV cache the prompt filled
-// (filled once, untimed). Optional keys: layers=N (the first N blocks) and logits=0 (stop
+// (filled once, untimed). Optional keys: dtype=f16|bf16|q8_0|q4_0|q4_1 (the weight format, f32
+// by default), layers=N (the first N blocks) and logits=0 (stop
 // after the last block, feeding fixed tokens): together they make the serial model's unit,
 // one layer for one token step.
 #include "decoder/config.hpp"
@@ -16,6 +17,8 @@ struct DecoderShape {
   DecoderConfig config;  // n_layer already cut to `layers`
   std::int64_t prompt = 1, gen = 0;
   bool logits = true;
+  // dtype=: how the projections and the output matrix are stored (decoder/stored_weights).
+  WeightFormat format = WeightFormat::f32;
 };
 
 // The ops a model of this architecture runs.
@@ -33,6 +36,7 @@ class DecoderWorkload final : public Workload {
   std::string phase(const std::string& shape) const override;
   WorkCounts counts(const std::string& shape) const override;
   std::vector<Op> ops(const std::string& shape) const override;
+  WeightFormat weight_format(const std::string& shape) const override;
   std::string unit_shape(const std::string& shape) const override;
   std::unique_ptr<WorkloadCase> make_case(Backend& backend,
                                           const std::string& shape) const override;

@@ -124,6 +124,10 @@ std::vector<Op> OpWorkload::ops(const std::string& shape) const {
   return {};
 }
 
+WeightFormat OpWorkload::weight_format(const std::string& shape) const {
+  return parse_op_shape(shape).first->weight_format();
+}
+
 std::unique_ptr<WorkloadCase> OpWorkload::make_case(Backend& backend,
                                                     const std::string& shape) const {
   const auto [c, vars] = parse_op_shape(shape);

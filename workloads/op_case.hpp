@@ -37,6 +37,8 @@ class OpCase {
   virtual std::string name() const = 0;
   // The capability it needs; none for data movement, which every backend has.
   virtual std::optional<Op> op() const = 0;
+  // The format its weights are stored in (a matmul's B); f32 for the rest.
+  virtual WeightFormat weight_format() const { return WeightFormat::f32; }
   virtual std::vector<ShapeKey> vars() const = 0;
   // The sweep's shapes: edges (1, odd, one past a vector, larger than a thread's share).
   virtual std::vector<OpVars> test_shapes() const = 0;
@@ -98,6 +100,7 @@ class OpWorkload final : public Workload {
   std::string canonical_shape(const std::string& text) const override;
   WorkCounts counts(const std::string& shape) const override;
   std::vector<Op> ops(const std::string& shape) const override;
+  WeightFormat weight_format(const std::string& shape) const override;
   // An op has no smaller unit: the serial model's unit is the op itself.
   std::string unit_shape(const std::string& shape) const override { return shape; }
   std::unique_ptr<WorkloadCase> make_case(Backend& backend,

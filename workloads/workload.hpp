@@ -58,6 +58,11 @@ class Workload {
   // The ops a case of this shape runs: a backend that lacks one is skipped before anything is
   // built ("<backend> has no <op> for <dtype>").
   virtual std::vector<Op> ops(const std::string& shape) const = 0;
+  // The format its weights are stored in (the CSV's dtype): a backend whose matmul does not
+  // take it is skipped before anything is built ("<backend> has no matmul for q4_1 weights").
+  virtual WeightFormat weight_format(const std::string& /*shape*/) const {
+    return WeightFormat::f32;
+  }
   // The shape of one unit of work, run alone on the scalar backend for the serial model.
   virtual std::string unit_shape(const std::string& shape) const = 0;
   virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend,

@@ -44,6 +44,7 @@ const BackendDescriptor& openmp_descriptor() {
       .compute_class = ComputeClass::simd_core,
       .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
               Op::rope},
+      .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
       // Oversubscription is allowed up to 4x the cores, to show what it costs.
       .max_threads = [] { return 4 * omp_get_num_procs(); },
       .simd_target = [] { return simd::dispatched_target(); },

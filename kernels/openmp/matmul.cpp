@@ -45,6 +45,8 @@ class OpenmpMatmul final : public MatmulKernel {
   OpenmpMatmul(const MatmulShape& shape, int threads) : MatmulKernel(shape), threads_(threads) {}
 
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+    const bool stored = shape().b_format != WeightFormat::f32;
+    const std::int64_t ldb_bytes = stored ? row_bytes(shape().b_format, shape().K) : 0;
     if (shape().M <= simd::kGemvMaxRows && !shape().transpose_b && threads_ > 1) {
       run_split_k(a.as<const float>(), b.as<const float>(),
                   bias != nullptr ? bias->as<const float>() : nullptr, c.as<float>());
@@ -75,7 +77,10 @@ class OpenmpMatmul final : public MatmulKernel {
                   .transpose_b = shape().transpose_b,
                   .bias = pbias != nullptr ? pbias + j0 : nullptr,
                   .c = pc + i0 * shape().N + j0,
-                  .ldc = shape().N});
+                  .ldc = shape().N,
+                  .b_format = shape().b_format,
+                  .b_stored = b.as<const std::uint8_t>() + j0 * ldb_bytes,
+                  .ldb_bytes = ldb_bytes});
     }
   }
 

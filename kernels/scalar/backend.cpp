@@ -44,6 +44,7 @@ const BackendDescriptor& scalar_descriptor() {
       .compute_class = ComputeClass::scalar_core,
       .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
               Op::rope},
+      .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
       .make = [] { return std::unique_ptr<Backend>(new ScalarBackend(scalar_descriptor())); }};
   return d;
 }

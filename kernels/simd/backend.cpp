@@ -13,6 +13,7 @@ class SimdMatmul final : public MatmulKernel {
  public:
   explicit SimdMatmul(const MatmulShape& shape) : MatmulKernel(shape) {}
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
+    const bool stored = shape().b_format != WeightFormat::f32;
     simd::gemm({.m = shape().M,
                 .n = shape().N,
                 .k = shape().K,
@@ -23,7 +24,10 @@ class SimdMatmul final : public MatmulKernel {
                 .transpose_b = shape().transpose_b,
                 .bias = bias != nullptr ? bias->as<const float>() : nullptr,
                 .c = c.as<float>(),
-                .ldc = shape().N});
+                .ldc = shape().N,
+                .b_format = shape().b_format,
+                .b_stored = b.as<const std::uint8_t>(),
+                .ldb_bytes = stored ? row_bytes(shape().b_format, shape().K) : 0});
   }
 
  private:
@@ -64,6 +68,7 @@ const BackendDescriptor& simd_descriptor() {
       .compute_class = ComputeClass::simd_core,
       .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
               Op::rope},
+      .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
       .simd_target = [] { return simd::dispatched_target(); },
       .make = [] { return std::unique_ptr<Backend>(new SimdBackend(simd_descriptor())); }};
   return d;

@@ -38,6 +38,7 @@ constexpr size_t kNV = 2;
 // 512 -> 175, 768 -> 184 GFLOP/s. The packed A block (MC x KC x 4 B = 864 KiB on AVX-512)
 // stays in L2; the KC x NR micro-panel of B (96 KiB) streams from L2 with the prefetchers.
 constexpr size_t kKC = 768;
+static_assert(kKC % 32 == 0, "a K block of a stored B must be whole 32-weight blocks");
 constexpr size_t kMC = kMR * 24;
 constexpr size_t kNC = 2048;
 
@@ -95,6 +96,31 @@ void PackBTransposed(const float* HWY_RESTRICT bt, int64_t ldb, size_t kc, size_
       if (j < cols) {
         const float* src = bt + (j0 + j) * ldb;
         for (size_t k = 0; k < kc; ++k) out[k * nr + j] = src[k];
+      } else {
+        for (size_t k = 0; k < kc; ++k) out[k * nr + j] = 0.0f;
+      }
+    }
+    out += nr * kc;
+  }
+}
+
+// The same panels from B^T stored in a format: each row's kc weights from column pc (a whole
+// number of blocks: kKC is a multiple of 32) dequantized, then laid out as above. Packing is
+// done once per K block and serves every row of A, so prefill runs the fp32 micro-kernel.
+void PackBStored(const GemmView& g, size_t jc, size_t pc, size_t kc, size_t n,
+                 float* HWY_RESTRICT out) {
+  const size_t nr = Nr();
+  const size_t offset = pc / static_cast<size_t>(block_elements(g.b_format)) *
+                        static_cast<size_t>(block_bytes(g.b_format));
+  thread_local Scratch row_scratch;
+  float* row = row_scratch.get(kc);
+  for (size_t j0 = 0; j0 < n; j0 += nr) {
+    const size_t cols = std::min(nr, n - j0);
+    for (size_t j = 0; j < nr; ++j) {
+      if (j < cols) {
+        dequantize(g.b_format, g.b_stored + (jc + j0 + j) * g.ldb_bytes + offset,
+                   static_cast<std::int64_t>(kc), row);
+        for (size_t k = 0; k < kc; ++k) out[k * nr + j] = row[k];
       } else {
         for (size_t k = 0; k < kc; ++k) out[k * nr + j] = 0.0f;
       }
@@ -259,8 +285,11 @@ HWY_INLINE void MicroKernel(size_t kc, const float* HWY_RESTRICT ap, const float
 }
 
 void GemmImpl(const GemmView& g) {
+  const bool stored = g.b_format != WeightFormat::f32;
   if (g.m <= kGemvMaxRows) {
-    if (g.transpose_b) {
+    if (stored) {
+      gemv_stored(g);
+    } else if (g.transpose_b) {
       GemvTransposed(g);
     } else {
       Gemv(g);
@@ -282,7 +311,9 @@ void GemmImpl(const GemmView& g) {
     for (size_t pc = 0; pc < K; pc += kKC) {
       const size_t kc = std::min(kKC, K - pc);
       const bool first_k_block = pc == 0;
-      if (g.transpose_b) {
+      if (stored) {
+        PackBStored(g, jc, pc, kc, nc, packed_b);
+      } else if (g.transpose_b) {
         PackBTransposed(g.b + jc * g.ldb + pc, g.ldb, kc, nc, packed_b);
       } else {
         PackB(g.b + pc * g.ldb + jc, g.ldb, kc, nc, packed_b);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/weight_format.hpp"
+
 namespace aigc::simd {
 
 // C[m,n] = A[m,k] * B[k,n] (+ bias[n]) on row-major views with leading dimensions,
@@ -21,6 +23,11 @@ struct GemmView {
   const float* bias = nullptr;  // null for none
   float* c = nullptr;
   std::int64_t ldc = 0;
+  // B stored in another format (core/weight_format): b_stored holds B^T [n, k], row j at
+  // j * ldb_bytes, and b is unused. transpose_b must be set.
+  WeightFormat b_format = WeightFormat::f32;
+  const std::uint8_t* b_stored = nullptr;
+  std::int64_t ldb_bytes = 0;
 };
 
 // A few rows of A (a decode step) go through a matrix-vector path that streams B once,
@@ -28,6 +35,9 @@ struct GemmView {
 inline constexpr std::int64_t kGemvMaxRows = 4;
 
 void gemm(const GemmView& view);
+// The matrix-vector path of a stored B (m <= kGemvMaxRows, b_format not f32): each block
+// widened to fp32 in registers (kernels/simd/gemv_stored.cpp). gemm() calls it.
+void gemv_stored(const GemmView& view);
 
 // The register block of the dispatched target: C tiles are MR x NR.
 struct RegisterBlock {

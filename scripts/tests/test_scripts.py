@@ -230,3 +230,21 @@ class PeersTest(unittest.TestCase):
         self.refused("--threads", "1,x", says="--threads: '1,x' is not a comma-separated list")
         self.refused("--threads", "0", says="--threads: 0 (valid: integers >= 1)")
         self.refused("--model", "/nonexistent.gguf", says="--model: /nonexistent.gguf is not a file")
+
+
+class QuantFixturesTest(unittest.TestCase):
+    """The committed weight-format fixtures (tests/data/quants) are what the pinned `gguf`
+    package's quantizers write today, so the C++ test that reads them checks our quantizers
+    against gguf.quants, not against an old copy of ourselves."""
+
+    def test_the_committed_fixtures_are_gguf_quants_output(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            done = run_script("make_quant_fixtures.py", "--out", tmp)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            committed = os.path.join(os.path.dirname(SCRIPTS), "tests", "data", "quants")
+            names = sorted(os.listdir(tmp))
+            self.assertEqual(names, ["bf16.bin", "f16.bin", "q4_0.bin", "q4_1.bin", "q8_0.bin"])
+            for name in names:
+                with open(os.path.join(tmp, name), "rb") as a, \
+                        open(os.path.join(committed, name), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), name)

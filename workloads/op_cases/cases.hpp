@@ -6,7 +6,8 @@
 
 namespace aigc {
 
-const OpCase& matmul_case();
+// "matmul" (fp32 B) or "matmul_<format>" (B stored in that weight format).
+const OpCase& matmul_case(WeightFormat format = WeightFormat::f32);
 const OpCase& attention_case();
 const OpCase& layernorm_case();
 const OpCase& rmsnorm_case();

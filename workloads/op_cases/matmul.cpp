@@ -1,22 +1,38 @@
 // Matmul and attention as op cases: the sweep runs them with guard regions and every SIMD
 // target; their own workloads (workloads/matmul, workloads/attention) keep the large shapes.
-#include "workloads/matmul.hpp"
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
 #include "core/random.hpp"
+#include "workloads/matmul.hpp"
 #include "workloads/attention.hpp"
 #include "workloads/op_cases/cases.hpp"
 
 namespace aigc {
 namespace {
 
-MatmulShape matmul_of(const OpVars& v) {
+// B in a stored format: op "matmul_<format>", B always [N, K] (the format's layout, so no tb).
+MatmulShape matmul_of(const OpVars& v, WeightFormat f = WeightFormat::f32) {
+  if (f != WeightFormat::f32) return {v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1, true, f};
   return {v.at("M"), v.at("N"), v.at("K"), v.at("bias") == 1, v.at("tb") == 1};
 }
 
+// The fp32 matmul ("matmul") and one case per stored weight format ("matmul_q4_1", ...), whose
+// B input carries the weights as quantize_rows() stores them (bytes in a float vector, as the
+// backend's upload takes them); the reference multiplies by the same weights dequantized, so
+// the bound is the fp32 one: the kernels see exactly those weights (core/weight_format).
 class MatmulCase final : public OpCase {
  public:
-  std::string name() const override { return "matmul"; }
+  explicit MatmulCase(WeightFormat format) : format_(format) {}
+  std::string name() const override {
+    return stored() ? fmt::format("matmul_{}", weight_format_name(format_)) : "matmul";
+  }
   std::optional<Op> op() const override { return Op::matmul; }
+  WeightFormat weight_format() const override { return format_; }
   std::vector<ShapeKey> vars() const override {
+    if (stored()) return {{"M", 1, 4096}, {"N", 1, 4096}, {"K", 1, 4096}, {"bias", 0, 1, false, 0}};
     return {{"M", 1, 4096},
             {"N", 1, 4096},
             {"K", 1, 4096},
@@ -24,8 +40,18 @@ class MatmulCase final : public OpCase {
             {"tb", 0, 1, false, 0}};
   }
   // Edges of the blocked kernels: 1x1x1, odd sizes, a matrix-vector product (M <= 4), both
-  // layouts of B, with and without bias.
+  // layouts of B, with and without bias. Stored formats: one block, N not a multiple of the
+  // kernels' four rows, K across the packed GEMM's 768-weight K block, odd K where the format
+  // allows it (f16, bf16).
   std::vector<OpVars> test_shapes() const override {
+    if (stored()) {
+      const std::int64_t odd = is_block_format(format_) ? 0 : 1;
+      return {{{"M", 1}, {"N", 1}, {"K", 32 + odd}, {"bias", 0}},
+              {{"M", 3}, {"N", 70}, {"K", 128 + odd}, {"bias", 1}},
+              {{"M", 1}, {"N", 9}, {"K", 800 + odd}, {"bias", 1}},
+              {{"M", 17}, {"N", 33}, {"K", 96 + odd}, {"bias", 1}},
+              {{"M", 40}, {"N", 9}, {"K", 800 + odd}, {"bias", 0}}};
+    }
     return {{{"M", 1}, {"N", 1}, {"K", 1}, {"bias", 0}, {"tb", 0}},
             {{"M", 17}, {"N", 33}, {"K", 65}, {"bias", 1}, {"tb", 0}},
             {{"M", 3}, {"N", 70}, {"K", 129}, {"bias", 1}, {"tb", 1}},
@@ -33,22 +59,44 @@ class MatmulCase final : public OpCase {
   }
   // GPT-2 124M's QKV projection for one decode step and for a 128-token prefill.
   std::vector<OpVars> bench_shapes() const override {
+    if (stored()) {
+      return {{{"M", 1}, {"N", 2304}, {"K", 768}, {"bias", 1}},
+              {{"M", 128}, {"N", 2304}, {"K", 768}, {"bias", 1}}};
+    }
     return {{{"M", 1}, {"N", 2304}, {"K", 768}, {"bias", 1}, {"tb", 0}},
             {{"M", 128}, {"N", 2304}, {"K", 768}, {"bias", 1}, {"tb", 0}}};
   }
   WorkCounts counts(const OpVars& v) const override {
-    return find_workload("matmul").counts(format_matmul_shape(matmul_of(v)));
+    const MatmulShape s = matmul_of(v, format_);
+    if (!stored()) return find_workload("matmul").counts(format_matmul_shape(s));
+    // B's bytes as stored: what a decode step streams.
+    WorkCounts w;
+    w.flops = 2.0 * s.M * s.N * s.K + (s.bias ? double(s.M) * s.N : 0.0);
+    w.bytes = 4.0 * (double(s.M) * s.K + double(s.M) * s.N + (s.bias ? s.N : 0)) +
+              double(s.N) * double(s.K) * bytes_per_weight(format_);
+    w.n_units = (s.M + kMatmulPanelRows - 1) / kMatmulPanelRows;
+    return w;
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
-    const MatmulShape s = matmul_of(v);
-    return {random_uniform(s.M * s.K, 1), random_uniform(s.K * s.N, 2),
-            random_uniform(s.bias ? s.N : 1, 3)};
+    const MatmulShape s = matmul_of(v, format_);
+    std::vector<float> b = random_uniform(s.K * s.N, 2);
+    if (stored()) {
+      const std::vector<std::uint8_t> bytes = quantize_rows(format_, b, s.N, s.K);
+      b.assign((bytes.size() + 3) / 4, 0.0f);
+      std::memcpy(b.data(), bytes.data(), bytes.size());
+    }
+    return {random_uniform(s.M * s.K, 1), std::move(b), random_uniform(s.bias ? s.N : 1, 3)};
   }
   std::vector<std::int64_t> output_floats(const OpVars& v) const override {
     return {v.at("M") * v.at("N")};
   }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
-    const MatmulShape s = matmul_of(v);
+    const MatmulShape s = matmul_of(v, format_);
+    if (stored() && !row_fits(format_, s.K)) {
+      throw InvalidArgument("shapes", fmt::format("{}: K = {} is not a multiple of {} (valid: "
+                                                  "whole blocks of the format)",
+                                                  name(), s.K, block_elements(format_)));
+    }
     auto kernel = std::shared_ptr<MatmulKernel>(backend.make_matmul(s));
     return [kernel, bias = s.bias](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], bias ? &in[2] : nullptr, out[0]);
@@ -57,10 +105,24 @@ class MatmulCase final : public OpCase {
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
                 const std::vector<std::vector<float>>& out,
                 double operand_rounding) const override {
-    const MatmulShape s = matmul_of(v);
-    return {matmul_max_rel_error(s, in[0], in[1], in[2], out[0]),
-            matmul_tolerance(s.K, operand_rounding)};
+    MatmulShape s = matmul_of(v, format_);
+    if (!stored()) {
+      return {matmul_max_rel_error(s, in[0], in[1], in[2], out[0]),
+              matmul_tolerance(s.K, operand_rounding)};
+    }
+    // The reference on the weights the kernel was given, dequantized; a block format's kernel
+    // may sum each block before scaling it, one more rounding per product (K + 1 terms).
+    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(in[1].data()),
+                                              static_cast<std::size_t>(s.b_bytes()));
+    const std::vector<float> b = dequantize_rows(format_, bytes, s.N, s.K);
+    s.b_format = WeightFormat::f32;
+    return {matmul_max_rel_error(s, in[0], b, in[2], out[0]),
+            matmul_tolerance(s.K + (is_block_format(format_) ? 1 : 0), operand_rounding)};
   }
+
+ private:
+  bool stored() const { return format_ != WeightFormat::f32; }
+  WeightFormat format_;
 };
 
 AttentionShape attention_of(const OpVars& v) {
@@ -138,9 +200,14 @@ class AttentionCase final : public OpCase {
 
 }  // namespace
 
-const OpCase& matmul_case() {
-  static const MatmulCase c;
-  return c;
+const OpCase& matmul_case(WeightFormat format) {
+  static const MatmulCase cases[] = {MatmulCase(WeightFormat::f32),  MatmulCase(WeightFormat::f16),
+                                     MatmulCase(WeightFormat::bf16), MatmulCase(WeightFormat::q8_0),
+                                     MatmulCase(WeightFormat::q4_0), MatmulCase(WeightFormat::q4_1)};
+  for (const MatmulCase& c : cases) {
+    if (c.weight_format() == format) return c;
+  }
+  return cases[0];
 }
 
 const OpCase& attention_case() {

@@ -1,0 +1,296 @@
+// Compiled with -ffp-contract=off (core/CMakeLists.txt): a fused multiply-add would round
+// differently from ggml's and numpy's separate multiply and add, and break bit-exactness.
+#include "core/weight_format.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+#include "core/float16.hpp"
+
+namespace aigc {
+
+const char* weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32:
+      return "f32";
+    case WeightFormat::f16:
+      return "f16";
+    case WeightFormat::bf16:
+      return "bf16";
+    case WeightFormat::q8_0:
+      return "q8_0";
+    case WeightFormat::q4_0:
+      return "q4_0";
+    case WeightFormat::q4_1:
+      return "q4_1";
+  }
+  return "unknown";
+}
+
+std::string weight_format_names() {
+  std::string out;
+  for (const WeightFormat f : kAllWeightFormats)
+    out += fmt::format("{}{}", out.empty() ? "" : ", ", weight_format_name(f));
+  return out;
+}
+
+WeightFormat parse_weight_format(const std::string& text, const std::string& argument) {
+  for (const WeightFormat f : kAllWeightFormats) {
+    if (text == weight_format_name(f)) return f;
+  }
+  throw InvalidArgument(argument, fmt::format("unknown weight format '{}' (valid: {})", text,
+                                              weight_format_names()));
+}
+
+std::int64_t block_elements(WeightFormat f) { return is_block_format(f) ? 32 : 1; }
+
+std::int64_t block_bytes(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32:
+      return 4;
+    case WeightFormat::f16:
+    case WeightFormat::bf16:
+      return 2;
+    case WeightFormat::q8_0:
+      return 2 + 32;
+    case WeightFormat::q4_0:
+      return 2 + 16;
+    case WeightFormat::q4_1:
+      return 2 + 2 + 16;
+  }
+  return 0;
+}
+
+std::int64_t row_bytes(WeightFormat f, std::int64_t K, const std::string& argument) {
+  if (!row_fits(f, K)) {
+    throw InvalidArgument(argument,
+                          fmt::format("{} is not a multiple of {}: {} weights come in blocks of "
+                                      "{} along a row (GGUF's layout, unpadded)",
+                                      K, block_elements(f), weight_format_name(f),
+                                      block_elements(f)));
+  }
+  return K / block_elements(f) * block_bytes(f);
+}
+
+std::uint16_t float_to_half(float x) {
+  std::uint32_t f = std::bit_cast<std::uint32_t>(x);
+  const auto sign = static_cast<std::uint16_t>((f >> 16) & 0x8000u);
+  f &= 0x7fffffffu;
+  if (f >= 0x7f800000u) {  // infinity, or NaN: numpy keeps the payload's top bits, never 0
+    if (f == 0x7f800000u) return sign | 0x7c00u;
+    std::uint16_t h = static_cast<std::uint16_t>(0x7c00u + ((f & 0x007fffffu) >> 13));
+    if (h == 0x7c00u) ++h;
+    return sign | h;
+  }
+  if (f >= 0x477ff000u) return sign | 0x7c00u;  // 65520 and up round to infinity
+  if (f >= 0x38800000u) {                       // a normal half (2^-14 and up)
+    // Round to nearest even on the 13 dropped mantissa bits; a carry moves the exponent up.
+    const std::uint32_t rounded = f + 0x0fffu + ((f >> 13) & 1u);
+    return sign | static_cast<std::uint16_t>((rounded - 0x38000000u) >> 13);
+  }
+  // A subnormal half (or zero): the multiple of 2^-24 nearest, ties to even (the default
+  // rounding mode); the scaling by 2^24 is exact, and 1024 is the smallest normal's encoding.
+  const float units = std::bit_cast<float>(f) * 0x1p24f;
+  return sign | static_cast<std::uint16_t>(std::nearbyint(units));
+}
+
+std::uint16_t float_to_bf16(float x) {
+  std::uint32_t n = std::bit_cast<std::uint32_t>(x);
+  if ((n & 0x7fffffffu) > 0x7f800000u) n = (n & 0xffff0000u) | (64u << 16);  // a quiet NaN
+  return static_cast<std::uint16_t>((std::uint64_t(n) + (0x7fffu + ((n >> 16) & 1u))) >> 16);
+}
+
+namespace {
+
+void store16(std::uint8_t* p, std::uint16_t v) { std::memcpy(p, &v, 2); }
+std::uint16_t load16(const std::uint8_t* p) {
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// Elements j < 16 of a 4-bit block in the low nibbles of bytes 0..15, j + 16 in the high ones.
+void pack_nibbles(const std::uint8_t* q, std::uint8_t* out) {
+  for (int j = 0; j < 16; ++j) out[j] = static_cast<std::uint8_t>(q[j] | (q[j + 16] << 4));
+}
+
+void quantize_q8_0(const float* x, std::uint8_t* out) {
+  float amax = 0;
+  for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store16(out, float_to_half(d));
+  // Round half away from zero (ggml's roundf, gguf.quants' np_roundf).
+  for (int j = 0; j < 32; ++j) out[2 + j] = static_cast<std::uint8_t>(std::int8_t(std::round(x[j] * id)));
+}
+
+void quantize_q4_0(const float* x, std::uint8_t* out) {
+  // The value of largest magnitude, with its sign (the first, on a tie), maps to -8.
+  float amax = 0, max = 0;
+  for (int j = 0; j < 32; ++j) {
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  const float d = max / -8.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store16(out, float_to_half(d));
+  std::uint8_t q[32];
+  for (int j = 0; j < 32; ++j) {
+    const float t = std::trunc(x[j] * id + 8.5f);
+    q[j] = static_cast<std::uint8_t>(std::min(15.0f, t));
+  }
+  pack_nibbles(q, out + 2);
+}
+
+void quantize_q4_1(const float* x, std::uint8_t* out) {
+  float max = x[0], min = x[0];
+  for (int j = 1; j < 32; ++j) {
+    max = std::max(max, x[j]);
+    min = std::min(min, x[j]);
+  }
+  const float d = (max - min) / 15.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store16(out, float_to_half(d));
+  store16(out + 2, float_to_half(min));
+  std::uint8_t q[32];
+  for (int j = 0; j < 32; ++j) {
+    const float t = std::trunc((x[j] - min) * id + 0.5f);
+    q[j] = static_cast<std::uint8_t>(std::min(15.0f, t));
+  }
+  pack_nibbles(q, out + 4);
+}
+
+}  // namespace
+
+void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out) {
+  switch (f) {
+    case WeightFormat::f32:
+      if (n > 0) std::memcpy(out, x, static_cast<std::size_t>(n) * 4);
+      return;
+    case WeightFormat::f16:
+      for (std::int64_t i = 0; i < n; ++i) store16(out + 2 * i, float_to_half(x[i]));
+      return;
+    case WeightFormat::bf16:
+      for (std::int64_t i = 0; i < n; ++i) store16(out + 2 * i, float_to_bf16(x[i]));
+      return;
+    case WeightFormat::q8_0:
+      for (std::int64_t b = 0; b < n / 32; ++b) quantize_q8_0(x + 32 * b, out + 34 * b);
+      return;
+    case WeightFormat::q4_0:
+      for (std::int64_t b = 0; b < n / 32; ++b) quantize_q4_0(x + 32 * b, out + 18 * b);
+      return;
+    case WeightFormat::q4_1:
+      for (std::int64_t b = 0; b < n / 32; ++b) quantize_q4_1(x + 32 * b, out + 20 * b);
+      return;
+  }
+}
+
+void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out) {
+  switch (f) {
+    case WeightFormat::f32:
+      if (n > 0) std::memcpy(out, in, static_cast<std::size_t>(n) * 4);
+      return;
+    case WeightFormat::f16:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = half_to_float(load16(in + 2 * i));
+      return;
+    case WeightFormat::bf16:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_float(load16(in + 2 * i));
+      return;
+    case WeightFormat::q8_0:
+      for (std::int64_t b = 0; b < n / 32; ++b) {
+        const std::uint8_t* p = in + b * 34;
+        const float d = half_to_float(load16(p));
+        for (int j = 0; j < 32; ++j)
+          out[b * 32 + j] = float(static_cast<std::int8_t>(p[2 + j])) * d;
+      }
+      return;
+    case WeightFormat::q4_0:
+      for (std::int64_t b = 0; b < n / 32; ++b) {
+        const std::uint8_t* p = in + b * 18;
+        const float d = half_to_float(load16(p));
+        for (int j = 0; j < 16; ++j) {
+          out[b * 32 + j] = d * float(int(p[2 + j] & 0x0f) - 8);
+          out[b * 32 + j + 16] = d * float(int(p[2 + j] >> 4) - 8);
+        }
+      }
+      return;
+    case WeightFormat::q4_1:
+      for (std::int64_t b = 0; b < n / 32; ++b) {
+        const std::uint8_t* p = in + b * 20;
+        const float d = half_to_float(load16(p)), m = half_to_float(load16(p + 2));
+        for (int j = 0; j < 16; ++j) {
+          out[b * 32 + j] = d * float(p[4 + j] & 0x0f) + m;
+          out[b * 32 + j + 16] = d * float(p[4 + j] >> 4) + m;
+        }
+      }
+      return;
+  }
+}
+
+std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x,
+                                        std::int64_t rows, std::int64_t K) {
+  const std::int64_t stride = row_bytes(f, K);
+  if (static_cast<std::int64_t>(x.size()) != rows * K)
+    throw std::invalid_argument(fmt::format("quantize_rows: {} floats, expected {} x {}",
+                                            x.size(), rows, K));
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(rows * stride));
+  for (std::int64_t r = 0; r < rows; ++r) quantize(f, x.data() + r * K, K, out.data() + r * stride);
+  return out;
+}
+
+std::vector<float> dequantize_rows(WeightFormat f, std::span<const std::uint8_t> stored,
+                                   std::int64_t rows, std::int64_t K) {
+  const std::int64_t stride = row_bytes(f, K);
+  if (static_cast<std::int64_t>(stored.size()) != rows * stride)
+    throw std::invalid_argument(fmt::format("dequantize_rows: {} bytes, expected {} rows of {}",
+                                            stored.size(), rows, stride));
+  std::vector<float> out(static_cast<std::size_t>(rows * K));
+  for (std::int64_t r = 0; r < rows; ++r)
+    dequantize(f, stored.data() + r * stride, K, out.data() + r * K);
+  return out;
+}
+
+// Per format, with h(v) = u16 |v| + 2^-25 the error of storing v in binary16 (u16 = 2^-11 its
+// unit roundoff; 2^-25 half its smallest subnormal step, for scales of tiny weights):
+//   f16: round to nearest, |error| <= h(x); bf16: |error| <= 2^-8 |x|.
+//   q8_0: d = amax/127 stored as d' with |d' - d| <= h(d); q = round(x/d) is within 1/2 of x/d
+//     and |q| <= 127, so |q d' - x| <= 127 h(d) + d/2.
+//   q4_0: d = -max/8; t = x/d + 8 lies in [0, 16]; q = min(15, trunc(t + 1/2)) is within 1/2
+//     of t, except t in [15.5, 16] (x near -max), within 1: |(q - 8) d' - x| <= 8 h(d) + |d|.
+//   q4_1: d = (max - min)/15; q = trunc((x - min)/d + 1/2) within 1/2 of (x - min)/d, and
+//     x' = q d' + m': |x' - x| <= d/2 + 15 h(d) + h(min).
+// Each gets a factor 1.01 for the float32 arithmetic of the quantizer and dequantizer.
+double block_error_bound(WeightFormat f, std::span<const float> block) {
+  auto h = [](double v) { return 0x1p-11 * std::fabs(v) + 0x1p-25; };
+  double amax = 0, max = -INFINITY, min = INFINITY;
+  for (const float x : block) {
+    amax = std::max(amax, double(std::fabs(x)));
+    max = std::max(max, double(x));
+    min = std::min(min, double(x));
+  }
+  switch (f) {
+    case WeightFormat::f32:
+      return 0;
+    case WeightFormat::f16:
+      return 1.01 * h(amax);
+    case WeightFormat::bf16:
+      return 1.01 * 0x1p-8 * amax;
+    case WeightFormat::q8_0:
+      return 1.01 * (127 * h(amax / 127) + amax / 127 / 2);
+    case WeightFormat::q4_0:
+      return 1.01 * (8 * h(amax / 8) + amax / 8);
+    case WeightFormat::q4_1: {
+      const double d = (max - min) / 15;
+      return 1.01 * (d / 2 + 15 * h(d) + h(min));
+    }
+  }
+  return 0;
+}
+
+}  // namespace aigc

@@ -1,0 +1,67 @@
+#pragma once
+// Weight formats: how a matrix of weights is stored, in GGUF's exact layouts, and the
+// conversions to and from fp32. A row of K weights is stored contiguously (the [out, in]
+// layout of torch's Linear and of GGUF), so a block of a quantized format runs along K:
+//   f32   4 bytes per weight
+//   f16   IEEE binary16 (2 bytes), bf16 the upper half of a float (2 bytes)
+//   q8_0  blocks of 32: f16 scale d, 32 int8 q                 x = d * q           (34 bytes)
+//   q4_0  blocks of 32: f16 d, 16 bytes of nibbles             x = d * (q - 8)     (18 bytes)
+//   q4_1  blocks of 32: f16 d, f16 min m, 16 bytes of nibbles  x = d * q + m       (20 bytes)
+// where element j < 16 of a 4-bit block is the low nibble of byte j and element j + 16 its
+// high one. Quantization follows ggml's reference code as the `gguf` PyPI package
+// (gguf.quants) writes it, bit for bit (tests/test_weight_format.cpp checks it on its output).
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace aigc {
+
+enum class WeightFormat { f32, f16, bf16, q8_0, q4_0, q4_1 };
+inline constexpr WeightFormat kAllWeightFormats[] = {WeightFormat::f32,  WeightFormat::f16,
+                                                     WeightFormat::bf16, WeightFormat::q8_0,
+                                                     WeightFormat::q4_0, WeightFormat::q4_1};
+
+// "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1": the dtype column's and the options' spelling.
+const char* weight_format_name(WeightFormat f);
+// The format named by `text`; throws InvalidArgument naming `argument` with the valid names.
+WeightFormat parse_weight_format(const std::string& text, const std::string& argument);
+// "f32, f16, bf16, q8_0, q4_0, q4_1", for messages.
+std::string weight_format_names();
+
+// Weights per block (1 for the float formats, 32 for the block formats) and bytes per block.
+std::int64_t block_elements(WeightFormat f);
+std::int64_t block_bytes(WeightFormat f);
+inline double bytes_per_weight(WeightFormat f) {
+  return double(block_bytes(f)) / double(block_elements(f));
+}
+inline bool is_block_format(WeightFormat f) {
+  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
+}
+// Bytes of a row of K weights. A block format takes only whole blocks (GGUF does not pad):
+// throws InvalidArgument naming `argument` when K is not a multiple of 32.
+std::int64_t row_bytes(WeightFormat f, std::int64_t K, const std::string& argument = "K");
+// Whether K weights make whole blocks of the format.
+inline bool row_fits(WeightFormat f, std::int64_t K) { return K % block_elements(f) == 0; }
+
+// The nearest binary16 / bfloat16 to a float, ties to even (numpy's astype(float16), ggml's
+// fp32_to_bf16: NaN stays a quiet NaN, overflow goes to infinity).
+std::uint16_t float_to_half(float x);
+std::uint16_t float_to_bf16(float x);
+
+// n weights (a whole number of blocks) to the format / back to fp32.
+void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out);
+void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out);
+
+// A [rows, K] matrix stored in the format (row r at r * row_bytes(f, K)).
+std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x,
+                                        std::int64_t rows, std::int64_t K);
+std::vector<float> dequantize_rows(WeightFormat f, std::span<const std::uint8_t> stored,
+                                   std::int64_t rows, std::int64_t K);
+
+// The largest |x - dequantize(quantize(x))| over one block of `block` (block_elements(f)
+// weights), derived in weight_format.cpp from the format's rounding: a test's bound, and what
+// the README quotes per format.
+double block_error_bound(WeightFormat f, std::span<const float> block);
+
+}  // namespace aigc
