@@ -9,15 +9,12 @@
 #include <stdexcept>
 
 #include "core/buffer_checks.hpp"
+#include "core/host_memory.hpp"
 
 namespace aigc {
 
 Buffer HostBackend::allocate(std::size_t bytes) {
-  constexpr std::size_t kAlignment = 64;
-  const std::size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  return Buffer(p, bytes, [](void* q) { std::free(q); });
+  return Buffer(allocate_host(bytes), bytes, [](void* q) { std::free(q); });
 }
 
 void HostBackend::upload(Buffer& dst, std::span<const float> src) {

@@ -35,7 +35,7 @@ std::int64_t block_bytes(WeightFormat f);
 inline double bytes_per_weight(WeightFormat f) {
   return double(block_bytes(f)) / double(block_elements(f));
 }
-inline bool is_block_format(WeightFormat f) {
+constexpr bool is_block_format(WeightFormat f) {
   return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
 }
 // Bytes of a row of K weights. A block format takes only whole blocks (GGUF does not pad):

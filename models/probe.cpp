@@ -19,6 +19,7 @@
 
 #include "core/errors.hpp"
 #include "core/files.hpp"
+#include "core/host_memory.hpp"
 #include "core/machine.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/simd/gemm.hpp"
@@ -65,12 +66,13 @@ double measure_scalar_flops() {
 // moves at least 256 MiB; each thread touches only its own slice, first touch included.
 double measure_triad(double bytes, int threads) {
   const std::size_t n = std::max<std::size_t>(1024, static_cast<std::size_t>(bytes / 12));
-  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+  // The backends' kind of memory (core/host_memory: 2 MiB pages where allowed).
+  const HostArray<float> a = host_array(n, 0.0f), b = host_array(n, 1.0f), c = host_array(n, 2.0f);
   const int passes = std::max(1, static_cast<int>((256.0 * (1 << 20)) / (12.0 * n)));
   auto work = [&](int t, int p) {
     const std::size_t begin = n * t / p, end = n * (t + 1) / p;
     for (int pass = 0; pass < passes; ++pass)
-      probe::triad_simd(a.data(), b.data(), c.data(), 0.5f, begin, end);
+      probe::triad_simd(a.get(), b.get(), c.get(), 0.5f, begin, end);
   };
   best_rate(threads, 1, work, 1);  // warm-up: caches filled, pages touched
   return best_rate(threads, 12.0 * n * passes, work);
@@ -79,12 +81,12 @@ double measure_triad(double bytes, int threads) {
 // A read-only stream over `bytes` (one float array), like the triad otherwise.
 double measure_read(double bytes, int threads) {
   const std::size_t n = std::max<std::size_t>(1024, static_cast<std::size_t>(bytes / 4));
-  std::vector<float> b(n, 1.0f);
+  const HostArray<float> b = host_array(n, 1.0f);
   const int passes = std::max(1, static_cast<int>((256.0 * (1 << 20)) / (4.0 * n)));
   auto work = [&](int t, int p) {
     const std::size_t begin = n * t / p, end = n * (t + 1) / p;
     float sum = 0;
-    for (int pass = 0; pass < passes; ++pass) sum += probe::read_sum_simd(b.data(), begin, end);
+    for (int pass = 0; pass < passes; ++pass) sum += probe::read_sum_simd(b.get(), begin, end);
     g_sink = sum;
   };
   best_rate(threads, 1, work, 1);

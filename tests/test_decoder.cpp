@@ -11,6 +11,7 @@
 #include "core/errors.hpp"
 #include "decoder/model.hpp"
 #include "decoder/reference.hpp"
+#include "decoder/stored_weights.hpp"
 #include "kernels/registry.hpp"
 #include "tests/backend_sweep.hpp"
 
@@ -33,8 +34,9 @@ struct Trace {
   std::vector<std::int32_t> tokens;  // prompt + generated
 };
 
-Trace run_greedy(Backend& backend, const DecoderWeights& w) {
-  DecoderModel model(backend, w, w.config.n_ctx);
+Trace run_greedy(Backend& backend, const DecoderWeights& w,
+                 WeightFormat format = WeightFormat::f32) {
+  DecoderModel model(backend, w, w.config.n_ctx, format);
   Trace trace;
   trace.tokens = kPrompt;
   auto logits = model.forward(kPrompt);
@@ -94,6 +96,45 @@ TEST_CASE("every backend's logits match scalar and float64 after prefill and eac
     // above the tolerance, so rounding cannot flip a choice.
     CHECK(t.tokens == expected.tokens);
   });
+}
+
+TEST_CASE("every backend computes on weights stored in every format, as float64 does on them") {
+  const std::string model = GENERATE("tiny", "tiny-llama");
+  const WeightFormat format = GENERATE(WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
+                                       WeightFormat::q4_0, WeightFormat::q4_1);
+  INFO(model << " dtype=" << weight_format_name(format));
+  const DecoderWeights& w = tiny_weights(model);
+  // The weights the format keeps, in fp32: the reference's.
+  const DecoderWeights kept = weights_as_stored(w, format);
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    if (!backend.descriptor().takes(format)) {
+      WARN("skipping " << name << ": " << backend.descriptor().lacks(format));
+      return;
+    }
+    const Trace t = run_greedy(backend, w, format);
+    for (std::size_t s = 0; s < t.logits.size(); ++s) {
+      const std::size_t length = kPrompt.size() + s;
+      const double tol = logits_tolerance(w.config, std::int64_t(length), format);
+      INFO(name << " threads=" << threads << " step " << s << " tolerance " << tol);
+      const double error = logits_relative_error(t.logits[s], reference_after(t, length, kept));
+      CHECK(error <= tol);
+      // The format is really applied: the logits are far nearer the reference on the weights
+      // the format keeps than the one on the weights it was given.
+      const double from_given = logits_relative_error(t.logits[s], reference_after(t, length, w));
+      CHECK(from_given > 10 * error);
+    }
+  });
+}
+
+TEST_CASE("a weight format that the model's widths do not fit is refused by name") {
+  DecoderConfig c = decoder_config("tiny");
+  c.n_embd = 48;  // 4 heads of 12: no whole 32-weight blocks along a row
+  const DecoderWeights w = random_weights(c, 3);
+  auto scalar = make_backend("scalar");
+  CHECK_THROWS_WITH(DecoderModel(*scalar, w, 16, WeightFormat::q8_0),
+                    "dtype: q8_0 weights come in blocks of 32 along a row, and tiny's width "
+                    "n_embd 48 is not a multiple of it (valid here: f32, f16, bf16)");
+  CHECK_NOTHROW(DecoderModel(*scalar, w, 16, WeightFormat::bf16));
 }
 
 TEST_CASE("greedy decoding on the backend (argmax fed to the next step) picks the host's tokens") {

@@ -5,6 +5,7 @@
 // clang-format off
 #include <hwy/foreach_target.h>
 #include <hwy/highway.h>
+#include <hwy/cache_control.h>
 #include <hwy/aligned_allocator.h>
 // clang-format on
 
@@ -43,6 +44,12 @@ constexpr size_t kMC = kMR * 24;
 constexpr size_t kNC = 2048;
 
 size_t Nr() { return kNV * hn::Lanes(DF()); }
+
+// The matrix-vector paths stream B from memory, and the hardware prefetchers of these VMs keep
+// too few lines in flight for one core to reach the memory's bandwidth: B is prefetched in
+// software, a row this far ahead (floats) for B^T (rows being contiguous, that runs a couple of
+// rows ahead), four rows ahead for B (kernels/simd/gemv_stored.cpp measures the distance).
+constexpr size_t kPrefetchFloats = 2048;
 
 // Packs rows [0, m) x columns [0, kc) of A into MR-row panels, k-major inside a panel
 // (the micro-kernel broadcasts MR consecutive floats per k). Rows past m are zero.
@@ -151,6 +158,15 @@ void Gemv(const GemmView& g) {
       const float* b1 = b0 + g.ldb;
       const float* b2 = b1 + g.ldb;
       const float* b3 = b2 + g.ldb;
+      // The four rows after these, ahead of their turn (see kPrefetchBytes).
+      if (k + 8 <= K) {
+        for (size_t j = 0; j < nc; j += 16) {
+          hwy::Prefetch(b0 + 4 * g.ldb + j);
+          hwy::Prefetch(b1 + 4 * g.ldb + j);
+          hwy::Prefetch(b2 + 4 * g.ldb + j);
+          hwy::Prefetch(b3 + 4 * g.ldb + j);
+        }
+      }
       for (size_t m = 0; m < M; ++m) {
         const float* a = g.a + m * g.lda + k;
         const VF a0 = hn::Set(d, a[0]), a1 = hn::Set(d, a[1]), a2 = hn::Set(d, a[2]),
@@ -195,37 +211,26 @@ void GemvTransposed(const GemmView& g) {
     for (size_t k = kv; k < K; ++k) tail += a[k] * b[k];
     g.c[m * g.ldc + j] = (g.bias != nullptr ? g.bias[j] : 0.0f) + dot + tail;
   };
-  size_t j = 0;
-  for (; j + 4 <= N; j += 4) {
+  for (size_t j = 0; j < N; ++j) {
     const float* b0 = g.b + j * g.ldb;
-    const float* b1 = b0 + g.ldb;
-    const float* b2 = b1 + g.ldb;
-    const float* b3 = b2 + g.ldb;
     for (size_t m = 0; m < M; ++m) {
       const float* a = g.a + m * g.lda;
       VF s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
-      for (size_t k = 0; k < kv; k += L) {
-        const VF x = hn::LoadU(d, a + k);
-        s0 = hn::MulAdd(x, hn::LoadU(d, b0 + k), s0);
-        s1 = hn::MulAdd(x, hn::LoadU(d, b1 + k), s1);
-        s2 = hn::MulAdd(x, hn::LoadU(d, b2 + k), s2);
-        s3 = hn::MulAdd(x, hn::LoadU(d, b3 + k), s3);
-      }
-      finish(m, j, hn::GetLane(hn::SumOfLanes(d, s0)));
-      finish(m, j + 1, hn::GetLane(hn::SumOfLanes(d, s1)));
-      finish(m, j + 2, hn::GetLane(hn::SumOfLanes(d, s2)));
-      finish(m, j + 3, hn::GetLane(hn::SumOfLanes(d, s3)));
-    }
-  }
-  for (; j < N; ++j) {
-    const float* b0 = g.b + j * g.ldb;
-    for (size_t m = 0; m < M; ++m) {
-      const float* a = g.a + m * g.lda;
-      VF s0 = hn::Zero(d);
-      for (size_t k = 0; k < kv; k += L) {
+      size_t k = 0;
+      for (; k + 4 * L <= kv; k += 4 * L) {
+        if (m == 0) {
+          hwy::Prefetch(b0 + k + kPrefetchFloats);
+          hwy::Prefetch(b0 + k + L + kPrefetchFloats);
+          hwy::Prefetch(b0 + k + 2 * L + kPrefetchFloats);
+          hwy::Prefetch(b0 + k + 3 * L + kPrefetchFloats);
+        }
         s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, b0 + k), s0);
+        s1 = hn::MulAdd(hn::LoadU(d, a + k + L), hn::LoadU(d, b0 + k + L), s1);
+        s2 = hn::MulAdd(hn::LoadU(d, a + k + 2 * L), hn::LoadU(d, b0 + k + 2 * L), s2);
+        s3 = hn::MulAdd(hn::LoadU(d, a + k + 3 * L), hn::LoadU(d, b0 + k + 3 * L), s3);
       }
-      finish(m, j, hn::GetLane(hn::SumOfLanes(d, s0)));
+      for (; k < kv; k += L) s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, b0 + k), s0);
+      finish(m, j, hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)))));
     }
   }
 }

@@ -32,10 +32,12 @@ class MatmulCase final : public OpCase {
   std::optional<Op> op() const override { return Op::matmul; }
   WeightFormat weight_format() const override { return format_; }
   std::vector<ShapeKey> vars() const override {
-    if (stored()) return {{"M", 1, 4096}, {"N", 1, 4096}, {"K", 1, 4096}, {"bias", 0, 1, false, 0}};
+    // N up to a vocabulary (the logits' matmul: 50257 for GPT-2, 49152 for SmolLM2).
+    if (stored())
+      return {{"M", 1, 4096}, {"N", 1, 1 << 18}, {"K", 1, 1 << 16}, {"bias", 0, 1, false, 0}};
     return {{"M", 1, 4096},
-            {"N", 1, 4096},
-            {"K", 1, 4096},
+            {"N", 1, 1 << 18},
+            {"K", 1, 1 << 16},
             {"bias", 0, 1, false, 0},
             {"tb", 0, 1, false, 0}};
   }
