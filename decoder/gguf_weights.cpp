@@ -18,6 +18,24 @@ void append(std::vector<float>& to, const std::vector<float>& from) {
   to.insert(to.end(), from.begin(), from.end());
 }
 
+// Keeps the bytes of a matrix the file stores in a format other than f32 (its tensors, already
+// read and checked as floats, concatenated: Q, K and V fuse as rows of [out, in]), when every
+// part has the same format; a mixed or fp32 matrix is left to the floats.
+void keep_stored(const GgufFile& f, DecoderWeights& w, const std::string& key,
+                 const std::vector<std::string>& tensors) {
+  const GgmlType type = f.tensor(tensors.front()).type;
+  if (type == GgmlType::f32) return;
+  for (const std::string& t : tensors) {
+    if (f.tensor(t).type != type) return;
+  }
+  StoredMatrix m{weight_format_of(type), {}};
+  for (const std::string& t : tensors) {
+    const std::vector<std::uint8_t> raw = f.read_raw(t);
+    m.bytes.insert(m.bytes.end(), raw.begin(), raw.end());
+  }
+  w.stored[key] = std::move(m);
+}
+
 }  // namespace
 
 DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
@@ -79,6 +97,7 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
   w.transposed = true;
   w.token_embedding = f.read_f32("token_embd.weight", {C, c.vocab});
   if (!c.tied_output) w.output = f.read_f32("output.weight", {C, c.vocab});
+  keep_stored(f, w, "output", {c.tied_output ? "token_embd.weight" : "output.weight"});
   w.final_norm = f.read_f32("output_norm.weight", {C});
   if (!c.is_llama()) {
     w.position_embedding = f.read_f32("position_embd.weight", {C, c.n_ctx});
@@ -102,6 +121,9 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
       append(l.qkv, read("attn_k.weight", {C, c.kv_heads() * D}));
       append(l.qkv, read("attn_v.weight", {C, c.kv_heads() * D}));
       l.gate = read("ffn_gate.weight", {C, F});
+      keep_stored(f, w, name_of("qkv"),
+                  {name_of("attn_q.weight"), name_of("attn_k.weight"), name_of("attn_v.weight")});
+      keep_stored(f, w, name_of("gate"), {name_of("ffn_gate.weight")});
     } else {
       l.attn_norm_bias = read("attn_norm.bias", {C});
       l.qkv = read("attn_qkv.weight", {C, 3 * C});
@@ -110,7 +132,11 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
       l.mlp_norm_bias = read("ffn_norm.bias", {C});
       l.up_bias = read("ffn_up.bias", {F});
       l.down_bias = read("ffn_down.bias", {C});
+      keep_stored(f, w, name_of("qkv"), {name_of("attn_qkv.weight")});
     }
+    keep_stored(f, w, name_of("attn_out"), {name_of("attn_output.weight")});
+    keep_stored(f, w, name_of("up"), {name_of("ffn_up.weight")});
+    keep_stored(f, w, name_of("down"), {name_of("ffn_down.weight")});
   }
   return w;
 }

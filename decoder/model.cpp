@@ -57,12 +57,13 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   const std::int64_t C = config_.n_embd, T = max_tokens, F = config_.ff();
   const std::int64_t kv = config_.kv_heads() * config_.head_dim();
   // A projection of `in` inputs and `out` outputs as the matmuls read it: fp32 as given, or
-  // [out, in] rows in the format.
+  // [out, in] rows in the format (the file's own bytes where it stores them so).
   const bool stored = format != WeightFormat::f32;
-  auto projection = [&](const std::vector<float>& host, std::int64_t in, std::int64_t out) {
+  auto projection = [&](const std::string& name, const std::vector<float>& host, std::int64_t in,
+                        std::int64_t out) {
     if (host.empty()) return Buffer();
     if (!stored) return backend.upload_new(host);
-    return backend.upload_weights(store_projection(host, in, out, w.transposed, format));
+    return backend.upload_weights(stored_matrix(w, name, host, in, out, w.transposed, format));
   };
   token_embedding_ = backend.upload_new(w.token_embedding);
   position_embedding_ = upload_or_empty(backend, w.position_embedding);
@@ -71,24 +72,27 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   // Stored, the output matrix is its own copy even when tied: the embedding lookup gathers
   // fp32 rows, the logits stream the stored ones.
   // It is [vocab, C] in every layout: its rows are already [out, in].
-  output_ = stored ? backend.upload_weights(store_projection(w.output_matrix(), C, config_.vocab,
-                                                             /*transposed=*/true, format))
+  output_ = stored ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C,
+                                                          config_.vocab, /*transposed=*/true,
+                                                          output_format(format)))
                    : upload_or_empty(backend, w.output);
   const std::int64_t Q = config_.qkv_width();
-  for (const LayerWeights& l : w.layers) {
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const LayerWeights& l = w.layers[i];
+    auto name = [i](const char* matrix) { return fmt::format("blk.{}.{}", i, matrix); };
     LayerBuffers b;
     b.attn_norm = backend.upload_new(l.attn_norm);
     b.attn_norm_bias = upload_or_empty(backend, l.attn_norm_bias);
-    b.qkv = projection(l.qkv, C, Q);
+    b.qkv = projection(name("qkv"), l.qkv, C, Q);
     b.qkv_bias = upload_or_empty(backend, l.qkv_bias);
-    b.attn_out = projection(l.attn_out, C, C);
+    b.attn_out = projection(name("attn_out"), l.attn_out, C, C);
     b.attn_out_bias = upload_or_empty(backend, l.attn_out_bias);
     b.mlp_norm = backend.upload_new(l.mlp_norm);
     b.mlp_norm_bias = upload_or_empty(backend, l.mlp_norm_bias);
-    b.up = projection(l.up, C, F);
+    b.up = projection(name("up"), l.up, C, F);
     b.up_bias = upload_or_empty(backend, l.up_bias);
-    b.gate = projection(l.gate, C, F);
-    b.down = projection(l.down, F, C);
+    b.gate = projection(name("gate"), l.gate, C, F);
+    b.down = projection(name("down"), l.down, F, C);
     b.down_bias = upload_or_empty(backend, l.down_bias);
     b.k_cache = backend.allocate(sizeof(float) * T * kv);
     b.v_cache = backend.allocate(sizeof(float) * T * kv);
@@ -114,7 +118,8 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
     final_layernorm_ = backend.make_layernorm({1, C, config_.norm_eps});
   }
   // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
-  logits_matmul_ = backend.make_matmul({1, config_.vocab, C, false, /*transpose_b=*/true, format});
+  logits_matmul_ = backend.make_matmul(
+      {1, config_.vocab, C, false, /*transpose_b=*/true, output_format(format)});
 }
 
 DecoderModel::~DecoderModel() = default;

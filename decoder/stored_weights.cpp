@@ -16,12 +16,13 @@ std::vector<float> transpose(const std::vector<float>& w, std::int64_t in, std::
   return t;
 }
 
-// The weights a projection keeps in the format, in its own layout.
-std::vector<float> round_trip(const std::vector<float>& w, std::int64_t in, std::int64_t out,
+// The weights a matrix keeps in the format, in its own layout.
+std::vector<float> round_trip(const DecoderWeights& w, const std::string& name,
+                              const std::vector<float>& values, std::int64_t in, std::int64_t out,
                               bool transposed, WeightFormat f) {
-  if (w.empty()) return w;
+  if (values.empty()) return values;
   const std::vector<float> kept =
-      dequantize_rows(f, store_projection(w, in, out, transposed, f), out, in);
+      dequantize_rows(f, stored_matrix(w, name, values, in, out, transposed, f), out, in);
   return transposed ? kept : transpose(kept, out, in);
 }
 
@@ -31,6 +32,25 @@ std::vector<std::uint8_t> store_projection(const std::vector<float>& w, std::int
                                            std::int64_t out, bool transposed, WeightFormat f) {
   if (transposed) return quantize_rows(f, w, out, in);
   return quantize_rows(f, transpose(w, in, out), out, in);
+}
+
+WeightFormat output_format(WeightFormat f) {
+  return f == WeightFormat::q4_0 || f == WeightFormat::q4_1 ? WeightFormat::q8_0 : f;
+}
+
+std::vector<std::uint8_t> stored_matrix(const DecoderWeights& w, const std::string& name,
+                                        const std::vector<float>& values, std::int64_t in,
+                                        std::int64_t out, bool transposed, WeightFormat f) {
+  if (const auto it = w.stored.find(name); it != w.stored.end() && it->second.format == f) {
+    if (static_cast<std::int64_t>(it->second.bytes.size()) != out * row_bytes(f, in)) {
+      throw std::invalid_argument(fmt::format("weights: stored matrix '{}' has {} bytes, not {} "
+                                              "rows of {} {} weights",
+                                              name, it->second.bytes.size(), out, in,
+                                              weight_format_name(f)));
+    }
+    return it->second.bytes;
+  }
+  return store_projection(values, in, out, transposed, f);
 }
 
 void require_format_fits(const DecoderConfig& c, WeightFormat f) {
@@ -51,15 +71,17 @@ DecoderWeights weights_as_stored(const DecoderWeights& w, WeightFormat f) {
   const std::int64_t C = c.n_embd, F = c.ff(), Q = c.qkv_width();
   const bool t = w.transposed;
   DecoderWeights s = w;
-  for (LayerWeights& l : s.layers) {
-    l.qkv = round_trip(l.qkv, C, Q, t, f);
-    l.attn_out = round_trip(l.attn_out, C, C, t, f);
-    l.up = round_trip(l.up, C, F, t, f);
-    l.gate = round_trip(l.gate, C, F, t, f);
-    l.down = round_trip(l.down, F, C, t, f);
+  for (std::size_t i = 0; i < s.layers.size(); ++i) {
+    LayerWeights& l = s.layers[i];
+    auto name = [i](const char* matrix) { return fmt::format("blk.{}.{}", i, matrix); };
+    l.qkv = round_trip(w, name("qkv"), l.qkv, C, Q, t, f);
+    l.attn_out = round_trip(w, name("attn_out"), l.attn_out, C, C, t, f);
+    l.up = round_trip(w, name("up"), l.up, C, F, t, f);
+    l.gate = round_trip(w, name("gate"), l.gate, C, F, t, f);
+    l.down = round_trip(w, name("down"), l.down, F, C, t, f);
   }
   // The output matrix is [vocab, C] in every layout.
-  s.output = round_trip(w.output_matrix(), C, c.vocab, true, f);
+  s.output = round_trip(w, "output", w.output_matrix(), C, c.vocab, true, output_format(f));
   s.config.tied_output = false;
   return s;
 }

@@ -16,10 +16,23 @@ namespace aigc {
 std::vector<std::uint8_t> store_projection(const std::vector<float>& w, std::int64_t in,
                                            std::int64_t out, bool transposed, WeightFormat f);
 
-// The fp32 weights a model stored in the format computes with: every projection and the output
-// matrix through quantize and dequantize, the rest as given. A tied output is untied, as
-// DecoderModel unties it: the embedding lookup keeps the fp32 table, the logits read the
-// stored copy. The float64 reference on these is exact for the stored model.
+// The format the output matrix is stored in for a model stored in `f`: q8_0 for the 4-bit
+// formats, as llama.cpp's quantizer keeps it (the logits are the most sensitive product, and
+// SmolLM2's Q4_1 file holds its tied embedding in Q8_0), `f` otherwise.
+WeightFormat output_format(WeightFormat f);
+
+// One of the model's matrices (by its name in DecoderWeights::stored: "output",
+// "blk.<i>.qkv", ...) in format f: the file's bytes where the file stores it in f, else its
+// fp32 values (`values`, [in, out] or [out, in] as `transposed` says) quantized.
+std::vector<std::uint8_t> stored_matrix(const DecoderWeights& w, const std::string& name,
+                                        const std::vector<float>& values, std::int64_t in,
+                                        std::int64_t out, bool transposed, WeightFormat f);
+
+// The fp32 weights a model stored in the format computes with: every projection in f, the
+// output matrix in output_format(f), each as stored_matrix() gives it, dequantized; the rest as
+// given. A tied output is untied, as DecoderModel unties it: the embedding lookup keeps the
+// fp32 table, the logits read the stored copy. The float64 reference on these is exact for the
+// stored model.
 DecoderWeights weights_as_stored(const DecoderWeights& w, WeightFormat f);
 
 // Throws InvalidArgument naming `dtype` when a width the format's blocks run along (the model's

@@ -225,6 +225,11 @@ DecoderWeights first_layers(const DecoderWeights& weights, std::int64_t layers) 
   w.final_norm = weights.final_norm;
   w.final_norm_bias = weights.final_norm_bias;
   w.output = weights.output;
+  for (const auto& [name, matrix] : weights.stored) {
+    // "output", and the blocks kept: "blk.<i>." with i < layers.
+    if (name.rfind("blk.", 0) == 0 && std::stoll(name.substr(4)) >= layers) continue;
+    w.stored.emplace(name, matrix);
+  }
   return w;
 }
 

@@ -5,9 +5,11 @@
 // Linear and GGUF: y = x W^T, a matmul with transpose_b). The model and the reference take
 // both, so neither layout is copied on load.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "core/weight_format.hpp"
 #include "decoder/config.hpp"
 
 namespace aigc {
@@ -23,6 +25,13 @@ struct LayerWeights {
   std::vector<float> down, down_bias;          // [F, C]
 };
 
+// A matrix as a file stores it in a reduced or compressed format: [out, in] rows, a block
+// running along `in` (core/weight_format).
+struct StoredMatrix {
+  WeightFormat format = WeightFormat::f32;
+  std::vector<std::uint8_t> bytes;
+};
+
 struct DecoderWeights {
   DecoderConfig config;
   bool transposed = false;                  // projections [out, in] rather than [in, out]
@@ -31,6 +40,11 @@ struct DecoderWeights {
   std::vector<LayerWeights> layers;
   std::vector<float> final_norm, final_norm_bias;  // [C]; the bias only with layernorm
   std::vector<float> output;                // [vocab, C] when not tied
+  // The matrices the file stores in a format other than f32, as stored, by name: "output" (the
+  // output matrix, the token embedding when tied) and "blk.<i>.<qkv|attn_out|up|gate|down>".
+  // The float vectors above hold the same weights dequantized; a model run in a matrix's own
+  // format uploads these bytes as they are (decoder/stored_weights).
+  std::map<std::string, StoredMatrix> stored;
   const std::vector<float>& output_matrix() const {
     return config.tied_output ? token_embedding : output;
   }

@@ -257,8 +257,8 @@ WorkCounts DecoderWorkload::counts(const std::string& shape) const {
   const double weights = n * (per_weight * double(c.projection_parameters()) +
                               4 * double(c.block_parameters() - c.projection_parameters()));
   const double kv = kv_row_bytes(c);
-  // The output matrix, the final norm.
-  const double head = s.logits ? per_weight * V * C + 8 * C : 0;
+  // The output matrix (q8_0 under a 4-bit format: decoder/stored_weights), the final norm.
+  const double head = s.logits ? bytes_per_weight(output_format(s.format)) * V * C + 8 * C : 0;
   const double head_flops = s.logits ? 2 * C * V : 0;
   WorkCounts w;
   if (s.gen == 0) {

@@ -166,6 +166,25 @@ HWY_INLINE void DotFourRows(const float* HWY_RESTRICT a, const std::uint8_t* r0,
       }
 #pragma GCC unroll 4
       for (size_t r = 0; r < kRows; ++r) s[r] = hn::MulAdd(Scale(rows[r] + at), t[r], s[r]);
+    } else if constexpr (F != WeightFormat::q8_0 && L == 16) {
+      // 4-bit blocks on 16-lane vectors: the block's 16 possible weights, formed as dequantize()
+      // forms them (q4_0: d (q - 8); q4_1: d q + m), make one vector, and each nibble picks its
+      // weight from it (a lane permute) instead of being converted and scaled lane by lane.
+      const hn::Rebind<uint8_t, DF> d8;
+      const auto low = hn::Set(di, 15);
+      constexpr size_t kQs = F == WeightFormat::q4_0 ? 2 : 4;  // where the nibbles start
+#pragma GCC unroll 4
+      for (size_t r = 0; r < kRows; ++r) {
+        const std::uint8_t* p = rows[r] + at;
+        const VF table = F == WeightFormat::q4_0
+                             ? hn::Mul(Scale(p), hn::Sub(hn::Iota(d, 0.0f), hn::Set(d, 8.0f)))
+                             : hn::Add(hn::Mul(Scale(p), hn::Iota(d, 0.0f)), Scale(p + 2));
+        const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, p + kQs));
+        const VF w_lo = hn::TableLookupLanes(table, hn::IndicesFromVec(d, hn::And(bytes, low)));
+        const VF w_hi = hn::TableLookupLanes(table, hn::IndicesFromVec(d, hn::ShiftRight<4>(bytes)));
+        s[r] = hn::MulAdd(hn::LoadU(d, x), w_lo, s[r]);
+        s[r] = hn::MulAdd(hn::LoadU(d, x + 16), w_hi, s[r]);
+      }
     } else if constexpr (F == WeightFormat::q4_0) {
       const hn::Rebind<uint8_t, DF> d8;
       const auto low = hn::Set(di, 15), eight = hn::Set(di, 8);
