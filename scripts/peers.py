@@ -2,6 +2,7 @@
 """llama.cpp beside aigcbench on the same GGUF file, interleaved, as rows of our results CSV.
 
     .venv/bin/python scripts/peers.py [--build] [--threads 1,2] [--rounds 5] [--out PATH]
+        [--model FILE --config NAME --dtype FORMAT]
 
 --build fetches the source PyPI's llama-cpp-python ships (its sdist bundles llama.cpp) and
 builds llama-bench with CMake into .cache/llama.cpp (once; later runs reuse it). Each round runs,
@@ -9,7 +10,14 @@ at each thread count, llama.cpp's prefill (pp, 128 tokens) and decode (tg, 32 to
 aigcbench's same two shapes on --backend (openmp by default), so that both see the same state of
 this noisy VM; the rows carry the median over rounds with min and max. llama.cpp's rows have
 backend `llama.cpp` and dtype the file's weight type (SmolLM2: q4_1, computed as such, against
-8-bit activations); ours compute on the weights dequantized to fp32.
+8-bit activations). Ours run in --dtype (default q4_1: SmolLM2's file as stored, its Q4_1
+projections and Q8_0 output taken as they are, against fp32 activations; f32 dequantizes it).
+GPT-2 has no checkpoint here: scripts/make_gpt2_gguf.py writes a random-weight GPT-2 GGUF in a
+format for llama.cpp, and ours runs `cfg=gpt2-124m,dtype=<format>` (our seeded random weights:
+the same shapes and bytes per token, not the same values), e.g.
+    .venv/bin/python scripts/make_gpt2_gguf.py --dtype q8_0 --out .cache/gpt2-124m-q8_0.gguf
+    .venv/bin/python scripts/peers.py --model .cache/gpt2-124m-q8_0.gguf --config gpt2-124m \
+        --dtype q8_0 --out results/<machine>-peers-gpt2-q8_0.csv
 
 AMX is left off in llama.cpp's build: these VMs advertise AMX in CPUID, but its tile
 instructions fault here (SIGILL in ggml's AMX kernel), so the build targets AVX-512 explicitly.
@@ -101,6 +109,8 @@ def main():
     ap.add_argument("--model", default=default_model(), help="the GGUF file (default: SmolLM2's)")
     ap.add_argument("--config", default="smollm2-135m", help="our name of that model")
     ap.add_argument("--backend", default="openmp", help="our backend to hold beside it")
+    ap.add_argument("--dtype", default="q4_1",
+                    help="our weight format (f32, f16, bf16, q8_0, q4_0, q4_1; default q4_1)")
     ap.add_argument("--threads", default="1,2", help="thread counts (default: 1,2)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: 5)")
     ap.add_argument("--out", help="CSV to write (default: results/<machine>-peers.csv)")
@@ -113,6 +123,9 @@ def main():
         fail(f"--threads: '{args.threads}' is not a comma-separated list of integers")
     if not threads or min(threads) < 1:
         fail(f"--threads: {args.threads} (valid: integers >= 1)")
+    if args.dtype not in ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"):
+        fail(f"--dtype: '{args.dtype}' is not a weight format (valid: f32, f16, bf16, q8_0, q4_0, "
+             "q4_1)")
     if not args.model or not os.path.isfile(args.model):
         fail(f"--model: {args.model or 'no SmolLM2 file in .venv (run scripts/setup.sh)'} is not a file")
     if args.build:
@@ -125,8 +138,9 @@ def main():
     out = args.out or os.path.join(ROOT, "results", f"{machine}-peers.csv")
     env = dict(os.environ, AIGCBENCH_SMOLLM2_GGUF=args.model)
     os.environ.update(env)
-    prefill = f"cfg={args.config},prompt={PROMPT}"
-    decode = f"cfg={args.config},prompt={PROMPT},gen={GEN}"
+    dtype = "" if args.dtype == "f32" else f",dtype={args.dtype}"
+    prefill = f"cfg={args.config},prompt={PROMPT}{dtype}"
+    decode = f"cfg={args.config},prompt={PROMPT},gen={GEN}{dtype}"
     samples = {}  # (system, phase, threads) -> [tokens/s]
     our_rows = {}  # (phase, threads) -> [row]
     meta = None

@@ -17,6 +17,7 @@
 #include "decoder/known_models.hpp"
 #include "decoder/model.hpp"
 #include "decoder/reference.hpp"
+#include "decoder/stored_weights.hpp"
 #include "decoder/tokenizer.hpp"
 #include "kernels/registry.hpp"
 #include "tests/backend_sweep.hpp"
@@ -79,6 +80,54 @@ TEST_CASE("SmolLM2-135M's logits match float64 on every backend after prefill an
       CHECK(err <= tol);
       CHECK(err > 0);
       if (s == kSteps) break;
+      seq.push_back(argmax(logits, s));
+      logits = model.forward(std::span(&seq.back(), 1));
+    }
+  });
+}
+
+TEST_CASE("SmolLM2-135M in its file's own format computes on the file's bytes, on every backend") {
+  std::string why;
+  const Smollm2* m = smollm2(why);
+  if (m == nullptr) {
+    WARN("test skipped: " << why);
+    return;
+  }
+  const DecoderWeights& w = m->weights;
+  // The file: Q4_1 projections, the tied embedding in Q8_0; all kept as stored.
+  REQUIRE(w.stored.size() == 1 + 5 * w.layers.size());
+  CHECK(w.stored.at("output").format == WeightFormat::q8_0);
+  const GgufFile f(*model_file("smollm2-135m"));
+  std::vector<std::uint8_t> qkv;
+  for (const char* t : {"blk.7.attn_q.weight", "blk.7.attn_k.weight", "blk.7.attn_v.weight"}) {
+    const std::vector<std::uint8_t> raw = f.read_raw(t);
+    qkv.insert(qkv.end(), raw.begin(), raw.end());
+  }
+  const DecoderConfig& c = w.config;
+  CHECK(stored_matrix(w, "blk.7.qkv", w.layers[7].qkv, c.n_embd, c.qkv_width(), true,
+                      WeightFormat::q4_1) == qkv);
+  // q4_1 keeps the file's weights exactly (the output stays q8_0, as stored), so the reference
+  // on the weights as given is the reference of the stored model.
+  const DecoderWeights kept = weights_as_stored(w, WeightFormat::q4_1);
+  CHECK(kept.layers[7].qkv == w.layers[7].qkv);
+  CHECK(kept.layers[29].down == w.layers[29].down);
+  CHECK(kept.output == w.token_embedding);
+
+  const std::vector<std::int32_t> prompt = m->tokenizer.encode("The quick brown fox");
+  for_each_backend([&](Backend& backend, const std::string& name) {
+    if (!backend.descriptor().takes(WeightFormat::q4_1)) {
+      WARN("skipping " << name << ": " << backend.descriptor().lacks(WeightFormat::q4_1));
+      return;
+    }
+    DecoderModel model(backend, w, 64, WeightFormat::q4_1);
+    std::vector<std::int32_t> seq = prompt;
+    auto logits = model.forward(prompt);
+    for (int s = 0;; ++s) {
+      const double tol = logits_tolerance(c, std::int64_t(seq.size()), WeightFormat::q4_1);
+      const double err = logits_relative_error(logits, reference_for(w, seq));
+      INFO(name << " after " << seq.size() << " tokens: error " << err << ", tolerance " << tol);
+      CHECK(err <= tol);
+      if (s == 2) break;
       seq.push_back(argmax(logits, s));
       logits = model.forward(std::span(&seq.back(), 1));
     }

@@ -230,6 +230,31 @@ class PeersTest(unittest.TestCase):
         self.refused("--threads", "1,x", says="--threads: '1,x' is not a comma-separated list")
         self.refused("--threads", "0", says="--threads: 0 (valid: integers >= 1)")
         self.refused("--model", "/nonexistent.gguf", says="--model: /nonexistent.gguf is not a file")
+        self.refused("--dtype", "q5_0", says="--dtype: 'q5_0' is not a weight format")
+
+
+class Gpt2GgufTest(unittest.TestCase):
+    """make_gpt2_gguf.py writes a file our reader (and llama.cpp) loads; bad arguments refused."""
+
+    def test_a_written_file_generates_in_its_format_and_bad_arguments_are_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "tiny-q4_1.gguf")
+            done = run_script("make_gpt2_gguf.py", "--config", "tiny", "--dtype", "q4_1",
+                              "--out", path)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            gen = subprocess.run([BIN, "generate", "--model", path, "--prompt-ids", "1,2,3",
+                                  "--count", "3", "--dtype", "q4_1", "--backend", "simd"],
+                                 capture_output=True, text=True, errors="replace")
+            self.assertEqual(gen.returncode, 0, gen.stderr)
+            self.assertIn("weights stored as q4_1", gen.stdout)
+            self.assertIn("generated (3 tokens)", gen.stdout)
+            for args, says in ((["--dtype", "q5_0"], "--dtype: 'q5_0' is not one of"),
+                               (["--config", "gpt5"], "--config: 'gpt5' is not one of"),
+                               (["--out", "/nonexistent/x.gguf"], "--out: the directory")):
+                full = ["--out", path, *args] if args[0] != "--out" else args
+                r = run_script("make_gpt2_gguf.py", *full)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(says, r.stderr)
 
 
 class QuantFixturesTest(unittest.TestCase):
