@@ -60,6 +60,7 @@ ReadyCase make_ready_case(const BenchSpec& spec) {
   const TransferTotals set_up = ready.backend->transfers();
   ready.upload_s = set_up.upload_s;
   ready.max_rel_error = ready.work->verify();
+  ready.tolerance = ready.work->tolerance();
   ready.download_s = ready.backend->transfers().download_s - set_up.download_s;
   if (!(ready.max_rel_error <= ready.work->tolerance())) {
     throw std::runtime_error(

@@ -41,6 +41,7 @@ struct ReadyCase {
   std::unique_ptr<WorkloadCase> work;
   WorkCounts counts;
   double max_rel_error = 0;
+  double tolerance = 0;  // the bound max_rel_error was held to
   // Host <-> device copies outside the timed region (GPU backends; zero elsewhere): the
   // case's inputs (weights for the decoder) at set-up, and the verification run's results.
   double upload_s = 0, download_s = 0;

@@ -140,6 +140,7 @@ struct RunText {
                                             repetitions, min_time, scalar_budget, simd_target,
                                             probe_file;
   bool reprobe = false;
+  bool no_accuracy = false;
 };
 
 struct RunFlags {
@@ -190,6 +191,7 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
   o.simd_target = t.simd_target;
   o.probe_file = t.probe_file;
   o.reprobe = t.reprobe;
+  o.accuracy = !t.no_accuracy;
   return o;
 }
 
@@ -343,6 +345,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   run->add_option("--probe-file", rt.probe_file,
                   "probe cache (default: ~/.cache/aigcbench/probe-<machine>.json)");
   run->add_flag("--reprobe", rt.reprobe, "measure the machine again instead of using the cache");
+  run->add_flag("--no-accuracy", rt.no_accuracy,
+                "skip a real model's perplexity and greedy agreement per weight format (decoder)");
 
   CLI::App* generate = app.add_subcommand(
       "generate", "text generation: prompt in, text and token ids out, with the timings");

@@ -35,7 +35,7 @@ const std::vector<ResultColumn> kColumns{
   AIGC_COLUMN("phase", T::text, "", "prefill or decode (decoder); empty elsewhere", "decoder rows", text(r.phase)),
   AIGC_COLUMN("shape", T::text, "", "canonical shape string (key=value,...)", "always", text(r.shape)),
   AIGC_COLUMN("backend", T::text, "", "backend name", "always", text(r.backend)),
-  AIGC_COLUMN("dtype", T::text, "", "arithmetic / weight format (f32, bf16, ...)", "always", text(r.dtype)),
+  AIGC_COLUMN("dtype", T::text, "", "weight format (f32, f16, bf16, q8_0, q4_0, q4_1) or, for f32 weights, the backend's arithmetic (bf16: cuda-bf16)", "always", text(r.dtype)),
   AIGC_COLUMN("threads", T::integer, "", "threads the backend ran with", "always", Cell(static_cast<long long>(r.threads))),
   AIGC_COLUMN("repetitions", T::integer, "", "timed repetitions after warm-up", "rows with a time", integer(r.repetitions)),
   AIGC_COLUMN("time_median_s", T::number, "s", "median time of one operation over the repetitions", "rows with a time", number(r.time_median_s)),
@@ -68,7 +68,13 @@ const std::vector<ResultColumn> kColumns{
   AIGC_COLUMN("captured_speedup_fraction", T::number, "", "speedup_vs_scalar / predicted_speedup", "with both", number(r.captured_speedup_fraction)),
   AIGC_COLUMN("upload_s", T::number, "s", "host-to-device copies at set-up, outside the timed region", "GPU rows", number(r.upload_s)),
   AIGC_COLUMN("download_s", T::number, "s", "device-to-host copies of the verification run", "GPU rows", number(r.download_s)),
-  AIGC_COLUMN("max_rel_error", T::number, "", "largest relative error against the float64 reference", "rows that were verified", number(r.max_rel_error)),
+  AIGC_COLUMN("format_speedup", T::number, "", "time of the same shape in f32 / this time (a weight format's measured S over fp32, same backend and threads)", "rows with a stored weight format whose f32 twin ran", number(r.format_speedup)),
+  AIGC_COLUMN("format_speedup_pred", T::number, "", "the f32 twin's roofline time / this roofline time (S_pred of the format: the ratio of bytes where both are memory-bound)", "rows with a stored weight format and the peaks", number(r.format_speedup_pred)),
+  AIGC_COLUMN("perplexity", T::number, "", "the model in this weight format on the evaluation text (data/text, every token), measured once per run on openmp", "decoder rows of a real model (smollm2-135m)", number(r.perplexity)),
+  AIGC_COLUMN("perplexity_f32", T::number, "", "the same model's perplexity with fp32 weights", "with perplexity", number(r.perplexity_f32)),
+  AIGC_COLUMN("greedy_agreement", T::number, "", "fraction of 64 greedy tokens (after the text's first 32) equal to the fp32 model's", "with perplexity", number(r.greedy_agreement)),
+  AIGC_COLUMN("max_rel_error", T::number, "", "largest relative error against the float64 reference (on the weights as the format keeps them)", "rows that were verified", number(r.max_rel_error)),
+  AIGC_COLUMN("error_tolerance", T::number, "", "the bound max_rel_error was held to, derived from the arithmetic", "rows that were verified", number(r.error_tolerance)),
   AIGC_COLUMN("status", T::text, "", "ok, skipped: <reason>, error: <message>", "always", text(r.status)),
 };
 #undef AIGC_COLUMN

@@ -12,7 +12,7 @@ namespace aigc {
 
 // 2: upload_s and download_s added (GPU transfers outside the timed region).
 // 3: machine added (the hardware id that names results; the host name does not).
-inline constexpr int kResultsSchemaVersion = 3;
+inline constexpr int kResultsSchemaVersion = 4;
 inline constexpr int kCsvSchemaVersion = kResultsSchemaVersion;
 
 struct ResultRow {
@@ -37,7 +37,9 @@ struct ResultRow {
   std::string bound;
   std::optional<double> predicted_speedup, captured_speedup_fraction;
   std::optional<double> upload_s, download_s;
-  std::optional<double> max_rel_error;
+  std::optional<double> format_speedup, format_speedup_pred;
+  std::optional<double> perplexity, perplexity_f32, greedy_agreement;
+  std::optional<double> max_rel_error, error_tolerance;
   std::string status = "ok";
   // Not a column: each repetition's time, written beside the CSV and inside the JSON.
   std::vector<double> repetition_times_s;

@@ -18,6 +18,7 @@
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
 #include "models/timing_models.hpp"
+#include "workloads/decoder.hpp"
 
 namespace aigc {
 namespace {
@@ -67,6 +68,7 @@ Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const Timin
     }
     ReadyCase ready = make_ready_case(spec);
     m.max_rel_error = ready.max_rel_error;
+    m.tolerance = ready.tolerance;
     if (m.compute_class == ComputeClass::gpu) {
       m.upload_s = ready.upload_s;
       m.download_s = ready.download_s;
@@ -85,6 +87,44 @@ Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const Timin
     m.status = std::string("error: ") + e.what();
   }
   return m;
+}
+
+// The accuracy of each real model's weight format in the run (workloads/decoder), beside its
+// decoder rows: measured once per (model, format) on the openmp backend at all cores, the
+// fastest CPU one (the arithmetic's own error is each row's max_rel_error). A model without a
+// tokenizer (random weights) has none; a failure is said and leaves the cells empty.
+void add_decoder_accuracy(std::vector<ResultRow>& rows, std::ostream& out) {
+  std::unique_ptr<Backend> backend;
+  std::map<std::string, std::optional<DecoderAccuracy>> by_model_format;
+  for (ResultRow& r : rows) {
+    if (r.workload != "decoder" || r.status.rfind("error", 0) == 0) continue;
+    DecoderShape s = parse_decoder_shape(r.shape);
+    const std::string key = fmt::format("{}|{}", s.config.name, weight_format_name(s.format));
+    if (!by_model_format.contains(key)) {
+      auto& slot = by_model_format[key];
+      try {
+        if (!backend) {
+          backend = make_backend("openmp");
+          backend->set_threads(std::min(backend->max_threads(), machine_info().cores));
+        }
+        slot = decoder_accuracy(r.shape, *backend);
+        if (slot) {
+          fmt::print(out, "accuracy: {} in {}: perplexity {:.3f} on {} tokens of text (f32: {:.3f}), "
+                     "greedy agreement with f32 {:.0f}% of 64 tokens\n",
+                     s.config.name, weight_format_name(s.format), slot->perplexity,
+                     slot->text_tokens, slot->perplexity_f32, 100 * slot->greedy_agreement);
+        }
+      } catch (const std::exception& e) {
+        fmt::print(out, "accuracy: {} in {}: not measured ({})\n", s.config.name,
+                   weight_format_name(s.format), e.what());
+      }
+    }
+    if (const auto& a = by_model_format[key]) {
+      r.perplexity = a->perplexity;
+      r.perplexity_f32 = a->perplexity_f32;
+      r.greedy_agreement = a->greedy_agreement;
+    }
+  }
 }
 
 std::string key_of(const std::string& workload, const std::string& shape) {
@@ -119,6 +159,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.simd_target = m.simd_target;
     r.status = m.status;
     r.max_rel_error = m.max_rel_error;
+    r.error_tolerance = m.tolerance;
     r.upload_s = m.upload_s;
     r.download_s = m.download_s;
     r.flops = m.counts.flops;
@@ -185,6 +226,28 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       if (const auto kf = models::karp_flatt(*r.parallel_speedup, m.threads)) r.karp_flatt = *kf;
     }
     if (r.t_roofline_s) r.roofline_fraction = models::roofline_fraction(*r.t_roofline_s, st.median);
+    // A stored weight format against the same shape in fp32, same backend and threads: the
+    // accelerated model with the format as the optimization. S_pred is the ratio of the two
+    // roofline times on the same ceilings (the ratio of bytes where both are memory-bound, as a
+    // decode step is).
+    const Workload& workload = find_workload(m.workload);
+    if (workload.weight_format(m.shape) != WeightFormat::f32) {
+      const std::string twin = workload.with_weight_format(m.shape, WeightFormat::f32);
+      Measurement f32 = m;
+      f32.shape = twin;
+      if (const auto it = median_of.find(config_key(f32, m.backend, m.threads));
+          it != median_of.end()) {
+        r.format_speedup = it->second / st.median;
+      }
+      if (r.peak_flops && r.peak_bytes_per_s) {
+        const WorkCounts c = workload.counts(twin);
+        const double twin_ws = c.working_set > 0 ? c.working_set : c.bytes;
+        const double twin_bw = cls == ComputeClass::gpu ? *r.peak_bytes_per_s
+                                                        : probe.peak_bytes_per_s(twin_ws, m.threads);
+        const auto twin_roof = models::roofline(c.flops, c.bytes, *r.peak_flops, twin_bw);
+        r.format_speedup_pred = models::predicted_acceleration(twin_roof.time_s, *r.t_roofline_s);
+      }
+    }
     rows.push_back(std::move(r));
   }
   return rows;
@@ -384,6 +447,7 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const auto baselines = measure_serial_baselines(plan, out);
   const std::vector<Measurement> measurements = run_plan(plan, baselines, o.scalar_budget_s, out);
   std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
+  if (o.accuracy) add_decoder_accuracy(rows, out);
   write_results(rows, o);
   print_summary_table(rows, out);
   if (o.format == ResultsFormat::json) {

@@ -25,6 +25,8 @@ struct RunOptions {
   std::string simd_target;       // force a Highway target ("" = best)
   std::string probe_file;
   bool reprobe = false;
+  // Measure a real model's perplexity and greedy agreement per weight format (decoder rows).
+  bool accuracy = true;
 };
 
 // One measured configuration, before the models are applied.
@@ -35,7 +37,7 @@ struct Measurement {
   ComputeClass compute_class = ComputeClass::simd_core;  // which roofline ceilings apply
   WorkCounts counts;
   std::vector<double> times_s;
-  std::optional<double> max_rel_error;
+  std::optional<double> max_rel_error, tolerance;
   std::optional<double> upload_s, download_s;  // GPU backends only
   std::string status = "ok";
 };

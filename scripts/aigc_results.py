@@ -16,8 +16,12 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_sche
 SCHEMA_VERSION = SCHEMA["schema_version"]
 COLUMNS = [c["name"] for c in SCHEMA["columns"]]
 # Older files this reader still takes, and the columns each lacks: 2 added upload_s and
-# download_s (GPU transfers), 3 added machine (the hardware id; older files get the host).
-ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3}
+# download_s (GPU transfers), 3 added machine (the hardware id; older files get the host), 4
+# added format_speedup, format_speedup_pred (a weight format against fp32), the accuracy columns
+# (perplexity, perplexity_f32, greedy_agreement) and error_tolerance.
+ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3, "format_speedup": 4,
+            "format_speedup_pred": 4, "error_tolerance": 4, "perplexity": 4,
+            "perplexity_f32": 4, "greedy_agreement": 4}
 SCHEMA_VERSIONS = set(range(1, SCHEMA_VERSION + 1))
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
 

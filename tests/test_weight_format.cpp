@@ -11,6 +11,8 @@
 
 #include "core/errors.hpp"
 #include "core/weight_format.hpp"
+#include "kernels/registry.hpp"
+#include "kernels/simd/gemm.hpp"
 #include "tests/test_data.hpp"
 
 using namespace aigc;
@@ -73,6 +75,29 @@ TEST_CASE("quantize and dequantize match gguf.quants bit for bit in every format
   }
 }
 
+TEST_CASE("the SIMD dequantize (the prefill's unpacking) is the scalar one bit for bit") {
+  for (const std::string& target : simd::available_targets()) {
+    simd::force_target(target);
+    for (const WeightFormat f : kAllWeightFormats) {
+      if (f == WeightFormat::f32) continue;
+      INFO(weight_format_name(f) << " on " << target);
+      const Fixture fx = read_fixture(f);
+      // From the start and from a block in (as the GEMM's K blocks do), odd lengths where the
+      // format allows.
+      for (const std::int64_t from : {std::int64_t(0), std::int64_t(64)}) {
+        const std::int64_t n = std::int64_t(fx.input.size()) - from - (is_block_format(f) ? 32 : 7);
+        const std::uint8_t* p = fx.stored.data() + from / block_elements(f) * block_bytes(f);
+        std::vector<float> simd_out(static_cast<std::size_t>(n), std::nanf(""));
+        std::vector<float> plain(static_cast<std::size_t>(n));
+        simd::dequantize_row(f, p, n, simd_out.data());
+        dequantize(f, p, n, plain.data());
+        CHECK(std::memcmp(simd_out.data(), plain.data(), plain.size() * 4) == 0);
+      }
+    }
+  }
+  simd::force_target("");
+}
+
 TEST_CASE("a quantize-dequantize round trip stays within each format's error bound") {
   std::mt19937_64 rng(7);
   for (const WeightFormat f : kAllWeightFormats) {
@@ -124,4 +149,46 @@ TEST_CASE("weight formats: names, sizes and refusals") {
                     "(GGUF's layout, unpadded)");
   CHECK(row_fits(WeightFormat::f16, 33));
   CHECK_FALSE(row_fits(WeightFormat::q4_1, 33));
+}
+
+TEST_CASE("a NaN weight or scale in any stored format reaches the matmul's output") {
+  // B [N=5, K=64]: row 2 gets a NaN (a weight of a float format, the scale of its first block
+  // otherwise); every output of column 2 must be NaN, the rest finite, on every backend that
+  // takes the format, every SIMD target, the matrix-vector (M = 1) and GEMM (M = 9) paths.
+  constexpr std::int64_t N = 5, K = 64;
+  std::vector<float> b(N * K);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = std::sin(0.37f * float(i));
+  for (const std::string& target : simd::available_targets()) {
+    simd::force_target(target);
+    for (const WeightFormat f : kAllWeightFormats) {
+      std::vector<std::uint8_t> stored = quantize_rows(f, b, N, K);
+      std::uint8_t* row2 = stored.data() + 2 * row_bytes(f, K);
+      if (f == WeightFormat::f32) {
+        const float nan = std::nanf("");
+        std::memcpy(row2 + 4 * 7, &nan, 4);
+      } else {
+        const std::uint16_t nan16 = f == WeightFormat::bf16 ? 0x7fc0 : 0x7e00;
+        std::memcpy(row2 + (is_block_format(f) ? 0 : 2 * 7), &nan16, 2);
+      }
+      for (const char* name : {"scalar", "simd", "openmp"}) {
+        auto backend = make_backend(name);
+        if (!backend->descriptor().takes(f)) continue;
+        for (const std::int64_t M : {std::int64_t(1), std::int64_t(9)}) {
+          INFO(weight_format_name(f) << " on " << name << ", target " << target << ", M " << M);
+          const MatmulShape s{M, N, K, false, true, f};
+          std::vector<float> a(std::size_t(M * K), 0.5f);
+          Buffer ba = backend->upload_new(a), bb = backend->upload_weights(stored);
+          Buffer bc = backend->allocate(std::size_t(4 * M * N));
+          backend->make_matmul(s)->run(ba, bb, nullptr, bc);
+          std::vector<float> c(std::size_t(M * N));
+          backend->download(bc, c);
+          for (std::int64_t i = 0; i < M; ++i) {
+            for (std::int64_t j = 0; j < N; ++j)
+              CHECK(std::isnan(c[std::size_t(i * N + j)]) == (j == 2));
+          }
+        }
+      }
+    }
+  }
+  simd::force_target("");
 }

@@ -8,10 +8,13 @@
 #include <fmt/format.h>
 
 #include "core/errors.hpp"
+#include "core/gguf.hpp"
+#include "decoder/accuracy.hpp"
 #include "decoder/known_models.hpp"
 #include "decoder/model.hpp"
 #include "decoder/reference.hpp"
 #include "decoder/stored_weights.hpp"
+#include "decoder/tokenizer.hpp"
 #include "workloads/shape_args.hpp"
 
 namespace aigc {
@@ -210,14 +213,32 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
   switch (preset) {
     case Preset::smoke:
       return {"cfg=tiny,prompt=16", "cfg=tiny,prompt=16,gen=8", "cfg=tiny-llama,prompt=16",
-              "cfg=tiny-llama,prompt=16,gen=8"};
-    case Preset::quick:
-      return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=32",
-              "cfg=smollm2-135m,prompt=128", "cfg=smollm2-135m,prompt=128,gen=32"};
-    case Preset::full:
-      return {"cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
-              "cfg=gpt2-124m,prompt=128,gen=128", "cfg=gpt2-124m,prompt=896,gen=128",
-              "cfg=gpt2-355m,prompt=128",         "cfg=gpt2-355m,prompt=128,gen=32"};
+              "cfg=tiny-llama,prompt=16,gen=8", "cfg=tiny,prompt=16,gen=8,dtype=q4_1"};
+    case Preset::quick:  // fp32, and the formats that answer llama.cpp (q8_0; SmolLM2's q4_1)
+      return {"cfg=gpt2-124m,prompt=128",
+              "cfg=gpt2-124m,prompt=128,gen=32",
+              "cfg=gpt2-124m,prompt=128,gen=32,dtype=q8_0",
+              "cfg=smollm2-135m,prompt=128",
+              "cfg=smollm2-135m,prompt=128,gen=32",
+              "cfg=smollm2-135m,prompt=128,dtype=q4_1",
+              "cfg=smollm2-135m,prompt=128,gen=32,dtype=q4_1"};
+    case Preset::full: {
+      std::vector<std::string> shapes = {
+          "cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
+          "cfg=gpt2-124m,prompt=128,gen=128", "cfg=gpt2-124m,prompt=896,gen=128",
+          "cfg=gpt2-355m,prompt=128",         "cfg=gpt2-355m,prompt=128,gen=32"};
+      // Every weight format of both families: prefill and decode.
+      for (const char* model : {"gpt2-124m", "smollm2-135m"}) {
+        for (const WeightFormat f : kAllWeightFormats) {
+          const std::string dtype =
+              f == WeightFormat::f32 ? "" : fmt::format(",dtype={}", weight_format_name(f));
+          if (std::string(model) != "gpt2-124m" || f != WeightFormat::f32)
+            shapes.push_back(fmt::format("cfg={},prompt=128{}", model, dtype));
+          shapes.push_back(fmt::format("cfg={},prompt=128,gen=32{}", model, dtype));
+        }
+      }
+      return shapes;
+    }
     case Preset::gpu:  // the decode target: 128 steps of GPT-2 124M after a 128-token prompt
       return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=128"};
   }
@@ -235,6 +256,12 @@ std::vector<Op> DecoderWorkload::ops(const std::string& shape) const {
 
 WeightFormat DecoderWorkload::weight_format(const std::string& shape) const {
   return parse_decoder_shape(shape).format;
+}
+
+std::string DecoderWorkload::with_weight_format(const std::string& shape, WeightFormat f) const {
+  DecoderShape s = parse_decoder_shape(shape);
+  s.format = f;
+  return format_decoder_shape(s);
 }
 
 std::string DecoderWorkload::canonical_shape(const std::string& text) const {
@@ -297,6 +324,41 @@ std::string DecoderWorkload::unit_shape(const std::string& shape) const {
   s.config.n_layer = 1;
   s.logits = false;
   return format_decoder_shape(s);
+}
+
+std::optional<DecoderAccuracy> decoder_accuracy(const std::string& shape, Backend& backend) {
+  const DecoderShape s = parse_decoder_shape(shape);
+  const auto file = model_file(s.config.name);
+  if (!file) return std::nullopt;
+  static std::mutex mutex;
+  static std::map<std::string, DecoderAccuracy> cache;
+  const std::lock_guard lock(mutex);
+  const std::string key = fmt::format("{}/{}/{}", s.config.name, weight_format_name(s.format),
+                                      backend.name());
+  if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  const Tokenizer tokenizer = Tokenizer::from_gguf(GgufFile(*file));
+  const std::vector<std::int32_t> text = tokenizer.encode(evaluation_text());
+  constexpr std::int64_t kPrompt = 32, kGreedy = 64;
+  const auto weights = named_model_weights(decoder_config(s.config.name));  // all its layers
+  const std::int64_t length = std::max<std::int64_t>(std::int64_t(text.size()), kPrompt + kGreedy);
+  const std::span<const std::int32_t> prompt = std::span(text).first(kPrompt);
+  auto measure = [&](WeightFormat f, double& ppl, std::vector<std::int32_t>& greedy) {
+    DecoderModel model(backend, *weights, length, f);
+    ppl = perplexity(model, text);
+    greedy = greedy_tokens(model, prompt, kGreedy);
+  };
+  DecoderAccuracy a;
+  a.text_tokens = std::int64_t(text.size());
+  std::vector<std::int32_t> greedy, greedy_f32;
+  measure(s.format, a.perplexity, greedy);
+  if (s.format == WeightFormat::f32) {
+    a.perplexity_f32 = a.perplexity;
+    greedy_f32 = greedy;
+  } else {
+    measure(WeightFormat::f32, a.perplexity_f32, greedy_f32);
+  }
+  a.greedy_agreement = agreement(greedy, greedy_f32);
+  return cache[key] = a;
 }
 
 std::unique_ptr<WorkloadCase> DecoderWorkload::make_case(Backend& backend,

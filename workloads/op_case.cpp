@@ -128,6 +128,12 @@ WeightFormat OpWorkload::weight_format(const std::string& shape) const {
   return parse_op_shape(shape).first->weight_format();
 }
 
+std::string OpWorkload::with_weight_format(const std::string& shape, WeightFormat f) const {
+  const auto [c, vars] = parse_op_shape(shape);
+  const auto twin = c->with_weight_format(vars, f);
+  return twin ? format_op_shape(*twin->first, twin->second) : shape;
+}
+
 std::unique_ptr<WorkloadCase> OpWorkload::make_case(Backend& backend,
                                                     const std::string& shape) const {
   const auto [c, vars] = parse_op_shape(shape);

@@ -39,6 +39,12 @@ class OpCase {
   virtual std::optional<Op> op() const = 0;
   // The format its weights are stored in (a matmul's B); f32 for the rest.
   virtual WeightFormat weight_format() const { return WeightFormat::f32; }
+  // The same op and variables with the weights in format f (e.g. matmul_q4_1 -> matmul with
+  // tb=1); none where the op has no such twin.
+  virtual std::optional<std::pair<const OpCase*, OpVars>> with_weight_format(
+      const OpVars& /*v*/, WeightFormat /*f*/) const {
+    return std::nullopt;
+  }
   virtual std::vector<ShapeKey> vars() const = 0;
   // The sweep's shapes: edges (1, odd, one past a vector, larger than a thread's share).
   virtual std::vector<OpVars> test_shapes() const = 0;
@@ -101,6 +107,7 @@ class OpWorkload final : public Workload {
   WorkCounts counts(const std::string& shape) const override;
   std::vector<Op> ops(const std::string& shape) const override;
   WeightFormat weight_format(const std::string& shape) const override;
+  std::string with_weight_format(const std::string& shape, WeightFormat f) const override;
   // An op has no smaller unit: the serial model's unit is the op itself.
   std::string unit_shape(const std::string& shape) const override { return shape; }
   std::unique_ptr<WorkloadCase> make_case(Backend& backend,

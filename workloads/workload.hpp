@@ -63,6 +63,11 @@ class Workload {
   virtual WeightFormat weight_format(const std::string& /*shape*/) const {
     return WeightFormat::f32;
   }
+  // The same shape with its weights in another format (the f32 twin a format is held against);
+  // the shape itself where the workload has no formats.
+  virtual std::string with_weight_format(const std::string& shape, WeightFormat /*f*/) const {
+    return shape;
+  }
   // The shape of one unit of work, run alone on the scalar backend for the serial model.
   virtual std::string unit_shape(const std::string& shape) const = 0;
   virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend,

@@ -125,8 +125,8 @@ void PackBStored(const GemmView& g, size_t jc, size_t pc, size_t kc, size_t n,
     const size_t cols = std::min(nr, n - j0);
     for (size_t j = 0; j < nr; ++j) {
       if (j < cols) {
-        dequantize(g.b_format, g.b_stored + (jc + j0 + j) * g.ldb_bytes + offset,
-                   static_cast<std::int64_t>(kc), row);
+        dequantize_row(g.b_format, g.b_stored + (jc + j0 + j) * g.ldb_bytes + offset,
+                       static_cast<std::int64_t>(kc), row);
         for (size_t k = 0; k < kc; ++k) out[k * nr + j] = row[k];
       } else {
         for (size_t k = 0; k < kc; ++k) out[k * nr + j] = 0.0f;

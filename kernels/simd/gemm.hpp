@@ -38,6 +38,8 @@ void gemm(const GemmView& view);
 // The matrix-vector path of a stored B (m <= kGemvMaxRows, b_format not f32): each block
 // widened to fp32 in registers (kernels/simd/gemv_stored.cpp). gemm() calls it.
 void gemv_stored(const GemmView& view);
+// dequantize() of n weights (a whole number of blocks) in SIMD, bit for bit the same.
+void dequantize_row(WeightFormat f, const std::uint8_t* stored, std::int64_t n, float* out);
 
 // The register block of the dispatched target: C tiles are MR x NR.
 struct RegisterBlock {

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "core/float16.hpp"
 #include "kernels/simd/gemm.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -37,11 +38,54 @@ constexpr size_t kPrefetchBytes = 8192;
 
 // A block's binary16 scale, widened and broadcast: one conversion instruction where the target
 // has it (F16C, AVX-512), not the branches of a portable conversion per block and row.
+// Targets with a binary16 conversion instruction (F16C: Highway's AVX2 and up). Highway 1.0
+// emulates it elsewhere without infinities or NaN, so those targets take the portable
+// conversion, lane by lane: an infinite or NaN weight or scale must reach the result as such.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+constexpr bool kNativeHalf = true;
+#else
+constexpr bool kNativeHalf = false;
+#endif
+
+// L binary16 values at p, widened.
+HWY_INLINE VF WidenHalves(const std::uint8_t* p) {
+  const DF d;
+  if constexpr (kNativeHalf) {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p)));
+  } else {
+    HWY_ALIGN float wide[hn::MaxLanes(DF())];
+    for (size_t i = 0; i < hn::Lanes(d); ++i) {
+      std::uint16_t h;
+      std::memcpy(&h, p + 2 * i, 2);
+      wide[i] = half_to_float(h);
+    }
+    return hn::Load(d, wide);
+  }
+}
+
 HWY_INLINE VF Scale(const std::uint8_t* p) {
-  const hn::CappedTag<float, 1> d1;
-  const hn::Rebind<hwy::float16_t, decltype(d1)> dh1;
-  const auto* h = reinterpret_cast<const hwy::float16_t*>(p);
-  return hn::Set(DF(), hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh1, h))));
+  if constexpr (kNativeHalf) {
+    const hn::CappedTag<float, 1> d1;
+    const hn::Rebind<hwy::float16_t, decltype(d1)> dh1;
+    const auto* h = reinterpret_cast<const hwy::float16_t*>(p);
+    return hn::Set(DF(), hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh1, h))));
+  } else {
+    std::uint16_t h;
+    std::memcpy(&h, p, 2);
+    return hn::Set(DF(), half_to_float(h));
+  }
+}
+
+// L weights of a float format at p, widened.
+template <WeightFormat F>
+HWY_INLINE VF WidenFloats(const std::uint8_t* p) {
+  if constexpr (F == WeightFormat::f16) {
+    return WidenHalves(p);
+  } else {
+    const hn::Rebind<hwy::bfloat16_t, DF> db;
+    return hn::PromoteTo(DF(), hn::LoadU(db, reinterpret_cast<const hwy::bfloat16_t*>(p)));
+  }
 }
 
 // One block of 32 weights (its bytes at p) against 32 floats of A at x, as a vector of partial
@@ -100,21 +144,16 @@ HWY_INLINE float DotRow(const float* HWY_RESTRICT a, const std::uint8_t* row, si
   constexpr size_t L = hn::MaxLanes(DF());
   VF s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
   if constexpr (F == WeightFormat::f16 || F == WeightFormat::bf16) {
-    using T = std::conditional_t<F == WeightFormat::f16, hwy::float16_t, hwy::bfloat16_t>;
-    const hn::Rebind<T, DF> dh;
-    const T* w = reinterpret_cast<const T*>(row);
     size_t k = 0;
     for (; k + 4 * L <= K; k += 4 * L) {
-      for (size_t v = 0; v < 4 * L * sizeof(T); v += 64) hwy::Prefetch(row + 2 * k + v + kPrefetchBytes);
-      s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::PromoteTo(d, hn::LoadU(dh, w + k)), s0);
-      s1 = hn::MulAdd(hn::LoadU(d, a + k + L), hn::PromoteTo(d, hn::LoadU(dh, w + k + L)), s1);
-      s2 = hn::MulAdd(hn::LoadU(d, a + k + 2 * L), hn::PromoteTo(d, hn::LoadU(dh, w + k + 2 * L)),
-                      s2);
-      s3 = hn::MulAdd(hn::LoadU(d, a + k + 3 * L), hn::PromoteTo(d, hn::LoadU(dh, w + k + 3 * L)),
-                      s3);
+      const std::uint8_t* w = row + 2 * k;  // two bytes a weight
+      for (size_t v = 0; v < 8 * L; v += 64) hwy::Prefetch(w + v + kPrefetchBytes);
+      s0 = hn::MulAdd(hn::LoadU(d, a + k), WidenFloats<F>(w), s0);
+      s1 = hn::MulAdd(hn::LoadU(d, a + k + L), WidenFloats<F>(w + 2 * L), s1);
+      s2 = hn::MulAdd(hn::LoadU(d, a + k + 2 * L), WidenFloats<F>(w + 4 * L), s2);
+      s3 = hn::MulAdd(hn::LoadU(d, a + k + 3 * L), WidenFloats<F>(w + 6 * L), s3);
     }
-    for (; k + L <= K; k += L)
-      s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::PromoteTo(d, hn::LoadU(dh, w + k)), s0);
+    for (; k + L <= K; k += L) s0 = hn::MulAdd(hn::LoadU(d, a + k), WidenFloats<F>(row + 2 * k), s0);
   } else {
     constexpr size_t kBlockBytes = F == WeightFormat::q8_0 ? 34 : F == WeightFormat::q4_0 ? 18 : 20;
     const size_t blocks = K / 32;
@@ -264,6 +303,70 @@ void GemvStoredFormat(const GemmView& g) {
   }
 }
 
+// n weights of a row (a whole number of blocks) to fp32, as dequantize() gives them bit for bit
+// (the same multiplies and adds, lane by lane): the prefill GEMM unpacks B with it into its
+// packed panels.
+template <WeightFormat F>
+void DequantizeRowFormat(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HWY_RESTRICT out) {
+  const DF d;
+  const DI di;
+  constexpr size_t L = hn::MaxLanes(DF());
+  size_t k = 0;
+  if constexpr (F == WeightFormat::f16 || F == WeightFormat::bf16) {
+    for (; k + L <= n; k += L) hn::StoreU(WidenFloats<F>(p + 2 * k), d, out + k);
+    if (k < n) dequantize(F, p + 2 * k, std::int64_t(n - k), out + k);
+  } else if constexpr (F == WeightFormat::q8_0) {
+    const hn::Rebind<int8_t, DF> d8;
+    for (size_t b = 0; b < n / 32; ++b, p += 34, out += 32) {
+      const VF scale = Scale(p);
+      const auto* q = reinterpret_cast<const int8_t*>(p + 2);
+      for (size_t i = 0; i < 32; i += L)
+        hn::StoreU(hn::Mul(hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, q + i))), scale), d,
+                   out + i);
+    }
+  } else {
+    const hn::Rebind<uint8_t, DF> d8;
+    const auto low = hn::Set(di, 15), eight = hn::Set(di, 8);
+    constexpr size_t kBlockBytes = F == WeightFormat::q4_0 ? 18 : 20;
+    for (size_t b = 0; b < n / 32; ++b, p += kBlockBytes, out += 32) {
+      const VF scale = Scale(p);
+      for (size_t i = 0; i < 16; i += L) {
+        const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, p + kBlockBytes - 16 + i));
+        if constexpr (F == WeightFormat::q4_0) {
+          hn::StoreU(hn::Mul(scale, hn::ConvertTo(d, hn::Sub(hn::And(bytes, low), eight))), d,
+                     out + i);
+          hn::StoreU(hn::Mul(scale, hn::ConvertTo(d, hn::Sub(hn::ShiftRight<4>(bytes), eight))),
+                     d, out + 16 + i);
+        } else {
+          const VF min = Scale(p + 2);
+          hn::StoreU(hn::Add(hn::Mul(scale, hn::ConvertTo(d, hn::And(bytes, low))), min), d,
+                     out + i);
+          hn::StoreU(hn::Add(hn::Mul(scale, hn::ConvertTo(d, hn::ShiftRight<4>(bytes))), min), d,
+                     out + 16 + i);
+        }
+      }
+    }
+  }
+}
+
+void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* out) {
+  switch (f) {
+    case WeightFormat::f16:
+      return DequantizeRowFormat<WeightFormat::f16>(p, n, out);
+    case WeightFormat::bf16:
+      return DequantizeRowFormat<WeightFormat::bf16>(p, n, out);
+    case WeightFormat::q8_0:
+      return DequantizeRowFormat<WeightFormat::q8_0>(p, n, out);
+    case WeightFormat::q4_0:
+      return DequantizeRowFormat<WeightFormat::q4_0>(p, n, out);
+    case WeightFormat::q4_1:
+      return DequantizeRowFormat<WeightFormat::q4_1>(p, n, out);
+    case WeightFormat::f32:
+      dequantize(f, p, std::int64_t(n), out);
+      return;
+  }
+}
+
 void GemvStoredImpl(const GemmView& g) {
   switch (g.b_format) {
     case WeightFormat::f16:
@@ -289,8 +392,13 @@ HWY_AFTER_NAMESPACE();
 namespace aigc::simd {
 
 HWY_EXPORT(GemvStoredImpl);
+HWY_EXPORT(DequantizeRowImpl);
 
 void gemv_stored(const GemmView& view) { HWY_DYNAMIC_DISPATCH(GemvStoredImpl)(view); }
+
+void dequantize_row(WeightFormat f, const std::uint8_t* stored, std::int64_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(DequantizeRowImpl)(f, stored, static_cast<size_t>(n), out);
+}
 
 }  // namespace aigc::simd
 #endif  // HWY_ONCE

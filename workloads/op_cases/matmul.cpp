@@ -31,6 +31,13 @@ class MatmulCase final : public OpCase {
   }
   std::optional<Op> op() const override { return Op::matmul; }
   WeightFormat weight_format() const override { return format_; }
+  std::optional<std::pair<const OpCase*, OpVars>> with_weight_format(
+      const OpVars& v, WeightFormat f) const override {
+    OpVars twin{{"M", v.at("M")}, {"N", v.at("N")}, {"K", v.at("K")}, {"bias", v.at("bias")}};
+    if (f == WeightFormat::f32) twin["tb"] = stored() ? 1 : v.at("tb");
+    if (f != WeightFormat::f32 && !stored() && v.at("tb") != 1) return std::nullopt;
+    return std::make_pair(&matmul_case(f), twin);
+  }
   std::vector<ShapeKey> vars() const override {
     // N up to a vocabulary (the logits' matmul: 50257 for GPT-2, 49152 for SmolLM2).
     if (stored())
