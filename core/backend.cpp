@@ -38,6 +38,12 @@ bool BackendDescriptor::takes(WeightFormat f) const {
   return std::find(weight_formats.begin(), weight_formats.end(), f) != weight_formats.end();
 }
 
+double BackendDescriptor::operand_rounding_for(WeightFormat f) const {
+  const bool rounds_a =
+      std::find(bf16_activations.begin(), bf16_activations.end(), f) != bf16_activations.end();
+  return rounds_a ? std::max(operand_rounding, 0x1p-8) : operand_rounding;
+}
+
 std::string BackendDescriptor::lacks(WeightFormat f) const {
   return fmt::format("{} has no matmul for {} weights", name, weight_format_name(f));
 }

@@ -65,6 +65,10 @@ struct BackendDescriptor {
   // The formats its matmul takes B's weights in (core/weight_format): f32 everywhere, the
   // reduced and compressed formats where its kernels compute on them directly.
   std::vector<WeightFormat> weight_formats{WeightFormat::f32};
+  // Of those, the formats whose matmul also rounds A to bf16 (oneDNN 2.6 multiplies bf16 only
+  // by bf16): their tolerance widens by bf16's 2^-8, and the decoder, whose bound counts on
+  // fp32 activations, is not run on them.
+  std::vector<WeightFormat> bf16_activations;
   bool device_timer = false;  // timed on the device's clock (CUDA events), not wall clock
   std::function<int()> max_threads = [] { return 1; };  // 1: single-threaded
   std::function<Availability()> availability = [] { return Availability{}; };
@@ -78,6 +82,9 @@ struct BackendDescriptor {
   // "skipped"-row text for an op it lacks: "<backend> has no <op> for <dtype>".
   std::string lacks(Op op, const std::string& dtype) const;
   bool takes(WeightFormat f) const;
+  // The relative rounding a matmul on B stored in `f` adds to each operand: the dtype's, or
+  // bf16's 2^-8 where the format rounds A to bf16 (bf16_activations).
+  double operand_rounding_for(WeightFormat f) const;
   // "skipped"-row text for a weight format it lacks: "<backend> has no matmul for q4_1 weights".
   std::string lacks(WeightFormat f) const;
 };

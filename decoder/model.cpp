@@ -43,7 +43,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
                            WeightFormat format)
     : backend_(backend),
       config_(w.config),
-      transposed_(w.transposed || format != WeightFormat::f32),
+      transposed_(true),
       format_(format),
       max_tokens_(max_tokens) {
   if (max_tokens < 1 || max_tokens > config_.n_ctx) {
@@ -54,15 +54,23 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   w.check_sizes();
   require_format_fits(config_, format);
   if (!backend.descriptor().takes(format)) throw UnsupportedOp(backend.descriptor().lacks(format));
+  if (backend.descriptor().operand_rounding_for(format) > backend.operand_rounding()) {
+    throw UnsupportedOp(fmt::format("{} has no decoder for {} weights (its matmul rounds the "
+                                    "activations to bf16 too)",
+                                    backend.name(), weight_format_name(format)));
+  }
   const std::int64_t C = config_.n_embd, T = max_tokens, F = config_.ff();
   const std::int64_t kv = config_.kv_heads() * config_.head_dim();
-  // A projection of `in` inputs and `out` outputs as the matmuls read it: fp32 as given, or
-  // [out, in] rows in the format (the file's own bytes where it stores them so).
+  // A projection of `in` inputs and `out` outputs as the matmuls read it: [out, in] rows in the
+  // format (the file's own bytes where it stores them so), fp32 ones included: a decode step's
+  // matrix-vector product then streams each row of weights in order, one contiguous pass per
+  // thread (an [in, out] matrix is read in strided column chunks, which these VMs' prefetchers
+  // follow poorly: GPT-2's fp32 decode at 2 threads reached 56% of the bandwidth roofline).
   const bool stored = format != WeightFormat::f32;
   auto projection = [&](const std::string& name, const std::vector<float>& host, std::int64_t in,
                         std::int64_t out) {
     if (host.empty()) return Buffer();
-    if (!stored) return backend.upload_new(host);
+    if (!stored && w.transposed) return backend.upload_new(host);
     return backend.upload_weights(stored_matrix(w, name, host, in, out, w.transposed, format));
   };
   token_embedding_ = backend.upload_new(w.token_embedding);

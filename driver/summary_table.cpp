@@ -57,11 +57,31 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
     t1 = *r.t1_s;
     points.push_back({r.threads, *r.time_median_s});
   }
-  if (sweeps.empty()) return;
-  fmt::print(out, "\nthread scaling (Amdahl serial fraction f fitted to the sweep):\n");
-  for (const auto& [name, sweep] : sweeps) {
-    const auto f = models::fit_amdahl_serial_fraction(sweep.first, sweep.second);
-    if (f) fmt::print(out, "  {:<50} f = {:.3f}\n", name, *f);
+  if (!sweeps.empty()) {
+    fmt::print(out, "\nthread scaling (Amdahl serial fraction f fitted to the sweep):\n");
+    for (const auto& [name, sweep] : sweeps) {
+      const auto f = models::fit_amdahl_serial_fraction(sweep.first, sweep.second);
+      if (f) fmt::print(out, "  {:<50} f = {:.3f}\n", name, *f);
+    }
+  }
+
+  // Weight formats against their f32 twins: the accelerated model with the format as the
+  // optimization (S measured, S_pred from the two rooflines: the ratio of bytes when both are
+  // memory-bound).
+  bool header = false;
+  for (const ResultRow& r : rows) {
+    if (!r.format_speedup_pred || !r.time_median_s) continue;
+    if (!header) {
+      fmt::print(out, "\nweight formats against f32 (S: measured speedup, S_pred: from the "
+                      "rooflines):\n");
+      header = true;
+    }
+    fmt::print(out, "  {:<9} {:<{}} {:<8} {:>3}  S {:>6}  S_pred {:>5.2f}x  S/S_pred {:>5}\n",
+               r.workload, r.shape, shape_width, r.backend, r.threads,
+               opt(r.format_speedup, "{:.2f}x"), *r.format_speedup_pred,
+               r.format_speedup ? fmt::format("{:.0f}%", 100 * *r.format_speedup /
+                                                             *r.format_speedup_pred)
+                                : std::string("-"));
   }
 }
 

@@ -15,7 +15,9 @@ Writes, as PNG and SVG:
                       (T_single x N), and each backend's speedup against the accelerated
                       model's S_pred (from the rooflines);
   decoder:            tokens/s of each decode shape and time to first token of each prefill
-                      shape, per backend (when the CSV has decoder rows).
+                      shape, per backend (when the CSV has decoder rows);
+  formats:            decode tokens/s per weight format (dtype) and model, beside the roofline's
+                      tokens/s for the weights as stored (when the CSV has two formats or more).
 Rows without a time (skipped or failed) are listed on stderr, never silently dropped.
 """
 import argparse
@@ -216,6 +218,57 @@ def plot_decoder(df, out_dir):
     return save(fig, out_dir, "decoder")
 
 
+FORMATS = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"]
+
+
+def model_of(shape):
+    """The decoder shape without its weight format: the model and the phase's sizes."""
+    return ",".join(p for p in shape.split(",") if not p.startswith("dtype="))
+
+
+def plot_formats(df, out_dir):
+    """Decode tokens/s per weight format, beside the roofline's tokens/s (the weights as stored
+    per token at the measured bandwidth): bytes per weight set a decode's speed."""
+    rows = df[(df["workload"] == "decoder") & (df["phase"] == "decode") &
+              df["time_median_s"].notna() & df["dtype"].isin(FORMATS)].copy()
+    if rows.empty or rows["dtype"].nunique() < 2:
+        return None
+    rows["model"] = rows["shape"].map(model_of)
+    rows["config"] = rows.apply(config_label, axis=1)
+    models = list(dict.fromkeys(rows["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 5), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        part = rows[rows["model"] == model]
+        dtypes = [d for d in FORMATS if (part["dtype"] == d).any()]
+        configs = list(dict.fromkeys(part["config"]))
+        width = 0.8 / len(configs)
+        tokens = part["tokens_per_s"] * part["time_median_s"]
+        part = part.assign(roof_tps=tokens / part["t_roofline_s"])
+        for i, config in enumerate(configs):
+            for j, dtype in enumerate(dtypes):
+                hit = part[(part["config"] == config) & (part["dtype"] == dtype)]
+                if hit.empty:
+                    continue
+                x = j - 0.4 + width * (i + 0.5)
+                value = hit.iloc[0]["tokens_per_s"]
+                bar = ax.bar(x, value, width, color=f"C{i}", label=config if j == 0 else None)
+                ax.bar_label(bar, labels=[f"{value:.0f}"], fontsize=7, padding=2)
+                roof = hit.iloc[0]["roof_tps"]
+                if pd.notna(roof):
+                    ax.plot([x - width / 2, x + width / 2], [roof, roof], color="black", lw=1.5,
+                            label="roofline (bytes as stored)" if i == 0 and j == 0 else None)
+        ax.set_xticks(range(len(dtypes)))
+        ax.set_xticklabels(dtypes)
+        ax.set_ylabel("decode tokens/s (higher is better)")
+        ax.set_title(model, fontsize=9)
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.1)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title(df, "decoder: decode throughput per weight format, against the roofline"),
+                 fontsize=10)
+    return save(fig, out_dir, "formats")
+
+
 def save(fig, out_dir, name):
     fig.tight_layout()
     paths = []
@@ -248,6 +301,7 @@ def main():
     written += plot_scaling(df, out_dir) or []
     written += plot_models(df, out_dir) or []
     written += plot_decoder(df, out_dir) or []
+    written += plot_formats(df, out_dir) or []
     for path in written:
         print(f"wrote {path}")
     print(f"figures: {len(written) // 2} in {out_dir}")

@@ -170,7 +170,7 @@ TEST_CASE("a NaN weight or scale in any stored format reaches the matmul's outpu
         const std::uint16_t nan16 = f == WeightFormat::bf16 ? 0x7fc0 : 0x7e00;
         std::memcpy(row2 + (is_block_format(f) ? 0 : 2 * 7), &nan16, 2);
       }
-      for (const char* name : {"scalar", "simd", "openmp"}) {
+      for (const char* name : {"scalar", "simd", "openmp", "onednn"}) {
         auto backend = make_backend(name);
         if (!backend->descriptor().takes(f)) continue;
         for (const std::int64_t M : {std::int64_t(1), std::int64_t(9)}) {

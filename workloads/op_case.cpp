@@ -85,7 +85,8 @@ double OpCaseRun::verify() {
     all.resize(output_floats_[i]);
     results.push_back(std::move(all));
   }
-  const OpCheck c = case_.check(vars_, host_inputs_, results, backend_.operand_rounding());
+  const OpCheck c = case_.check(vars_, host_inputs_, results,
+                                backend_.descriptor().operand_rounding_for(case_.weight_format()));
   tolerance_ = c.tolerance;
   return c.max_rel_error;
 }

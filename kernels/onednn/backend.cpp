@@ -45,6 +45,11 @@ const BackendDescriptor& onednn_descriptor() {
       .description = onednn_description(),
       .compute_class = ComputeClass::simd_core,
       .ops = {Op::matmul, Op::attention, Op::layernorm, Op::elementwise},
+      // bf16 weights: oneDNN 2.6's matmul takes bf16 only against bf16 activations, so A is
+      // reordered to bf16 inside the op. Its other formats' weights (f16 alone, the blocks of
+      // q8_0, q4_0, q4_1) arrived in oneDNN 3.x: skipped by name.
+      .weight_formats = {WeightFormat::f32, WeightFormat::bf16},
+      .bf16_activations = {WeightFormat::bf16},
       .max_threads = [] { return 4 * omp_get_num_procs(); },
       .simd_target = [] { return "onednn:" + onednn::effective_isa(); },
       .make = [] { return std::unique_ptr<Backend>(new OnednnBackend(onednn_descriptor())); }};

@@ -349,39 +349,33 @@ void DequantizeRowFormat(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HW
   }
 }
 
-void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* out) {
+// fn(std::integral_constant<WeightFormat, F>) for the stored format f (not f32).
+template <typename Fn>
+HWY_INLINE void WithStoredFormat(WeightFormat f, Fn&& fn) {
+  using WF = WeightFormat;
   switch (f) {
-    case WeightFormat::f16:
-      return DequantizeRowFormat<WeightFormat::f16>(p, n, out);
-    case WeightFormat::bf16:
-      return DequantizeRowFormat<WeightFormat::bf16>(p, n, out);
-    case WeightFormat::q8_0:
-      return DequantizeRowFormat<WeightFormat::q8_0>(p, n, out);
-    case WeightFormat::q4_0:
-      return DequantizeRowFormat<WeightFormat::q4_0>(p, n, out);
-    case WeightFormat::q4_1:
-      return DequantizeRowFormat<WeightFormat::q4_1>(p, n, out);
-    case WeightFormat::f32:
-      dequantize(f, p, std::int64_t(n), out);
-      return;
+    case WF::f16:
+      return fn(std::integral_constant<WF, WF::f16>());
+    case WF::bf16:
+      return fn(std::integral_constant<WF, WF::bf16>());
+    case WF::q8_0:
+      return fn(std::integral_constant<WF, WF::q8_0>());
+    case WF::q4_0:
+      return fn(std::integral_constant<WF, WF::q4_0>());
+    case WF::q4_1:
+      return fn(std::integral_constant<WF, WF::q4_1>());
+    case WF::f32:
+      break;
   }
 }
 
+void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* out) {
+  if (f == WeightFormat::f32) return dequantize(f, p, std::int64_t(n), out);
+  WithStoredFormat(f, [&](auto format) { DequantizeRowFormat<format.value>(p, n, out); });
+}
+
 void GemvStoredImpl(const GemmView& g) {
-  switch (g.b_format) {
-    case WeightFormat::f16:
-      return GemvStoredFormat<WeightFormat::f16>(g);
-    case WeightFormat::bf16:
-      return GemvStoredFormat<WeightFormat::bf16>(g);
-    case WeightFormat::q8_0:
-      return GemvStoredFormat<WeightFormat::q8_0>(g);
-    case WeightFormat::q4_0:
-      return GemvStoredFormat<WeightFormat::q4_0>(g);
-    case WeightFormat::q4_1:
-      return GemvStoredFormat<WeightFormat::q4_1>(g);
-    case WeightFormat::f32:
-      break;
-  }
+  WithStoredFormat(g.b_format, [&](auto format) { GemvStoredFormat<format.value>(g); });
 }
 
 }  // namespace HWY_NAMESPACE

@@ -78,11 +78,12 @@ class ScriptsTest(unittest.TestCase):
         out = self.path("figures")
         done = run_script("plot.py", self.csv, "--out-dir", out)
         self.assertEqual(done.returncode, 0, done.stderr)
-        for name in ["speedup-matmul", "speedup-decoder", "roofline", "scaling", "models", "decoder"]:
+        for name in ["speedup-matmul", "speedup-decoder", "roofline", "scaling", "models", "decoder",
+                     "formats"]:
             for ext in ("png", "svg"):
                 path = os.path.join(out, f"{name}.{ext}")
                 self.assertTrue(os.path.getsize(path) > 1000, path)
-        self.assertIn(f"figures: 6 in {out}", done.stdout)
+        self.assertIn(f"figures: 7 in {out}", done.stdout)
 
     def test_plot_names_the_rows_it_cannot_plot(self):
         df = self.df.copy()
