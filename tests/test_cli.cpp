@@ -141,6 +141,12 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
                  "exceeds tiny's context of 64");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,layers=3"}, "--shapes",
                  "layers=3 is out of range (valid: 1..2)");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=q5_0"}, "--shapes",
+                 "dtype: unknown weight format 'q5_0' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=q8_0,dtype=f16"},
+                 "--shapes", "key 'dtype' given twice");
+  check_rejected({"--workloads", "op", "--shapes", "op=matmul_q4_1,M=1,N=8,K=33,bias=0"}, "--shapes",
+                 "matmul_q4_1: K = 33 is not a multiple of 32");
 }
 
 TEST_CASE("generate prints the prompt, the generated ids and the timings") {
@@ -187,6 +193,10 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
   rejected({"--prompt-ids", "1", "--threads", "0"}, "--threads", "out of range");
   rejected({"--prompt-ids", "1", "--weights", "/nonexistent/model.safetensors"}, "--weights",
            "/nonexistent/model.safetensors");
+  rejected({"--prompt-ids", "1", "--dtype", "int3"}, "--dtype",
+           "unknown weight format 'int3' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
+  rejected({"--prompt-ids", "1", "--dtype", "q4_1", "--backend", "onednn"}, "--dtype",
+           "onednn has no matmul for q4_1 weights");
 
   // A checkpoint of another model: the first mismatched tensor is named.
   Scratch scratch;

@@ -45,7 +45,9 @@ std::pair<const OpCase*, OpVars> parse_op_shape(const std::string& text) {
   const auto comma = text.find(',');
   const OpCase& c = find_op_case(text.substr(3, comma == std::string::npos ? comma : comma - 3));
   const std::string rest = comma == std::string::npos ? "" : text.substr(comma + 1);
-  return {&c, parse_shape(rest, c.vars())};
+  OpVars vars = parse_shape(rest, c.vars());
+  c.check_vars(vars);
+  return {&c, std::move(vars)};
 }
 
 OpCaseRun::OpCaseRun(Backend& backend, const OpCase& op_case, const OpVars& vars)

@@ -46,6 +46,9 @@ class OpCase {
     return std::nullopt;
   }
   virtual std::vector<ShapeKey> vars() const = 0;
+  // Refuses variables that are each in range but do not fit together (InvalidArgument naming
+  // `shapes`), before anything is built.
+  virtual void check_vars(const OpVars& /*v*/) const {}
   // The sweep's shapes: edges (1, odd, one past a vector, larger than a thread's share).
   virtual std::vector<OpVars> test_shapes() const = 0;
   // The benchmark's shapes (GPT-2 124M and Llama-family sizes: a decode step and a prefill).

@@ -99,13 +99,15 @@ class MatmulCase final : public OpCase {
   std::vector<std::int64_t> output_floats(const OpVars& v) const override {
     return {v.at("M") * v.at("N")};
   }
-  OpRun prepare(Backend& backend, const OpVars& v) const override {
-    const MatmulShape s = matmul_of(v, format_);
-    if (stored() && !row_fits(format_, s.K)) {
+  void check_vars(const OpVars& v) const override {
+    if (stored() && !row_fits(format_, v.at("K"))) {
       throw InvalidArgument("shapes", fmt::format("{}: K = {} is not a multiple of {} (valid: "
                                                   "whole blocks of the format)",
-                                                  name(), s.K, block_elements(format_)));
+                                                  name(), v.at("K"), block_elements(format_)));
     }
+  }
+  OpRun prepare(Backend& backend, const OpVars& v) const override {
+    const MatmulShape s = matmul_of(v, format_);
     auto kernel = std::shared_ptr<MatmulKernel>(backend.make_matmul(s));
     return [kernel, bias = s.bias](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], bias ? &in[2] : nullptr, out[0]);
