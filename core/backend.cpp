@@ -1,7 +1,6 @@
 #include "core/backend.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include <fmt/format.h>
 
@@ -49,9 +48,7 @@ std::string BackendDescriptor::lacks(WeightFormat f) const {
 }
 
 Buffer Backend::upload_weights(std::span<const std::uint8_t> stored) {
-  std::vector<float> padded((stored.size() + 3) / 4, 0.0f);
-  if (!stored.empty()) std::memcpy(padded.data(), stored.data(), stored.size());
-  return upload_new(padded);
+  return upload_new(stored_as_floats(stored));
 }
 
 void Backend::set_threads(int threads) {

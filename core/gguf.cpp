@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -229,41 +230,11 @@ const char* ggml_type_name(GgmlType t) {
   return "unknown";
 }
 
-std::int64_t ggml_block_elements(GgmlType t) {
-  switch (t) {
-    case GgmlType::q4_0:
-    case GgmlType::q4_1:
-    case GgmlType::q8_0:
-      return 32;
-    default:
-      return 1;
-  }
-}
+namespace {
 
-std::int64_t ggml_block_bytes(GgmlType t) {
-  switch (t) {
-    case GgmlType::f32:
-      return 4;
-    case GgmlType::f16:
-    case GgmlType::bf16:
-      return 2;
-    case GgmlType::q4_0:
-      return 2 + 16;
-    case GgmlType::q4_1:
-      return 2 + 2 + 16;
-    case GgmlType::q8_0:
-      return 2 + 32;
-  }
-  return 0;
-}
-
-std::int64_t GgufTensor::elements() const {
-  std::int64_t n = 1;
-  for (const std::int64_t d : dims) n *= d;
-  return n;
-}
-
-WeightFormat weight_format_of(GgmlType t) {
+// The weight format whose layout a tensor type is (core/weight_format); none for a value that
+// is not a type this reader takes.
+std::optional<WeightFormat> format_of(GgmlType t) {
   switch (t) {
     case GgmlType::f32:
       return WeightFormat::f32;
@@ -278,25 +249,30 @@ WeightFormat weight_format_of(GgmlType t) {
     case GgmlType::q4_1:
       return WeightFormat::q4_1;
   }
-  throw std::logic_error("weight_format_of: a GGML type this reader does not take");
+  return std::nullopt;
 }
 
-GgmlType ggml_type_of(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::f32:
-      return GgmlType::f32;
-    case WeightFormat::f16:
-      return GgmlType::f16;
-    case WeightFormat::bf16:
-      return GgmlType::bf16;
-    case WeightFormat::q8_0:
-      return GgmlType::q8_0;
-    case WeightFormat::q4_0:
-      return GgmlType::q4_0;
-    case WeightFormat::q4_1:
-      return GgmlType::q4_1;
-  }
-  return GgmlType::f32;
+}  // namespace
+
+std::int64_t ggml_block_elements(GgmlType t) {
+  const auto f = format_of(t);
+  return f ? block_elements(*f) : 1;
+}
+
+std::int64_t ggml_block_bytes(GgmlType t) {
+  const auto f = format_of(t);
+  return f ? block_bytes(*f) : 0;
+}
+
+std::int64_t GgufTensor::elements() const {
+  std::int64_t n = 1;
+  for (const std::int64_t d : dims) n *= d;
+  return n;
+}
+
+WeightFormat weight_format_of(GgmlType t) {
+  if (const auto f = format_of(t)) return *f;
+  throw std::logic_error("weight_format_of: a GGML type this reader does not take");
 }
 
 GgufFile::GgufFile(const std::string& path) : path_(path) {

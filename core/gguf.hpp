@@ -126,9 +126,8 @@ class GgufFile {
   std::map<std::string, std::size_t> index_;
 };
 
-// The weight format of a tensor type, whose layouts core/weight_format defines (and back).
+// The weight format of a tensor type, whose layouts core/weight_format defines.
 WeightFormat weight_format_of(GgmlType t);
-GgmlType ggml_type_of(WeightFormat f);
 
 // For tests and tools: a GGUF file (version 3) with this metadata and these tensors, whose
 // `data` must hold exactly their bytes in their type; written atomically.

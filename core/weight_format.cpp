@@ -256,6 +256,12 @@ std::vector<float> dequantize_rows(WeightFormat f, std::span<const std::uint8_t>
   return out;
 }
 
+std::vector<float> stored_as_floats(std::span<const std::uint8_t> stored) {
+  std::vector<float> padded((stored.size() + 3) / 4, 0.0f);
+  if (!stored.empty()) std::memcpy(padded.data(), stored.data(), stored.size());
+  return padded;
+}
+
 // Per format, with h(v) = u16 |v| + 2^-25 the error of storing v in binary16 (u16 = 2^-11 its
 // unit roundoff; 2^-25 half its smallest subnormal step, for scales of tiny weights):
 //   f16: round to nearest, |error| <= h(x); bf16: |error| <= 2^-8 |x|.

@@ -59,6 +59,10 @@ std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x
 std::vector<float> dequantize_rows(WeightFormat f, std::span<const std::uint8_t> stored,
                                    std::int64_t rows, std::int64_t K);
 
+// Stored bytes in a float vector, zero-padded to whole floats: how a backend's float upload
+// (Backend::upload_weights) and the op cases' float inputs carry them.
+std::vector<float> stored_as_floats(std::span<const std::uint8_t> stored);
+
 // The largest |x - dequantize(quantize(x))| over one block of `block` (block_elements(f)
 // weights), derived in weight_format.cpp from the format's rounding: a test's bound, and what
 // the README quotes per format.

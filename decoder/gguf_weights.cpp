@@ -121,9 +121,9 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
       append(l.qkv, read("attn_k.weight", {C, c.kv_heads() * D}));
       append(l.qkv, read("attn_v.weight", {C, c.kv_heads() * D}));
       l.gate = read("ffn_gate.weight", {C, F});
-      keep_stored(f, w, name_of("qkv"),
+      keep_stored(f, w, stored_name(std::size_t(i), "qkv"),
                   {name_of("attn_q.weight"), name_of("attn_k.weight"), name_of("attn_v.weight")});
-      keep_stored(f, w, name_of("gate"), {name_of("ffn_gate.weight")});
+      keep_stored(f, w, stored_name(std::size_t(i), "gate"), {name_of("ffn_gate.weight")});
     } else {
       l.attn_norm_bias = read("attn_norm.bias", {C});
       l.qkv = read("attn_qkv.weight", {C, 3 * C});
@@ -132,11 +132,11 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
       l.mlp_norm_bias = read("ffn_norm.bias", {C});
       l.up_bias = read("ffn_up.bias", {F});
       l.down_bias = read("ffn_down.bias", {C});
-      keep_stored(f, w, name_of("qkv"), {name_of("attn_qkv.weight")});
+      keep_stored(f, w, stored_name(std::size_t(i), "qkv"), {name_of("attn_qkv.weight")});
     }
-    keep_stored(f, w, name_of("attn_out"), {name_of("attn_output.weight")});
-    keep_stored(f, w, name_of("up"), {name_of("ffn_up.weight")});
-    keep_stored(f, w, name_of("down"), {name_of("ffn_down.weight")});
+    keep_stored(f, w, stored_name(std::size_t(i), "attn_out"), {name_of("attn_output.weight")});
+    keep_stored(f, w, stored_name(std::size_t(i), "up"), {name_of("ffn_up.weight")});
+    keep_stored(f, w, stored_name(std::size_t(i), "down"), {name_of("ffn_down.weight")});
   }
   return w;
 }

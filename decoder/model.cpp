@@ -43,7 +43,6 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
                            WeightFormat format)
     : backend_(backend),
       config_(w.config),
-      transposed_(true),
       format_(format),
       max_tokens_(max_tokens) {
   if (max_tokens < 1 || max_tokens > config_.n_ctx) {
@@ -87,7 +86,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   const std::int64_t Q = config_.qkv_width();
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const LayerWeights& l = w.layers[i];
-    auto name = [i](const char* matrix) { return fmt::format("blk.{}.{}", i, matrix); };
+    auto name = [i](const char* matrix) { return stored_name(i, matrix); };
     LayerBuffers b;
     b.attn_norm = backend.upload_new(l.attn_norm);
     b.attn_norm_bias = upload_or_empty(backend, l.attn_norm_bias);
@@ -136,7 +135,8 @@ DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
   auto& slot = step_kernels_[T];
   if (!slot) {
     const std::int64_t C = config_.n_embd, F = config_.ff();
-    const bool bias = !config_.is_llama(), t = transposed_;
+    // Every projection is uploaded [out, in] (the constructor): B transposed.
+    const bool bias = !config_.is_llama(), t = true;
     slot = std::make_unique<StepKernels>();
     if (config_.is_llama()) {
       slot->rmsnorm = backend_.make_rmsnorm({T, C, config_.norm_eps});

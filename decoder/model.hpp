@@ -92,7 +92,6 @@ class DecoderModel {
 
   Backend& backend_;
   DecoderConfig config_;
-  bool transposed_;  // projections stored [out, in] (always, as uploaded)
   WeightFormat format_;
   std::int64_t max_tokens_;
   std::int64_t position_ = 0;

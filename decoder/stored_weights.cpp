@@ -73,7 +73,7 @@ DecoderWeights weights_as_stored(const DecoderWeights& w, WeightFormat f) {
   DecoderWeights s = w;
   for (std::size_t i = 0; i < s.layers.size(); ++i) {
     LayerWeights& l = s.layers[i];
-    auto name = [i](const char* matrix) { return fmt::format("blk.{}.{}", i, matrix); };
+    auto name = [i](const char* matrix) { return stored_name(i, matrix); };
     l.qkv = round_trip(w, name("qkv"), l.qkv, C, Q, t, f);
     l.attn_out = round_trip(w, name("attn_out"), l.attn_out, C, C, t, f);
     l.up = round_trip(w, name("up"), l.up, C, F, t, f);

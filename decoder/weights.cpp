@@ -210,6 +210,10 @@ void save_gpt2_safetensors(const std::string& path, const DecoderWeights& w) {
   write_safetensors(path, tensors);
 }
 
+std::string stored_name(std::size_t layer, const char* matrix) {
+  return fmt::format("blk.{}.{}", layer, matrix);
+}
+
 DecoderWeights first_layers(const DecoderWeights& weights, std::int64_t layers) {
   if (layers < 1 || layers > weights.config.n_layer) {
     throw std::invalid_argument(fmt::format("first_layers: {} of {} layers", layers,

@@ -52,6 +52,10 @@ struct DecoderWeights {
   void check_sizes() const;
 };
 
+// The name a layer's matrix has in DecoderWeights::stored: "blk.<layer>.<matrix>", matrix one of
+// qkv, attn_out, up, gate, down.
+std::string stored_name(std::size_t layer, const char* matrix);
+
 // GPT-2's initialization (normal, std 0.02; residual projections scaled by 1/sqrt(2 n_layer);
 // norm gains 1 and biases 0), seeded, for either architecture. Biases and gains get small
 // random values too, so that a kernel ignoring one cannot pass a test. Llama weights come

@@ -138,12 +138,13 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
                                     const ProbeResult& probe) {
   // Medians by (workload, shape, backend, threads), for the baseline and T1 look-ups.
   std::map<std::string, double> median_of;
-  auto config_key = [](const Measurement& m, const std::string& backend, int threads) {
-    return fmt::format("{}|{}|{}|{}", m.workload, m.shape, backend, threads);
+  auto config_key = [](const Measurement& m, const std::string& shape, const std::string& backend,
+                       int threads) {
+    return fmt::format("{}|{}|{}|{}", m.workload, shape, backend, threads);
   };
   for (const Measurement& m : measurements) {
     if (!m.times_s.empty() && m.status == "ok")
-      median_of[config_key(m, m.backend, m.threads)] = summarize(m.times_s).median;
+      median_of[config_key(m, m.shape, m.backend, m.threads)] = summarize(m.times_s).median;
   }
 
   std::vector<ResultRow> rows;
@@ -173,7 +174,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       r.t_single_s = base_it->second.t_single_s;
       r.t_serial_model_s = models::serial_time(*r.t_single_s, m.counts.n_units);
     }
-    if (const auto it = median_of.find(config_key(m, "scalar", 1)); it != median_of.end()) {
+    if (const auto it = median_of.find(config_key(m, m.shape, "scalar", 1)); it != median_of.end()) {
       r.baseline_time_s = it->second;
       r.baseline_source = "measured";
     } else if (r.t_serial_model_s) {
@@ -182,15 +183,21 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     }
 
     // Roofline of the baseline hardware (one scalar core), for the predicted acceleration.
-    const double ws = m.counts.working_set > 0 ? m.counts.working_set : m.counts.bytes;
+    auto working_set = [](const WorkCounts& c) {
+      return c.working_set > 0 ? c.working_set : c.bytes;
+    };
     const auto roof_scalar = models::roofline(m.counts.flops, m.counts.bytes,
                                               probe.peak_flops(ComputeClass::scalar_core, 1),
-                                              probe.peak_bytes_per_s(ws, 1));
+                                              probe.peak_bytes_per_s(working_set(m.counts), 1));
     const ComputeClass cls = m.compute_class;
+    // The bandwidth this backend's hardware has for a working set of these counts.
+    auto bandwidth = [&](const WorkCounts& c) {
+      return cls == ComputeClass::gpu ? probe.gpu_bytes_per_s()
+                                      : probe.peak_bytes_per_s(working_set(c), m.threads);
+    };
     if (cls != ComputeClass::gpu || probe.gpu) {
       r.peak_flops = probe.peak_flops(cls, m.threads, m.dtype);
-      r.peak_bytes_per_s = cls == ComputeClass::gpu ? probe.gpu_bytes_per_s()
-                                                    : probe.peak_bytes_per_s(ws, m.threads);
+      r.peak_bytes_per_s = bandwidth(m.counts);
       const auto roof =
           models::roofline(m.counts.flops, m.counts.bytes, *r.peak_flops, *r.peak_bytes_per_s);
       r.t_roofline_s = roof.time_s;
@@ -219,7 +226,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     if (m.backend == "scalar" && m.threads == 1 && r.t_serial_model_s) {
       r.serial_model_error = models::serial_model_error(st.median, *r.t_serial_model_s);
     }
-    if (const auto it = median_of.find(config_key(m, m.backend, 1)); it != median_of.end()) {
+    if (const auto it = median_of.find(config_key(m, m.shape, m.backend, 1)); it != median_of.end()) {
       r.t1_s = it->second;
       r.parallel_speedup = models::parallel_speedup(it->second, st.median);
       r.parallel_efficiency = models::parallel_efficiency(it->second, st.median, m.threads);
@@ -233,18 +240,13 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     const Workload& workload = find_workload(m.workload);
     if (workload.weight_format(m.shape) != WeightFormat::f32) {
       const std::string twin = workload.with_weight_format(m.shape, WeightFormat::f32);
-      Measurement f32 = m;
-      f32.shape = twin;
-      if (const auto it = median_of.find(config_key(f32, m.backend, m.threads));
+      if (const auto it = median_of.find(config_key(m, twin, m.backend, m.threads));
           it != median_of.end()) {
         r.format_speedup = it->second / st.median;
       }
       if (r.peak_flops && r.peak_bytes_per_s) {
         const WorkCounts c = workload.counts(twin);
-        const double twin_ws = c.working_set > 0 ? c.working_set : c.bytes;
-        const double twin_bw = cls == ComputeClass::gpu ? *r.peak_bytes_per_s
-                                                        : probe.peak_bytes_per_s(twin_ws, m.threads);
-        const auto twin_roof = models::roofline(c.flops, c.bytes, *r.peak_flops, twin_bw);
+        const auto twin_roof = models::roofline(c.flops, c.bytes, *r.peak_flops, bandwidth(c));
         r.format_speedup_pred = models::predicted_acceleration(twin_roof.time_s, *r.t_roofline_s);
       }
     }

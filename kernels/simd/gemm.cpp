@@ -158,7 +158,7 @@ void Gemv(const GemmView& g) {
       const float* b1 = b0 + g.ldb;
       const float* b2 = b1 + g.ldb;
       const float* b3 = b2 + g.ldb;
-      // The four rows after these, ahead of their turn (see kPrefetchBytes).
+      // The four rows after these, ahead of their turn (see kPrefetchFloats).
       if (k + 8 <= K) {
         for (size_t j = 0; j < nc; j += 16) {
           hwy::Prefetch(b0 + 4 * g.ldb + j);

@@ -1,6 +1,5 @@
 // Matmul and attention as op cases: the sweep runs them with guard regions and every SIMD
 // target; their own workloads (workloads/matmul, workloads/attention) keep the large shapes.
-#include <cstring>
 
 #include <fmt/format.h>
 
@@ -76,24 +75,18 @@ class MatmulCase final : public OpCase {
             {{"M", 128}, {"N", 2304}, {"K", 768}, {"bias", 1}, {"tb", 0}}};
   }
   WorkCounts counts(const OpVars& v) const override {
-    const MatmulShape s = matmul_of(v, format_);
-    if (!stored()) return find_workload("matmul").counts(format_matmul_shape(s));
-    // B's bytes as stored: what a decode step streams.
-    WorkCounts w;
-    w.flops = 2.0 * s.M * s.N * s.K + (s.bias ? double(s.M) * s.N : 0.0);
-    w.bytes = 4.0 * (double(s.M) * s.K + double(s.M) * s.N + (s.bias ? s.N : 0)) +
-              double(s.N) * double(s.K) * bytes_per_weight(format_);
-    w.n_units = (s.M + kMatmulPanelRows - 1) / kMatmulPanelRows;
+    MatmulShape s = matmul_of(v, format_);
+    const double b_bytes = double(s.b_bytes());
+    s.b_format = WeightFormat::f32;
+    // The fp32 matmul's counts, with B's bytes as stored: what a decode step streams.
+    WorkCounts w = find_workload("matmul").counts(format_matmul_shape(s));
+    w.bytes += b_bytes - 4.0 * double(s.K) * double(s.N);
     return w;
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     const MatmulShape s = matmul_of(v, format_);
     std::vector<float> b = random_uniform(s.K * s.N, 2);
-    if (stored()) {
-      const std::vector<std::uint8_t> bytes = quantize_rows(format_, b, s.N, s.K);
-      b.assign((bytes.size() + 3) / 4, 0.0f);
-      std::memcpy(b.data(), bytes.data(), bytes.size());
-    }
+    if (stored()) b = stored_as_floats(quantize_rows(format_, b, s.N, s.K));
     return {random_uniform(s.M * s.K, 1), std::move(b), random_uniform(s.bias ? s.N : 1, 3)};
   }
   std::vector<std::int64_t> output_floats(const OpVars& v) const override {
