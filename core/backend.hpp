@@ -61,7 +61,7 @@ struct BackendDescriptor {
   std::vector<std::string> dtypes{"f32"};
   // The relative rounding the first dtype adds to each operand (bf16: 2^-8), for tolerances.
   double operand_rounding = 0.0;
-  std::vector<Op> ops;        // the ops it offers, for every dtype in `dtypes`
+  std::vector<Op> ops;  // the ops it offers, for every dtype in `dtypes`
   // The formats its matmul takes B's weights in (core/weight_format): f32 everywhere, the
   // reduced and compressed formats where its kernels compute on them directly.
   std::vector<WeightFormat> weight_formats{WeightFormat::f32};

@@ -42,8 +42,8 @@ WeightFormat parse_weight_format(const std::string& text, const std::string& arg
   for (const WeightFormat f : kAllWeightFormats) {
     if (text == weight_format_name(f)) return f;
   }
-  throw InvalidArgument(argument, fmt::format("unknown weight format '{}' (valid: {})", text,
-                                              weight_format_names()));
+  throw InvalidArgument(
+      argument, fmt::format("unknown weight format '{}' (valid: {})", text, weight_format_names()));
 }
 
 std::int64_t block_elements(WeightFormat f) { return is_block_format(f) ? 32 : 1; }
@@ -67,11 +67,10 @@ std::int64_t block_bytes(WeightFormat f) {
 
 std::int64_t row_bytes(WeightFormat f, std::int64_t K, const std::string& argument) {
   if (!row_fits(f, K)) {
-    throw InvalidArgument(argument,
-                          fmt::format("{} is not a multiple of {}: {} weights come in blocks of "
-                                      "{} along a row (GGUF's layout, unpadded)",
-                                      K, block_elements(f), weight_format_name(f),
-                                      block_elements(f)));
+    throw InvalidArgument(
+        argument, fmt::format("{} is not a multiple of {}: {} weights come in blocks of "
+                              "{} along a row (GGUF's layout, unpadded)",
+                              K, block_elements(f), weight_format_name(f), block_elements(f)));
   }
   return K / block_elements(f) * block_bytes(f);
 }
@@ -125,7 +124,8 @@ void quantize_q8_0(const float* x, std::uint8_t* out) {
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   store16(out, float_to_half(d));
   // Round half away from zero (ggml's roundf, gguf.quants' np_roundf).
-  for (int j = 0; j < 32; ++j) out[2 + j] = static_cast<std::uint8_t>(std::int8_t(std::round(x[j] * id)));
+  for (int j = 0; j < 32; ++j)
+    out[2 + j] = static_cast<std::uint8_t>(std::int8_t(std::round(x[j] * id)));
 }
 
 void quantize_q4_0(const float* x, std::uint8_t* out) {
@@ -233,12 +233,12 @@ void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* o
   }
 }
 
-std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x,
-                                        std::int64_t rows, std::int64_t K) {
+std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x, std::int64_t rows,
+                                        std::int64_t K) {
   const std::int64_t stride = row_bytes(f, K);
   if (static_cast<std::int64_t>(x.size()) != rows * K)
-    throw std::invalid_argument(fmt::format("quantize_rows: {} floats, expected {} x {}",
-                                            x.size(), rows, K));
+    throw std::invalid_argument(
+        fmt::format("quantize_rows: {} floats, expected {} x {}", x.size(), rows, K));
   std::vector<std::uint8_t> out(static_cast<std::size_t>(rows * stride));
   for (std::int64_t r = 0; r < rows; ++r) quantize(f, x.data() + r * K, K, out.data() + r * stride);
   return out;

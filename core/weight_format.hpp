@@ -54,8 +54,8 @@ void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out)
 void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out);
 
 // A [rows, K] matrix stored in the format (row r at r * row_bytes(f, K)).
-std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x,
-                                        std::int64_t rows, std::int64_t K);
+std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x, std::int64_t rows,
+                                        std::int64_t K);
 std::vector<float> dequantize_rows(WeightFormat f, std::span<const std::uint8_t> stored,
                                    std::int64_t rows, std::int64_t K);
 

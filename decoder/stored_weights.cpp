@@ -43,10 +43,10 @@ std::vector<std::uint8_t> stored_matrix(const DecoderWeights& w, const std::stri
                                         std::int64_t out, bool transposed, WeightFormat f) {
   if (const auto it = w.stored.find(name); it != w.stored.end() && it->second.format == f) {
     if (static_cast<std::int64_t>(it->second.bytes.size()) != out * row_bytes(f, in)) {
-      throw std::invalid_argument(fmt::format("weights: stored matrix '{}' has {} bytes, not {} "
-                                              "rows of {} {} weights",
-                                              name, it->second.bytes.size(), out, in,
-                                              weight_format_name(f)));
+      throw std::invalid_argument(
+          fmt::format("weights: stored matrix '{}' has {} bytes, not {} "
+                      "rows of {} {} weights",
+                      name, it->second.bytes.size(), out, in, weight_format_name(f)));
     }
     return it->second.bytes;
   }

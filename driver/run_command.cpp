@@ -44,16 +44,16 @@ Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::str
   const BackendDescriptor& d = find_backend(spec.backend);
   // The dtype column: the weight format where it is not fp32, else the backend's arithmetic.
   const WeightFormat format = find_workload(spec.workload).weight_format(spec.shape);
-  return Measurement{.workload = spec.workload,
-                     .shape = spec.shape,
-                     .backend = spec.backend,
-                     .simd_target = d.simd_target(),
-                     .dtype = format != WeightFormat::f32 ? weight_format_name(format)
-                                                          : d.default_dtype(),
-                     .threads = spec.threads,
-                     .compute_class = d.compute_class,
-                     .counts = counts,
-                     .status = std::move(status)};
+  return Measurement{
+      .workload = spec.workload,
+      .shape = spec.shape,
+      .backend = spec.backend,
+      .simd_target = d.simd_target(),
+      .dtype = format != WeightFormat::f32 ? weight_format_name(format) : d.default_dtype(),
+      .threads = spec.threads,
+      .compute_class = d.compute_class,
+      .counts = counts,
+      .status = std::move(status)};
 }
 
 // Verifies and times one spec; every failure becomes the row's status, so the run goes on.
@@ -109,7 +109,8 @@ void add_decoder_accuracy(std::vector<ResultRow>& rows, std::ostream& out) {
         }
         slot = decoder_accuracy(r.shape, *backend);
         if (slot) {
-          fmt::print(out, "accuracy: {} in {}: perplexity {:.3f} on {} tokens of text (f32: {:.3f}), "
+          fmt::print(out,
+                     "accuracy: {} in {}: perplexity {:.3f} on {} tokens of text (f32: {:.3f}), "
                      "greedy agreement with f32 {:.0f}% of 64 tokens\n",
                      s.config.name, weight_format_name(s.format), slot->perplexity,
                      slot->text_tokens, slot->perplexity_f32, 100 * slot->greedy_agreement);
@@ -174,7 +175,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       r.t_single_s = base_it->second.t_single_s;
       r.t_serial_model_s = models::serial_time(*r.t_single_s, m.counts.n_units);
     }
-    if (const auto it = median_of.find(config_key(m, m.shape, "scalar", 1)); it != median_of.end()) {
+    if (const auto it = median_of.find(config_key(m, m.shape, "scalar", 1));
+        it != median_of.end()) {
       r.baseline_time_s = it->second;
       r.baseline_source = "measured";
     } else if (r.t_serial_model_s) {
@@ -226,7 +228,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     if (m.backend == "scalar" && m.threads == 1 && r.t_serial_model_s) {
       r.serial_model_error = models::serial_model_error(st.median, *r.t_serial_model_s);
     }
-    if (const auto it = median_of.find(config_key(m, m.shape, m.backend, 1)); it != median_of.end()) {
+    if (const auto it = median_of.find(config_key(m, m.shape, m.backend, 1));
+        it != median_of.end()) {
       r.t1_s = it->second;
       r.parallel_speedup = models::parallel_speedup(it->second, st.median);
       r.parallel_efficiency = models::parallel_efficiency(it->second, st.median, m.threads);

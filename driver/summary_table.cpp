@@ -72,16 +72,17 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
   for (const ResultRow& r : rows) {
     if (!r.format_speedup_pred || !r.time_median_s) continue;
     if (!header) {
-      fmt::print(out, "\nweight formats against f32 (S: measured speedup, S_pred: from the "
-                      "rooflines):\n");
+      fmt::print(out,
+                 "\nweight formats against f32 (S: measured speedup, S_pred: from the "
+                 "rooflines):\n");
       header = true;
     }
     fmt::print(out, "  {:<9} {:<{}} {:<8} {:>3}  S {:>6}  S_pred {:>5.2f}x  S/S_pred {:>5}\n",
                r.workload, r.shape, shape_width, r.backend, r.threads,
                opt(r.format_speedup, "{:.2f}x"), *r.format_speedup_pred,
-               r.format_speedup ? fmt::format("{:.0f}%", 100 * *r.format_speedup /
-                                                             *r.format_speedup_pred)
-                                : std::string("-"));
+               r.format_speedup
+                   ? fmt::format("{:.0f}%", 100 * *r.format_speedup / *r.format_speedup_pred)
+                   : std::string("-"));
   }
 }
 

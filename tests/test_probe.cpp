@@ -91,9 +91,8 @@ TEST_CASE("a malformed probe cache is a clear error naming the file") {
 
 // Hidden from the per-case discovery ([.]): a timing check that another test on the other core
 // can upset (a 16 KiB triad measured at DRAM speed), so ctest runs it alone (tests/CMakeLists.txt).
-TEST_CASE(
-    "the probe measures positive FLOP/s and bandwidth, SIMD above scalar, caches above DRAM",
-    "[.][serial]") {
+TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, caches above DRAM",
+          "[.][serial]") {
   const ProbeResult p = run_probe();
   REQUIRE_FALSE(p.simd_flops.empty());
   CHECK(p.scalar_flops_per_core > 0);

@@ -60,8 +60,7 @@ TEST_CASE("quantize and dequantize match gguf.quants bit for bit in every format
         break;
       }
     }
-    INFO("first differing byte " << first_diff << " (block " << first_diff / block_bytes(f)
-                                 << ")");
+    INFO("first differing byte " << first_diff << " (block " << first_diff / block_bytes(f) << ")");
     CHECK(first_diff == stored.size());
 
     std::vector<float> back(fx.input.size(), std::nanf(""));
@@ -134,8 +133,9 @@ TEST_CASE("a quantize-dequantize round trip stays within each format's error bou
 
 TEST_CASE("weight formats: names, sizes and refusals") {
   CHECK(parse_weight_format("q4_1", "dtype") == WeightFormat::q4_1);
-  CHECK_THROWS_WITH(parse_weight_format("q5_0", "dtype"),
-                    "dtype: unknown weight format 'q5_0' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
+  CHECK_THROWS_WITH(
+      parse_weight_format("q5_0", "dtype"),
+      "dtype: unknown weight format 'q5_0' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
   CHECK(row_bytes(WeightFormat::f32, 7) == 28);
   CHECK(row_bytes(WeightFormat::bf16, 7) == 14);
   CHECK(row_bytes(WeightFormat::q8_0, 64) == 68);

@@ -333,8 +333,8 @@ std::optional<DecoderAccuracy> decoder_accuracy(const std::string& shape, Backen
   static std::mutex mutex;
   static std::map<std::string, DecoderAccuracy> cache;
   const std::lock_guard lock(mutex);
-  const std::string key = fmt::format("{}/{}/{}", s.config.name, weight_format_name(s.format),
-                                      backend.name());
+  const std::string key =
+      fmt::format("{}/{}/{}", s.config.name, weight_format_name(s.format), backend.name());
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   const Tokenizer tokenizer = Tokenizer::from_gguf(GgufFile(*file));
   const std::vector<std::int32_t> text = tokenizer.encode(evaluation_text());

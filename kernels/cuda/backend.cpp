@@ -127,7 +127,6 @@ class FusedAttention final : public AttentionKernel {
   }
 
  private:
-
   GpuBackend& backend_;
   Buffer workspace_;
 };

@@ -11,7 +11,9 @@ using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
 // B's element type in oneDNN: f32, or bf16 (the only stored format oneDNN 2.6 multiplies).
-dt weight_type(const MatmulShape& s) { return s.b_format == WeightFormat::bf16 ? dt::bf16 : dt::f32; }
+dt weight_type(const MatmulShape& s) {
+  return s.b_format == WeightFormat::bf16 ? dt::bf16 : dt::f32;
+}
 
 class OnednnMatmul final : public MatmulKernel {
  public:
@@ -38,8 +40,8 @@ class OnednnMatmul final : public MatmulKernel {
                              : dnnl::matmul::desc(src, b_md_, c_md_);
     primitive_ = dnnl::matmul(dnnl::matmul::primitive_desc(desc, cpu_engine()));
     if (bf16) {
-      to_bf16_ = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), a_md_, cpu_engine(),
-                                                             a_bf16_md_));
+      to_bf16_ = dnnl::reorder(
+          dnnl::reorder::primitive_desc(cpu_engine(), a_md_, cpu_engine(), a_bf16_md_));
       a_bf16_ = dnnl::memory(a_bf16_md_, cpu_engine());
     }
   }

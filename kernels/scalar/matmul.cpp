@@ -29,8 +29,8 @@ void matmul(const MatmulShape& s, const float* a, const float* b, const float* b
   }
 }
 
-void matmul_stored(const MatmulShape& s, const float* a, const std::uint8_t* b,
-                   const float* bias, float* c) {
+void matmul_stored(const MatmulShape& s, const float* a, const std::uint8_t* b, const float* bias,
+                   float* c) {
   // One row of B (a column of the product) dequantized at a time, then the same dot products.
   const std::int64_t stride = row_bytes(s.b_format, s.K);
   std::vector<float> row(static_cast<std::size_t>(s.K));

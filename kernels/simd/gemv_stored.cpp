@@ -153,7 +153,8 @@ HWY_INLINE float DotRow(const float* HWY_RESTRICT a, const std::uint8_t* row, si
       s2 = hn::MulAdd(hn::LoadU(d, a + k + 2 * L), WidenFloats<F>(w + 4 * L), s2);
       s3 = hn::MulAdd(hn::LoadU(d, a + k + 3 * L), WidenFloats<F>(w + 6 * L), s3);
     }
-    for (; k + L <= K; k += L) s0 = hn::MulAdd(hn::LoadU(d, a + k), WidenFloats<F>(row + 2 * k), s0);
+    for (; k + L <= K; k += L)
+      s0 = hn::MulAdd(hn::LoadU(d, a + k), WidenFloats<F>(row + 2 * k), s0);
   } else {
     constexpr size_t kBlockBytes = F == WeightFormat::q8_0 ? 34 : F == WeightFormat::q4_0 ? 18 : 20;
     const size_t blocks = K / 32;
@@ -177,8 +178,8 @@ HWY_INLINE float DotRow(const float* HWY_RESTRICT a, const std::uint8_t* row, si
 // by memory and stream best one row at a time (DotRow).
 template <WeightFormat F>
 HWY_INLINE void DotFourRows(const float* HWY_RESTRICT a, const std::uint8_t* r0,
-                            const std::uint8_t* r1, const std::uint8_t* r2,
-                            const std::uint8_t* r3, size_t K, float* out) {
+                            const std::uint8_t* r1, const std::uint8_t* r2, const std::uint8_t* r3,
+                            size_t K, float* out) {
   const DF d;
   const DI di;
   constexpr size_t L = hn::MaxLanes(DF());
@@ -220,7 +221,8 @@ HWY_INLINE void DotFourRows(const float* HWY_RESTRICT a, const std::uint8_t* r0,
                              : hn::Add(hn::Mul(Scale(p), hn::Iota(d, 0.0f)), Scale(p + 2));
         const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, p + kQs));
         const VF w_lo = hn::TableLookupLanes(table, hn::IndicesFromVec(d, hn::And(bytes, low)));
-        const VF w_hi = hn::TableLookupLanes(table, hn::IndicesFromVec(d, hn::ShiftRight<4>(bytes)));
+        const VF w_hi =
+            hn::TableLookupLanes(table, hn::IndicesFromVec(d, hn::ShiftRight<4>(bytes)));
         s[r] = hn::MulAdd(hn::LoadU(d, x), w_lo, s[r]);
         s[r] = hn::MulAdd(hn::LoadU(d, x + 16), w_hi, s[r]);
       }
@@ -335,8 +337,8 @@ void DequantizeRowFormat(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HW
         if constexpr (F == WeightFormat::q4_0) {
           hn::StoreU(hn::Mul(scale, hn::ConvertTo(d, hn::Sub(hn::And(bytes, low), eight))), d,
                      out + i);
-          hn::StoreU(hn::Mul(scale, hn::ConvertTo(d, hn::Sub(hn::ShiftRight<4>(bytes), eight))),
-                     d, out + 16 + i);
+          hn::StoreU(hn::Mul(scale, hn::ConvertTo(d, hn::Sub(hn::ShiftRight<4>(bytes), eight))), d,
+                     out + 16 + i);
         } else {
           const VF min = Scale(p + 2);
           hn::StoreU(hn::Add(hn::Mul(scale, hn::ConvertTo(d, hn::And(bytes, low))), min), d,
