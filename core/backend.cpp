@@ -37,10 +37,12 @@ bool BackendDescriptor::takes(WeightFormat f) const {
   return std::find(weight_formats.begin(), weight_formats.end(), f) != weight_formats.end();
 }
 
-double BackendDescriptor::operand_rounding_for(WeightFormat f) const {
-  const bool rounds_a =
-      std::find(bf16_activations.begin(), bf16_activations.end(), f) != bf16_activations.end();
-  return rounds_a ? std::max(operand_rounding, 0x1p-8) : operand_rounding;
+OperandRounding BackendDescriptor::operand_rounding_for(WeightFormat f) const {
+  const auto has = [f](const std::vector<WeightFormat>& v) {
+    return std::find(v.begin(), v.end(), f) != v.end();
+  };
+  return {.relative = has(bf16_activations) ? std::max(operand_rounding, 0x1p-8) : operand_rounding,
+          .int8_blocks = has(int8_activations)};
 }
 
 std::string BackendDescriptor::lacks(WeightFormat f) const {

@@ -48,6 +48,15 @@ struct TransferTotals {
 
 class Backend;
 
+// How a backend's arithmetic rounds a matmul's operands, for its tolerance.
+struct OperandRounding {
+  double relative = 0.0;  // each operand's relative rounding (bf16: 2^-8)
+  // A quantized per block of 32 to int8 with an fp32 scale (the block formats' decode on int8
+  // dot products): the error is relative to sum_k amax(A's block) |B's weight| instead
+  // (workloads/matmul.hpp's int8_matmul_tolerance).
+  bool int8_blocks = false;
+};
+
 // What a backend is and can do, answered without building it (ggml's registry -> device
 // split): `aigcbench list`, the run planner and the benchmark registration ask descriptors;
 // only a case that runs calls make(). Each backend folder defines its descriptor beside the
@@ -69,6 +78,10 @@ struct BackendDescriptor {
   // by bf16): their tolerance widens by bf16's 2^-8, and the decoder, whose bound counts on
   // fp32 activations, is not run on them.
   std::vector<WeightFormat> bf16_activations;
+  // Of those, the block formats whose matrix-vector product (decode) quantizes A per block of
+  // 32 to int8 and sums in integers (simd and openmp where the CPU has AVX512-VNNI): their
+  // tolerance is int8's, and the decoder's bound adds the activations' rounding.
+  std::vector<WeightFormat> int8_activations;
   bool device_timer = false;  // timed on the device's clock (CUDA events), not wall clock
   std::function<int()> max_threads = [] { return 1; };  // 1: single-threaded
   std::function<Availability()> availability = [] { return Availability{}; };
@@ -82,9 +95,9 @@ struct BackendDescriptor {
   // "skipped"-row text for an op it lacks: "<backend> has no <op> for <dtype>".
   std::string lacks(Op op, const std::string& dtype) const;
   bool takes(WeightFormat f) const;
-  // The relative rounding a matmul on B stored in `f` adds to each operand: the dtype's, or
-  // bf16's 2^-8 where the format rounds A to bf16 (bf16_activations).
-  double operand_rounding_for(WeightFormat f) const;
+  // The rounding a matmul on B stored in `f` adds to its operands: the dtype's, bf16's 2^-8
+  // where the format rounds A to bf16 (bf16_activations), int8 blocks (int8_activations).
+  OperandRounding operand_rounding_for(WeightFormat f) const;
   // "skipped"-row text for a weight format it lacks: "<backend> has no matmul for q4_1 weights".
   std::string lacks(WeightFormat f) const;
 };

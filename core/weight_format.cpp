@@ -233,6 +233,25 @@ void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* o
   }
 }
 
+void round_to_int8_blocks(const float* x, std::int64_t n, float* out) {
+  for (std::int64_t b = 0; b < n; b += 32) {
+    float amax = 0;
+    bool nan = false;
+    for (std::int64_t k = b; k < b + 32; ++k) {
+      amax = std::max(amax, std::abs(x[k]));
+      nan = nan || std::isnan(x[k]);
+    }
+    if (nan) amax = std::numeric_limits<float>::quiet_NaN();
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (std::int64_t k = b; k < b + 32; ++k) out[k] = d * std::nearbyint(x[k] * id);
+  }
+}
+
+double int8_activation_rounding() {
+  const double u = 0x1p-24;
+  return (1 + u) * (0.5 + 255 * u) / 127;
+}
+
 std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x, std::int64_t rows,
                                         std::int64_t K) {
   const std::int64_t stride = row_bytes(f, K);

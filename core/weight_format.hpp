@@ -53,6 +53,14 @@ std::uint16_t float_to_bf16(float x);
 void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out);
 void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out);
 
+// Activations rounded as the block formats' int8 arithmetic rounds them (kernels/simd/
+// gemv_int8.hpp): per block of 32, d = amax / 127 and id = 1 / d in fp32, p = x * id rounded
+// to nearest even (into [-127, 127]), x' = d * p. n a multiple of 32; NaN stays NaN.
+void round_to_int8_blocks(const float* x, std::int64_t n, float* out);
+// Its error bound relative to amax: |x - d p| <= (1 + u)(1/2 + 255 u) / 127 amax (the reciprocal
+// and the product each round once, |x / d| <= 127 (1 + u), and d <= amax / 127 (1 + u)).
+double int8_activation_rounding();
+
 // A [rows, K] matrix stored in the format (row r at r * row_bytes(f, K)).
 std::vector<std::uint8_t> quantize_rows(WeightFormat f, std::span<const float> x, std::int64_t rows,
                                         std::int64_t K);

@@ -12,8 +12,20 @@ using Matrix = std::vector<double>;  // row-major
 // out[T, N] = in[T, K] . W + bias, W stored [K, N] or, transposed, [N, K]; bias may be empty.
 // In blocks of rows and columns so that W streams from memory once per row block, not once per
 // row; columns are shared among threads.
-Matrix linear(const Matrix& in, std::int64_t T, std::int64_t K, const std::vector<float>& w,
-              const std::vector<float>& bias, std::int64_t N, bool transposed) {
+// Rows of K values rounded per block of 32 to d p, d = amax / 127, p = round(x / d).
+Matrix rounded_to_int8_blocks(const Matrix& in) {
+  Matrix out(in.size());
+  for (std::size_t b = 0; b < in.size(); b += 32) {
+    double amax = 0;
+    for (std::size_t k = b; k < b + 32; ++k) amax = std::max(amax, std::abs(in[k]));
+    const double d = amax / 127;
+    for (std::size_t k = b; k < b + 32; ++k) out[k] = d == 0 ? 0.0 : d * std::nearbyint(in[k] / d);
+  }
+  return out;
+}
+
+Matrix linear_exact(const Matrix& in, std::int64_t T, std::int64_t K, const std::vector<float>& w,
+                    const std::vector<float>& bias, std::int64_t N, bool transposed) {
   constexpr std::int64_t kRows = 16, kCols = 64;
   Matrix out(T * N);
   const std::int64_t col_blocks = (N + kCols - 1) / kCols;
@@ -123,12 +135,19 @@ Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t
 
 }  // namespace
 
-std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids) {
+std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
+                                     bool int8_activations) {
   const DecoderConfig& cfg = w.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd, F = cfg.ff();
   const std::int64_t H = cfg.n_head, Hkv = cfg.kv_heads(), D = cfg.head_dim();
   const bool llama = cfg.is_llama(), tr = w.transposed;
   const double eps = cfg.norm_eps;
+  auto linear = [&](const Matrix& in, std::int64_t rows, std::int64_t K,
+                    const std::vector<float>& weights, const std::vector<float>& bias,
+                    std::int64_t N, bool transposed) {
+    return linear_exact(int8_activations ? rounded_to_int8_blocks(in) : in, rows, K, weights, bias,
+                        N, transposed);
+  };
   Matrix x(T * C);
   for (std::int64_t t = 0; t < T; ++t) {
     for (std::int64_t c = 0; c < C; ++c) {
@@ -157,7 +176,8 @@ std::vector<double> reference_logits(const DecoderWeights& w, std::span<const st
     for (std::int64_t i = 0; i < T * C; ++i) x[i] += down[i];
   }
   const Matrix last(x.end() - C, x.end());
-  const Matrix h = normalize(last, 1, C, w.final_norm, w.final_norm_bias, eps);
+  const Matrix normalized = normalize(last, 1, C, w.final_norm, w.final_norm_bias, eps);
+  const Matrix h = int8_activations ? rounded_to_int8_blocks(normalized) : normalized;
   const std::vector<float>& out = w.output_matrix();
   std::vector<double> logits(cfg.vocab);
 #pragma omp parallel for

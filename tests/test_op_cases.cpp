@@ -84,7 +84,7 @@ TEST_CASE("the guard regions catch a kernel that writes past its output") {
       };
     }
     OpCheck check(const OpVars&, const std::vector<std::vector<float>>&,
-                  const std::vector<std::vector<float>>&, double) const override {
+                  const std::vector<std::vector<float>>&, const OperandRounding&) const override {
       return {0.0, 0.0};
     }
   } overrun;
@@ -110,16 +110,16 @@ TEST_CASE("an op case's check fails on a NaN, an unwritten output and a wrong el
     for (const auto& o : out) dout.push_back(backend->upload_new(nan_filled(o.size())));
     c->prepare(*backend, vars)(din, dout);
     for (std::size_t i = 0; i < out.size(); ++i) backend->download(dout[i], out[i]);
-    const OpCheck good = c->check(vars, in, out, 0.0);
+    const OpCheck good = c->check(vars, in, out, OperandRounding{});
     CHECK(good.max_rel_error <= good.tolerance);
     const std::size_t last = out[0].size() - 1;
     auto wrong = out;
     wrong[0][last] = wrong[0][last] * 1.01f + 0.01f;
-    const OpCheck bad = c->check(vars, in, wrong, 0.0);
+    const OpCheck bad = c->check(vars, in, wrong, OperandRounding{});
     CHECK(bad.max_rel_error > bad.tolerance);
     auto nan = out;
     nan[0][0] = std::numeric_limits<float>::quiet_NaN();
-    const OpCheck poisoned = c->check(vars, in, nan, 0.0);
+    const OpCheck poisoned = c->check(vars, in, nan, OperandRounding{});
     CHECK_FALSE(poisoned.max_rel_error <= poisoned.tolerance);
   }
 }
@@ -191,4 +191,37 @@ TEST_CASE("the op workload names each case and refuses an unknown op by name") {
   CHECK_THROWS_WITH(w.canonical_shape("op=rmsnorm,rows=0,dim=8"),
                     Catch::Contains("rows=0 is out of range"));
   CHECK(w.preset_shapes(Preset::quick).size() == op_cases().size());
+}
+
+TEST_CASE("the int8-activation check passes fp32 arithmetic and fails a wrong element or a NaN") {
+  // Its bound (workloads/matmul.hpp) holds for fp32 activations too, so the scalar backend's
+  // result passes; inputs lie in [-1, 1], so each element's scale is at most K and a shift of
+  // K / 100 is at least 1% of it, well above the tolerance (about 0.4%).
+  auto backend = make_backend("scalar");
+  const OperandRounding int8{.int8_blocks = true};
+  for (const WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1}) {
+    const OpCase& c = find_op_case(std::string("matmul_") + weight_format_name(f));
+    for (const OpVars& vars : c.test_shapes()) {
+      INFO(format_op_shape(c, vars));
+      const auto in = c.inputs(vars);
+      std::vector<std::vector<float>> out;
+      for (const std::int64_t n : c.output_floats(vars)) out.emplace_back(n);
+      std::vector<Buffer> din, dout;
+      for (const auto& x : in) din.push_back(backend->upload_new(x));
+      for (const auto& o : out) dout.push_back(backend->upload_new(nan_filled(o.size())));
+      c.prepare(*backend, vars)(din, dout);
+      backend->download(dout[0], out[0]);
+      const OpCheck good = c.check(vars, in, out, int8);
+      CHECK(good.max_rel_error <= good.tolerance);
+      CHECK(good.tolerance < 0.005);
+      auto wrong = out;
+      wrong[0].back() += 0.01f * float(vars.at("K"));
+      const OpCheck bad = c.check(vars, in, wrong, int8);
+      CHECK(bad.max_rel_error > bad.tolerance);
+      auto nan = out;
+      nan[0].front() = std::numeric_limits<float>::quiet_NaN();
+      const OpCheck poisoned = c.check(vars, in, nan, int8);
+      CHECK_FALSE(poisoned.max_rel_error <= poisoned.tolerance);
+    }
+  }
 }

@@ -104,17 +104,19 @@ namespace {
 // The float64 reference is the slow part of a verification: computed once per token
 // sequence and shared by every backend that produced the same sequence.
 std::vector<double> cached_reference_logits(const DecoderWeights& w, WeightFormat format,
-                                            std::span<const std::int32_t> ids) {
+                                            std::span<const std::int32_t> ids,
+                                            bool int8_activations) {
   static std::mutex mutex;
   static std::map<std::string, std::vector<double>> cache;
   std::string key =
-      fmt::format("{}/{}/{}", w.config.name, w.config.n_layer, weight_format_name(format));
+      fmt::format("{}/{}/{}/{}", w.config.name, w.config.n_layer, weight_format_name(format),
+                  int8_activations ? "int8" : "fp32");
   for (const std::int32_t id : ids) key += fmt::format(",{}", id);
   const std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 16) cache.clear();
   // The reference computes with the weights the format keeps (exactly what the model stores).
-  return cache[key] = reference_logits(weights_as_stored(w, format), ids);
+  return cache[key] = reference_logits(weights_as_stored(w, format), ids, int8_activations);
 }
 
 std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab) {
@@ -131,7 +133,8 @@ class DecoderCase final : public WorkloadCase {
       : s_(s),
         weights_(named_model_weights(s.config)),
         prompt_(random_prompt(s.prompt, s.config.vocab)),
-        model_(backend, *weights_, s.prompt + s.gen, s.format) {
+        model_(backend, *weights_, s.prompt + s.gen, s.format),
+        int8_(backend.descriptor().operand_rounding_for(s.format).int8_blocks) {
     model_.prepare(s.prompt, s.gen);
     if (s.gen == 0) return;
     // The prompt fills the cache once, untimed; its argmax is the first token fed.
@@ -174,11 +177,11 @@ class DecoderCase final : public WorkloadCase {
       last.assign(logits.begin(), logits.end());
       if (!s_.logits) set_feed();  // put back what run() feeds
     }
-    return logits_relative_error(last, cached_reference_logits(*weights_, s_.format, fed));
+    return logits_relative_error(last, cached_reference_logits(*weights_, s_.format, fed, int8_));
   }
 
   double tolerance() const override {
-    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.format);
+    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.format, int8_);
   }
 
  private:
@@ -194,6 +197,7 @@ class DecoderCase final : public WorkloadCase {
   std::shared_ptr<const DecoderWeights> weights_;
   std::vector<std::int32_t> prompt_;
   DecoderModel model_;
+  bool int8_;  // the backend rounds this format's activations to int8: the reference does too
   std::int32_t first_token_ = 0, next_token_ = 0;
 };
 

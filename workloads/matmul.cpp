@@ -1,10 +1,12 @@
 #include "workloads/matmul.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "core/float16.hpp"
 #include "core/random.hpp"
 #include "core/verify.hpp"
 #include "workloads/shape_args.hpp"
@@ -79,6 +81,56 @@ double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
       }
     }
     for (std::int64_t j = 0; j < s.N; ++j) err.add(c[i * s.N + j], ref[j], scale[j]);
+  }
+  return err.value();
+}
+
+double int8_matmul_tolerance(std::int64_t K) {
+  const double r = int8_activation_rounding();
+  return r + fp32_gamma(double(K + 20)) * (1 + r);
+}
+
+double int8_matmul_max_error(const MatmulShape& s, WeightFormat f, std::span<const float> a,
+                             std::span<const std::uint8_t> stored, std::span<const float> bias,
+                             std::span<const float> c) {
+  const std::int64_t K = s.K, blocks = K / 32;
+  const std::int64_t bytes = row_bytes(f, K), block = bytes / blocks;
+  const std::vector<float> w = dequantize_rows(f, stored, s.N, K);
+  auto half_at = [](const std::uint8_t* p) {
+    std::uint16_t h;
+    std::memcpy(&h, p, 2);
+    return double(half_to_float(h));
+  };
+  // |d q_k| + |m| of each weight: |w_k| but for q4_1, whose min m is added after scaling.
+  std::vector<double> magnitude(w.size());
+  for (std::int64_t j = 0; j < s.N; ++j) {
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::uint8_t* p = stored.data() + j * bytes + b * block;
+      for (std::int64_t k = b * 32; k < b * 32 + 32; ++k) {
+        const double wk = w[j * K + k];
+        magnitude[j * K + k] = f == WeightFormat::q4_1
+                                   ? std::abs(wk - half_at(p + 2)) + std::abs(half_at(p + 2))
+                                   : std::abs(wk);
+      }
+    }
+  }
+  MaxRelativeError err;
+  std::vector<double> amax(blocks);
+  for (std::int64_t i = 0; i < s.M; ++i) {
+    const float* ai = a.data() + i * K;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      amax[b] = 0;
+      for (std::int64_t k = b * 32; k < b * 32 + 32; ++k)
+        amax[b] = std::max(amax[b], std::abs(double(ai[k])));
+    }
+    for (std::int64_t j = 0; j < s.N; ++j) {
+      double ref = s.bias ? bias[j] : 0.0, scale = s.bias ? std::abs(double(bias[j])) : 0.0;
+      for (std::int64_t k = 0; k < K; ++k) {
+        ref += double(ai[k]) * w[j * K + k];
+        scale += amax[k / 32] * magnitude[j * K + k];
+      }
+      err.add(c[i * s.N + j], ref, scale);
+    }
   }
   return err.value();
 }

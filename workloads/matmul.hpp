@@ -25,6 +25,21 @@ double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
                             std::span<const float> b, std::span<const float> bias,
                             std::span<const float> c, std::span<const std::int64_t> rows = {});
 
+// The block formats' decode on int8 activations (OperandRounding::int8_blocks): A's element
+// in a block of 32 with largest magnitude amax is rounded to d p, within
+// core/weight_format's int8_activation_rounding() of amax, and the fp32 scaling and
+// accumulation of the exact integer block sums round within gamma(K + 20); both relative to
+// sum_k amax(k's block) (|d q_k| + |m|) (1 + r), B's weight being d q_k + m (kernels/simd/
+// gemv_int8.cpp derives it). The bound also holds for fp32 activations, whose error is within
+// gamma(K + 2) of sum_k |a_k| |w_k|, not above this sum.
+double int8_matmul_tolerance(std::int64_t K);
+// Maximum error of C = A B^T (+ bias) with B stored in block format `f` (bytes `stored`, rows
+// of row_bytes(f, K)), each element relative to |bias_j| + sum_k amax(k's block of A's row)
+// (|d q_k| + |m|).
+double int8_matmul_max_error(const MatmulShape& s, WeightFormat f, std::span<const float> a,
+                             std::span<const std::uint8_t> stored, std::span<const float> bias,
+                             std::span<const float> c);
+
 class MatmulWorkload final : public Workload {
  public:
   std::string name() const override { return "matmul"; }

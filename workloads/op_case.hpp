@@ -59,11 +59,11 @@ class OpCase {
   virtual std::vector<std::int64_t> output_floats(const OpVars& v) const = 0;
   // Builds the kernel (set-up outside the timed region) and returns what runs it.
   virtual OpRun prepare(Backend& backend, const OpVars& v) const = 0;
-  // The outputs against the float64 reference. `operand_rounding` is the relative rounding the
-  // backend's dtype adds to each operand (bf16: 2^-8), which widens the bound.
+  // The outputs against the float64 reference. `rounding` is what the backend's arithmetic
+  // adds to the operands (bf16: 2^-8 each; int8 blocks of A), which widens the bound.
   virtual OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
                         const std::vector<std::vector<float>>& out,
-                        double operand_rounding) const = 0;
+                        const OperandRounding& rounding) const = 0;
 };
 
 // Every op case, in reporting order.

@@ -2,6 +2,7 @@
 #include "kernels/simd/attention.hpp"
 #include "kernels/simd/elementwise.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemv_int8.hpp"
 #include "kernels/simd/layernorm.hpp"
 #include "kernels/simd/rmsnorm.hpp"
 #include "kernels/simd/rope.hpp"
@@ -69,6 +70,7 @@ const BackendDescriptor& simd_descriptor() {
       .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
               Op::rope},
       .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
+      .int8_activations = simd::int8_activation_formats(),
       .simd_target = [] { return simd::dispatched_target(); },
       .make = [] { return std::unique_ptr<Backend>(new SimdBackend(simd_descriptor())); }};
   return d;

@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemv_int8.hpp"
 #include "kernels/simd/scratch.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -370,6 +372,21 @@ void gemm(const GemmView& view) {
       }
     }
     return;
+  }
+  if (is_block_format(view.b_format)) {
+    // The block formats multiply activations rounded to int8 per block of 32, the rounding
+    // llama.cpp's q8_0 activations make: on int8 dot products (gemv_int8) for a decode's few
+    // rows where the CPU has them, else rounded here, to the same values, before fp32 products
+    // (prefill, narrower targets). One arithmetic on every path, so one reference models it.
+    if (view.m <= kGemvMaxRows && int8_dot_dispatched()) return gemv_int8(view);
+    thread_local std::vector<float> rounded;
+    rounded.resize(static_cast<std::size_t>(view.m * view.k));
+    for (std::int64_t i = 0; i < view.m; ++i)
+      round_to_int8_blocks(view.a + i * view.lda, view.k, rounded.data() + i * view.k);
+    GemmView g = view;
+    g.a = rounded.data();
+    g.lda = view.k;
+    return HWY_DYNAMIC_DISPATCH(GemmImpl)(g);
   }
   HWY_DYNAMIC_DISPATCH(GemmImpl)(view);
 }

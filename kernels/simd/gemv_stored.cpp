@@ -19,6 +19,7 @@
 
 #include "core/float16.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemv_int8.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace aigc::simd {
@@ -376,6 +377,8 @@ void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* o
   WithStoredFormat(f, [&](auto format) { DequantizeRowFormat<format.value>(p, n, out); });
 }
 
+bool Int8DotTargetImpl() { return HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3; }
+
 void GemvStoredImpl(const GemmView& g) {
   WithStoredFormat(g.b_format, [&](auto format) { GemvStoredFormat<format.value>(g); });
 }
@@ -389,6 +392,9 @@ namespace aigc::simd {
 
 HWY_EXPORT(GemvStoredImpl);
 HWY_EXPORT(DequantizeRowImpl);
+HWY_EXPORT(Int8DotTargetImpl);
+
+bool int8_dot_dispatched() { return has_int8_dot() && HWY_DYNAMIC_DISPATCH(Int8DotTargetImpl)(); }
 
 void gemv_stored(const GemmView& view) { HWY_DYNAMIC_DISPATCH(GemvStoredImpl)(view); }
 

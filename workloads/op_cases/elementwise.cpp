@@ -72,7 +72,7 @@ class ElementwiseCase final : public OpCase {
   // silu_mul: every step is relative (the exp's few ulp shrink by e / (1 + e) < 1 in the
   // sigmoid, then a sum, a quotient and a product), so 16 u of |ref| covers a library's exp.
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
-                const std::vector<std::vector<float>>& out, double) const override {
+                const std::vector<std::vector<float>>& out, const OperandRounding&) const override {
     MaxRelativeError err;
     const std::int64_t n = v.at("n");
     for (std::int64_t i = 0; i < n; ++i) {

@@ -89,7 +89,7 @@ class SplitHeadsCase final : public OpCase {
   // The cache rows before pos0 are not written: they stay poisoned (NaN), and only rows
   // pos0.. are compared.
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
-                const std::vector<std::vector<float>>& out, double) const override {
+                const std::vector<std::vector<float>>& out, const OperandRounding&) const override {
     const HeadsShape s = heads_of(v);
     const std::int64_t T = s.tokens, H = s.heads, Hkv = s.kv_head_count(), D = s.head_dim;
     const std::int64_t R = s.qkv_row(), pos0 = v.at("pos0");
@@ -144,7 +144,7 @@ class MergeHeadsCase final : public OpCase {
     };
   }
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
-                const std::vector<std::vector<float>>& out, double) const override {
+                const std::vector<std::vector<float>>& out, const OperandRounding&) const override {
     const std::int64_t T = v.at("tokens"), H = v.at("heads"), D = v.at("head_dim");
     std::vector<float> want(T * H * D);
     for (std::int64_t h = 0; h < H; ++h)

@@ -108,7 +108,8 @@ class MatmulCase final : public OpCase {
   }
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
                 const std::vector<std::vector<float>>& out,
-                double operand_rounding) const override {
+                const OperandRounding& rounding) const override {
+    const double operand_rounding = rounding.relative;
     MatmulShape s = matmul_of(v, format_);
     if (!stored()) {
       return {matmul_max_rel_error(s, in[0], in[1], in[2], out[0]),
@@ -118,6 +119,10 @@ class MatmulCase final : public OpCase {
     // may sum each block before scaling it, one more rounding per product (K + 1 terms).
     const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(in[1].data()),
                                               static_cast<std::size_t>(s.b_bytes()));
+    if (rounding.int8_blocks && is_block_format(format_)) {
+      return {int8_matmul_max_error(s, format_, in[0], bytes, in[2], out[0]),
+              int8_matmul_tolerance(s.K)};
+    }
     const std::vector<float> b = dequantize_rows(format_, bytes, s.N, s.K);
     s.b_format = WeightFormat::f32;
     return {matmul_max_rel_error(s, in[0], b, in[2], out[0]),
@@ -196,7 +201,7 @@ class AttentionCase final : public OpCase {
     };
   }
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
-                const std::vector<std::vector<float>>& out, double) const override {
+                const std::vector<std::vector<float>>& out, const OperandRounding&) const override {
     const AttentionError e = attention_error(attention_of(v), in[0], in[1], in[2], out[0]);
     return {e.max_rel_error, e.tolerance};
   }

@@ -65,7 +65,7 @@ class LayernormCase final : public NormCase {
   // gamma_(C+3) (times 1 + mean^2/var for a one-pass E[x^2] - mean^2, which a library may use),
   // rstd half that plus a few u.
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
-                const std::vector<std::vector<float>>& out, double) const override {
+                const std::vector<std::vector<float>>& out, const OperandRounding&) const override {
     const std::int64_t rows = v.at("rows"), dim = v.at("dim");
     const auto &x = in[0], &g = in[1], &b = in[2];
     MaxRelativeError err;
@@ -112,7 +112,7 @@ class RmsnormCase final : public NormCase {
   // the square root (which halves it), the reciprocal and two products add a few u each:
   // |dy_j| <= (gamma_C / 2 + 6u) |x_j| rstd |g_j| <= gamma_(C+12) |y_j|.
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
-                const std::vector<std::vector<float>>& out, double) const override {
+                const std::vector<std::vector<float>>& out, const OperandRounding&) const override {
     const std::int64_t rows = v.at("rows"), dim = v.at("dim");
     const auto &x = in[0], &g = in[1];
     MaxRelativeError err;

@@ -77,7 +77,7 @@ class RopeCase final : public OpCase {
   // off by ~3e-4 radians), and the turned pair by that times |x0| + |x1|; cos, sin and the
   // rotation add a few u more.
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,
-                const std::vector<std::vector<float>>& out, double) const override {
+                const std::vector<std::vector<float>>& out, const OperandRounding&) const override {
     const RopeShape s = rope_of(v);
     MaxRelativeError err;
     const std::int64_t row = s.row_floats();

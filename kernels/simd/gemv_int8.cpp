@@ -1,0 +1,265 @@
+// The block formats' decode on int8 dot products (see gemv_int8.hpp for what it computes).
+//
+// Why: with fp32 activations every 4-bit or 8-bit weight is widened to fp32 and multiplied in
+// fp32, and one core then computes slower than memory delivers (measured on a Zen 5 VM, the
+// q8_0 logits product ran at 29 G weights/s from cache and from memory alike, while memory
+// gave the f16 one 43 GB/s). vpdpbusd multiplies 64 int8 pairs and sums them by four in one
+// instruction: one zmm holds two blocks, so the fp32 work (convert, scale, accumulate) is paid
+// once per two blocks of 32 instead of four times per block.
+//
+// Error: A's element x of a block with largest magnitude amax becomes d p, d = fl(amax / 127),
+// p = round(fl(x fl(1/d))) in [-127, 127], so |x - d p| <= d (1/2 + 255 u) (the product and
+// reciprocal each round once, |x / d| <= 127 (1 + u)), and d <= amax / 127 (1 + u): at most
+// r = (1 + u)(1/2 + 255 u) / 127 of amax. Weights are exact (d_w q + m as dequantize() gives
+// them), integer block sums are exact in int32, and the fp32 scaling and accumulation of
+// K / 32 block terms (16 lanes, then a lane sum, then the bias) round within gamma(K + 20) of
+// sum |d_w q| |d p| + |m| |d p|. Both are at most sum_k amax_k (|d_w q_k| + |m|) (1 + r) with
+// amax_k the amax of k's block: core/weight_format's int8_activation_rounding() and the op
+// cases' check (workloads/matmul.cpp) use exactly this.
+#include "kernels/simd/gemv_int8.hpp"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "core/float16.hpp"
+
+namespace aigc::simd {
+namespace {
+
+#define AIGC_INT8_TARGET \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+
+// As gemv_stored.cpp: B streams from memory and is prefetched this far ahead, row by row.
+constexpr std::size_t kPrefetchBytes = 8192;
+
+// A's row quantized for one format. Blocks go in pairs (one zmm of int8 activations per pair);
+// an odd last block is kept in natural order and summed in scalar integers.
+//   q8_0: a pair is block A's 32 bytes then block B's: dot-product lanes 0-7 are A's, 8-15 B's.
+//   q4_0/q4_1: A 0-15, B 0-15, A 16-31, B 16-31, the order in which a pair's nibbles unpack
+//   (low nibbles of A's 16 bytes, of B's, then the high ones): lanes A x4, B x4, A x4, B x4.
+struct QuantizedRow {
+  std::vector<std::int8_t> x;       // K values
+  std::vector<float> scale;         // per block: d
+  std::vector<std::int32_t> sum;    // per block: sum of p (q4_0's -8, q4_1's min)
+  std::vector<float> lane_scale;    // per pair, 16 lanes: the lane's block's d
+  std::vector<std::int32_t> minus_eight_sums;  // q4_0, per pair: -8 * (the lane's 4 p)
+  std::vector<float> lane_sums;     // q4_1, per pair: d * (the lane's 4 p)
+};
+
+constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0; }
+constexpr std::size_t block_bytes_of(WeightFormat f) {
+  return f == WeightFormat::q8_0 ? 34 : f == WeightFormat::q4_0 ? 18 : 20;
+}
+constexpr std::size_t quants_at(WeightFormat f) { return f == WeightFormat::q4_1 ? 4 : 2; }
+
+AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f,
+                                   QuantizedRow& q) {
+  const std::size_t blocks = K / 32, pairs = blocks / 2;
+  q.x.resize(K);
+  q.scale.resize(blocks);
+  q.sum.resize(blocks);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(a + 32 * b), v1 = _mm512_loadu_ps(a + 32 * b + 16);
+    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    // max drops NaN; a NaN activation must reach the outputs (through the scale).
+    if ((_mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q)) != 0)
+      amax = std::numeric_limits<float>::quiet_NaN();
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    // Round to nearest even (MXCSR's default); |x id| <= 127 (1 + 2u) rounds into [-127, 127].
+    const __m512i p0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+    const __m512i p1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+    q.scale[b] = d;
+    q.sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(p0, p1));
+    std::int8_t* lo = q.x.data() + 32 * b;  // elements 0-15
+    std::int8_t* hi = lo + 16;              // elements 16-31
+    if (is_four_bit(f) && b < 2 * pairs) {
+      lo = q.x.data() + 64 * (b / 2) + 16 * (b % 2);
+      hi = lo + 32;
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), _mm512_cvtepi32_epi8(p0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm512_cvtepi32_epi8(p1));
+  }
+  q.lane_scale.resize(16 * pairs);
+  q.minus_eight_sums.resize(f == WeightFormat::q4_0 ? 16 * pairs : 0);
+  q.lane_sums.resize(f == WeightFormat::q4_1 ? 16 * pairs : 0);
+  const __mmask16 b_lanes = is_four_bit(f) ? 0xF0F0 : 0xFF00;
+  for (std::size_t i = 0; i < pairs; ++i) {
+    const __m512 d = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(q.scale[2 * i]),
+                                          _mm512_set1_ps(q.scale[2 * i + 1]));
+    _mm512_storeu_ps(q.lane_scale.data() + 16 * i, d);
+    const __m512i xv = _mm512_loadu_si512(q.x.data() + 64 * i);
+    if (f == WeightFormat::q4_0) {
+      const __m512i eights = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), xv);
+      _mm512_storeu_si512(q.minus_eight_sums.data() + 16 * i,
+                          _mm512_sub_epi32(_mm512_setzero_si512(), eights));
+    } else if (f == WeightFormat::q4_1) {
+      const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), xv);
+      _mm512_storeu_ps(q.lane_sums.data() + 16 * i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sums)));
+    }
+  }
+}
+
+std::uint16_t half_at(const std::uint8_t* p) {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return h;
+}
+
+// Two blocks' binary16 values (at pa and pb) widened into the lanes of their blocks.
+template <WeightFormat F>
+AIGC_INT8_TARGET __m512 pair_halves(const std::uint8_t* pa, const std::uint8_t* pb) {
+  const __m128i a = _mm_set1_epi16(static_cast<short>(half_at(pa)));
+  const __m128i b = _mm_set1_epi16(static_cast<short>(half_at(pb)));
+  if constexpr (is_four_bit(F)) {
+    return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)));
+  } else {
+    return _mm512_cvtph_ps(_mm256_set_m128i(b, a));
+  }
+}
+
+// One pair of blocks of one row (bytes at p) against the pair's activations xv: the int32 dot
+// products by lane.
+template <WeightFormat F>
+AIGC_INT8_TARGET __m512i pair_dot(const std::uint8_t* p, __m512i xv, __m512i init) {
+  constexpr std::size_t kBytes = block_bytes_of(F), kQs = quants_at(F);
+  if constexpr (F == WeightFormat::q8_0) {
+    const __m512i w = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kBytes + kQs)), 1);
+    // vpdpbusd multiplies unsigned by signed bytes: |w| times x with w's sign (|-128| = 128 as
+    // an unsigned byte; x is never -128).
+    const __m512i signed_x = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(w),
+                                                  _mm512_setzero_si512(), xv);
+    return _mm512_dpbusd_epi32(init, _mm512_abs_epi8(w), signed_x);
+  } else {
+    const __m256i bytes = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kQs))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kBytes + kQs)), 1);
+    const __m256i nibble = _mm256_set1_epi8(15);
+    const __m256i low = _mm256_and_si256(bytes, nibble);
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+    const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+    return _mm512_dpbusd_epi32(init, w, xv);
+  }
+}
+
+// The odd last block of a row (bytes at p) in scalar integers and the same fp32 steps.
+// Not inlined: GCC 12, inlining this loop into the VNNI functions above, vectorized its signed x
+// signed bytes with vpdpbusd (unsigned x signed) and got the products wrong (seen here, K = 32).
+template <WeightFormat F>
+__attribute__((noinline)) float last_block(const std::uint8_t* p, const QuantizedRow& q,
+                                           std::size_t b) {
+  const std::int8_t* x = q.x.data() + 32 * b;
+  std::int32_t dot = 0;
+  if constexpr (F == WeightFormat::q8_0) {
+    for (std::size_t k = 0; k < 32; ++k) dot += static_cast<std::int8_t>(p[2 + k]) * x[k];
+  } else {
+    const std::int32_t offset = F == WeightFormat::q4_0 ? 8 : 0;
+    for (std::size_t i = 0; i < 16; ++i) {
+      const std::uint8_t byte = p[quants_at(F) + i];
+      dot += ((byte & 15) - offset) * x[i] + ((byte >> 4) - offset) * x[16 + i];
+    }
+  }
+  float t = (half_to_float(half_at(p)) * q.scale[b]) * static_cast<float>(dot);
+  if constexpr (F == WeightFormat::q4_1)
+    t += half_to_float(half_at(p + 2)) * (q.scale[b] * static_cast<float>(q.sum[b]));
+  return t;
+}
+
+// out[r] = q . row r for R rows (bytes at rows[r]); R rows share each load of activations.
+template <WeightFormat F, int R>
+AIGC_INT8_TARGET void dot_rows(const QuantizedRow& q, const std::uint8_t* const* rows,
+                               std::size_t K, float* out) {
+  constexpr std::size_t kBytes = block_bytes_of(F);
+  const std::size_t blocks = K / 32, pairs = blocks / 2;
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < pairs; ++i) {
+    const std::size_t at = 2 * kBytes * i;
+    const __m512i xv = _mm512_loadu_si512(q.x.data() + 64 * i);
+    const __m512 lane_scale = _mm512_loadu_ps(q.lane_scale.data() + 16 * i);
+    __m512i init = _mm512_setzero_si512();
+    if constexpr (F == WeightFormat::q4_0)
+      init = _mm512_loadu_si512(q.minus_eight_sums.data() + 16 * i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const std::uint8_t* p = rows[r] + at;
+      _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes), _MM_HINT_T0);
+      if constexpr (2 * kBytes > 64)
+        _mm_prefetch(reinterpret_cast<const char*>(p + 64 + kPrefetchBytes), _MM_HINT_T0);
+      const __m512i dot = pair_dot<F>(p, xv, init);
+      const __m512 scale = _mm512_mul_ps(pair_halves<F>(p, p + kBytes), lane_scale);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[r]);
+      if constexpr (F == WeightFormat::q4_1) {
+        acc[r] = _mm512_fmadd_ps(pair_halves<F>(p + 2, p + kBytes + 2),
+                                 _mm512_loadu_ps(q.lane_sums.data() + 16 * i), acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    out[r] = _mm512_reduce_add_ps(acc[r]);
+    if (blocks % 2 != 0) out[r] += last_block<F>(rows[r] + (blocks - 1) * kBytes, q, blocks - 1);
+  }
+}
+
+template <WeightFormat F>
+void gemv_format(const GemmView& g) {
+  thread_local QuantizedRow quantized[kGemvMaxRows];
+  const std::size_t M = static_cast<std::size_t>(g.m), N = static_cast<std::size_t>(g.n),
+                    K = static_cast<std::size_t>(g.k);
+  for (std::size_t m = 0; m < M; ++m) quantize_row(g.a + m * g.lda, K, F, quantized[m]);
+  auto bias = [&](std::size_t j) { return g.bias != nullptr ? g.bias[j] : 0.0f; };
+  std::size_t j = 0;
+  for (; j + 4 <= N; j += 4) {
+    const std::uint8_t* rows[4];
+    for (std::size_t r = 0; r < 4; ++r) rows[r] = g.b_stored + (j + r) * g.ldb_bytes;
+    for (std::size_t m = 0; m < M; ++m) {
+      float dots[4];
+      dot_rows<F, 4>(quantized[m], rows, K, dots);
+      for (std::size_t r = 0; r < 4; ++r) g.c[m * g.ldc + j + r] = bias(j + r) + dots[r];
+    }
+  }
+  for (; j < N; ++j) {
+    const std::uint8_t* row = g.b_stored + j * g.ldb_bytes;
+    for (std::size_t m = 0; m < M; ++m) {
+      float dot;
+      dot_rows<F, 1>(quantized[m], &row, K, &dot);
+      g.c[m * g.ldc + j] = bias(j) + dot;
+    }
+  }
+}
+
+}  // namespace
+
+bool has_int8_dot() {
+  static const bool has = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+  return has;
+}
+
+std::vector<WeightFormat> int8_activation_formats() {
+  return {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1};
+}
+
+void gemv_int8(const GemmView& g) {
+  switch (g.b_format) {
+    case WeightFormat::q8_0:
+      return gemv_format<WeightFormat::q8_0>(g);
+    case WeightFormat::q4_0:
+      return gemv_format<WeightFormat::q4_0>(g);
+    case WeightFormat::q4_1:
+      return gemv_format<WeightFormat::q4_1>(g);
+    default:
+      throw std::logic_error("gemv_int8: not a block format");
+  }
+}
+
+}  // namespace aigc::simd

@@ -1,0 +1,32 @@
+#pragma once
+// The block formats' matrix-vector product on int8 dot-product instructions (AVX512-VNNI's
+// vpdpbusd), the arithmetic llama.cpp uses for its q8_0/q4_0/q4_1 decode: A's row is quantized
+// per block of 32 to int8 with an fp32 scale (GGUF's q8_0 of the activations, scale kept in
+// fp32), each block's dot product is summed exactly in int32, then scaled and accumulated in
+// fp32. Highway 1.0 has no int8 dot product, hence intrinsics, on the CPUs that have them.
+//
+// Error (derived in gemv_int8.cpp, checked by the op cases): within
+// int8_activation_rounding() + gamma(K + 20) of sum_k amax(A's block of k) * (|d q_k| + |m|),
+// d, q, m being B's block scale, integer and min. core/backend.hpp's int8_activations.
+#include <vector>
+
+#include "kernels/simd/gemm.hpp"
+
+namespace aigc::simd {
+
+// Whether this CPU runs gemv_int8 (AVX512-F/BW/VL and VNNI).
+bool has_int8_dot();
+
+// Whether gemm() takes gemv_int8 for a block format's few rows: has_int8_dot() and the
+// dispatched Highway target is AVX-512 (a pinned narrower one keeps the fp32 products).
+bool int8_dot_dispatched();
+
+// The formats whose activations simd and openmp round to int8 on every path (the descriptors'
+// int8_activations): the block formats, on every CPU (gemm() rounds them where gemv_int8 does
+// not run).
+std::vector<WeightFormat> int8_activation_formats();
+
+// C = A B^T (+ bias) for B in q8_0, q4_0 or q4_1 and m <= kGemvMaxRows; has_int8_dot() must hold.
+void gemv_int8(const GemmView& view);
+
+}  // namespace aigc::simd
