@@ -407,7 +407,8 @@ double logits_tolerance(const DecoderConfig& c, std::int64_t length, WeightForma
   const double n = double(c.n_layer) * per_layer + norm + (C + 1) + block_scaling;
   // Projections that round their input to int8: QKV, output, up (with gate), down; logits.
   const double int8_products = 4 * double(c.n_layer) + 1;
-  const double int8 = int8_activations ? 4 * int8_activation_rounding() * std::sqrt(int8_products) : 0;
+  const double int8 =
+      int8_activations ? 4 * int8_activation_rounding() * std::sqrt(int8_products) : 0;
   return fp32_gamma(n) + int8;
 }
 

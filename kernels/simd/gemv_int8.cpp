@@ -43,12 +43,12 @@ constexpr std::size_t kPrefetchBytes = 8192;
 //   q4_0/q4_1: A 0-15, B 0-15, A 16-31, B 16-31, the order in which a pair's nibbles unpack
 //   (low nibbles of A's 16 bytes, of B's, then the high ones): lanes A x4, B x4, A x4, B x4.
 struct QuantizedRow {
-  std::vector<std::int8_t> x;       // K values
-  std::vector<float> scale;         // per block: d
-  std::vector<std::int32_t> sum;    // per block: sum of p (q4_0's -8, q4_1's min)
-  std::vector<float> lane_scale;    // per pair, 16 lanes: the lane's block's d
+  std::vector<std::int8_t> x;                  // K values
+  std::vector<float> scale;                    // per block: d
+  std::vector<std::int32_t> sum;               // per block: sum of p (q4_0's -8, q4_1's min)
+  std::vector<float> lane_scale;               // per pair, 16 lanes: the lane's block's d
   std::vector<std::int32_t> minus_eight_sums;  // q4_0, per pair: -8 * (the lane's 4 p)
-  std::vector<float> lane_sums;     // q4_1, per pair: d * (the lane's 4 p)
+  std::vector<float> lane_sums;                // q4_1, per pair: d * (the lane's 4 p)
 };
 
 constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0; }
@@ -57,8 +57,7 @@ constexpr std::size_t block_bytes_of(WeightFormat f) {
 }
 constexpr std::size_t quants_at(WeightFormat f) { return f == WeightFormat::q4_1 ? 4 : 2; }
 
-AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f,
-                                   QuantizedRow& q) {
+AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f, QuantizedRow& q) {
   const std::size_t blocks = K / 32, pairs = blocks / 2;
   q.x.resize(K);
   q.scale.resize(blocks);
@@ -133,8 +132,8 @@ AIGC_INT8_TARGET __m512i pair_dot(const std::uint8_t* p, __m512i xv, __m512i ini
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kBytes + kQs)), 1);
     // vpdpbusd multiplies unsigned by signed bytes: |w| times x with w's sign (|-128| = 128 as
     // an unsigned byte; x is never -128).
-    const __m512i signed_x = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(w),
-                                                  _mm512_setzero_si512(), xv);
+    const __m512i signed_x =
+        _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xv);
     return _mm512_dpbusd_epi32(init, _mm512_abs_epi8(w), signed_x);
   } else {
     const __m256i bytes = _mm256_inserti128_si256(
@@ -237,8 +236,7 @@ void gemv_format(const GemmView& g) {
 }  // namespace
 
 bool has_int8_dot() {
-  static const bool has = __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512bw") &&
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512dq") &&
                           __builtin_cpu_supports("avx512vl") &&
                           __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
