@@ -3,6 +3,7 @@
 // every value, subnormals, infinities and NaN) and bfloat16 (the upper half of a float).
 #include <bit>
 #include <cstdint>
+#include <cstring>
 
 namespace aigc {
 
@@ -28,5 +29,14 @@ inline float half_to_float(std::uint16_t h) {
 }
 
 inline float bf16_to_float(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t(b) << 16); }
+
+// The 16 bits stored at p, at any alignment (GGUF blocks put their f16 scales at odd offsets).
+inline std::uint16_t load_u16(const std::uint8_t* p) {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return h;
+}
+// The binary16 stored at p, widened.
+inline float half_at(const std::uint8_t* p) { return half_to_float(load_u16(p)); }
 
 }  // namespace aigc

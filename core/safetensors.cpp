@@ -182,8 +182,7 @@ std::vector<float> SafetensorsFile::read_f32(
     if (!raw.empty()) std::memcpy(out.data(), raw.data(), raw.size());
   } else if (t.dtype == "F16" || t.dtype == "BF16") {
     for (std::size_t i = 0; i < out.size(); ++i) {
-      std::uint16_t h;
-      std::memcpy(&h, raw.data() + 2 * i, 2);
+      const std::uint16_t h = load_u16(reinterpret_cast<const std::uint8_t*>(raw.data()) + 2 * i);
       out[i] = t.dtype == "F16" ? half_to_float(h) : bf16_to_float(h);
     }
   } else {

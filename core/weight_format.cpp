@@ -46,25 +46,6 @@ WeightFormat parse_weight_format(const std::string& text, const std::string& arg
       argument, fmt::format("unknown weight format '{}' (valid: {})", text, weight_format_names()));
 }
 
-std::int64_t block_elements(WeightFormat f) { return is_block_format(f) ? 32 : 1; }
-
-std::int64_t block_bytes(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::f32:
-      return 4;
-    case WeightFormat::f16:
-    case WeightFormat::bf16:
-      return 2;
-    case WeightFormat::q8_0:
-      return 2 + 32;
-    case WeightFormat::q4_0:
-      return 2 + 16;
-    case WeightFormat::q4_1:
-      return 2 + 2 + 16;
-  }
-  return 0;
-}
-
 std::int64_t row_bytes(WeightFormat f, std::int64_t K, const std::string& argument) {
   if (!row_fits(f, K)) {
     throw InvalidArgument(
@@ -106,12 +87,6 @@ std::uint16_t float_to_bf16(float x) {
 namespace {
 
 void store16(std::uint8_t* p, std::uint16_t v) { std::memcpy(p, &v, 2); }
-std::uint16_t load16(const std::uint8_t* p) {
-  std::uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-
 // Elements j < 16 of a 4-bit block in the low nibbles of bytes 0..15, j + 16 in the high ones.
 void pack_nibbles(const std::uint8_t* q, std::uint8_t* out) {
   for (int j = 0; j < 16; ++j) out[j] = static_cast<std::uint8_t>(q[j] | (q[j + 16] << 4));
@@ -197,15 +172,15 @@ void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* o
       if (n > 0) std::memcpy(out, in, static_cast<std::size_t>(n) * 4);
       return;
     case WeightFormat::f16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = half_to_float(load16(in + 2 * i));
+      for (std::int64_t i = 0; i < n; ++i) out[i] = half_at(in + 2 * i);
       return;
     case WeightFormat::bf16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_float(load16(in + 2 * i));
+      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_float(load_u16(in + 2 * i));
       return;
     case WeightFormat::q8_0:
       for (std::int64_t b = 0; b < n / 32; ++b) {
         const std::uint8_t* p = in + b * 34;
-        const float d = half_to_float(load16(p));
+        const float d = half_at(p);
         for (int j = 0; j < 32; ++j)
           out[b * 32 + j] = float(static_cast<std::int8_t>(p[2 + j])) * d;
       }
@@ -213,7 +188,7 @@ void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* o
     case WeightFormat::q4_0:
       for (std::int64_t b = 0; b < n / 32; ++b) {
         const std::uint8_t* p = in + b * 18;
-        const float d = half_to_float(load16(p));
+        const float d = half_at(p);
         for (int j = 0; j < 16; ++j) {
           out[b * 32 + j] = d * float(int(p[2 + j] & 0x0f) - 8);
           out[b * 32 + j + 16] = d * float(int(p[2 + j] >> 4) - 8);
@@ -223,7 +198,7 @@ void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* o
     case WeightFormat::q4_1:
       for (std::int64_t b = 0; b < n / 32; ++b) {
         const std::uint8_t* p = in + b * 20;
-        const float d = half_to_float(load16(p)), m = half_to_float(load16(p + 2));
+        const float d = half_at(p), m = half_at(p + 2);
         for (int j = 0; j < 16; ++j) {
           out[b * 32 + j] = d * float(p[4 + j] & 0x0f) + m;
           out[b * 32 + j + 16] = d * float(p[4 + j] >> 4) + m;

@@ -30,13 +30,29 @@ WeightFormat parse_weight_format(const std::string& text, const std::string& arg
 std::string weight_format_names();
 
 // Weights per block (1 for the float formats, 32 for the block formats) and bytes per block.
-std::int64_t block_elements(WeightFormat f);
-std::int64_t block_bytes(WeightFormat f);
-inline double bytes_per_weight(WeightFormat f) {
-  return double(block_bytes(f)) / double(block_elements(f));
-}
 constexpr bool is_block_format(WeightFormat f) {
   return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
+}
+constexpr std::int64_t block_elements(WeightFormat f) { return is_block_format(f) ? 32 : 1; }
+// GGUF's block layouts: an f16 scale (and q4_1's f16 min) before the 32 quants.
+constexpr std::int64_t block_bytes(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32:
+      return 4;
+    case WeightFormat::f16:
+    case WeightFormat::bf16:
+      return 2;
+    case WeightFormat::q8_0:
+      return 2 + 32;
+    case WeightFormat::q4_0:
+      return 2 + 16;
+    case WeightFormat::q4_1:
+      return 2 + 2 + 16;
+  }
+  return 0;
+}
+inline double bytes_per_weight(WeightFormat f) {
+  return double(block_bytes(f)) / double(block_elements(f));
 }
 // Bytes of a row of K weights. A block format takes only whole blocks (GGUF does not pad):
 // throws InvalidArgument naming `argument` when K is not a multiple of 32.

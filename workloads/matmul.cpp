@@ -96,11 +96,6 @@ double int8_matmul_max_error(const MatmulShape& s, WeightFormat f, std::span<con
   const std::int64_t K = s.K, blocks = K / 32;
   const std::int64_t bytes = row_bytes(f, K), block = bytes / blocks;
   const std::vector<float> w = dequantize_rows(f, stored, s.N, K);
-  auto half_at = [](const std::uint8_t* p) {
-    std::uint16_t h;
-    std::memcpy(&h, p, 2);
-    return double(half_to_float(h));
-  };
   // |d q_k| + |m| of each weight: |w_k| but for q4_1, whose min m is added after scaling.
   std::vector<double> magnitude(w.size());
   for (std::int64_t j = 0; j < s.N; ++j) {

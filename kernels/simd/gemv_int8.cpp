@@ -19,6 +19,7 @@
 #include "kernels/simd/gemv_int8.hpp"
 
 #include <immintrin.h>
+#include <cpuid.h>
 
 #include <cmath>
 #include <cstring>
@@ -52,9 +53,6 @@ struct QuantizedRow {
 };
 
 constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0; }
-constexpr std::size_t block_bytes_of(WeightFormat f) {
-  return f == WeightFormat::q8_0 ? 34 : f == WeightFormat::q4_0 ? 18 : 20;
-}
 constexpr std::size_t quants_at(WeightFormat f) { return f == WeightFormat::q4_1 ? 4 : 2; }
 
 AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f, QuantizedRow& q) {
@@ -103,17 +101,11 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
   }
 }
 
-std::uint16_t half_at(const std::uint8_t* p) {
-  std::uint16_t h;
-  std::memcpy(&h, p, 2);
-  return h;
-}
-
 // Two blocks' binary16 values (at pa and pb) widened into the lanes of their blocks.
 template <WeightFormat F>
 AIGC_INT8_TARGET __m512 pair_halves(const std::uint8_t* pa, const std::uint8_t* pb) {
-  const __m128i a = _mm_set1_epi16(static_cast<short>(half_at(pa)));
-  const __m128i b = _mm_set1_epi16(static_cast<short>(half_at(pb)));
+  const __m128i a = _mm_set1_epi16(static_cast<short>(load_u16(pa)));
+  const __m128i b = _mm_set1_epi16(static_cast<short>(load_u16(pb)));
   if constexpr (is_four_bit(F)) {
     return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)));
   } else {
@@ -125,7 +117,7 @@ AIGC_INT8_TARGET __m512 pair_halves(const std::uint8_t* pa, const std::uint8_t* 
 // products by lane.
 template <WeightFormat F>
 AIGC_INT8_TARGET __m512i pair_dot(const std::uint8_t* p, __m512i xv, __m512i init) {
-  constexpr std::size_t kBytes = block_bytes_of(F), kQs = quants_at(F);
+  constexpr std::size_t kBytes = std::size_t(block_bytes(F)), kQs = quants_at(F);
   if constexpr (F == WeightFormat::q8_0) {
     const __m512i w = _mm512_inserti64x4(
         _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs))),
@@ -164,9 +156,9 @@ __attribute__((noinline)) float last_block(const std::uint8_t* p, const Quantize
       dot += ((byte & 15) - offset) * x[i] + ((byte >> 4) - offset) * x[16 + i];
     }
   }
-  float t = (half_to_float(half_at(p)) * q.scale[b]) * static_cast<float>(dot);
+  float t = (half_at(p) * q.scale[b]) * static_cast<float>(dot);
   if constexpr (F == WeightFormat::q4_1)
-    t += half_to_float(half_at(p + 2)) * (q.scale[b] * static_cast<float>(q.sum[b]));
+    t += half_at(p + 2) * (q.scale[b] * static_cast<float>(q.sum[b]));
   return t;
 }
 
@@ -174,7 +166,7 @@ __attribute__((noinline)) float last_block(const std::uint8_t* p, const Quantize
 template <WeightFormat F, int R>
 AIGC_INT8_TARGET void dot_rows(const QuantizedRow& q, const std::uint8_t* const* rows,
                                std::size_t K, float* out) {
-  constexpr std::size_t kBytes = block_bytes_of(F);
+  constexpr std::size_t kBytes = std::size_t(block_bytes(F));
   const std::size_t blocks = K / 32, pairs = blocks / 2;
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
@@ -235,11 +227,21 @@ void gemv_format(const GemmView& g) {
 
 }  // namespace
 
+namespace {
+
+// F16C is read from CPUID leaf 1 directly: clang 14's __builtin_cpu_supports does not know "f16c".
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+
+}  // namespace
+
 bool has_int8_dot() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512dq") &&
                           __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+                          __builtin_cpu_supports("avx512vnni") && has_f16c();
   return has;
 }
 

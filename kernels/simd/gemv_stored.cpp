@@ -57,9 +57,7 @@ HWY_INLINE VF WidenHalves(const std::uint8_t* p) {
   } else {
     HWY_ALIGN float wide[hn::MaxLanes(DF())];
     for (size_t i = 0; i < hn::Lanes(d); ++i) {
-      std::uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      wide[i] = half_to_float(h);
+      wide[i] = half_at(p + 2 * i);
     }
     return hn::Load(d, wide);
   }
@@ -72,9 +70,7 @@ HWY_INLINE VF Scale(const std::uint8_t* p) {
     const auto* h = reinterpret_cast<const hwy::float16_t*>(p);
     return hn::Set(DF(), hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh1, h))));
   } else {
-    std::uint16_t h;
-    std::memcpy(&h, p, 2);
-    return hn::Set(DF(), half_to_float(h));
+    return hn::Set(DF(), half_at(p));
   }
 }
 
@@ -157,7 +153,7 @@ HWY_INLINE float DotRow(const float* HWY_RESTRICT a, const std::uint8_t* row, si
     for (; k + L <= K; k += L)
       s0 = hn::MulAdd(hn::LoadU(d, a + k), WidenFloats<F>(row + 2 * k), s0);
   } else {
-    constexpr size_t kBlockBytes = F == WeightFormat::q8_0 ? 34 : F == WeightFormat::q4_0 ? 18 : 20;
+    constexpr size_t kBlockBytes = block_bytes(F);
     const size_t blocks = K / 32;
     size_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
@@ -185,7 +181,7 @@ HWY_INLINE void DotFourRows(const float* HWY_RESTRICT a, const std::uint8_t* r0,
   const DI di;
   constexpr size_t L = hn::MaxLanes(DF());
   constexpr size_t kRows = 4;
-  constexpr size_t kBlockBytes = F == WeightFormat::q8_0 ? 34 : F == WeightFormat::q4_0 ? 18 : 20;
+  constexpr size_t kBlockBytes = block_bytes(F);
   const std::uint8_t* const rows[kRows] = {r0, r1, r2, r3};
   VF s[kRows] = {hn::Zero(d), hn::Zero(d), hn::Zero(d), hn::Zero(d)};
   for (size_t blk = 0; blk < K / 32; ++blk) {
@@ -330,7 +326,7 @@ void DequantizeRowFormat(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HW
   } else {
     const hn::Rebind<uint8_t, DF> d8;
     const auto low = hn::Set(di, 15), eight = hn::Set(di, 8);
-    constexpr size_t kBlockBytes = F == WeightFormat::q4_0 ? 18 : 20;
+    constexpr size_t kBlockBytes = block_bytes(F);
     for (size_t b = 0; b < n / 32; ++b, p += kBlockBytes, out += 32) {
       const VF scale = Scale(p);
       for (size_t i = 0; i < 16; i += L) {
