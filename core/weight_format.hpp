@@ -15,12 +15,9 @@
 #include <string>
 #include <vector>
 
-namespace aigc {
+#include "core/weight_format_layout.hpp"
 
-enum class WeightFormat { f32, f16, bf16, q8_0, q4_0, q4_1 };
-inline constexpr WeightFormat kAllWeightFormats[] = {WeightFormat::f32,  WeightFormat::f16,
-                                                     WeightFormat::bf16, WeightFormat::q8_0,
-                                                     WeightFormat::q4_0, WeightFormat::q4_1};
+namespace aigc {
 
 // "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1": the dtype column's and the options' spelling.
 const char* weight_format_name(WeightFormat f);
@@ -29,28 +26,7 @@ WeightFormat parse_weight_format(const std::string& text, const std::string& arg
 // "f32, f16, bf16, q8_0, q4_0, q4_1", for messages.
 std::string weight_format_names();
 
-// Weights per block (1 for the float formats, 32 for the block formats) and bytes per block.
-constexpr bool is_block_format(WeightFormat f) {
-  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
-}
-constexpr std::int64_t block_elements(WeightFormat f) { return is_block_format(f) ? 32 : 1; }
-// GGUF's block layouts: an f16 scale (and q4_1's f16 min) before the 32 quants.
-constexpr std::int64_t block_bytes(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::f32:
-      return 4;
-    case WeightFormat::f16:
-    case WeightFormat::bf16:
-      return 2;
-    case WeightFormat::q8_0:
-      return 2 + 32;
-    case WeightFormat::q4_0:
-      return 2 + 16;
-    case WeightFormat::q4_1:
-      return 2 + 2 + 16;
-  }
-  return 0;
-}
+// is_block_format, block_elements, block_bytes: core/weight_format_layout.hpp.
 inline double bytes_per_weight(WeightFormat f) {
   return double(block_bytes(f)) / double(block_elements(f));
 }

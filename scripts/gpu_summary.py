@@ -39,6 +39,11 @@ TARGETS = [
      ("attention", "B=1,H=12,S=4096,D=128", "cublas"), 1.0),
     ("decode_vs_hbm_bound", "GPT-2 124M decode on cuda: fraction of the HBM bandwidth bound",
      ("decoder", "cfg=gpt2-124m,prompt=128,gen=128", "cuda"), None, 0.60),
+    # The stored formats' decode (kernels/cuda/matmul_stored.cu): bytes as stored set the bound.
+    ("decode_q8_0_vs_hbm", "GPT-2 124M q8_0 decode on cuda: fraction of the HBM bandwidth bound",
+     ("decoder", "cfg=gpt2-124m,prompt=128,gen=128,dtype=q8_0", "cuda"), None, 0.60),
+    ("decode_q4_1_vs_hbm", "GPT-2 124M q4_1 decode on cuda: fraction of the HBM bandwidth bound",
+     ("decoder", "cfg=gpt2-124m,prompt=128,gen=128,dtype=q4_1", "cuda"), None, 0.60),
 ]
 
 

@@ -243,8 +243,12 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
       }
       return shapes;
     }
-    case Preset::gpu:  // the decode target: 128 steps of GPT-2 124M after a 128-token prompt
-      return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=128"};
+    case Preset::gpu:  // the decode target: 128 steps of GPT-2 124M after a 128-token prompt,
+                       // and its decode on the stored formats (bytes per weight set its speed)
+      return {"cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=128",
+              "cfg=gpt2-124m,prompt=128,gen=128,dtype=f16",
+              "cfg=gpt2-124m,prompt=128,gen=128,dtype=q8_0",
+              "cfg=gpt2-124m,prompt=128,gen=128,dtype=q4_1"};
   }
   return {};
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/weight_format.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/gpu_backend.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -34,6 +35,14 @@ class CudaMatmul final : public MatmulKernel {
  public:
   CudaMatmul(GpuBackend& backend, MatmulVariant variant, const MatmulShape& s)
       : MatmulKernel(s), backend_(backend), variant_(variant) {
+    if (stored()) {
+      const std::int64_t floats = cuda::stored_matmul_workspace_floats(sizes(s));
+      if (floats > 0) {
+        workspace_ = cuda::allocate_workspace(static_cast<std::size_t>(floats) * sizeof(float),
+                                              "the matmul's weights widened to fp32 (prefill)");
+      }
+      return;
+    }
     const std::int64_t floats = cuda::matmul_workspace_floats(variant, sizes(s));
     if (floats > 0) {
       workspace_ = cuda::allocate_workspace(static_cast<std::size_t>(floats) * sizeof(float),
@@ -43,13 +52,21 @@ class CudaMatmul final : public MatmulKernel {
   void compute(const Buffer& a, const Buffer& b, const Buffer* bias, Buffer& c) override {
     cuda::GemmArgs g = sizes(shape());
     g.a = a.as<const float>();
-    g.b = b.as<const float>();
     g.bias = shape().bias ? bias->as<const float>() : nullptr;
     g.c = c.as<float>();
+    if (stored()) {
+      const cuda::StoredB stored_b{.format = shape().b_format,
+                                   .bytes = b.as<const std::uint8_t>(),
+                                   .row_bytes = row_bytes(shape().b_format, shape().K)};
+      cuda::launch_matmul_stored(variant_, g, stored_b, workspace_.as<float>(), backend_.stream());
+      return;
+    }
+    g.b = b.as<const float>();
     cuda::launch_matmul(variant_, g, workspace_.as<float>(), backend_.stream());
   }
 
  private:
+  bool stored() const { return shape().b_format != WeightFormat::f32; }
   static cuda::GemmArgs sizes(const MatmulShape& s) {
     return {.M = s.M, .N = s.N, .K = s.K, .transpose_b = s.transpose_b};
   }

@@ -10,6 +10,7 @@
 #include "kernels/cuda/descriptors.hpp"
 
 #include <cmath>
+#include <iterator>
 
 namespace aigc::cuda {
 
@@ -52,18 +53,25 @@ AIGC_GPU_DESCRIPTOR(cuda_naive_descriptor, "cuda-naive",
 AIGC_GPU_DESCRIPTOR(cuda_tiled_descriptor, "cuda-tiled",
                     "own CUDA kernels, step 1: shared-memory tiled matmul, fused attention",
                     cuda::new_cuda_backend)
+// The reduced and compressed weight formats on the fast fp32 path (kernels/cuda/
+// matmul_stored.cu): decode widens them in registers, prefill into fp32 for this GEMM.
 AIGC_GPU_DESCRIPTOR(cuda_descriptor, "cuda",
                     "own CUDA kernels: register-blocked fp32 matmul, fused (flash) attention",
-                    cuda::new_cuda_backend)
+                    cuda::new_cuda_backend,
+                    g.weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)})
 // bf16 keeps 8 significant bits: round to nearest is within 2^-8 relative. Matmul only: the
 // decoder's tolerances are derived for fp32 arithmetic.
 AIGC_GPU_DESCRIPTOR(cuda_bf16_descriptor, "cuda-bf16",
                     "own CUDA kernels: bf16 tensor-core (WMMA) matmul, fp32 accumulation",
                     cuda::new_cuda_backend, g.dtypes = {"bf16"};
-                    g.operand_rounding = std::ldexp(1.0, -8); g.ops = {Op::matmul})
+                    g.operand_rounding = std::ldexp(1.0, -8); g.ops = {Op::matmul};
+                    g.weight_formats = {WeightFormat::f32, WeightFormat::bf16})
+// bf16 weights through cuBLASLt's bf16 x bf16 product: A is rounded to bf16 too.
 AIGC_GPU_DESCRIPTOR(cublas_descriptor, "cublas",
                     "cuBLAS / cuBLASLt (the vendor library on the GPU), fp32 without TF32",
-                    cuda::new_cublas_backend)
+                    cuda::new_cublas_backend,
+                    g.weight_formats = {WeightFormat::f32, WeightFormat::bf16};
+                    g.bf16_activations = {WeightFormat::bf16})
 #undef AIGC_GPU_DESCRIPTOR
 
 }  // namespace aigc

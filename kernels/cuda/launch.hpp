@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "core/weight_format_layout.hpp"
+
 namespace aigc::cuda {
 
 // The matmul steps kept side by side, so the suite shows what each optimization buys.
@@ -34,6 +36,19 @@ inline constexpr std::int64_t kSmallM = 4;
 std::int64_t matmul_workspace_floats(MatmulVariant variant, const GemmArgs& args);
 void launch_matmul(MatmulVariant variant, const GemmArgs& args, float* workspace,
                    cudaStream_t stream);
+// B kept in a reduced or compressed format (f16, bf16, q8_0, q4_0, q4_1; not f32), stored
+// [N, K] as the file holds it, row n at n * row_bytes (kernels/cuda/matmul_stored.cu). args.b
+// and args.transpose_b are ignored. M <= kSmallM: a dequantizing matrix-vector kernel; more
+// rows: B widened into `workspace` (stored_matmul_workspace_floats(args) floats), then the
+// variant's GEMM.
+struct StoredB {
+  WeightFormat format = WeightFormat::f32;
+  const std::uint8_t* bytes = nullptr;
+  std::int64_t row_bytes = 0;
+};
+std::int64_t stored_matmul_workspace_floats(const GemmArgs& args);
+void launch_matmul_stored(MatmulVariant variant, const GemmArgs& args, const StoredB& b,
+                          float* workspace, cudaStream_t stream);
 
 // Causal attention, layouts as AttentionShape (core/op_shapes.hpp): Q, O [B,H,S,D],
 // K, V [B,Hkv,capacity,D]; query i stands at position L - S + i; query head h reads KV head
@@ -93,6 +108,9 @@ void launch_split_heads(const float* qkv, float* q, float* k_cache, float* v_cac
 // o [H,T,D] -> y [T,H*D].
 void launch_merge_heads(const float* o, float* y, std::int64_t tokens, std::int64_t heads,
                         std::int64_t head_dim, cudaStream_t stream);
+// y[e] = x[e] rounded to bfloat16 (nearest even; NaN stays NaN), as 16-bit words: the cuBLAS
+// bf16 matmul's A.
+void launch_round_to_bf16(const float* x, std::int64_t n, std::uint16_t* y, cudaStream_t stream);
 // Fills n floats with value (NaN poisoning of device buffers without a host round trip).
 void launch_fill(float* y, std::int64_t n, float value, cudaStream_t stream);
 

@@ -4,6 +4,8 @@
 // re-reads its row from cache).
 #include <cmath>
 
+#include <cuda_bf16.h>
+
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/launch.hpp"
@@ -58,6 +60,13 @@ __global__ void add_kernel(const float* a, const float* b, float* y, std::int64_
   for (std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < n;
        e += std::int64_t{gridDim.x} * blockDim.x) {
     y[e] = a[e] + b[e];
+  }
+}
+
+__global__ void round_to_bf16_kernel(const float* x, std::int64_t n, __nv_bfloat16* y) {
+  for (std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < n;
+       e += std::int64_t{gridDim.x} * blockDim.x) {
+    y[e] = __float2bfloat16_rn(x[e]);
   }
 }
 
@@ -127,6 +136,13 @@ void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t r
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
   launch(add_kernel, stride_blocks(n), kThreads, 0, stream, a, b, y, n);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_round_to_bf16(const float* x, std::int64_t n, std::uint16_t* y, cudaStream_t stream) {
+  if (n <= 0) return;
+  launch(round_to_bf16_kernel, stride_blocks(n), kThreads, 0, stream, x, n,
+         reinterpret_cast<__nv_bfloat16*>(y));
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

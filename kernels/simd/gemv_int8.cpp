@@ -53,7 +53,6 @@ struct QuantizedRow {
 };
 
 constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0; }
-constexpr std::size_t quants_at(WeightFormat f) { return f == WeightFormat::q4_1 ? 4 : 2; }
 
 AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f, QuantizedRow& q) {
   const std::size_t blocks = K / 32, pairs = blocks / 2;
@@ -117,7 +116,7 @@ AIGC_INT8_TARGET __m512 pair_halves(const std::uint8_t* pa, const std::uint8_t* 
 // products by lane.
 template <WeightFormat F>
 AIGC_INT8_TARGET __m512i pair_dot(const std::uint8_t* p, __m512i xv, __m512i init) {
-  constexpr std::size_t kBytes = std::size_t(block_bytes(F)), kQs = quants_at(F);
+  constexpr std::size_t kBytes = std::size_t(block_bytes(F)), kQs = std::size_t(block_quants_offset(F));
   if constexpr (F == WeightFormat::q8_0) {
     const __m512i w = _mm512_inserti64x4(
         _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs))),
@@ -152,7 +151,7 @@ __attribute__((noinline)) float last_block(const std::uint8_t* p, const Quantize
   } else {
     const std::int32_t offset = F == WeightFormat::q4_0 ? 8 : 0;
     for (std::size_t i = 0; i < 16; ++i) {
-      const std::uint8_t byte = p[quants_at(F) + i];
+      const std::uint8_t byte = p[std::size_t(block_quants_offset(F)) + i];
       dot += ((byte & 15) - offset) * x[i] + ((byte >> 4) - offset) * x[16 + i];
     }
   }

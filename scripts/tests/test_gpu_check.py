@@ -22,6 +22,7 @@ BIN = os.environ.get("AIGCBENCH_BIN", os.path.join(ROOT, "build/release/driver/a
 MATMUL = "M=4096,N=4096,K=4096"
 ATT64, ATT128 = "B=1,H=12,S=4096,D=64", "B=1,H=12,S=4096,D=128"
 DECODE = "cfg=gpt2-124m,prompt=128,gen=128"
+DECODE_Q8, DECODE_Q4 = DECODE + ",dtype=q8_0", DECODE + ",dtype=q4_1"
 
 
 def summary(*args):
@@ -72,6 +73,10 @@ class GpuSummaryTest(unittest.TestCase):
             ("cuda", ATT128): self.row("attention", ATT128, "cuda", 0.008),
             ("cuda-naive", ATT128): self.row("attention", ATT128, "cuda-naive", 0.060),
             ("cublas", ATT128): self.row("attention", ATT128, "cublas", 0.012),
+            ("cuda", DECODE_Q8): self.row("decoder", DECODE_Q8, "cuda", 0.012, roofline=0.65,
+                                          t_roof=0.0078),
+            ("cuda", DECODE_Q4): self.row("decoder", DECODE_Q4, "cuda", 0.008, roofline=0.62,
+                                          t_roof=0.005),
             ("cuda", DECODE): self.row("decoder", DECODE, "cuda", 0.030, roofline=0.7,
                                        t_roof=0.021),
         }
@@ -84,7 +89,7 @@ class GpuSummaryTest(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         self.assertIn("NVIDIA H100", done.stdout)
         table = pd.read_csv(out)
-        self.assertEqual(len(table), 6)
+        self.assertEqual(len(table), 8)
         self.assertTrue((table["verdict"] == "hit").all(), table)
         got = dict(zip(table["target"], table["ratio"]))
         self.assertAlmostEqual(got["sgemm_vs_cublas"], 0.0027 / 0.0030)
@@ -93,6 +98,8 @@ class GpuSummaryTest(unittest.TestCase):
         self.assertAlmostEqual(got["flash_vs_cublas_d64"], 2.0)
         self.assertAlmostEqual(got["flash_vs_cublas_d128"], 1.5)
         self.assertAlmostEqual(got["decode_vs_hbm_bound"], 0.7)
+        self.assertAlmostEqual(got["decode_q8_0_vs_hbm"], 0.65)
+        self.assertAlmostEqual(got["decode_q4_1_vs_hbm"], 0.62)
         self.assertIn("sgemm_vs_cublas", done.stdout)
         self.assertIn("0.90", done.stdout)
 
@@ -230,7 +237,7 @@ class GpuCheckOnAStandInTest(unittest.TestCase):
             "stand-in-gpu-gpu.csv", "stand-in-gpu-gpu.repetitions.csv", "stand-in-gpu-gpu.log",
             "stand-in-gpu-gpu-summary.csv", "probe-stand-in-gpu.json",
             "figures-stand-in-gpu-gpu.tar.gz"]))
-        tail = done.stdout.strip().splitlines()[-8:]
+        tail = done.stdout.strip().splitlines()[-10:]  # the targets' table, then "done"
         self.assertTrue(any(l.startswith("sgemm_vs_cublas") for l in tail), tail)
         self.assertIn("not measured", done.stdout)  # the stand-in ran no GPU row
         self.assertIn("done (exit 0)", tail[-1])

@@ -4,10 +4,15 @@
 // are checked against allocations, graph replays rerun the recorded launches.
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "core/random.hpp"
 #include "core/verify.hpp"
+#include "core/float16.hpp"
+#include "core/weight_format.hpp"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/gpu_backend.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -169,4 +174,33 @@ TEST_CASE("emulated GPU backend: every device buffer is released with its owner"
     CHECK(cuda_emulation::live_allocations() > before);
   }
   CHECK(cuda_emulation::live_allocations() == before);
+}
+
+TEST_CASE("emulated GPU kernels: rounding A to bf16 (cuBLAS's bf16 operand) is core's, bit for bit") {
+  // Random values and the edge cases: ties both ways, NaN, infinity, overflow to infinity,
+  // subnormals; n not a multiple of the block, and larger than one grid-stride pass.
+  std::vector<float> x = random_uniform(70001, 11);
+  for (const std::uint32_t bits : {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0x7f800000u,
+                                   0xff800000u, 0x7f7fffffu, 0x00000001u, 0x80400000u}) {
+    x.push_back(std::bit_cast<float>(bits));
+  }
+  const std::int64_t n = std::int64_t(x.size());
+  float* in = device_array<float>(x.size());
+  std::uint16_t* out = device_array<std::uint16_t>(x.size());
+  REQUIRE(cudaMemcpyAsync(in, x.data(), x.size() * 4, cudaMemcpyHostToDevice, nullptr) ==
+          cudaSuccess);
+  cuda::launch_round_to_bf16(in, n, out, nullptr);
+  std::vector<std::uint16_t> got(x.size());
+  REQUIRE(cudaMemcpyAsync(got.data(), out, x.size() * 2, cudaMemcpyDeviceToHost, nullptr) ==
+          cudaSuccess);
+  for (std::int64_t i = 0; i < n; ++i) {
+    INFO("x = " << x[i] << " (bits " << std::bit_cast<std::uint32_t>(x[i]) << ")");
+    if (std::isnan(x[i])) {
+      REQUIRE(std::isnan(bf16_to_float(got[i])));
+    } else {
+      REQUIRE(got[i] == float_to_bf16(x[i]));
+    }
+  }
+  cudaFree(in);
+  cudaFree(out);
 }

@@ -22,3 +22,7 @@ inline float __bfloat162float(__nv_bfloat16 b) {
   std::memcpy(&f, &u, 4);
   return f;
 }
+
+inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short bits) {
+  return {static_cast<std::uint16_t>(bits)};
+}

@@ -154,4 +154,6 @@ inline int atomicOr(int* address, int value) {
   *address = old | value;
   return old;
 }
+// Rounded products that the compiler may not fuse into an FMA (this build has no FMA target).
+inline float __fmul_rn(float a, float b) { return a * b; }
 using std::isfinite;
