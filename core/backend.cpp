@@ -42,7 +42,9 @@ OperandRounding BackendDescriptor::operand_rounding_for(WeightFormat f) const {
     return std::find(v.begin(), v.end(), f) != v.end();
   };
   return {.relative = has(bf16_activations) ? std::max(operand_rounding, 0x1p-8) : operand_rounding,
-          .int8_blocks = has(int8_activations)};
+          .activations = has(int8_activations)   ? ActivationRounding::int8_blocks
+                         : has(bf16_activations) ? ActivationRounding::bf16
+                                                 : ActivationRounding::none};
 }
 
 std::string BackendDescriptor::lacks(WeightFormat f) const {

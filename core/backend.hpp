@@ -51,10 +51,10 @@ class Backend;
 // How a backend's arithmetic rounds a matmul's operands, for its tolerance.
 struct OperandRounding {
   double relative = 0.0;  // each operand's relative rounding (bf16: 2^-8)
-  // A quantized per block of 32 to int8 with an fp32 scale (the block formats' decode on int8
-  // dot products): the error is relative to sum_k amax(A's block) |B's weight| instead
+  // How A is rounded before the products. int8_blocks (the block formats on int8 dot
+  // products): the error is relative to sum_k amax(A's block) |B's weight| instead
   // (workloads/matmul.hpp's int8_matmul_tolerance).
-  bool int8_blocks = false;
+  ActivationRounding activations = ActivationRounding::none;
 };
 
 // What a backend is and can do, answered without building it (ggml's registry -> device

@@ -208,6 +208,22 @@ void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* o
   }
 }
 
+const char* activation_rounding_name(ActivationRounding r) {
+  switch (r) {
+    case ActivationRounding::none:
+      return "fp32";
+    case ActivationRounding::bf16:
+      return "bf16";
+    case ActivationRounding::int8_blocks:
+      return "int8";
+  }
+  return "?";
+}
+
+void round_to_bf16(const float* x, std::int64_t n, float* out) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_float(float_to_bf16(x[i]));
+}
+
 void round_to_int8_blocks(const float* x, std::int64_t n, float* out) {
   for (std::int64_t b = 0; b < n; b += 32) {
     float amax = 0;

@@ -45,6 +45,16 @@ std::uint16_t float_to_bf16(float x);
 void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out);
 void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out);
 
+// How a backend's matmul rounds its activations (A) for a weight format, so that a reference can
+// round them the same way: not at all (fp32), each element to the nearest bfloat16 (bf16
+// weights: a bf16 x bf16 product, as oneDNN, cuBLASLt and llama.cpp compute it), or per block
+// of 32 to int8 (the block formats, round_to_int8_blocks below).
+enum class ActivationRounding { none, bf16, int8_blocks };
+const char* activation_rounding_name(ActivationRounding r);  // "fp32", "bf16", "int8"
+
+// Each element to the nearest bfloat16 (float_to_bf16), widened back: exactly bf16 values.
+void round_to_bf16(const float* x, std::int64_t n, float* out);
+
 // Activations rounded as the block formats' int8 arithmetic rounds them (kernels/simd/
 // gemv_int8.hpp): per block of 32, d = amax / 127 and id = 1 / d in fp32, p = x * id rounded
 // to nearest even (into [-127, 127]), x' = d * p. n a multiple of 32; NaN stays NaN.

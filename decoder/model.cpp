@@ -53,11 +53,6 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   w.check_sizes();
   require_format_fits(config_, format);
   if (!backend.descriptor().takes(format)) throw UnsupportedOp(backend.descriptor().lacks(format));
-  if (backend.descriptor().operand_rounding_for(format).relative > backend.operand_rounding()) {
-    throw UnsupportedOp(fmt::format("{} has no decoder for {} weights (its matmul rounds the "
-                                    "activations to bf16 too)",
-                                    backend.name(), weight_format_name(format)));
-  }
   const std::int64_t C = config_.n_embd, T = max_tokens, F = config_.ff();
   const std::int64_t kv = config_.kv_heads() * config_.head_dim();
   // A projection of `in` inputs and `out` outputs as the matmuls read it: [out, in] rows in the
@@ -395,7 +390,7 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
 // incoming relative error by much, and rounding errors that grow like sqrt(n) u in practice
 // leave the linear-in-n bound a wide margin for what amplification there is.
 double logits_tolerance(const DecoderConfig& c, std::int64_t length, WeightFormat format,
-                        bool int8_activations) {
+                        ActivationRounding activations) {
   const double block_scaling = is_block_format(format) ? 1 : 0;
   const double C = double(c.n_embd), D = double(c.head_dim()), L = double(length),
                F = double(c.ff());
@@ -405,11 +400,12 @@ double logits_tolerance(const DecoderConfig& c, std::int64_t length, WeightForma
   const double per_layer = norm + (C + 1) + rope + attention + (C + 1) + norm + (C + 1) + 16 +
                            (F + 1) + 4 * block_scaling;
   const double n = double(c.n_layer) * per_layer + norm + (C + 1) + block_scaling;
-  // Projections that round their input to int8: QKV, output, up (with gate), down; logits.
-  const double int8_products = 4 * double(c.n_layer) + 1;
-  const double int8 =
-      int8_activations ? 4 * int8_activation_rounding() * std::sqrt(int8_products) : 0;
-  return fp32_gamma(n) + int8;
+  // Projections that round their input: QKV, output, up (with gate), down; logits.
+  const double rounded_products = 4 * double(c.n_layer) + 1;
+  const double r = activations == ActivationRounding::int8_blocks ? int8_activation_rounding()
+                   : activations == ActivationRounding::bf16      ? 0x1p-8
+                                                                  : 0.0;
+  return fp32_gamma(n) + 4 * r * std::sqrt(rounded_products);
 }
 
 }  // namespace aigc

@@ -126,13 +126,16 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step);
 // the lengths of their float32 reductions, times u (Higham's gamma_n); see model.cpp.
 // With weights stored in a block format, each matmul may scale a block's sum once more (one more
 // term in each of its reductions).
-// With int8 activations (OperandRounding::int8_blocks) the reference rounds the activations as
-// the kernels do, but the two sides' activations differ by the fp32 error, so an element near a
-// rounding boundary can round to a neighbouring step on one side (one step: amax / 127 of its
-// block). Such flips are rare and independent from product to product; the bound adds each
-// product's int8 rounding bound, r amax / rms <= 4 r of its scale (activations after a norm,
-// 32 to a block), in root-sum-square over the products on the path: 4 r sqrt(4 layers + 1).
+// With rounded activations (OperandRounding::activations: bf16 or int8 blocks) the reference
+// rounds the activations as the kernels do, but the two sides' activations differ by the fp32
+// error, so an element near a rounding boundary can round to a neighbouring step on one side
+// (int8: one step, amax / 127 of its block; bf16: one bf16 ulp of the element). Such flips are
+// rare and independent from product to product; the bound adds each product's rounding bound
+// r, relative to its scale at most 4 r (int8: r amax / rms with activations after a norm, 32 to
+// a block; bf16: r |x| <= r amax), in root-sum-square over the products on the path:
+// 4 r sqrt(4 layers + 1), r = int8_activation_rounding() or bf16's 2^-8.
 double logits_tolerance(const DecoderConfig& config, std::int64_t length,
-                        WeightFormat format = WeightFormat::f32, bool int8_activations = false);
+                        WeightFormat format = WeightFormat::f32,
+                        ActivationRounding activations = ActivationRounding::none);
 
 }  // namespace aigc

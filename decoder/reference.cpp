@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/float16.hpp"
+
 namespace aigc {
 namespace {
 
@@ -22,6 +24,23 @@ Matrix rounded_to_int8_blocks(const Matrix& in) {
     for (std::size_t k = b; k < b + 32; ++k) out[k] = d == 0 ? 0.0 : d * std::nearbyint(in[k] / d);
   }
   return out;
+}
+
+// The activations as the backend rounds them before a product (reference.hpp).
+Matrix rounded(const Matrix& in, ActivationRounding activations) {
+  switch (activations) {
+    case ActivationRounding::none:
+      return in;
+    case ActivationRounding::bf16: {
+      Matrix out(in.size());
+      for (std::size_t i = 0; i < in.size(); ++i)
+        out[i] = bf16_to_float(float_to_bf16(static_cast<float>(in[i])));
+      return out;
+    }
+    case ActivationRounding::int8_blocks:
+      return rounded_to_int8_blocks(in);
+  }
+  return in;
 }
 
 Matrix linear_exact(const Matrix& in, std::int64_t T, std::int64_t K, const std::vector<float>& w,
@@ -136,7 +155,7 @@ Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t
 }  // namespace
 
 std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
-                                     bool int8_activations) {
+                                     ActivationRounding activations) {
   const DecoderConfig& cfg = w.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd, F = cfg.ff();
   const std::int64_t H = cfg.n_head, Hkv = cfg.kv_heads(), D = cfg.head_dim();
@@ -145,8 +164,7 @@ std::vector<double> reference_logits(const DecoderWeights& w, std::span<const st
   auto linear = [&](const Matrix& in, std::int64_t rows, std::int64_t K,
                     const std::vector<float>& weights, const std::vector<float>& bias,
                     std::int64_t N, bool transposed) {
-    return linear_exact(int8_activations ? rounded_to_int8_blocks(in) : in, rows, K, weights, bias,
-                        N, transposed);
+    return linear_exact(rounded(in, activations), rows, K, weights, bias, N, transposed);
   };
   Matrix x(T * C);
   for (std::int64_t t = 0; t < T; ++t) {
@@ -177,7 +195,7 @@ std::vector<double> reference_logits(const DecoderWeights& w, std::span<const st
   }
   const Matrix last(x.end() - C, x.end());
   const Matrix normalized = normalize(last, 1, C, w.final_norm, w.final_norm_bias, eps);
-  const Matrix h = int8_activations ? rounded_to_int8_blocks(normalized) : normalized;
+  const Matrix h = rounded(normalized, activations);
   const std::vector<float>& out = w.output_matrix();
   std::vector<double> logits(cfg.vocab);
 #pragma omp parallel for

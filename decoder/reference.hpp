@@ -10,13 +10,14 @@
 
 namespace aigc {
 
-// Logits [vocab] of the last position of `ids` (positions 0 .. ids.size() - 1). With
-// int8_activations, every product's input is first rounded per block of 32 as the block
-// formats' int8 arithmetic rounds it (core/weight_format's round_to_int8_blocks), here in
-// float64: d = amax / 127, x' = d round(x / d).
+// Logits [vocab] of the last position of `ids` (positions 0 .. ids.size() - 1). Every
+// product's input is first rounded as `activations` says the backend rounds it: bf16, each
+// element to the nearest bfloat16; int8_blocks, per block of 32 as the block formats' int8
+// arithmetic rounds it (core/weight_format's round_to_int8_blocks), here in float64:
+// d = amax / 127, x' = d round(x / d).
 std::vector<double> reference_logits(const DecoderWeights& weights,
                                      std::span<const std::int32_t> ids,
-                                     bool int8_activations = false);
+                                     ActivationRounding activations = ActivationRounding::none);
 
 // max_v |got_v - ref_v| / max_v |ref_v|: the logits' error relative to their magnitude,
 // infinite when any logit is NaN or infinite.

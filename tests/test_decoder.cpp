@@ -52,8 +52,9 @@ Trace run_greedy(Backend& backend, const DecoderWeights& w,
 
 // Logits after the prefix of `length` tokens of the trace, recomputed in float64.
 std::vector<double> reference_after(const Trace& t, std::size_t length,
-                                    const DecoderWeights& w, bool int8_activations = false) {
-  return reference_logits(w, std::span(t.tokens).first(length), int8_activations);
+                                    const DecoderWeights& w,
+                                    ActivationRounding activations = ActivationRounding::none) {
+  return reference_logits(w, std::span(t.tokens).first(length), activations);
 }
 
 double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
@@ -112,15 +113,15 @@ TEST_CASE("every backend computes on weights stored in every format, as float64 
       return;
     }
     const Trace t = run_greedy(backend, w, format);
-    // A backend that rounds this format's activations to int8 is held against a reference
-    // that rounds them too.
-    const bool int8 = backend.descriptor().operand_rounding_for(format).int8_blocks;
+    // A backend that rounds this format's activations (to bf16 or int8) is held against a
+    // reference that rounds them too.
+    const ActivationRounding rounding = backend.descriptor().operand_rounding_for(format).activations;
     for (std::size_t s = 0; s < t.logits.size(); ++s) {
       const std::size_t length = kPrompt.size() + s;
-      const double tol = logits_tolerance(w.config, std::int64_t(length), format, int8);
+      const double tol = logits_tolerance(w.config, std::int64_t(length), format, rounding);
       INFO(name << " threads=" << threads << " step " << s << " tolerance " << tol);
       const double error =
-          logits_relative_error(t.logits[s], reference_after(t, length, kept, int8));
+          logits_relative_error(t.logits[s], reference_after(t, length, kept, rounding));
       CHECK(error <= tol);
       // The format is really applied: the logits are far nearer the reference on the weights
       // the format keeps than the one on the weights it was given.

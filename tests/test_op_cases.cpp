@@ -198,7 +198,7 @@ TEST_CASE("the int8-activation check passes fp32 arithmetic and fails a wrong el
   // result passes; inputs lie in [-1, 1], so each element's scale is at most K and a shift of
   // K / 100 is at least 1% of it, well above the tolerance (about 0.4%).
   auto backend = make_backend("scalar");
-  const OperandRounding int8{.int8_blocks = true};
+  const OperandRounding int8{.activations = ActivationRounding::int8_blocks};
   for (const WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1}) {
     const OpCase& c = find_op_case(std::string("matmul_") + weight_format_name(f));
     for (const OpVars& vars : c.test_shapes()) {

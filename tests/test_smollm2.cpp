@@ -52,10 +52,11 @@ const Smollm2* smollm2(std::string& why) {
 // The float64 logits after a token sequence, computed once per sequence for all backends.
 const std::vector<double>& reference_for(const DecoderWeights& w,
                                          const std::vector<std::int32_t>& ids,
-                                         bool int8_activations = false) {
-  static std::map<std::pair<std::vector<std::int32_t>, bool>, std::vector<double>> cache;
-  auto& slot = cache[{ids, int8_activations}];
-  if (slot.empty()) slot = reference_logits(w, ids, int8_activations);
+                                         ActivationRounding activations = ActivationRounding::none) {
+  static std::map<std::pair<std::vector<std::int32_t>, ActivationRounding>, std::vector<double>>
+      cache;
+  auto& slot = cache[{ids, activations}];
+  if (slot.empty()) slot = reference_logits(w, ids, activations);
   return slot;
 }
 
@@ -124,9 +125,11 @@ TEST_CASE("SmolLM2-135M in its file's own format computes on the file's bytes, o
     std::vector<std::int32_t> seq = prompt;
     auto logits = model.forward(prompt);
     for (int s = 0;; ++s) {
-      const bool int8 = backend.descriptor().operand_rounding_for(WeightFormat::q4_1).int8_blocks;
-      const double tol = logits_tolerance(c, std::int64_t(seq.size()), WeightFormat::q4_1, int8);
-      const double err = logits_relative_error(logits, reference_for(w, seq, int8));
+      const ActivationRounding rounding =
+          backend.descriptor().operand_rounding_for(WeightFormat::q4_1).activations;
+      const double tol =
+          logits_tolerance(c, std::int64_t(seq.size()), WeightFormat::q4_1, rounding);
+      const double err = logits_relative_error(logits, reference_for(w, seq, rounding));
       INFO(name << " after " << seq.size() << " tokens: error " << err << ", tolerance " << tol);
       CHECK(err <= tol);
       if (s == 2) break;

@@ -105,18 +105,18 @@ namespace {
 // sequence and shared by every backend that produced the same sequence.
 std::vector<double> cached_reference_logits(const DecoderWeights& w, WeightFormat format,
                                             std::span<const std::int32_t> ids,
-                                            bool int8_activations) {
+                                            ActivationRounding activations) {
   static std::mutex mutex;
   static std::map<std::string, std::vector<double>> cache;
   std::string key =
       fmt::format("{}/{}/{}/{}", w.config.name, w.config.n_layer, weight_format_name(format),
-                  int8_activations ? "int8" : "fp32");
+                  activation_rounding_name(activations));
   for (const std::int32_t id : ids) key += fmt::format(",{}", id);
   const std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 16) cache.clear();
   // The reference computes with the weights the format keeps (exactly what the model stores).
-  return cache[key] = reference_logits(weights_as_stored(w, format), ids, int8_activations);
+  return cache[key] = reference_logits(weights_as_stored(w, format), ids, activations);
 }
 
 std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab) {
@@ -134,7 +134,7 @@ class DecoderCase final : public WorkloadCase {
         weights_(named_model_weights(s.config)),
         prompt_(random_prompt(s.prompt, s.config.vocab)),
         model_(backend, *weights_, s.prompt + s.gen, s.format),
-        int8_(backend.descriptor().operand_rounding_for(s.format).int8_blocks) {
+        activations_(backend.descriptor().operand_rounding_for(s.format).activations) {
     model_.prepare(s.prompt, s.gen);
     if (s.gen == 0) return;
     // The prompt fills the cache once, untimed; its argmax is the first token fed.
@@ -177,11 +177,11 @@ class DecoderCase final : public WorkloadCase {
       last.assign(logits.begin(), logits.end());
       if (!s_.logits) set_feed();  // put back what run() feeds
     }
-    return logits_relative_error(last, cached_reference_logits(*weights_, s_.format, fed, int8_));
+    return logits_relative_error(last, cached_reference_logits(*weights_, s_.format, fed, activations_));
   }
 
   double tolerance() const override {
-    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.format, int8_);
+    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.format, activations_);
   }
 
  private:
@@ -197,7 +197,8 @@ class DecoderCase final : public WorkloadCase {
   std::shared_ptr<const DecoderWeights> weights_;
   std::vector<std::int32_t> prompt_;
   DecoderModel model_;
-  bool int8_;  // the backend rounds this format's activations to int8: the reference does too
+  // How the backend rounds this format's activations: the reference rounds them too.
+  ActivationRounding activations_;
   std::int32_t first_token_ = 0, next_token_ = 0;
 };
 

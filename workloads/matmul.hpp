@@ -25,7 +25,7 @@ double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
                             std::span<const float> b, std::span<const float> bias,
                             std::span<const float> c, std::span<const std::int64_t> rows = {});
 
-// The block formats' decode on int8 activations (OperandRounding::int8_blocks): A's element
+// The block formats' decode on int8 activations (OperandRounding::activations int8_blocks): A's element
 // in a block of 32 with largest magnitude amax is rounded to d p, within
 // core/weight_format's int8_activation_rounding() of amax, and the fp32 scaling and
 // accumulation of the exact integer block sums round within gamma(K + 20); both relative to

@@ -46,6 +46,7 @@ const BackendDescriptor& openmp_descriptor() {
       .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
               Op::rope},
       .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
+      .bf16_activations = {WeightFormat::bf16},
       .int8_activations = simd::int8_activation_formats(),
       // Oversubscription is allowed up to 4x the cores, to show what it costs.
       .max_threads = [] { return 4 * omp_get_num_procs(); },

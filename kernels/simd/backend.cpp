@@ -70,6 +70,7 @@ const BackendDescriptor& simd_descriptor() {
       .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
               Op::rope},
       .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
+      .bf16_activations = {WeightFormat::bf16},
       .int8_activations = simd::int8_activation_formats(),
       .simd_target = [] { return simd::dispatched_target(); },
       .make = [] { return std::unique_ptr<Backend>(new SimdBackend(simd_descriptor())); }};

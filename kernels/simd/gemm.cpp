@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemm_bf16.hpp"
 #include "kernels/simd/gemv_int8.hpp"
 #include "kernels/simd/scratch.hpp"
 
@@ -383,6 +384,21 @@ void gemm(const GemmView& view) {
     rounded.resize(static_cast<std::size_t>(view.m * view.k));
     for (std::int64_t i = 0; i < view.m; ++i)
       round_to_int8_blocks(view.a + i * view.lda, view.k, rounded.data() + i * view.k);
+    GemmView g = view;
+    g.a = rounded.data();
+    g.lda = view.k;
+    return HWY_DYNAMIC_DISPATCH(GemmImpl)(g);
+  }
+  if (view.b_format == WeightFormat::bf16) {
+    // bf16 weights multiply activations rounded to bf16 (a bf16 x bf16 product with fp32 sums,
+    // as oneDNN, cuBLASLt and llama.cpp compute it): on vdpbf16ps for a GEMM where the CPU has
+    // it (gemm_bf16 rounds A as it packs it), else rounded here, to the same values, before the
+    // fp32 paths (a decode's few rows, narrower CPUs). One arithmetic on every path.
+    if (view.m > kGemvMaxRows && bf16_dot_dispatched()) return gemm_bf16(view);
+    thread_local std::vector<float> rounded;
+    rounded.resize(static_cast<std::size_t>(view.m * view.k));
+    for (std::int64_t i = 0; i < view.m; ++i)
+      round_to_bf16(view.a + i * view.lda, view.k, rounded.data() + i * view.k);
     GemmView g = view;
     g.a = rounded.data();
     g.lda = view.k;

@@ -38,6 +38,9 @@ void gemm(const GemmView& view);
 // The matrix-vector path of a stored B (m <= kGemvMaxRows, b_format not f32): each block
 // widened to fp32 in registers (kernels/simd/gemv_stored.cpp). gemm() calls it.
 void gemv_stored(const GemmView& view);
+// Whether the dispatched Highway target is AVX-512 (a pinned narrower one keeps the kernels
+// written with AVX-512 intrinsics, gemv_int8 and gemm_bf16, out).
+bool avx512_dispatched();
 // dequantize() of n weights (a whole number of blocks) in SIMD, bit for bit the same.
 void dequantize_row(WeightFormat f, const std::uint8_t* stored, std::int64_t n, float* out);
 

@@ -373,7 +373,7 @@ void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* o
   WithStoredFormat(f, [&](auto format) { DequantizeRowFormat<format.value>(p, n, out); });
 }
 
-bool Int8DotTargetImpl() { return HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3; }
+bool Avx512TargetImpl() { return HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3; }
 
 void GemvStoredImpl(const GemmView& g) {
   WithStoredFormat(g.b_format, [&](auto format) { GemvStoredFormat<format.value>(g); });
@@ -388,9 +388,11 @@ namespace aigc::simd {
 
 HWY_EXPORT(GemvStoredImpl);
 HWY_EXPORT(DequantizeRowImpl);
-HWY_EXPORT(Int8DotTargetImpl);
+HWY_EXPORT(Avx512TargetImpl);
 
-bool int8_dot_dispatched() { return has_int8_dot() && HWY_DYNAMIC_DISPATCH(Int8DotTargetImpl)(); }
+bool avx512_dispatched() { return HWY_DYNAMIC_DISPATCH(Avx512TargetImpl)(); }
+
+bool int8_dot_dispatched() { return has_int8_dot() && avx512_dispatched(); }
 
 void gemv_stored(const GemmView& view) { HWY_DYNAMIC_DISPATCH(GemvStoredImpl)(view); }
 

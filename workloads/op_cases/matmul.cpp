@@ -119,7 +119,7 @@ class MatmulCase final : public OpCase {
     // may sum each block before scaling it, one more rounding per product (K + 1 terms).
     const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(in[1].data()),
                                               static_cast<std::size_t>(s.b_bytes()));
-    if (rounding.int8_blocks && is_block_format(format_)) {
+    if (rounding.activations == ActivationRounding::int8_blocks && is_block_format(format_)) {
       return {int8_matmul_max_error(s, format_, in[0], bytes, in[2], out[0]),
               int8_matmul_tolerance(s.K)};
     }
