@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.hpp"
+#include "core/machine.hpp"
 #include "core/verify.hpp"
 #include "decoder/stored_weights.hpp"
 
@@ -14,7 +15,6 @@ namespace aigc {
 struct DecoderModel::LayerBuffers {
   Buffer attn_norm, attn_norm_bias, qkv, qkv_bias, attn_out, attn_out_bias;
   Buffer mlp_norm, mlp_norm_bias, up, up_bias, gate, down, down_bias;  // empty where absent
-  Buffer k_cache, v_cache;                                             // [Hkv, max_tokens, D]
 };
 
 // Everything a step of T tokens runs but attention and rope (which depend on the position).
@@ -30,6 +30,12 @@ struct DecoderModel::PositionKernels {
   std::unique_ptr<RopeKernel> rope;  // llama
 };
 
+struct DecoderModel::LogitsKernels {
+  std::unique_ptr<LayernormKernel> layernorm;  // gpt2
+  std::unique_ptr<RmsnormKernel> rmsnorm;      // llama
+  std::unique_ptr<MatmulKernel> logits;
+};
+
 namespace {
 
 // A weight uploaded, or an empty buffer for one the architecture lacks.
@@ -40,7 +46,7 @@ Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
 }  // namespace
 
 DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64_t max_tokens,
-                           WeightFormat format)
+                           WeightFormat format, std::int64_t batch)
     : backend_(backend),
       config_(w.config),
       format_(format),
@@ -49,12 +55,27 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
     throw InvalidArgument("max-tokens", fmt::format("{} is out of range for {} (valid: 1..{})",
                                                     max_tokens, config_.name, config_.n_ctx));
   }
+  if (batch < 1 || batch > kMaxBatch) {
+    throw InvalidArgument("batch", fmt::format("{} is out of range (valid: 1..{})", batch,
+                                               kMaxBatch));
+  }
   config_.validate(config_.name);
   w.check_sizes();
   require_format_fits(config_, format);
   if (!backend.descriptor().takes(format)) throw UnsupportedOp(backend.descriptor().lacks(format));
-  const std::int64_t C = config_.n_embd, T = max_tokens, F = config_.ff();
+  const std::int64_t C = config_.n_embd, F = config_.ff();
   const std::int64_t kv = config_.kv_heads() * config_.head_dim();
+  // The KV caches grow with the batch: refused here, before anything is allocated, when they
+  // cannot fit (a GPU backend's allocation refuses them by itself, naming the bytes).
+  const double cache_bytes =
+      double(batch) * double(config_.n_layer) * 2.0 * double(max_tokens) * double(kv) * 4.0;
+  if (backend.compute_class() != ComputeClass::gpu) {
+    require_memory(cache_bytes, fmt::format("the KV caches of batch={} ({} layers x 2 x {} "
+                                            "positions x {} floats per sequence)",
+                                            batch, config_.n_layer, max_tokens, kv));
+  }
+  // Activation rows: a prompt's tokens, or one token of each sequence of a batched step.
+  const std::int64_t T = std::max(max_tokens, batch);
   // A projection of `in` inputs and `out` outputs as the matmuls read it: [out, in] rows in the
   // format (the file's own bytes where it stores them so), fp32 ones included: a decode step's
   // matrix-vector product then streams each row of weights in order, one contiguous pass per
@@ -96,9 +117,15 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
     b.gate = projection(name("gate"), l.gate, C, F);
     b.down = projection(name("down"), l.down, F, C);
     b.down_bias = upload_or_empty(backend, l.down_bias);
-    b.k_cache = backend.allocate(sizeof(float) * T * kv);
-    b.v_cache = backend.allocate(sizeof(float) * T * kv);
     layers_.push_back(std::move(b));
+  }
+  sequences_.resize(static_cast<std::size_t>(batch));
+  for (Sequence& s : sequences_) {
+    for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+      s.k_cache.push_back(backend.allocate(sizeof(float) * max_tokens * kv));
+      s.v_cache.push_back(backend.allocate(sizeof(float) * max_tokens * kv));
+    }
+    s.tokens = backend.allocate(sizeof(std::int32_t) * (max_tokens + 1));
   }
   auto floats = [&](std::int64_t n) { return backend.allocate(sizeof(float) * n); };
   x_ = floats(T * C);
@@ -109,19 +136,17 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   y_ = floats(T * C);
   fc_ = floats(T * F);
   if (config_.is_llama()) up_ = floats(T * F);
-  x_last_ = floats(C);
-  h_last_ = floats(C);
-  logits_ = floats(config_.vocab);
-  tokens_ = backend.allocate(sizeof(std::int32_t) * (T + 1));
+  x_last_ = floats(batch * C);
+  h_last_ = floats(batch * C);
+  logits_ = floats(batch * config_.vocab);
+  x_row_ = floats(C);
+  qkv_row_ = floats(config_.qkv_width());
+  q_row_ = floats(C);
+  att_row_ = floats(C);
+  y_row_ = floats(C);
+  logits_row_ = floats(config_.vocab);
   host_logits_.resize(config_.vocab);
-  if (config_.is_llama()) {
-    final_rmsnorm_ = backend.make_rmsnorm({1, C, config_.norm_eps});
-  } else {
-    final_layernorm_ = backend.make_layernorm({1, C, config_.norm_eps});
-  }
-  // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
-  logits_matmul_ = backend.make_matmul(
-      {1, config_.vocab, C, false, /*transpose_b=*/true, output_format(format)});
+  logits_kernels_for(1);
 }
 
 DecoderModel::~DecoderModel() = default;
@@ -151,6 +176,23 @@ DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
   return *slot;
 }
 
+DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows) {
+  auto& slot = logits_kernels_[rows];
+  if (!slot) {
+    const std::int64_t C = config_.n_embd;
+    slot = std::make_unique<LogitsKernels>();
+    if (config_.is_llama()) {
+      slot->rmsnorm = backend_.make_rmsnorm({rows, C, config_.norm_eps});
+    } else {
+      slot->layernorm = backend_.make_layernorm({rows, C, config_.norm_eps});
+    }
+    // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
+    slot->logits = backend_.make_matmul(
+        {rows, config_.vocab, C, false, /*transpose_b=*/true, output_format(format_)});
+  }
+  return *slot;
+}
+
 DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T, std::int64_t L) {
   auto& slot = positioned_[{T, L}];
   if (!slot) {
@@ -175,12 +217,15 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
   return *slot;
 }
 
-void DecoderModel::prepare(std::int64_t prompt, std::int64_t steps) {
+void DecoderModel::prepare(std::int64_t prompt, std::int64_t steps, std::int64_t rows) {
   if (prompt > 0) {
     kernels_for(prompt);
     position_kernels_for(prompt, prompt);
   }
-  if (steps > 0) kernels_for(1);
+  if (steps > 0) {
+    kernels_for(rows);
+    logits_kernels_for(rows);
+  }
   for (std::int64_t s = 0; s < steps && prompt + s < max_tokens_; ++s) {
     position_kernels_for(1, prompt + s + 1);
   }
@@ -215,8 +260,21 @@ void DecoderModel::check_ids(std::span<const std::int32_t> ids, std::int64_t pos
   }
 }
 
-void DecoderModel::step(std::int64_t T, bool logits) {
-  const std::int64_t pos0 = position_;
+DecoderModel::Sequence& DecoderModel::sequence(std::int64_t index, const char* argument) {
+  if (index < 0 || index >= batch()) {
+    throw InvalidArgument(argument, fmt::format("sequence {} is out of range (valid: 0..{})",
+                                                index, batch() - 1));
+  }
+  return sequences_[static_cast<std::size_t>(index)];
+}
+
+std::int64_t DecoderModel::position(std::int64_t index) const {
+  return const_cast<DecoderModel*>(this)->sequence(index).position;
+}
+
+void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
+  Sequence& seq = sequences_[static_cast<std::size_t>(s)];
+  const std::int64_t pos0 = seq.position;
   const std::int64_t C = config_.n_embd, H = config_.n_head, D = config_.head_dim();
   StepKernels& k = kernels_for(T);
   PositionKernels& positioned = position_kernels_for(T, pos0 + T);
@@ -228,15 +286,16 @@ void DecoderModel::step(std::int64_t T, bool logits) {
   // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
   // logits and their argmax as the token at pos0 + T.
   auto whole_step = [&] {
-    backend_.embed(tokens_, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
+    backend_.embed(seq.tokens, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
                    bias(position_embedding_), x_);
-    for (LayerBuffers& l : layers_) {
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      LayerBuffers& l = layers_[i];
       // x += out(attention(rope(qkv(norm(x)))))
       norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, bias(l.attn_norm_bias), h_);
       k.qkv->run(h_, l.qkv, bias(l.qkv_bias), qkv_);
       if (positioned.rope) positioned.rope->run(qkv_);
-      backend_.split_heads(heads, pos0, qkv_, q_, l.k_cache, l.v_cache);
-      positioned.attention->run(q_, l.k_cache, l.v_cache, att_);
+      backend_.split_heads(heads, pos0, qkv_, q_, seq.k_cache[i], seq.v_cache[i]);
+      positioned.attention->run(q_, seq.k_cache[i], seq.v_cache[i], att_);
       backend_.merge_heads(heads, att_, h_);
       k.attn_out->run(h_, l.attn_out, bias(l.attn_out_bias), y_);
       k.residual->run(x_, &y_, x_);
@@ -257,17 +316,17 @@ void DecoderModel::step(std::int64_t T, bool logits) {
     // Only the last position's logits are needed to pick the next token.
     backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
                   static_cast<std::size_t>(C));
-    norm(final_layernorm_, final_rmsnorm_, x_last_, final_norm_, bias(final_norm_bias_), h_last_);
-    const bool tied = config_.tied_output && format_ == WeightFormat::f32;
-    logits_matmul_->run(h_last_, tied ? token_embedding_ : output_, nullptr, logits_);
-    backend_.argmax(logits_, config_.vocab, tokens_, static_cast<std::size_t>(pos0 + T));
+    LogitsKernels& out = logits_kernels_for(1);
+    norm(out.layernorm, out.rmsnorm, x_last_, final_norm_, bias(final_norm_bias_), h_last_);
+    out.logits->run(h_last_, output_matrix(), nullptr, logits_);
+    backend_.argmax(logits_, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
   };
   // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
   // each later step at that position is one launch. Its token comes from the token sequence
   // on the backend (written by the previous step's argmax, or uploaded), so the recording
   // holds the whole step, embedding to argmax. The first step at a position runs directly, so
   // every kernel has run (and been loaded) before it is recorded.
-  const auto key = std::make_pair(pos0, logits);
+  const auto key = std::make_tuple(s, pos0, logits);
   const auto recorded = decode_steps_.find(key);
   if (T == 1 && recorded != decode_steps_.end()) {
     if (!recorded->second) recorded->second = backend_.record(whole_step);
@@ -282,49 +341,161 @@ void DecoderModel::step(std::int64_t T, bool logits) {
     whole_step();
     if (T == 1 && record_decode_steps_) decode_steps_[key] = nullptr;  // seen: record next time
   }
-  position_ += T;
+  seq.position += T;
 }
 
-std::span<const float> DecoderModel::forward(std::span<const std::int32_t> ids, bool logits) {
-  check_ids(ids, position_);
-  backend_.upload_ids(tokens_, static_cast<std::size_t>(position_), ids);
-  step(static_cast<std::int64_t>(ids.size()), logits);
+const Buffer& DecoderModel::output_matrix() const {
+  const bool tied = config_.tied_output && format_ == WeightFormat::f32;
+  return tied ? token_embedding_ : output_;
+}
+
+void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits) {
+  const std::int64_t B = static_cast<std::int64_t>(active.size());
+  const std::int64_t C = config_.n_embd, Q = config_.qkv_width(), V = config_.vocab;
+  StepKernels& k = kernels_for(B);
+  const HeadsShape one{.tokens = 1,
+                       .heads = config_.n_head,
+                       .head_dim = config_.head_dim(),
+                       .capacity = max_tokens_,
+                       .kv_heads = config_.kv_heads()};
+  const bool llama = config_.is_llama();
+  auto bias = [](Buffer& b) { return b.bytes() > 0 ? &b : nullptr; };
+  auto row = [](std::int64_t r, std::int64_t width) { return static_cast<std::size_t>(r * width); };
+  const auto C_ = static_cast<std::size_t>(C);
+
+  // Row r of x_: sequence active[r]'s token at its position.
+  for (std::int64_t r = 0; r < B; ++r) {
+    Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
+    backend_.embed(seq.tokens, static_cast<std::size_t>(seq.position), 1, seq.position, C,
+                   token_embedding_, bias(position_embedding_), x_row_);
+    backend_.copy(x_row_, 0, x_, row(r, C), C_);
+  }
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    LayerBuffers& l = layers_[i];
+    norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, bias(l.attn_norm_bias), h_);
+    k.qkv->run(h_, l.qkv, bias(l.qkv_bias), qkv_);
+    // Each sequence's query against its own cache, at its own position.
+    for (std::int64_t r = 0; r < B; ++r) {
+      Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
+      PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
+      backend_.copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
+      if (positioned.rope) positioned.rope->run(qkv_row_);
+      backend_.split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i], seq.v_cache[i]);
+      positioned.attention->run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
+      backend_.merge_heads(one, att_row_, y_row_);
+      backend_.copy(y_row_, 0, h_, row(r, C), C_);
+    }
+    k.attn_out->run(h_, l.attn_out, bias(l.attn_out_bias), y_);
+    k.residual->run(x_, &y_, x_);
+    norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, bias(l.mlp_norm_bias), h_);
+    if (llama) {
+      k.gate->run(h_, l.gate, nullptr, fc_);
+      k.up->run(h_, l.up, nullptr, up_);
+      k.activation->run(fc_, &up_, fc_);
+    } else {
+      k.up->run(h_, l.up, bias(l.up_bias), fc_);
+      k.activation->run(fc_, nullptr, fc_);
+    }
+    k.down->run(fc_, l.down, bias(l.down_bias), y_);
+    k.residual->run(x_, &y_, x_);
+  }
+  if (logits) {
+    // x_'s B rows are the last positions: their logits in one [B, C] x [C, vocab] product.
+    LogitsKernels& out = logits_kernels_for(B);
+    norm(out.layernorm, out.rmsnorm, x_, final_norm_, bias(final_norm_bias_), h_last_);
+    out.logits->run(h_last_, output_matrix(), nullptr, logits_);
+    for (std::int64_t r = 0; r < B; ++r) {
+      Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
+      backend_.copy(logits_, row(r, V), logits_row_, 0, static_cast<std::size_t>(V));
+      backend_.argmax(logits_row_, V, seq.tokens, static_cast<std::size_t>(seq.position + 1));
+    }
+  }
+  for (const std::int64_t s : active) ++sequences_[static_cast<std::size_t>(s)].position;
+  batch_rows_ = logits ? B : 0;
+}
+
+std::span<const float> DecoderModel::forward(std::span<const std::int32_t> ids, bool logits,
+                                             std::int64_t s) {
+  Sequence& seq = sequence(s);
+  check_ids(ids, seq.position);
+  backend_.upload_ids(seq.tokens, static_cast<std::size_t>(seq.position), ids);
+  step(static_cast<std::int64_t>(ids.size()), logits, s);
   backend_.synchronize();
   if (!logits) return {};
   return last_logits();
 }
 
 void DecoderModel::decode(std::int64_t steps, bool greedy) {
-  if (steps < 0 || position_ + steps > max_tokens_) {
+  const std::int64_t position = sequences_[0].position;
+  if (steps < 0 || position + steps > max_tokens_) {
     throw InvalidArgument("gen",
                           fmt::format("{} steps after {} tokens exceed the cache's {} "
                                       "positions (valid: 0..{})",
-                                      steps, position_, max_tokens_, max_tokens_ - position_));
+                                      steps, position, max_tokens_, max_tokens_ - position));
   }
-  if (steps > 0 && position_ == 0) {
+  if (steps > 0 && position == 0) {
     throw InvalidArgument("gen", "decode steps need a prompt first (the cache is empty)");
   }
-  for (std::int64_t g = 0; g < steps; ++g) step(1, greedy);
+  for (std::int64_t g = 0; g < steps; ++g) step(1, greedy, 0);
 }
 
-void DecoderModel::set_tokens(std::int64_t position, std::span<const std::int32_t> ids) {
+void DecoderModel::decode_batch(std::span<const std::int64_t> active, bool greedy) {
+  if (active.empty()) throw InvalidArgument("sequences", "no sequences (give at least one)");
+  std::vector<bool> seen(sequences_.size(), false);
+  for (const std::int64_t s : active) {
+    const Sequence& seq = sequence(s, "sequences");
+    if (seen[static_cast<std::size_t>(s)]) {
+      throw InvalidArgument("sequences", fmt::format("sequence {} is named twice", s));
+    }
+    seen[static_cast<std::size_t>(s)] = true;
+    if (seq.position == 0) {
+      throw InvalidArgument("sequences",
+                            fmt::format("sequence {} has an empty cache (a decode step needs a "
+                                        "prompt first)",
+                                        s));
+    }
+    if (seq.position >= max_tokens_) {
+      throw InvalidArgument("sequences", fmt::format("sequence {} fills its cache's {} positions",
+                                                     s, max_tokens_));
+    }
+  }
+  step_batch(active, greedy);
+}
+
+std::span<const float> DecoderModel::batch_logits(std::int64_t i) {
+  if (i < 0 || i >= batch_rows_) {
+    throw InvalidArgument("index", fmt::format("{} is out of range (valid: 0..{}; the last batched "
+                                               "step computed {} rows of logits)",
+                                               i, batch_rows_ - 1, batch_rows_));
+  }
+  backend_.copy(logits_, static_cast<std::size_t>(i * config_.vocab), logits_row_, 0,
+                static_cast<std::size_t>(config_.vocab));
+  backend_.download(logits_row_, host_logits_);
+  return host_logits_;
+}
+
+void DecoderModel::set_tokens(std::int64_t position, std::span<const std::int32_t> ids,
+                              std::int64_t s) {
+  Sequence& seq = sequence(s);
   if (position < 0 || position > max_tokens_) {
     throw InvalidArgument("position",
                           fmt::format("{} is out of range (valid: 0..{})", position, max_tokens_));
   }
   check_ids(ids, position);
-  backend_.upload_ids(tokens_, static_cast<std::size_t>(position), ids);
+  backend_.upload_ids(seq.tokens, static_cast<std::size_t>(position), ids);
   backend_.synchronize();
 }
 
-std::vector<std::int32_t> DecoderModel::tokens(std::int64_t from, std::int64_t count) {
+std::vector<std::int32_t> DecoderModel::tokens(std::int64_t from, std::int64_t count,
+                                               std::int64_t s) {
+  Sequence& seq = sequence(s);
   if (from < 0 || count < 0 || from + count > max_tokens_ + 1) {
     throw InvalidArgument("position", fmt::format("tokens {}..{} are out of range (valid: 0..{})",
                                                   from, from + count - 1, max_tokens_));
   }
   backend_.synchronize();
   std::vector<std::int32_t> out(static_cast<std::size_t>(count));
-  backend_.download_ids(tokens_, static_cast<std::size_t>(from), out);
+  backend_.download_ids(seq.tokens, static_cast<std::size_t>(from), out);
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (out[i] < 0 || out[i] >= config_.vocab) {
       throw std::runtime_error(fmt::format(
@@ -343,22 +514,27 @@ std::span<const float> DecoderModel::last_logits() {
 }
 
 void DecoderModel::poison() {
-  for (Buffer* b : {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &x_last_, &h_last_, &logits_}) {
+  for (Buffer* b : {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &x_last_, &h_last_, &logits_,
+                    &x_row_, &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_}) {
     if (b->bytes() == 0) continue;
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
   }
-  const std::vector<std::int32_t> unset(static_cast<std::size_t>(max_tokens_ - position_), -1);
-  backend_.upload_ids(tokens_, static_cast<std::size_t>(position_ + 1), unset);
+  for (Sequence& seq : sequences_) {
+    const std::vector<std::int32_t> unset(static_cast<std::size_t>(max_tokens_ - seq.position),
+                                          -1);
+    backend_.upload_ids(seq.tokens, static_cast<std::size_t>(seq.position + 1), unset);
+  }
   backend_.synchronize();
   std::fill(host_logits_.begin(), host_logits_.end(), std::nanf(""));
 }
 
-void DecoderModel::rewind(std::int64_t position) {
-  if (position < 0 || position > position_) {
-    throw InvalidArgument("position",
-                          fmt::format("{} is out of range (valid: 0..{})", position, position_));
+void DecoderModel::rewind(std::int64_t position, std::int64_t s) {
+  Sequence& seq = sequence(s);
+  if (position < 0 || position > seq.position) {
+    throw InvalidArgument("position", fmt::format("{} is out of range (valid: 0..{})", position,
+                                                  seq.position));
   }
-  position_ = position;
+  seq.position = position;
 }
 
 std::int32_t argmax(std::span<const float> logits, std::int64_t step) {

@@ -4,10 +4,17 @@
 // live in the backend's buffers (device memory on a GPU); token ids go in and the last
 // position's logits come out. Prefill is a forward of the whole prompt; each decode step a
 // forward of one token against the cache.
+//
+// A model holds `batch` sequences, each with its own KV cache, token sequence and position;
+// the single-sequence calls take sequence 0 unless told otherwise. decode_batch() runs one
+// decode step of several sequences together: every projection multiplies a [B, C] activation
+// (the GEMM path, one pass over the weights for all B), and each sequence attends to its own
+// cache at its own position.
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <span>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -23,8 +30,13 @@ class DecoderModel {
   // the output matrix are stored on the backend (decoder/stored_weights; the matmuls compute on
   // them as stored); throws InvalidArgument naming `dtype` for a format the model's widths do
   // not fit, UnsupportedOp for one the backend's matmul does not take.
+  // batch: the number of sequences, 1 .. kMaxBatch; throws InvalidArgument naming `batch`
+  // outside that range, or when the sequences' KV caches (batch x layers x 2 x max_tokens x
+  // KV width floats) do not fit the memory a host backend has available, naming the bytes,
+  // before anything is allocated.
   DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens,
-               WeightFormat format = WeightFormat::f32);
+               WeightFormat format = WeightFormat::f32, std::int64_t batch = 1);
+  static constexpr std::int64_t kMaxBatch = 4096;
   ~DecoderModel();
   DecoderModel(const DecoderModel&) = delete;
   DecoderModel& operator=(const DecoderModel&) = delete;
@@ -32,12 +44,14 @@ class DecoderModel {
   const DecoderConfig& config() const { return config_; }
   WeightFormat weight_format() const { return format_; }
   std::int64_t max_tokens() const { return max_tokens_; }
-  // Tokens in the cache: the position the next token will take.
-  std::int64_t position() const { return position_; }
+  std::int64_t batch() const { return static_cast<std::int64_t>(sequences_.size()); }
+  // Tokens in a sequence's cache: the position its next token will take.
+  std::int64_t position(std::int64_t sequence = 0) const;
 
-  // Builds the kernels for a prefill of `prompt` tokens followed by `steps` single-token
-  // steps, so that timing them measures no set-up. Shapes not prepared are built on first use.
-  void prepare(std::int64_t prompt, std::int64_t steps);
+  // Builds the kernels for a prefill of `prompt` tokens followed by `steps` decode steps of
+  // `rows` sequences together (1: single-sequence steps), so that timing them measures no
+  // set-up. Shapes not prepared are built on first use.
+  void prepare(std::int64_t prompt, std::int64_t steps, std::int64_t rows = 1);
 
   // Runs `ids` at positions position() .. position() + ids.size() - 1, appending their keys
   // and values to the cache; returns the logits of the last one [vocab]. Throws
@@ -45,7 +59,18 @@ class DecoderModel {
   // more tokens than the cache has room for. With logits = false it stops after the last
   // layer (no final norm, logits or download) and returns an empty span. With logits,
   // the greedy next token is also written on the backend as the token at the new position().
-  std::span<const float> forward(std::span<const std::int32_t> ids, bool logits = true);
+  std::span<const float> forward(std::span<const std::int32_t> ids, bool logits = true,
+                                 std::int64_t sequence = 0);
+
+  // One decode step of each of `sequences` (distinct indices, each with a prompt in its cache
+  // and room for one more token), batched: each feeds the token its sequence holds at its
+  // position, and with greedy writes its argmax as the token at the next one. Nothing is
+  // downloaded; read each sequence's logits with batch_logits(i) (i: the index in
+  // `sequences`) and its tokens with tokens(). Throws InvalidArgument naming `sequences` for
+  // an empty, repeated, out-of-range or full sequence.
+  void decode_batch(std::span<const std::int64_t> sequences, bool greedy);
+  // Row i of the last decode_batch()'s logits, downloaded.
+  std::span<const float> batch_logits(std::int64_t i);
 
   // Runs `steps` single-token steps from position(), each feeding the token the sequence holds
   // at its position. With greedy, each step's argmax (computed on the backend) becomes the
@@ -57,34 +82,51 @@ class DecoderModel {
   void decode(std::int64_t steps, bool greedy);
   // Writes the token sequence at positions position .. position + ids.size() - 1, checked as
   // forward() checks its ids, without running anything.
-  void set_tokens(std::int64_t position, std::span<const std::int32_t> ids);
+  void set_tokens(std::int64_t position, std::span<const std::int32_t> ids,
+                  std::int64_t sequence = 0);
   // The token sequence at positions from .. from + count - 1 (the last may be position(), the
   // next token to feed). A -1 there (an argmax that saw NaN or infinity) throws
   // std::runtime_error naming the position: garbage in the model is an error, never a token.
-  std::vector<std::int32_t> tokens(std::int64_t from, std::int64_t count);
+  std::vector<std::int32_t> tokens(std::int64_t from, std::int64_t count,
+                                   std::int64_t sequence = 0);
   // The logits of the last step that computed them, downloaded from the backend.
   std::span<const float> last_logits();
 
-  // Fills every activation buffer and the logits with NaN, and the token sequence after
-  // position() with -1, so that a verification run cannot pass on values a previous run left
+  // Fills every activation buffer and the logits with NaN, and each token sequence after its
+  // position with -1, so that a verification run cannot pass on values a previous run left
   // behind.
   void poison();
 
-  // Forgets the cache from `position` on (0: a new sequence). Entries before it are kept,
-  // so a benchmark can repeat the same decode steps after one prefill.
-  void rewind(std::int64_t position);
+  // Forgets a sequence's cache from `position` on (0: a new sequence). Entries before it are
+  // kept, so a benchmark can repeat the same decode steps after one prefill.
+  void rewind(std::int64_t position, std::int64_t sequence = 0);
 
  private:
   struct LayerBuffers;
   struct StepKernels;
   struct PositionKernels;
+  struct LogitsKernels;
+  // One sequence's state: its KV cache per layer ([Hkv, max_tokens, D] each), its token
+  // sequence on the backend (int32, max_tokens + 1 slots: position p's token at p, the last
+  // step's argmax after them) and its position.
+  struct Sequence {
+    std::vector<Buffer> k_cache, v_cache;
+    Buffer tokens;
+    std::int64_t position = 0;
+  };
+  Sequence& sequence(std::int64_t index, const char* argument = "sequence");
+  LogitsKernels& logits_kernels_for(std::int64_t rows);
   StepKernels& kernels_for(std::int64_t tokens);
   // Attention (and rope) of `tokens` queries ending at position length - 1.
   PositionKernels& position_kernels_for(std::int64_t tokens, std::int64_t length);
   void check_ids(std::span<const std::int32_t> ids, std::int64_t position) const;
-  // One step of T tokens at position(), its ids already in tokens_; recorded and replayed
-  // when T = 1 and the backend records.
-  void step(std::int64_t T, bool logits);
+  // One step of T tokens of sequence s at its position, its ids already in its tokens;
+  // recorded and replayed when T = 1 and the backend records.
+  void step(std::int64_t T, bool logits, std::int64_t s);
+  // One decode step of the sequences `active`, batched (decode_batch, its checks done).
+  void step_batch(std::span<const std::int64_t> active, bool logits);
+  // The [vocab, C] matrix the logits multiply: the token embedding when tied and fp32.
+  const Buffer& output_matrix() const;
 
   // norm(x) -> y with the architecture's norm (bias: layernorm's shift, null for rmsnorm).
   void norm(std::unique_ptr<LayernormKernel>& layernorm, std::unique_ptr<RmsnormKernel>& rmsnorm,
@@ -94,26 +136,27 @@ class DecoderModel {
   DecoderConfig config_;
   WeightFormat format_;
   std::int64_t max_tokens_;
-  std::int64_t position_ = 0;
+  std::vector<Sequence> sequences_;
 
   Buffer token_embedding_, position_embedding_, final_norm_, final_norm_bias_, output_;
   std::vector<LayerBuffers> layers_;
-  // Activations for up to max_tokens rows (up_: the SwiGLU up projection, llama only).
+  // Activations for up to max(max_tokens, batch) rows (up_: the SwiGLU up projection, llama
+  // only); the last positions' rows and logits for up to batch rows; one row of a batched
+  // step's attention (qkv_row_ .. att_row_) and logits (logits_row_).
   Buffer x_, h_, qkv_, q_, att_, y_, fc_, up_, x_last_, h_last_, logits_;
-  // The token sequence on the backend, int32: position p's token at p, max_tokens + 1 slots
-  // (the last step's argmax has no position of its own).
-  Buffer tokens_;
+  Buffer x_row_, qkv_row_, q_row_, att_row_, y_row_, logits_row_;
   std::vector<float> host_logits_;
+  std::int64_t batch_rows_ = 0;  // rows of logits the last batched step computed
 
   std::map<std::int64_t, std::unique_ptr<StepKernels>> step_kernels_;
   std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<PositionKernels>> positioned_;
-  std::unique_ptr<LayernormKernel> final_layernorm_;
-  std::unique_ptr<RmsnormKernel> final_rmsnorm_;
-  std::unique_ptr<MatmulKernel> logits_matmul_;
-  // Decode steps recorded for replay, by (position, logits), where the backend can record;
-  // a null entry is a step run once directly and to be recorded on its next run.
+  // The final norm and the logits of `rows` last positions (1: a single sequence's step).
+  std::map<std::int64_t, std::unique_ptr<LogitsKernels>> logits_kernels_;
+  // Decode steps recorded for replay, by (sequence, position, logits), where the backend can
+  // record; a null entry is a step run once directly and to be recorded on its next run.
   bool record_decode_steps_ = true;
-  std::map<std::pair<std::int64_t, bool>, std::unique_ptr<RecordedOps>> decode_steps_;
+  std::map<std::tuple<std::int64_t, std::int64_t, bool>, std::unique_ptr<RecordedOps>>
+      decode_steps_;
 };
 
 // The index of the largest logit (the first, on a tie): greedy sampling. A NaN or infinite

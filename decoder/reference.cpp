@@ -11,9 +11,6 @@ namespace {
 
 using Matrix = std::vector<double>;  // row-major
 
-// out[T, N] = in[T, K] . W + bias, W stored [K, N] or, transposed, [N, K]; bias may be empty.
-// In blocks of rows and columns so that W streams from memory once per row block, not once per
-// row; columns are shared among threads.
 // Rows of K values rounded per block of 32 to d p, d = amax / 127, p = round(x / d).
 Matrix rounded_to_int8_blocks(const Matrix& in) {
   Matrix out(in.size());
@@ -43,6 +40,9 @@ Matrix rounded(const Matrix& in, ActivationRounding activations) {
   return in;
 }
 
+// out[T, N] = in[T, K] . W + bias, W stored [K, N] or, transposed, [N, K]; bias may be empty.
+// In blocks of rows and columns so that W streams from memory once per row block, not once per
+// row; columns are shared among threads.
 Matrix linear_exact(const Matrix& in, std::int64_t T, std::int64_t K, const std::vector<float>& w,
                     const std::vector<float>& bias, std::int64_t N, bool transposed) {
   constexpr std::int64_t kRows = 16, kCols = 64;

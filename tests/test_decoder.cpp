@@ -199,6 +199,109 @@ TEST_CASE("the greedy choices of the test sequence win by far more than the tole
   }
 }
 
+TEST_CASE("a batched decode step gives each sequence the logits it gets alone, on every backend") {
+  const std::string model = GENERATE("tiny", "tiny-llama");
+  const WeightFormat format = GENERATE(WeightFormat::f32, WeightFormat::bf16, WeightFormat::q8_0);
+  INFO(model << " dtype=" << weight_format_name(format));
+  const DecoderWeights& w = tiny_weights(model);
+  // Six sequences with prompts of different lengths; sequence 1 leaves the batch after one
+  // step and sequence 3 after two, so the steps run 6, 5 and 4 rows (the GEMM path, then the
+  // matrix-vector path of a decode step).
+  const std::vector<std::size_t> lengths = {10, 3, 7, 1, 5, 8};
+  const std::vector<int> steps = {3, 1, 3, 2, 3, 3};
+  std::vector<std::vector<std::int32_t>> prompts;
+  for (std::size_t s = 0; s < lengths.size(); ++s) {
+    std::vector<std::int32_t> p(kPrompt.begin(), kPrompt.begin() + lengths[s]);
+    std::rotate(p.begin(), p.begin() + s % p.size(), p.end());  // not prefixes of each other
+    prompts.push_back(p);
+  }
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    if (!backend.descriptor().takes(format)) {
+      WARN("skipping " << name << ": " << backend.descriptor().lacks(format));
+      return;
+    }
+    INFO(name << " threads=" << threads);
+    const ActivationRounding rounding = backend.descriptor().operand_rounding_for(format).activations;
+    // Each sequence alone: prefill, then greedy steps; the logits after each.
+    std::vector<std::vector<std::vector<float>>> alone(prompts.size());
+    std::vector<std::vector<std::int32_t>> alone_tokens(prompts.size());
+    for (std::size_t s = 0; s < prompts.size(); ++s) {
+      DecoderModel single(backend, w, 16, format);
+      auto logits = single.forward(prompts[s]);
+      for (int g = 0;; ++g) {
+        alone[s].emplace_back(logits.begin(), logits.end());
+        const std::int32_t next = argmax(logits, g);
+        alone_tokens[s].push_back(next);
+        if (g == steps[s]) break;
+        logits = single.forward(std::span(&next, 1));
+      }
+    }
+    DecoderModel batched(backend, w, 16, format, std::int64_t(prompts.size()));
+    batched.poison();
+    for (std::size_t s = 0; s < prompts.size(); ++s) batched.forward(prompts[s], true, std::int64_t(s));
+    for (int g = 0; g < 3; ++g) {
+      std::vector<std::int64_t> active;
+      for (std::size_t s = 0; s < prompts.size(); ++s) {
+        if (g < steps[s]) active.push_back(std::int64_t(s));
+      }
+      batched.decode_batch(active, /*greedy=*/true);
+      for (std::size_t i = 0; i < active.size(); ++i) {
+        const std::size_t s = static_cast<std::size_t>(active[i]);
+        const std::int64_t length = std::int64_t(prompts[s].size()) + g + 1;
+        CHECK(batched.position(active[i]) == length);
+        // Both within the tolerance of the exact logits: within twice it of each other.
+        const double tol = 2 * logits_tolerance(w.config, length, format, rounding);
+        const auto got = batched.batch_logits(std::int64_t(i));
+        const std::vector<double> expected(alone[s][g + 1].begin(), alone[s][g + 1].end());
+        const double error = logits_relative_error(got, expected);
+        INFO("step " << g << " of " << active.size() << " rows, sequence " << s << ": error "
+                     << error << ", tolerance " << tol);
+        CHECK(error <= tol);
+      }
+    }
+    // The greedy tokens each sequence chose in the batch are those it chose alone.
+    for (std::size_t s = 0; s < prompts.size(); ++s) {
+      INFO("sequence " << s);
+      const auto got = batched.tokens(std::int64_t(prompts[s].size()), steps[s] + 1, std::int64_t(s));
+      CHECK(got == alone_tokens[s]);
+    }
+  });
+}
+
+TEST_CASE("a batch refuses bad sizes and bad sequences by name, before allocating") {
+  auto backend = make_backend("simd");
+  const DecoderWeights& w = tiny_weights();
+  CHECK_THROWS_WITH(DecoderModel(*backend, w, 16, WeightFormat::f32, 0),
+                    Catch::Contains("batch") && Catch::Contains("valid: 1..4096"));
+  // A batch whose KV caches could never fit (a Llama-family model has no position table, so a
+  // long context costs nothing but the caches): refused naming the bytes, nothing allocated.
+  DecoderConfig long_context = decoder_config("tiny-llama");
+  long_context.n_ctx = std::int64_t{1} << 24;
+  const DecoderWeights llama = random_weights(long_context, 7);
+  CHECK_THROWS_WITH(DecoderModel(*backend, llama, long_context.n_ctx, WeightFormat::f32, 4096),
+                    Catch::Contains("the KV caches of batch=4096") && Catch::Contains("GiB"));
+  DecoderModel model(*backend, w, 8, WeightFormat::f32, 3);
+  const std::vector<std::int32_t> prompt = {1, 2, 3};
+  model.forward(prompt, true, 0);
+  model.forward(prompt, true, 2);
+  const std::vector<std::int64_t> empty_cache = {0, 1};
+  CHECK_THROWS_WITH(model.decode_batch(empty_cache, true),
+                    Catch::Contains("sequences") && Catch::Contains("sequence 1 has an empty cache"));
+  const std::vector<std::int64_t> twice = {0, 0};
+  CHECK_THROWS_WITH(model.decode_batch(twice, true), Catch::Contains("named twice"));
+  const std::vector<std::int64_t> outside = {0, 3};
+  CHECK_THROWS_WITH(model.decode_batch(outside, true),
+                    Catch::Contains("sequence 3 is out of range (valid: 0..2)"));
+  CHECK_THROWS_WITH(model.decode_batch({}, true), Catch::Contains("no sequences"));
+  CHECK_THROWS_WITH(model.forward(prompt, true, 5), Catch::Contains("valid: 0..2"));
+  // A full cache: 8 positions.
+  const std::vector<std::int32_t> five = {1, 2, 3, 4, 5};
+  model.forward(five, true, 0);
+  const std::vector<std::int64_t> full = {0};
+  CHECK_THROWS_WITH(model.decode_batch(full, true), Catch::Contains("fills its cache's 8 positions"));
+  CHECK(model.position(2) == 3);  // the refusals ran nothing
+}
+
 TEST_CASE("decoding with the KV cache equals recomputing the whole sequence without it") {
   for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
     const Trace t = run_greedy(backend, tiny_weights());
