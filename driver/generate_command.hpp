@@ -1,6 +1,9 @@
 #pragma once
 // `aigcbench generate`: text (or token ids) in, text and token ids out, on one backend, with
-// the timings a user of a served model sees (time to first token, ms per token). The model is
+// the timings a user of a served model sees (time to first token, ms per token). Several
+// prompts (--prompt repeated, or --prompt-file with one per line) run as one batch: each
+// prompt fills its own sequence, then every decode step runs all unfinished sequences
+// together; a sequence that reaches its end-of-sequence token leaves the batch. The model is
 // a file (--model: a GGUF file, or a Hugging Face GPT-2 folder with config.json,
 // model.safetensors, vocab.json and merges.txt) or a named size with seeded random weights
 // (--config, --weights). Greedy by default; --temperature, --top-k, --top-p sample, seeded.
@@ -17,8 +20,9 @@ struct GenerateOptions {
   std::string weights;                // with --config: a model.safetensors; empty: random
   std::uint64_t seed = 1234;          // random weights' and sampling's seed
   std::vector<std::string> prompt_ids;  // as typed; checked against the model's vocabulary
-  std::string prompt;                 // text (needs a tokenizer: --model)
-  bool has_prompt = false;
+  std::vector<std::string> prompts;   // texts (need a tokenizer: --model); several: a batch
+  bool has_prompt = false;            // --prompt or --prompt-file given
+  std::int64_t batch = 0;             // sequences decoded together; 0: one per prompt
   bool chat = false;                  // wrap the prompt in the model's chat template
   double temperature = 0;             // 0: greedy
   int top_k = 0;                      // 0: all tokens

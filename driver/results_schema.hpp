@@ -12,7 +12,10 @@ namespace aigc {
 
 // 2: upload_s and download_s added (GPU transfers outside the timed region).
 // 3: machine added (the hardware id that names results; the host name does not).
-inline constexpr int kResultsSchemaVersion = 4;
+// 4: the weight formats' columns (format_speedup, format_speedup_pred, perplexity,
+//    perplexity_f32, greedy_agreement, error_tolerance).
+// 5: batch, ms_per_token and knee_batch added (batched decoding).
+inline constexpr int kResultsSchemaVersion = 5;
 inline constexpr int kCsvSchemaVersion = kResultsSchemaVersion;
 
 struct ResultRow {
@@ -26,6 +29,8 @@ struct ResultRow {
   std::optional<double> time_median_s, time_min_s, time_max_s, time_cv;
   std::optional<double> flops, bytes, arithmetic_intensity;
   std::optional<double> achieved_flops, achieved_bytes_per_s, tokens_per_s;
+  std::optional<long long> batch;
+  std::optional<double> ms_per_token, knee_batch;
   std::optional<double> baseline_time_s;
   std::string baseline_source;
   std::optional<double> speedup_vs_scalar;

@@ -128,6 +128,20 @@ void add_decoder_accuracy(std::vector<ResultRow>& rows, std::ostream& out) {
   }
 }
 
+// B*: the batch at which the roofline's compute time B f / F meets its bandwidth time
+// (W + B k) / BW, with f and k one sequence's FLOPs and bytes per run and W what a run reads
+// once for all its sequences (the weights), read off the counts at batch 1 and 2. None where
+// compute never catches up (f / F <= k / BW: each sequence's cache costs more time than its
+// arithmetic).
+std::optional<double> knee_batch(const Workload& w, const std::string& shape, double peak_flops,
+                                 double peak_bytes_per_s) {
+  const WorkCounts one = w.counts(w.with_batch(shape, 1)), two = w.counts(w.with_batch(shape, 2));
+  const double f = two.flops - one.flops, k = two.bytes - one.bytes, weights = one.bytes - k;
+  const double per_sequence = f / peak_flops - k / peak_bytes_per_s;
+  if (!(per_sequence > 0) || !(weights > 0)) return std::nullopt;
+  return (weights / peak_bytes_per_s) / per_sequence;
+}
+
 std::string key_of(const std::string& workload, const std::string& shape) {
   return workload + "|" + shape;
 }
@@ -207,6 +221,13 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       r.predicted_speedup = models::predicted_acceleration(roof_scalar.time_s, roof.time_s);
     }
 
+    // Batched decoding: the batch, and where its roofline turns from bandwidth to compute.
+    if (!r.phase.empty()) r.batch = find_workload(m.workload).batch(m.shape);
+    if (r.phase == "decode" && r.peak_flops && r.peak_bytes_per_s) {
+      r.knee_batch = knee_batch(find_workload(m.workload), m.shape, *r.peak_flops,
+                                *r.peak_bytes_per_s);
+    }
+
     if (m.times_s.empty() || m.status != "ok") {
       rows.push_back(std::move(r));
       continue;
@@ -236,11 +257,14 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       if (const auto kf = models::karp_flatt(*r.parallel_speedup, m.threads)) r.karp_flatt = *kf;
     }
     if (r.t_roofline_s) r.roofline_fraction = models::roofline_fraction(*r.t_roofline_s, st.median);
+    const Workload& workload = find_workload(m.workload);
+    if (r.phase == "decode" && m.counts.tokens > 0) {
+      r.ms_per_token = 1e3 * st.median * double(workload.batch(m.shape)) / double(m.counts.tokens);
+    }
     // A stored weight format against the same shape in fp32, same backend and threads: the
     // accelerated model with the format as the optimization. S_pred is the ratio of the two
     // roofline times on the same ceilings (the ratio of bytes where both are memory-bound, as a
     // decode step is).
-    const Workload& workload = find_workload(m.workload);
     if (workload.weight_format(m.shape) != WeightFormat::f32) {
       const std::string twin = workload.with_weight_format(m.shape, WeightFormat::f32);
       if (const auto it = median_of.find(config_key(m, twin, m.backend, m.threads));

@@ -18,10 +18,12 @@ COLUMNS = [c["name"] for c in SCHEMA["columns"]]
 # Older files this reader still takes, and the columns each lacks: 2 added upload_s and
 # download_s (GPU transfers), 3 added machine (the hardware id; older files get the host), 4
 # added format_speedup, format_speedup_pred (a weight format against fp32), the accuracy columns
-# (perplexity, perplexity_f32, greedy_agreement) and error_tolerance.
+# (perplexity, perplexity_f32, greedy_agreement) and error_tolerance, 5 added batch,
+# ms_per_token and knee_batch (batched decoding; older decoder rows are batch 1).
 ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3, "format_speedup": 4,
             "format_speedup_pred": 4, "error_tolerance": 4, "perplexity": 4,
-            "perplexity_f32": 4, "greedy_agreement": 4}
+            "perplexity_f32": 4, "greedy_agreement": 4, "batch": 5, "ms_per_token": 5,
+            "knee_batch": 5}
 SCHEMA_VERSIONS = set(range(1, SCHEMA_VERSION + 1))
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
 
@@ -58,6 +60,8 @@ def load(path, tool):
     if "machine" not in df.columns:
         df["machine"] = df["host"]
     df["phase"] = df["phase"].fillna("")
+    if "batch" not in df.columns:  # before batched decoding every decoder row was one sequence
+        df["batch"] = [1.0 if p else float("nan") for p in df["phase"]]
     return df
 
 

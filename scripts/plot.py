@@ -17,7 +17,10 @@ Writes, as PNG and SVG:
   decoder:            tokens/s of each decode shape and time to first token of each prefill
                       shape, per backend (when the CSV has decoder rows);
   formats:            decode tokens/s per weight format (dtype) and model, beside the roofline's
-                      tokens/s for the weights as stored (when the CSV has two formats or more).
+                      tokens/s for the weights as stored (when the CSV has two formats or more);
+  batch:              batched decoding: aggregate tokens/s and each sequence's ms/token against
+                      the batch B, with the roofline's tokens/s at each B and the predicted knee
+                      B* marked (when a decode shape ran at two batches or more).
 Rows without a time (skipped or failed) are listed on stderr, never silently dropped.
 """
 import argparse
@@ -185,8 +188,13 @@ def plot_models(df, out_dir):
     return save(fig, out_dir, "models")
 
 
+def single_sequence(rows):
+    """Decoder rows of one sequence (batch 1; older files have no batch column)."""
+    return rows[rows["batch"].isna() | (rows["batch"] <= 1)] if "batch" in rows else rows
+
+
 def plot_decoder(df, out_dir):
-    rows = df[(df["workload"] == "decoder") & df["time_median_s"].notna()].copy()
+    rows = single_sequence(df[(df["workload"] == "decoder") & df["time_median_s"].notna()]).copy()
     if rows.empty:
         return None
     rows["config"] = rows.apply(config_label, axis=1)
@@ -229,8 +237,8 @@ def model_of(shape):
 def plot_formats(df, out_dir):
     """Decode tokens/s per weight format, beside the roofline's tokens/s (the weights as stored
     per token at the measured bandwidth): bytes per weight set a decode's speed."""
-    rows = df[(df["workload"] == "decoder") & (df["phase"] == "decode") &
-              df["time_median_s"].notna() & df["dtype"].isin(FORMATS)].copy()
+    rows = single_sequence(df[(df["workload"] == "decoder") & (df["phase"] == "decode") &
+                              df["time_median_s"].notna() & df["dtype"].isin(FORMATS)]).copy()
     if rows.empty or rows["dtype"].nunique() < 2:
         return None
     rows["model"] = rows["shape"].map(model_of)
@@ -269,6 +277,50 @@ def plot_formats(df, out_dir):
     return save(fig, out_dir, "formats")
 
 
+def without_batch(shape):
+    return ",".join(p for p in shape.split(",") if not p.startswith("batch="))
+
+
+def plot_batch(df, out_dir):
+    """Aggregate decode tokens/s and per-sequence ms/token against the batch B, one line per
+    (shape without its batch, backend, threads), the roofline's tokens/s at each measured B
+    dashed, and B* (the knee the peaks predict) dotted."""
+    rows = df[(df["workload"] == "decoder") & (df["phase"] == "decode") &
+              df["time_median_s"].notna()].copy()
+    if rows.empty or "batch" not in rows:
+        return None
+    rows["series"] = [f"{without_batch(s)} {b} x{t}"
+                      for s, b, t in zip(rows["shape"], rows["backend"], rows["threads"])]
+    series = [s for s in dict.fromkeys(rows["series"])
+              if rows[rows["series"] == s]["batch"].nunique() >= 2]
+    if not series:
+        return None
+    fig, (ax_t, ax_l) = plt.subplots(1, 2, figsize=(13, 5))
+    for i, name in enumerate(series):
+        part = rows[rows["series"] == name].sort_values("batch")
+        color = f"C{i % 10}"
+        ax_t.plot(part["batch"], part["tokens_per_s"], marker="o", color=color, label=name)
+        roof = part["tokens_per_s"] * part["time_median_s"] / part["t_roofline_s"]
+        if roof.notna().any():
+            ax_t.plot(part["batch"], roof, ls="--", color=color, lw=1,
+                      label="roofline" if i == 0 else None)
+        knee = part["knee_batch"].dropna() if "knee_batch" in part else pd.Series(dtype=float)
+        if not knee.empty:
+            ax_t.axvline(knee.iloc[-1], color=color, ls=":", lw=1,
+                         label=f"B* = {knee.iloc[-1]:.0f}")
+        ax_l.plot(part["batch"], part["ms_per_token"], marker="o", color=color, label=name)
+    for ax in (ax_t, ax_l):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("batch B (sequences decoded together)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    ax_t.set_yscale("log")
+    ax_t.set_ylabel("aggregate decode tokens/s (higher is better)")
+    ax_l.set_ylabel("ms per token each sequence sees (lower is better)")
+    fig.suptitle(title(df, "decoder: batched decoding, throughput against latency"), fontsize=10)
+    return save(fig, out_dir, "batch")
+
+
 def save(fig, out_dir, name):
     fig.tight_layout()
     paths = []
@@ -302,6 +354,7 @@ def main():
     written += plot_models(df, out_dir) or []
     written += plot_decoder(df, out_dir) or []
     written += plot_formats(df, out_dir) or []
+    written += plot_batch(df, out_dir) or []
     for path in written:
         print(f"wrote {path}")
     print(f"figures: {len(written) // 2} in {out_dir}")

@@ -445,11 +445,12 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
     if (c[col("threads")] == "2") CHECK(std::stod(c[col("parallel_efficiency")]) > 0);
     if (c[col("threads")] == "2") CHECK_FALSE(c[col("karp_flatt")].empty());
   }
-  // (matmul, attention: 2 shapes; decoder: 5) x (scalar, simd at 1 thread + openmp, onednn at 1
-  // and 2 threads); onednn's 4 tiny-llama rows and 2 q4_1 rows skipped.
-  CHECK(rows == 54);
+  // (matmul, attention: 2 shapes; decoder: 6, a batch of 4 among them) x (scalar, simd at 1
+  // thread + openmp, onednn at 1 and 2 threads); onednn's 4 tiny-llama rows and 2 q4_1 rows
+  // skipped.
+  CHECK(rows == 60);
   CHECK(skipped == 6);
-  // Each repetition's time beside it: 48 measured configurations x 2 repetitions.
+  // Each repetition's time beside it: 54 measured configurations x 2 repetitions.
   std::istringstream reps(read(scratch.file("results.repetitions.csv")));
   std::getline(reps, line);
   CHECK(line ==
@@ -460,7 +461,7 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
     ++rep_rows;
     CHECK(std::stod(split_csv_line(line).back()) > 0);
   }
-  CHECK(rep_rows == 96);
+  CHECK(rep_rows == 108);
   CHECK(std::distance(fs::directory_iterator(scratch.dir), fs::directory_iterator()) ==
         3);  // probe, results, repetitions: no temp left
 }

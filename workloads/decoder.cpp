@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -57,6 +58,7 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   try {
     v = parse_shape(rest, {{"prompt", 1, ctx},
                            {"gen", 0, ctx - 1, false, 0},
+                           {"batch", 1, DecoderModel::kMaxBatch, false, 1},
                            {"layers", 1, s.config.n_layer, false, s.config.n_layer},
                            {"logits", 0, 1, false, 1}});
   } catch (const InvalidArgument& e) {
@@ -71,6 +73,13 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   }
   s.prompt = v.at("prompt");
   s.gen = v.at("gen");
+  s.batch = v.at("batch");
+  if (s.batch > 1 && s.gen == 0) {
+    throw InvalidArgument("shapes", fmt::format("'{}': batch={} needs decode steps (gen > 0): a "
+                                                "batch decodes its sequences together, each "
+                                                "prompt is filled alone",
+                                                text, s.batch));
+  }
   s.config.n_layer = v.at("layers");
   s.logits = v.at("logits") == 1;
   if (!dtype.empty()) {
@@ -92,6 +101,7 @@ DecoderShape parse_decoder_shape(const std::string& text) {
 std::string format_decoder_shape(const DecoderShape& s) {
   std::string out = fmt::format("cfg={},prompt={}", s.config.name, s.prompt);
   if (s.gen > 0) out += fmt::format(",gen={}", s.gen);
+  if (s.batch > 1) out += fmt::format(",batch={}", s.batch);
   if (s.config.n_layer != decoder_config(s.config.name).n_layer)
     out += fmt::format(",layers={}", s.config.n_layer);
   if (!s.logits) out += ",logits=0";
@@ -119,8 +129,9 @@ std::vector<double> cached_reference_logits(const DecoderWeights& w, WeightForma
   return cache[key] = reference_logits(weights_as_stored(w, format), ids, activations);
 }
 
-std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab) {
-  std::mt19937_64 rng(99);
+std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab,
+                                        std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
   std::uniform_int_distribution<std::int32_t> pick(0, static_cast<std::int32_t>(vocab - 1));
   std::vector<std::int32_t> ids(length);
   for (auto& id : ids) id = pick(rng);
@@ -132,52 +143,64 @@ class DecoderCase final : public WorkloadCase {
   DecoderCase(Backend& backend, const DecoderShape& s)
       : s_(s),
         weights_(named_model_weights(s.config)),
-        prompt_(random_prompt(s.prompt, s.config.vocab)),
-        model_(backend, *weights_, s.prompt + s.gen, s.format),
+        model_(backend, *weights_, s.prompt + s.gen, s.format, s.batch),
         activations_(backend.descriptor().operand_rounding_for(s.format).activations) {
-    model_.prepare(s.prompt, s.gen);
+    for (std::int64_t b = 0; b < s.batch; ++b) {
+      prompts_.push_back(random_prompt(s.prompt, s.config.vocab, 99 + std::uint64_t(b)));
+      all_.push_back(b);
+    }
+    model_.prepare(s.prompt, s.gen, s.batch);
     if (s.gen == 0) return;
-    // The prompt fills the cache once, untimed; its argmax is the first token fed.
-    first_token_ = argmax(model_.forward(prompt_), 0);
+    // Each prompt fills its sequence's cache once, untimed; its argmax is the first token fed.
+    for (std::int64_t b = 0; b < s.batch; ++b)
+      first_tokens_.push_back(argmax(model_.forward(prompts_[b], true, b), 0));
     if (!s.logits) set_feed();
   }
 
   // A decode run is the gen steps alone, each fed by the previous one's argmax on the backend:
-  // nothing returns to the host until the timer has stopped.
+  // nothing returns to the host until the timer has stopped. A batch runs every step of all its
+  // sequences together.
   void run() override {
     if (s_.gen == 0) {
       model_.rewind(0);
-      const auto logits = model_.forward(prompt_, s_.logits);
+      const auto logits = model_.forward(prompts_[0], s_.logits);
       if (s_.logits) next_token_ = argmax(logits, 0);
       return;
     }
-    model_.rewind(s_.prompt);
-    model_.decode(s_.gen, s_.logits);
+    decode(s_.logits);
   }
 
   // Runs the phase with logits (greedy) from poisoned buffers and compares the last
-  // logits with the float64 reference recomputed over the same tokens.
+  // logits with the float64 reference recomputed over the same tokens: of every sequence up
+  // to three, else of the first, the middle and the last (each is a whole float64 forward; the
+  // tests check every sequence of a batch against the same sequence alone).
   double verify() override {
-    std::vector<std::int32_t> fed = prompt_;
-    std::vector<float> last;
     if (s_.gen == 0) {
       model_.rewind(0);
       model_.poison();
-      const auto logits = model_.forward(prompt_);
-      last.assign(logits.begin(), logits.end());
-    } else {
-      model_.rewind(s_.prompt);
-      model_.set_tokens(s_.prompt, std::span(&first_token_, 1));
-      model_.poison();
-      model_.decode(s_.gen, true);
-      // The tokens fed: the first, then every step's argmax but the last's.
-      const std::vector<std::int32_t> generated = model_.tokens(s_.prompt, s_.gen + 1);
-      fed.insert(fed.end(), generated.begin(), generated.end() - 1);
-      const auto logits = model_.last_logits();
-      last.assign(logits.begin(), logits.end());
-      if (!s_.logits) set_feed();  // put back what run() feeds
+      const auto logits = model_.forward(prompts_[0]);
+      const std::vector<float> last(logits.begin(), logits.end());
+      return logits_relative_error(
+          last, cached_reference_logits(*weights_, s_.format, prompts_[0], activations_));
     }
-    return logits_relative_error(last, cached_reference_logits(*weights_, s_.format, fed, activations_));
+    for (std::int64_t b = 0; b < s_.batch; ++b)
+      model_.set_tokens(s_.prompt, std::span(&first_tokens_[b], 1), b);
+    model_.poison();
+    decode(true);
+    double worst = 0;
+    for (const std::int64_t b : std::set<std::int64_t>{0, s_.batch / 2, s_.batch - 1}) {
+      std::vector<std::int32_t> fed = prompts_[b];
+      // The tokens fed: the first, then every step's argmax but the last's.
+      const std::vector<std::int32_t> generated = model_.tokens(s_.prompt, s_.gen + 1, b);
+      fed.insert(fed.end(), generated.begin(), generated.end() - 1);
+      const auto logits = s_.batch == 1 ? model_.last_logits() : model_.batch_logits(b);
+      const std::vector<float> last(logits.begin(), logits.end());
+      worst = std::max(worst, logits_relative_error(last, cached_reference_logits(
+                                                              *weights_, s_.format, fed,
+                                                              activations_)));
+    }
+    if (!s_.logits) set_feed();  // put back what run() feeds
+    return worst;
   }
 
   double tolerance() const override {
@@ -185,21 +208,33 @@ class DecoderCase final : public WorkloadCase {
   }
 
  private:
+  // The gen steps from the end of the prompts (a single sequence's steps are recorded and
+  // replayed where the backend records).
+  void decode(bool greedy) {
+    for (std::int64_t b = 0; b < s_.batch; ++b) model_.rewind(s_.prompt, b);
+    if (s_.batch == 1) return model_.decode(s_.gen, greedy);
+    for (std::int64_t g = 0; g < s_.gen; ++g) model_.decode_batch(all_, greedy);
+  }
+
   // Without logits there is no argmax: the steps feed the first token, then prompt tokens.
   void set_feed() {
-    std::vector<std::int32_t> feed(static_cast<std::size_t>(s_.gen));
-    for (std::int64_t g = 0; g < s_.gen; ++g)
-      feed[g] = g == 0 ? first_token_ : prompt_[g % s_.prompt];
-    model_.set_tokens(s_.prompt, feed);
+    for (std::int64_t b = 0; b < s_.batch; ++b) {
+      std::vector<std::int32_t> feed(static_cast<std::size_t>(s_.gen));
+      for (std::int64_t g = 0; g < s_.gen; ++g)
+        feed[g] = g == 0 ? first_tokens_[b] : prompts_[b][g % s_.prompt];
+      model_.set_tokens(s_.prompt, feed, b);
+    }
   }
 
   DecoderShape s_;
   std::shared_ptr<const DecoderWeights> weights_;
-  std::vector<std::int32_t> prompt_;
   DecoderModel model_;
   // How the backend rounds this format's activations: the reference rounds them too.
   ActivationRounding activations_;
-  std::int32_t first_token_ = 0, next_token_ = 0;
+  std::vector<std::vector<std::int32_t>> prompts_;  // one per sequence
+  std::vector<std::int64_t> all_;                   // 0 .. batch - 1
+  std::vector<std::int32_t> first_tokens_;
+  std::int32_t next_token_ = 0;
 };
 
 // Per token at position p (seeing p + 1 keys) through one block: the projections (2 FLOPs per
@@ -218,11 +253,13 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
   switch (preset) {
     case Preset::smoke:
       return {"cfg=tiny,prompt=16", "cfg=tiny,prompt=16,gen=8", "cfg=tiny-llama,prompt=16",
-              "cfg=tiny-llama,prompt=16,gen=8", "cfg=tiny,prompt=16,gen=8,dtype=q4_1"};
+              "cfg=tiny-llama,prompt=16,gen=8", "cfg=tiny,prompt=16,gen=8,dtype=q4_1",
+              "cfg=tiny,prompt=16,gen=8,batch=4"};
     case Preset::quick:  // fp32, and the formats that answer llama.cpp (q8_0; SmolLM2's q4_1)
       return {"cfg=gpt2-124m,prompt=128",
               "cfg=gpt2-124m,prompt=128,gen=32",
               "cfg=gpt2-124m,prompt=128,gen=32,dtype=q8_0",
+              "cfg=gpt2-124m,prompt=128,gen=32,batch=16",  // the batching target: 16 against 1
               "cfg=smollm2-135m,prompt=128",
               "cfg=smollm2-135m,prompt=128,gen=32",
               "cfg=smollm2-135m,prompt=128,dtype=q4_1",
@@ -241,6 +278,12 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
             shapes.push_back(fmt::format("cfg={},prompt=128{}", model, dtype));
           shapes.push_back(fmt::format("cfg={},prompt=128,gen=32{}", model, dtype));
         }
+      }
+      // Batched decoding, B = 2 .. 64 (B = 1 is the row above): fp32 for both families, and
+      // GPT-2 in bf16 (the compute roofline of the largest batch on the bf16 dot product).
+      for (const char* row : {"cfg=gpt2-124m,prompt=128,gen=32", "cfg=smollm2-135m,prompt=128,gen=32",
+                              "cfg=gpt2-124m,prompt=128,gen=32,dtype=bf16"}) {
+        for (int b = 2; b <= 64; b *= 2) shapes.push_back(fmt::format("{},batch={}", row, b));
       }
       return shapes;
     }
@@ -305,28 +348,42 @@ WorkCounts DecoderWorkload::counts(const std::string& shape) const {
     w.tokens = s.prompt;
     w.n_units = s.config.n_layer * s.prompt;
   } else {
+    // A batch's step reads the weights once for all its sequences, and each sequence's cache.
+    const double B = double(s.batch);
     for (std::int64_t p = s.prompt; p < s.prompt + s.gen; ++p) {
-      w.flops += n * block_flops(c, double(p)) + head_flops;
-      w.bytes += weights + head + 4 * C * 2 + n * kv * double(p + 1);
+      w.flops += B * (n * block_flops(c, double(p)) + head_flops);
+      w.bytes += weights + head + B * (4 * C * 2 + n * kv * double(p + 1));
     }
-    w.tokens = s.gen;
-    w.n_units = s.config.n_layer * s.gen;
+    w.tokens = s.batch * s.gen;
+    w.n_units = s.config.n_layer * s.gen * s.batch;
   }
-  // What must stay resident: the weights and the whole KV cache; it picks the bandwidth.
-  w.working_set = weights + head + n * kv * double(s.prompt + s.gen);
+  // What must stay resident: the weights and every KV cache; it picks the bandwidth.
+  const double caches = double(s.batch) * n * kv * double(s.prompt + s.gen);
+  w.working_set = weights + head + caches;
   // The weights on the host (all of them: the embeddings too) and on the backend, with the KV
   // cache, the activations of the longest step and the logits.
   const double all_weights = 4.0 * double(c.parameters());
-  const double T = double(std::max<std::int64_t>(s.prompt, 1));
+  const double T = double(std::max<std::int64_t>({s.prompt, s.batch, 1}));
   const double activations = 4 * T * (7 * C + 2 * double(c.ff()));
   w.host_bytes = all_weights + 8 * V;
-  w.backend_bytes = all_weights + n * kv * double(s.prompt + s.gen) + activations + 4 * V;
+  w.backend_bytes = all_weights + caches + activations + 4 * V * double(s.batch);
   return w;
 }
 
-std::string DecoderWorkload::unit_shape(const std::string& shape) const {
-  // One block for one token, without the logits, at the phase's mean position.
+std::int64_t DecoderWorkload::batch(const std::string& shape) const {
+  return parse_decoder_shape(shape).batch;
+}
+
+std::string DecoderWorkload::with_batch(const std::string& shape, std::int64_t batch) const {
   DecoderShape s = parse_decoder_shape(shape);
+  if (s.gen > 0) s.batch = batch;
+  return format_decoder_shape(s);
+}
+
+std::string DecoderWorkload::unit_shape(const std::string& shape) const {
+  // One block for one token of one sequence, without the logits, at the phase's mean position.
+  DecoderShape s = parse_decoder_shape(shape);
+  s.batch = 1;
   const std::int64_t position = s.gen == 0 ? s.prompt / 2 : s.prompt + s.gen / 2;
   s.prompt = std::max<std::int64_t>(1, position);
   s.gen = 1;

@@ -7,7 +7,8 @@
 // (filled once, untimed). Optional keys: dtype=f16|bf16|q8_0|q4_0|q4_1 (the weight format, f32
 // by default), layers=N (the first N blocks) and logits=0 (stop
 // after the last block, feeding fixed tokens): together they make the serial model's unit,
-// one layer for one token step.
+// one layer for one token step; batch=B (decode rows) runs B sequences, each with its own
+// prompt and KV cache, every step of all B together (one [B, C] GEMM per projection).
 #include <optional>
 
 #include "decoder/config.hpp"
@@ -18,6 +19,7 @@ namespace aigc {
 struct DecoderShape {
   DecoderConfig config;  // n_layer already cut to `layers`
   std::int64_t prompt = 1, gen = 0;
+  std::int64_t batch = 1;  // sequences decoded together
   bool logits = true;
   // dtype=: how the projections and the output matrix are stored (decoder/stored_weights).
   WeightFormat format = WeightFormat::f32;
@@ -51,6 +53,8 @@ class DecoderWorkload final : public Workload {
   std::vector<Op> ops(const std::string& shape) const override;
   WeightFormat weight_format(const std::string& shape) const override;
   std::string with_weight_format(const std::string& shape, WeightFormat f) const override;
+  std::int64_t batch(const std::string& shape) const override;
+  std::string with_batch(const std::string& shape, std::int64_t batch) const override;
   std::string unit_shape(const std::string& shape) const override;
   std::unique_ptr<WorkloadCase> make_case(Backend& backend,
                                           const std::string& shape) const override;

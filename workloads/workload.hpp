@@ -68,6 +68,14 @@ class Workload {
   virtual std::string with_weight_format(const std::string& shape, WeightFormat /*f*/) const {
     return shape;
   }
+  // The number of independent sequences a step serves together (the decoder's batch=B), and
+  // the same shape with another batch: the run derives the batch where the roofline turns
+  // from bandwidth to compute (knee_batch) from the counts of batch 1 and 2. 1 and the shape
+  // itself where the workload has no batch.
+  virtual std::int64_t batch(const std::string& /*shape*/) const { return 1; }
+  virtual std::string with_batch(const std::string& shape, std::int64_t /*batch*/) const {
+    return shape;
+  }
   // The shape of one unit of work, run alone on the scalar backend for the serial model.
   virtual std::string unit_shape(const std::string& shape) const = 0;
   virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend,

@@ -79,11 +79,11 @@ class ScriptsTest(unittest.TestCase):
         done = run_script("plot.py", self.csv, "--out-dir", out)
         self.assertEqual(done.returncode, 0, done.stderr)
         for name in ["speedup-matmul", "speedup-decoder", "roofline", "scaling", "models", "decoder",
-                     "formats"]:
+                     "formats", "batch"]:
             for ext in ("png", "svg"):
                 path = os.path.join(out, f"{name}.{ext}")
                 self.assertTrue(os.path.getsize(path) > 1000, path)
-        self.assertIn(f"figures: 7 in {out}", done.stdout)
+        self.assertIn(f"figures: 8 in {out}", done.stdout)
 
     def test_plot_names_the_rows_it_cannot_plot(self):
         df = self.df.copy()
