@@ -258,6 +258,74 @@ TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text,
   refused({"--prompt", "x", "--backend", "onednn"}, "--backend", "onednn has no rmsnorm");
 }
 
+TEST_CASE("generate decodes several prompts as one batch, each text its own alone") {
+  std::string path;
+  try {
+    path = *model_file("smollm2-135m");
+  } catch (const InvalidArgument& e) {
+    WARN("test skipped: " << e.what());
+    return;
+  }
+  // Prompts of different lengths; greedy, so each sequence's tokens are those it gets alone.
+  const std::vector<std::string> texts = {"The capital of France is", "Hello", "Once upon a time"};
+  std::vector<std::string> args{"generate", "--model", path, "--count", "8", "--threads", "2"};
+  for (const std::string& t : texts) args.insert(args.end(), {"--prompt", t});
+  const CliResult batch = cli(args);
+  INFO(batch.out << batch.err);
+  REQUIRE(batch.status == 0);
+  CHECK_THAT(batch.out, Catch::Contains("batch: 3 prompts of 5, 1, 4 tokens"));
+  CHECK_THAT(batch.out, Catch::Contains("tokens/s over the batch"));
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const CliResult alone = cli({"generate", "--model", path, "--prompt", texts[i], "--count", "8",
+                                 "--threads", "2"});
+    REQUIRE(alone.status == 0);
+    const auto at = alone.out.find("generated (");
+    const std::string ids = alone.out.substr(at, alone.out.find('\n', at) - at);
+    CHECK_THAT(batch.out, Catch::Contains(fmt::format("[{}] {}", i + 1, ids)));
+  }
+  // The same prompts from a file, one per line.
+  Scratch scratch;
+  const std::string file = scratch.file("prompts.txt");
+  std::ofstream(file) << texts[0] << "\n\n" << texts[1] << "\r\n" << texts[2] << "\n";
+  const CliResult from_file =
+      cli({"generate", "--model", path, "--prompt-file", file, "--count", "8", "--threads", "2"});
+  REQUIRE(from_file.status == 0);
+  auto generated = [](const std::string& text) {
+    std::string lines;
+    for (std::size_t at = text.find("] generated"); at != std::string::npos;
+         at = text.find("] generated", at + 1))
+      lines += text.substr(at, text.find('\n', at) - at) + "\n";
+    return lines;
+  };
+  CHECK(generated(from_file.out) == generated(batch.out));
+  // More prompts than --batch, prompts given twice over, an empty file: refused by name.
+  auto refused = [&](std::vector<std::string> extra, const std::string& argument,
+                     const std::string& detail) {
+    std::vector<std::string> a{"generate", "--model", path};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const CliResult e = cli(a);
+    INFO(e.out << e.err);
+    CHECK(e.status == 2);
+    CHECK_THAT(e.err, Catch::StartsWith("aigcbench: error: " + argument));
+    CHECK_THAT(e.err, Catch::Contains(detail));
+    CHECK(e.out.empty());
+  };
+  refused({"--prompt", "a", "--prompt", "b", "--prompt", "c", "--batch", "2"}, "--batch",
+          "3 prompts exceed batch=2");
+  refused({"--prompt", "a", "--batch", "0"}, "--batch", "out of range (valid: 1..4096)");
+  refused({"--prompt", "a", "--prompt-file", file}, "--prompt-file", "not both");
+  const std::string empty = scratch.file("empty.txt");
+  std::ofstream(empty) << "\n\n";
+  refused({"--prompt-file", empty}, "--prompt-file", "no prompt in it");
+}
+
+TEST_CASE("a batch in a decoder shape is refused by name where it cannot run") {
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,gen=4,batch=0"},
+                 "--shapes", "batch=0 is out of range (valid: 1..4096)");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,batch=4"}, "--shapes",
+                 "batch=4 needs decode steps (gen > 0)");
+}
+
 TEST_CASE("generate refuses bad model files, sampling settings and prompts by name") {
   auto rejected = [](const std::vector<std::string>& args, const std::string& argument,
                      const std::string& detail) {

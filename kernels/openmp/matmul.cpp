@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemv_int8.hpp"
 
 namespace aigc::openmp {
 
@@ -56,6 +57,19 @@ class OpenmpMatmul final : public MatmulKernel {
     const simd::RegisterBlock rb = simd::gemm_register_block();
     const TileGrid grid = choose_tile_grid(shape(), threads_, rb.mr, rb.nr);
     const float* pa = a.as<const float>();
+    std::int64_t lda = shape().K;
+    // A block format's activations are rounded once here for every tile (each would round its
+    // rows again); a decode step's few rows are quantized by gemv_int8 itself.
+    const bool round_once = is_block_format(shape().b_format) && shape().M > simd::kGemvMaxRows;
+    if (round_once) {
+      rounded_a_.resize(static_cast<std::size_t>(shape().M * shape().K));
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (std::int64_t i = 0; i < shape().M; ++i) {
+        simd::round_rows_to_int8_blocks(pa + i * shape().K, 1, shape().K, shape().K,
+                                        rounded_a_.data() + i * shape().K);
+      }
+      pa = rounded_a_.data();
+    }
     const float* pb = b.as<const float>();
     const float* pbias = bias != nullptr ? bias->as<const float>() : nullptr;
     float* pc = c.as<float>();
@@ -70,8 +84,8 @@ class OpenmpMatmul final : public MatmulKernel {
       simd::gemm({.m = i1 - i0,
                   .n = j1 - j0,
                   .k = shape().K,
-                  .a = pa + i0 * shape().K,
-                  .lda = shape().K,
+                  .a = pa + i0 * lda,
+                  .lda = lda,
                   .b = shape().transpose_b ? pb + j0 * shape().K : pb + j0,
                   .ldb = shape().transpose_b ? shape().K : shape().N,
                   .transpose_b = shape().transpose_b,
@@ -80,7 +94,8 @@ class OpenmpMatmul final : public MatmulKernel {
                   .ldc = shape().N,
                   .b_format = shape().b_format,
                   .b_stored = b.as<const std::uint8_t>() + j0 * ldb_bytes,
-                  .ldb_bytes = ldb_bytes});
+                  .ldb_bytes = ldb_bytes,
+                  .a_rounded = round_once});
     }
   }
 
@@ -119,6 +134,7 @@ class OpenmpMatmul final : public MatmulKernel {
 
   int threads_;
   std::vector<float> partials_;
+  std::vector<float> rounded_a_;  // a block format's prefill A, rounded once
 };
 
 }  // namespace

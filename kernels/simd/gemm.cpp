@@ -238,6 +238,58 @@ void GemvTransposed(const GemmView& g) {
   }
 }
 
+// C = A B^T for a few rows of A (a batched decode step: kGemvMaxRows < m <= kSmallMMaxRows)
+// without packing: B^T streams from memory once, four of its rows at a time (prefetched), and
+// each is multiplied by the rows of A in blocks while it sits in L1. Packing B, as the GEMM below does, would read and write every
+// weight once more per call, the whole cost of a step that reads each weight only M times.
+// Rows past m or n in a block repeat the last row and are not stored. The block: 4 rows of B^T
+// by 6 of A on AVX-512 (24 accumulators, 4 of B and one of A in its 32 registers; 10 loads per
+// 24 multiply-adds), by 2 elsewhere (16 registers).
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
+constexpr size_t kSmallMB = 2;
+#else
+constexpr size_t kSmallMB = 6;
+#endif
+constexpr size_t kSmallNB = 4;
+void GemmSmallMTransposed(const GemmView& g) {
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
+               K = static_cast<size_t>(g.k);
+  const size_t kv = K / L * L;
+  for (size_t j0 = 0; j0 < N; j0 += kSmallNB) {
+    const float* b[kSmallNB];
+    for (size_t c = 0; c < kSmallNB; ++c) b[c] = g.b + std::min(j0 + c, N - 1) * g.ldb;
+    for (size_t m0 = 0; m0 < M; m0 += kSmallMB) {
+      const float* a[kSmallMB];
+      for (size_t r = 0; r < kSmallMB; ++r) a[r] = g.a + std::min(m0 + r, M - 1) * g.lda;
+      VF acc[kSmallMB][kSmallNB];
+      for (size_t r = 0; r < kSmallMB; ++r) {
+        for (size_t c = 0; c < kSmallNB; ++c) acc[r][c] = hn::Zero(d);
+      }
+      for (size_t k = 0; k < kv; k += L) {
+        if (m0 == 0) {
+          for (size_t c = 0; c < kSmallNB; ++c) hwy::Prefetch(b[c] + k + kPrefetchFloats);
+        }
+        VF bv[kSmallNB];
+        for (size_t c = 0; c < kSmallNB; ++c) bv[c] = hn::LoadU(d, b[c] + k);
+        for (size_t r = 0; r < kSmallMB; ++r) {
+          const VF av = hn::LoadU(d, a[r] + k);
+          for (size_t c = 0; c < kSmallNB; ++c) acc[r][c] = hn::MulAdd(av, bv[c], acc[r][c]);
+        }
+      }
+      for (size_t r = 0; r < kSmallMB && m0 + r < M; ++r) {
+        for (size_t c = 0; c < kSmallNB && j0 + c < N; ++c) {
+          float dot = hn::GetLane(hn::SumOfLanes(d, acc[r][c]));
+          for (size_t k = kv; k < K; ++k) dot += a[r][k] * b[c][k];
+          const size_t j = j0 + c;
+          g.c[(m0 + r) * g.ldc + j] = (g.bias != nullptr ? g.bias[j] : 0.0f) + dot;
+        }
+      }
+    }
+  }
+}
+
 // C tile (MR x NR at c, row stride ldc) = or += packed A panel x packed B panel.
 // first_k_block: overwrite C (adding the bias, if any) instead of accumulating into it.
 // A partial tile (rows < MR or cols < NR) goes through a local buffer.
@@ -304,6 +356,7 @@ void GemmImpl(const GemmView& g) {
     }
     return;
   }
+  if (!stored && g.transpose_b && g.m <= kSmallMMaxRows) return GemmSmallMTransposed(g);
   const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
                K = static_cast<size_t>(g.k);
   const size_t nr = Nr();
@@ -380,10 +433,10 @@ void gemm(const GemmView& view) {
     // rows where the CPU has them, else rounded here, to the same values, before fp32 products
     // (prefill, narrower targets). One arithmetic on every path, so one reference models it.
     if (view.m <= kGemvMaxRows && int8_dot_dispatched()) return gemv_int8(view);
+    if (view.a_rounded) return HWY_DYNAMIC_DISPATCH(GemmImpl)(view);
     thread_local std::vector<float> rounded;
     rounded.resize(static_cast<std::size_t>(view.m * view.k));
-    for (std::int64_t i = 0; i < view.m; ++i)
-      round_to_int8_blocks(view.a + i * view.lda, view.k, rounded.data() + i * view.k);
+    round_rows_to_int8_blocks(view.a, view.m, view.k, view.lda, rounded.data());
     GemmView g = view;
     g.a = rounded.data();
     g.lda = view.k;

@@ -28,11 +28,17 @@ struct GemmView {
   WeightFormat b_format = WeightFormat::f32;
   const std::uint8_t* b_stored = nullptr;
   std::int64_t ldb_bytes = 0;
+  // A already holds the values a block format's arithmetic rounds it to (the openmp backend
+  // rounds a prefill's A once for all its tiles); gemm() then uses it as it is.
+  bool a_rounded = false;
 };
 
 // A few rows of A (a decode step) go through a matrix-vector path that streams B once,
 // in place: packing B would triple the memory traffic of what is a bandwidth-bound op.
 inline constexpr std::int64_t kGemvMaxRows = 4;
+// Up to this many rows (a batched decode step), fp32 B^T is not packed either: each weight is
+// read once and used by every row from L1 (gemm.cpp's GemmSmallMTransposed).
+inline constexpr std::int64_t kSmallMMaxRows = 64;
 
 void gemm(const GemmView& view);
 // The matrix-vector path of a stored B (m <= kGemvMaxRows, b_format not f32): each block

@@ -224,6 +224,21 @@ void gemv_format(const GemmView& g) {
   }
 }
 
+// One block of 32 as core's round_to_int8_blocks rounds it, the same fp32 operations in
+// vectors (amax, d = amax / 127, id = 1 / d, p = round-to-even(x id), x' = d p): bit for bit
+// its result for finite x (an infinite x gives -inf here, NaN there: both fail a check).
+AIGC_INT8_TARGET void round_block(const float* x, float* out) {
+  const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+  float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+  if ((_mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q)) != 0)
+    amax = std::numeric_limits<float>::quiet_NaN();
+  const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+  const __m512 dv = _mm512_set1_ps(d), idv = _mm512_set1_ps(id);
+  _mm512_storeu_ps(out, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v0, idv)))));
+  _mm512_storeu_ps(out + 16,
+                   _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v1, idv)))));
+}
+
 }  // namespace
 
 namespace {
@@ -242,6 +257,17 @@ bool has_int8_dot() {
                           __builtin_cpu_supports("avx512vl") &&
                           __builtin_cpu_supports("avx512vnni") && has_f16c();
   return has;
+}
+
+void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k,
+                               std::int64_t lda, float* out) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    if (!has_int8_dot()) {
+      round_to_int8_blocks(a + i * lda, k, out + i * k);
+      continue;
+    }
+    for (std::int64_t b = 0; b < k; b += 32) round_block(a + i * lda + b, out + i * k + b);
+  }
 }
 
 std::vector<WeightFormat> int8_activation_formats() {

@@ -26,6 +26,11 @@ bool int8_dot_dispatched();
 // not run).
 std::vector<WeightFormat> int8_activation_formats();
 
+// Rows of A [rows, k] (row stride lda) rounded as core's round_to_int8_blocks rounds them,
+// into out [rows, k]: in AVX-512 vectors where the CPU has them (the same values).
+void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k,
+                               std::int64_t lda, float* out);
+
 // C = A B^T (+ bias) for B in q8_0, q4_0 or q4_1 and m <= kGemvMaxRows; has_int8_dot() must hold.
 void gemv_int8(const GemmView& view);
 
