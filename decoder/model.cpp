@@ -260,7 +260,8 @@ void DecoderModel::check_ids(std::span<const std::int32_t> ids, std::int64_t pos
   }
 }
 
-DecoderModel::Sequence& DecoderModel::sequence(std::int64_t index, const char* argument) {
+const DecoderModel::Sequence& DecoderModel::sequence(std::int64_t index,
+                                                     const char* argument) const {
   if (index < 0 || index >= batch()) {
     throw InvalidArgument(argument, fmt::format("sequence {} is out of range (valid: 0..{})",
                                                 index, batch() - 1));
@@ -268,9 +269,7 @@ DecoderModel::Sequence& DecoderModel::sequence(std::int64_t index, const char* a
   return sequences_[static_cast<std::size_t>(index)];
 }
 
-std::int64_t DecoderModel::position(std::int64_t index) const {
-  return const_cast<DecoderModel*>(this)->sequence(index).position;
-}
+std::int64_t DecoderModel::position(std::int64_t index) const { return sequence(index).position; }
 
 void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   Sequence& seq = sequences_[static_cast<std::size_t>(s)];

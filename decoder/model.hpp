@@ -114,7 +114,11 @@ class DecoderModel {
     Buffer tokens;
     std::int64_t position = 0;
   };
-  Sequence& sequence(std::int64_t index, const char* argument = "sequence");
+  // Sequence `index`; throws InvalidArgument naming `argument` when there is none.
+  const Sequence& sequence(std::int64_t index, const char* argument = "sequence") const;
+  Sequence& sequence(std::int64_t index, const char* argument = "sequence") {
+    return const_cast<Sequence&>(std::as_const(*this).sequence(index, argument));
+  }
   LogitsKernels& logits_kernels_for(std::int64_t rows);
   StepKernels& kernels_for(std::int64_t tokens);
   // Attention (and rope) of `tokens` queries ending at position length - 1.
