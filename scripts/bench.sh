@@ -35,7 +35,7 @@ figures="results/figures/${machine}-${preset}"
 .venv/bin/python scripts/plot.py "results/${machine}-${preset}.csv" --out-dir "$figures" >/dev/null
 echo
 echo "results: results/${machine}-${preset}.csv (repetitions beside it, probe in results/probe-${machine}.json)"
-echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder,formats}.{png,svg}"
+echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder,formats,batch}.{png,svg}"
 echo "compare two runs: .venv/bin/python scripts/compare.py A.csv B.csv --out comparison.csv"
 if ((peers)); then
   echo
