@@ -38,6 +38,9 @@ struct DecoderModel::LogitsKernels {
 
 namespace {
 
+// A buffer the architecture has, or null for an empty one (a bias or table it lacks).
+Buffer* optional_buffer(Buffer& b) { return b.bytes() > 0 ? &b : nullptr; }
+
 // A weight uploaded, or an empty buffer for one the architecture lacks.
 Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
   return host.empty() ? Buffer() : backend.upload_new(host);
@@ -271,6 +274,24 @@ const DecoderModel::Sequence& DecoderModel::sequence(std::int64_t index,
 
 std::int64_t DecoderModel::position(std::int64_t index) const { return sequence(index).position; }
 
+// A layer after its attention (merged heads in h_), for every row of x_ the kernels take:
+//   x += out(h);   x += down(gelu(up(norm(x))))   or, SwiGLU:   x += down(silu(gate(h)) * up(h))
+void DecoderModel::layer_tail(StepKernels& k, LayerBuffers& l) {
+  k.attn_out->run(h_, l.attn_out, optional_buffer(l.attn_out_bias), y_);
+  k.residual->run(x_, &y_, x_);
+  norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, optional_buffer(l.mlp_norm_bias), h_);
+  if (config_.is_llama()) {
+    k.gate->run(h_, l.gate, nullptr, fc_);
+    k.up->run(h_, l.up, nullptr, up_);
+    k.activation->run(fc_, &up_, fc_);
+  } else {
+    k.up->run(h_, l.up, optional_buffer(l.up_bias), fc_);
+    k.activation->run(fc_, nullptr, fc_);
+  }
+  k.down->run(fc_, l.down, optional_buffer(l.down_bias), y_);
+  k.residual->run(x_, &y_, x_);
+}
+
 void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   Sequence& seq = sequences_[static_cast<std::size_t>(s)];
   const std::int64_t pos0 = seq.position;
@@ -279,44 +300,30 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   PositionKernels& positioned = position_kernels_for(T, pos0 + T);
   const HeadsShape heads{
       .tokens = T, .heads = H, .head_dim = D, .capacity = max_tokens_, .kv_heads = config_.kv_heads()};
-  const bool llama = config_.is_llama();
-  auto bias = [](Buffer& b) { return b.bytes() > 0 ? &b : nullptr; };
 
   // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
   // logits and their argmax as the token at pos0 + T.
   auto whole_step = [&] {
     backend_.embed(seq.tokens, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
-                   bias(position_embedding_), x_);
+                   optional_buffer(position_embedding_), x_);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       LayerBuffers& l = layers_[i];
       // x += out(attention(rope(qkv(norm(x)))))
-      norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, bias(l.attn_norm_bias), h_);
-      k.qkv->run(h_, l.qkv, bias(l.qkv_bias), qkv_);
+      norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
+      k.qkv->run(h_, l.qkv, optional_buffer(l.qkv_bias), qkv_);
       if (positioned.rope) positioned.rope->run(qkv_);
       backend_.split_heads(heads, pos0, qkv_, q_, seq.k_cache[i], seq.v_cache[i]);
       positioned.attention->run(q_, seq.k_cache[i], seq.v_cache[i], att_);
       backend_.merge_heads(heads, att_, h_);
-      k.attn_out->run(h_, l.attn_out, bias(l.attn_out_bias), y_);
-      k.residual->run(x_, &y_, x_);
-      // x += down(gelu(up(norm(x))))   or, SwiGLU:   x += down(silu(gate(h)) * up(h))
-      norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, bias(l.mlp_norm_bias), h_);
-      if (llama) {
-        k.gate->run(h_, l.gate, nullptr, fc_);
-        k.up->run(h_, l.up, nullptr, up_);
-        k.activation->run(fc_, &up_, fc_);
-      } else {
-        k.up->run(h_, l.up, bias(l.up_bias), fc_);
-        k.activation->run(fc_, nullptr, fc_);
-      }
-      k.down->run(fc_, l.down, bias(l.down_bias), y_);
-      k.residual->run(x_, &y_, x_);
+      layer_tail(k, l);
     }
     if (!logits) return;
     // Only the last position's logits are needed to pick the next token.
     backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
                   static_cast<std::size_t>(C));
     LogitsKernels& out = logits_kernels_for(1);
-    norm(out.layernorm, out.rmsnorm, x_last_, final_norm_, bias(final_norm_bias_), h_last_);
+    norm(out.layernorm, out.rmsnorm, x_last_, final_norm_, optional_buffer(final_norm_bias_),
+         h_last_);
     out.logits->run(h_last_, output_matrix(), nullptr, logits_);
     backend_.argmax(logits_, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
   };
@@ -357,8 +364,6 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
                        .head_dim = config_.head_dim(),
                        .capacity = max_tokens_,
                        .kv_heads = config_.kv_heads()};
-  const bool llama = config_.is_llama();
-  auto bias = [](Buffer& b) { return b.bytes() > 0 ? &b : nullptr; };
   auto row = [](std::int64_t r, std::int64_t width) { return static_cast<std::size_t>(r * width); };
   const auto C_ = static_cast<std::size_t>(C);
 
@@ -366,13 +371,13 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
   for (std::int64_t r = 0; r < B; ++r) {
     Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
     backend_.embed(seq.tokens, static_cast<std::size_t>(seq.position), 1, seq.position, C,
-                   token_embedding_, bias(position_embedding_), x_row_);
+                   token_embedding_, optional_buffer(position_embedding_), x_row_);
     backend_.copy(x_row_, 0, x_, row(r, C), C_);
   }
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     LayerBuffers& l = layers_[i];
-    norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, bias(l.attn_norm_bias), h_);
-    k.qkv->run(h_, l.qkv, bias(l.qkv_bias), qkv_);
+    norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
+    k.qkv->run(h_, l.qkv, optional_buffer(l.qkv_bias), qkv_);
     // Each sequence's query against its own cache, at its own position.
     for (std::int64_t r = 0; r < B; ++r) {
       Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
@@ -384,24 +389,13 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
       backend_.merge_heads(one, att_row_, y_row_);
       backend_.copy(y_row_, 0, h_, row(r, C), C_);
     }
-    k.attn_out->run(h_, l.attn_out, bias(l.attn_out_bias), y_);
-    k.residual->run(x_, &y_, x_);
-    norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, bias(l.mlp_norm_bias), h_);
-    if (llama) {
-      k.gate->run(h_, l.gate, nullptr, fc_);
-      k.up->run(h_, l.up, nullptr, up_);
-      k.activation->run(fc_, &up_, fc_);
-    } else {
-      k.up->run(h_, l.up, bias(l.up_bias), fc_);
-      k.activation->run(fc_, nullptr, fc_);
-    }
-    k.down->run(fc_, l.down, bias(l.down_bias), y_);
-    k.residual->run(x_, &y_, x_);
+    layer_tail(k, l);
   }
   if (logits) {
     // x_'s B rows are the last positions: their logits in one [B, C] x [C, vocab] product.
     LogitsKernels& out = logits_kernels_for(B);
-    norm(out.layernorm, out.rmsnorm, x_, final_norm_, bias(final_norm_bias_), h_last_);
+    norm(out.layernorm, out.rmsnorm, x_, final_norm_, optional_buffer(final_norm_bias_),
+         h_last_);
     out.logits->run(h_last_, output_matrix(), nullptr, logits_);
     for (std::int64_t r = 0; r < B; ++r) {
       Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];

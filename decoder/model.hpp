@@ -127,6 +127,8 @@ class DecoderModel {
   // One step of T tokens of sequence s at its position, its ids already in its tokens;
   // recorded and replayed when T = 1 and the backend records.
   void step(std::int64_t T, bool logits, std::int64_t s);
+  // The layer after its attention: output projection, residual, MLP, residual.
+  void layer_tail(StepKernels& k, LayerBuffers& l);
   // One decode step of the sequences `active`, batched (decode_batch, its checks done).
   void step_batch(std::span<const std::int64_t> active, bool logits);
   // The [vocab, C] matrix the logits multiply: the token embedding when tied and fp32.

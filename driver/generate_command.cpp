@@ -104,6 +104,28 @@ ModelSource open_model(const std::string& path) {
 
 namespace {
 
+// The decode steps' times (median, min, max of the steps) and the tokens they made per second;
+// a batch's steps make a token of each sequence still going.
+void print_decode_timings(std::ostream& out, const std::vector<double>& step_s,
+                          std::int64_t tokens, bool batched) {
+  if (step_s.empty()) return;
+  const SampleStats st = summarize(step_s);
+  double sum = 0;
+  for (const double s : step_s) sum += s;
+  if (batched) {
+    fmt::print(out,
+               "decode: {} batched steps, {:.2f} ms/step median (min {:.2f}, max {:.2f}), "
+               "{:.1f} tokens/s over the batch ({} tokens)\n",
+               step_s.size(), 1e3 * st.median, 1e3 * st.min, 1e3 * st.max, double(tokens) / sum,
+               tokens);
+  } else {
+    fmt::print(out,
+               "decode: {} steps, {:.2f} ms/token median (min {:.2f}, max {:.2f}), "
+               "{:.1f} tokens/s overall\n",
+               step_s.size(), 1e3 * st.median, 1e3 * st.min, 1e3 * st.max, double(tokens) / sum);
+  }
+}
+
 // Several prompts as one batch: each prompt fills its sequence's cache (one after another),
 // then every decode step runs the sequences still going together, each sampling its own next
 // token from its row of the logits. The texts are printed at the end, one per prompt.
@@ -160,16 +182,7 @@ void generate_batch(DecoderModel& model, const std::vector<std::vector<std::int3
                ended[s] ? ", stopped at end of sequence" : "", fmt::join(generated[s], " "));
   }
   fmt::print(out, "prefill: {} prompts in {:.2f} ms (each filled alone)\n", B, 1e3 * prefill_s);
-  if (!step_s.empty()) {
-    const SampleStats st = summarize(step_s);
-    double sum = 0;
-    for (const double s : step_s) sum += s;
-    fmt::print(out,
-               "decode: {} batched steps, {:.2f} ms/step median (min {:.2f}, max {:.2f}), "
-               "{:.1f} tokens/s over the batch ({} tokens)\n",
-               step_s.size(), 1e3 * st.median, 1e3 * st.min, 1e3 * st.max,
-               double(decoded) / sum, decoded);
-  }
+  print_decode_timings(out, step_s, decoded, /*batched=*/true);
 }
 
 }  // namespace
@@ -400,16 +413,7 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
              stopped_at_eos ? ", stopped at end of sequence" : "", fmt::join(generated, " "));
   fmt::print(out, "time to first token: {:.2f} ms (prefill of {} tokens: {:.1f} tokens/s)\n",
              1e3 * ttft_s, prompt.size(), double(prompt.size()) / ttft_s);
-  if (!step_s.empty()) {
-    const SampleStats st = summarize(step_s);
-    double sum = 0;
-    for (const double s : step_s) sum += s;
-    fmt::print(out,
-               "decode: {} steps, {:.2f} ms/token median (min {:.2f}, max {:.2f}), "
-               "{:.1f} tokens/s overall\n",
-               step_s.size(), 1e3 * st.median, 1e3 * st.min, 1e3 * st.max,
-               double(step_s.size()) / sum);
-  }
+  print_decode_timings(out, step_s, std::int64_t(step_s.size()), /*batched=*/false);
   fmt::print(out, "set-up (weights, upload, kernel preparation; not timed above): {:.2f} s\n",
              setup_s);
   return 0;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -102,6 +103,28 @@ void check_rejected(const std::vector<std::string>& extra, const std::string& ar
   CHECK(read(out) == "earlier,results\n1,2\n");
 }
 
+// Runs `args` and checks the failure is exit 2 with one message naming `argument`, nothing on
+// standard output.
+void check_refused(const std::vector<std::string>& args, const std::string& argument,
+                   const std::string& detail) {
+  const CliResult r = cli(args);
+  INFO(r.out << r.err);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: " + argument));
+  CHECK_THAT(r.err, Catch::Contains(detail));
+  CHECK(r.out.empty());
+}
+
+// The SmolLM2 file `scripts/setup.sh` installs, or nothing (the caller's test says it skipped).
+std::optional<std::string> smollm2_file() {
+  try {
+    return *model_file("smollm2-135m");
+  } catch (const InvalidArgument& e) {
+    WARN("test skipped: " << e.what());
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 TEST_CASE("an unknown backend or workload is refused with the valid names") {
@@ -173,12 +196,7 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
                      const std::string& detail) {
     std::vector<std::string> args{"generate", "--config", "tiny"};
     args.insert(args.end(), extra.begin(), extra.end());
-    const CliResult r = cli(args);
-    INFO(r.out << r.err);
-    CHECK(r.status == 2);
-    CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: " + argument));
-    CHECK_THAT(r.err, Catch::Contains(detail));
-    CHECK(r.out.empty());  // refused before anything ran
+    check_refused(args, argument, detail);  // nothing on stdout: refused before anything ran
   };
   rejected({"--prompt-ids", "5,97"}, "--prompt-ids",
            "'97' at index 1 is not a token id of tiny (valid: 0..96)");
@@ -209,13 +227,9 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
 }
 
 TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text, streamed") {
-  std::string path;
-  try {
-    path = *model_file("smollm2-135m");
-  } catch (const InvalidArgument& e) {
-    WARN("test skipped: " << e.what());
-    return;
-  }
+  const std::optional<std::string> model = smollm2_file();
+  if (!model) return;
+  const std::string& path = *model;
   const CliResult r = cli({"generate", "--model", path, "--prompt", "The capital of France is",
                            "--count", "8", "--threads", "2"});
   INFO(r.out << r.err);
@@ -243,12 +257,7 @@ TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text,
                      const std::string& detail) {
     std::vector<std::string> args{"generate", "--model", path};
     args.insert(args.end(), extra.begin(), extra.end());
-    const CliResult e = cli(args);
-    INFO(e.out << e.err);
-    CHECK(e.status == 2);
-    CHECK_THAT(e.err, Catch::StartsWith("aigcbench: error: " + argument));
-    CHECK_THAT(e.err, Catch::Contains(detail));
-    CHECK(e.out.empty());
+    check_refused(args, argument, detail);
   };
   refused({"--prompt", "x", "--prompt-ids", "1"}, "--prompt", "not both");
   refused({"--prompt", ""}, "--prompt", "no tokens");
@@ -259,13 +268,9 @@ TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text,
 }
 
 TEST_CASE("generate decodes several prompts as one batch, each text its own alone") {
-  std::string path;
-  try {
-    path = *model_file("smollm2-135m");
-  } catch (const InvalidArgument& e) {
-    WARN("test skipped: " << e.what());
-    return;
-  }
+  const std::optional<std::string> model = smollm2_file();
+  if (!model) return;
+  const std::string& path = *model;
   // Prompts of different lengths; greedy, so each sequence's tokens are those it gets alone.
   const std::vector<std::string> texts = {"The capital of France is", "Hello", "Once upon a time"};
   std::vector<std::string> args{"generate", "--model", path, "--count", "8", "--threads", "2"};
@@ -301,14 +306,9 @@ TEST_CASE("generate decodes several prompts as one batch, each text its own alon
   // More prompts than --batch, prompts given twice over, an empty file: refused by name.
   auto refused = [&](std::vector<std::string> extra, const std::string& argument,
                      const std::string& detail) {
-    std::vector<std::string> a{"generate", "--model", path};
-    a.insert(a.end(), extra.begin(), extra.end());
-    const CliResult e = cli(a);
-    INFO(e.out << e.err);
-    CHECK(e.status == 2);
-    CHECK_THAT(e.err, Catch::StartsWith("aigcbench: error: " + argument));
-    CHECK_THAT(e.err, Catch::Contains(detail));
-    CHECK(e.out.empty());
+    std::vector<std::string> args{"generate", "--model", path};
+    args.insert(args.end(), extra.begin(), extra.end());
+    check_refused(args, argument, detail);
   };
   refused({"--prompt", "a", "--prompt", "b", "--prompt", "c", "--batch", "2"}, "--batch",
           "3 prompts exceed batch=2");
@@ -327,30 +327,21 @@ TEST_CASE("a batch in a decoder shape is refused by name where it cannot run") {
 }
 
 TEST_CASE("generate refuses bad model files, sampling settings and prompts by name") {
-  auto rejected = [](const std::vector<std::string>& args, const std::string& argument,
-                     const std::string& detail) {
-    const CliResult r = cli(args);
-    INFO(r.out << r.err);
-    CHECK(r.status == 2);
-    CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: " + argument));
-    CHECK_THAT(r.err, Catch::Contains(detail));
-    CHECK(r.out.empty());
-  };
   Scratch scratch;
   const std::string junk = scratch.file("junk.gguf");
   std::ofstream(junk) << "not a gguf file at all";
-  rejected({"generate", "--model", junk, "--prompt", "hi"}, "--model", junk);
-  rejected({"generate", "--model", "/nonexistent/m.gguf", "--prompt", "hi"}, "--model",
+  check_refused({"generate", "--model", junk, "--prompt", "hi"}, "--model", junk);
+  check_refused({"generate", "--model", "/nonexistent/m.gguf", "--prompt", "hi"}, "--model",
            "/nonexistent/m.gguf");
   // A folder without config.json.
-  rejected({"generate", "--model", scratch.dir.string(), "--prompt", "hi"}, "--model",
+  check_refused({"generate", "--model", scratch.dir.string(), "--prompt", "hi"}, "--model",
            "config.json: cannot open");
-  rejected({"generate", "--config", "tiny", "--prompt", "hi"}, "--prompt", "needs a tokenizer");
-  rejected({"generate", "--config", "tiny", "--prompt-ids", "1", "--temperature", "-1"},
+  check_refused({"generate", "--config", "tiny", "--prompt", "hi"}, "--prompt", "needs a tokenizer");
+  check_refused({"generate", "--config", "tiny", "--prompt-ids", "1", "--temperature", "-1"},
            "--temperature", "out of range");
-  rejected({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-p", "0"}, "--top-p",
+  check_refused({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-p", "0"}, "--top-p",
            "out of range");
-  rejected({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-k", "-3"}, "--top-k",
+  check_refused({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-k", "-3"}, "--top-k",
            "out of range");
 }
 

@@ -261,8 +261,9 @@ bool has_int8_dot() {
 
 void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k,
                                std::int64_t lda, float* out) {
+  const bool vectors = has_int8_dot();
   for (std::int64_t i = 0; i < rows; ++i) {
-    if (!has_int8_dot()) {
+    if (!vectors) {
       round_to_int8_blocks(a + i * lda, k, out + i * k);
       continue;
     }
