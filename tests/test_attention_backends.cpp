@@ -46,7 +46,8 @@ std::vector<float> run_backend(Backend& backend, const AttentionShape& s, const 
   return out;
 }
 
-// S = 1; S not a multiple of the 64-query block or 64-key tile; odd D; D in {32, 64, 80, 128};
+// S = 1; S not a multiple of the 64-query block or 64-key tile; odd D (decode too: keys in
+// fours with a tail of lanes); D in {32, 64, 80, 128};
 // B * H larger than the threads; decode against caches of 1 and 130 keys; a cache with
 // spare capacity. Every full shape's first row is a row where the mask leaves one key.
 // For the GPU's paths: decode forms whose cache is split across blocks (several queries, so
@@ -57,7 +58,7 @@ const std::vector<AttentionShape> kShapes = {
     {1, 1, 100, 100, 80},  {1, 1, 64, 64, 128}, {1, 3, 5, 5, 1},       {1, 4, 1, 1, 64},
     {2, 2, 1, 130, 64},    {1, 3, 1, 77, 80},   {1, 2, 1, 50, 16, 96}, {1, 1, 20, 70, 24},
     {1, 2, 4, 300, 64},    {1, 1, 1, 3000, 64}, {2, 66, 2, 4100, 8},   {1, 132, 33, 33, 64},
-    {1, 132, 17, 17, 128},
+    {1, 132, 17, 17, 128},  {1, 2, 1, 45, 33},
 };
 
 std::string label(const AttentionShape& s) {

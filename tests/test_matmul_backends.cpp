@@ -86,9 +86,11 @@ const std::vector<MatmulShape> kShapes = {
     {129, 97, 769, true, true},
     {13, 2100, 800, false, true},
     // A batched decode step's few rows (5..64) against B^T, unpacked: row and column blocks
-    // with edges, K shorter than a vector.
+    // with edges, K shorter than a vector, K over several K blocks (768) with a tail.
     {64, 99, 37, true, true},
     {7, 3, 1, false, true},
+    {16, 50, 1700, true, true},
+    {5, 13, 800, false, true},
     {65, 10, 20, true, true},
     // The GPU kernels' 128x128 block tiles: several full tiles plus edges, aligned (float4
     // loads) and not, both layouts of B.

@@ -7,6 +7,7 @@
 #include <hwy/highway.h>
 #include <hwy/aligned_allocator.h>
 #include <hwy/contrib/math/math-inl.h>
+#include "kernels/simd/sums_of_lanes-inl.h"
 // clang-format on
 
 #include <algorithm>
@@ -58,15 +59,33 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
 
   for (int64_t j0 = 0; j0 < visible; j0 += kBc) {
     const size_t bc = static_cast<size_t>(std::min<int64_t>(kBc, visible - j0));
-    for (size_t c = 0; c < bc; ++c) {
-      const float* krow = kh + (j0 + c) * s.D;
+    // Scores four keys at a time: four independent multiply-add chains, one reduction.
+    size_t key = 0;
+    for (; key + 4 <= bc; key += 4) {
+      const float* k0 = kh + (j0 + key) * s.D;
+      VF s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
+      for (size_t x = 0; x < D_vec; x += kLanes) {
+        const VF qv = hn::LoadU(d, qrow + x);
+        s0 = hn::MulAdd(qv, hn::LoadU(d, k0 + x), s0);
+        s1 = hn::MulAdd(qv, hn::LoadU(d, k0 + D + x), s1);
+        s2 = hn::MulAdd(qv, hn::LoadU(d, k0 + 2 * D + x), s2);
+        s3 = hn::MulAdd(qv, hn::LoadU(d, k0 + 3 * D + x), s3);
+      }
+      StoreSumsOfLanes4(d, s0, s1, s2, s3, sc + key);
+      for (size_t i = 0; i < 4; ++i) {
+        for (size_t x = D_vec; x < D; ++x) sc[key + i] += qrow[x] * k0[i * D + x];
+      }
+    }
+    for (; key < bc; ++key) {
+      const float* krow = kh + (j0 + key) * s.D;
       VF dot = hn::Zero(d);
       for (size_t x = 0; x < D_vec; x += kLanes)
         dot = hn::MulAdd(hn::LoadU(d, qrow + x), hn::LoadU(d, krow + x), dot);
       float score = hn::GetLane(hn::SumOfLanes(d, dot));
       for (size_t x = D_vec; x < D; ++x) score += qrow[x] * krow[x];
-      sc[c] = score * scale;
+      sc[key] = score;
     }
+    for (key = 0; key < bc; ++key) sc[key] *= scale;
     std::fill(sc + bc, sc + kBc, minus_inf);
     VF vmax = hn::Set(d, minus_inf);
     for (size_t c = 0; c < kBc; c += kLanes) vmax = hn::Max(vmax, hn::Load(d, sc + c));
@@ -82,11 +101,36 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
     const float correction = std::exp(m - m_new);  // exp(-inf) = 0 on the first chunk
     l = l * correction + hn::GetLane(hn::SumOfLanes(d, vsum));
     m = m_new;
-    for (size_t x = 0; x < D_vec; x += kLanes) {
-      VF a = hn::Mul(hn::Load(d, acc + x), hn::Set(d, correction));
-      for (size_t c = 0; c < bc; ++c)
-        a = hn::MulAdd(hn::Set(d, sc[c]), hn::LoadU(d, vh + (j0 + c) * s.D + x), a);
-      hn::Store(a, d, acc + x);
+    // acc = acc * correction + P V, four vectors of the output row at a time, even and odd
+    // keys in separate accumulators: eight independent chains keep both FMA units busy.
+    const VF vcorr = hn::Set(d, correction);
+    size_t xv = 0;
+    for (; xv + 4 * kLanes <= D_vec; xv += 4 * kLanes) {
+      VF e[4], o[4];
+      for (size_t i = 0; i < 4; ++i) {
+        e[i] = hn::Mul(hn::Load(d, acc + xv + i * kLanes), vcorr);
+        o[i] = hn::Zero(d);
+      }
+      const float* vrow = vh + j0 * s.D + xv;
+      size_t c2 = 0;
+      for (; c2 + 2 <= bc; c2 += 2, vrow += 2 * D) {
+        const VF pe = hn::Set(d, sc[c2]), po = hn::Set(d, sc[c2 + 1]);
+        for (size_t i = 0; i < 4; ++i) {
+          e[i] = hn::MulAdd(pe, hn::LoadU(d, vrow + i * kLanes), e[i]);
+          o[i] = hn::MulAdd(po, hn::LoadU(d, vrow + D + i * kLanes), o[i]);
+        }
+      }
+      if (c2 < bc) {
+        const VF pe = hn::Set(d, sc[c2]);
+        for (size_t i = 0; i < 4; ++i) e[i] = hn::MulAdd(pe, hn::LoadU(d, vrow + i * kLanes), e[i]);
+      }
+      for (size_t i = 0; i < 4; ++i) hn::Store(hn::Add(e[i], o[i]), d, acc + xv + i * kLanes);
+    }
+    for (; xv < D_vec; xv += kLanes) {
+      VF a = hn::Mul(hn::Load(d, acc + xv), vcorr);
+      for (size_t c2 = 0; c2 < bc; ++c2)
+        a = hn::MulAdd(hn::Set(d, sc[c2]), hn::LoadU(d, vh + (j0 + c2) * s.D + xv), a);
+      hn::Store(a, d, acc + xv);
     }
     for (size_t x = D_vec; x < D; ++x) {
       float a = acc[x] * correction;

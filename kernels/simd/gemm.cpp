@@ -7,6 +7,7 @@
 #include <hwy/highway.h>
 #include <hwy/cache_control.h>
 #include <hwy/aligned_allocator.h>
+#include "kernels/simd/sums_of_lanes-inl.h"
 // clang-format on
 
 #include <algorithm>
@@ -239,51 +240,83 @@ void GemvTransposed(const GemmView& g) {
 }
 
 // C = A B^T for a few rows of A (a batched decode step: kGemvMaxRows < m <= kSmallMMaxRows)
-// without packing: B^T streams from memory once, four of its rows at a time (prefetched), and
-// each is multiplied by the rows of A in blocks while it sits in L1. Packing B, as the GEMM below does, would read and write every
+// without packing: B^T streams from memory once, kSmallNB of its rows at a time (prefetched),
+// and each K block of those rows is multiplied by every row of A while it sits in L1 (A, at
+// most 64 rows, stays in L2). Packing B, as the GEMM below does, would read and write every
 // weight once more per call, the whole cost of a step that reads each weight only M times.
-// Rows past m or n in a block repeat the last row and are not stored. The block: 4 rows of B^T
-// by 6 of A on AVX-512 (24 accumulators, 4 of B and one of A in its 32 registers; 10 loads per
-// 24 multiply-adds), by 2 elsewhere (16 registers).
+// The block: 4 rows of A by 6 of B^T on AVX-512 (24 accumulators, 6 of B and one of A in its
+// 32 registers; 10 loads per 24 multiply-adds; 16 or 64 rows are whole blocks), 2 by 4
+// elsewhere (16 registers). The K block bounds the 6 rows' share of L1 (18 KiB) and is long
+// enough that the sums' reduction and the read-add-write of C after it cost little.
+// Rows past m or n in a block repeat the last row and are not stored.
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
 constexpr size_t kSmallMB = 2;
-#else
-constexpr size_t kSmallMB = 6;
-#endif
 constexpr size_t kSmallNB = 4;
+#else
+constexpr size_t kSmallMB = 4;
+constexpr size_t kSmallNB = 6;
+#endif
+constexpr size_t kSmallKC = 768;
 void GemmSmallMTransposed(const GemmView& g) {
   const DF d;
   const size_t L = hn::Lanes(d);
   const size_t M = static_cast<size_t>(g.m), N = static_cast<size_t>(g.n),
                K = static_cast<size_t>(g.k);
-  const size_t kv = K / L * L;
+  constexpr size_t kGroups = (kSmallNB + 3) / 4;  // columns reduced four at a time
   for (size_t j0 = 0; j0 < N; j0 += kSmallNB) {
     const float* b[kSmallNB];
     for (size_t c = 0; c < kSmallNB; ++c) b[c] = g.b + std::min(j0 + c, N - 1) * g.ldb;
-    for (size_t m0 = 0; m0 < M; m0 += kSmallMB) {
-      const float* a[kSmallMB];
-      for (size_t r = 0; r < kSmallMB; ++r) a[r] = g.a + std::min(m0 + r, M - 1) * g.lda;
-      VF acc[kSmallMB][kSmallNB];
-      for (size_t r = 0; r < kSmallMB; ++r) {
-        for (size_t c = 0; c < kSmallNB; ++c) acc[r][c] = hn::Zero(d);
+    const size_t cols = std::min(kSmallNB, N - j0);
+    for (size_t k0 = 0; k0 < K; k0 += kSmallKC) {
+      const size_t k1 = std::min(K, k0 + kSmallKC);
+      const size_t kv = k0 + (k1 - k0) / L * L;
+      // The K block of B read after this one (the same rows' next block, or the next rows'
+      // first) is prefetched across all row blocks, each prefetching a different few of its
+      // rows: spread out, the misses stay in flight while the multiply-adds run instead of
+      // queueing at once. A row block with none to fetch prefetches its own rows (in L1).
+      const float* next[kSmallNB];
+      for (size_t c = 0; c < kSmallNB; ++c) {
+        next[c] = k1 < K ? b[c] + k1 - k0
+                         : g.b + std::min(j0 + kSmallNB + c, N - 1) * g.ldb - k0;
       }
-      for (size_t k = 0; k < kv; k += L) {
-        if (m0 == 0) {
-          for (size_t c = 0; c < kSmallNB; ++c) hwy::Prefetch(b[c] + k + kPrefetchFloats);
+      const size_t passes = hwy::DivCeil(M, kSmallMB);
+      static_assert(kSmallNB <= 3 * 2, "3 prefetched rows per row block, at least 2 blocks");
+      for (size_t m0 = 0, pass = 0; m0 < M; m0 += kSmallMB, ++pass) {
+        const float* a[kSmallMB];
+        for (size_t r = 0; r < kSmallMB; ++r) a[r] = g.a + std::min(m0 + r, M - 1) * g.lda;
+        const float* fetch[3];
+        for (size_t i = 0; i < 3; ++i) {
+          const size_t c = pass + i * passes;
+          fetch[i] = c < kSmallNB ? next[c] : b[i];
         }
-        VF bv[kSmallNB];
-        for (size_t c = 0; c < kSmallNB; ++c) bv[c] = hn::LoadU(d, b[c] + k);
+        VF acc[kSmallMB][kGroups * 4];
         for (size_t r = 0; r < kSmallMB; ++r) {
-          const VF av = hn::LoadU(d, a[r] + k);
-          for (size_t c = 0; c < kSmallNB; ++c) acc[r][c] = hn::MulAdd(av, bv[c], acc[r][c]);
+          for (size_t c = 0; c < kGroups * 4; ++c) acc[r][c] = hn::Zero(d);
         }
-      }
-      for (size_t r = 0; r < kSmallMB && m0 + r < M; ++r) {
-        for (size_t c = 0; c < kSmallNB && j0 + c < N; ++c) {
-          float dot = hn::GetLane(hn::SumOfLanes(d, acc[r][c]));
-          for (size_t k = kv; k < K; ++k) dot += a[r][k] * b[c][k];
-          const size_t j = j0 + c;
-          g.c[(m0 + r) * g.ldc + j] = (g.bias != nullptr ? g.bias[j] : 0.0f) + dot;
+        for (size_t k = k0; k < kv; k += L) {
+          hwy::Prefetch(fetch[0] + k);
+          hwy::Prefetch(fetch[1] + k);
+          hwy::Prefetch(fetch[2] + k);
+          VF bv[kSmallNB];
+          for (size_t c = 0; c < kSmallNB; ++c) bv[c] = hn::LoadU(d, b[c] + k);
+          for (size_t r = 0; r < kSmallMB; ++r) {
+            const VF av = hn::LoadU(d, a[r] + k);
+            for (size_t c = 0; c < kSmallNB; ++c) acc[r][c] = hn::MulAdd(av, bv[c], acc[r][c]);
+          }
+        }
+        for (size_t r = 0; r < kSmallMB && m0 + r < M; ++r) {
+          float sums[kGroups * 4];
+          for (size_t q = 0; q < kGroups; ++q) {
+            StoreSumsOfLanes4(d, acc[r][4 * q], acc[r][4 * q + 1], acc[r][4 * q + 2],
+                              acc[r][4 * q + 3], sums + 4 * q);
+          }
+          float* out = g.c + (m0 + r) * g.ldc + j0;
+          for (size_t c = 0; c < cols; ++c) {
+            float dot = sums[c];
+            for (size_t k = kv; k < k1; ++k) dot += a[r][k] * b[c][k];
+            const float base = k0 > 0 ? out[c] : (g.bias != nullptr ? g.bias[j0 + c] : 0.0f);
+            out[c] = base + dot;
+          }
         }
       }
     }
