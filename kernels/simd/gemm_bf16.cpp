@@ -143,6 +143,129 @@ AIGC_BF16_TARGET void micro_kernel(std::size_t pairs, const std::uint32_t* ap,
   }
 }
 
+// A batched decode step's few rows (kGemvMaxRows < m <= kSmallMMaxRows), as gemm.cpp's
+// GemmSmallMTransposed for fp32: nothing packed, so each bf16 weight streams from memory once
+// and is used by every row of A from L1 (packing B, above, would write it out again). A is
+// rounded to bf16 rows first (zero-padded to whole vectors: M x K, small). Blocks of 4 rows of
+// A by 6 rows of B^T (24 accumulators, 6 of B, 1 of A), over K blocks of 1536 (3 KiB of each
+// B row, 18 KiB for the six in L1); the next K block of B prefetched across the row blocks.
+constexpr std::size_t kSmallMB = 4, kSmallNB = 6, kSmallKC = 1536;  // sums: 4 + 2 columns
+static_assert(kSmallKC % 32 == 0, "K blocks of whole 32-value vectors");
+
+// out[0..3] = the sums of the lanes of a, b, c and e (gemm.cpp's StoreSumsOfLanes4).
+// GCC 12 warns inside its own shuffle intrinsics wherever they are inlined (their "undefined"
+// pass-through operand is a self-initialized variable); nothing here reads an uninitialized
+// value. The warning is off from here to the end of gemm_bf16_small_m.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+AIGC_BF16_TARGET void store_sums4(__m512 a, __m512 b, __m512 c, __m512 e, float* out) {
+  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+  const __m512 ce = _mm512_add_ps(_mm512_unpacklo_ps(c, e), _mm512_unpackhi_ps(c, e));
+  const __m512d abd = _mm512_castps_pd(ab), ced = _mm512_castps_pd(ce);
+  const __m512 abce = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, ced)),
+                                    _mm512_castpd_ps(_mm512_unpackhi_pd(abd, ced)));
+  const __m256 half = _mm256_add_ps(
+      _mm512_castps512_ps256(abce),
+      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abce), 1)));
+  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1)));
+}
+
+AIGC_BF16_TARGET void gemm_bf16_small_m(const GemmView& g) {
+  const std::size_t M = static_cast<std::size_t>(g.m), N = static_cast<std::size_t>(g.n),
+                    K = static_cast<std::size_t>(g.k);
+  const std::size_t kp = (K + 31) / 32 * 32;
+  thread_local std::vector<std::uint16_t> rounded;
+  rounded.resize(M * kp);
+  for (std::size_t r = 0; r < M; ++r) {
+    const float* src = g.a + r * g.lda;
+    std::uint16_t* dst = rounded.data() + r * kp;
+    for (std::size_t k = 0; k < kp; k += 32) {
+      alignas(64) float part[32] = {};
+      const float* from = src + k;
+      if (k + 32 > K) {
+        std::memcpy(part, src + k, (K - k) * sizeof(float));
+        from = part;
+      }
+      // bf16 i of the result is from[i]: the low 16 from the second operand.
+      _mm512_storeu_si512(dst + k, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(from + 16),
+                                                                 _mm512_loadu_ps(from)));
+    }
+  }
+  auto row = [&](std::size_t j) { return g.b_stored + std::min(j, N - 1) * g.ldb_bytes; };
+  for (std::size_t j0 = 0; j0 < N; j0 += kSmallNB) {
+    const std::uint8_t* b[kSmallNB];
+    for (std::size_t c = 0; c < kSmallNB; ++c) b[c] = row(j0 + c);
+    const std::size_t cols = std::min(kSmallNB, N - j0);
+    for (std::size_t k0 = 0; k0 < K; k0 += kSmallKC) {
+      const std::size_t k1 = std::min(K, k0 + kSmallKC);
+      const std::size_t whole = k0 + (k1 - k0) / 32 * 32, tail = k1 - whole;
+      const __mmask32 tail_mask = (__mmask32{1} << tail) - 1;  // tail < 32; only at K's end
+      // The bytes of B read after this K block, at the offset of its start.
+      const std::uint8_t* next[kSmallNB];
+      for (std::size_t c = 0; c < kSmallNB; ++c) {
+        next[c] = k1 < K ? b[c] + 2 * k1 : row(j0 + kSmallNB + c);
+      }
+      const std::size_t passes = (M + kSmallMB - 1) / kSmallMB;
+      for (std::size_t m0 = 0, pass = 0; m0 < M; m0 += kSmallMB, ++pass) {
+        const std::uint16_t* a[kSmallMB];
+        for (std::size_t r = 0; r < kSmallMB; ++r) {
+          a[r] = rounded.data() + std::min(m0 + r, M - 1) * kp;
+        }
+        const std::uint8_t* fetch[3];
+        for (std::size_t i = 0; i < 3; ++i) {
+          const std::size_t c = pass + i * passes;
+          fetch[i] = c < kSmallNB ? next[c] - 2 * k0 : b[i];
+        }
+        __m512 acc[kSmallMB][kSmallNB];
+#pragma GCC unroll 4
+        for (std::size_t r = 0; r < kSmallMB; ++r) {
+          for (std::size_t c = 0; c < kSmallNB; ++c) acc[r][c] = _mm512_setzero_ps();
+        }
+        for (std::size_t k = k0; k < k1; k += 32) {
+          // The last step of K's end is masked: B is never read past its row (A's padding
+          // is zero).
+          const __mmask32 mask = k < whole ? ~__mmask32{0} : tail_mask;
+          for (std::size_t i = 0; i < 3; ++i) _mm_prefetch(fetch[i] + 2 * k, _MM_HINT_T0);
+          __m512bh bv[kSmallNB];
+#pragma GCC unroll 6
+          for (std::size_t c = 0; c < kSmallNB; ++c) {
+            bv[c] = (__m512bh)_mm512_maskz_loadu_epi16(mask, b[c] + 2 * k);
+          }
+#pragma GCC unroll 4
+          for (std::size_t r = 0; r < kSmallMB; ++r) {
+            const __m512bh av = (__m512bh)_mm512_loadu_si512(a[r] + k);
+#pragma GCC unroll 6
+            for (std::size_t c = 0; c < kSmallNB; ++c) {
+              acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, bv[c]);
+            }
+          }
+        }
+        // Every row's sums first (constant indices keep the accumulators in registers).
+        alignas(16) float sums[kSmallMB][kSmallNB];
+#pragma GCC unroll 4
+        for (std::size_t r = 0; r < kSmallMB; ++r) {
+          store_sums4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], sums[r]);
+          sums[r][4] = _mm512_reduce_add_ps(acc[r][4]);
+          sums[r][5] = _mm512_reduce_add_ps(acc[r][5]);
+        }
+        for (std::size_t r = 0; r < kSmallMB && m0 + r < M; ++r) {
+          float* out = g.c + (m0 + r) * g.ldc + j0;
+          for (std::size_t c = 0; c < cols; ++c) {
+            const float base = k0 > 0 ? out[c] : (g.bias != nullptr ? g.bias[j0 + c] : 0.0f);
+            out[c] = base + sums[r][c];
+          }
+        }
+      }
+    }
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 }  // namespace
 
 bool has_bf16_dot() {
@@ -160,6 +283,7 @@ bool has_bf16_dot() {
 bool bf16_dot_dispatched() { return has_bf16_dot() && avx512_dispatched(); }
 
 void gemm_bf16(const GemmView& g) {
+  if (g.m <= kSmallMMaxRows) return gemm_bf16_small_m(g);
   const std::size_t M = static_cast<std::size_t>(g.m), N = static_cast<std::size_t>(g.n),
                     K = static_cast<std::size_t>(g.k);
   const std::size_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);

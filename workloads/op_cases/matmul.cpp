@@ -49,7 +49,8 @@ class MatmulCase final : public OpCase {
   }
   // Edges of the blocked kernels: 1x1x1, odd sizes, a matrix-vector product (M <= 4), both
   // layouts of B, with and without bias. Stored formats: one block, N not a multiple of the
-  // kernels' four rows, K across the packed GEMM's 768-weight K block, odd K where the format
+  // kernels' four rows, K across the packed GEMM's 768-weight K block, a batch's few rows
+  // (5..64) across the unpacked bf16 kernel's 1536-weight K block, odd K where the format
   // allows it (f16, bf16).
   std::vector<OpVars> test_shapes() const override {
     if (stored()) {
@@ -58,7 +59,8 @@ class MatmulCase final : public OpCase {
               {{"M", 3}, {"N", 70}, {"K", 128 + odd}, {"bias", 1}},
               {{"M", 1}, {"N", 9}, {"K", 800 + odd}, {"bias", 1}},
               {{"M", 17}, {"N", 33}, {"K", 96 + odd}, {"bias", 1}},
-              {{"M", 40}, {"N", 9}, {"K", 800 + odd}, {"bias", 0}}};
+              {{"M", 40}, {"N", 9}, {"K", 800 + odd}, {"bias", 0}},
+              {{"M", 9}, {"N", 13}, {"K", 1600 + odd}, {"bias", 1}}};
     }
     return {{{"M", 1}, {"N", 1}, {"K", 1}, {"bias", 0}, {"tb", 0}},
             {{"M", 17}, {"N", 33}, {"K", 65}, {"bias", 1}, {"tb", 0}},
