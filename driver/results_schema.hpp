@@ -15,7 +15,8 @@ namespace aigc {
 // 4: the weight formats' columns (format_speedup, format_speedup_pred, perplexity,
 //    perplexity_f32, greedy_agreement, error_tolerance).
 // 5: batch, ms_per_token and knee_batch added (batched decoding).
-inline constexpr int kResultsSchemaVersion = 5;
+// 6: above_roofline added (a row faster than its ceilings allow: a ceiling is wrong).
+inline constexpr int kResultsSchemaVersion = 6;
 inline constexpr int kCsvSchemaVersion = kResultsSchemaVersion;
 
 struct ResultRow {

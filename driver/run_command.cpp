@@ -479,6 +479,7 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   if (o.accuracy) add_decoder_accuracy(rows, out);
   write_results(rows, o);
   print_summary_table(rows, out);
+  print_roofline_warnings(rows, err);
   if (o.format == ResultsFormat::json) {
     fmt::print(out, "\nwrote {} rows to {} (each repetition's time inside)\n", rows.size(), o.out);
   } else {

@@ -15,7 +15,29 @@ std::string opt(const std::optional<double>& v, const char* format, double scale
   return v ? fmt::format(fmt::runtime(format), *v * scale) : "-";
 }
 
+// "87%", or "134%!" for a row faster than its roofline (above_roofline).
+std::string roof_cell(const ResultRow& r) {
+  return opt(r.roofline_fraction, "{:.0f}%", 100) + (above_roofline(r) ? "!" : "");
+}
+
 }  // namespace
+
+bool above_roofline(const ResultRow& r) { return r.roofline_fraction && *r.roofline_fraction > 1.0; }
+
+void print_roofline_warnings(const std::vector<ResultRow>& rows, std::ostream& err) {
+  const auto n = std::count_if(rows.begin(), rows.end(), above_roofline);
+  if (n == 0) return;
+  fmt::print(err,
+             "aigcbench: warning: {} row(s) ran faster than their roofline, which a correct "
+             "ceiling never allows (the probe's peak or bandwidth for that row is wrong; the "
+             "above_roofline column flags them):\n",
+             n);
+  for (const ResultRow& r : rows) {
+    if (!above_roofline(r)) continue;
+    fmt::print(err, "  {} {} {} {} threads: {:.0f}% of t_roofline (bound: {})\n", r.workload,
+               r.shape, r.backend, r.threads, 100 * *r.roofline_fraction, r.bound);
+  }
+}
 
 void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) {
   std::size_t shape_width = 28;
@@ -45,9 +67,12 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
                r.shape, shape_width, r.backend, r.threads, time,
                tokens(opt(r.tokens_per_s, "{:.1f}")), opt(r.achieved_flops, "{:.1f}", 1e-9),
                speedup, r.threads > 1 ? opt(r.parallel_efficiency, "{:.0f}%", 100) : "-",
-               opt(r.roofline_fraction, "{:.0f}%", 100), r.status == "ok" ? "ok" : r.status);
+               roof_cell(r), r.status == "ok" ? "ok" : r.status);
   }
   fmt::print(out, "(* speedup against the serial model's scalar time, not a measured one)\n");
+  if (std::any_of(rows.begin(), rows.end(), above_roofline)) {
+    fmt::print(out, "(! faster than the roofline: a ceiling is wrong, see the warning below)\n");
+  }
 
   // Thread sweeps: fit Amdahl's serial fraction to every backend measured at > 1 thread.
   std::map<std::string, std::pair<double, std::vector<models::ThreadTime>>> sweeps;

@@ -23,6 +23,7 @@
 #include "core/machine.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemm_bf16.hpp"
 #include "models/probe_kernels.hpp"
 
 namespace aigc {
@@ -54,6 +55,12 @@ double measure_simd_flops(int threads) {
   const std::size_t iterations = 20'000'000;
   return best_rate(threads, probe::flops_per_iteration_simd() * iterations * threads,
                    [&](int, int) { g_sink = probe::fma_chains_simd(iterations); });
+}
+
+double measure_bf16_dot_flops(int threads) {
+  const std::size_t iterations = 20'000'000;
+  return best_rate(threads, probe::flops_per_iteration_bf16() * iterations * threads,
+                   [&](int, int) { g_sink = probe::bf16_dot_chains(iterations); });
 }
 
 double measure_scalar_flops() {
@@ -123,16 +130,21 @@ double ProbeResult::peak_flops(ComputeClass cls, int threads, const std::string&
   }
   if (cls == ComputeClass::scalar_core) return scalar_flops_per_core * std::max(1, threads);
   if (simd_flops.empty()) throw std::runtime_error("probe has no SIMD FLOP/s figures");
+  if (dtype == "bf16" && !bf16_dot_flops.empty()) return at_threads(bf16_dot_flops, threads);
   return at_threads(simd_flops, threads);
 }
 
 const BandwidthLevel& ProbeResult::level_for(double working_set_bytes, int threads) const {
   if (bandwidth.empty()) throw std::runtime_error("probe has no bandwidth figures");
+  // Bandwidth only falls as the working set grows, so the figure of the largest swept set not
+  // larger than this one bounds it from above (the next set up, slower, would not: a working
+  // set that still fits a cache measured against the level beyond ran at 134% of its roofline).
+  const BandwidthLevel* best = &bandwidth.front();
   for (const BandwidthLevel& level : bandwidth) {
     const double capacity = level.capacity_bytes * (level.per_core ? std::max(1, threads) : 1);
-    if (working_set_bytes <= capacity) return level;
+    if (capacity <= working_set_bytes) best = &level;
   }
-  return bandwidth.back();
+  return *best;
 }
 
 double ProbeResult::peak_bytes_per_s(double working_set_bytes, int threads) const {
@@ -196,10 +208,18 @@ ProbeResult run_probe(const ProbeProgress& progress) {
     say(fmt::format("{} FMA FLOP/s, {} thread(s): {:.1f} G", p.simd_target, t,
                     p.simd_flops[t] / 1e9));
   }
+  if (simd::bf16_dot_dispatched()) {  // what gemm() runs bf16 weights on
+    for (const int t : counts) {
+      p.bf16_dot_flops[t] = measure_bf16_dot_flops(t);
+      say(fmt::format("bf16 dot-product FLOP/s, {} thread(s): {:.1f} G", t,
+                      p.bf16_dot_flops[t] / 1e9));
+    }
+  }
 
   // Triad over a sweep of working sets, 16 KiB to 1 GiB in steps of 4x, rather than at the
   // cache sizes the OS reports: a VM may report the host's caches (here 480 MiB of "L3"),
-  // and a working set is held against the bandwidth measured at the next size up.
+  // and a working set is held against the bandwidth measured at the largest swept size not
+  // larger than it (level_for: an upper bound).
   for (double ws = 16 << 10; ws <= double(1 << 30); ws *= 4) {
     const std::string name = ws >= (1 << 20) ? fmt::format("{:.0f}MiB", ws / (1 << 20))
                                              : fmt::format("{:.0f}KiB", ws / 1024);
@@ -231,6 +251,7 @@ std::string probe_to_json(const ProbeResult& p) {
   j["simd_target"] = p.simd_target;
   j["scalar_flops_per_core"] = p.scalar_flops_per_core;
   for (const auto& [t, v] : p.simd_flops) j["simd_flops"][std::to_string(t)] = v;
+  for (const auto& [t, v] : p.bf16_dot_flops) j["bf16_dot_flops"][std::to_string(t)] = v;
   for (const BandwidthLevel& level : p.bandwidth) {
     nlohmann::json l{{"name", level.name},
                      {"capacity_bytes", level.capacity_bytes},
@@ -277,6 +298,7 @@ void check_probe_figures(const ProbeResult& p) {
     }
   };
   check_table(p.simd_flops, "simd_flops");
+  if (!p.bf16_dot_flops.empty()) check_table(p.bf16_dot_flops, "bf16_dot_flops");
   for (const BandwidthLevel& level : p.bandwidth) {
     if (!positive(level.capacity_bytes))
       throw std::runtime_error(
@@ -331,6 +353,10 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
     p.scalar_flops_per_core = j.at("scalar_flops_per_core").get<double>();
     for (const auto& [t, v] : j.at("simd_flops").items())
       p.simd_flops[std::stoi(t)] = v.get<double>();
+    if (j.contains("bf16_dot_flops")) {
+      for (const auto& [t, v] : j.at("bf16_dot_flops").items())
+        p.bf16_dot_flops[std::stoi(t)] = v.get<double>();
+    }
     for (const auto& l : j.at("bandwidth")) {
       BandwidthLevel level{l.at("name").get<std::string>(),
                            l.at("capacity_bytes").get<double>(),

@@ -23,8 +23,9 @@ struct BandwidthLevel {
 };
 
 struct ProbeResult {
-  // 2: read-only bandwidth added. A cache of another version is measured again.
-  static constexpr int kVersion = 2;
+  // 2: read-only bandwidth added. 3: the bf16 dot product's peak added. A cache of another
+  // version is measured again.
+  static constexpr int kVersion = 3;
   int version = kVersion;
   std::string
       fingerprint;  // cpu model, cores, SIMD target: a cache from another machine is refused
@@ -32,18 +33,23 @@ struct ProbeResult {
   std::string simd_target;
   double scalar_flops_per_core = 0;
   std::map<int, double> simd_flops;       // threads -> FLOP/s of all threads together
+  // threads -> FLOP/s of AVX512-BF16's dot product, which the bf16 GEMMs run on; empty where
+  // the CPU (or a pinned narrower target) has none and bf16 runs on the fp32 FMA.
+  std::map<int, double> bf16_dot_flops;
   std::vector<BandwidthLevel> bandwidth;  // smallest level first
   std::optional<cuda::GpuPeaks> gpu;      // when a usable GPU was present
 
   // The ceilings a backend is held to at a thread count: between two probed counts, the
   // straight line between their figures; past the probed range, the largest count's value
   // (oversubscription adds no hardware).
-  // A GPU is held to its measured cuBLAS rate for the dtype ("f32" or "bf16").
+  // A GPU is held to its measured cuBLAS rate for the dtype ("f32" or "bf16"); a CPU's bf16
+  // rows to the bf16 dot product's, where it was measured.
   double peak_flops(ComputeClass cls, int threads, const std::string& dtype = "f32") const;
-  // The bandwidth measured at the smallest working set >= `working_set_bytes` (the
-  // largest one beyond the sweep), with `threads`: the faster of triad and read-only, the
-  // best this memory level was seen to stream (reads run faster than triad's
-  // read-read-write mix, and a decode step's weights are all reads).
+  // The bandwidth measured at the largest swept working set <= `working_set_bytes` (the
+  // smallest one below the sweep), with `threads`: an upper bound, as bandwidth only falls as
+  // the working set grows. The faster of triad and read-only, the best this memory level was
+  // seen to stream (reads run faster than triad's read-read-write mix, and a decode step's
+  // weights are all reads).
   double peak_bytes_per_s(double working_set_bytes, int threads) const;
   // The GPU's measured device-memory bandwidth (copy, read + write); every GPU working set
   // is held to it (the L2 cache is not swept).

@@ -11,6 +11,11 @@ namespace aigc::probe {
 float fma_chains_simd(std::size_t iterations);
 double flops_per_iteration_simd();
 
+// The same with AVX512-BF16's dot product (bf16 pairs into fp32 lanes); only where
+// simd::has_bf16_dot() holds. flops_per_iteration_bf16() counts 2 per product.
+float bf16_dot_chains(std::size_t iterations);
+double flops_per_iteration_bf16();
+
 // The same on scalar floats, compiled like the scalar backend (no vectorization, no
 // FMA contraction): the ceiling of the scalar reference's hardware.
 float fma_chains_scalar(std::size_t iterations);

@@ -19,11 +19,12 @@ COLUMNS = [c["name"] for c in SCHEMA["columns"]]
 # download_s (GPU transfers), 3 added machine (the hardware id; older files get the host), 4
 # added format_speedup, format_speedup_pred (a weight format against fp32), the accuracy columns
 # (perplexity, perplexity_f32, greedy_agreement) and error_tolerance, 5 added batch,
-# ms_per_token and knee_batch (batched decoding; older decoder rows are batch 1).
+# ms_per_token and knee_batch (batched decoding; older decoder rows are batch 1), 6 added
+# above_roofline (a row faster than its ceilings).
 ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3, "format_speedup": 4,
             "format_speedup_pred": 4, "error_tolerance": 4, "perplexity": 4,
             "perplexity_f32": 4, "greedy_agreement": 4, "batch": 5, "ms_per_token": 5,
-            "knee_batch": 5}
+            "knee_batch": 5, "above_roofline": 6}
 SCHEMA_VERSIONS = set(range(1, SCHEMA_VERSION + 1))
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
 

@@ -57,8 +57,8 @@ struct Scratch {
     p.simd_target = "test";
     p.scalar_flops_per_core = 5e9;
     p.simd_flops = {{1, 100e9}, {2, 200e9}};
-    p.bandwidth = {{"L1", 32e3, true, {{1, 200e9}, {2, 400e9}}},
-                   {"DRAM", 1e300, false, {{1, 10e9}, {2, 20e9}}}};
+    p.bandwidth = {{"32KiB", 32e3, true, {{1, 200e9}, {2, 400e9}}},
+                   {"1GiB", 1e9, false, {{1, 10e9}, {2, 20e9}}}};
     if (const cuda::DeviceSummary d = cuda::query_devices(); d.device_count > 0) {
       // Ceilings of the order of an H100's, so GPU rows get a roofline.
       p.gpu = cuda::GpuPeaks{.name = d.name,
@@ -586,6 +586,45 @@ TEST_CASE("on a GPU: a smoke run of every GPU backend gives verified, device-tim
   CHECK(gpu_ok == 8 * 5 - 6);  // cuda-bf16 skips 2 attention and 4 decoder rows
 }
 
+TEST_CASE("a row faster than its roofline is flagged in its column and warned about") {
+  Scratch scratch;
+  // Ceilings far below what any CPU reaches: every timed row beats its roofline.
+  ProbeResult low = probe_from_json(read(scratch.probe()), "probe");
+  low.scalar_flops_per_core = 1e3;
+  low.simd_flops = {{1, 1e3}, {2, 2e3}};
+  low.bandwidth = {{"32KiB", 32e3, true, {{1, 1e3}, {2, 2e3}}}};
+  const std::string probe = scratch.file("low.json");
+  std::ofstream(probe) << probe_to_json(low);
+  const std::string out = scratch.file("above.csv");
+  const CliResult r = cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes",
+                           "M=8,N=8,K=8", "--repetitions", "1", "--min-time", "0.001",
+                           "--probe-file", probe, "--out", out});
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);  // the measurements stand; the ceiling is what is wrong
+  CHECK_THAT(r.err, Catch::Contains("warning: 1 row(s) ran faster than their roofline") &&
+                        Catch::Contains("matmul M=8,N=8,K=8 simd 1 threads"));
+  CHECK_THAT(r.out, Catch::Contains("%!") && Catch::Contains("a ceiling is wrong"));
+  std::istringstream csv(read(out));
+  std::string line;
+  std::getline(csv, line);
+  const auto col = std::find(csv_columns().begin(), csv_columns().end(), "above_roofline") -
+                   csv_columns().begin();
+  REQUIRE(std::getline(csv, line));
+  CHECK(split_csv_line(line)[static_cast<std::size_t>(col)] == "1");
+
+  // The sane ceilings of the scratch probe: no warning, the column 0.
+  const CliResult ok = cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes",
+                            "M=8,N=8,K=8", "--repetitions", "1", "--min-time", "0.001",
+                            "--probe-file", scratch.probe(), "--out", out});
+  INFO(ok.out << ok.err);
+  CHECK(ok.status == 0);
+  CHECK_THAT(ok.err, !Catch::Contains("roofline"));
+  std::istringstream csv2(read(out));
+  std::getline(csv2, line);
+  REQUIRE(std::getline(csv2, line));
+  CHECK(split_csv_line(line)[static_cast<std::size_t>(col)] == "0");
+}
+
 TEST_CASE(
     "the driver skips the scalar attention whose score tensor would not fit, naming the size") {
   Scratch scratch;
@@ -698,7 +737,7 @@ TEST_CASE("a corrupt or absurd probe cache stops the run with exit 2 naming the 
   const std::string out = scratch.file("results.csv");
   for (const std::string& text :
        {std::string(""), std::string("[1, 2]"), std::string("{\"version\": \"x\""),
-        std::string("{\"version\": 2, \"fingerprint\": 7}")}) {
+        fmt::format("{{\"version\": {}, \"fingerprint\": 7}}", ProbeResult::kVersion)}) {
     INFO(text);
     std::ofstream(scratch.probe()) << text;
     const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "kernels/simd/gemm_bf16.hpp"
 #include "models/probe.hpp"
 
 using namespace aigc;
@@ -19,10 +20,10 @@ ProbeResult sample_probe() {
   p.simd_target = "AVX3";
   p.scalar_flops_per_core = 10e9;
   p.simd_flops = {{1, 200e9}, {2, 390e9}};
-  p.bandwidth = {{"L1", 48e3, true, {{1, 300e9}, {2, 600e9}}},
-                 {"L2", 2e6, true, {{1, 100e9}, {2, 200e9}}},
-                 {"L3", 32e6, false, {{1, 30e9}, {2, 40e9}}},
-                 {"DRAM", 1e300, false, {{1, 15e9}, {2, 30e9}}, {{1, 18e9}}}};
+  p.bandwidth = {{"32KiB", 32e3, true, {{1, 300e9}, {2, 600e9}}},
+                 {"1MiB", 1e6, true, {{1, 100e9}, {2, 200e9}}},
+                 {"16MiB", 16e6, false, {{1, 30e9}, {2, 40e9}}},
+                 {"1GiB", 1e9, false, {{1, 15e9}, {2, 30e9}}, {{1, 18e9}}}};
   return p;
 }
 
@@ -33,15 +34,27 @@ std::filesystem::path temp_path(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("the probe picks the bandwidth of the smallest level that holds the working set") {
+TEST_CASE("a working set is held to the bandwidth of the largest swept set not larger: an upper "
+          "bound") {
   const ProbeResult p = sample_probe();
-  CHECK(p.level_for(10e3, 1).name == "L1");
-  CHECK(p.level_for(60e3, 1).name == "L2");
-  CHECK(p.level_for(60e3, 2).name == "L1");  // two private L1s hold 96 KB
-  CHECK(p.level_for(10e6, 1).name == "L3");
-  CHECK(p.level_for(1e9, 2).name == "DRAM");
-  CHECK(p.peak_bytes_per_s(1e9, 2) == 30e9);
-  CHECK(p.peak_bytes_per_s(1e9, 1) == 18e9);  // the faster of triad and read-only
+  CHECK(p.level_for(10e3, 1).name == "32KiB");  // below the sweep: its smallest (fastest) set
+  CHECK(p.level_for(32e3, 1).name == "32KiB");
+  CHECK(p.level_for(60e3, 1).name == "32KiB");  // between 32 KB and 1 MB: the faster figure
+  CHECK(p.level_for(60e3, 2).name == "32KiB");
+  CHECK(p.level_for(1.5e6, 1).name == "1MiB");
+  CHECK(p.level_for(1.5e6, 2).name == "32KiB");  // two private 1 MB sets measured 2 MB
+  CHECK(p.level_for(25e6, 1).name == "16MiB");  // fits a 32 MB L3: never the DRAM figure
+  CHECK(p.level_for(5e8, 2).name == "16MiB");
+  CHECK(p.level_for(1e9, 2).name == "1GiB");
+  CHECK(p.level_for(1e12, 1).name == "1GiB");  // beyond the sweep: its largest set
+  CHECK(p.peak_bytes_per_s(2e9, 2) == 30e9);
+  CHECK(p.peak_bytes_per_s(2e9, 1) == 18e9);  // the faster of triad and read-only
+  // Monotone: a larger working set never gets a higher ceiling.
+  double previous = p.peak_bytes_per_s(1e3, 1);
+  for (double w = 2e3; w < 1e13; w *= 1.7) {
+    CHECK(p.peak_bytes_per_s(w, 1) <= previous);
+    previous = p.peak_bytes_per_s(w, 1);
+  }
 }
 
 TEST_CASE("the probe's peak FLOP/s depend on the backend's hardware and threads") {
@@ -50,6 +63,13 @@ TEST_CASE("the probe's peak FLOP/s depend on the backend's hardware and threads"
   CHECK(p.peak_flops(ComputeClass::simd_core, 2) == 390e9);
   CHECK(p.peak_flops(ComputeClass::simd_core, 8) == 390e9);  // oversubscribed: no new hardware
   CHECK(p.peak_flops(ComputeClass::scalar_core, 1) == 10e9);
+  // bf16 rows: the fp32 FMA's peak where no bf16 dot product was measured, else its own.
+  CHECK(p.peak_flops(ComputeClass::simd_core, 2, "bf16") == 390e9);
+  ProbeResult dot = p;
+  dot.bf16_dot_flops = {{1, 80e9}, {2, 160e9}};
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "bf16") == 160e9);
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "f32") == 390e9);
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "q8_0") == 390e9);
 }
 
 TEST_CASE("the probe measures 1, 2, 4, ... threads and every core, and interpolates between") {
@@ -75,6 +95,13 @@ TEST_CASE("the probe cache round-trips through JSON and is reused on the same ma
   CHECK(q.bandwidth[2].bytes_per_s == p.bandwidth[2].bytes_per_s);
   CHECK(q.bandwidth[3].read_bytes_per_s == p.bandwidth[3].read_bytes_per_s);
   CHECK(q.bandwidth[0].per_core);
+  CHECK(q.bf16_dot_flops.empty());
+  ProbeResult dot = p;
+  dot.bf16_dot_flops = {{1, 80e9}, {2, 160e9}};
+  CHECK(probe_from_json(probe_to_json(dot), "memory").bf16_dot_flops == dot.bf16_dot_flops);
+  dot.bf16_dot_flops = {{1, 80e9}};  // a thread count missing: refused
+  CHECK_THROWS_WITH(probe_from_json(probe_to_json(dot), "gap.json"),
+                    Catch::Contains("bf16_dot_flops lacks 2 thread(s)"));
 
   const auto path = temp_path("probe.json");
   std::ofstream(path) << probe_to_json(p);
@@ -97,6 +124,11 @@ TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, 
   REQUIRE_FALSE(p.simd_flops.empty());
   CHECK(p.scalar_flops_per_core > 0);
   CHECK(p.simd_flops.at(1) > p.scalar_flops_per_core);
+  if (simd::bf16_dot_dispatched()) {
+    CHECK(p.bf16_dot_flops.at(1) > p.scalar_flops_per_core);
+  } else {
+    CHECK(p.bf16_dot_flops.empty());
+  }
   REQUIRE(p.bandwidth.size() == 9);  // 16 KiB to 1 GiB in steps of 4x
   for (const BandwidthLevel& level : p.bandwidth) CHECK(level.bytes_per_s.at(1) > 0);
   CHECK(p.bandwidth.front().capacity_bytes == 16 * 1024);
