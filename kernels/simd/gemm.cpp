@@ -274,10 +274,10 @@ void GemmSmallMTransposed(const GemmView& g) {
       // first) is prefetched across all row blocks, each prefetching a different few of its
       // rows: spread out, the misses stay in flight while the multiply-adds run instead of
       // queueing at once. A row block with none to fetch prefetches its own rows (in L1).
+      // next[c]: where that block of row c starts; a step at k prefetches next[c] + (k - k0).
       const float* next[kSmallNB];
       for (size_t c = 0; c < kSmallNB; ++c) {
-        next[c] = k1 < K ? b[c] + k1 - k0
-                         : g.b + std::min(j0 + kSmallNB + c, N - 1) * g.ldb - k0;
+        next[c] = k1 < K ? b[c] + k1 : g.b + std::min(j0 + kSmallNB + c, N - 1) * g.ldb;
       }
       const size_t passes = hwy::DivCeil(M, kSmallMB);
       static_assert(kSmallNB <= 3 * 2, "3 prefetched rows per row block, at least 2 blocks");
@@ -287,16 +287,16 @@ void GemmSmallMTransposed(const GemmView& g) {
         const float* fetch[3];
         for (size_t i = 0; i < 3; ++i) {
           const size_t c = pass + i * passes;
-          fetch[i] = c < kSmallNB ? next[c] : b[i];
+          fetch[i] = c < kSmallNB ? next[c] : b[i] + k0;
         }
         VF acc[kSmallMB][kGroups * 4];
         for (size_t r = 0; r < kSmallMB; ++r) {
           for (size_t c = 0; c < kGroups * 4; ++c) acc[r][c] = hn::Zero(d);
         }
         for (size_t k = k0; k < kv; k += L) {
-          hwy::Prefetch(fetch[0] + k);
-          hwy::Prefetch(fetch[1] + k);
-          hwy::Prefetch(fetch[2] + k);
+          hwy::Prefetch(fetch[0] + (k - k0));
+          hwy::Prefetch(fetch[1] + (k - k0));
+          hwy::Prefetch(fetch[2] + (k - k0));
           VF bv[kSmallNB];
           for (size_t c = 0; c < kSmallNB; ++c) bv[c] = hn::LoadU(d, b[c] + k);
           for (size_t r = 0; r < kSmallMB; ++r) {

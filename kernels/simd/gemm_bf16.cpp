@@ -202,7 +202,8 @@ AIGC_BF16_TARGET void gemm_bf16_small_m(const GemmView& g) {
       const std::size_t k1 = std::min(K, k0 + kSmallKC);
       const std::size_t whole = k0 + (k1 - k0) / 32 * 32, tail = k1 - whole;
       const __mmask32 tail_mask = (__mmask32{1} << tail) - 1;  // tail < 32; only at K's end
-      // The bytes of B read after this K block, at the offset of its start.
+      // Where the block of B read after this one starts, per row (the same rows' next K
+      // block, or the next rows' first); a step at k prefetches next[c] + 2 (k - k0).
       const std::uint8_t* next[kSmallNB];
       for (std::size_t c = 0; c < kSmallNB; ++c) {
         next[c] = k1 < K ? b[c] + 2 * k1 : row(j0 + kSmallNB + c);
@@ -216,7 +217,7 @@ AIGC_BF16_TARGET void gemm_bf16_small_m(const GemmView& g) {
         const std::uint8_t* fetch[3];
         for (std::size_t i = 0; i < 3; ++i) {
           const std::size_t c = pass + i * passes;
-          fetch[i] = c < kSmallNB ? next[c] - 2 * k0 : b[i];
+          fetch[i] = c < kSmallNB ? next[c] : b[i] + 2 * k0;
         }
         __m512 acc[kSmallMB][kSmallNB];
 #pragma GCC unroll 4
@@ -227,7 +228,9 @@ AIGC_BF16_TARGET void gemm_bf16_small_m(const GemmView& g) {
           // The last step of K's end is masked: B is never read past its row (A's padding
           // is zero).
           const __mmask32 mask = k < whole ? ~__mmask32{0} : tail_mask;
-          for (std::size_t i = 0; i < 3; ++i) _mm_prefetch(fetch[i] + 2 * k, _MM_HINT_T0);
+          for (std::size_t i = 0; i < 3; ++i) {
+            _mm_prefetch(fetch[i] + 2 * (k - k0), _MM_HINT_T0);
+          }
           __m512bh bv[kSmallNB];
 #pragma GCC unroll 6
           for (std::size_t c = 0; c < kSmallNB; ++c) {
