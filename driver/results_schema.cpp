@@ -66,7 +66,7 @@ const std::vector<ResultColumn> kColumns{
   AIGC_COLUMN("peak_bytes_per_s", T::number, "B/s", "measured bandwidth at the working set's memory level", "when the probe covers the backend", number(r.peak_bytes_per_s)),
   AIGC_COLUMN("t_roofline_s", T::number, "s", "max(flops / peak_flops, bytes / peak_bytes_per_s)", "with the peaks", number(r.t_roofline_s)),
   AIGC_COLUMN("roofline_fraction", T::number, "", "t_roofline_s / time_median_s", "rows with a time and the peaks", number(r.roofline_fraction)),
-  AIGC_COLUMN("above_roofline", T::integer, "", "1 when roofline_fraction > 1: the run beat its ceilings, so a ceiling is wrong (the run warns); else 0", "rows with roofline_fraction", r.roofline_fraction ? Cell(static_cast<long long>(*r.roofline_fraction > 1.0)) : Cell()),
+  AIGC_COLUMN("above_roofline", T::integer, "", "1 when roofline_fraction > 1: the run beat its ceilings, so a ceiling is wrong (the run warns); else 0", "rows with roofline_fraction", r.roofline_fraction ? Cell(static_cast<long long>(above_roofline(r))) : Cell()),
   AIGC_COLUMN("bound", T::text, "", "compute or memory: which roofline term is larger", "with the peaks", text(r.bound)),
   AIGC_COLUMN("predicted_speedup", T::number, "", "S_pred: scalar-core roofline time / this backend's roofline time", "with the peaks", number(r.predicted_speedup)),
   AIGC_COLUMN("captured_speedup_fraction", T::number, "", "speedup_vs_scalar / predicted_speedup", "with both", number(r.captured_speedup_fraction)),

@@ -51,6 +51,12 @@ struct ResultRow {
   std::vector<double> repetition_times_s;
 };
 
+// Whether a row ran faster than its roofline (roofline_fraction > 1): a correct ceiling never
+// allows it, so one of the probe's figures for that row is wrong (the above_roofline column).
+inline bool above_roofline(const ResultRow& r) {
+  return r.roofline_fraction && *r.roofline_fraction > 1.0;
+}
+
 enum class ColumnType { integer, number, text };
 // An empty cell (monostate) is a missing value, never 0.
 using Cell = std::variant<std::monostate, long long, double, std::string>;

@@ -22,8 +22,6 @@ std::string roof_cell(const ResultRow& r) {
 
 }  // namespace
 
-bool above_roofline(const ResultRow& r) { return r.roofline_fraction && *r.roofline_fraction > 1.0; }
-
 void print_roofline_warnings(const std::vector<ResultRow>& rows, std::ostream& err) {
   const auto n = std::count_if(rows.begin(), rows.end(), above_roofline);
   if (n == 0) return;
