@@ -32,6 +32,18 @@ constexpr std::size_t kMR = 12, kNR = 32;
 // 768 -> 52.4-55.7, 1024 -> 52.6-53.9; MR = 14 (28 accumulators) 56.7-57.9.
 constexpr std::size_t kKC = 512, kMC = kMR * 24, kNC = 2048;
 
+// The first n <= 32 floats at src rounded to bf16 (nearest even, vcvtne2ps2bf16), zero past n
+// (nothing past src + n is read): bf16 i of the result is src[i].
+AIGC_BF16_TARGET __m512i round_to_bf16(const float* src, std::size_t n) {
+  if (n < 32) {
+    alignas(64) float part[32] = {};
+    std::memcpy(part, src, n * sizeof(float));
+    return round_to_bf16(part, 32);
+  }
+  // The low 16 bf16 of the result come from the second operand.
+  return (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
+}
+
 // Rows [0, m) x k [0, kc) of A, rounded to bf16 (nearest even, vcvtne2ps2bf16), into MR-row
 // panels of pair words. Rows past m are zero.
 AIGC_BF16_TARGET void pack_a(const float* a, std::int64_t lda, std::size_t m, std::size_t kc,
@@ -46,20 +58,11 @@ AIGC_BF16_TARGET void pack_a(const float* a, std::int64_t lda, std::size_t m, st
         continue;
       }
       const float* src = a + (i0 + r) * lda;
-      std::size_t k = 0;
-      for (; k + 32 <= kc; k += 32) {
-        // bf16 i of the result is src[k + i]: the low 16 from the second operand.
-        const __m512bh v =
-            _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + k + 16), _mm512_loadu_ps(src + k));
-        _mm512_store_si512(words, (__m512i)v);
-        for (std::size_t w = 0; w < 16; ++w) out[(k / 2 + w) * kMR + r] = words[w];
-      }
-      if (k < kc) {  // the tail, zero-padded to whole vectors (and an odd K's last pair)
-        alignas(64) float tail[32] = {};
-        std::memcpy(tail, src + k, (kc - k) * sizeof(float));
-        const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_load_ps(tail + 16), _mm512_load_ps(tail));
-        _mm512_store_si512(words, (__m512i)v);
-        for (std::size_t w = 0; k / 2 + w < pairs; ++w) out[(k / 2 + w) * kMR + r] = words[w];
+      for (std::size_t k = 0; k < kc; k += 32) {  // an odd K's last pair: a zero second half
+        _mm512_store_si512(words, round_to_bf16(src + k, std::min<std::size_t>(32, kc - k)));
+        for (std::size_t w = 0; w < 16 && k / 2 + w < pairs; ++w) {
+          out[(k / 2 + w) * kMR + r] = words[w];
+        }
       }
     }
     out += kMR * pairs;
@@ -182,15 +185,7 @@ AIGC_BF16_TARGET void gemm_bf16_small_m(const GemmView& g) {
     const float* src = g.a + r * g.lda;
     std::uint16_t* dst = rounded.data() + r * kp;
     for (std::size_t k = 0; k < kp; k += 32) {
-      alignas(64) float part[32] = {};
-      const float* from = src + k;
-      if (k + 32 > K) {
-        std::memcpy(part, src + k, (K - k) * sizeof(float));
-        from = part;
-      }
-      // bf16 i of the result is from[i]: the low 16 from the second operand.
-      _mm512_storeu_si512(dst + k, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(from + 16),
-                                                                 _mm512_loadu_ps(from)));
+      _mm512_storeu_si512(dst + k, round_to_bf16(src + k, std::min<std::size_t>(32, K - k)));
     }
   }
   auto row = [&](std::size_t j) { return g.b_stored + std::min(j, N - 1) * g.ldb_bytes; };
