@@ -66,6 +66,27 @@ def load(path, tool):
     return df
 
 
+# Display names of the real models, for tables and figures.
+MODEL_NAMES = {"gpt2-124m": "GPT-2 124M", "smollm2-135m": "SmolLM2-135M"}
+
+
+def shape_items(shape):
+    """{"cfg": "gpt2-124m", "prompt": "128", ...} of a shape string "cfg=gpt2-124m,prompt=128"."""
+    return dict(item.split("=", 1) for item in shape.split(","))
+
+
+def table_main(table, tool, argv=None):
+    """The command line of a script that prints a README table from one results CSV (its
+    module docstring's first line is the description)."""
+    import argparse
+    doc = sys.modules[table.__module__].__doc__
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("csv", help="results CSV with the rows the table shows")
+    args = parser.parse_args(argv)
+    print(table(load(args.csv, tool)))
+    return 0
+
+
 def repetitions_path(results_path):
     """Where `aigcbench run` writes each repetition's time, beside the results."""
     root, ext = os.path.splitext(results_path)

@@ -11,7 +11,6 @@ probe's fp32 FMA peak) the largest batch of the file uses. A cell whose row is m
 not run reads "—". The table is printed, not edited into the README, so a person sees what
 changed before committing it.
 """
-import argparse
 import os
 import sys
 
@@ -20,11 +19,10 @@ import aigc_results  # noqa: E402
 
 TOOL = "batch_table"
 BATCHES = [1, 4, 16, 64]
-NAMES = {"gpt2-124m": "GPT-2 124M", "smollm2-135m": "SmolLM2-135M"}
 
 
 def parse(shape):
-    items = dict(item.split("=", 1) for item in shape.split(","))
+    items = aigc_results.shape_items(shape)
     return items.get("cfg"), items.get("dtype", "f32"), int(items.get("batch", "1"))
 
 
@@ -66,18 +64,14 @@ def table(df):
                 used = "—"
                 if top is not None:
                     used = f"{100 * float(top['achieved_flops']) / float(top['peak_flops']):.0f}%"
-                label = f"{NAMES.get(model, model)}, {dtype}" if i == 0 else ""
+                label = f"{aigc_results.MODEL_NAMES.get(model, model)}, {dtype}" if i == 0 else ""
                 lines.append("| " + " | ".join([label, str(int(t))] + cells +
                                                 [ratio, knee, used]) + " |")
     return "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("csv", help="results CSV with the decoder's batch rows")
-    args = parser.parse_args(argv)
-    print(table(aigc_results.load(args.csv, TOOL)))
-    return 0
+    return aigc_results.table_main(table, TOOL, argv)
 
 
 if __name__ == "__main__":

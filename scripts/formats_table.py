@@ -11,7 +11,6 @@ prefill tokens/s, and for a real model its perplexity and greedy agreement with 
 whose row is missing or did not run reads "—". The table is printed, not edited into the
 README, so a person sees what changed before committing it.
 """
-import argparse
 import os
 import sys
 
@@ -20,11 +19,10 @@ import aigc_results  # noqa: E402
 
 TOOL = "formats_table"
 FORMATS = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"]
-NAMES = {"gpt2-124m": "GPT-2 124M", "smollm2-135m": "SmolLM2-135M"}
 
 
 def parse(shape):
-    items = dict(item.split("=", 1) for item in shape.split(","))
+    items = aigc_results.shape_items(shape)
     return items.get("cfg"), items.get("dtype", "f32"), "gen" in items
 
 
@@ -62,7 +60,7 @@ def table(df):
                 continue
             gen = None
             if first is not None:
-                gen = int(dict(item.split("=", 1) for item in first["shape"].split(","))["gen"])
+                gen = int(aigc_results.shape_items(first["shape"])["gen"])
             mb = "—" if first is None else f"{float(first['bytes']) / gen / 1e6:.0f}"
             speed = "—"
             if dtype != "f32" and decode[0] is not None:
@@ -71,7 +69,7 @@ def table(df):
             ppl = value(first, "perplexity")
             agree = value(first, "greedy_agreement")
             lines.append(" | ".join([
-                "|" + (f" {NAMES.get(model, model)}" if i == 0 else ""),
+                "|" + (f" {aigc_results.MODEL_NAMES.get(model, model)}" if i == 0 else ""),
                 f"`{dtype}`", mb,
                 cell([value(r, "tokens_per_s") for r in decode], lambda v: f"{v:.0f}"),
                 cell([value(r, "roofline_fraction") for r in decode], lambda v: f"{100 * v:.0f}%"),
@@ -83,11 +81,7 @@ def table(df):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("csv", help="results CSV with the decoder's format rows")
-    args = parser.parse_args(argv)
-    print(table(aigc_results.load(args.csv, TOOL)))
-    return 0
+    return aigc_results.table_main(table, TOOL, argv)
 
 
 if __name__ == "__main__":

@@ -1,29 +1,15 @@
 """The README's weight-formats table is the one scripts/formats_table.py prints from the committed
 CSV it names: a figure typed by hand, or a CSV replaced without the table, fails here."""
 import os
-import re
-import subprocess
 import sys
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "scripts", "formats_table.py")
+from readme_tables import ROOT, check_readme_tables
 
 
 class FormatsTableTest(unittest.TestCase):
     def test_the_readme_table_is_generated_from_the_csv_it_names(self):
-        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-            readme = f.read()
-        # The paragraph before the table names the CSV: "(`results/<machine>-formats.csv`".
-        named = re.search(r"\(`(results/[^`]+-formats\.csv)`", readme)
-        self.assertIsNotNone(named, "the README names no formats CSV")
-        done = subprocess.run([sys.executable, SCRIPT, os.path.join(ROOT, named.group(1))],
-                              capture_output=True, text=True)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        table = done.stdout.strip()
-        self.assertGreater(len(table.splitlines()), 3)
-        self.assertTrue(table in readme, "the README's formats table differs from the script's "
-                        f"output on {named.group(1)}; paste this:\n{table}")
+        check_readme_tables(self, "formats_table.py", "-formats.csv")
 
     def test_a_missing_row_reads_as_a_dash_not_a_number(self):
         sys.path.insert(0, os.path.join(ROOT, "scripts"))

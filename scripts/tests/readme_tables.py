@@ -1,0 +1,25 @@
+"""The check both README-table tests share: every table the README shows after naming its CSV
+is exactly what the script prints from that committed CSV."""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def check_readme_tables(test, script, csv_suffix):
+    """Runs scripts/<script> on each CSV the README names as "(`results/<name><csv_suffix>`"
+    (the paragraph before its table) and asserts its output stands in the README verbatim."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    named = re.findall(r"\(`(results/[^`]+" + re.escape(csv_suffix) + r")`", readme)
+    test.assertGreater(len(named), 0, f"the README names no {csv_suffix} CSV")
+    for path in named:
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script),
+                               os.path.join(ROOT, path)], capture_output=True, text=True)
+        test.assertEqual(done.returncode, 0, done.stderr)
+        table = done.stdout.strip()
+        test.assertGreater(len(table.splitlines()), 3)  # the header, its rule, and rows
+        test.assertTrue(table in readme, f"the README's table differs from {script}'s output on "
+                        f"{path}; paste this:\n{table}")
