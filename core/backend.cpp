@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/buffer_checks.hpp"
+
 namespace aigc {
 
 const char* op_name(Op op) {
@@ -102,5 +104,15 @@ AIGC_MAKE_OP(make_elementwise, new_elementwise, Op::elementwise, ElementwiseKern
              ElementwiseShape)
 AIGC_MAKE_OP(make_rope, new_rope, Op::rope, RopeKernel, RopeShape)
 #undef AIGC_MAKE_OP
+
+void Backend::attend_decode_batch(const HeadsShape& shape, std::span<const std::int64_t> positions,
+                                  const Buffer& qkv, std::span<Buffer* const> k_caches,
+                                  std::span<Buffer* const> v_caches, Buffer& y) {
+  if (!descriptor_.decode_batch_attention) {
+    throw UnsupportedOp(fmt::format("{} has no batched decode attention", descriptor_.name));
+  }
+  require_decode_batch_buffers(shape, positions, qkv, k_caches, v_caches, y);
+  run_decode_batch_attention(shape, positions, qkv, k_caches, v_caches, y);
+}
 
 }  // namespace aigc

@@ -83,6 +83,9 @@ struct BackendDescriptor {
   // tolerance is int8's, and the decoder's bound adds the activations' rounding.
   std::vector<WeightFormat> int8_activations;
   bool device_timer = false;  // timed on the device's clock (CUDA events), not wall clock
+  // Offers Backend::attend_decode_batch (a batch's decode attention in one call); without it
+  // the decoder runs split_heads, an attention kernel and merge_heads per sequence.
+  bool decode_batch_attention = false;
   std::function<int()> max_threads = [] { return 1; };  // 1: single-threaded
   std::function<Availability()> availability = [] { return Availability{}; };
   // The instruction set that runs ("none", "AVX3", "onednn:avx512_core", "sm_90").
@@ -180,19 +183,35 @@ class Backend {
   // reaches the logits instead of a read out of bounds.
   virtual void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
                      std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) = 0;
-  // ids[index] = the index of the largest of logits[0 .. n) (the first on a tie), or -1 when
-  // any of them is NaN or infinite (greedy sampling; garbage is never a token).
-  virtual void argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) = 0;
+  // ids[index] = the index (from `first`) of the largest of logits[first .. first + n) (the
+  // first on a tie), or -1 when any of them is NaN or infinite (greedy sampling; garbage is
+  // never a token). `first` picks one row of a batch's logits, in place.
+  virtual void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
+                      std::size_t index) = 0;
   virtual void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                            Buffer& k_cache, Buffer& v_cache) = 0;
   // o [H, T, D] -> y [T, H * D].
   virtual void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) = 0;
   virtual void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
                     std::size_t count) = 0;
+  // One decode step's attention for a batch of B sequences, each with its own caches and
+  // position (shape.tokens = 1; B = positions.size()): row r of qkv [B, qkv_row] is sequence
+  // r's new token; its K and V heads go into k_caches[r] and v_caches[r] at positions[r], its
+  // query heads attend to positions 0 .. positions[r] of those caches, and the merged heads are
+  // row r of y [B, H * D]. One call instead of B rounds of split, attention and merge: no
+  // copies, and the (sequence, head) pairs of the whole batch shared among the threads. Only
+  // where descriptor().decode_batch_attention (UnsupportedOp otherwise); buffers are checked.
+  void attend_decode_batch(const HeadsShape& shape, std::span<const std::int64_t> positions,
+                           const Buffer& qkv, std::span<Buffer* const> k_caches,
+                           std::span<Buffer* const> v_caches, Buffer& y);
 
  protected:
   // What a backend overrides for each op in its descriptor's list (null: not offered; a test
   // checks that the list and the overrides agree).
+  // attend_decode_batch's work, after its checks (where the descriptor offers it).
+  virtual void run_decode_batch_attention(const HeadsShape&, std::span<const std::int64_t>,
+                                          const Buffer&, std::span<Buffer* const>,
+                                          std::span<Buffer* const>, Buffer&) {}
   virtual std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape&) { return nullptr; }
   virtual std::unique_ptr<AttentionKernel> new_attention(const AttentionShape&) { return nullptr; }
   virtual std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape&) { return nullptr; }

@@ -33,9 +33,10 @@ void require_matmul_buffers(const MatmulShape& s, const Buffer& a, const Buffer&
   if (s.b_format == WeightFormat::f32) {
     require_floats(b, s.K * s.N, "matmul B");
   } else if (static_cast<std::size_t>(s.b_bytes()) > b.bytes()) {
-    throw std::length_error(fmt::format("matmul B: {} bytes of {} weights do not fit a buffer of "
-                                        "{} bytes",
-                                        s.b_bytes(), weight_format_name(s.b_format), b.bytes()));
+    throw std::length_error(
+        fmt::format("matmul B: {} bytes of {} weights do not fit a buffer of "
+                    "{} bytes",
+                    s.b_bytes(), weight_format_name(s.b_format), b.bytes()));
   }
   require_floats(c, s.M * s.N, "matmul C");
   if (s.bias) {
@@ -91,10 +92,10 @@ void require_valid_shape(const MatmulShape& s) {
         weight_format_name(s.b_format)));
   }
   if (!row_fits(s.b_format, s.K)) {
-    throw std::invalid_argument(fmt::format("matmul: K = {} is not a whole number of {}-weight "
-                                            "blocks of {}",
-                                            s.K, block_elements(s.b_format),
-                                            weight_format_name(s.b_format)));
+    throw std::invalid_argument(
+        fmt::format("matmul: K = {} is not a whole number of {}-weight "
+                    "blocks of {}",
+                    s.K, block_elements(s.b_format), weight_format_name(s.b_format)));
   }
 }
 
@@ -118,8 +119,8 @@ void require_valid_shape(const RopeShape& s) {
 void require_valid_heads(const HeadsShape& s) {
   if (s.heads < 1 || s.kv_heads < 0 || s.kv_head_count() > s.heads ||
       s.heads % s.kv_head_count() != 0) {
-    throw std::invalid_argument(fmt::format("heads: {} query heads are not a multiple of {} KV heads",
-                                            s.heads, s.kv_head_count()));
+    throw std::invalid_argument(fmt::format(
+        "heads: {} query heads are not a multiple of {} KV heads", s.heads, s.kv_head_count()));
   }
 }
 
@@ -144,10 +145,10 @@ void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t co
   require_floats(wte, dim, "embed token table");
 }
 
-void require_argmax_buffers(const Buffer& logits, std::int64_t n, const Buffer& ids,
-                            std::size_t index) {
+void require_argmax_buffers(const Buffer& logits, std::size_t first, std::int64_t n,
+                            const Buffer& ids, std::size_t index) {
   if (n < 1) throw std::invalid_argument(fmt::format("argmax: {} logits (at least 1)", n));
-  require_floats(logits, n, "argmax logits");
+  require_floats(logits, static_cast<std::int64_t>(first) + n, "argmax logits");
   require_ids(ids, index, 1, "argmax output");
 }
 
@@ -165,6 +166,33 @@ void require_merge_heads_buffers(const HeadsShape& s, const Buffer& o, const Buf
   const std::int64_t n = s.tokens * s.heads * s.head_dim;
   require_floats(o, n, "merge_heads input");
   require_floats(y, n, "merge_heads output");
+}
+
+void require_decode_batch_buffers(const HeadsShape& s, std::span<const std::int64_t> positions,
+                                  const Buffer& qkv, std::span<Buffer* const> k_caches,
+                                  std::span<Buffer* const> v_caches, const Buffer& y) {
+  require_valid_heads(s);
+  const auto B = static_cast<std::int64_t>(positions.size());
+  if (s.tokens != 1 || B < 1 || k_caches.size() != positions.size() ||
+      v_caches.size() != positions.size()) {
+    throw std::invalid_argument(fmt::format(
+        "attend_decode_batch: one token per sequence (tokens {}), at least one sequence ({}), "
+        "and a key and a value cache for each ({}, {})",
+        s.tokens, B, k_caches.size(), v_caches.size()));
+  }
+  require_floats(qkv, B * s.qkv_row(), "attend_decode_batch input");
+  require_floats(y, B * s.heads * s.head_dim, "attend_decode_batch output");
+  for (std::size_t r = 0; r < positions.size(); ++r) {
+    if (positions[r] < 0 || positions[r] >= s.capacity || k_caches[r] == nullptr ||
+        v_caches[r] == nullptr) {
+      throw std::invalid_argument(fmt::format(
+          "attend_decode_batch: sequence {}'s position {} is outside its cache (valid: 0..{})", r,
+          positions[r], s.capacity - 1));
+    }
+    const std::int64_t cache = s.kv_head_count() * s.capacity * s.head_dim;
+    require_floats(*k_caches[r], cache, "attend_decode_batch key cache");
+    require_floats(*v_caches[r], cache, "attend_decode_batch value cache");
+  }
 }
 
 void require_copy_buffers(const Buffer& src, std::size_t src_offset, const Buffer& dst,

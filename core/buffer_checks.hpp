@@ -38,11 +38,14 @@ void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const
 void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t count,
                            std::int64_t pos0, std::int64_t dim, const Buffer& wte,
                            const Buffer* wpe, const Buffer& x);
-void require_argmax_buffers(const Buffer& logits, std::int64_t n, const Buffer& ids,
-                            std::size_t index);
+void require_argmax_buffers(const Buffer& logits, std::size_t first, std::int64_t n,
+                            const Buffer& ids, std::size_t index);
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
                                  const Buffer& q, const Buffer& k_cache, const Buffer& v_cache);
 void require_merge_heads_buffers(const HeadsShape& s, const Buffer& o, const Buffer& y);
+void require_decode_batch_buffers(const HeadsShape& s, std::span<const std::int64_t> positions,
+                                  const Buffer& qkv, std::span<Buffer* const> k_caches,
+                                  std::span<Buffer* const> v_caches, const Buffer& y);
 void require_copy_buffers(const Buffer& src, std::size_t src_offset, const Buffer& dst,
                           std::size_t dst_offset, std::size_t count);
 

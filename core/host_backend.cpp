@@ -62,18 +62,39 @@ void HostBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count
   }
 }
 
-void HostBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) {
-  require_argmax_buffers(logits, n, ids, index);
-  const float* l = logits.as<const float>();
-  std::int32_t best = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(l[i])) {
-      best = -1;
-      break;
+void HostBackend::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
+                         std::size_t index) {
+  require_argmax_buffers(logits, first, n, ids, index);
+  const float* l = logits.as<const float>() + first;
+  // Lanes of running maxima (strict >: each keeps its first index) without branches, so the
+  // compiler turns the loop into compares and blends: a batch takes B of these per step, and a
+  // scalar loop over a 50k vocabulary was ~6% of a 16-sequence step, one thread working while
+  // the others waited. |x| <= FLT_MAX fails for NaN and the infinities alike.
+  constexpr std::int64_t kLanes = 16;
+  float lane_max[kLanes];
+  std::int32_t lane_at[kLanes];
+  std::int32_t finite = 1;
+  std::fill(lane_max, lane_max + kLanes, -std::numeric_limits<float>::max());
+  std::fill(lane_at, lane_at + kLanes, 0);
+  const std::int64_t whole = n / kLanes * kLanes;
+  for (std::int64_t i = 0; i < whole; i += kLanes) {
+    for (std::int64_t j = 0; j < kLanes; ++j) {
+      const float x = l[i + j];
+      const bool greater = x > lane_max[j];
+      lane_max[j] = greater ? x : lane_max[j];
+      lane_at[j] = greater ? static_cast<std::int32_t>(i + j) : lane_at[j];
+      finite &= static_cast<std::int32_t>(std::fabs(x) <= std::numeric_limits<float>::max());
     }
+  }
+  std::int32_t best = static_cast<std::int32_t>(whole < n ? whole : 0);
+  for (std::int64_t i = whole; i < n; ++i) {
+    finite &= static_cast<std::int32_t>(std::fabs(l[i]) <= std::numeric_limits<float>::max());
     if (l[i] > l[best]) best = static_cast<std::int32_t>(i);
   }
-  ids.as<std::int32_t>()[index] = best;
+  for (std::int64_t j = 0; j < kLanes && whole > 0; ++j) {
+    if (lane_max[j] > l[best] || (lane_max[j] == l[best] && lane_at[j] < best)) best = lane_at[j];
+  }
+  ids.as<std::int32_t>()[index] = finite != 0 ? best : -1;
 }
 
 void HostBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,

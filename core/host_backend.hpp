@@ -17,7 +17,8 @@ class HostBackend : public Backend {
   void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
   void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
              std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) override;
-  void argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) override;
+  void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
+              std::size_t index) override;
   void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                    Buffer& k_cache, Buffer& v_cache) override;
   void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;

@@ -50,17 +50,14 @@ Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
 
 DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64_t max_tokens,
                            WeightFormat format, std::int64_t batch)
-    : backend_(backend),
-      config_(w.config),
-      format_(format),
-      max_tokens_(max_tokens) {
+    : backend_(backend), config_(w.config), format_(format), max_tokens_(max_tokens) {
   if (max_tokens < 1 || max_tokens > config_.n_ctx) {
     throw InvalidArgument("max-tokens", fmt::format("{} is out of range for {} (valid: 1..{})",
                                                     max_tokens, config_.name, config_.n_ctx));
   }
   if (batch < 1 || batch > kMaxBatch) {
-    throw InvalidArgument("batch", fmt::format("{} is out of range (valid: 1..{})", batch,
-                                               kMaxBatch));
+    throw InvalidArgument("batch",
+                          fmt::format("{} is out of range (valid: 1..{})", batch, kMaxBatch));
   }
   config_.validate(config_.name);
   w.check_sizes();
@@ -98,10 +95,11 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   // Stored, the output matrix is its own copy even when tied: the embedding lookup gathers
   // fp32 rows, the logits stream the stored ones.
   // It is [vocab, C] in every layout: its rows are already [out, in].
-  output_ = stored ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C,
-                                                          config_.vocab, /*transposed=*/true,
-                                                          output_format(format)))
-                   : upload_or_empty(backend, w.output);
+  output_ =
+      stored
+          ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C, config_.vocab,
+                                                 /*transposed=*/true, output_format(format)))
+          : upload_or_empty(backend, w.output);
   const std::int64_t Q = config_.qkv_width();
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const LayerWeights& l = w.layers[i];
@@ -266,8 +264,8 @@ void DecoderModel::check_ids(std::span<const std::int32_t> ids, std::int64_t pos
 const DecoderModel::Sequence& DecoderModel::sequence(std::int64_t index,
                                                      const char* argument) const {
   if (index < 0 || index >= batch()) {
-    throw InvalidArgument(argument, fmt::format("sequence {} is out of range (valid: 0..{})",
-                                                index, batch() - 1));
+    throw InvalidArgument(
+        argument, fmt::format("sequence {} is out of range (valid: 0..{})", index, batch() - 1));
   }
   return sequences_[static_cast<std::size_t>(index)];
 }
@@ -298,8 +296,11 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   const std::int64_t C = config_.n_embd, H = config_.n_head, D = config_.head_dim();
   StepKernels& k = kernels_for(T);
   PositionKernels& positioned = position_kernels_for(T, pos0 + T);
-  const HeadsShape heads{
-      .tokens = T, .heads = H, .head_dim = D, .capacity = max_tokens_, .kv_heads = config_.kv_heads()};
+  const HeadsShape heads{.tokens = T,
+                         .heads = H,
+                         .head_dim = D,
+                         .capacity = max_tokens_,
+                         .kv_heads = config_.kv_heads()};
 
   // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
   // logits and their argmax as the token at pos0 + T.
@@ -325,7 +326,7 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
     norm(out.layernorm, out.rmsnorm, x_last_, final_norm_, optional_buffer(final_norm_bias_),
          h_last_);
     out.logits->run(h_last_, output_matrix(), nullptr, logits_);
-    backend_.argmax(logits_, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
+    backend_.argmax(logits_, 0, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
   };
   // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
   // each later step at that position is one launch. Its token comes from the token sequence
@@ -366,6 +367,14 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
                        .kv_heads = config_.kv_heads()};
   auto row = [](std::int64_t r, std::int64_t width) { return static_cast<std::size_t>(r * width); };
   const auto C_ = static_cast<std::size_t>(C);
+  // Where the backend takes the whole batch's attention in one call (see Backend).
+  const bool batched_attention = backend_.descriptor().decode_batch_attention;
+  std::vector<std::int64_t> positions(static_cast<std::size_t>(B));
+  std::vector<Buffer*> k_caches(static_cast<std::size_t>(B)), v_caches(static_cast<std::size_t>(B));
+  for (std::int64_t r = 0; r < B; ++r) {
+    positions[static_cast<std::size_t>(r)] =
+        sequences_[static_cast<std::size_t>(active[r])].position;
+  }
 
   // Row r of x_: sequence active[r]'s token at its position.
   for (std::int64_t r = 0; r < B; ++r) {
@@ -379,28 +388,42 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
     norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
     k.qkv->run(h_, l.qkv, optional_buffer(l.qkv_bias), qkv_);
     // Each sequence's query against its own cache, at its own position.
-    for (std::int64_t r = 0; r < B; ++r) {
-      Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
-      PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
-      backend_.copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
-      if (positioned.rope) positioned.rope->run(qkv_row_);
-      backend_.split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i], seq.v_cache[i]);
-      positioned.attention->run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
-      backend_.merge_heads(one, att_row_, y_row_);
-      backend_.copy(y_row_, 0, h_, row(r, C), C_);
+    if (batched_attention) {
+      for (std::int64_t r = 0; r < B; ++r) {
+        Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
+        k_caches[static_cast<std::size_t>(r)] = &seq.k_cache[i];
+        v_caches[static_cast<std::size_t>(r)] = &seq.v_cache[i];
+        // Rope turns each row at its own position (a kernel per position, on a copy).
+        PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
+        if (!positioned.rope) continue;
+        backend_.copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
+        positioned.rope->run(qkv_row_);
+        backend_.copy(qkv_row_, 0, qkv_, row(r, Q), static_cast<std::size_t>(Q));
+      }
+      backend_.attend_decode_batch(one, positions, qkv_, k_caches, v_caches, h_);
+    } else {
+      for (std::int64_t r = 0; r < B; ++r) {
+        Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
+        PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
+        backend_.copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
+        if (positioned.rope) positioned.rope->run(qkv_row_);
+        backend_.split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i], seq.v_cache[i]);
+        positioned.attention->run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
+        backend_.merge_heads(one, att_row_, y_row_);
+        backend_.copy(y_row_, 0, h_, row(r, C), C_);
+      }
     }
     layer_tail(k, l);
   }
   if (logits) {
     // x_'s B rows are the last positions: their logits in one [B, C] x [C, vocab] product.
     LogitsKernels& out = logits_kernels_for(B);
-    norm(out.layernorm, out.rmsnorm, x_, final_norm_, optional_buffer(final_norm_bias_),
-         h_last_);
+    norm(out.layernorm, out.rmsnorm, x_, final_norm_, optional_buffer(final_norm_bias_), h_last_);
     out.logits->run(h_last_, output_matrix(), nullptr, logits_);
     for (std::int64_t r = 0; r < B; ++r) {
       Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
-      backend_.copy(logits_, row(r, V), logits_row_, 0, static_cast<std::size_t>(V));
-      backend_.argmax(logits_row_, V, seq.tokens, static_cast<std::size_t>(seq.position + 1));
+      backend_.argmax(logits_, row(r, V), V, seq.tokens,
+                      static_cast<std::size_t>(seq.position + 1));
     }
   }
   for (const std::int64_t s : active) ++sequences_[static_cast<std::size_t>(s)].position;
@@ -421,10 +444,9 @@ std::span<const float> DecoderModel::forward(std::span<const std::int32_t> ids, 
 void DecoderModel::decode(std::int64_t steps, bool greedy) {
   const std::int64_t position = sequences_[0].position;
   if (steps < 0 || position + steps > max_tokens_) {
-    throw InvalidArgument("gen",
-                          fmt::format("{} steps after {} tokens exceed the cache's {} "
-                                      "positions (valid: 0..{})",
-                                      steps, position, max_tokens_, max_tokens_ - position));
+    throw InvalidArgument("gen", fmt::format("{} steps after {} tokens exceed the cache's {} "
+                                             "positions (valid: 0..{})",
+                                             steps, position, max_tokens_, max_tokens_ - position));
   }
   if (steps > 0 && position == 0) {
     throw InvalidArgument("gen", "decode steps need a prompt first (the cache is empty)");
@@ -448,8 +470,8 @@ void DecoderModel::decode_batch(std::span<const std::int64_t> active, bool greed
                                         s));
     }
     if (seq.position >= max_tokens_) {
-      throw InvalidArgument("sequences", fmt::format("sequence {} fills its cache's {} positions",
-                                                     s, max_tokens_));
+      throw InvalidArgument(
+          "sequences", fmt::format("sequence {} fills its cache's {} positions", s, max_tokens_));
     }
   }
   step_batch(active, greedy);
@@ -513,8 +535,7 @@ void DecoderModel::poison() {
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
   }
   for (Sequence& seq : sequences_) {
-    const std::vector<std::int32_t> unset(static_cast<std::size_t>(max_tokens_ - seq.position),
-                                          -1);
+    const std::vector<std::int32_t> unset(static_cast<std::size_t>(max_tokens_ - seq.position), -1);
     backend_.upload_ids(seq.tokens, static_cast<std::size_t>(seq.position + 1), unset);
   }
   backend_.synchronize();
@@ -524,8 +545,8 @@ void DecoderModel::poison() {
 void DecoderModel::rewind(std::int64_t position, std::int64_t s) {
   Sequence& seq = sequence(s);
   if (position < 0 || position > seq.position) {
-    throw InvalidArgument("position", fmt::format("{} is out of range (valid: 0..{})", position,
-                                                  seq.position));
+    throw InvalidArgument("position",
+                          fmt::format("{} is out of range (valid: 0..{})", position, seq.position));
   }
   seq.position = position;
 }

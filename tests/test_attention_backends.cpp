@@ -58,7 +58,7 @@ const std::vector<AttentionShape> kShapes = {
     {1, 1, 100, 100, 80},  {1, 1, 64, 64, 128}, {1, 3, 5, 5, 1},       {1, 4, 1, 1, 64},
     {2, 2, 1, 130, 64},    {1, 3, 1, 77, 80},   {1, 2, 1, 50, 16, 96}, {1, 1, 20, 70, 24},
     {1, 2, 4, 300, 64},    {1, 1, 1, 3000, 64}, {2, 66, 2, 4100, 8},   {1, 132, 33, 33, 64},
-    {1, 132, 17, 17, 128},  {1, 2, 1, 45, 33},
+    {1, 132, 17, 17, 128}, {1, 2, 1, 45, 33},
 };
 
 std::string label(const AttentionShape& s) {
@@ -197,4 +197,88 @@ TEST_CASE("analytic FLOPs, bytes, phases and units of attention") {
                     Catch::Contains("not both"));
   CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=0,D=8"),
                     Catch::Contains("S=0 is out of range"));
+}
+
+TEST_CASE("a batch's decode attention in one call writes each cache and matches float64") {
+  // Grouped heads (6 query heads on 2 KV heads), D = 20 (a vector and a tail), sequences at
+  // ragged positions: the cache's first and last rows, and two at the same position. Cache rows
+  // after each position are NaN (a kernel that reads them fails), the written row too before.
+  const HeadsShape hs{.tokens = 1, .heads = 6, .head_dim = 20, .capacity = 40, .kv_heads = 2};
+  const std::vector<std::int64_t> positions = {0, 17, 39, 5, 17};
+  const std::int64_t B = static_cast<std::int64_t>(positions.size()), H = hs.heads,
+                     Hkv = hs.kv_head_count(), D = hs.head_dim, cap = hs.capacity;
+  const auto qkv = random_uniform(B * hs.qkv_row(), 41, -2.0f, 2.0f);
+  std::vector<std::vector<float>> k_init, v_init;
+  for (std::int64_t r = 0; r < B; ++r) {
+    auto k = random_uniform(Hkv * cap * D, 50 + r, -2.0f, 2.0f),
+         v = random_uniform(Hkv * cap * D, 60 + r);
+    for (std::int64_t g = 0; g < Hkv; ++g) {
+      for (std::int64_t j = positions[r]; j < cap; ++j) {
+        for (std::int64_t d = 0; d < D; ++d) {
+          k[(g * cap + j) * D + d] = v[(g * cap + j) * D + d] = std::nanf("");
+        }
+      }
+    }
+    k_init.push_back(k);
+    v_init.push_back(v);
+  }
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    INFO(name << " threads=" << threads);
+    Buffer dqkv = backend.upload_new(qkv), dy = backend.upload_new(nan_filled(B * H * D));
+    std::vector<Buffer> k_caches, v_caches;
+    for (std::int64_t r = 0; r < B; ++r) {
+      k_caches.push_back(backend.upload_new(k_init[static_cast<std::size_t>(r)]));
+      v_caches.push_back(backend.upload_new(v_init[static_cast<std::size_t>(r)]));
+    }
+    std::vector<Buffer*> ks, vs;
+    for (std::int64_t r = 0; r < B; ++r) {
+      ks.push_back(&k_caches[static_cast<std::size_t>(r)]);
+      vs.push_back(&v_caches[static_cast<std::size_t>(r)]);
+    }
+    if (!backend.descriptor().decode_batch_attention) {
+      CHECK_THROWS_AS(backend.attend_decode_batch(hs, positions, dqkv, ks, vs, dy), UnsupportedOp);
+      return;
+    }
+    backend.attend_decode_batch(hs, positions, dqkv, ks, vs, dy);
+    backend.synchronize();
+    std::vector<float> y(static_cast<std::size_t>(B * H * D));
+    backend.download(dy, y);
+    for (std::int64_t r = 0; r < B; ++r) {
+      INFO("sequence " << r << " at position " << positions[r]);
+      const auto ri = static_cast<std::size_t>(r);
+      std::vector<float> k(k_init[ri].size()), v(v_init[ri].size());
+      backend.download(k_caches[ri], k);
+      backend.download(v_caches[ri], v);
+      const float* row = qkv.data() + r * hs.qkv_row();
+      for (std::int64_t g = 0; g < Hkv; ++g) {
+        for (std::int64_t d = 0; d < D; ++d) {
+          REQUIRE(k[(g * cap + positions[r]) * D + d] == row[(H + g) * D + d]);
+          REQUIRE(v[(g * cap + positions[r]) * D + d] == row[(H + Hkv + g) * D + d]);
+        }
+        if (positions[r] + 1 < cap) CHECK(std::isnan(k[(g * cap + positions[r] + 1) * D]));
+      }
+      const AttentionShape one{.B = 1,
+                               .H = H,
+                               .S = 1,
+                               .L = positions[r] + 1,
+                               .D = D,
+                               .kv_capacity = cap,
+                               .kv_heads = Hkv};
+      const auto e = attention_error(
+          one, std::span<const float>(row, static_cast<std::size_t>(H * D)), k, v,
+          std::span<const float>(y.data() + r * H * D, static_cast<std::size_t>(H * D)));
+      CHECK(e.max_rel_error <= e.tolerance);
+    }
+    // Bad input, refused before anything is written: a position past the cache, a cache
+    // missing, an output too small.
+    std::vector<std::int64_t> past = positions;
+    past[2] = cap;
+    CHECK_THROWS_AS(backend.attend_decode_batch(hs, past, dqkv, ks, vs, dy), std::invalid_argument);
+    CHECK_THROWS_AS(
+        backend.attend_decode_batch(hs, positions, dqkv, std::span(ks).first(4), vs, dy),
+        std::invalid_argument);
+    Buffer small = backend.upload_new(nan_filled(B * H * D - 1));
+    CHECK_THROWS_AS(backend.attend_decode_batch(hs, positions, dqkv, ks, vs, small),
+                    std::length_error);
+  });
 }

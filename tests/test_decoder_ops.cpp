@@ -213,7 +213,7 @@ TEST_CASE("every backend's argmax picks the first largest logit, and -1 for a no
       logits[at] = 2.0f;
       if (at + 1000 < n) logits[at + 1000] = 2.0f;  // a tie: the first index wins
       Buffer dl = backend.upload_new(logits);
-      backend.argmax(dl, n, dids, 1);
+      backend.argmax(dl, 0, n, dids, 1);
       std::vector<std::int32_t> got(4);
       backend.download_ids(dids, 0, got);
       CHECK(got[1] == at);
@@ -225,13 +225,35 @@ TEST_CASE("every backend's argmax picks the first largest logit, and -1 for a no
       auto logits = random_uniform(n, 71);
       logits[12345] = garbage;
       Buffer dl = backend.upload_new(logits);
-      backend.argmax(dl, n, dids, 3);
+      backend.argmax(dl, 0, n, dids, 3);
       std::vector<std::int32_t> got(1);
       backend.download_ids(dids, 3, got);
       CHECK(got[0] == -1);
     }
+    {
+      // One row of a batch's logits, in place: indices count from the row's start, and the
+      // row before (holding a larger value and a NaN) is not read. Odd sizes reach the tail.
+      const std::int64_t rows = 3, width = 1001;
+      auto logits = random_uniform(rows * width, 83);
+      logits[5] = 9.0f;
+      logits[7] = std::nanf("");
+      logits[width + 600] = 3.0f;
+      logits[width + 999] = 3.0f;  // a tie in the tail: the first wins
+      logits[2 * width] = 4.0f;    // the row after is not read either
+      Buffer dl = backend.upload_new(logits);
+      backend.argmax(dl, static_cast<std::size_t>(width), width, dids, 2);
+      std::vector<std::int32_t> got(1);
+      backend.download_ids(dids, 2, got);
+      CHECK(got[0] == 600);
+      logits[width + 1000] = 5.0f;  // the maximum in the last (tail) element
+      Buffer tail = backend.upload_new(logits);
+      backend.argmax(tail, static_cast<std::size_t>(width), width, dids, 2);
+      backend.download_ids(dids, 2, got);
+      CHECK(got[0] == 1000);
+    }
     Buffer dl = backend.upload_new(random_uniform(8, 5));
-    CHECK_THROWS_AS(backend.argmax(dl, 9, dids, 0), std::length_error);
-    CHECK_THROWS_AS(backend.argmax(dl, 8, dids, 4), std::length_error);
+    CHECK_THROWS_AS(backend.argmax(dl, 0, 9, dids, 0), std::length_error);
+    CHECK_THROWS_AS(backend.argmax(dl, 1, 8, dids, 0), std::length_error);
+    CHECK_THROWS_AS(backend.argmax(dl, 0, 8, dids, 4), std::length_error);
   });
 }

@@ -260,17 +260,17 @@ void GpuBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count,
                wpe != nullptr ? wpe->as<const float>() : nullptr, x.as<float>(), stream());
 }
 
-void GpuBackend::argmax(const Buffer& logits, std::int64_t n, Buffer& ids, std::size_t index) {
-  require_argmax_buffers(logits, n, ids, index);
-  launch_argmax(logits.as<const float>(), n, ids.as<std::int32_t>() + index, stream());
+void GpuBackend::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
+                        std::size_t index) {
+  require_argmax_buffers(logits, first, n, ids, index);
+  launch_argmax(logits.as<const float>() + first, n, ids.as<std::int32_t>() + index, stream());
 }
 
 void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                              Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(), v_cache.as<float>(),
-                     s.tokens, s.heads, s.kv_head_count(), s.head_dim, s.capacity, pos0,
-                     stream());
+                     s.tokens, s.heads, s.kv_head_count(), s.head_dim, s.capacity, pos0, stream());
 }
 
 void GpuBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {

@@ -43,4 +43,22 @@ std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& sha
   return std::make_unique<OpenmpAttention>(shape, threads);
 }
 
+void decode_batch_attention(const HeadsShape& shape, std::span<const std::int64_t> positions,
+                            const Buffer& qkv, std::span<Buffer* const> k_caches,
+                            std::span<Buffer* const> v_caches, Buffer& y, int threads) {
+  const std::int64_t Hkv = shape.kv_head_count();
+  const auto tasks = static_cast<std::int64_t>(positions.size()) * Hkv;
+  const float* pqkv = qkv.as<const float>();
+  float* py = y.as<float>();
+  // Sequences at different positions cost different times: handed out one at a time.
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (std::int64_t t = 0; t < tasks; ++t) {
+    const std::int64_t r = t / Hkv, g = t % Hkv;
+    const auto ri = static_cast<std::size_t>(r);
+    simd::decode_batch_attention_task(shape, positions[ri], pqkv + r * shape.qkv_row(),
+                                      k_caches[ri]->as<float>(), v_caches[ri]->as<float>(),
+                                      py + r * shape.heads * shape.head_dim, g);
+  }
+}
+
 }  // namespace aigc::openmp

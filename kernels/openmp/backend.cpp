@@ -33,6 +33,11 @@ class OpenmpBackend final : public HostBackend {
   std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override {
     return openmp::make_rope_kernel(shape, threads_);
   }
+  void run_decode_batch_attention(const HeadsShape& shape, std::span<const std::int64_t> positions,
+                                  const Buffer& qkv, std::span<Buffer* const> k_caches,
+                                  std::span<Buffer* const> v_caches, Buffer& y) override {
+    openmp::decode_batch_attention(shape, positions, qkv, k_caches, v_caches, y, threads_);
+  }
 };
 
 }  // namespace
@@ -43,11 +48,11 @@ const BackendDescriptor& openmp_descriptor() {
       .name = "openmp",
       .description = "the simd kernels on all cores with OpenMP",
       .compute_class = ComputeClass::simd_core,
-      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
-              Op::rope},
+      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise, Op::rope},
       .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
       .bf16_activations = {WeightFormat::bf16},
       .int8_activations = simd::int8_activation_formats(),
+      .decode_batch_attention = true,
       // Oversubscription is allowed up to 4x the cores, to show what it costs.
       .max_threads = [] { return 4 * omp_get_num_procs(); },
       .simd_target = [] { return simd::dispatched_target(); },

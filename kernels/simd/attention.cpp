@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "kernels/simd/attention.hpp"
@@ -156,8 +157,8 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
   thread_local Scratch scratch;
   if (rows == 1) {
     SingleQuery(s, q + (bh * s.S + i0) * s.D, k + s.kv_head_of(bh) * cap * s.D,
-                v + s.kv_head_of(bh) * cap * s.D,
-                o + (bh * s.S + i0) * s.D, s.L - s.S + i0 + 1, scratch);
+                v + s.kv_head_of(bh) * cap * s.D, o + (bh * s.S + i0) * s.D, s.L - s.S + i0 + 1,
+                scratch);
     return;
   }
   float* qp = scratch.get(kBr * D + D * kBc + kBc * Dp + kBr * kBc + kBr * Dp + 2 * kBr);
@@ -292,6 +293,26 @@ void attention_fused_block(const AttentionShape& shape, const float* q, const fl
                            const float* v, float* o, std::int64_t bh, std::int64_t i0,
                            std::int64_t i1) {
   HWY_DYNAMIC_DISPATCH(FusedBlockImpl)(shape, q, k, v, o, bh, i0, i1);
+}
+
+void decode_batch_attention_task(const HeadsShape& s, std::int64_t position, const float* qkv_row,
+                                 float* k_cache, float* v_cache, float* y_row, std::int64_t g) {
+  const std::int64_t H = s.heads, Hkv = s.kv_head_count(), D = s.head_dim;
+  const std::size_t head_bytes = static_cast<std::size_t>(D) * sizeof(float);
+  std::memcpy(k_cache + (g * s.capacity + position) * D, qkv_row + (H + g) * D, head_bytes);
+  std::memcpy(v_cache + (g * s.capacity + position) * D, qkv_row + (H + Hkv + g) * D, head_bytes);
+  // The fused kernel's one-query case: Q head h at qkv_row + h * D, its output at y_row + h * D.
+  const AttentionShape one{.B = 1,
+                           .H = H,
+                           .S = 1,
+                           .L = position + 1,
+                           .D = D,
+                           .kv_capacity = s.capacity,
+                           .kv_heads = Hkv};
+  const std::int64_t group = H / Hkv;
+  for (std::int64_t h = g * group; h < (g + 1) * group; ++h) {
+    attention_fused_block(one, qkv_row, k_cache, v_cache, y_row, h, 0, 1);
+  }
 }
 
 namespace {

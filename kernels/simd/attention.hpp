@@ -16,6 +16,14 @@ void attention_fused_block(const AttentionShape& shape, const float* q, const fl
                            const float* v, float* o, std::int64_t bh, std::int64_t i0,
                            std::int64_t i1);
 
+// One task of Backend::attend_decode_batch, for sequence r and KV head g: writes the token's K
+// and V head g (from its qkv row) into the caches at `position`, then attends g's query heads
+// to positions 0 .. position, each head's output into its place in y's row. Tasks of different
+// (r, g) touch disjoint memory, so any thread may run any of them.
+void decode_batch_attention_task(const HeadsShape& shape, std::int64_t position,
+                                 const float* qkv_row, float* k_cache, float* v_cache, float* y_row,
+                                 std::int64_t g);
+
 std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape);
 
 }  // namespace aigc::simd

@@ -57,6 +57,19 @@ class SimdBackend final : public HostBackend {
   std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override {
     return simd::make_rope_kernel(shape);
   }
+  void run_decode_batch_attention(const HeadsShape& shape, std::span<const std::int64_t> positions,
+                                  const Buffer& qkv, std::span<Buffer* const> k_caches,
+                                  std::span<Buffer* const> v_caches, Buffer& y) override {
+    for (std::size_t r = 0; r < positions.size(); ++r) {
+      const auto row = static_cast<std::int64_t>(r);
+      for (std::int64_t g = 0; g < shape.kv_head_count(); ++g) {
+        simd::decode_batch_attention_task(shape, positions[r],
+                                          qkv.as<const float>() + row * shape.qkv_row(),
+                                          k_caches[r]->as<float>(), v_caches[r]->as<float>(),
+                                          y.as<float>() + row * shape.heads * shape.head_dim, g);
+      }
+    }
+  }
 };
 
 }  // namespace
@@ -67,11 +80,11 @@ const BackendDescriptor& simd_descriptor() {
       .name = "simd",
       .description = "Google Highway, runtime-dispatched, packed and register-blocked, one thread",
       .compute_class = ComputeClass::simd_core,
-      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise,
-              Op::rope},
+      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise, Op::rope},
       .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
       .bf16_activations = {WeightFormat::bf16},
       .int8_activations = simd::int8_activation_formats(),
+      .decode_batch_attention = true,
       .simd_target = [] { return simd::dispatched_target(); },
       .make = [] { return std::unique_ptr<Backend>(new SimdBackend(simd_descriptor())); }};
   return d;
