@@ -196,6 +196,58 @@ class ScriptsTest(unittest.TestCase):
         table = pd.read_csv(out, dtype={"phase": str, "shape": str})
         self.assertNotIn("mann-whitney", set(table["test"].dropna()))
 
+    def test_machine_view_speedups_predictions_and_geomeans(self):
+        # A second "machine": every row 2x faster, one row 4x, the roofline times of all halved
+        # (its probe measured twice the peaks), one row not run there.
+        rows = self.timed_rows()
+        factors = {i: 0.5 for i in rows}
+        factors[rows[0]] = 0.25
+        self.write_variant("m2.csv", factors, drop_row=rows[-1])
+        other = pd.read_csv(self.path("m2.csv"), dtype={"phase": str, "shape": str})
+        other["machine"] = "other-machine-2c"
+        other["t_roofline_s"] = other["t_roofline_s"] / 2
+        other.to_csv(self.path("m2.csv"), index=False)
+        out = self.path("machines.csv")
+        done = run_script("compare.py", "--machines", self.csv, self.path("m2.csv"), "--out", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        table = pd.read_csv(out, dtype={"phase": str, "shape": str, "threads": str})
+        self.assertEqual(set(table["machine"]), {"other-machine-2c"})
+        timed = table[table["time_s"] > 0]
+        self.assertEqual(len(timed), len(rows) - 1)
+        first = self.df.loc[rows[0]]
+        hit = timed[(timed["shape"] == first["shape"]) & (timed["backend"] == first["backend"]) &
+                    (timed["workload"] == first["workload"]) &
+                    (timed["threads"] == str(first["threads"]))].iloc[0]
+        self.assertAlmostEqual(hit["speedup"], 4.0, places=5)
+        self.assertAlmostEqual(hit["predicted_speedup"], 2.0, places=5)
+        self.assertAlmostEqual(hit["speedup_over_predicted"], 2.0, places=5)
+        self.assertEqual(hit["verdict"], "faster")
+        self.assertTrue((timed["speedup"].round(6).isin([2.0, 4.0])).all())
+        missing = self.df.loc[rows[-1]]
+        gone = table[(table["shape"] == missing["shape"]) & (table["backend"] == missing["backend"]) &
+                     (table["workload"] == missing["workload"]) &
+                     (table["threads"] == str(missing["threads"]))].iloc[0]
+        self.assertEqual(gone["verdict"], "not run on other-machine-2c")
+        # Geometric means: per workload and overall, of measured and predicted speedups.
+        means = table[table["shape"] == "(geomean)"].set_index("workload")
+        self.assertEqual(set(means.index), set(timed["workload"]) | {"(all)"})
+        n = len(timed)
+        self.assertAlmostEqual(means.loc["(all)", "speedup"], 2.0 * 2 ** (1 / n), places=5)
+        self.assertAlmostEqual(means.loc["(all)", "predicted_speedup"], 2.0, places=5)
+        self.assertIn(f"{n} rows", means.loc["(all)", "verdict"])
+
+    def test_machine_view_refuses_one_machine_twice_and_a_lone_csv(self):
+        done = run_script("compare.py", "--machines", self.csv, self.csv, "--out", self.path("x.csv"))
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("each CSV must be a different machine's run", done.stderr)
+        done = run_script("compare.py", "--machines", self.csv, "--out", self.path("x.csv"))
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("--machines needs a base CSV and at least one other", done.stderr)
+        done = run_script("compare.py", self.csv, "--out", self.path("x.csv"))
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("two CSVs to compare", done.stderr)
+        self.assertFalse(os.path.exists(self.path("x.csv")))
+
     def test_without_repetitions_the_ranges_decide(self):
         rows = self.timed_rows()
         self.write_variant("c.csv", {rows[0]: 0.25})
