@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/energy.hpp"
 #include "core/machine.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
@@ -73,6 +74,12 @@ ReadyCase make_ready_case(const BenchSpec& spec) {
 bool uses_device_timer(const std::string& backend) { return find_backend(backend).device_timer; }
 
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
+  // Energy over the whole loop (the iterations and their synchronizations), from the counter
+  // of the hardware the backend runs on; its per-iteration mean is the energy_J counter.
+  EnergyCounter* energy = ready.backend->compute_class() == ComputeClass::gpu
+                              ? gpu_energy_counter()
+                              : cpu_energy_counter();
+  const double joules_before = energy != nullptr ? energy->joules() : 0.0;
   if (ready.backend->descriptor().device_timer) {
     // GPU: the device's own clock (CUDA events) around the enqueued work; the benchmark
     // was registered with UseManualTime() by the same rule.
@@ -89,6 +96,10 @@ void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
     }
   }
   using benchmark::Counter;
+  if (energy != nullptr) {
+    state.counters[kEnergyCounter] =
+        Counter(energy->joules() - joules_before, Counter::kAvgIterations);
+  }
   state.counters["FLOP/s"] = Counter(ready.counts.flops, Counter::kIsIterationInvariantRate);
   state.counters["bytes/s"] = Counter(ready.counts.bytes, Counter::kIsIterationInvariantRate);
   if (ready.counts.tokens > 0) {
@@ -118,7 +129,8 @@ void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
 }
 
 std::vector<double> time_ready_case(const BenchSpec& spec, ReadyCase& ready,
-                                    const TimingPolicy& policy, std::string& error) {
+                                    const TimingPolicy& policy, std::string& error,
+                                    std::vector<double>* energy_j) {
   benchmark::ClearRegisteredBenchmarks();
   auto* b =
       benchmark::RegisterBenchmark(benchmark_name(spec).c_str(),
@@ -133,6 +145,7 @@ std::vector<double> time_ready_case(const BenchSpec& spec, ReadyCase& ready,
     return {};
   }
   error = it->second.error;
+  if (energy_j != nullptr) *energy_j = it->second.energy_j;
   return it->second.times_s;
 }
 
@@ -167,6 +180,8 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
       r.error = run.error_message;
     } else if (run.iterations > 0) {
       r.times_s.push_back(run.real_accumulated_time / static_cast<double>(run.iterations));
+      const auto energy = run.counters.find(kEnergyCounter);
+      if (energy != run.counters.end()) r.energy_j.push_back(energy->second.value);
     }
   }
 }

@@ -77,9 +77,15 @@ void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
 benchmark::internal::Benchmark* register_lazy_benchmark(const BenchSpec& spec);
 
 // Times one verified case under `policy` (the verification run was the first warm-up).
-// Returns the per-repetition seconds; `error` gets Google Benchmark's error, if any.
+// Returns the per-repetition seconds; `error` gets Google Benchmark's error, if any;
+// `energy_j`, when given, each repetition's joules per iteration where the hardware's energy
+// counter can be read (core/energy.hpp), else nothing.
 std::vector<double> time_ready_case(const BenchSpec& spec, ReadyCase& ready,
-                                    const TimingPolicy& policy, std::string& error);
+                                    const TimingPolicy& policy, std::string& error,
+                                    std::vector<double>* energy_j = nullptr);
+
+// The benchmark counter with a run's joules per iteration (where energy can be read).
+inline constexpr const char* kEnergyCounter = "energy_J";
 
 // Collects the per-repetition time of every run (seconds per iteration: wall clock, or the
 // device's clock for a GPU backend, which Google Benchmark reports as the real time).
@@ -87,6 +93,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
  public:
   struct Result {
     std::vector<double> times_s;
+    std::vector<double> energy_j;  // joules per iteration, per repetition (where measured)
     std::string error;
   };
   bool ReportContext(const Context&) override { return true; }

@@ -16,7 +16,9 @@ namespace aigc {
 //    perplexity_f32, greedy_agreement, error_tolerance).
 // 5: batch, ms_per_token and knee_batch added (batched decoding).
 // 6: above_roofline added (a row faster than its ceilings allow: a ceiling is wrong).
-inline constexpr int kResultsSchemaVersion = 6;
+// 7: energy_j, avg_power_w, joules_per_token, flop_per_joule and energy_source added (RAPL,
+//    NVML; empty where the machine exposes neither).
+inline constexpr int kResultsSchemaVersion = 7;
 inline constexpr int kCsvSchemaVersion = kResultsSchemaVersion;
 
 struct ResultRow {
@@ -45,6 +47,8 @@ struct ResultRow {
   std::optional<double> upload_s, download_s;
   std::optional<double> format_speedup, format_speedup_pred;
   std::optional<double> perplexity, perplexity_f32, greedy_agreement;
+  std::optional<double> energy_j, avg_power_w, joules_per_token, flop_per_joule;
+  std::string energy_source;
   std::optional<double> max_rel_error, error_tolerance;
   std::string status = "ok";
   // Not a column: each repetition's time, written beside the CSV and inside the JSON.

@@ -10,6 +10,7 @@
 #include <fmt/ostream.h>
 
 #include "benchmarks/runner.hpp"
+#include "core/energy.hpp"
 #include "core/files.hpp"
 #include "core/machine.hpp"
 #include "core/stats.hpp"
@@ -74,7 +75,12 @@ Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const Timin
       m.download_s = ready.download_s;
     }
     std::string error;
-    m.times_s = time_ready_case(spec, ready, timing, error);
+    m.times_s = time_ready_case(spec, ready, timing, error, &m.energy_j);
+    if (!m.energy_j.empty()) {
+      const EnergyCounter* counter =
+          m.compute_class == ComputeClass::gpu ? gpu_energy_counter() : cpu_energy_counter();
+      m.energy_source = counter->source();
+    }
     if (!error.empty()) m.status = "error: " + error;
   } catch (const UnsupportedOp& e) {
     m.status = std::string("skipped: ") + e.what();
@@ -224,8 +230,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     // Batched decoding: the batch, and where its roofline turns from bandwidth to compute.
     if (!r.phase.empty()) r.batch = find_workload(m.workload).batch(m.shape);
     if (r.phase == "decode" && r.peak_flops && r.peak_bytes_per_s) {
-      r.knee_batch = knee_batch(find_workload(m.workload), m.shape, *r.peak_flops,
-                                *r.peak_bytes_per_s);
+      r.knee_batch =
+          knee_batch(find_workload(m.workload), m.shape, *r.peak_flops, *r.peak_bytes_per_s);
     }
 
     if (m.times_s.empty() || m.status != "ok") {
@@ -257,6 +263,20 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       if (const auto kf = models::karp_flatt(*r.parallel_speedup, m.threads)) r.karp_flatt = *kf;
     }
     if (r.t_roofline_s) r.roofline_fraction = models::roofline_fraction(*r.t_roofline_s, st.median);
+    if (m.energy_j.size() == m.times_s.size()) {
+      // Energy of one operation (median over the repetitions), its mean power over that
+      // repetition's time, and the efficiencies a buyer compares.
+      std::vector<double> watts;
+      for (std::size_t i = 0; i < m.energy_j.size(); ++i)
+        watts.push_back(m.energy_j[i] / m.times_s[i]);
+      r.energy_j = summarize(m.energy_j).median;
+      r.avg_power_w = summarize(watts).median;
+      r.energy_source = m.energy_source;
+      if (*r.energy_j > 0) {
+        r.flop_per_joule = m.counts.flops / *r.energy_j;
+        if (m.counts.tokens > 0) r.joules_per_token = *r.energy_j / double(m.counts.tokens);
+      }
+    }
     const Workload& workload = find_workload(m.workload);
     if (r.phase == "decode" && m.counts.tokens > 0) {
       r.ms_per_token = 1e3 * st.median * double(workload.batch(m.shape)) / double(m.counts.tokens);
@@ -466,6 +486,19 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
       probe_path, o.reprobe, [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
   fmt::print(out, "probe: {} (measured {})\nmachine: {}\n", probe_cache_path(probe_path),
              probe.timestamp, machine_id());
+  // Where energy comes from, or why its columns stay empty: one line per kind of hardware.
+  if (const EnergyCounter* cpu = cpu_energy_counter()) {
+    fmt::print(out, "energy (CPU backends): {}\n", cpu->source());
+  } else {
+    fmt::print(out, "energy (CPU backends): not measured: {}\n", cpu_energy_unavailable());
+  }
+  if (cuda::query_devices().device_count > 0) {
+    if (const EnergyCounter* gpu = gpu_energy_counter()) {
+      fmt::print(out, "energy (GPU backends): {}\n", gpu->source());
+    } else {
+      fmt::print(out, "energy (GPU backends): not measured: {}\n", gpu_energy_unavailable());
+    }
+  }
   if (o.backends.empty()) {
     for (const BackendDescriptor* d : backend_descriptors()) {
       if (const Availability av = d->availability(); !av.available)

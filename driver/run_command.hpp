@@ -37,6 +37,10 @@ struct Measurement {
   ComputeClass compute_class = ComputeClass::simd_core;  // which roofline ceilings apply
   WorkCounts counts;
   std::vector<double> times_s;
+  // Joules per operation of each repetition, from the energy counter named by energy_source
+  // (empty where the hardware's counter cannot be read).
+  std::vector<double> energy_j;
+  std::string energy_source;
   std::optional<double> max_rel_error, tolerance;
   std::optional<double> upload_s, download_s;  // GPU backends only
   std::string status = "ok";

@@ -20,11 +20,13 @@ COLUMNS = [c["name"] for c in SCHEMA["columns"]]
 # added format_speedup, format_speedup_pred (a weight format against fp32), the accuracy columns
 # (perplexity, perplexity_f32, greedy_agreement) and error_tolerance, 5 added batch,
 # ms_per_token and knee_batch (batched decoding; older decoder rows are batch 1), 6 added
-# above_roofline (a row faster than its ceilings).
+# above_roofline (a row faster than its ceilings), 7 added the energy columns (energy_j,
+# avg_power_w, joules_per_token, flop_per_joule, energy_source).
 ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3, "format_speedup": 4,
             "format_speedup_pred": 4, "error_tolerance": 4, "perplexity": 4,
             "perplexity_f32": 4, "greedy_agreement": 4, "batch": 5, "ms_per_token": 5,
-            "knee_batch": 5, "above_roofline": 6}
+            "knee_batch": 5, "above_roofline": 6, "energy_j": 7, "avg_power_w": 7,
+            "joules_per_token": 7, "flop_per_joule": 7, "energy_source": 7}
 SCHEMA_VERSIONS = set(range(1, SCHEMA_VERSION + 1))
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
 

@@ -169,8 +169,8 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
                  "dtype: unknown weight format 'q5_0' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=q8_0,dtype=f16"},
                  "--shapes", "key 'dtype' given twice");
-  check_rejected({"--workloads", "op", "--shapes", "op=matmul_q4_1,M=1,N=8,K=33,bias=0"}, "--shapes",
-                 "matmul_q4_1: K = 33 is not a multiple of 32");
+  check_rejected({"--workloads", "op", "--shapes", "op=matmul_q4_1,M=1,N=8,K=33,bias=0"},
+                 "--shapes", "matmul_q4_1: K = 33 is not a multiple of 32");
 }
 
 TEST_CASE("generate prints the prompt, the generated ids and the timings") {
@@ -242,9 +242,10 @@ TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text,
   CHECK_THAT(r.out, Catch::Contains("text:  Paris.\n\nThe answer is:"));
   CHECK_THAT(r.out, Catch::Contains("sampling: greedy"));
   // Seeded sampling repeats itself; --chat ends the answer at the end-of-turn token.
-  const std::vector<std::string> sampled{"generate", "--model", path, "--prompt", "Hi", "--chat",
-                                         "--temperature", "0.8", "--top-k", "40", "--top-p",
-                                         "0.95", "--seed", "7", "--count", "48", "--threads", "2"};
+  const std::vector<std::string> sampled{
+      "generate",      "--model", path,      "--prompt", "Hi",        "--chat",
+      "--temperature", "0.8",     "--top-k", "40",       "--top-p",   "0.95",
+      "--seed",        "7",       "--count", "48",       "--threads", "2"};
   const CliResult a = cli(sampled), b = cli(sampled);
   REQUIRE(a.status == 0);
   auto generated = [](const std::string& text) {
@@ -282,8 +283,8 @@ TEST_CASE("generate decodes several prompts as one batch, each text its own alon
   CHECK_THAT(batch.out, Catch::Contains("batch: 3 prompts of 5, 1, 4 tokens"));
   CHECK_THAT(batch.out, Catch::Contains("tokens/s over the batch"));
   for (std::size_t i = 0; i < texts.size(); ++i) {
-    const CliResult alone = cli({"generate", "--model", path, "--prompt", texts[i], "--count", "8",
-                                 "--threads", "2"});
+    const CliResult alone =
+        cli({"generate", "--model", path, "--prompt", texts[i], "--count", "8", "--threads", "2"});
     REQUIRE(alone.status == 0);
     const auto at = alone.out.find("generated (");
     const std::string ids = alone.out.substr(at, alone.out.find('\n', at) - at);
@@ -333,17 +334,18 @@ TEST_CASE("generate refuses bad model files, sampling settings and prompts by na
   std::ofstream(junk) << "not a gguf file at all";
   check_refused({"generate", "--model", junk, "--prompt", "hi"}, "--model", junk);
   check_refused({"generate", "--model", "/nonexistent/m.gguf", "--prompt", "hi"}, "--model",
-           "/nonexistent/m.gguf");
+                "/nonexistent/m.gguf");
   // A folder without config.json.
   check_refused({"generate", "--model", scratch.dir.string(), "--prompt", "hi"}, "--model",
-           "config.json: cannot open");
-  check_refused({"generate", "--config", "tiny", "--prompt", "hi"}, "--prompt", "needs a tokenizer");
+                "config.json: cannot open");
+  check_refused({"generate", "--config", "tiny", "--prompt", "hi"}, "--prompt",
+                "needs a tokenizer");
   check_refused({"generate", "--config", "tiny", "--prompt-ids", "1", "--temperature", "-1"},
-           "--temperature", "out of range");
+                "--temperature", "out of range");
   check_refused({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-p", "0"}, "--top-p",
-           "out of range");
+                "out of range");
   check_refused({"generate", "--config", "tiny", "--prompt-ids", "1", "--top-k", "-3"}, "--top-k",
-           "out of range");
+                "out of range");
 }
 
 TEST_CASE("sampling: greedy at temperature 0, seeded draws from the kept tokens otherwise") {
@@ -466,11 +468,20 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
     return std::find(csv_columns().begin(), csv_columns().end(), name) - csv_columns().begin();
   };
   int rows = 0, skipped = 0;
+  // Energy: the run says where it comes from, or why not (these VMs expose no RAPL); the
+  // columns are filled exactly where it is read.
+  const bool energy = r.out.find("energy (CPU backends): rapl:") != std::string::npos;
+  CHECK((energy || r.out.find("energy (CPU backends): not measured: ") != std::string::npos));
   while (std::getline(csv, line)) {
     ++rows;
     const auto c = split_csv_line(line);
     REQUIRE(c.size() == csv_columns().size());
     INFO(line);
+    if (c[col("status")] == "ok") {
+      CHECK(c[col("energy_j")].empty() == !energy);
+      CHECK(c[col("energy_source")].rfind(energy ? "rapl:" : "", 0) == 0);
+      if (!energy) CHECK(c[col("avg_power_w")].empty());
+    }
     // oneDNN 2.6 has no RMSNorm: its Llama-family decoder rows say so, with no time; nor a
     // matmul on q4_1 weights.
     if (c[col("backend")] == "onednn" && c[col("shape")].find("tiny-llama") != std::string::npos) {
@@ -597,9 +608,9 @@ TEST_CASE("a row faster than its roofline is flagged in its column and warned ab
   const std::string probe = scratch.file("low.json");
   std::ofstream(probe) << probe_to_json(low);
   const std::string out = scratch.file("above.csv");
-  const CliResult r = cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes",
-                           "M=8,N=8,K=8", "--repetitions", "1", "--min-time", "0.001",
-                           "--probe-file", probe, "--out", out});
+  const CliResult r =
+      cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes", "M=8,N=8,K=8",
+           "--repetitions", "1", "--min-time", "0.001", "--probe-file", probe, "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);  // the measurements stand; the ceiling is what is wrong
   CHECK_THAT(r.err, Catch::Contains("warning: 1 row(s) ran faster than their roofline") &&
