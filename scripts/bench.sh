@@ -33,10 +33,13 @@ build/release/driver/aigcbench run --preset "$preset" \
 [[ $status -le 1 && -f "results/${machine}-${preset}.csv" ]] || exit $status
 figures="results/figures/${machine}-${preset}"
 .venv/bin/python scripts/plot.py "results/${machine}-${preset}.csv" --out-dir "$figures" >/dev/null
+.venv/bin/python scripts/report.py "results/${machine}-${preset}.csv" --out "$figures/report.html" >/dev/null
 echo
 echo "results: results/${machine}-${preset}.csv (repetitions beside it, probe in results/probe-${machine}.json)"
 echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder,formats,batch}.{png,svg}"
+echo "report: $figures/report.html (one page: machine, ceilings, figures, every row)"
 echo "compare two runs: .venv/bin/python scripts/compare.py A.csv B.csv --out comparison.csv"
+echo "compare machines: .venv/bin/python scripts/compare.py --machines BASE.csv OTHER.csv --figure machines.png"
 if ((peers)); then
   echo
   .venv/bin/python scripts/peers.py --build --out "results/${machine}-peers.csv" || status=$?

@@ -332,6 +332,20 @@ def save(fig, out_dir, name):
     return paths
 
 
+def write_figures(df, out_dir):
+    """Every figure the rows allow, as PNG and SVG in out_dir; the paths written."""
+    written = []
+    for workload in dict.fromkeys(df["workload"]):
+        written += plot_speedup(df, workload, out_dir) or []
+    written += plot_roofline(df, out_dir) or []
+    written += plot_scaling(df, out_dir) or []
+    written += plot_models(df, out_dir) or []
+    written += plot_decoder(df, out_dir) or []
+    written += plot_formats(df, out_dir) or []
+    written += plot_batch(df, out_dir) or []
+    return written
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv")
@@ -346,15 +360,7 @@ def main():
     for _, r in df[df["time_median_s"].isna()].iterrows():
         print(f"plot.py: not plotted (no time): {r['workload']} {r['shape']} {r['backend']} "
               f"x{r['threads']}: {r['status']}", file=sys.stderr)
-    written = []
-    for workload in dict.fromkeys(df["workload"]):
-        written += plot_speedup(df, workload, out_dir) or []
-    written += plot_roofline(df, out_dir) or []
-    written += plot_scaling(df, out_dir) or []
-    written += plot_models(df, out_dir) or []
-    written += plot_decoder(df, out_dir) or []
-    written += plot_formats(df, out_dir) or []
-    written += plot_batch(df, out_dir) or []
+    written = write_figures(df, out_dir)
     for path in written:
         print(f"wrote {path}")
     print(f"figures: {len(written) // 2} in {out_dir}")

@@ -18,6 +18,7 @@ packages=(
   libpcre2-dev       # PCRE2: the tokenizer's pre-split (Unicode classes, lookahead), as GPT-2's regex
   clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan runtimes for scripts/fuzz.sh
   python3 python3-venv
+  chromium           # headless: the test that opens scripts/report.py's page
 )
 
 missing=()
