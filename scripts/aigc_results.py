@@ -69,7 +69,7 @@ def load(path, tool):
 
 
 # Display names of the real models, for tables and figures.
-MODEL_NAMES = {"gpt2-124m": "GPT-2 124M", "smollm2-135m": "SmolLM2-135M"}
+MODEL_NAMES = {"gpt2-124m": "GPT-2 124M", "gpt2-355m": "GPT-2 355M", "smollm2-135m": "SmolLM2-135M"}
 
 
 def shape_items(shape):

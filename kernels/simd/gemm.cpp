@@ -98,11 +98,30 @@ void PackB(const float* HWY_RESTRICT b, int64_t ldb, size_t kc, size_t n, float*
 }
 
 // The same panels from B^T [n, k] (row stride ldb): column j of B is row j of B^T.
+// A whole panel gathers a vector of its columns' weights per k (one lane per row of B^T) and
+// stores it whole: the rows' lines stay in L1 across consecutive k. The scalar transpose it
+// replaces wrote each float to another cache line, and packing took half as long as the GEMM
+// it fed (a GPT-2 prefill's weights are all stored as B^T).
 void PackBTransposed(const float* HWY_RESTRICT bt, int64_t ldb, size_t kc, size_t n,
                      float* HWY_RESTRICT out) {
+  const DF d;
+  const hn::RebindToSigned<DF> di;
+  const size_t L = hn::Lanes(d);
   const size_t nr = Nr();
+  // Lane j reads row j of the panel: offsets j * ldb (within int32: a panel is nr rows).
+  const auto rows = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(ldb)));
   for (size_t j0 = 0; j0 < n; j0 += nr) {
     const size_t cols = std::min(nr, n - j0);
+    if (cols == nr) {
+      for (size_t k = 0; k < kc; ++k) {
+        for (size_t v = 0; v < kNV; ++v) {
+          const float* base = bt + (j0 + v * L) * ldb + k;
+          hn::Store(hn::GatherIndex(d, base, rows), d, out + k * nr + v * L);
+        }
+      }
+      out += nr * kc;
+      continue;
+    }
     for (size_t j = 0; j < nr; ++j) {
       if (j < cols) {
         const float* src = bt + (j0 + j) * ldb;
