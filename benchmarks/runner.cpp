@@ -76,9 +76,7 @@ bool uses_device_timer(const std::string& backend) { return find_backend(backend
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
   // Energy over the whole loop (the iterations and their synchronizations), from the counter
   // of the hardware the backend runs on; its per-iteration mean is the energy_J counter.
-  EnergyCounter* energy = ready.backend->compute_class() == ComputeClass::gpu
-                              ? gpu_energy_counter()
-                              : cpu_energy_counter();
+  EnergyCounter* energy = energy_counter(ready.backend->compute_class() == ComputeClass::gpu);
   const double joules_before = energy != nullptr ? energy->joules() : 0.0;
   if (ready.backend->descriptor().device_timer) {
     // GPU: the device's own clock (CUDA events) around the enqueued work; the benchmark

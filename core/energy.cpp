@@ -160,30 +160,29 @@ struct Opened {
   std::string why_not;
 };
 
-const Opened& cpu_counter() {
-  static const Opened opened = [] {
+const Opened& opened(bool gpu) {
+  static const Opened cpu = [] {
     Opened o;
     const char* root = std::getenv("AIGCBENCH_POWERCAP_ROOT");
     o.counter = open_rapl(root != nullptr ? root : "/sys/class/powercap", o.why_not);
     return o;
   }();
-  return opened;
-}
-
-const Opened& gpu_counter() {
-  static const Opened opened = [] {
+  if (!gpu) return cpu;
+  static const Opened nvml = [] {
     Opened o;
     o.counter = open_nvml(0, o.why_not);
     return o;
   }();
-  return opened;
+  return nvml;
 }
 
 }  // namespace
 
-EnergyCounter* cpu_energy_counter() { return cpu_counter().counter.get(); }
-EnergyCounter* gpu_energy_counter() { return gpu_counter().counter.get(); }
-const std::string& cpu_energy_unavailable() { return cpu_counter().why_not; }
-const std::string& gpu_energy_unavailable() { return gpu_counter().why_not; }
+EnergyCounter* energy_counter(bool gpu) { return opened(gpu).counter.get(); }
+
+std::string energy_description(bool gpu) {
+  const Opened& o = opened(gpu);
+  return o.counter ? o.counter->source() : "not measured: " + o.why_not;
+}
 
 }  // namespace aigc

@@ -31,12 +31,11 @@ std::unique_ptr<EnergyCounter> open_rapl(const std::string& powercap_root, std::
 // Null, with `why_not` set, without the library, a device, or the counter.
 std::unique_ptr<EnergyCounter> open_nvml(int device, std::string& why_not);
 
-// The process's counters, opened on first use: RAPL for the CPU backends (/sys/class/powercap,
-// or AIGCBENCH_POWERCAP_ROOT), NVML device 0 for the GPU ones. Null where nothing can be read;
-// energy_unavailable() says why.
-EnergyCounter* cpu_energy_counter();
-EnergyCounter* gpu_energy_counter();
-const std::string& cpu_energy_unavailable();
-const std::string& gpu_energy_unavailable();
+// The process's counter for the hardware a backend runs on, opened on first use: RAPL for the
+// CPU backends (/sys/class/powercap, or AIGCBENCH_POWERCAP_ROOT), NVML device 0 for the GPU
+// ones (`gpu`). Null where nothing can be read.
+EnergyCounter* energy_counter(bool gpu);
+// What energy_counter(gpu) reads ("rapl:package-0"), or "not measured: <why>".
+std::string energy_description(bool gpu);
 
 }  // namespace aigc

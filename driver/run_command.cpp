@@ -76,11 +76,8 @@ Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const Timin
     }
     std::string error;
     m.times_s = time_ready_case(spec, ready, timing, error, &m.energy_j);
-    if (!m.energy_j.empty()) {
-      const EnergyCounter* counter =
-          m.compute_class == ComputeClass::gpu ? gpu_energy_counter() : cpu_energy_counter();
-      m.energy_source = counter->source();
-    }
+    if (!m.energy_j.empty())
+      m.energy_source = energy_description(m.compute_class == ComputeClass::gpu);
     if (!error.empty()) m.status = "error: " + error;
   } catch (const UnsupportedOp& e) {
     m.status = std::string("skipped: ") + e.what();
@@ -487,17 +484,9 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   fmt::print(out, "probe: {} (measured {})\nmachine: {}\n", probe_cache_path(probe_path),
              probe.timestamp, machine_id());
   // Where energy comes from, or why its columns stay empty: one line per kind of hardware.
-  if (const EnergyCounter* cpu = cpu_energy_counter()) {
-    fmt::print(out, "energy (CPU backends): {}\n", cpu->source());
-  } else {
-    fmt::print(out, "energy (CPU backends): not measured: {}\n", cpu_energy_unavailable());
-  }
+  fmt::print(out, "energy (CPU backends): {}\n", energy_description(false));
   if (cuda::query_devices().device_count > 0) {
-    if (const EnergyCounter* gpu = gpu_energy_counter()) {
-      fmt::print(out, "energy (GPU backends): {}\n", gpu->source());
-    } else {
-      fmt::print(out, "energy (GPU backends): not measured: {}\n", gpu_energy_unavailable());
-    }
+    fmt::print(out, "energy (GPU backends): {}\n", energy_description(true));
   }
   if (o.backends.empty()) {
     for (const BackendDescriptor* d : backend_descriptors()) {
