@@ -118,6 +118,21 @@ def load_repetitions(results_path, run_ids=None, tool="aigc_results"):
     return {key: list(group["time_s"]) for key, group in reps.groupby(KEY)}
 
 
+def probe_beside(csv_path, machine, given=()):
+    """(path, probe dict) of a run's probe, or (None, None): among `given` the one named after
+    the machine, else probe-<machine>.json beside the CSV, or for a file written before the
+    machine id (its machine column is the host name) the one named like the CSV."""
+    folder = os.path.dirname(os.path.abspath(csv_path))
+    stem = os.path.basename(csv_path).rsplit("-", 1)[0]  # <machine>-quick.csv -> <machine>
+    candidates = [p for p in given if machine in os.path.basename(p)]
+    candidates += [os.path.join(folder, f"probe-{name}.json") for name in (machine, stem)]
+    path = next((c for c in candidates if os.path.exists(c)), None)
+    if path is None:
+        return None, None
+    with open(path) as f:
+        return path, json.load(f)
+
+
 def title(df, what):
     first = df.iloc[0]
     return f"{what}\n{first['machine']} · {first['cpu_model']} · run {first['run_id']}"

@@ -56,9 +56,22 @@ def noise_test(ra, rb, reps_a, reps_b, key, alpha):
     return {"test": "range overlap", "p_value": math.nan, "significant": bool(disjoint)}
 
 
+def by_key(df):
+    """{KEY tuple: row} of a run."""
+    return {tuple(r[k] for k in KEY): r for _, r in df.iterrows()}
+
+
+def no_time(ra, rb):
+    """The status of the first of two matched rows without a time, or None when both have one."""
+    for r in (ra, rb):
+        if not r["time_median_s"] > 0:
+            return r["status"]
+    return None
+
+
 def compare(a, b, reps_a, reps_b, alpha):
     """One dict per matched or unmatched row, in A's order then B's extras."""
-    index_b = {tuple(r[k] for k in KEY): r for _, r in b.iterrows()}
+    index_b = by_key(b)
     seen, out = set(), []
     for _, ra in a.iterrows():
         key = tuple(ra[k] for k in KEY)
@@ -68,11 +81,10 @@ def compare(a, b, reps_a, reps_b, alpha):
         if rb is None:
             out.append({**row, "verdict": "only in A"})
             continue
-        ta, tb = ra["time_median_s"], rb["time_median_s"]
-        if not (ta > 0 and tb > 0):
-            why = ra["status"] if not ta > 0 else rb["status"]
+        if (why := no_time(ra, rb)) is not None:
             out.append({**row, "verdict": f"no time: {why}"})
             continue
+        ta, tb = ra["time_median_s"], rb["time_median_s"]
         row.update(time_a_s=ta, time_b_s=tb, ratio_b_over_a=tb / ta, speedup_b_vs_a=ta / tb)
         row.update(noise_test(ra, rb, reps_a, reps_b, key, alpha))
         if row["significant"]:
@@ -100,7 +112,7 @@ def compare_machines(runs, alpha):
     out = []
     for other, reps_other in runs[1:]:
         machine = str(other.iloc[0]["machine"])
-        index = {tuple(r[k] for k in KEY): r for _, r in other.iterrows()}
+        index = by_key(other)
         rows = []
         for _, rb in base.iterrows():
             key = tuple(rb[k] for k in KEY)
@@ -109,11 +121,10 @@ def compare_machines(runs, alpha):
             if ro is None:
                 rows.append({**row, "verdict": f"not run on {machine}"})
                 continue
-            tb, to = rb["time_median_s"], ro["time_median_s"]
-            if not (tb > 0 and to > 0):
-                why = rb["status"] if not tb > 0 else ro["status"]
+            if (why := no_time(rb, ro)) is not None:
                 rows.append({**row, "verdict": f"no time: {why}"})
                 continue
+            tb, to = rb["time_median_s"], ro["time_median_s"]
             row.update(time_base_s=tb, time_s=to, speedup=tb / to)
             rt_b, rt_o = rb.get("t_roofline_s", math.nan), ro.get("t_roofline_s", math.nan)
             if rt_b > 0 and rt_o > 0:

@@ -12,7 +12,6 @@ whose rows are not in the file is left out; a row that did not run reads "—". 
 ceilings (results/probe-<machine>.json beside the CSV) in one line. Printed, not edited into the
 README, so a person sees what changed before committing it; a test holds the README to it.
 """
-import json
 import os
 import sys
 
@@ -58,6 +57,16 @@ def roof(r):
     return "—" if v is None or v != v else f"{100 * v:.0f}%"
 
 
+def over_scalar(rows, workload, shape, label, goal):
+    """The `simd` backend's speedup over `scalar` (1 thread) on one shape, where the file has it."""
+    if not rows.has(workload, shape):
+        return []
+    ours, scalar = rows.get(workload, shape, "simd", 1), rows.get(workload, shape, "scalar", 1)
+    text = (f"{scalar['time_median_s'] / ours['time_median_s']:.1f}× ({ms(ours)} vs {ms(scalar)} ms)"
+            if ours is not None and scalar is not None else "—")
+    return [(label, text, goal)]
+
+
 def matmul_targets(rows):
     out = []
     for n, backend, threads in ((1024, "simd", 1), (2048, "simd", 1), (2048, "openmp", 2)):
@@ -69,13 +78,8 @@ def matmul_targets(rows):
                 f"{ms(vendor)} ms)" if ours is not None and vendor is not None else "—")
         out.append((f"matmul `{backend}` vs `onednn`, {threads} thread{'s' if threads > 1 else ''}, {n}³",
                     text, "≥ 85%"))
-    shape = "M=512,N=512,K=512"
-    if rows.has("matmul", shape):
-        ours, scalar = rows.get("matmul", shape, "simd", 1), rows.get("matmul", shape, "scalar", 1)
-        text = (f"{scalar['time_median_s'] / ours['time_median_s']:.1f}× ({ms(ours)} vs {ms(scalar)} ms)"
-                if ours is not None and scalar is not None else "—")
-        out.append(("matmul `simd` vs `scalar`, 512³", text, "≥ 10×"))
-    return out
+    return out + over_scalar(rows, "matmul", "M=512,N=512,K=512", "matmul `simd` vs `scalar`, 512³",
+                             "≥ 10×")
 
 
 def attention_targets(rows):
@@ -90,12 +94,8 @@ def attention_targets(rows):
             text = "—"
         out.append(("attention fused `openmp` vs `onednn` composition, 2 threads, S=2048, H=12, D=64",
                     text, "≥ 1×"))
-    shape = "B=1,H=12,S=1024,D=64"
-    if rows.has("attention", shape):
-        ours, scalar = rows.get("attention", shape, "simd", 1), rows.get("attention", shape, "scalar", 1)
-        text = (f"{scalar['time_median_s'] / ours['time_median_s']:.1f}× ({ms(ours)} vs {ms(scalar)} ms)"
-                if ours is not None and scalar is not None else "—")
-        out.append(("attention fused `simd` vs `scalar`, S=1024, H=12, D=64", text, "≥ 5×"))
+    out += over_scalar(rows, "attention", "B=1,H=12,S=1024,D=64",
+                       "attention fused `simd` vs `scalar`, S=1024, H=12, D=64", "≥ 5×")
     shape = "B=1,H=12,L=1024,D=64"
     if rows.has("attention", shape):
         ours = rows.get("attention", shape, "openmp", 2)
@@ -144,16 +144,9 @@ def decoder_targets(rows):
 
 
 def probe_line(csv_path, machine):
-    """The probe beside the CSV: probe-<machine>.json, or for a file written before the machine
-    id (its machine column is the host name) the one named like the CSV."""
-    folder = os.path.dirname(os.path.abspath(csv_path))
-    stem = os.path.basename(csv_path).rsplit("-", 1)[0]  # <machine>-quick.csv -> <machine>
-    candidates = [os.path.join(folder, f"probe-{name}.json") for name in (machine, stem)]
-    path = next((c for c in candidates if os.path.exists(c)), None)
+    path, p = aigc_results.probe_beside(csv_path, machine)
     if path is None:
         return None
-    with open(path) as f:
-        p = json.load(f)
     flops = {int(k): v for k, v in p["simd_flops"].items()}
     most = max(flops)
     dram = max(p["bandwidth"], key=lambda level: level["capacity_bytes"])

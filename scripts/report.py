@@ -15,15 +15,12 @@ without the results folder. Written atomically; a CSV it cannot read stops it wi
 import argparse
 import base64
 import html
-import json
 import math
 import os
 import sys
 import tempfile
 
-import pandas as pd
-
-from aigc_results import fail as _fail, load as _load, load_repetitions
+from aigc_results import fail as _fail, load as _load, load_repetitions, probe_beside
 
 TOOL = "report.py"
 
@@ -59,19 +56,6 @@ def png_tag(path, alt):
         data = base64.b64encode(f.read()).decode("ascii")
     return (f'<figure><img class="figure" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{esc(alt)}</figcaption></figure>")
-
-
-def find_probe(csv_path, machine, given):
-    for path in given:
-        with open(path) as f:
-            probe = json.load(f)
-        if machine in os.path.basename(path):
-            return path, probe
-    path = os.path.join(os.path.dirname(os.path.abspath(csv_path)), f"probe-{machine}.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            return path, json.load(f)
-    return None, None
 
 
 def probe_section(path, probe):
@@ -145,7 +129,7 @@ def run_section(index, csv_path, df, probes, figure_dir):
     facts.append(("energy", energy))
     fact_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc('' if v != v else v)}</td></tr>"
                         for k, v in facts)
-    probe_path, probe = find_probe(csv_path, machine, probes)
+    probe_path, probe = probe_beside(csv_path, machine, probes)
     out_dir = os.path.join(figure_dir, f"run{index}")
     os.makedirs(out_dir)
     pngs = [p for p in plot.write_figures(df, out_dir) if p.endswith(".png")]

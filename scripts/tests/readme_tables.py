@@ -1,11 +1,9 @@
-"""The check both README-table tests share: every table the README shows after naming its CSV
+"""The check the README-table tests share: every table the README shows after naming its CSV
 is exactly what the script prints from that committed CSV."""
 import os
 import re
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from script_runner import ROOT, run_script
 
 
 def check_readme_tables(test, script, csv_suffix):
@@ -16,8 +14,7 @@ def check_readme_tables(test, script, csv_suffix):
     named = re.findall(r"\(`(results/[^`]+" + re.escape(csv_suffix) + r")`", readme)
     test.assertGreater(len(named), 0, f"the README names no {csv_suffix} CSV")
     for path in named:
-        done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script),
-                               os.path.join(ROOT, path)], capture_output=True, text=True)
+        done = run_script(script, os.path.join(ROOT, path))
         test.assertEqual(done.returncode, 0, done.stderr)
         table = done.stdout.strip()
         test.assertGreater(len(table.splitlines()), 3)  # the header, its rule, and rows

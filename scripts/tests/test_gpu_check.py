@@ -9,14 +9,13 @@ Run by ctest (which sets AIGCBENCH_BIN); by hand:
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
 import pandas as pd
 
-SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROOT = os.path.dirname(SCRIPTS)
+from script_runner import ROOT, SCRIPTS, run_script
+
 BIN = os.environ.get("AIGCBENCH_BIN", os.path.join(ROOT, "build/release/driver/aigcbench"))
 
 MATMUL = "M=4096,N=4096,K=4096"
@@ -26,8 +25,7 @@ DECODE_Q8, DECODE_Q4 = DECODE + ",dtype=q8_0", DECODE + ",dtype=q4_1"
 
 
 def summary(*args):
-    return subprocess.run([sys.executable, os.path.join(SCRIPTS, "gpu_summary.py"), *args],
-                          capture_output=True, text=True)
+    return run_script("gpu_summary.py", *args)
 
 
 class GpuSummaryTest(unittest.TestCase):

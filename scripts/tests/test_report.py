@@ -7,21 +7,16 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
 import pandas as pd
 
-SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(os.path.dirname(SCRIPTS), "results")
+from script_runner import ROOT, run_script
+
+RESULTS = os.path.join(ROOT, "results")
 BASE = os.path.join(RESULTS, "amd-epyc-zen5-2c-avx3-quick.csv")
 OTHER = os.path.join(RESULTS, "intel-xeon-emr-2c-avx3-quick.csv")
-
-
-def run_report(*args):
-    return subprocess.run([sys.executable, os.path.join(SCRIPTS, "report.py"), *args],
-                          capture_output=True, text=True)
 
 
 class ReportTest(unittest.TestCase):
@@ -29,7 +24,7 @@ class ReportTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="aigc_report_test_")
         cls.page_path = os.path.join(cls.dir, "report.html")
-        done = run_report(BASE, OTHER, "--out", cls.page_path)
+        done = run_script("report.py", BASE, OTHER, "--out", cls.page_path)
         if done.returncode != 0:
             raise RuntimeError(f"report.py failed: {done.stdout}\n{done.stderr}")
         cls.stdout = done.stdout
@@ -75,7 +70,7 @@ class ReportTest(unittest.TestCase):
         csv = os.path.join(self.dir, "above.csv")
         df.to_csv(csv, index=False)
         out = os.path.join(self.dir, "above.html")
-        done = run_report(csv, "--out", out, "--probe",
+        done = run_script("report.py", csv, "--out", out, "--probe",
                           os.path.join(RESULTS, "probe-intel-xeon-emr-2c-avx3.json"))
         self.assertEqual(done.returncode, 0, done.stderr)
         with open(out, encoding="utf-8") as f:
@@ -87,13 +82,13 @@ class ReportTest(unittest.TestCase):
 
     def test_bad_arguments_exit_2_and_write_nothing(self):
         out = os.path.join(self.dir, "bad.html")
-        done = run_report(os.path.join(self.dir, "missing.csv"), "--out", out)
+        done = run_script("report.py", os.path.join(self.dir, "missing.csv"), "--out", out)
         self.assertEqual(done.returncode, 2)
         self.assertIn("no such file", done.stderr)
-        done = run_report(BASE, "--out", os.path.join(self.dir, "no", "such", "r.html"))
+        done = run_script("report.py", BASE, "--out", os.path.join(self.dir, "no", "such", "r.html"))
         self.assertEqual(done.returncode, 2)
         self.assertIn("no such folder", done.stderr)
-        done = run_report(BASE, "--out", out, "--probe", os.path.join(self.dir, "nope.json"))
+        done = run_script("report.py", BASE, "--out", out, "--probe", os.path.join(self.dir, "nope.json"))
         self.assertEqual(done.returncode, 2)
         self.assertFalse(os.path.exists(out))
         self.assertEqual([f for f in os.listdir(self.dir) if f.startswith(".report-")], [])

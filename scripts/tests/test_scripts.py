@@ -8,19 +8,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
 import pandas as pd
 
-SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from script_runner import SCRIPTS, run_script
+
 BIN = os.environ.get("AIGCBENCH_BIN", "build/release/driver/aigcbench")
-
-
-def run_script(name, *args):
-    return subprocess.run([sys.executable, os.path.join(SCRIPTS, name), *args],
-                          capture_output=True, text=True)
 
 
 class ScriptsTest(unittest.TestCase):
