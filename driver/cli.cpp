@@ -20,6 +20,7 @@
 #include "core/machine.hpp"
 #include "decoder/model.hpp"
 #include "driver/generate_command.hpp"
+#include "driver/model_command.hpp"
 #include "driver/results_schema.hpp"
 #include "driver/run_command.hpp"
 #include "kernels/cuda/device_query.hpp"
@@ -289,7 +290,32 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
   throw InvalidArgument("arguments", what);
 }
 
-constexpr const char* kCommands = "list, probe, run, generate, schema, machine";
+struct ModelText {
+  std::string results, shape, backend = "openmp", threads, ranks, alpha, beta, network, out;
+};
+
+ModelOptions to_model_options(const ModelText& t, const CLI::Option* threads,
+                              const CLI::Option* ranks, const CLI::Option* alpha,
+                              const CLI::Option* beta) {
+  ModelOptions o;
+  if (t.results.empty()) throw InvalidArgument("results", "a results CSV is required");
+  o.results = t.results;
+  o.shape = t.shape;
+  o.backend = t.backend;
+  if (given(threads)) o.threads = static_cast<int>(parse_integer("threads", t.threads, 1, 4096));
+  if (given(ranks)) {
+    o.ranks.clear();
+    for (const auto& v : nonempty_list(t.ranks, ',', "ranks", " (valid: 1..65536)"))
+      o.ranks.push_back(static_cast<int>(parse_integer("ranks", v, 1, 65536)));
+  }
+  if (given(alpha)) o.alpha_s = parse_number("alpha", t.alpha, 0, 1);
+  if (given(beta)) o.beta_s_per_byte = parse_number("beta", t.beta, 0, 1);
+  o.network = t.network;
+  o.out = t.out;
+  return o;
+}
+
+constexpr const char* kCommands = "list, probe, run, generate, model, schema, machine";
 
 // CLI11 would take the next option as the value (`run --out --repetitions 1` writes to a file
 // called "--repetitions" and blames '1'): an option of `command` that needs a value and is
@@ -336,7 +362,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   rf.workloads = run->add_option(
       "--workloads", rt.workloads,
       "workloads to run, comma-separated: matmul, attention, decoder (the default), op (every op "
-      "case: layernorm, rmsnorm, ...)");
+      "case: layernorm, rmsnorm, ...), collectives (MPI: under mpirun -np P, P >= 2)");
   rf.backends = run->add_option("--backends", rt.backends,
                                 "backends to run, comma-separated (default: all available)");
   rf.threads = run->add_option("--threads", rt.threads,
@@ -412,6 +438,26 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   CLI::Option* seed =
       generate->add_option("--seed", gt.seed, "seed of the random weights and of sampling (default: 1234)");
 
+  CLI::App* model = app.add_subcommand(
+      "model", "the distributed model beyond this machine: a measured decode step's predicted "
+               "tensor-parallel strong scaling over P ranks of a given network");
+  ModelText mt;
+  model->add_option("--results", mt.results,
+                    "results CSV holding the decoder decode row to start from (required)");
+  model->add_option("--shape", mt.shape, "that row's shape (default: the only decode shape)");
+  model->add_option("--backend", mt.backend, "that row's backend (default: openmp)");
+  CLI::Option* model_threads =
+      model->add_option("--threads", mt.threads, "that row's threads (default: the most)");
+  CLI::Option* model_ranks = model->add_option(
+      "--ranks", mt.ranks, "rank counts, comma-separated (default: 1,2,4,8,16,32,64; 1..65536)");
+  CLI::Option* model_alpha =
+      model->add_option("--alpha", mt.alpha, "the network's latency in seconds (with --beta)");
+  CLI::Option* model_beta = model->add_option(
+      "--beta", mt.beta, "the network's seconds per byte, 1 / bandwidth (with --alpha)");
+  model->add_option("--network", mt.network,
+                    "instead of --alpha/--beta: a collectives run's CSV, whose ping-pong fit is used");
+  model->add_option("--out", mt.out, "the curve as CSV (optional)");
+
   CLI::App* schema = app.add_subcommand("schema", "the results table's columns");
   std::string schema_format = "text";
   schema->add_option("--format", schema_format, "text (default) or json");
@@ -453,6 +499,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                    gen_temperature, gen_top_k, gen_top_p, gen_config,
                                    gen_prompt_file, gen_batch}),
           out);
+    if (model->parsed())
+      return model_command(to_model_options(mt, model_threads, model_ranks, model_alpha, model_beta),
+                           out);
     if (schema->parsed()) {
       using Printer = std::string (*)();
       const Printer print = choose<Printer>("format", schema_format,

@@ -18,7 +18,9 @@ namespace aigc {
 // 6: above_roofline added (a row faster than its ceilings allow: a ceiling is wrong).
 // 7: energy_j, avg_power_w, joules_per_token, flop_per_joule and energy_source added (RAPL,
 //    NVML; empty where the machine exposes neither).
-inline constexpr int kResultsSchemaVersion = 7;
+// 8: ranks, t_comm_s, alpha_s, beta_s_per_byte, t_comm_fit_s and t_comm_model_s added (MPI
+//    ranks, the collectives and the distributed model).
+inline constexpr int kResultsSchemaVersion = 8;
 inline constexpr int kCsvSchemaVersion = kResultsSchemaVersion;
 
 struct ResultRow {
@@ -49,6 +51,8 @@ struct ResultRow {
   std::optional<double> perplexity, perplexity_f32, greedy_agreement;
   std::optional<double> energy_j, avg_power_w, joules_per_token, flop_per_joule;
   std::string energy_source;
+  int ranks = 1;
+  std::optional<double> t_comm_s, alpha_s, beta_s_per_byte, t_comm_fit_s, t_comm_model_s;
   std::optional<double> max_rel_error, error_tolerance;
   std::string status = "ok";
   // Not a column: each repetition's time, written beside the CSV and inside the JSON.

@@ -14,6 +14,8 @@
 #include "core/files.hpp"
 #include "core/machine.hpp"
 #include "core/stats.hpp"
+#include "distributed/communicator.hpp"
+#include "driver/collectives_rows.hpp"
 #include "driver/summary_table.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
@@ -36,6 +38,7 @@ struct PlannedShape {
 
 struct RunPlan {
   std::vector<PlannedShape> shapes;
+  std::vector<std::string> collective_shapes;  // canonical; measured on MPI ranks
   std::vector<std::string> backends;
   std::vector<int> threads;
   TimingPolicy timing;
@@ -334,6 +337,10 @@ RunPlan validate(const RunOptions& o) {
     for (const std::string& text : texts) {
       const std::string shape = w->canonical_shape(text);
       if (!add_once(seen, shape)) continue;
+      if (w->distributed()) {
+        plan.collective_shapes.push_back(shape);
+        continue;
+      }
       plan.shapes.push_back({.workload = w,
                              .shape = shape,
                              .phase = w->phase(shape),
@@ -341,6 +348,13 @@ RunPlan validate(const RunOptions& o) {
                              .unit_shape = w->unit_shape(shape)});
       plan.shapes.back().unit_counts = w->counts(plan.shapes.back().unit_shape);
     }
+  }
+  if (dist::world_size() > 1 && !plan.shapes.empty()) {
+    throw InvalidArgument(
+        "workloads",
+        fmt::format("{} runs in one process, and this run has {} ranks: start it without mpirun "
+                    "(or with -np 1); under mpirun only collectives run",
+                    plan.shapes.front().workload->name(), dist::world_size()));
   }
   for (const int t : o.threads) add_once(plan.threads, t);
   const int cores = machine_info().cores;
@@ -472,10 +486,74 @@ void write_results(std::vector<ResultRow>& rows, const RunOptions& o) {
 
 }  // namespace
 
-int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
-  const RunPlan plan = validate(o);
+namespace {
+
+// The distributed model, the results written, the summaries, and the exit status.
+int finish_run(std::vector<ResultRow>& rows, const RunOptions& o, std::ostream& out,
+               std::ostream& err) {
+  apply_collective_models(rows);
+  write_results(rows, o);
+  std::vector<ResultRow> compute;
+  std::copy_if(rows.begin(), rows.end(), std::back_inserter(compute),
+               [](const ResultRow& r) { return r.workload != "collectives"; });
+  if (!compute.empty()) print_summary_table(compute, out);
+  print_collectives_summary(rows, out);
+  print_roofline_warnings(rows, err);
+  if (o.format == ResultsFormat::json) {
+    fmt::print(out, "\nwrote {} rows to {} (each repetition's time inside)\n", rows.size(), o.out);
+  } else {
+    fmt::print(out, "\nwrote {} rows to {} (each repetition's time in {})\n", rows.size(), o.out,
+               repetitions_path(o.out));
+  }
+
+  const auto errors = std::count_if(
+      rows.begin(), rows.end(), [](const ResultRow& r) { return r.status.rfind("error", 0) == 0; });
+  if (errors > 0) {
+    fmt::print(err, "aigcbench: {} configuration(s) failed; see the status column\n", errors);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+namespace {
+
+// What a rank other than 0 prints: nothing (rank 0 speaks for the run).
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+};
+
+}  // namespace
+
+int run_command(const RunOptions& o, std::ostream& root_out, std::ostream& root_err) {
+  // Under mpirun every rank runs this; only rank 0 prints, probes and writes the results.
+  const dist::MpiSession mpi;
+  NullBuffer null_buffer;
+  std::ostream null_stream(&null_buffer);
+  const bool root = dist::is_root();
+  std::ostream& out = root ? root_out : null_stream;
+  std::ostream& err = root ? root_err : null_stream;
+  RunPlan plan;
+  try {
+    plan = validate(o);
+  } catch (const std::exception&) {
+    if (!root) return 2;  // every rank refuses the same arguments; rank 0 says why
+    throw;
+  }
+  if (!root) {
+    measure_collectives(plan.collective_shapes, plan.timing, out);
+    return 0;
+  }
   // One run per output at a time; it clears what a killed run left beside the pair.
   const OutputLock lock(o.out, "out", {repetitions_path(o.out)});
+  // A run of collectives only needs no ceilings (and must not probe while other ranks spin).
+  if (plan.shapes.empty()) {
+    fmt::print(out, "machine: {}\nranks: {}\n", machine_id(), dist::world_size());
+    std::vector<ResultRow> rows = measure_collectives(plan.collective_shapes, plan.timing, out);
+    return finish_run(rows, o, out, err);
+  }
 
   // The machine's ceilings.
   const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
@@ -499,23 +577,9 @@ int run_command(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const std::vector<Measurement> measurements = run_plan(plan, baselines, o.scalar_budget_s, out);
   std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
   if (o.accuracy) add_decoder_accuracy(rows, out);
-  write_results(rows, o);
-  print_summary_table(rows, out);
-  print_roofline_warnings(rows, err);
-  if (o.format == ResultsFormat::json) {
-    fmt::print(out, "\nwrote {} rows to {} (each repetition's time inside)\n", rows.size(), o.out);
-  } else {
-    fmt::print(out, "\nwrote {} rows to {} (each repetition's time in {})\n", rows.size(), o.out,
-               repetitions_path(o.out));
-  }
-
-  const auto errors = std::count_if(
-      rows.begin(), rows.end(), [](const ResultRow& r) { return r.status.rfind("error", 0) == 0; });
-  if (errors > 0) {
-    fmt::print(err, "aigcbench: {} configuration(s) failed; see the status column\n", errors);
-    return 1;
-  }
-  return 0;
+  std::vector<ResultRow> collectives = measure_collectives(plan.collective_shapes, plan.timing, out);
+  rows.insert(rows.end(), collectives.begin(), collectives.end());
+  return finish_run(rows, o, out, err);
 }
 
 }  // namespace aigc

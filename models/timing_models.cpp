@@ -1,6 +1,7 @@
 #include "models/timing_models.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace aigc::models {
@@ -98,6 +99,86 @@ Roofline roofline(double flops, double bytes, double peak_flops, double peak_byt
 double roofline_fraction(double t_roof_s, double t_measured_s) {
   require_positive(t_measured_s, "t_measured_s");
   return t_roof_s / t_measured_s;
+}
+
+std::optional<Hockney> fit_hockney(std::span<const MessageTime> sweep) {
+  // Minimising sum (alpha x + beta y - 1)^2 with x = 1/T, y = n/T: the normal equations of a
+  // two-parameter linear fit without intercept.
+  double sxx = 0, sxy = 0, syy = 0, sx = 0, sy = 0;
+  std::optional<double> first_size;
+  bool two_sizes = false;
+  for (const MessageTime& m : sweep) {
+    if (!(m.time_s > 0) || !(m.bytes >= 0)) {
+      throw std::invalid_argument("fit_hockney: each time must be > 0 and each size >= 0");
+    }
+    const double x = 1.0 / m.time_s, y = m.bytes / m.time_s;
+    sxx += x * x;
+    sxy += x * y;
+    syy += y * y;
+    sx += x;
+    sy += y;
+    if (!first_size) first_size = m.bytes;
+    two_sizes = two_sizes || m.bytes != *first_size;
+  }
+  if (!two_sizes) return std::nullopt;
+  const double det = sxx * syy - sxy * sxy;
+  Hockney h{(sx * syy - sy * sxy) / det, (sy * sxx - sx * sxy) / det};
+  if (h.alpha_s < 0) h = {0, sy / syy};       // bandwidth only
+  if (h.beta_s_per_byte < 0) h = {sx / sxx, 0};  // latency only
+  return h;
+}
+
+double collective_time(Collective op, const Hockney& p2p, double bytes, int ranks) {
+  if (ranks < 1) throw std::invalid_argument("collective_time: ranks must be >= 1");
+  if (ranks == 1 && op != Collective::pingpong) return 0;
+  const double p = ranks, a = p2p.alpha_s, b = p2p.beta_s_per_byte;
+  switch (op) {
+    case Collective::pingpong:
+      return a + bytes * b;
+    case Collective::broadcast:
+      return std::ceil(std::log2(p)) * (a + bytes * b);
+    case Collective::allgather:
+      return (p - 1) * a + (p - 1) / p * bytes * b;
+    case Collective::allreduce:
+      return 2 * (p - 1) * a + 2 * (p - 1) / p * bytes * b;
+  }
+  return 0;
+}
+
+double distributed_wall_time(double t_compute_1rank_s, int ranks, double t_comm_s) {
+  if (ranks < 1) throw std::invalid_argument("distributed_wall_time: ranks must be >= 1");
+  return t_compute_1rank_s / ranks + t_comm_s;
+}
+
+double distributed_cost(double t_wall_s, int ranks) { return ranks * t_wall_s; }
+
+double tensor_parallel_comm_time(const TensorParallelTraffic& step, const Hockney& p2p,
+                                 int ranks) {
+  const double allreduces = 2.0 * step.n_layer + 1;
+  return allreduces * collective_time(Collective::allreduce, p2p, step.activation_bytes, ranks) +
+         collective_time(Collective::allgather, p2p, step.logits_bytes, ranks);
+}
+
+ScalingPoint scaling_point(double t_compute_1rank_s, int ranks, double t_comm_s) {
+  require_positive(t_compute_1rank_s, "t_compute_1rank_s");
+  ScalingPoint p;
+  p.ranks = ranks;
+  p.t_compute_s = t_compute_1rank_s / ranks;
+  p.t_comm_s = t_comm_s;
+  p.t_wall_s = distributed_wall_time(t_compute_1rank_s, ranks, t_comm_s);
+  p.speedup = t_compute_1rank_s / p.t_wall_s;
+  p.efficiency = p.speedup / ranks;
+  p.cost_s = distributed_cost(p.t_wall_s, ranks);
+  return p;
+}
+
+std::optional<int> communication_crossover(double t_compute_1rank_s,
+                                           const TensorParallelTraffic& step, const Hockney& p2p,
+                                           int max_ranks) {
+  for (int p = 2; p <= max_ranks; ++p) {
+    if (tensor_parallel_comm_time(step, p2p, p) > t_compute_1rank_s / p) return p;
+  }
+  return std::nullopt;
 }
 
 }  // namespace aigc::models

@@ -43,4 +43,62 @@ struct Roofline {
 Roofline roofline(double flops, double bytes, double peak_flops, double peak_bytes_per_s);
 double roofline_fraction(double t_roof_s, double t_measured_s);  // 1.0 = at the limit
 
+// 5. Distributed. Hockney's T = alpha + n beta for a message of n bytes (alpha: latency in s,
+// beta: s per byte), fitted to a sweep of sizes, and the standard algorithms' costs from it.
+struct Hockney {
+  double alpha_s = 0;
+  double beta_s_per_byte = 0;
+  double time_s(double bytes) const { return alpha_s + bytes * beta_s_per_byte; }
+};
+struct MessageTime {
+  double bytes;
+  double time_s;
+};
+// Least squares on the relative error, sum ((alpha + n beta) / T - 1)^2: a sweep spans seven
+// decades of time, and plain least squares would fit the largest messages only, leaving the
+// small ones' latency to chance. Both parameters kept >= 0 (a negative latency fitted to noise
+// is refitted through the origin, and the other way round). Nullopt under two distinct sizes.
+std::optional<Hockney> fit_hockney(std::span<const MessageTime> sweep);
+
+// The collectives measured, each with its textbook algorithm's cost on P ranks from the
+// point-to-point alpha and beta (n: the bytes each rank holds after the operation):
+//   ping-pong (one way) alpha + n beta; broadcast, binomial tree ceil(log2 P) (alpha + n beta);
+//   ring allgather (P-1) alpha + (P-1)/P n beta; ring allreduce 2(P-1) alpha + 2(P-1)/P n beta.
+enum class Collective { pingpong, broadcast, allgather, allreduce };
+double collective_time(Collective op, const Hockney& p2p, double bytes, int ranks);
+
+// The distributed model of a computation split over P ranks: T_wall = T_compute(1 rank) / P +
+// T_comm, and its cost in node-time P * T_wall (the seed's T_single N P is this cost, not a
+// wall time).
+double distributed_wall_time(double t_compute_1rank_s, int ranks, double t_comm_s);
+double distributed_cost(double t_wall_s, int ranks);
+
+// One decode step of a tensor-parallel (Megatron) decoder on P ranks: an allreduce of the
+// batch's activations (B x C fp32) after the vocabulary-split embedding and after each layer's
+// attention and MLP (2 n_layer + 1 in all), and an allgather of the vocabulary-split logits
+// (B x V fp32), each at its ring cost from the point-to-point alpha and beta.
+struct TensorParallelTraffic {
+  int n_layer = 0;
+  double activation_bytes = 0;  // B C 4
+  double logits_bytes = 0;      // B V 4
+};
+double tensor_parallel_comm_time(const TensorParallelTraffic& step, const Hockney& p2p, int ranks);
+
+// Strong scaling by the distributed model: the same step on P ranks.
+struct ScalingPoint {
+  int ranks = 1;
+  double t_compute_s = 0;  // T_compute(1 rank) / P
+  double t_comm_s = 0;
+  double t_wall_s = 0;
+  double speedup = 1;     // T_wall(1) / T_wall(P)
+  double efficiency = 1;  // speedup / P
+  double cost_s = 0;      // P T_wall: node-time
+};
+ScalingPoint scaling_point(double t_compute_1rank_s, int ranks, double t_comm_s);
+// The smallest P (2 .. max_ranks) at which communication takes longer than the compute share,
+// T_comm(P) > T_compute / P; nullopt where it never does up to max_ranks.
+std::optional<int> communication_crossover(double t_compute_1rank_s,
+                                           const TensorParallelTraffic& step, const Hockney& p2p,
+                                           int max_ranks);
+
 }  // namespace aigc::models

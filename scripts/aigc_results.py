@@ -21,12 +21,16 @@ COLUMNS = [c["name"] for c in SCHEMA["columns"]]
 # (perplexity, perplexity_f32, greedy_agreement) and error_tolerance, 5 added batch,
 # ms_per_token and knee_batch (batched decoding; older decoder rows are batch 1), 6 added
 # above_roofline (a row faster than its ceilings), 7 added the energy columns (energy_j,
-# avg_power_w, joules_per_token, flop_per_joule, energy_source).
+# avg_power_w, joules_per_token, flop_per_joule, energy_source), 8 added the ranks and the
+# distributed model's columns (ranks, t_comm_s, alpha_s, beta_s_per_byte, t_comm_fit_s,
+# t_comm_model_s; older rows are one rank).
 ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3, "format_speedup": 4,
             "format_speedup_pred": 4, "error_tolerance": 4, "perplexity": 4,
             "perplexity_f32": 4, "greedy_agreement": 4, "batch": 5, "ms_per_token": 5,
             "knee_batch": 5, "above_roofline": 6, "energy_j": 7, "avg_power_w": 7,
-            "joules_per_token": 7, "flop_per_joule": 7, "energy_source": 7}
+            "joules_per_token": 7, "flop_per_joule": 7, "energy_source": 7,
+            "ranks": 8, "t_comm_s": 8, "alpha_s": 8, "beta_s_per_byte": 8, "t_comm_fit_s": 8,
+            "t_comm_model_s": 8}
 SCHEMA_VERSIONS = set(range(1, SCHEMA_VERSION + 1))
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
 
@@ -65,6 +69,8 @@ def load(path, tool):
     df["phase"] = df["phase"].fillna("")
     if "batch" not in df.columns:  # before batched decoding every decoder row was one sequence
         df["batch"] = [1.0 if p else float("nan") for p in df["phase"]]
+    if "ranks" not in df.columns:  # before MPI every run was one process
+        df["ranks"] = 1
     return df
 
 

@@ -19,6 +19,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan runtimes for scripts/fuzz.sh
   python3 python3-venv
   chromium           # headless: the test that opens scripts/report.py's page
+  libopenmpi-dev openmpi-bin  # Open MPI 4.1: ranks for the collectives and tensor parallelism
 )
 
 missing=()

@@ -403,7 +403,7 @@ TEST_CASE("an unknown command or no command prints the usage and exits 2") {
   CHECK_THAT(
       r.err,
       Catch::Contains(
-          "unknown command 'frobnicate' (valid: list, probe, run, generate, schema, machine)"));
+          "unknown command 'frobnicate' (valid: list, probe, run, generate, model, schema, machine)"));
   CHECK(cli({"--help"}).status == 0);
 }
 

@@ -123,10 +123,12 @@ TEST_CASE("every backend computes on weights stored in every format, as float64 
       const double error =
           logits_relative_error(t.logits[s], reference_after(t, length, kept, rounding));
       CHECK(error <= tol);
-      // The format is really applied: the logits are far nearer the reference on the weights
-      // the format keeps than the one on the weights it was given.
+      // The format is really applied: the logits are nearer the reference on the weights the
+      // format keeps than the one on the weights it was given. Computing on the given weights
+      // would swap the two errors (the rounding's effect against the arithmetic's), so twice is
+      // margin enough; oneDNN on AMX (bf16 tiles) keeps only 5x between them.
       const double from_given = logits_relative_error(t.logits[s], reference_after(t, length, w));
-      CHECK(from_given > 10 * error);
+      CHECK(from_given > 2 * error);
     }
   });
 }

@@ -1,6 +1,8 @@
 // The timing models on hand-computed cases (shared/design/timing-models.md).
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "models/timing_models.hpp"
 
 using namespace aigc::models;
@@ -86,4 +88,101 @@ TEST_CASE("the roofline takes the larger of compute time and memory time") {
   CHECK(m.time_s == Approx(2 * n * n * n / 2e11));
   CHECK(roofline_fraction(0.01, 0.02) == Approx(0.5));
   CHECK_THROWS(roofline(1, 1, 0, 1));
+}
+
+TEST_CASE("Hockney's alpha and beta come back from exact times over a sweep of sizes") {
+  const Hockney truth{2e-6, 1.0 / 10e9};  // 2 us, 10 GB/s
+  std::vector<MessageTime> sweep;
+  for (double n = 4; n <= 64.0 * (1 << 20); n *= 4) sweep.push_back({n, truth.time_s(n)});
+  const auto fit = fit_hockney(sweep);
+  REQUIRE(fit);
+  CHECK(fit->alpha_s == Approx(2e-6).epsilon(1e-9));
+  CHECK(fit->beta_s_per_byte == Approx(1e-10).epsilon(1e-9));
+  CHECK(fit->time_s(1 << 20) == Approx(2e-6 + (1 << 20) * 1e-10));
+}
+
+TEST_CASE("Hockney's fit weighs each size by its own time, so small messages keep their latency") {
+  // Latency-bound small sizes and bandwidth-bound large ones 10% off the same line: each end
+  // keeps its own within a few percent (an absolute fit would weigh the 4 B times by 1e-9).
+  std::vector<MessageTime> sweep;
+  for (double n = 4; n <= 1024; n *= 4) sweep.push_back({n, 1e-6 + n * 1e-10});
+  for (double n = 1 << 20; n <= (1 << 26); n *= 4) sweep.push_back({n, 1.1 * (1e-6 + n * 1e-10)});
+  const auto fit = fit_hockney(sweep);
+  REQUIRE(fit);
+  for (const MessageTime& m : sweep) CHECK(fit->time_s(m.bytes) / m.time_s == Approx(1).margin(0.06));
+}
+
+TEST_CASE("Hockney's fit keeps both parameters non-negative and needs two sizes") {
+  // Times that fall with size would need a negative beta: latency only, their mean scale.
+  const std::vector<MessageTime> falling{{4, 2e-6}, {4096, 1e-6}};
+  const auto flat = fit_hockney(falling);
+  REQUIRE(flat);
+  CHECK(flat->beta_s_per_byte == 0);
+  CHECK(flat->alpha_s > 1e-6);
+  CHECK(flat->alpha_s < 2e-6);
+  // Pure bandwidth with noise that would give a negative latency.
+  const std::vector<MessageTime> through_origin{{1000, 0.9e-6}, {2000, 2.1e-6}, {4000, 4e-6}};
+  const auto bw = fit_hockney(through_origin);
+  REQUIRE(bw);
+  CHECK(bw->alpha_s == 0);
+  CHECK(bw->beta_s_per_byte == Approx(1e-9).epsilon(0.1));
+  const std::vector<MessageTime> one_size{{64, 1e-6}, {64, 1.2e-6}};
+  CHECK_FALSE(fit_hockney(one_size));
+  CHECK_FALSE(fit_hockney({}));
+  const std::vector<MessageTime> zero_time{{4, 0.0}, {8, 1e-6}};
+  CHECK_THROWS(fit_hockney(zero_time));
+}
+
+TEST_CASE("the collectives' textbook costs from the point-to-point alpha and beta") {
+  const Hockney p2p{1e-6, 1e-9};  // 1 us, 1 GB/s
+  const double n = 1e6;           // 1 ms of bandwidth
+  CHECK(collective_time(Collective::pingpong, p2p, n, 2) == Approx(1e-6 + 1e-3));
+  // Ring allreduce on 4 ranks: 2 * 3 alpha + 2 * 3/4 n beta.
+  CHECK(collective_time(Collective::allreduce, p2p, n, 4) == Approx(6e-6 + 1.5e-3));
+  CHECK(collective_time(Collective::allreduce, p2p, n, 2) == Approx(2e-6 + 1e-3));
+  // Ring allgather on 4 ranks: 3 alpha + 3/4 n beta.
+  CHECK(collective_time(Collective::allgather, p2p, n, 4) == Approx(3e-6 + 0.75e-3));
+  // Binomial broadcast: ceil(log2 P) rounds of a whole message; 5 ranks take 3.
+  CHECK(collective_time(Collective::broadcast, p2p, n, 4) == Approx(2 * (1e-6 + 1e-3)));
+  CHECK(collective_time(Collective::broadcast, p2p, n, 5) == Approx(3 * (1e-6 + 1e-3)));
+  // One rank moves nothing.
+  CHECK(collective_time(Collective::allreduce, p2p, n, 1) == 0);
+  CHECK_THROWS(collective_time(Collective::allreduce, p2p, n, 0));
+}
+
+TEST_CASE("the distributed model: compute split over P ranks plus communication, cost P T_wall") {
+  // 80 ms of compute on one rank over 4 ranks with 5 ms of allreduces: 25 ms wall, 100 ms cost.
+  CHECK(distributed_wall_time(0.08, 4, 0.005) == Approx(0.025));
+  CHECK(distributed_cost(0.025, 4) == Approx(0.1));
+  CHECK_THROWS(distributed_wall_time(0.08, 0, 0.0));
+}
+
+TEST_CASE("a tensor-parallel decode step's traffic: 2 L + 1 allreduces and one logits allgather") {
+  // GPT-2 124M, one sequence: 12 layers, C = 768 (3 KiB), V = 50257 (196 KiB) on 2 ranks of a
+  // 2 us, 12.5 GB/s (100 Gb/s) network.
+  const TensorParallelTraffic step{12, 768 * 4.0, 50257 * 4.0};
+  const Hockney net{2e-6, 8e-11};
+  const double allreduce = 2 * 2e-6 + 768 * 4.0 * 8e-11;  // 2(P-1) a + 2(P-1)/P n b, P = 2
+  const double allgather = 2e-6 + 0.5 * 50257 * 4.0 * 8e-11;
+  CHECK(tensor_parallel_comm_time(step, net, 2) == Approx(25 * allreduce + allgather));
+  CHECK(tensor_parallel_comm_time(step, net, 1) == 0);
+
+  // 20 ms of compute a step on one rank: on 4 ranks 5 ms + comm; efficiency below 1.
+  const ScalingPoint p4 = scaling_point(0.02, 4, tensor_parallel_comm_time(step, net, 4));
+  CHECK(p4.t_compute_s == Approx(0.005));
+  CHECK(p4.t_wall_s == Approx(0.005 + p4.t_comm_s));
+  CHECK(p4.speedup == Approx(0.02 / p4.t_wall_s));
+  CHECK(p4.efficiency == Approx(p4.speedup / 4));
+  CHECK(p4.cost_s == Approx(4 * p4.t_wall_s));
+  const ScalingPoint p1 = scaling_point(0.02, 1, 0.0);
+  CHECK(p1.speedup == 1);
+  CHECK(p1.efficiency == 1);
+
+  // The crossover: the first P whose communication exceeds compute / P, and none when the
+  // network is free.
+  const auto cross = communication_crossover(0.02, step, net, 4096);
+  REQUIRE(cross);
+  CHECK(tensor_parallel_comm_time(step, net, *cross) > 0.02 / *cross);
+  CHECK(tensor_parallel_comm_time(step, net, *cross - 1) <= 0.02 / (*cross - 1));
+  CHECK_FALSE(communication_crossover(0.02, step, Hockney{0, 0}, 4096));
 }

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "workloads/attention.hpp"
+#include "workloads/collectives.hpp"
 #include "workloads/decoder.hpp"
 #include "workloads/matmul.hpp"
 #include "workloads/op_case.hpp"
@@ -17,7 +18,9 @@ const std::vector<const Workload*>& all_workloads() {
   static const AttentionWorkload attention;
   static const DecoderWorkload decoder;
   static const OpWorkload op;
-  static const std::vector<const Workload*> list{&matmul, &attention, &decoder, &op};
+  static const CollectivesWorkload collectives;
+  static const std::vector<const Workload*> list{&matmul, &attention, &decoder, &op,
+                                                 &collectives};
   return list;
 }
 

@@ -48,6 +48,9 @@ class Workload {
   virtual std::string name() const = 0;
   // Whether `aigcbench run` without --workloads runs it (the per-op rows are asked for by name).
   virtual bool in_default_run() const { return true; }
+  // Whether its cases run on MPI ranks instead of a compute backend (collectives): the run
+  // measures them through distributed/, and make_case refuses.
+  virtual bool distributed() const { return false; }
   // Shapes as canonical strings ("M=1024,N=1024,K=1024").
   virtual std::vector<std::string> preset_shapes(Preset preset) const = 0;
   // Parses and validates a user's shape; throws InvalidArgument naming `shapes`.

@@ -1,0 +1,171 @@
+#include "distributed/collectives.hpp"
+
+#include <mpi.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "distributed/communicator.hpp"
+
+namespace aigc::dist {
+namespace {
+
+using models::Collective;
+using Clock = std::chrono::steady_clock;
+
+void check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(rc, text, &length);
+  throw std::runtime_error(fmt::format("{} failed: {}", what, std::string(text, length)));
+}
+
+// One operation's buffers and its one step, the same on every call of the timed loop.
+class CollectiveRun {
+ public:
+  CollectiveRun(const CollectiveShape& s, int rank, int ranks)
+      : s_(s), rank_(rank), ranks_(ranks), count_(s.bytes / 4) {
+    const std::int64_t sent = s.op == Collective::allgather ? count_ / ranks : count_;
+    send_.resize(static_cast<std::size_t>(sent));
+    recv_.resize(static_cast<std::size_t>(count_));
+    for (std::int64_t i = 0; i < sent; ++i) {
+      // Broadcast sends rank 0's values; ping-pong's messages are rank 0's each way.
+      const bool root_data = s.op == Collective::broadcast || s.op == Collective::pingpong;
+      send_[i] = collective_input(root_data ? 0 : rank, i);
+    }
+  }
+
+  void step() {
+    const int n = static_cast<int>(count_);
+    switch (s_.op) {
+      case Collective::allreduce:
+        check(MPI_Allreduce(send_.data(), recv_.data(), n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+              "MPI_Allreduce");
+        break;
+      case Collective::allgather:
+        check(MPI_Allgather(send_.data(), n / ranks_, MPI_FLOAT, recv_.data(), n / ranks_,
+                            MPI_FLOAT, MPI_COMM_WORLD),
+              "MPI_Allgather");
+        break;
+      case Collective::broadcast:
+        // The root broadcasts its values from recv_ (filled from send_ at verification).
+        check(MPI_Bcast(recv_.data(), n, MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+        break;
+      case Collective::pingpong:
+        if (rank_ == 0) {
+          check(MPI_Send(send_.data(), n, MPI_FLOAT, 1, 0, MPI_COMM_WORLD), "MPI_Send");
+          check(MPI_Recv(recv_.data(), n, MPI_FLOAT, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                "MPI_Recv");
+        } else if (rank_ == 1) {
+          check(MPI_Recv(recv_.data(), n, MPI_FLOAT, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                "MPI_Recv");
+          check(MPI_Send(recv_.data(), n, MPI_FLOAT, 0, 0, MPI_COMM_WORLD), "MPI_Send");
+        }
+        break;
+    }
+  }
+
+  // Poisons the output, runs one step and returns this rank's largest error against the
+  // exact result (relative to the sum of magnitudes for an allreduce, exact elsewhere):
+  // NaN where a value is wrong beyond that or unwritten.
+  double verify() {
+    std::fill(recv_.begin(), recv_.end(), std::numeric_limits<float>::quiet_NaN());
+    if (s_.op == Collective::broadcast && rank_ == 0) std::copy(send_.begin(), send_.end(), recv_.begin());
+    step();
+    if (s_.op == Collective::pingpong && rank_ > 1) return 0;  // not part of the exchange
+    double worst = 0;
+    const std::int64_t block = count_ / ranks_;
+    for (std::int64_t i = 0; i < count_; ++i) {
+      double exact = 0, magnitude = 0;
+      switch (s_.op) {
+        case Collective::allreduce:
+          for (int r = 0; r < ranks_; ++r) {
+            const double v = collective_input(r, i);
+            exact += v;
+            magnitude += std::abs(v);
+          }
+          break;
+        case Collective::allgather:
+          exact = collective_input(static_cast<int>(i / block), i % block);
+          magnitude = std::abs(exact);
+          break;
+        case Collective::broadcast:
+        case Collective::pingpong:
+          exact = collective_input(0, i);
+          magnitude = std::abs(exact);
+          break;
+      }
+      const double error = std::abs(recv_[i] - exact) / magnitude;
+      if (!(error <= worst)) worst = error;  // NaN sticks
+      if (std::isnan(worst)) return worst;
+    }
+    return worst;
+  }
+
+ private:
+  CollectiveShape s_;
+  int rank_, ranks_;
+  std::int64_t count_;
+  std::vector<float> send_, recv_;
+};
+
+// The slowest rank's mean time of one operation over a burst of `iterations`.
+double timed_burst(CollectiveRun& run, long long iterations, Collective op) {
+  barrier();
+  const auto start = Clock::now();
+  for (long long i = 0; i < iterations; ++i) run.step();
+  const double mine = std::chrono::duration<double>(Clock::now() - start).count();
+  // A ping-pong iteration is a round trip; its time is one way.
+  const double per_op = mine / static_cast<double>(iterations) / (op == Collective::pingpong ? 2 : 1);
+  return max_over_ranks(per_op);
+}
+
+}  // namespace
+
+CollectiveMeasurement measure_collective(const CollectiveShape& shape, int repetitions,
+                                         double min_time_s) {
+  CollectiveMeasurement m;
+  const int ranks = world_size(), rank = world_rank();
+  m.tolerance = collective_tolerance(shape.op, ranks);
+  if (ranks < 2) {
+    m.status = "skipped: collectives need at least 2 ranks (start the run with mpirun -np 2 or more)";
+    return m;
+  }
+  const std::int64_t count = shape.bytes / 4;
+  if (shape.op == Collective::allgather && count % ranks != 0) {
+    m.status = fmt::format("skipped: an allgather of {} fp32 values does not split over {} ranks",
+                           count, ranks);
+    return m;
+  }
+  CollectiveRun run(shape, rank, ranks);
+  const double error = run.verify();
+  m.max_rel_error = max_over_ranks(std::isnan(error) ? std::numeric_limits<double>::infinity()
+                                                     : error);
+  if (!(m.max_rel_error <= m.tolerance)) {
+    m.status = fmt::format("error: wrong result (max relative error {:.3g} > tolerance {:.3g})",
+                           m.max_rel_error, m.tolerance);
+    return m;
+  }
+  // Warm-up, then bursts that double (or jump to the estimate) until one lasts min_time_s.
+  // Every rank sees the same slowest-rank time, so every rank picks the same count.
+  timed_burst(run, 1, shape.op);
+  long long iterations = 1;
+  for (;;) {
+    const double burst = timed_burst(run, iterations, shape.op) * static_cast<double>(iterations) *
+                         (shape.op == Collective::pingpong ? 2 : 1);
+    if (burst >= min_time_s || iterations >= (1LL << 30)) break;
+    const double wanted = burst > 0 ? 1.2 * min_time_s / burst * static_cast<double>(iterations)
+                                    : 10.0 * static_cast<double>(iterations);
+    iterations = std::max(2 * iterations,
+                          std::min(10 * iterations, static_cast<long long>(std::ceil(wanted))));
+  }
+  for (int r = 0; r < repetitions; ++r) m.times_s.push_back(timed_burst(run, iterations, shape.op));
+  return m;
+}
+
+}  // namespace aigc::dist

@@ -1,0 +1,29 @@
+#pragma once
+// The collectives' rows: measured on every rank of an mpirun world (distributed/), then, on
+// rank 0, held against the distributed model of shared/design/timing-models.md section 5:
+// each operation's own Hockney fit over its sizes, and its textbook algorithm's cost from the
+// point-to-point alpha and beta.
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "benchmarks/runner.hpp"
+#include "driver/results_schema.hpp"
+
+namespace aigc {
+
+// Every shape on every rank (all ranks call it with the same shapes); each row's status says
+// why it was skipped or failed. Progress lines go to `out` (rank 0's; pass a null stream on
+// the others).
+std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shapes,
+                                           const TimingPolicy& timing, std::ostream& out);
+
+// Fills the distributed model's columns of the collectives rows (a pure function of the rows:
+// alpha_s, beta_s_per_byte, t_comm_fit_s per operation; t_comm_model_s from the ping-pong fit).
+void apply_collective_models(std::vector<ResultRow>& rows);
+
+// Per operation: the fitted alpha and beta, and how far the fit and the algorithm's cost are
+// from the measurement across its sizes.
+void print_collectives_summary(const std::vector<ResultRow>& rows, std::ostream& out);
+
+}  // namespace aigc

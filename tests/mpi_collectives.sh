@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `mpirun -np 2 aigcbench run --workloads collectives`, end to end: every operation verified
+# and timed on two ranks, one CSV from rank 0 with the distributed model's columns; bad input
+# refused on every rank with a non-zero exit and rank 0's message, never a hang (timeouts).
+# Usage: tests/mpi_collectives.sh path/to/aigcbench
+set -euo pipefail
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Open MPI refuses root without these (CI runs as root); 2 ranks may exceed the cores a
+# container reports.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpi=(timeout 300 mpirun --oversubscribe -np 2)
+# Under the sanitize preset: Open MPI's own allocations that live until exit are not ours.
+export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan-mpi.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+"${mpi[@]}" "$bin" run --workloads collectives --preset smoke --repetitions 3 --min-time 0.01 \
+  --out "$work/c.csv" > "$work/out.txt" 2>&1 || { cat "$work/out.txt"; fail "the smoke run failed"; }
+cat "$work/out.txt"
+[[ -f $work/c.csv && -f $work/c.repetitions.csv ]] || fail "no results written"
+python3 - "$work/c.csv" <<'PY' || fail "the results are wrong"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 12, f"{len(rows)} rows, expected 4 operations x 3 sizes"
+for r in rows:
+    where = r["shape"]
+    assert r["workload"] == "collectives" and r["backend"] == "mpi", where
+    assert r["status"] == "ok", f"{where}: {r['status']}"
+    assert r["ranks"] == "2", f"{where}: ranks {r['ranks']}"
+    t = float(r["time_median_s"])
+    assert 0 < t < 1, f"{where}: {t} s"
+    assert float(r["t_comm_s"]) == t, where
+    assert float(r["max_rel_error"]) <= float(r["error_tolerance"]), where
+    for c in ("alpha_s", "beta_s_per_byte", "t_comm_fit_s", "t_comm_model_s"):
+        assert r[c] != "" and float(r[c]) >= 0, f"{where}: {c} empty"
+print("ok: 12 rows verified and timed on 2 ranks, the distributed model's columns filled")
+PY
+grep -q "alpha = " "$work/out.txt" || fail "no fitted alpha printed"
+
+# Bad input: refused by every rank (mpirun's status non-zero), rank 0's message once.
+expect_refusal() {
+  local what=$1 pattern=$2; shift 2
+  set +e
+  "${mpi[@]}" "$bin" run "$@" --out "$work/bad.csv" > "$work/bad.txt" 2>&1
+  local rc=$?
+  set -e
+  cat "$work/bad.txt"
+  ((rc != 0 && rc != 124)) || fail "$what: exit status $rc (0 is a pass, 124 a hang)"
+  grep -q -- "$pattern" "$work/bad.txt" || fail "$what: no message matching '$pattern'"
+  [[ ! -e $work/bad.csv ]] || fail "$what: a results file was written"
+}
+expect_refusal "an odd size" "shapes: 'op=allreduce,bytes=6'" \
+  --workloads collectives --shapes "op=allreduce,bytes=6"
+expect_refusal "an unknown operation" "op must be one of" \
+  --workloads collectives --shapes "op=alltoall,bytes=64"
+expect_refusal "a one-process workload on two ranks" "workloads: matmul runs in one process" \
+  --workloads matmul --preset smoke
+
+# One process without mpirun: the rows say why they did not run, and the run succeeds.
+"$bin" run --workloads collectives --shapes "op=allreduce,bytes=64" --out "$work/one.csv" \
+  > "$work/one.txt" 2>&1 || { cat "$work/one.txt"; fail "the one-process run failed"; }
+grep -q "skipped: collectives need at least 2 ranks" "$work/one.csv" || fail "no skip reason"
+echo "PASS"
