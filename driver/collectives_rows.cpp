@@ -17,12 +17,6 @@ namespace {
 
 std::string op_of(const ResultRow& r) { return collective_name(parse_collective_shape(r.shape).op); }
 
-std::string byte_size(double bytes) {
-  if (bytes >= (1 << 20)) return fmt::format("{:g} MiB", bytes / (1 << 20));
-  if (bytes >= (1 << 10)) return fmt::format("{:g} KiB", bytes / (1 << 10));
-  return fmt::format("{:g} B", bytes);
-}
-
 }  // namespace
 
 std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shapes,
@@ -82,23 +76,24 @@ void apply_collective_models(std::vector<ResultRow>& rows) {
       sweeps[op_of(r)].push_back({*r.bytes, *r.time_median_s});
     }
   }
-  std::map<std::string, models::Hockney> fits;
+  std::map<std::string, std::vector<models::HockneyRegime>> fits;
   for (const auto& [op, sweep] : sweeps) {
-    if (const auto h = models::fit_hockney(sweep)) fits[op] = *h;
+    // Two sizes make a line; a regime of its own needs three (else every pair is exact).
+    auto regimes = models::fit_hockney_regimes(sweep, 4, sweep.size() >= 3 ? 3 : 2);
+    if (!regimes.empty()) fits[op] = std::move(regimes);
   }
   const auto p2p = fits.find("pingpong");
   for (ResultRow& r : rows) {
     if (r.workload != "collectives") continue;
     const CollectiveShape s = parse_collective_shape(r.shape);
+    const double n = static_cast<double>(s.bytes);
     if (const auto it = fits.find(collective_name(s.op)); it != fits.end()) {
-      r.alpha_s = it->second.alpha_s;
-      r.beta_s_per_byte = it->second.beta_s_per_byte;
-      r.t_comm_fit_s = it->second.time_s(static_cast<double>(s.bytes));
+      const models::Hockney& h = models::regime_for(it->second, n);
+      r.alpha_s = h.alpha_s;
+      r.beta_s_per_byte = h.beta_s_per_byte;
+      r.t_comm_fit_s = h.time_s(n);
     }
-    if (p2p != fits.end()) {
-      r.t_comm_model_s =
-          models::collective_time(s.op, p2p->second, static_cast<double>(s.bytes), r.ranks);
-    }
+    if (p2p != fits.end()) r.t_comm_model_s = models::collective_time(s.op, p2p->second, n, r.ranks);
   }
 }
 
@@ -108,6 +103,9 @@ void print_collectives_summary(const std::vector<ResultRow>& rows, std::ostream&
     if (r.workload == "collectives" && r.time_median_s) by_op[op_of(r)].push_back(&r);
   }
   if (by_op.empty()) return;
+  for (auto& [op, list] : by_op) {
+    std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return *a->bytes < *b->bytes; });
+  }
   fmt::print(out, "\ncollectives on {} ranks: measured against Hockney's alpha + n beta (each "
                   "operation's own fit) and the algorithm's cost from the ping-pong fit\n",
              by_op.begin()->second.front()->ranks);
@@ -120,16 +118,35 @@ void print_collectives_summary(const std::vector<ResultRow>& rows, std::ostream&
     for (const ResultRow* r : list) {
       const double t = *r->time_median_s;
       fmt::print(out, "{:<10} {:>10} {:>8.2f} us {:>10.2f} {:>9} {:>11} {:>8}\n", op,
-                 byte_size(*r->bytes), 1e6 * t, *r->bytes / t * 1e-9,
+                 message_size(*r->bytes), 1e6 * t, *r->bytes / t * 1e-9,
                  ratio(r->t_comm_fit_s, t),
                  r->t_comm_model_s ? fmt::format("{:.2f} us", 1e6 * *r->t_comm_model_s) : "-",
                  ratio(r->t_comm_model_s, t));
     }
-    const ResultRow& first = *list.front();
-    if (first.alpha_s) {
-      fmt::print(out, "{:<10} alpha = {:.3g} us, 1/beta = {:.3g} GB/s\n", op, 1e6 * *first.alpha_s,
-                 *first.beta_s_per_byte > 0 ? 1e-9 / *first.beta_s_per_byte : INFINITY);
+    // Its regimes (consecutive sizes sharing alpha and beta), and how far the fit and the
+    // algorithm's cost are from the measurements between 4 KiB and 64 MiB (the target's range).
+    for (std::size_t i = 0; i < list.size();) {
+      std::size_t j = i;
+      while (j + 1 < list.size() && list[j + 1]->alpha_s == list[i]->alpha_s &&
+             list[j + 1]->beta_s_per_byte == list[i]->beta_s_per_byte)
+        ++j;
+      if (list[i]->alpha_s) {
+        fmt::print(out, "{:<10} {} .. {}: alpha = {:.3g} us, 1/beta = {:.3g} GB/s\n", op,
+                   message_size(*list[i]->bytes), message_size(*list[j]->bytes), 1e6 * *list[i]->alpha_s,
+                   *list[i]->beta_s_per_byte > 0 ? 1e-9 / *list[i]->beta_s_per_byte : INFINITY);
+      }
+      i = j + 1;
     }
+    double worst_fit = 0, worst_model = 0;
+    for (const ResultRow* r : list) {
+      if (*r->bytes < 4096 || *r->bytes > 64.0 * (1 << 20)) continue;
+      if (r->t_comm_fit_s)
+        worst_fit = std::max(worst_fit, std::abs(*r->t_comm_fit_s / *r->time_median_s - 1));
+      if (r->t_comm_model_s)
+        worst_model = std::max(worst_model, std::abs(*r->t_comm_model_s / *r->time_median_s - 1));
+    }
+    fmt::print(out, "{:<10} 4 KiB .. 64 MiB: fit within {:.0f}%, algorithm within {:.0f}%\n", op,
+               100 * worst_fit, 100 * worst_model);
   }
 }
 

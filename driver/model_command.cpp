@@ -15,6 +15,7 @@
 #include "core/files.hpp"
 #include "driver/results_csv.hpp"
 #include "models/timing_models.hpp"
+#include "workloads/collectives.hpp"
 #include "workloads/decoder.hpp"
 
 namespace aigc {
@@ -90,8 +91,9 @@ StartingPoint find_start(const ModelOptions& o) {
   return s;
 }
 
-// The network: given, or the ping-pong fit of a collectives run.
-models::Hockney find_network(const ModelOptions& o, std::string& source) {
+// The network: given, or the ping-pong regimes of a collectives run (each message of a step
+// then takes the alpha and beta of its size).
+std::vector<models::HockneyRegime> find_network(const ModelOptions& o, std::string& source) {
   if (o.alpha_s || o.beta_s_per_byte) {
     if (!o.alpha_s || !o.beta_s_per_byte) {
       throw InvalidArgument(o.alpha_s ? "beta" : "alpha", "--alpha and --beta go together");
@@ -100,24 +102,32 @@ models::Hockney find_network(const ModelOptions& o, std::string& source) {
       throw InvalidArgument("network", "give --network or --alpha and --beta, not both");
     }
     source = "given";
-    return {*o.alpha_s, *o.beta_s_per_byte};
+    return models::single_regime({*o.alpha_s, *o.beta_s_per_byte});
   }
   if (o.network.empty()) {
     throw InvalidArgument("network",
                           "the network is needed: --alpha S --beta S/B, or --network with a "
                           "collectives run's CSV (its ping-pong fit)");
   }
+  std::vector<models::MessageTime> sweep;
+  std::string ranks, machine;
   for (const Row& r : read_rows(o.network, "network")) {
-    if (r.at("workload") == "collectives" && r.at("shape").rfind("op=pingpong,", 0) == 0 &&
-        r.count("alpha_s") && !r.at("alpha_s").empty()) {
-      source = fmt::format("the ping-pong fit of {} ({} ranks, {})", o.network, r.at("ranks"),
-                           r.at("machine"));
-      return {number(r, "alpha_s"), number(r, "beta_s_per_byte")};
-    }
+    if (r.at("workload") != "collectives" || r.at("shape").rfind("op=pingpong,", 0) != 0 ||
+        r.at("time_median_s").empty())
+      continue;
+    sweep.push_back({number(r, "bytes"), number(r, "time_median_s")});
+    ranks = r.at("ranks");
+    machine = r.at("machine");
   }
-  throw InvalidArgument("network", fmt::format("'{}' has no fitted ping-pong rows (run "
-                                               "mpirun -np 2 aigcbench run --workloads collectives)",
-                                               o.network));
+  auto regimes = models::fit_hockney_regimes(sweep, 4, sweep.size() >= 3 ? 3 : 2);
+  if (regimes.empty()) {
+    throw InvalidArgument("network", fmt::format("'{}' has no measured ping-pong sizes to fit (run "
+                                                 "mpirun -np 2 aigcbench run --workloads collectives)",
+                                                 o.network));
+  }
+  source = fmt::format("the ping-pong regimes of {} ({} ranks on {}, {} sizes)", o.network, ranks,
+                       machine, sweep.size());
+  return regimes;
 }
 
 }  // namespace
@@ -131,7 +141,7 @@ int model_command(const ModelOptions& o, std::ostream& out) {
   }
   if (!o.out.empty()) check_writable(o.out, "out");
   std::string network_source;
-  const models::Hockney net = find_network(o, network_source);
+  const std::vector<models::HockneyRegime> net = find_network(o, network_source);
   const StartingPoint start = find_start(o);
   const DecoderShape d = parse_decoder_shape(start.shape);
   const models::TensorParallelTraffic step{
@@ -142,8 +152,15 @@ int model_command(const ModelOptions& o, std::ostream& out) {
              "distributed model of a tensor-parallel decode step: {} on {} at {} threads, "
              "{:.3f} ms a step on one rank ({})\n",
              start.shape, o.backend, start.threads, 1e3 * start.step_s, o.results);
-  fmt::print(out, "network: alpha = {:.3g} us, 1/beta = {:.3g} GB/s ({})\n", 1e6 * net.alpha_s,
-             net.beta_s_per_byte > 0 ? 1e-9 / net.beta_s_per_byte : INFINITY, network_source);
+  fmt::print(out, "network: {}\n", network_source);
+  for (const models::HockneyRegime& r : net) {
+    fmt::print(out, "  {}alpha = {:.3g} us, 1/beta = {:.3g} GB/s\n",
+               std::isfinite(r.max_bytes)
+                   ? fmt::format("{} .. {}: ", message_size(r.min_bytes), message_size(r.max_bytes))
+                   : "",
+               1e6 * r.fit.alpha_s,
+               r.fit.beta_s_per_byte > 0 ? 1e-9 / r.fit.beta_s_per_byte : INFINITY);
+  }
   fmt::print(out, "a step moves {} allreduces of {:.0f} B and one allgather of {:.0f} B\n",
              2 * step.n_layer + 1, step.activation_bytes, step.logits_bytes);
   fmt::print(out, "{:>6} {:>12} {:>12} {:>12} {:>10} {:>8} {:>7}\n", "ranks", "compute ms",
@@ -151,6 +168,8 @@ int model_command(const ModelOptions& o, std::ostream& out) {
   std::ostringstream csv;
   csv << "ranks,t_compute_s,t_comm_s,t_wall_s,tokens_per_s,speedup,efficiency,cost_s,alpha_s,"
          "beta_s_per_byte,shape\n";
+  // The CSV's alpha and beta: those of a 2-rank allreduce's messages (the step's most).
+  const models::Hockney& allreduce_net = models::regime_for(net, step.activation_bytes / 2);
   for (const int p : o.ranks) {
     const models::ScalingPoint pt =
         models::scaling_point(start.step_s, p, models::tensor_parallel_comm_time(step, net, p));
@@ -160,7 +179,8 @@ int model_command(const ModelOptions& o, std::ostream& out) {
                100 * pt.efficiency);
     csv << fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},\"{}\"\n",
                        p, pt.t_compute_s, pt.t_comm_s, pt.t_wall_s, tokens, pt.speedup,
-                       pt.efficiency, pt.cost_s, net.alpha_s, net.beta_s_per_byte, start.shape);
+                       pt.efficiency, pt.cost_s, allreduce_net.alpha_s,
+                       allreduce_net.beta_s_per_byte, start.shape);
   }
   const auto cross = models::communication_crossover(start.step_s, step, net, 65536);
   fmt::print(out, "crossover: {}\n",

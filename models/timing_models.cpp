@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace aigc::models {
@@ -128,6 +129,87 @@ std::optional<Hockney> fit_hockney(std::span<const MessageTime> sweep) {
   return h;
 }
 
+namespace {
+
+// The worst |fit / measured - 1| of one relative least-squares fit over sweep[first, last].
+double worst_relative_error(std::span<const MessageTime> points, const Hockney& h) {
+  double worst = 0;
+  for (const MessageTime& m : points) worst = std::max(worst, std::abs(h.time_s(m.bytes) / m.time_s - 1));
+  return worst;
+}
+
+}  // namespace
+
+std::vector<HockneyRegime> fit_hockney_regimes(std::span<const MessageTime> sweep,
+                                               int max_regimes, int min_points, double within) {
+  if (max_regimes < 1 || min_points < 2) {
+    throw std::invalid_argument("fit_hockney_regimes: max_regimes >= 1 and min_points >= 2");
+  }
+  std::vector<MessageTime> pts(sweep.begin(), sweep.end());
+  std::sort(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.bytes < b.bytes; });
+  const int n = static_cast<int>(pts.size());
+  if (n < min_points) return {};
+  // err[i][j]: the worst error of one fit over points i..j (j - i + 1 >= min_points).
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::vector<double>> err(n, std::vector<double>(n, inf));
+  std::vector<std::vector<Hockney>> fit(n, std::vector<Hockney>(n));
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + min_points - 1; j < n; ++j) {
+      const std::span<const MessageTime> part(pts.data() + i, static_cast<std::size_t>(j - i + 1));
+      if (const auto h = fit_hockney(part)) {
+        fit[i][j] = *h;
+        err[i][j] = worst_relative_error(part, *h);
+      }
+    }
+  }
+  // best[k][j]: the smallest worst error of points 0..j cut into k regimes; cut[k][j]: where
+  // the last of them starts.
+  std::vector<std::vector<double>> best(max_regimes + 1, std::vector<double>(n, inf));
+  std::vector<std::vector<int>> cut(max_regimes + 1, std::vector<int>(n, -1));
+  for (int j = 0; j < n; ++j) best[1][j] = err[0][j], cut[1][j] = 0;
+  for (int k = 2; k <= max_regimes; ++k) {
+    for (int j = 0; j < n; ++j) {
+      for (int start = 1; start <= j; ++start) {
+        const double e = std::max(best[k - 1][start - 1], err[start][j]);
+        if (e < best[k][j]) best[k][j] = e, cut[k][j] = start;
+      }
+    }
+  }
+  int regimes = 0;
+  for (int k = 1; k <= max_regimes && regimes == 0; ++k) {
+    if (best[k][n - 1] <= within) regimes = k;
+  }
+  if (regimes == 0) {  // none within: the count that comes closest
+    regimes = 1;
+    for (int k = 2; k <= max_regimes; ++k) {
+      if (best[k][n - 1] < best[regimes][n - 1]) regimes = k;
+    }
+  }
+  if (!std::isfinite(best[regimes][n - 1])) return {};
+  std::vector<HockneyRegime> out;
+  for (int k = regimes, j = n - 1; k >= 1; --k) {
+    const int start = cut[k][j];
+    out.push_back({pts[start].bytes, pts[j].bytes, fit[start][j]});
+    j = start - 1;
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+const Hockney& regime_for(const std::vector<HockneyRegime>& regimes, double bytes) {
+  if (regimes.empty()) throw std::invalid_argument("regime_for: no regimes");
+  const HockneyRegime* nearest = &regimes.front();
+  double distance = std::numeric_limits<double>::infinity();
+  for (const HockneyRegime& r : regimes) {
+    if (bytes >= r.min_bytes && bytes <= r.max_bytes) return r.fit;
+    // On a log scale: sizes step by factors.
+    const double d = std::min(std::abs(std::log(bytes / r.min_bytes)),
+                              std::abs(std::log(bytes / r.max_bytes)));
+    if (d < distance) distance = d, nearest = &r;
+  }
+  return nearest->fit;
+}
+
 double collective_time(Collective op, const Hockney& p2p, double bytes, int ranks) {
   if (ranks < 1) throw std::invalid_argument("collective_time: ranks must be >= 1");
   if (ranks == 1 && op != Collective::pingpong) return 0;
@@ -152,8 +234,19 @@ double distributed_wall_time(double t_compute_1rank_s, int ranks, double t_comm_
 
 double distributed_cost(double t_wall_s, int ranks) { return ranks * t_wall_s; }
 
-double tensor_parallel_comm_time(const TensorParallelTraffic& step, const Hockney& p2p,
-                                 int ranks) {
+double collective_time(Collective op, const std::vector<HockneyRegime>& p2p, double bytes,
+                       int ranks) {
+  const bool ring = op == Collective::allreduce || op == Collective::allgather;
+  const double message = ring ? bytes / std::max(ranks, 1) : bytes;
+  return collective_time(op, regime_for(p2p, message), bytes, ranks);
+}
+
+std::vector<HockneyRegime> single_regime(const Hockney& h) {
+  return {{0, std::numeric_limits<double>::infinity(), h}};
+}
+
+double tensor_parallel_comm_time(const TensorParallelTraffic& step,
+                                 const std::vector<HockneyRegime>& p2p, int ranks) {
   const double allreduces = 2.0 * step.n_layer + 1;
   return allreduces * collective_time(Collective::allreduce, p2p, step.activation_bytes, ranks) +
          collective_time(Collective::allgather, p2p, step.logits_bytes, ranks);
@@ -173,8 +266,8 @@ ScalingPoint scaling_point(double t_compute_1rank_s, int ranks, double t_comm_s)
 }
 
 std::optional<int> communication_crossover(double t_compute_1rank_s,
-                                           const TensorParallelTraffic& step, const Hockney& p2p,
-                                           int max_ranks) {
+                                           const TensorParallelTraffic& step,
+                                           const std::vector<HockneyRegime>& p2p, int max_ranks) {
   for (int p = 2; p <= max_ranks; ++p) {
     if (tensor_parallel_comm_time(step, p2p, p) > t_compute_1rank_s / p) return p;
   }

@@ -3,6 +3,7 @@
 // Pure functions of measured or analytic numbers, so each can be checked by hand.
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace aigc::models {
 
@@ -60,12 +61,34 @@ struct MessageTime {
 // is refitted through the origin, and the other way round). Nullopt under two distinct sizes.
 std::optional<Hockney> fit_hockney(std::span<const MessageTime> sweep);
 
+// One line rarely holds from 4 B to 256 MiB: the library changes protocol (eager copies,
+// then rendezvous or single-copy) and the message leaves the caches. A piecewise model gives
+// each regime, a range of consecutive sizes, its own alpha and beta: the fewest regimes (up to
+// max_regimes, each of at least min_points sizes) whose fits are all within `within` of every
+// measured time, else the max_regimes that come closest (the boundaries chosen to minimise the
+// worst relative error). Sizes are in increasing order in the result; empty under min_points.
+struct HockneyRegime {
+  double min_bytes = 0, max_bytes = 0;  // the sizes it was fitted over
+  Hockney fit;
+};
+std::vector<HockneyRegime> fit_hockney_regimes(std::span<const MessageTime> sweep,
+                                               int max_regimes = 4, int min_points = 3,
+                                               double within = 0.10);
+// The regime a size falls in: the one whose range holds it, else the nearest range's.
+const Hockney& regime_for(const std::vector<HockneyRegime>& regimes, double bytes);
+
 // The collectives measured, each with its textbook algorithm's cost on P ranks from the
 // point-to-point alpha and beta (n: the bytes each rank holds after the operation):
 //   ping-pong (one way) alpha + n beta; broadcast, binomial tree ceil(log2 P) (alpha + n beta);
 //   ring allgather (P-1) alpha + (P-1)/P n beta; ring allreduce 2(P-1) alpha + 2(P-1)/P n beta.
 enum class Collective { pingpong, broadcast, allgather, allreduce };
 double collective_time(Collective op, const Hockney& p2p, double bytes, int ranks);
+// The same with point-to-point regimes: the alpha and beta of the messages the algorithm sends
+// (n / P bytes each in the rings, whole messages in the broadcast tree and ping-pong).
+double collective_time(Collective op, const std::vector<HockneyRegime>& p2p, double bytes,
+                       int ranks);
+// One line for every size (a given network's alpha and beta).
+std::vector<HockneyRegime> single_regime(const Hockney& h);
 
 // The distributed model of a computation split over P ranks: T_wall = T_compute(1 rank) / P +
 // T_comm, and its cost in node-time P * T_wall (the seed's T_single N P is this cost, not a
@@ -82,7 +105,8 @@ struct TensorParallelTraffic {
   double activation_bytes = 0;  // B C 4
   double logits_bytes = 0;      // B V 4
 };
-double tensor_parallel_comm_time(const TensorParallelTraffic& step, const Hockney& p2p, int ranks);
+double tensor_parallel_comm_time(const TensorParallelTraffic& step,
+                                 const std::vector<HockneyRegime>& p2p, int ranks);
 
 // Strong scaling by the distributed model: the same step on P ranks.
 struct ScalingPoint {
@@ -98,7 +122,7 @@ ScalingPoint scaling_point(double t_compute_1rank_s, int ranks, double t_comm_s)
 // The smallest P (2 .. max_ranks) at which communication takes longer than the compute share,
 // T_comm(P) > T_compute / P; nullopt where it never does up to max_ranks.
 std::optional<int> communication_crossover(double t_compute_1rank_s,
-                                           const TensorParallelTraffic& step, const Hockney& p2p,
-                                           int max_ranks);
+                                           const TensorParallelTraffic& step,
+                                           const std::vector<HockneyRegime>& p2p, int max_ranks);
 
 }  // namespace aigc::models

@@ -20,7 +20,11 @@ Writes, as PNG and SVG:
                       tokens/s for the weights as stored (when the CSV has two formats or more);
   batch:              batched decoding: aggregate tokens/s and each sequence's ms/token against
                       the batch B, with the roofline's tokens/s at each B and the predicted knee
-                      B* marked (when a decode shape ran at two batches or more).
+                      B* marked (when a decode shape ran at two batches or more);
+  collectives:        each MPI collective's time against the message size (log-log), with its
+                      own alpha-beta fit per regime and the algorithm's cost from the ping-pong
+                      fit (when the CSV has collectives rows: mpirun -np P ... --workloads
+                      collectives).
 Rows without a time (skipped or failed) are listed on stderr, never silently dropped.
 """
 import argparse
@@ -77,7 +81,9 @@ def plot_speedup(df, workload, out_dir):
 
 
 def plot_roofline(df, out_dir):
-    rows = df[df["achieved_flops"].notna() & df["arithmetic_intensity"].notna()].copy()
+    # Collectives move bytes between ranks: no compute ceiling holds them (their own figure).
+    rows = df[df["achieved_flops"].notna() & df["arithmetic_intensity"].notna() &
+              (df["workload"] != "collectives")].copy()
     if rows.empty:
         return None
     rows["config"] = rows.apply(config_label, axis=1)
@@ -321,6 +327,39 @@ def plot_batch(df, out_dir):
     return save(fig, out_dir, "batch")
 
 
+def plot_collectives(df, out_dir):
+    """Time against message size per collective: measured (median, min-max bars), the
+    operation's own Hockney fit (per regime), and its textbook algorithm from the ping-pong fit."""
+    rows = df[(df["workload"] == "collectives") & df["time_median_s"].notna()].copy()
+    if rows.empty or "t_comm_fit_s" not in rows:
+        return None
+    rows["op"] = [s.split(",")[0].split("=")[1] for s in rows["shape"]]
+    ops = list(dict.fromkeys(rows["op"]))
+    fig, axes = plt.subplots(1, len(ops), figsize=(4.2 * len(ops), 4.5), squeeze=False)
+    for ax, op in zip(axes[0], ops):
+        part = rows[rows["op"] == op].sort_values("bytes")
+        us = 1e6
+        ax.errorbar(part["bytes"], us * part["time_median_s"],
+                    yerr=[us * (part["time_median_s"] - part["time_min_s"]),
+                          us * (part["time_max_s"] - part["time_median_s"])],
+                    fmt="o", ms=4, color="C0", label="measured (median, min-max)")
+        if part["t_comm_fit_s"].notna().any():
+            ax.plot(part["bytes"], us * part["t_comm_fit_s"], color="C1",
+                    label="alpha + n beta (own fit, per regime)")
+        if part["t_comm_model_s"].notna().any():
+            ax.plot(part["bytes"], us * part["t_comm_model_s"], color="C2", ls="--",
+                    label="algorithm from the ping-pong fit")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("message bytes")
+        ax.set_ylabel("time (us)")
+        ax.set_title(f"{op}, {int(part['ranks'].iloc[0])} ranks", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle(title(df, "collectives (MPI): measured against the distributed model"), fontsize=10)
+    return save(fig, out_dir, "collectives")
+
+
 def save(fig, out_dir, name):
     fig.tight_layout()
     paths = []
@@ -343,6 +382,7 @@ def write_figures(df, out_dir):
     written += plot_decoder(df, out_dir) or []
     written += plot_formats(df, out_dir) or []
     written += plot_batch(df, out_dir) or []
+    written += plot_collectives(df, out_dir) or []
     return written
 
 

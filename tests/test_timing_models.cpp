@@ -1,6 +1,9 @@
 // The timing models on hand-computed cases (shared/design/timing-models.md).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <span>
 #include <vector>
 
 #include "models/timing_models.hpp"
@@ -161,7 +164,7 @@ TEST_CASE("a tensor-parallel decode step's traffic: 2 L + 1 allreduces and one l
   // GPT-2 124M, one sequence: 12 layers, C = 768 (3 KiB), V = 50257 (196 KiB) on 2 ranks of a
   // 2 us, 12.5 GB/s (100 Gb/s) network.
   const TensorParallelTraffic step{12, 768 * 4.0, 50257 * 4.0};
-  const Hockney net{2e-6, 8e-11};
+  const auto net = single_regime(Hockney{2e-6, 8e-11});
   const double allreduce = 2 * 2e-6 + 768 * 4.0 * 8e-11;  // 2(P-1) a + 2(P-1)/P n b, P = 2
   const double allgather = 2e-6 + 0.5 * 50257 * 4.0 * 8e-11;
   CHECK(tensor_parallel_comm_time(step, net, 2) == Approx(25 * allreduce + allgather));
@@ -184,5 +187,46 @@ TEST_CASE("a tensor-parallel decode step's traffic: 2 L + 1 allreduces and one l
   REQUIRE(cross);
   CHECK(tensor_parallel_comm_time(step, net, *cross) > 0.02 / *cross);
   CHECK(tensor_parallel_comm_time(step, net, *cross - 1) <= 0.02 / (*cross - 1));
-  CHECK_FALSE(communication_crossover(0.02, step, Hockney{0, 0}, 4096));
+  CHECK_FALSE(communication_crossover(0.02, step, single_regime(Hockney{0, 0}), 4096));
+  // With regimes, each message takes its own: the 1.5 KiB ring chunks of a 2-rank allreduce of
+  // 3 KiB the small-message line, the 98 KiB logits chunks the large one.
+  const std::vector<HockneyRegime> two{{4, 4096, Hockney{1e-6, 1e-9}},
+                                       {16384, 1e9, Hockney{5e-6, 1e-10}}};
+  CHECK(collective_time(Collective::allreduce, two, 3072, 2) ==
+        Approx(collective_time(Collective::allreduce, Hockney{1e-6, 1e-9}, 3072, 2)));
+  CHECK(collective_time(Collective::allgather, two, 50257 * 4.0, 2) ==
+        Approx(collective_time(Collective::allgather, Hockney{5e-6, 1e-10}, 50257 * 4.0, 2)));
+  CHECK(collective_time(Collective::broadcast, two, 8192, 4) ==
+        Approx(collective_time(Collective::broadcast, Hockney{1e-6, 1e-9}, 8192, 4)));
+}
+
+TEST_CASE("Hockney's regimes: two protocols' lines are found, with the boundary between them") {
+  // An eager protocol up to 4 KiB (0.5 us, 2 GB/s), then a rendezvous one (5 us, 8 GB/s).
+  std::vector<MessageTime> sweep;
+  for (double n = 4; n <= 4096; n *= 4) sweep.push_back({n, 0.5e-6 + n / 2e9});
+  for (double n = 16384; n <= (1 << 24); n *= 4) sweep.push_back({n, 5e-6 + n / 8e9});
+  // One line misses by far more than 10%.
+  const auto one = fit_hockney(sweep);
+  REQUIRE(one);
+  double worst = 0;
+  for (const MessageTime& m : sweep) worst = std::max(worst, std::abs(one->time_s(m.bytes) / m.time_s - 1));
+  CHECK(worst > 0.3);
+  const auto regimes = fit_hockney_regimes(sweep);
+  REQUIRE(regimes.size() == 2);
+  CHECK(regimes[0].min_bytes == 4);
+  CHECK(regimes[0].max_bytes == 4096);
+  CHECK(regimes[1].min_bytes == 16384);
+  CHECK(regimes[0].fit.alpha_s == Approx(0.5e-6).epsilon(1e-6));
+  CHECK(regimes[1].fit.beta_s_per_byte == Approx(1 / 8e9).epsilon(1e-6));
+  CHECK(regime_for(regimes, 1024).alpha_s == Approx(0.5e-6).epsilon(1e-6));
+  CHECK(regime_for(regimes, 1 << 20).alpha_s == Approx(5e-6).epsilon(1e-6));
+  // Between the ranges, and beyond them: the nearest on a log scale.
+  CHECK(regime_for(regimes, 5000).alpha_s == Approx(0.5e-6).epsilon(1e-6));
+  CHECK(regime_for(regimes, 1e9).alpha_s == Approx(5e-6).epsilon(1e-6));
+  // A single line within 10% stays one regime; too few points make none.
+  std::vector<MessageTime> line;
+  for (double n = 4; n <= 4096; n *= 4) line.push_back({n, 1e-6 + n * 1e-10});
+  CHECK(fit_hockney_regimes(line).size() == 1);
+  CHECK(fit_hockney_regimes(std::span(line).first(2)).empty());
+  CHECK_THROWS(fit_hockney_regimes(line, 0));
 }

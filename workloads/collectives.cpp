@@ -32,6 +32,12 @@ const char* collective_name(Collective op) {
   return "?";
 }
 
+std::string message_size(double bytes) {
+  if (bytes >= (1 << 20)) return fmt::format("{:g} MiB", bytes / (1 << 20));
+  if (bytes >= (1 << 10)) return fmt::format("{:g} KiB", bytes / (1 << 10));
+  return fmt::format("{:g} B", bytes);
+}
+
 CollectiveShape parse_collective_shape(const std::string& text) {
   // op=NAME is the one key whose value is a word; the rest goes through parse_shape.
   std::string rest, op_name;

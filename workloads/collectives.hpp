@@ -23,6 +23,8 @@ inline constexpr std::int64_t kMaxCollectiveBytes = std::int64_t{1} << 30;  // 1
 CollectiveShape parse_collective_shape(const std::string& text);
 std::string format_collective_shape(const CollectiveShape& s);
 const char* collective_name(models::Collective op);
+// "4 B", "64 KiB", "1.5 MiB": a message size as the tables print it.
+std::string message_size(double bytes);
 
 // Rank r's element i: a hash of (r, i) mapped to [-1, 1] without 0, so any rank can compute
 // every other rank's input (the expected results) without storing or receiving it.
