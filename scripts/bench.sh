@@ -42,7 +42,7 @@ user_chose=0
 for a in "$@"; do [[ $a == --workloads* || $a == --shapes* ]] && user_chose=1; done
 collectives=""
 if ((!user_chose)); then
-  collectives="results/${machine}-collectives$([[ $preset == quick ]] || echo "-${preset}").csv"
+  collectives="results/${machine}-$([[ $preset == quick ]] || echo "${preset}-")collectives.csv"
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     mpirun --oversubscribe -np 2 build/release/driver/aigcbench run --workloads collectives \
     --preset "$preset" --out "$collectives" | sed -n '/^collectives on/,$p' || status=$?

@@ -31,7 +31,8 @@ class ModelCommand(unittest.TestCase):
                            "--ranks", "1,2,4,8,16,32,64", "--out", out)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("crossover: from P = ", r.stdout)
-            rows = list(csv.DictReader(open(out)))
+            with open(out) as f:
+                rows = list(csv.DictReader(f))
             self.assertEqual([int(x["ranks"]) for x in rows], [1, 2, 4, 8, 16, 32, 64])
             one = float(rows[0]["t_wall_s"])
             for x in rows:
