@@ -519,33 +519,8 @@ int finish_run(std::vector<ResultRow>& rows, const RunOptions& o, std::ostream& 
 
 namespace {
 
-// What a rank other than 0 prints: nothing (rank 0 speaks for the run).
-class NullBuffer : public std::streambuf {
- protected:
-  int overflow(int c) override { return c; }
-};
-
-}  // namespace
-
-int run_command(const RunOptions& o, std::ostream& root_out, std::ostream& root_err) {
-  // Under mpirun every rank runs this; only rank 0 prints, probes and writes the results.
-  const dist::MpiSession mpi;
-  NullBuffer null_buffer;
-  std::ostream null_stream(&null_buffer);
-  const bool root = dist::is_root();
-  std::ostream& out = root ? root_out : null_stream;
-  std::ostream& err = root ? root_err : null_stream;
-  RunPlan plan;
-  try {
-    plan = validate(o);
-  } catch (const std::exception&) {
-    if (!root) return 2;  // every rank refuses the same arguments; rank 0 says why
-    throw;
-  }
-  if (!root) {
-    measure_collectives(plan.collective_shapes, plan.timing, out);
-    return 0;
-  }
+// Rank 0's part of a run (the whole run in one process): it alone probes, writes and prints.
+int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std::ostream& err) {
   // One run per output at a time; it clears what a killed run left beside the pair.
   const OutputLock lock(o.out, "out", {repetitions_path(o.out)});
   // A run of collectives only needs no ceilings (and must not probe while other ranks spin).
@@ -580,6 +555,45 @@ int run_command(const RunOptions& o, std::ostream& root_out, std::ostream& root_
   std::vector<ResultRow> collectives = measure_collectives(plan.collective_shapes, plan.timing, out);
   rows.insert(rows.end(), collectives.begin(), collectives.end());
   return finish_run(rows, o, out, err);
+}
+
+// What a rank other than 0 prints: nothing (rank 0 speaks for the run).
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+};
+
+}  // namespace
+
+int run_command(const RunOptions& o, std::ostream& root_out, std::ostream& root_err) {
+  // Under mpirun every rank runs this; only rank 0 prints, probes and writes the results.
+  const dist::MpiSession mpi;
+  NullBuffer null_buffer;
+  std::ostream null_stream(&null_buffer);
+  const bool root = dist::is_root();
+  std::ostream& out = root ? root_out : null_stream;
+  std::ostream& err = root ? root_err : null_stream;
+  RunPlan plan;
+  try {
+    plan = validate(o);
+  } catch (const std::exception&) {
+    if (!root) return 2;  // every rank refuses the same arguments; rank 0 says why
+    throw;
+  }
+  if (!root) {
+    measure_collectives(plan.collective_shapes, plan.timing, out);
+    return 0;
+  }
+  if (dist::world_size() == 1) return run_on_root(plan, o, out, err);
+  try {
+    return run_on_root(plan, o, out, err);
+  } catch (const std::exception& e) {
+    // The other ranks wait in a collective rank 0 will never join (its output is locked by
+    // another run, say): end them all rather than hang.
+    fmt::print(err, "aigcbench: error: {}\n", e.what());
+    err.flush();
+    dist::abort_world(1);
+  }
 }
 
 }  // namespace aigc

@@ -43,13 +43,14 @@ grep -q "alpha = " "$work/out.txt" || fail "no fitted alpha printed"
 expect_refusal() {
   local what=$1 pattern=$2; shift 2
   set +e
-  "${mpi[@]}" "$bin" run "$@" --out "$work/bad.csv" > "$work/bad.txt" 2>&1
+  local out=${refusal_out:-$work/bad.csv}
+  "${mpi[@]}" "$bin" run "$@" --out "$out" > "$work/bad.txt" 2>&1
   local rc=$?
   set -e
   cat "$work/bad.txt"
   ((rc != 0 && rc != 124)) || fail "$what: exit status $rc (0 is a pass, 124 a hang)"
   grep -q -- "$pattern" "$work/bad.txt" || fail "$what: no message matching '$pattern'"
-  [[ ! -e $work/bad.csv ]] || fail "$what: a results file was written"
+  [[ ! -e $out ]] || fail "$what: a results file was written"
 }
 expect_refusal "an odd size" "shapes: 'op=allreduce,bytes=6'" \
   --workloads collectives --shapes "op=allreduce,bytes=6"
@@ -57,6 +58,16 @@ expect_refusal "an unknown operation" "op must be one of" \
   --workloads collectives --shapes "op=alltoall,bytes=64"
 expect_refusal "a one-process workload on two ranks" "workloads: matmul runs in one process" \
   --workloads matmul --preset smoke
+
+# Rank 0 fails after the others have started waiting for it (its output is locked by another
+# run): every rank ends, no hang.
+touch "$work/locked.csv.lock"
+flock "$work/locked.csv.lock" sleep 30 &
+holder=$!
+sleep 0.5
+refusal_out="$work/locked.csv" expect_refusal "an output locked by another run" \
+  "is being written by another run" --workloads collectives --preset smoke
+kill "$holder" 2>/dev/null || true
 
 # One process without mpirun: the rows say why they did not run, and the run succeeds.
 "$bin" run --workloads collectives --shapes "op=allreduce,bytes=64" --out "$work/one.csv" \
