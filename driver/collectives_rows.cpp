@@ -51,13 +51,7 @@ std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shape
     if (m.status == "ok" && !m.times_s.empty()) {
       const SampleStats st = summarize(m.times_s);
       r.repetition_times_s = m.times_s;
-      r.repetitions = st.count;
-      r.time_median_s = st.median;
-      r.time_min_s = st.min;
-      r.time_max_s = st.max;
-      r.time_cv = st.cv;
-      r.achieved_flops = *r.flops / st.median;
-      r.achieved_bytes_per_s = *r.bytes / st.median;
+      set_time_columns(r, st);
       r.t_comm_s = st.median;
     }
     fmt::print(out, "[{}/{}] collectives/mpi/{}/ranks:{}: {}\n", i + 1, shapes.size(), r.shape,

@@ -99,6 +99,16 @@ const std::vector<ResultColumn> kColumns{
 
 const std::vector<ResultColumn>& result_columns() { return kColumns; }
 
+void set_time_columns(ResultRow& r, const SampleStats& st) {
+  r.repetitions = st.count;
+  r.time_median_s = st.median;
+  r.time_min_s = st.min;
+  r.time_max_s = st.max;
+  r.time_cv = st.cv;
+  if (r.flops) r.achieved_flops = *r.flops / st.median;
+  if (r.bytes) r.achieved_bytes_per_s = *r.bytes / st.median;
+}
+
 const char* column_type_name(ColumnType type) {
   switch (type) {
     case ColumnType::integer:

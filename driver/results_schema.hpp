@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/stats.hpp"
+
 namespace aigc {
 
 // 2: upload_s and download_s added (GPU transfers outside the timed region).
@@ -64,6 +66,10 @@ struct ResultRow {
 inline bool above_roofline(const ResultRow& r) {
   return r.roofline_fraction && *r.roofline_fraction > 1.0;
 }
+
+// The time columns of a row from its repetitions' statistics, and the rates its counts
+// (flops, bytes) give at the median.
+void set_time_columns(ResultRow& r, const SampleStats& st);
 
 enum class ColumnType { integer, number, text };
 // An empty cell (monostate) is a missing value, never 0.

@@ -239,13 +239,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       continue;
     }
     const SampleStats st = summarize(m.times_s);
-    r.repetitions = st.count;
-    r.time_median_s = st.median;
-    r.time_min_s = st.min;
-    r.time_max_s = st.max;
-    r.time_cv = st.cv;
-    r.achieved_flops = m.counts.flops / st.median;
-    r.achieved_bytes_per_s = m.counts.bytes / st.median;
+    set_time_columns(r, st);
     if (m.counts.tokens > 0) r.tokens_per_s = double(m.counts.tokens) / st.median;
     if (r.baseline_time_s) {
       r.speedup_vs_scalar = models::measured_acceleration(*r.baseline_time_s, st.median);
