@@ -75,7 +75,8 @@ class CollectiveRun {
   // NaN where a value is wrong beyond that or unwritten.
   double verify() {
     std::fill(recv_.begin(), recv_.end(), std::numeric_limits<float>::quiet_NaN());
-    if (s_.op == Collective::broadcast && rank_ == 0) std::copy(send_.begin(), send_.end(), recv_.begin());
+    if (s_.op == Collective::broadcast && rank_ == 0)
+      std::copy(send_.begin(), send_.end(), recv_.begin());
     step();
     if (s_.op == Collective::pingpong && rank_ > 1) return 0;  // not part of the exchange
     double worst = 0;
@@ -121,7 +122,8 @@ double timed_burst(CollectiveRun& run, long long iterations, Collective op) {
   for (long long i = 0; i < iterations; ++i) run.step();
   const double mine = std::chrono::duration<double>(Clock::now() - start).count();
   // A ping-pong iteration is a round trip; its time is one way.
-  const double per_op = mine / static_cast<double>(iterations) / (op == Collective::pingpong ? 2 : 1);
+  const double per_op =
+      mine / static_cast<double>(iterations) / (op == Collective::pingpong ? 2 : 1);
   return max_over_ranks(per_op);
 }
 
@@ -133,7 +135,8 @@ CollectiveMeasurement measure_collective(const CollectiveShape& shape, int repet
   const int ranks = world_size(), rank = world_rank();
   m.tolerance = collective_tolerance(shape.op, ranks);
   if (ranks < 2) {
-    m.status = "skipped: collectives need at least 2 ranks (start the run with mpirun -np 2 or more)";
+    m.status =
+        "skipped: collectives need at least 2 ranks (start the run with mpirun -np 2 or more)";
     return m;
   }
   const std::int64_t count = shape.bytes / 4;
@@ -144,8 +147,8 @@ CollectiveMeasurement measure_collective(const CollectiveShape& shape, int repet
   }
   CollectiveRun run(shape, rank, ranks);
   const double error = run.verify();
-  m.max_rel_error = max_over_ranks(std::isnan(error) ? std::numeric_limits<double>::infinity()
-                                                     : error);
+  m.max_rel_error =
+      max_over_ranks(std::isnan(error) ? std::numeric_limits<double>::infinity() : error);
   if (!(m.max_rel_error <= m.tolerance)) {
     m.status = fmt::format("error: wrong result (max relative error {:.3g} > tolerance {:.3g})",
                            m.max_rel_error, m.tolerance);

@@ -91,8 +91,8 @@ std::vector<std::string> gather_to_root(const std::string& text) {
               0, MPI_COMM_WORLD);
   std::vector<std::string> texts;
   for (int r = 0; r < static_cast<int>(lengths.size()); ++r) {
-    texts.push_back(all.substr(static_cast<std::size_t>(offsets[r]),
-                               static_cast<std::size_t>(lengths[r])));
+    texts.push_back(
+        all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
   }
   return texts;
 }

@@ -15,7 +15,9 @@
 namespace aigc {
 namespace {
 
-std::string op_of(const ResultRow& r) { return collective_name(parse_collective_shape(r.shape).op); }
+std::string op_of(const ResultRow& r) {
+  return collective_name(parse_collective_shape(r.shape).op);
+}
 
 }  // namespace
 
@@ -87,7 +89,8 @@ void apply_collective_models(std::vector<ResultRow>& rows) {
       r.beta_s_per_byte = h.beta_s_per_byte;
       r.t_comm_fit_s = h.time_s(n);
     }
-    if (p2p != fits.end()) r.t_comm_model_s = models::collective_time(s.op, p2p->second, n, r.ranks);
+    if (p2p != fits.end())
+      r.t_comm_model_s = models::collective_time(s.op, p2p->second, n, r.ranks);
   }
 }
 
@@ -100,11 +103,12 @@ void print_collectives_summary(const std::vector<ResultRow>& rows, std::ostream&
   for (auto& [op, list] : by_op) {
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return *a->bytes < *b->bytes; });
   }
-  fmt::print(out, "\ncollectives on {} ranks: measured against Hockney's alpha + n beta (each "
-                  "operation's own fit) and the algorithm's cost from the ping-pong fit\n",
+  fmt::print(out,
+             "\ncollectives on {} ranks: measured against Hockney's alpha + n beta (each "
+             "operation's own fit) and the algorithm's cost from the ping-pong fit\n",
              by_op.begin()->second.front()->ranks);
-  fmt::print(out, "{:<10} {:>10} {:>11} {:>10} {:>9} {:>11} {:>8}\n", "op", "size", "time",
-             "GB/s", "fit/meas", "algorithm", "alg/meas");
+  fmt::print(out, "{:<10} {:>10} {:>11} {:>10} {:>9} {:>11} {:>8}\n", "op", "size", "time", "GB/s",
+             "fit/meas", "algorithm", "alg/meas");
   auto ratio = [](const std::optional<double>& model, double measured) {
     return model ? fmt::format("{:.2f}", *model / measured) : std::string("-");
   };
@@ -112,8 +116,7 @@ void print_collectives_summary(const std::vector<ResultRow>& rows, std::ostream&
     for (const ResultRow* r : list) {
       const double t = *r->time_median_s;
       fmt::print(out, "{:<10} {:>10} {:>8.2f} us {:>10.2f} {:>9} {:>11} {:>8}\n", op,
-                 message_size(*r->bytes), 1e6 * t, *r->bytes / t * 1e-9,
-                 ratio(r->t_comm_fit_s, t),
+                 message_size(*r->bytes), 1e6 * t, *r->bytes / t * 1e-9, ratio(r->t_comm_fit_s, t),
                  r->t_comm_model_s ? fmt::format("{:.2f} us", 1e6 * *r->t_comm_model_s) : "-",
                  ratio(r->t_comm_model_s, t));
     }
@@ -126,7 +129,8 @@ void print_collectives_summary(const std::vector<ResultRow>& rows, std::ostream&
         ++j;
       if (list[i]->alpha_s) {
         fmt::print(out, "{:<10} {} .. {}: alpha = {:.3g} us, 1/beta = {:.3g} GB/s\n", op,
-                   message_size(*list[i]->bytes), message_size(*list[j]->bytes), 1e6 * *list[i]->alpha_s,
+                   message_size(*list[i]->bytes), message_size(*list[j]->bytes),
+                   1e6 * *list[i]->alpha_s,
                    *list[i]->beta_s_per_byte > 0 ? 1e-9 / *list[i]->beta_s_per_byte : INFINITY);
       }
       i = j + 1;

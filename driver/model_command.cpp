@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -31,8 +31,8 @@ std::vector<Row> read_rows(const std::string& path, const std::string& argument)
   if (!std::getline(in, line)) throw InvalidArgument(argument, fmt::format("'{}' is empty", path));
   const std::vector<std::string> header = split_csv_line(line);
   if (std::find(header.begin(), header.end(), "schema_version") == header.end()) {
-    throw InvalidArgument(argument,
-                          fmt::format("'{}' is not an aigcbench results CSV (no schema_version)", path));
+    throw InvalidArgument(
+        argument, fmt::format("'{}' is not an aigcbench results CSV (no schema_version)", path));
   }
   std::vector<Row> rows;
   while (std::getline(in, line)) {
@@ -70,9 +70,9 @@ StartingPoint find_start(const ModelOptions& o) {
     if (o.shape.empty() || r["shape"] == o.shape) candidates.push_back(std::move(r));
   }
   if (o.shape.empty() && shapes.size() > 1) {
-    throw InvalidArgument("shape", fmt::format("'{}' has {} decode shapes on {}: choose one of {}",
-                                               o.results, shapes.size(), o.backend,
-                                               fmt::join(shapes, "; ")));
+    throw InvalidArgument(
+        "shape", fmt::format("'{}' has {} decode shapes on {}: choose one of {}", o.results,
+                             shapes.size(), o.backend, fmt::join(shapes, "; ")));
   }
   if (candidates.empty()) {
     throw InvalidArgument(
@@ -121,9 +121,10 @@ std::vector<models::HockneyRegime> find_network(const ModelOptions& o, std::stri
   }
   auto regimes = models::fit_hockney_regimes(sweep, 4, sweep.size() >= 3 ? 3 : 2);
   if (regimes.empty()) {
-    throw InvalidArgument("network", fmt::format("'{}' has no measured ping-pong sizes to fit (run "
-                                                 "mpirun -np 2 aigcbench run --workloads collectives)",
-                                                 o.network));
+    throw InvalidArgument("network",
+                          fmt::format("'{}' has no measured ping-pong sizes to fit (run "
+                                      "mpirun -np 2 aigcbench run --workloads collectives)",
+                                      o.network));
   }
   source = fmt::format("the ping-pong regimes of {} ({} ranks on {}, {} sizes)", o.network, ranks,
                        machine, sweep.size());
@@ -144,9 +145,9 @@ int model_command(const ModelOptions& o, std::ostream& out) {
   const std::vector<models::HockneyRegime> net = find_network(o, network_source);
   const StartingPoint start = find_start(o);
   const DecoderShape d = parse_decoder_shape(start.shape);
-  const models::TensorParallelTraffic step{
-      static_cast<int>(d.config.n_layer), 4.0 * d.batch * d.config.n_embd,
-      4.0 * d.batch * d.config.vocab};
+  const models::TensorParallelTraffic step{static_cast<int>(d.config.n_layer),
+                                           4.0 * d.batch * d.config.n_embd,
+                                           4.0 * d.batch * d.config.vocab};
 
   fmt::print(out,
              "distributed model of a tensor-parallel decode step: {} on {} at {} threads, "
@@ -183,10 +184,10 @@ int model_command(const ModelOptions& o, std::ostream& out) {
                        allreduce_net.beta_s_per_byte, start.shape);
   }
   const auto cross = models::communication_crossover(start.step_s, step, net, 65536);
-  fmt::print(out, "crossover: {}\n",
-             cross ? fmt::format("from P = {} communication takes longer than the compute share",
-                                 *cross)
-                   : "communication stays below the compute share up to 65536 ranks");
+  fmt::print(
+      out, "crossover: {}\n",
+      cross ? fmt::format("from P = {} communication takes longer than the compute share", *cross)
+            : "communication stays below the compute share up to 65536 ranks");
   if (!o.out.empty()) {
     write_file_atomically(o.out, csv.str());
     fmt::print(out, "wrote {}\n", o.out);

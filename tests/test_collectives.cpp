@@ -19,9 +19,10 @@ TEST_CASE("collective shapes: canonical form, and bad ones refused by name") {
   CHECK(w.canonical_shape("op=pingpong,bytes=4") == "op=pingpong,bytes=4");
   CHECK_FALSE(w.in_default_run());
   CHECK(w.distributed());
-  for (const char* bad : {"op=alltoall,bytes=64", "bytes=64", "op=allreduce", "op=allreduce,bytes=6",
-                          "op=allreduce,bytes=0", "op=allreduce,bytes=2147483648",
-                          "op=allreduce,op=broadcast,bytes=64", "op=allreduce,bytes=64,x=1", ""}) {
+  for (const char* bad :
+       {"op=alltoall,bytes=64", "bytes=64", "op=allreduce", "op=allreduce,bytes=6",
+        "op=allreduce,bytes=0", "op=allreduce,bytes=2147483648",
+        "op=allreduce,op=broadcast,bytes=64", "op=allreduce,bytes=64,x=1", ""}) {
     INFO(bad);
     CHECK_THROWS_AS(w.canonical_shape(bad), InvalidArgument);
   }
@@ -33,7 +34,9 @@ TEST_CASE("collective shapes: canonical form, and bad ones refused by name") {
   CHECK(w.counts("op=allreduce,bytes=4096").bytes == 4096);
 }
 
-TEST_CASE("collective inputs are never zero and differ by rank, and the sum has the tolerance gamma_{P-1}") {
+TEST_CASE(
+    "collective inputs are never zero and differ by rank, and the sum has the tolerance "
+    "gamma_{P-1}") {
   int equal = 0;
   for (std::int64_t i = 0; i < 100000; ++i) {
     const float a = collective_input(0, i), b = collective_input(1, i);

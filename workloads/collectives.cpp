@@ -65,8 +65,8 @@ CollectiveShape parse_collective_shape(const std::string& text) {
   }
   if (!known) {
     throw InvalidArgument(
-        "shapes", fmt::format("'{}': op must be one of allreduce, allgather, broadcast, pingpong",
-                              text));
+        "shapes",
+        fmt::format("'{}': op must be one of allreduce, allgather, broadcast, pingpong", text));
   }
   const auto v = parse_shape(rest, {{.key = "bytes", .min = 4, .max = kMaxCollectiveBytes}});
   s.bytes = v.at("bytes");
