@@ -46,11 +46,13 @@ if ((!user_chose)); then
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     mpirun --oversubscribe -np 2 build/release/driver/aigcbench run --workloads collectives \
     --preset "$preset" --out "$collectives" | sed -n '/^collectives on/,$p' || status=$?
-  .venv/bin/python scripts/plot.py "$collectives" --out-dir "${figures}-collectives" >/dev/null
+  .venv/bin/python scripts/plot.py "$collectives" \
+    --out-dir "results/figures/$(basename "$collectives" .csv)" >/dev/null
 fi
 echo
 echo "results: results/${machine}-${preset}.csv (repetitions beside it, probe in results/probe-${machine}.json)"
-[[ -z $collectives ]] || echo "collectives: $collectives (2 MPI ranks), figure ${figures}-collectives/collectives.png"
+[[ -z $collectives ]] ||
+  echo "collectives: $collectives (2 MPI ranks), figure results/figures/$(basename "$collectives" .csv)/collectives.png"
 echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder,formats,batch}.{png,svg}"
 echo "report: $figures/report.html (one page: machine, ceilings, figures, every row)"
 echo "compare two runs: .venv/bin/python scripts/compare.py A.csv B.csv --out comparison.csv"
