@@ -115,16 +115,12 @@ class CollectiveRun {
   std::vector<float> send_, recv_;
 };
 
-// The slowest rank's mean time of one operation over a burst of `iterations`.
-double timed_burst(CollectiveRun& run, long long iterations, Collective op) {
+// The slowest rank's time of a burst of `iterations` operations back to back.
+double slowest_burst_s(CollectiveRun& run, long long iterations) {
   barrier();
   const auto start = Clock::now();
   for (long long i = 0; i < iterations; ++i) run.step();
-  const double mine = std::chrono::duration<double>(Clock::now() - start).count();
-  // A ping-pong iteration is a round trip; its time is one way.
-  const double per_op =
-      mine / static_cast<double>(iterations) / (op == Collective::pingpong ? 2 : 1);
-  return max_over_ranks(per_op);
+  return max_over_ranks(std::chrono::duration<double>(Clock::now() - start).count());
 }
 
 }  // namespace
@@ -156,18 +152,21 @@ CollectiveMeasurement measure_collective(const CollectiveShape& shape, int repet
   }
   // Warm-up, then bursts that double (or jump to the estimate) until one lasts min_time_s.
   // Every rank sees the same slowest-rank time, so every rank picks the same count.
-  timed_burst(run, 1, shape.op);
+  slowest_burst_s(run, 1);
   long long iterations = 1;
   for (;;) {
-    const double burst = timed_burst(run, iterations, shape.op) * static_cast<double>(iterations) *
-                         (shape.op == Collective::pingpong ? 2 : 1);
+    const double burst = slowest_burst_s(run, iterations);
     if (burst >= min_time_s || iterations >= (1LL << 30)) break;
     const double wanted = burst > 0 ? 1.2 * min_time_s / burst * static_cast<double>(iterations)
                                     : 10.0 * static_cast<double>(iterations);
     iterations = std::max(2 * iterations,
                           std::min(10 * iterations, static_cast<long long>(std::ceil(wanted))));
   }
-  for (int r = 0; r < repetitions; ++r) m.times_s.push_back(timed_burst(run, iterations, shape.op));
+  // One operation's time; a ping-pong iteration is a round trip, and its time is one way.
+  const double operations =
+      static_cast<double>(iterations) * (shape.op == Collective::pingpong ? 2 : 1);
+  for (int r = 0; r < repetitions; ++r)
+    m.times_s.push_back(slowest_burst_s(run, iterations) / operations);
   return m;
 }
 

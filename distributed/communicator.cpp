@@ -60,43 +60,6 @@ double max_over_ranks(double value) {
   return out;
 }
 
-bool all_ranks(bool value) {
-  if (!initialised()) return value;
-  int in = value ? 1 : 0, out = 0;
-  MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  return out != 0;
-}
-
-long long from_root(long long value) {
-  if (initialised()) MPI_Bcast(&value, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
-  return value;
-}
-
-std::vector<std::string> gather_to_root(const std::string& text) {
-  if (!initialised()) return {text};
-  const int size = world_size(), rank = world_rank();
-  int length = static_cast<int>(text.size());
-  std::vector<int> lengths(rank == 0 ? size : 0), offsets(lengths.size());
-  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-  std::string all;
-  if (rank == 0) {
-    int total = 0;
-    for (int r = 0; r < size; ++r) {
-      offsets[r] = total;
-      total += lengths[r];
-    }
-    all.resize(static_cast<std::size_t>(total));
-  }
-  MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
-              0, MPI_COMM_WORLD);
-  std::vector<std::string> texts;
-  for (int r = 0; r < static_cast<int>(lengths.size()); ++r) {
-    texts.push_back(
-        all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
-  }
-  return texts;
-}
-
 void abort_world(int status) {
   if (initialised()) MPI_Abort(MPI_COMM_WORLD, status);
   std::exit(status);

@@ -1,11 +1,8 @@
 #pragma once
 // The ranks of a run started by mpirun (Open MPI): who this process is, and the few
-// agreements the driver needs between ranks (the same iteration count, the same verdict, the
-// slowest rank's time). Everything distributed goes through MPI itself; this file only keeps
-// MPI's C interface out of the rest of the code.
-#include <string>
-#include <vector>
-
+// agreements the driver needs between ranks (the slowest rank's time, and from it the same
+// iteration count and the same verdict on every rank). Everything distributed goes through MPI
+// itself; this file only keeps MPI's C interface out of the rest of the code.
 namespace aigc::dist {
 
 // Whether this process was started by a launcher (mpirun sets OMPI_COMM_WORLD_SIZE, PMI-based
@@ -20,7 +17,6 @@ class MpiSession {
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
-  bool active() const { return active_; }
 
  private:
   bool active_ = false;
@@ -33,11 +29,6 @@ bool is_root();  // rank 0: the one that prints and writes
 
 void barrier();
 double max_over_ranks(double value);
-bool all_ranks(bool value);  // true where every rank says true
-// Rank 0's value on every rank.
-long long from_root(long long value);
-// Each rank's text, on rank 0 in rank order (empty elsewhere).
-std::vector<std::string> gather_to_root(const std::string& text);
 
 // Ends every rank of the world with `status` (MPI_Abort): for a failure on one rank that the
 // others, waiting in a collective, would never hear of.

@@ -74,8 +74,7 @@ void apply_collective_models(std::vector<ResultRow>& rows) {
   }
   std::map<std::string, std::vector<models::HockneyRegime>> fits;
   for (const auto& [op, sweep] : sweeps) {
-    // Two sizes make a line; a regime of its own needs three (else every pair is exact).
-    auto regimes = models::fit_hockney_regimes(sweep, 4, sweep.size() >= 3 ? 3 : 2);
+    auto regimes = models::fit_measured_regimes(sweep);
     if (!regimes.empty()) fits[op] = std::move(regimes);
   }
   const auto p2p = fits.find("pingpong");

@@ -119,7 +119,7 @@ std::vector<models::HockneyRegime> find_network(const ModelOptions& o, std::stri
     ranks = r.at("ranks");
     machine = r.at("machine");
   }
-  auto regimes = models::fit_hockney_regimes(sweep, 4, sweep.size() >= 3 ? 3 : 2);
+  auto regimes = models::fit_measured_regimes(sweep);
   if (regimes.empty()) {
     throw InvalidArgument("network",
                           fmt::format("'{}' has no measured ping-pong sizes to fit (run "

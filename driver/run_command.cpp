@@ -509,10 +509,6 @@ int finish_run(std::vector<ResultRow>& rows, const RunOptions& o, std::ostream& 
   return 0;
 }
 
-}  // namespace
-
-namespace {
-
 // Rank 0's part of a run (the whole run in one process): it alone probes, writes and prints.
 int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std::ostream& err) {
   // One run per output at a time; it clears what a killed run left beside the pair.
@@ -546,7 +542,8 @@ int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std
   const std::vector<Measurement> measurements = run_plan(plan, baselines, o.scalar_budget_s, out);
   std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
   if (o.accuracy) add_decoder_accuracy(rows, out);
-  std::vector<ResultRow> collectives = measure_collectives(plan.collective_shapes, plan.timing, out);
+  std::vector<ResultRow> collectives =
+      measure_collectives(plan.collective_shapes, plan.timing, out);
   rows.insert(rows.end(), collectives.begin(), collectives.end());
   return finish_run(rows, o, out, err);
 }
@@ -578,10 +575,10 @@ int run_command(const RunOptions& o, std::ostream& root_out, std::ostream& root_
     measure_collectives(plan.collective_shapes, plan.timing, out);
     return 0;
   }
-  if (dist::world_size() == 1) return run_on_root(plan, o, out, err);
   try {
     return run_on_root(plan, o, out, err);
   } catch (const std::exception& e) {
+    if (dist::world_size() == 1) throw;
     // The other ranks wait in a collective rank 0 will never join (its output is locked by
     // another run, say): end them all rather than hang.
     fmt::print(err, "aigcbench: error: {}\n", e.what());

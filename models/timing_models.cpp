@@ -131,7 +131,7 @@ std::optional<Hockney> fit_hockney(std::span<const MessageTime> sweep) {
 
 namespace {
 
-// The worst |fit / measured - 1| of one relative least-squares fit over sweep[first, last].
+// The worst |fit / measured - 1| of a fit over `points`.
 double worst_relative_error(std::span<const MessageTime> points, const Hockney& h) {
   double worst = 0;
   for (const MessageTime& m : points) worst = std::max(worst, std::abs(h.time_s(m.bytes) / m.time_s - 1));
@@ -194,6 +194,11 @@ std::vector<HockneyRegime> fit_hockney_regimes(std::span<const MessageTime> swee
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+std::vector<HockneyRegime> fit_measured_regimes(std::span<const MessageTime> sweep) {
+  // Two sizes make a line; a regime of its own needs three (else every pair is exact).
+  return fit_hockney_regimes(sweep, 4, sweep.size() >= 3 ? 3 : 2);
 }
 
 const Hockney& regime_for(const std::vector<HockneyRegime>& regimes, double bytes) {

@@ -74,6 +74,9 @@ struct HockneyRegime {
 std::vector<HockneyRegime> fit_hockney_regimes(std::span<const MessageTime> sweep,
                                                int max_regimes = 4, int min_points = 3,
                                                double within = 0.10);
+// The regimes of a measured sweep as the suite fits them (the collectives' rows, a network for
+// `aigcbench model`): up to 4, each of 3 sizes or more; a sweep of 2 sizes is one line.
+std::vector<HockneyRegime> fit_measured_regimes(std::span<const MessageTime> sweep);
 // The regime a size falls in: the one whose range holds it, else the nearest range's.
 const Hockney& regime_for(const std::vector<HockneyRegime>& regimes, double bytes);
 

@@ -43,16 +43,16 @@ for a in "$@"; do [[ $a == --workloads* || $a == --shapes* ]] && user_chose=1; d
 collectives=""
 if ((!user_chose)); then
   collectives="results/${machine}-$([[ $preset == quick ]] || echo "${preset}-")collectives.csv"
+  collectives_figures="results/figures/$(basename "$collectives" .csv)"
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     mpirun --oversubscribe -np 2 build/release/driver/aigcbench run --workloads collectives \
     --preset "$preset" --out "$collectives" | sed -n '/^collectives on/,$p' || status=$?
-  .venv/bin/python scripts/plot.py "$collectives" \
-    --out-dir "results/figures/$(basename "$collectives" .csv)" >/dev/null
+  .venv/bin/python scripts/plot.py "$collectives" --out-dir "$collectives_figures" >/dev/null
 fi
 echo
 echo "results: results/${machine}-${preset}.csv (repetitions beside it, probe in results/probe-${machine}.json)"
 [[ -z $collectives ]] ||
-  echo "collectives: $collectives (2 MPI ranks), figure results/figures/$(basename "$collectives" .csv)/collectives.png"
+  echo "collectives: $collectives (2 MPI ranks), figure $collectives_figures/collectives.png"
 echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder,formats,batch}.{png,svg}"
 echo "report: $figures/report.html (one page: machine, ceilings, figures, every row)"
 echo "compare two runs: .venv/bin/python scripts/compare.py A.csv B.csv --out comparison.csv"

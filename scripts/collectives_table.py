@@ -19,6 +19,7 @@ TOOL = "collectives_table"
 SIZES = [4096, 1 << 20, 64 << 20]
 LOW, HIGH = 4096, 64 << 20
 
+
 def size(n):
     n = float(n)
     if n >= 1 << 20:
@@ -26,6 +27,7 @@ def size(n):
     if n >= 1 << 10:
         return f"{n / (1 << 10):g} KiB"
     return f"{n:g} B"
+
 
 def duration(t):
     return f"{t * 1e3:.3g} ms" if t >= 1e-3 else f"{t * 1e6:.3g} µs"

@@ -37,7 +37,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from aigc_results import config_label, fail as _fail, load as _load, title  # noqa: E402
+from aigc_results import config_label, fail as _fail, load as _load, shape_items, title  # noqa: E402
 
 
 def fail(message):
@@ -333,7 +333,7 @@ def plot_collectives(df, out_dir):
     rows = df[(df["workload"] == "collectives") & df["time_median_s"].notna()].copy()
     if rows.empty or "t_comm_fit_s" not in rows:
         return None
-    rows["op"] = [s.split(",")[0].split("=")[1] for s in rows["shape"]]
+    rows["op"] = [shape_items(s)["op"] for s in rows["shape"]]
     ops = list(dict.fromkeys(rows["op"]))
     fig, axes = plt.subplots(1, len(ops), figsize=(4.2 * len(ops), 4.5), squeeze=False)
     for ax, op in zip(axes[0], ops):

@@ -17,13 +17,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from aigc_results import fail as _fail  # noqa: E402
+from plot import save  # noqa: E402
+
 COLUMNS = ["ranks", "t_compute_s", "t_comm_s", "t_wall_s", "tokens_per_s", "speedup",
            "efficiency", "cost_s", "alpha_s", "beta_s_per_byte", "shape"]
 
 
 def fail(message):
-    print(f"plot_model.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    _fail("plot_model.py", message)
 
 
 def main(argv=None):
@@ -66,12 +68,11 @@ def main(argv=None):
     net = f"alpha {a * 1e6:.3g} us, 1/beta {1e-9 / b:.3g} GB/s" if b > 0 else f"alpha {a * 1e6:.3g} us"
     fig.suptitle(f"distributed model: {df['shape'].iloc[0]} over P ranks ({net})"
                  + (f"\n{args.label}" if args.label else ""), fontsize=10)
-    fig.tight_layout()
     out = args.out or os.path.splitext(args.csv)[0]
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    for ext in ("png", "svg"):
-        fig.savefig(f"{out}.{ext}", dpi=120)
-        print(f"wrote {out}.{ext}")
+    folder = os.path.dirname(out) or "."
+    os.makedirs(folder, exist_ok=True)
+    for path in save(fig, folder, os.path.basename(out)):
+        print(f"wrote {path}")
     return 0
 
 
