@@ -181,8 +181,12 @@ class Backend {
   // learned position embeddings, whose rope turns Q and K instead). An id outside 0 .. vocab - 1
   // (the -1 an argmax writes when it saw a non-finite logit) gives a row of NaN: the error
   // reaches the logits instead of a read out of bounds.
+  // With `rows`, wte holds only the ids rows.begin .. rows.begin + (its rows) - 1 of a
+  // vocabulary of rows.vocab (one rank's share of a tensor-parallel model): an id of the
+  // vocabulary outside that share takes a row of zeros (the ranks' rows are summed after).
   virtual void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                     std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) = 0;
+                     std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
+                     VocabRows rows = {}) = 0;
   // ids[index] = the index (from `first`) of the largest of logits[first .. first + n) (the
   // first on a tie), or -1 when any of them is NaN or infinite (greedy sampling; garbage is
   // never a token). `first` picks one row of a batch's logits, in place.

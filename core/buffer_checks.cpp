@@ -134,10 +134,16 @@ void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const
 
 void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t count,
                            std::int64_t pos0, std::int64_t dim, const Buffer& wte,
-                           const Buffer* wpe, const Buffer& x) {
+                           const Buffer* wpe, const Buffer& x, VocabRows rows) {
   if (count < 0 || pos0 < 0 || dim < 1) {
     throw std::invalid_argument(fmt::format(
         "embed: count {}, pos0 {} and dim {} must be >= 0, >= 0, >= 1", count, pos0, dim));
+  }
+  const auto table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
+  if (rows.begin < 0 || (rows.vocab > 0 && rows.begin + table_rows > rows.vocab)) {
+    throw std::invalid_argument(
+        fmt::format("embed: a table of {} rows from id {} does not fit a vocabulary of {}",
+                    table_rows, rows.begin, rows.vocab));
   }
   require_ids(ids, first, static_cast<std::size_t>(count), "embed ids");
   require_floats(x, count * dim, "embed output");

@@ -37,7 +37,7 @@ void require_valid_heads(const HeadsShape& s);
 void require_ids(const Buffer& ids, std::size_t offset, std::size_t count, const char* what);
 void require_embed_buffers(const Buffer& ids, std::size_t first, std::int64_t count,
                            std::int64_t pos0, std::int64_t dim, const Buffer& wte,
-                           const Buffer* wpe, const Buffer& x);
+                           const Buffer* wpe, const Buffer& x, VocabRows rows = {});
 void require_argmax_buffers(const Buffer& logits, std::size_t first, std::int64_t n,
                             const Buffer& ids, std::size_t index);
 void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,

@@ -38,9 +38,11 @@ void HostBackend::download_ids(const Buffer& src, std::size_t offset, std::span<
 }
 
 void HostBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                        std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) {
-  require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x);
-  const std::int64_t vocab = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
+                        std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
+                        VocabRows rows) {
+  require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
+  const std::int64_t table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
+  const std::int64_t vocab = rows.vocab > 0 ? rows.vocab : table_rows;
   const std::int32_t* pid = ids.as<const std::int32_t>() + first;
   const float* pte = wte.as<const float>();
   const float* ppe = wpe != nullptr ? wpe->as<const float>() : nullptr;
@@ -52,13 +54,15 @@ void HostBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count
       std::fill(out, out + dim, std::numeric_limits<float>::quiet_NaN());
       continue;
     }
-    const float* e = pte + id * dim;
-    if (ppe == nullptr) {
-      std::copy(e, e + dim, out);
-      continue;
+    const std::int64_t row = id - rows.begin;
+    if (row < 0 || row >= table_rows) {
+      std::fill(out, out + dim, 0.0f);  // another rank's share of the vocabulary
+    } else {
+      std::copy(pte + row * dim, pte + (row + 1) * dim, out);
     }
+    if (ppe == nullptr) continue;
     const float* p = ppe + (pos0 + t) * dim;
-    for (std::int64_t c = 0; c < dim; ++c) out[c] = e[c] + p[c];
+    for (std::int64_t c = 0; c < dim; ++c) out[c] += p[c];
   }
 }
 

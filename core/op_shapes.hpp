@@ -106,4 +106,10 @@ struct HeadsShape {
   std::int64_t qkv_row() const { return (heads + 2 * kv_head_count()) * head_dim; }
 };
 
+// The token ids an embedding table holds: ids begin .. begin + (its rows) - 1 of a vocabulary of
+// `vocab` ids (0: the table is the whole vocabulary). A tensor-parallel rank holds one share.
+struct VocabRows {
+  std::int64_t begin = 0, vocab = 0;
+};
+
 }  // namespace aigc

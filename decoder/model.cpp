@@ -48,9 +48,13 @@ Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
 
 }  // namespace
 
-DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64_t max_tokens,
-                           WeightFormat format, std::int64_t batch)
-    : backend_(backend), config_(w.config), format_(format), max_tokens_(max_tokens) {
+DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::int64_t max_tokens,
+                           WeightFormat format, std::int64_t batch, TensorGroup* group)
+    : backend_(backend),
+      config_(whole.config),
+      group_(group != nullptr && group->ranks() > 1 ? group : nullptr),
+      format_(format),
+      max_tokens_(max_tokens) {
   if (max_tokens < 1 || max_tokens > config_.n_ctx) {
     throw InvalidArgument("max-tokens", fmt::format("{} is out of range for {} (valid: 1..{})",
                                                     max_tokens, config_.name, config_.n_ctx));
@@ -60,11 +64,27 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
                           fmt::format("{} is out of range (valid: 1..{})", batch, kMaxBatch));
   }
   config_.validate(config_.name);
-  w.check_sizes();
+  whole.check_sizes();
   require_format_fits(config_, format);
   if (!backend.descriptor().takes(format)) throw UnsupportedOp(backend.descriptor().lacks(format));
-  const std::int64_t C = config_.n_embd, F = config_.ff();
-  const std::int64_t kv = config_.kv_heads() * config_.head_dim();
+  share_ = group_ ? tensor_share(config_, group_->rank(), group_->ranks())
+                  : tensor_share(config_, 0, 1);
+  if (group_ && format != WeightFormat::f32) {
+    throw InvalidArgument("dtype", fmt::format("{} with tp={}: a tensor-parallel model takes f32 "
+                                               "weights (a share of stored blocks is not built)",
+                                               weight_format_name(format), group_->ranks()));
+  }
+  if (group_ && backend.compute_class() == ComputeClass::gpu) {
+    throw UnsupportedOp(fmt::format("{} has no tensor-parallel ranks (GPU ranks need NCCL, not "
+                                    "built yet)",
+                                    backend.descriptor().name));
+  }
+  // This rank's share of the weights (the whole model in one process).
+  DecoderWeights shared;
+  if (group_) shared = share_weights(whole, share_);
+  const DecoderWeights& w = group_ ? shared : whole;
+  const std::int64_t C = config_.n_embd, F = share_.ff, D = config_.head_dim();
+  const std::int64_t kv = share_.kv_heads * D;
   // The KV caches grow with the batch: refused here, before anything is allocated, when they
   // cannot fit (a GPU backend's allocation refuses them by itself, naming the bytes).
   const double cache_bytes =
@@ -100,7 +120,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
           ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C, config_.vocab,
                                                  /*transposed=*/true, output_format(format)))
           : upload_or_empty(backend, w.output);
-  const std::int64_t Q = config_.qkv_width();
+  const std::int64_t Q = (share_.heads + 2 * share_.kv_heads) * D, A = share_.heads * D;
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const LayerWeights& l = w.layers[i];
     auto name = [i](const char* matrix) { return stored_name(i, matrix); };
@@ -109,7 +129,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
     b.attn_norm_bias = upload_or_empty(backend, l.attn_norm_bias);
     b.qkv = projection(name("qkv"), l.qkv, C, Q);
     b.qkv_bias = upload_or_empty(backend, l.qkv_bias);
-    b.attn_out = projection(name("attn_out"), l.attn_out, C, C);
+    b.attn_out = projection(name("attn_out"), l.attn_out, A, C);
     b.attn_out_bias = upload_or_empty(backend, l.attn_out_bias);
     b.mlp_norm = backend.upload_new(l.mlp_norm);
     b.mlp_norm_bias = upload_or_empty(backend, l.mlp_norm_bias);
@@ -131,7 +151,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   auto floats = [&](std::int64_t n) { return backend.allocate(sizeof(float) * n); };
   x_ = floats(T * C);
   h_ = floats(T * C);
-  qkv_ = floats(T * config_.qkv_width());
+  qkv_ = floats(T * Q);
   q_ = floats(T * C);
   att_ = floats(T * C);
   y_ = floats(T * C);
@@ -140,8 +160,9 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& w, std::int64
   x_last_ = floats(batch * C);
   h_last_ = floats(batch * C);
   logits_ = floats(batch * config_.vocab);
+  if (group_) logits_share_ = floats(batch * share_.vocab_rows);
   x_row_ = floats(C);
-  qkv_row_ = floats(config_.qkv_width());
+  qkv_row_ = floats(Q);
   q_row_ = floats(C);
   att_row_ = floats(C);
   y_row_ = floats(C);
@@ -155,9 +176,11 @@ DecoderModel::~DecoderModel() = default;
 DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
   auto& slot = step_kernels_[T];
   if (!slot) {
-    const std::int64_t C = config_.n_embd, F = config_.ff();
-    // Every projection is uploaded [out, in] (the constructor): B transposed.
-    const bool bias = !config_.is_llama(), t = true;
+    const std::int64_t C = config_.n_embd, F = share_.ff, D = config_.head_dim();
+    const std::int64_t Q = (share_.heads + 2 * share_.kv_heads) * D, A = share_.heads * D;
+    // Every projection is uploaded [out, in] (the constructor): B transposed. The row-parallel
+    // products' biases are added once, by rank 0.
+    const bool bias = !config_.is_llama(), t = true, sum_bias = bias && share_.rank == 0;
     slot = std::make_unique<StepKernels>();
     if (config_.is_llama()) {
       slot->rmsnorm = backend_.make_rmsnorm({T, C, config_.norm_eps});
@@ -165,11 +188,11 @@ DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
       slot->layernorm = backend_.make_layernorm({T, C, config_.norm_eps});
     }
     const WeightFormat f = format_;
-    slot->qkv = backend_.make_matmul({T, config_.qkv_width(), C, bias, t, f});
-    slot->attn_out = backend_.make_matmul({T, C, C, bias, t, f});
+    slot->qkv = backend_.make_matmul({T, Q, C, bias, t, f});
+    slot->attn_out = backend_.make_matmul({T, C, A, sum_bias, t, f});
     slot->up = backend_.make_matmul({T, F, C, bias, t, f});
     if (config_.is_llama()) slot->gate = backend_.make_matmul({T, F, C, false, t, f});
-    slot->down = backend_.make_matmul({T, C, F, bias, t, f});
+    slot->down = backend_.make_matmul({T, C, F, sum_bias, t, f});
     slot->residual = backend_.make_elementwise({ElementwiseOp::add, T * C});
     slot->activation = backend_.make_elementwise(
         {config_.is_llama() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
@@ -189,7 +212,7 @@ DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows)
     }
     // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
     slot->logits = backend_.make_matmul(
-        {rows, config_.vocab, C, false, /*transpose_b=*/true, output_format(format_)});
+        {rows, share_.vocab_rows, C, false, /*transpose_b=*/true, output_format(format_)});
   }
   return *slot;
 }
@@ -199,18 +222,18 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
   if (!slot) {
     slot = std::make_unique<PositionKernels>();
     slot->attention = backend_.make_attention({.B = 1,
-                                               .H = config_.n_head,
+                                               .H = share_.heads,
                                                .S = T,
                                                .L = L,
                                                .D = config_.head_dim(),
                                                .kv_capacity = max_tokens_,
-                                               .kv_heads = config_.kv_heads()});
+                                               .kv_heads = share_.kv_heads});
     if (config_.is_llama()) {
       // Q's and K's heads of each token's fused QKV row turn; V's stay.
       slot->rope = backend_.make_rope({.tokens = T,
-                                       .heads = config_.n_head + config_.kv_heads(),
+                                       .heads = share_.heads + share_.kv_heads,
                                        .head_dim = config_.head_dim(),
-                                       .row_heads = config_.n_head + 2 * config_.kv_heads(),
+                                       .row_heads = share_.heads + 2 * share_.kv_heads,
                                        .pos0 = L - T,
                                        .base = config_.rope_base});
     }
@@ -274,8 +297,9 @@ std::int64_t DecoderModel::position(std::int64_t index) const { return sequence(
 
 // A layer after its attention (merged heads in h_), for every row of x_ the kernels take:
 //   x += out(h);   x += down(gelu(up(norm(x))))   or, SwiGLU:   x += down(silu(gate(h)) * up(h))
-void DecoderModel::layer_tail(StepKernels& k, LayerBuffers& l) {
+void DecoderModel::layer_tail(StepKernels& k, LayerBuffers& l, std::int64_t rows) {
   k.attn_out->run(h_, l.attn_out, optional_buffer(l.attn_out_bias), y_);
+  sum_over_ranks(y_, rows);
   k.residual->run(x_, &y_, x_);
   norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, optional_buffer(l.mlp_norm_bias), h_);
   if (config_.is_llama()) {
@@ -287,26 +311,45 @@ void DecoderModel::layer_tail(StepKernels& k, LayerBuffers& l) {
     k.activation->run(fc_, nullptr, fc_);
   }
   k.down->run(fc_, l.down, optional_buffer(l.down_bias), y_);
+  sum_over_ranks(y_, rows);
   k.residual->run(x_, &y_, x_);
+}
+
+void DecoderModel::sum_over_ranks(Buffer& x, std::int64_t rows) {
+  if (group_) group_->allreduce_sum(x, static_cast<std::size_t>(rows * config_.n_embd));
+}
+
+void DecoderModel::compute_logits(const Buffer& x, std::int64_t rows) {
+  LogitsKernels& out = logits_kernels_for(rows);
+  norm(out.layernorm, out.rmsnorm, x, final_norm_,
+       optional_buffer(final_norm_bias_), h_last_);
+  if (!group_) {
+    out.logits->run(h_last_, output_matrix(), nullptr, logits_);
+    return;
+  }
+  out.logits->run(h_last_, output_matrix(), nullptr, logits_share_);
+  group_->allgather_columns(logits_share_, rows, share_.vocab_widths, logits_);
 }
 
 void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   Sequence& seq = sequences_[static_cast<std::size_t>(s)];
   const std::int64_t pos0 = seq.position;
-  const std::int64_t C = config_.n_embd, H = config_.n_head, D = config_.head_dim();
+  const std::int64_t C = config_.n_embd, D = config_.head_dim();
   StepKernels& k = kernels_for(T);
   PositionKernels& positioned = position_kernels_for(T, pos0 + T);
   const HeadsShape heads{.tokens = T,
-                         .heads = H,
+                         .heads = share_.heads,
                          .head_dim = D,
                          .capacity = max_tokens_,
-                         .kv_heads = config_.kv_heads()};
+                         .kv_heads = share_.kv_heads};
+  const VocabRows vocab_rows{.begin = share_.vocab_begin, .vocab = config_.vocab};
 
   // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
   // logits and their argmax as the token at pos0 + T.
   auto whole_step = [&] {
     backend_.embed(seq.tokens, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
-                   optional_buffer(position_embedding_), x_);
+                   optional_buffer(position_embedding_), x_, vocab_rows);
+    sum_over_ranks(x_, T);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       LayerBuffers& l = layers_[i];
       // x += out(attention(rope(qkv(norm(x)))))
@@ -316,16 +359,13 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
       backend_.split_heads(heads, pos0, qkv_, q_, seq.k_cache[i], seq.v_cache[i]);
       positioned.attention->run(q_, seq.k_cache[i], seq.v_cache[i], att_);
       backend_.merge_heads(heads, att_, h_);
-      layer_tail(k, l);
+      layer_tail(k, l, T);
     }
     if (!logits) return;
     // Only the last position's logits are needed to pick the next token.
     backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
                   static_cast<std::size_t>(C));
-    LogitsKernels& out = logits_kernels_for(1);
-    norm(out.layernorm, out.rmsnorm, x_last_, final_norm_, optional_buffer(final_norm_bias_),
-         h_last_);
-    out.logits->run(h_last_, output_matrix(), nullptr, logits_);
+    compute_logits(x_last_, 1);
     backend_.argmax(logits_, 0, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
   };
   // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
@@ -358,13 +398,14 @@ const Buffer& DecoderModel::output_matrix() const {
 
 void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits) {
   const std::int64_t B = static_cast<std::int64_t>(active.size());
-  const std::int64_t C = config_.n_embd, Q = config_.qkv_width(), V = config_.vocab;
+  const std::int64_t C = config_.n_embd, V = config_.vocab, D = config_.head_dim();
+  const std::int64_t Q = (share_.heads + 2 * share_.kv_heads) * D, A = share_.heads * D;
   StepKernels& k = kernels_for(B);
   const HeadsShape one{.tokens = 1,
-                       .heads = config_.n_head,
-                       .head_dim = config_.head_dim(),
+                       .heads = share_.heads,
+                       .head_dim = D,
                        .capacity = max_tokens_,
-                       .kv_heads = config_.kv_heads()};
+                       .kv_heads = share_.kv_heads};
   auto row = [](std::int64_t r, std::int64_t width) { return static_cast<std::size_t>(r * width); };
   const auto C_ = static_cast<std::size_t>(C);
   // Where the backend takes the whole batch's attention in one call (see Backend).
@@ -380,9 +421,11 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
   for (std::int64_t r = 0; r < B; ++r) {
     Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
     backend_.embed(seq.tokens, static_cast<std::size_t>(seq.position), 1, seq.position, C,
-                   token_embedding_, optional_buffer(position_embedding_), x_row_);
+                   token_embedding_, optional_buffer(position_embedding_), x_row_,
+                   {.begin = share_.vocab_begin, .vocab = V});
     backend_.copy(x_row_, 0, x_, row(r, C), C_);
   }
+  sum_over_ranks(x_, B);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     LayerBuffers& l = layers_[i];
     norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
@@ -410,16 +453,14 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
         backend_.split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i], seq.v_cache[i]);
         positioned.attention->run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
         backend_.merge_heads(one, att_row_, y_row_);
-        backend_.copy(y_row_, 0, h_, row(r, C), C_);
+        backend_.copy(y_row_, 0, h_, row(r, A), static_cast<std::size_t>(A));
       }
     }
-    layer_tail(k, l);
+    layer_tail(k, l, B);
   }
   if (logits) {
     // x_'s B rows are the last positions: their logits in one [B, C] x [C, vocab] product.
-    LogitsKernels& out = logits_kernels_for(B);
-    norm(out.layernorm, out.rmsnorm, x_, final_norm_, optional_buffer(final_norm_bias_), h_last_);
-    out.logits->run(h_last_, output_matrix(), nullptr, logits_);
+    compute_logits(x_, B);
     for (std::int64_t r = 0; r < B; ++r) {
       Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
       backend_.argmax(logits_, row(r, V), V, seq.tokens,
@@ -530,7 +571,8 @@ std::span<const float> DecoderModel::last_logits() {
 
 void DecoderModel::poison() {
   for (Buffer* b : {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &x_last_, &h_last_, &logits_,
-                    &x_row_, &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_}) {
+                    &x_row_, &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_,
+                    &logits_share_}) {
     if (b->bytes() == 0) continue;
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
   }

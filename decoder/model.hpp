@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "decoder/tensor_parallel.hpp"
 #include "decoder/weights.hpp"
 
 namespace aigc {
@@ -34,8 +35,14 @@ class DecoderModel {
   // outside that range, or when the sequences' KV caches (batch x layers x 2 x max_tokens x
   // KV width floats) do not fit the memory a host backend has available, naming the bytes,
   // before anything is allocated.
+  // group: the ranks of a tensor-parallel model (decoder/tensor_parallel.hpp), each holding
+  // its share of the weights and of the KV cache, with the same logits and tokens on every
+  // rank; null for a model in one process. Throws InvalidArgument naming `tp` for a split the
+  // model's heads or MLP do not take, `dtype` for a format other than f32 (a share of stored
+  // blocks is not built), UnsupportedOp on a GPU backend (its ranks would need NCCL).
   DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens,
-               WeightFormat format = WeightFormat::f32, std::int64_t batch = 1);
+               WeightFormat format = WeightFormat::f32, std::int64_t batch = 1,
+               TensorGroup* group = nullptr);
   static constexpr std::int64_t kMaxBatch = 4096;
   ~DecoderModel();
   DecoderModel(const DecoderModel&) = delete;
@@ -127,8 +134,14 @@ class DecoderModel {
   // One step of T tokens of sequence s at its position, its ids already in its tokens;
   // recorded and replayed when T = 1 and the backend records.
   void step(std::int64_t T, bool logits, std::int64_t s);
-  // The layer after its attention: output projection, residual, MLP, residual.
-  void layer_tail(StepKernels& k, LayerBuffers& l);
+  // The layer after its attention, for `rows` rows: output projection, residual, MLP, residual.
+  void layer_tail(StepKernels& k, LayerBuffers& l, std::int64_t rows);
+  // Sums the ranks' partial rows of x (a row-parallel product's output, the embedding) in
+  // place; nothing in one process.
+  void sum_over_ranks(Buffer& x, std::int64_t rows);
+  // The logits of the `rows` rows of x (last positions), into logits_ [rows, vocab] on every
+  // rank (each rank's share gathered).
+  void compute_logits(const Buffer& x, std::int64_t rows);
   // One decode step of the sequences `active`, batched (decode_batch, its checks done).
   void step_batch(std::span<const std::int64_t> active, bool logits);
   // The [vocab, C] matrix the logits multiply: the token embedding when tied and fp32.
@@ -140,6 +153,8 @@ class DecoderModel {
 
   Backend& backend_;
   DecoderConfig config_;
+  TensorGroup* group_;
+  TensorShare share_;  // this rank's share; the whole model in one process
   WeightFormat format_;
   std::int64_t max_tokens_;
   std::vector<Sequence> sequences_;
@@ -151,6 +166,7 @@ class DecoderModel {
   // step's attention (qkv_row_ .. att_row_) and logits (logits_row_).
   Buffer x_, h_, qkv_, q_, att_, y_, fc_, up_, x_last_, h_last_, logits_;
   Buffer x_row_, qkv_row_, q_row_, att_row_, y_row_, logits_row_;
+  Buffer logits_share_;  // this rank's columns of the logits (tensor-parallel only)
   std::vector<float> host_logits_;
   std::int64_t batch_rows_ = 0;  // rows of logits the last batched step computed
 

@@ -15,7 +15,6 @@ namespace aigc::dist {
 namespace {
 
 using models::Collective;
-using Clock = std::chrono::steady_clock;
 
 void check(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
@@ -115,14 +114,6 @@ class CollectiveRun {
   std::vector<float> send_, recv_;
 };
 
-// The slowest rank's time of a burst of `iterations` operations back to back.
-double slowest_burst_s(CollectiveRun& run, long long iterations) {
-  barrier();
-  const auto start = Clock::now();
-  for (long long i = 0; i < iterations; ++i) run.step();
-  return max_over_ranks(std::chrono::duration<double>(Clock::now() - start).count());
-}
-
 }  // namespace
 
 CollectiveMeasurement measure_collective(const CollectiveShape& shape, int repetitions,
@@ -150,23 +141,10 @@ CollectiveMeasurement measure_collective(const CollectiveShape& shape, int repet
                            m.max_rel_error, m.tolerance);
     return m;
   }
-  // Warm-up, then bursts that double (or jump to the estimate) until one lasts min_time_s.
-  // Every rank sees the same slowest-rank time, so every rank picks the same count.
-  slowest_burst_s(run, 1);
-  long long iterations = 1;
-  for (;;) {
-    const double burst = slowest_burst_s(run, iterations);
-    if (burst >= min_time_s || iterations >= (1LL << 30)) break;
-    const double wanted = burst > 0 ? 1.2 * min_time_s / burst * static_cast<double>(iterations)
-                                    : 10.0 * static_cast<double>(iterations);
-    iterations = std::max(2 * iterations,
-                          std::min(10 * iterations, static_cast<long long>(std::ceil(wanted))));
-  }
   // One operation's time; a ping-pong iteration is a round trip, and its time is one way.
-  const double operations =
-      static_cast<double>(iterations) * (shape.op == Collective::pingpong ? 2 : 1);
-  for (int r = 0; r < repetitions; ++r)
-    m.times_s.push_back(slowest_burst_s(run, iterations) / operations);
+  const double per_iteration = shape.op == Collective::pingpong ? 2 : 1;
+  for (const double t : time_bursts([&] { run.step(); }, repetitions, min_time_s).times_s)
+    m.times_s.push_back(t / per_iteration);
   return m;
 }
 

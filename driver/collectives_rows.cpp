@@ -11,6 +11,7 @@
 #include "distributed/collectives.hpp"
 #include "distributed/communicator.hpp"
 #include "models/timing_models.hpp"
+#include "workloads/decoder.hpp"
 
 namespace aigc {
 namespace {
@@ -20,6 +21,18 @@ std::string op_of(const ResultRow& r) {
 }
 
 }  // namespace
+
+TensorParallelSteps tensor_parallel_steps(const std::string& decoder_shape) {
+  const DecoderShape d = parse_decoder_shape(decoder_shape);
+  // A prefill is one step of the prompt's rows (logits of its last position); a decode run gen
+  // steps of the batch's rows.
+  const double rows = d.gen == 0 ? double(d.prompt) : double(d.batch);
+  const double logit_rows = d.gen == 0 ? 1.0 : double(d.batch);
+  return {.steps = d.gen == 0 ? 1 : d.gen,
+          .step = {.n_layer = static_cast<int>(d.config.n_layer),
+                   .activation_bytes = 4.0 * rows * double(d.config.n_embd),
+                   .logits_bytes = d.logits ? 4.0 * logit_rows * double(d.config.vocab) : 0.0}};
+}
 
 std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shapes,
                                            const TimingPolicy& timing, std::ostream& out) {
@@ -90,6 +103,27 @@ void apply_collective_models(std::vector<ResultRow>& rows) {
     }
     if (p2p != fits.end())
       r.t_comm_model_s = models::collective_time(s.op, p2p->second, n, r.ranks);
+  }
+  // Tensor-parallel rows: their collectives priced by the textbook algorithms from the ping-pong
+  // (the distributed model) and by the run's own allreduce and allgather fits.
+  const auto allreduce = fits.find("allreduce"), allgather = fits.find("allgather");
+  for (ResultRow& r : rows) {
+    if (r.workload != "decoder" || r.ranks < 2 || !r.time_median_s) continue;
+    const TensorParallelSteps t = tensor_parallel_steps(r.shape);
+    const double steps = static_cast<double>(t.steps);
+    if (p2p != fits.end()) {
+      r.t_comm_model_s = steps * models::tensor_parallel_comm_time(t.step, p2p->second, r.ranks);
+      if (r.t_one_rank_s) {
+        r.t_wall_model_s =
+            models::distributed_wall_time(*r.t_one_rank_s, r.ranks, *r.t_comm_model_s);
+      }
+    }
+    if (allreduce != fits.end() && (allgather != fits.end() || t.step.logits_bytes == 0)) {
+      const double b = t.step.activation_bytes, g = t.step.logits_bytes;
+      double per_step = (2.0 * t.step.n_layer + 1) * models::regime_for(allreduce->second, b).time_s(b);
+      if (g > 0) per_step += models::regime_for(allgather->second, g).time_s(g);
+      r.t_comm_fit_s = steps * per_step;
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "benchmarks/runner.hpp"
 #include "driver/results_schema.hpp"
+#include "models/timing_models.hpp"
 
 namespace aigc {
 
@@ -18,9 +19,21 @@ namespace aigc {
 std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shapes,
                                            const TimingPolicy& timing, std::ostream& out);
 
-// Fills the distributed model's columns of the collectives rows (a pure function of the rows:
-// alpha_s, beta_s_per_byte, t_comm_fit_s per operation; t_comm_model_s from the ping-pong fit).
+// Fills the distributed model's columns (a pure function of the rows): on the collectives rows
+// alpha_s, beta_s_per_byte, t_comm_fit_s per operation and t_comm_model_s from the ping-pong
+// fit; on the tensor-parallel decoder's rows t_comm_model_s (their collectives at those costs),
+// t_wall_model_s = t_one_rank_s / P + t_comm_model_s, and t_comm_fit_s from the run's own
+// allreduce and allgather fits.
 void apply_collective_models(std::vector<ResultRow>& rows);
+
+// The collectives of one instance of a tensor-parallel decoder shape: `steps` forwards, each
+// with the traffic of models::TensorParallelTraffic (a prefill: one step of the prompt's rows
+// and its last position's logits; a decode run: gen steps of the batch's rows).
+struct TensorParallelSteps {
+  std::int64_t steps = 1;
+  models::TensorParallelTraffic step;
+};
+TensorParallelSteps tensor_parallel_steps(const std::string& decoder_shape);
 
 // Per operation: the fitted alpha and beta, and how far the fit and the algorithm's cost are
 // from the measurement across its sizes.

@@ -1,5 +1,7 @@
 #include "driver/model_command.hpp"
 
+#include "driver/collectives_rows.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -145,9 +147,7 @@ int model_command(const ModelOptions& o, std::ostream& out) {
   const std::vector<models::HockneyRegime> net = find_network(o, network_source);
   const StartingPoint start = find_start(o);
   const DecoderShape d = parse_decoder_shape(start.shape);
-  const models::TensorParallelTraffic step{static_cast<int>(d.config.n_layer),
-                                           4.0 * d.batch * d.config.n_embd,
-                                           4.0 * d.batch * d.config.vocab};
+  const models::TensorParallelTraffic step = tensor_parallel_steps(start.shape).step;
 
   fmt::print(out,
              "distributed model of a tensor-parallel decode step: {} on {} at {} threads, "

@@ -22,7 +22,9 @@ namespace aigc {
 //    NVML; empty where the machine exposes neither).
 // 8: ranks, t_comm_s, alpha_s, beta_s_per_byte, t_comm_fit_s and t_comm_model_s added (MPI
 //    ranks, the collectives and the distributed model).
-inline constexpr int kResultsSchemaVersion = 8;
+// 9: t_one_rank_s, t_wall_model_s and distributed_efficiency added (the tensor-parallel
+//    decoder's rows, tp=P).
+inline constexpr int kResultsSchemaVersion = 9;
 inline constexpr int kCsvSchemaVersion = kResultsSchemaVersion;
 
 struct ResultRow {
@@ -55,6 +57,7 @@ struct ResultRow {
   std::string energy_source;
   int ranks = 1;
   std::optional<double> t_comm_s, alpha_s, beta_s_per_byte, t_comm_fit_s, t_comm_model_s;
+  std::optional<double> t_one_rank_s, t_wall_model_s, distributed_efficiency;
   std::optional<double> max_rel_error, error_tolerance;
   std::string status = "ok";
   // Not a column: each repetition's time, written beside the CSV and inside the JSON.

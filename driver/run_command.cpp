@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 
 #include "benchmarks/runner.hpp"
 #include "core/energy.hpp"
@@ -16,6 +18,8 @@
 #include "core/stats.hpp"
 #include "distributed/communicator.hpp"
 #include "driver/collectives_rows.hpp"
+#include "driver/measure.hpp"
+#include "driver/tensor_parallel_rows.hpp"
 #include "driver/summary_table.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
@@ -43,57 +47,6 @@ struct RunPlan {
   std::vector<int> threads;
   TimingPolicy timing;
 };
-
-Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::string status) {
-  const BackendDescriptor& d = find_backend(spec.backend);
-  // The dtype column: the weight format where it is not fp32, else the backend's arithmetic.
-  const WeightFormat format = find_workload(spec.workload).weight_format(spec.shape);
-  return Measurement{
-      .workload = spec.workload,
-      .shape = spec.shape,
-      .backend = spec.backend,
-      .simd_target = d.simd_target(),
-      .dtype = format != WeightFormat::f32 ? weight_format_name(format) : d.default_dtype(),
-      .threads = spec.threads,
-      .compute_class = d.compute_class,
-      .counts = counts,
-      .status = std::move(status)};
-}
-
-// Verifies and times one spec; every failure becomes the row's status, so the run goes on.
-// A device fault is also returned in `*fault`, where given: nothing more can run on that device.
-Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing,
-                    std::string* fault = nullptr) {
-  Measurement m = unmeasured(spec, counts, "ok");
-  try {
-    if (const auto why = reason_not_runnable(spec)) {
-      m.status = "skipped: " + *why;
-      return m;
-    }
-    ReadyCase ready = make_ready_case(spec);
-    m.max_rel_error = ready.max_rel_error;
-    m.tolerance = ready.tolerance;
-    if (m.compute_class == ComputeClass::gpu) {
-      m.upload_s = ready.upload_s;
-      m.download_s = ready.download_s;
-    }
-    std::string error;
-    m.times_s = time_ready_case(spec, ready, timing, error, &m.energy_j);
-    if (!m.energy_j.empty())
-      m.energy_source = energy_description(m.compute_class == ComputeClass::gpu);
-    if (!error.empty()) m.status = "error: " + error;
-  } catch (const UnsupportedOp& e) {
-    m.status = std::string("skipped: ") + e.what();
-  } catch (const InsufficientMemory& e) {
-    m.status = std::string("skipped: ") + e.what();
-  } catch (const DeviceFault& e) {
-    m.status = std::string("error: ") + e.what();
-    if (fault != nullptr) *fault = e.what();
-  } catch (const std::exception& e) {
-    m.status = std::string("error: ") + e.what();
-  }
-  return m;
-}
 
 // The accuracy of each real model's weight format in the run (workloads/decoder), beside its
 // decoder rows: measured once per (model, format) on the openmp backend at all cores, the
@@ -178,6 +131,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.backend = m.backend;
     r.dtype = m.dtype;
     r.threads = m.threads;
+    r.ranks = m.ranks;
     r.simd_target = m.simd_target;
     r.status = m.status;
     r.max_rel_error = m.max_rel_error;
@@ -212,13 +166,15 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
                                               probe.peak_flops(ComputeClass::scalar_core, 1),
                                               probe.peak_bytes_per_s(working_set(m.counts), 1));
     const ComputeClass cls = m.compute_class;
+    // The cores the row ran on: each rank's threads.
+    const int cores = m.threads * m.ranks;
     // The bandwidth this backend's hardware has for a working set of these counts.
     auto bandwidth = [&](const WorkCounts& c) {
       return cls == ComputeClass::gpu ? probe.gpu_bytes_per_s()
-                                      : probe.peak_bytes_per_s(working_set(c), m.threads);
+                                      : probe.peak_bytes_per_s(working_set(c), cores);
     };
     if (cls != ComputeClass::gpu || probe.gpu) {
-      r.peak_flops = probe.peak_flops(cls, m.threads, m.dtype);
+      r.peak_flops = probe.peak_flops(cls, cores, m.dtype);
       r.peak_bytes_per_s = bandwidth(m.counts);
       const auto roof =
           models::roofline(m.counts.flops, m.counts.bytes, *r.peak_flops, *r.peak_bytes_per_s);
@@ -240,6 +196,12 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     }
     const SampleStats st = summarize(m.times_s);
     set_time_columns(r, st);
+    // On ranks: the communication inside, and the same shape on one rank alone.
+    if (!m.comm_s.empty()) r.t_comm_s = summarize(m.comm_s).median;
+    if (m.one_rank_s) {
+      r.t_one_rank_s = m.one_rank_s;
+      r.distributed_efficiency = *m.one_rank_s / (m.ranks * st.median);
+    }
     if (m.counts.tokens > 0) r.tokens_per_s = double(m.counts.tokens) / st.median;
     if (r.baseline_time_s) {
       r.speedup_vs_scalar = models::measured_acceleration(*r.baseline_time_s, st.median);
@@ -319,14 +281,39 @@ RunPlan validate(const RunOptions& o) {
     find_backend(b);
     add_once(plan.backends, b);  // a configuration named twice is measured once
   }
-  if (!o.shapes.empty() && workloads.size() != 1) {
-    throw InvalidArgument(
-        "shapes",
-        fmt::format("shapes belong to one workload: choose it with --workloads ({} are chosen)",
-                    workloads.size()));
+  // Shapes given with several workloads go each to the one workload that reads it; a workload
+  // given none runs its preset's (`--workloads collectives,decoder --shapes cfg=...,tp=2`).
+  std::map<const Workload*, std::vector<std::string>> given;
+  for (const std::string& text : o.shapes) {
+    if (workloads.size() == 1) {
+      given[workloads.front()].push_back(text);
+      continue;
+    }
+    std::vector<const Workload*> readers;
+    std::string problems;
+    for (const Workload* w : workloads) {
+      try {
+        w->canonical_shape(text);
+        readers.push_back(w);
+      } catch (const InvalidArgument& e) {
+        problems += fmt::format("{}{}: {}", problems.empty() ? "" : "; ", w->name(), e.detail());
+      }
+    }
+    if (readers.size() != 1) {
+      throw InvalidArgument(
+          "shapes", readers.empty()
+                        ? fmt::format("'{}' is a shape of none of the workloads chosen ({})", text,
+                                      problems)
+                        : fmt::format("'{}' reads as a shape of several workloads chosen: choose "
+                                      "one with --workloads",
+                                      text));
+    }
+    given[readers.front()].push_back(text);
   }
   for (const Workload* w : workloads) {
-    std::vector<std::string> texts = o.shapes.empty() ? w->preset_shapes(o.preset) : o.shapes;
+    const auto mine = given.find(w);
+    std::vector<std::string> texts =
+        mine != given.end() ? mine->second : w->preset_shapes(o.preset);
     std::vector<std::string> seen;
     for (const std::string& text : texts) {
       const std::string shape = w->canonical_shape(text);
@@ -343,16 +330,28 @@ RunPlan validate(const RunOptions& o) {
       plan.shapes.back().unit_counts = w->counts(plan.shapes.back().unit_shape);
     }
   }
-  if (dist::world_size() > 1 && !plan.shapes.empty()) {
+  // Under mpirun -np P the compute shapes are those split over exactly P ranks (tp=P).
+  const int ranks = dist::world_size();
+  for (const PlannedShape& p : plan.shapes) {
+    const int split = p.workload->ranks(p.shape);
+    if (split == ranks) continue;
+    if (split > 1) {
+      throw InvalidArgument("shapes", fmt::format("'{}': tp={} needs a run of {} ranks, and this "
+                                                  "one has {} (start it with mpirun -np {})",
+                                                  p.shape, split, split, ranks, split));
+    }
     throw InvalidArgument(
         "workloads",
-        fmt::format("{} runs in one process, and this run has {} ranks: start it without mpirun "
-                    "(or with -np 1); under mpirun only collectives run",
-                    plan.shapes.front().workload->name(), dist::world_size()));
+        fmt::format("{} runs in one process ('{}'), and this run has {} ranks: start it without "
+                    "mpirun (or with -np 1); under mpirun only collectives and decoder shapes "
+                    "with tp={} run",
+                    p.workload->name(), p.shape, ranks, ranks));
   }
   for (const int t : o.threads) add_once(plan.threads, t);
   const int cores = machine_info().cores;
-  if (plan.threads.empty()) {
+  if (plan.threads.empty() && ranks > 1) {
+    plan.threads = {std::max(1, cores / ranks)};  // the ranks share the cores
+  } else if (plan.threads.empty()) {
     plan.threads = {1};
     if (cores > 1) plan.threads.push_back(cores);
   }
@@ -509,13 +508,27 @@ int finish_run(std::vector<ResultRow>& rows, const RunOptions& o, std::ostream& 
   return 0;
 }
 
+// Every (shape, backend, threads) of a run on ranks, in the same order on every rank.
+std::vector<TensorParallelSpec> tensor_parallel_specs(const RunPlan& plan) {
+  std::vector<TensorParallelSpec> specs;
+  for (const PlannedShape& p : plan.shapes) {
+    for (BenchSpec& spec :
+         expand_specs(p.workload->name(), {p.shape}, plan.backends, plan.threads)) {
+      specs.push_back({std::move(spec), p.counts});
+    }
+  }
+  return specs;
+}
+
 // Rank 0's part of a run (the whole run in one process): it alone probes, writes and prints.
 int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std::ostream& err) {
   // One run per output at a time; it clears what a killed run left beside the pair.
   const OutputLock lock(o.out, "out", {repetitions_path(o.out)});
-  // A run of collectives only needs no ceilings (and must not probe while other ranks spin).
+  const int ranks = dist::world_size();
+  // A run of collectives only needs no ceilings.
   if (plan.shapes.empty()) {
-    fmt::print(out, "machine: {}\nranks: {}\n", machine_id(), dist::world_size());
+    if (ranks > 1) dist::idle_barrier();  // the other ranks wait for the output's lock
+    fmt::print(out, "machine: {}\nranks: {}\n", machine_id(), ranks);
     std::vector<ResultRow> rows = measure_collectives(plan.collective_shapes, plan.timing, out);
     return finish_run(rows, o, out, err);
   }
@@ -538,6 +551,19 @@ int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std
     }
   }
 
+  if (ranks > 1) {
+    // Tensor-parallel rows: the other ranks, asleep while this one probed, join in.
+    fmt::print(out, "ranks: {} (each at {} thread(s))\n", ranks, fmt::join(plan.threads, ","));
+    dist::idle_barrier();
+    const std::vector<Measurement> measurements =
+        measure_tensor_parallel(tensor_parallel_specs(plan), plan.timing, out);
+    std::vector<ResultRow> rows = apply_models(measurements, {}, probe);
+    if (o.accuracy) fmt::print(out, "accuracy: not measured on ranks (f32 weights only)\n");
+    std::vector<ResultRow> collectives =
+        measure_collectives(plan.collective_shapes, plan.timing, out);
+    rows.insert(rows.end(), collectives.begin(), collectives.end());
+    return finish_run(rows, o, out, err);
+  }
   const auto baselines = measure_serial_baselines(plan, out);
   const std::vector<Measurement> measurements = run_plan(plan, baselines, o.scalar_budget_s, out);
   std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
@@ -572,6 +598,8 @@ int run_command(const RunOptions& o, std::ostream& root_out, std::ostream& root_
     throw;
   }
   if (!root) {
+    dist::idle_barrier();  // rank 0 takes the output's lock and probes alone first
+    measure_tensor_parallel(tensor_parallel_specs(plan), plan.timing, out);
     measure_collectives(plan.collective_shapes, plan.timing, out);
     return 0;
   }

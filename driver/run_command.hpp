@@ -44,6 +44,12 @@ struct Measurement {
   std::optional<double> max_rel_error, tolerance;
   std::optional<double> upload_s, download_s;  // GPU backends only
   std::string status = "ok";
+  // A case split over MPI ranks (the decoder's tp=P): their number, the slowest rank's seconds
+  // in communication per operation of each repetition, and the same shape's median time in one
+  // process on rank 0 alone (same backend and threads): the distributed model's T_compute(1).
+  int ranks = 1;
+  std::vector<double> comm_s;
+  std::optional<double> one_rank_s;
 };
 
 // What the serial model knows about one shape: T_single of one unit on scalar.

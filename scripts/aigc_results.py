@@ -30,7 +30,8 @@ ADDED_IN = {"upload_s": 2, "download_s": 2, "machine": 3, "format_speedup": 4,
             "knee_batch": 5, "above_roofline": 6, "energy_j": 7, "avg_power_w": 7,
             "joules_per_token": 7, "flop_per_joule": 7, "energy_source": 7,
             "ranks": 8, "t_comm_s": 8, "alpha_s": 8, "beta_s_per_byte": 8, "t_comm_fit_s": 8,
-            "t_comm_model_s": 8}
+            "t_comm_model_s": 8, "t_one_rank_s": 9, "t_wall_model_s": 9,
+            "distributed_efficiency": 9}
 SCHEMA_VERSIONS = set(range(1, SCHEMA_VERSION + 1))
 KEY = ["workload", "shape", "phase", "backend", "dtype", "threads"]
 

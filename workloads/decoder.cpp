@@ -16,6 +16,7 @@
 #include "decoder/reference.hpp"
 #include "decoder/stored_weights.hpp"
 #include "decoder/tokenizer.hpp"
+#include "distributed/tensor_group.hpp"
 #include "workloads/shape_args.hpp"
 
 namespace aigc {
@@ -60,7 +61,8 @@ DecoderShape parse_decoder_shape(const std::string& text) {
                            {"gen", 0, ctx - 1, false, 0},
                            {"batch", 1, DecoderModel::kMaxBatch, false, 1},
                            {"layers", 1, s.config.n_layer, false, s.config.n_layer},
-                           {"logits", 0, 1, false, 1}});
+                           {"logits", 0, 1, false, 1},
+                           {"tp", 1, 1024, false, 1}});
   } catch (const InvalidArgument& e) {
     // Quote the shape as the user typed it, cfg included, not the part parsed here.
     std::string detail = e.detail();
@@ -82,6 +84,14 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   }
   s.config.n_layer = v.at("layers");
   s.logits = v.at("logits") == 1;
+  s.tp = static_cast<int>(v.at("tp"));
+  if (s.tp > 1) {
+    try {
+      tensor_share(s.config, 0, s.tp);  // the heads and the MLP split evenly, or say why not
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("shapes", fmt::format("'{}': tp: {}", text, e.detail()));
+    }
+  }
   if (!dtype.empty()) {
     try {
       s.format = parse_weight_format(dtype, "dtype");
@@ -89,6 +99,11 @@ DecoderShape parse_decoder_shape(const std::string& text) {
     } catch (const InvalidArgument& e) {
       throw InvalidArgument("shapes", fmt::format("'{}': dtype: {}", text, e.detail()));
     }
+  }
+  if (s.tp > 1 && s.format != WeightFormat::f32) {
+    throw InvalidArgument("shapes", fmt::format("'{}': tp={} takes f32 weights only (a share of "
+                                                "{} blocks is not built)",
+                                                text, s.tp, weight_format_name(s.format)));
   }
   if (s.prompt + s.gen > ctx) {
     throw InvalidArgument("shapes", fmt::format("'{}': prompt + gen = {} exceeds {}'s context of "
@@ -106,6 +121,7 @@ std::string format_decoder_shape(const DecoderShape& s) {
     out += fmt::format(",layers={}", s.config.n_layer);
   if (!s.logits) out += ",logits=0";
   if (s.format != WeightFormat::f32) out += fmt::format(",dtype={}", weight_format_name(s.format));
+  if (s.tp > 1) out += fmt::format(",tp={}", s.tp);
   return out;
 }
 
@@ -140,27 +156,28 @@ std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab,
 
 class DecoderCase final : public WorkloadCase {
  public:
+  // Builds the model (nothing passes between ranks yet: a failure here can be agreed on before
+  // any collective); the prompts fill their caches on the first run or verification.
   DecoderCase(Backend& backend, const DecoderShape& s)
       : s_(s),
         weights_(named_model_weights(s.config)),
-        model_(backend, *weights_, s.prompt + s.gen, s.format, s.batch),
+        group_(s.tp > 1 ? dist::make_world_tensor_group(s.tp) : nullptr),
+        model_(backend, *weights_, s.prompt + s.gen, s.format, s.batch, group_.get()),
         activations_(backend.descriptor().operand_rounding_for(s.format).activations) {
     for (std::int64_t b = 0; b < s.batch; ++b) {
       prompts_.push_back(random_prompt(s.prompt, s.config.vocab, 99 + std::uint64_t(b)));
       all_.push_back(b);
     }
     model_.prepare(s.prompt, s.gen, s.batch);
-    if (s.gen == 0) return;
-    // Each prompt fills its sequence's cache once, untimed; its argmax is the first token fed.
-    for (std::int64_t b = 0; b < s.batch; ++b)
-      first_tokens_.push_back(argmax(model_.forward(prompts_[b], true, b), 0));
-    if (!s.logits) set_feed();
   }
+
+  double communication_s() const override { return group_ ? group_->communication_s() : 0; }
 
   // A decode run is the gen steps alone, each fed by the previous one's argmax on the backend:
   // nothing returns to the host until the timer has stopped. A batch runs every step of all its
   // sequences together.
   void run() override {
+    fill_prompts();
     if (s_.gen == 0) {
       model_.rewind(0);
       const auto logits = model_.forward(prompts_[0], s_.logits);
@@ -175,6 +192,7 @@ class DecoderCase final : public WorkloadCase {
   // to three, else of the first, the middle and the last (each is a whole float64 forward; the
   // tests check every sequence of a batch against the same sequence alone).
   double verify() override {
+    fill_prompts();
     if (s_.gen == 0) {
       model_.rewind(0);
       model_.poison();
@@ -208,6 +226,14 @@ class DecoderCase final : public WorkloadCase {
   }
 
  private:
+  // Each prompt fills its sequence's cache once, untimed; its argmax is the first token fed.
+  void fill_prompts() {
+    if (s_.gen == 0 || !first_tokens_.empty()) return;
+    for (std::int64_t b = 0; b < s_.batch; ++b)
+      first_tokens_.push_back(argmax(model_.forward(prompts_[b], true, b), 0));
+    if (!s_.logits) set_feed();
+  }
+
   // The gen steps from the end of the prompts (a single sequence's steps are recorded and
   // replayed where the backend records).
   void decode(bool greedy) {
@@ -228,6 +254,7 @@ class DecoderCase final : public WorkloadCase {
 
   DecoderShape s_;
   std::shared_ptr<const DecoderWeights> weights_;
+  std::unique_ptr<TensorGroup> group_;  // tp > 1: this rank's group
   DecoderModel model_;
   // How the backend rounds this format's activations: the reference rounds them too.
   ActivationRounding activations_;
@@ -380,10 +407,22 @@ std::string DecoderWorkload::with_batch(const std::string& shape, std::int64_t b
   return format_decoder_shape(s);
 }
 
+int DecoderWorkload::ranks(const std::string& shape) const {
+  return parse_decoder_shape(shape).tp;
+}
+
+std::string DecoderWorkload::with_ranks(const std::string& shape, int ranks) const {
+  DecoderShape s = parse_decoder_shape(shape);
+  s.tp = ranks;
+  return format_decoder_shape(s);
+}
+
 std::string DecoderWorkload::unit_shape(const std::string& shape) const {
-  // One block for one token of one sequence, without the logits, at the phase's mean position.
+  // One block for one token of one sequence, without the logits, at the phase's mean position,
+  // in one process.
   DecoderShape s = parse_decoder_shape(shape);
   s.batch = 1;
+  s.tp = 1;
   const std::int64_t position = s.gen == 0 ? s.prompt / 2 : s.prompt + s.gen / 2;
   s.prompt = std::max<std::int64_t>(1, position);
   s.gen = 1;

@@ -8,7 +8,9 @@
 // by default), layers=N (the first N blocks) and logits=0 (stop
 // after the last block, feeding fixed tokens): together they make the serial model's unit,
 // one layer for one token step; batch=B (decode rows) runs B sequences, each with its own
-// prompt and KV cache, every step of all B together (one [B, C] GEMM per projection).
+// prompt and KV cache, every step of all B together (one [B, C] GEMM per projection); tp=P
+// splits the model over the P ranks of an mpirun (Megatron-style tensor parallelism:
+// decoder/tensor_parallel.hpp), each rank on the run's backend with its own threads.
 #include <optional>
 
 #include "decoder/config.hpp"
@@ -23,6 +25,7 @@ struct DecoderShape {
   bool logits = true;
   // dtype=: how the projections and the output matrix are stored (decoder/stored_weights).
   WeightFormat format = WeightFormat::f32;
+  int tp = 1;  // tensor-parallel ranks
 };
 
 // The ops a model of this architecture runs.
@@ -55,6 +58,8 @@ class DecoderWorkload final : public Workload {
   std::string with_weight_format(const std::string& shape, WeightFormat f) const override;
   std::int64_t batch(const std::string& shape) const override;
   std::string with_batch(const std::string& shape, std::int64_t batch) const override;
+  int ranks(const std::string& shape) const override;
+  std::string with_ranks(const std::string& shape, int ranks) const override;
   std::string unit_shape(const std::string& shape) const override;
   std::unique_ptr<WorkloadCase> make_case(Backend& backend,
                                           const std::string& shape) const override;

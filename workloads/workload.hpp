@@ -40,6 +40,9 @@ class WorkloadCase {
   virtual double verify() = 0;
   // The error above which verify() means the backend is wrong, derived from the arithmetic.
   virtual double tolerance() const = 0;
+  // Seconds this rank has spent in communication between ranks since the case was made (a
+  // tensor-parallel decoder's collectives); 0 for a case in one process.
+  virtual double communication_s() const { return 0; }
 };
 
 class Workload {
@@ -79,6 +82,10 @@ class Workload {
   virtual std::string with_batch(const std::string& shape, std::int64_t /*batch*/) const {
     return shape;
   }
+  // The MPI ranks a case of this shape runs on together (the decoder's tp=P), and the same
+  // shape on another number of ranks: 1 and the shape itself where one process runs it.
+  virtual int ranks(const std::string& /*shape*/) const { return 1; }
+  virtual std::string with_ranks(const std::string& shape, int /*ranks*/) const { return shape; }
   // The shape of one unit of work, run alone on the scalar backend for the serial model.
   virtual std::string unit_shape(const std::string& shape) const = 0;
   virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend,

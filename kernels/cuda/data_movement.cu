@@ -16,17 +16,19 @@ constexpr int kThreads = 256;
 unsigned blocks_for(std::int64_t n) { return grid_dim(ceil_div(n, kThreads), "elements", true); }
 
 __global__ void embed_kernel(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
-                             std::int64_t dim, std::int64_t vocab, const float* wte,
+                             std::int64_t dim, EmbedTable table, const float* wte,
                              const float* wpe, float* x) {
   const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (e >= tokens * dim) return;
   const std::int64_t t = e / dim, c = e % dim;
   const std::int64_t id = ids[t];
-  if (id < 0 || id >= vocab) {
+  if (id < 0 || id >= table.vocab) {
     x[e] = CUDART_NAN_F;
     return;
   }
-  x[e] = wpe != nullptr ? wte[id * dim + c] + wpe[(pos0 + t) * dim + c] : wte[id * dim + c];
+  const std::int64_t row = id - table.begin;
+  const float token = row >= 0 && row < table.rows ? wte[row * dim + c] : 0.0f;
+  x[e] = wpe != nullptr ? token + wpe[(pos0 + t) * dim + c] : token;
 }
 
 // One block: each thread scans a strided slice keeping its best (value, index) and whether it
@@ -101,11 +103,11 @@ __global__ void merge_heads_kernel(const float* o, float* y, std::int64_t T, std
 }  // namespace
 
 void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0, std::int64_t dim,
-                  std::int64_t vocab, const float* wte, const float* wpe, float* x,
+                  EmbedTable table, const float* wte, const float* wpe, float* x,
                   cudaStream_t stream) {
   if (tokens * dim <= 0) return;
-  launch(embed_kernel, blocks_for(tokens * dim), kThreads, 0, stream, ids, tokens, pos0, dim, vocab,
-         wte, wpe, x);
+  launch(embed_kernel, blocks_for(tokens * dim), kThreads, 0, stream, ids, tokens, pos0, dim,
+         table, wte, wpe, x);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

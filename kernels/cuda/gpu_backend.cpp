@@ -253,11 +253,15 @@ void GpuBackend::download_ids(const Buffer& src, std::size_t offset, std::span<s
 }
 
 void GpuBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                       std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x) {
-  require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x);
-  const std::int64_t vocab = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
-  launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim, vocab, wte.as<const float>(),
-               wpe != nullptr ? wpe->as<const float>() : nullptr, x.as<float>(), stream());
+                       std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
+                       VocabRows rows) {
+  require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
+  const std::int64_t table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
+  launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim,
+               {.begin = rows.begin, .rows = table_rows,
+                .vocab = rows.vocab > 0 ? rows.vocab : table_rows},
+               wte.as<const float>(), wpe != nullptr ? wpe->as<const float>() : nullptr,
+               x.as<float>(), stream());
 }
 
 void GpuBackend::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,

@@ -93,10 +93,15 @@ void launch_silu_mul(const float* a, const float* b, float* y, std::int64_t n, c
 // RoPE in place, as RopeShape (core/op_shapes.hpp) says.
 void launch_rope(float* x, std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
                  std::int64_t row_floats, std::int64_t pos0, float base, cudaStream_t stream);
-// x[t,:] = wte[ids[t],:] + wpe[pos0 + t,:] (wpe null: wte's row alone); ids in device memory;
-// an id outside 0..vocab-1 gives a row of NaN.
+// The ids wte's rows hold: begin .. begin + rows - 1 of a vocabulary of `vocab`.
+struct EmbedTable {
+  std::int64_t begin = 0, rows = 0, vocab = 0;
+};
+// x[t,:] = wte[ids[t] - begin,:] + wpe[pos0 + t,:] (wpe null: wte's row alone); ids in device
+// memory; an id outside 0..vocab-1 gives a row of NaN, one of the vocabulary outside the table's
+// rows a row of zeros (plus wpe's).
 void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0, std::int64_t dim,
-                  std::int64_t vocab, const float* wte, const float* wpe, float* x,
+                  EmbedTable table, const float* wte, const float* wpe, float* x,
                   cudaStream_t stream);
 // *out = index of the largest of x[0..n) (the first on a tie), -1 if any is not finite.
 void launch_argmax(const float* x, std::int64_t n, std::int32_t* out, cudaStream_t stream);

@@ -1,0 +1,58 @@
+#include "driver/measure.hpp"
+
+#include "core/energy.hpp"
+#include "core/errors.hpp"
+#include "kernels/registry.hpp"
+
+namespace aigc {
+
+Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::string status) {
+  const BackendDescriptor& d = find_backend(spec.backend);
+  // The dtype column: the weight format where it is not fp32, else the backend's arithmetic.
+  const WeightFormat format = find_workload(spec.workload).weight_format(spec.shape);
+  return Measurement{
+      .workload = spec.workload,
+      .shape = spec.shape,
+      .backend = spec.backend,
+      .simd_target = d.simd_target(),
+      .dtype = format != WeightFormat::f32 ? weight_format_name(format) : d.default_dtype(),
+      .threads = spec.threads,
+      .compute_class = d.compute_class,
+      .counts = counts,
+      .status = std::move(status)};
+}
+
+Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing,
+                    std::string* fault) {
+  Measurement m = unmeasured(spec, counts, "ok");
+  try {
+    if (const auto why = reason_not_runnable(spec)) {
+      m.status = "skipped: " + *why;
+      return m;
+    }
+    ReadyCase ready = make_ready_case(spec);
+    m.max_rel_error = ready.max_rel_error;
+    m.tolerance = ready.tolerance;
+    if (m.compute_class == ComputeClass::gpu) {
+      m.upload_s = ready.upload_s;
+      m.download_s = ready.download_s;
+    }
+    std::string error;
+    m.times_s = time_ready_case(spec, ready, timing, error, &m.energy_j);
+    if (!m.energy_j.empty())
+      m.energy_source = energy_description(m.compute_class == ComputeClass::gpu);
+    if (!error.empty()) m.status = "error: " + error;
+  } catch (const UnsupportedOp& e) {
+    m.status = std::string("skipped: ") + e.what();
+  } catch (const InsufficientMemory& e) {
+    m.status = std::string("skipped: ") + e.what();
+  } catch (const DeviceFault& e) {
+    m.status = std::string("error: ") + e.what();
+    if (fault != nullptr) *fault = e.what();
+  } catch (const std::exception& e) {
+    m.status = std::string("error: ") + e.what();
+  }
+  return m;
+}
+
+}  // namespace aigc

@@ -1,0 +1,20 @@
+#pragma once
+// One configuration measured in this process: built, verified against its reference, timed by
+// Google Benchmark; every failure becomes the row's status.
+#include <optional>
+#include <string>
+
+#include "benchmarks/runner.hpp"
+#include "driver/run_command.hpp"
+
+namespace aigc {
+
+// The row of a spec that was not measured, with `status` saying why.
+Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::string status);
+
+// Verifies and times one spec; every failure becomes the row's status, so the run goes on.
+// A device fault is also returned in `*fault`, where given: nothing more can run on that device.
+Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing,
+                    std::string* fault = nullptr);
+
+}  // namespace aigc
