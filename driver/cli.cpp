@@ -370,8 +370,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                "cores)");
   run->add_option("--preset", rt.preset, "shape set: smoke, quick (default), full, gpu (the GPU targets: scripts/gpu-check.sh)");
   rf.shapes = run->add_option("--shapes", rt.shapes,
-                              "explicit shapes for one workload, ';'-separated, e.g. "
-                              "\"M=512,N=768,K=768,bias=1\"");
+                              "explicit shapes, ';'-separated, e.g. \"M=512,N=768,K=768,bias=1\"; "
+                              "with several workloads each shape goes to the one that reads it "
+                              "and the others run their preset's (under mpirun -np P: "
+                              "\"cfg=gpt2-124m,prompt=128,gen=32,tp=P\")");
   rf.out = run->add_option("--out", rt.out,
                            "results file, replaced atomically (default: "
                            "aigcbench-results.csv or .json)");

@@ -284,6 +284,10 @@ RunPlan validate(const RunOptions& o) {
   // Shapes given with several workloads go each to the one workload that reads it; a workload
   // given none runs its preset's (`--workloads collectives,decoder --shapes cfg=...,tp=2`).
   std::map<const Workload*, std::vector<std::string>> given;
+  if (!o.shapes.empty() && o.workloads.empty()) {
+    throw InvalidArgument("shapes", "shapes belong to the workloads named: choose them with "
+                                    "--workloads");
+  }
   for (const std::string& text : o.shapes) {
     if (workloads.size() == 1) {
       given[workloads.front()].push_back(text);

@@ -154,7 +154,7 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
                  "S=0 is out of range");
   check_rejected({"--workloads", "attention", "--shapes", "B=1,H=12,S=9999999,D=64"}, "--shapes",
                  "valid: 1..65536");
-  check_rejected({"--shapes", "M=8,N=8,K=8"}, "--shapes", "choose it with --workloads");
+  check_rejected({"--shapes", "M=8,N=8,K=8"}, "--shapes", "choose them with --workloads");
   check_rejected({"--workloads", "decoder", "--shapes", "prompt=8"}, "--shapes",
                  "missing key 'cfg'");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=gpt9,prompt=8"}, "--shapes",
@@ -326,6 +326,15 @@ TEST_CASE("a batch in a decoder shape is refused by name where it cannot run") {
                  "--shapes", "batch=0 is out of range (valid: 1..4096)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,batch=4"}, "--shapes",
                  "batch=4 needs decode steps (gen > 0)");
+}
+
+TEST_CASE("shapes with several workloads go each to the one that reads it, or are refused") {
+  check_rejected({"--workloads", "matmul,decoder", "--shapes", "cfg=tiny,prompt=8;X=1"},
+                 "--shapes", "'X=1' is a shape of none of the workloads chosen (matmul: ");
+  // A tensor-parallel shape in one process: refused by name before any work.
+  check_rejected({"--workloads", "collectives,decoder", "--shapes", "cfg=tiny,prompt=8,tp=2"},
+                 "--shapes", "tp=2 needs a run of 2 ranks, and this one has 1 (start it with "
+                             "mpirun -np 2)");
 }
 
 TEST_CASE("generate refuses bad model files, sampling settings and prompts by name") {
