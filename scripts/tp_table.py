@@ -38,7 +38,7 @@ def table(df):
         aigc_results.fail(TOOL, "needs rows on 1 rank and on several (scripts/tp_target.sh)")
     gen = int(aigc_results.shape_items(one["shape"].iloc[0])["gen"])
     lines = ["| configuration | tokens/s, median [min–max] of rounds | ms per step | "
-             "in communication | distributed model (measured) | efficiency over 1 rank at "
+             "in communication | distributed model, ms per step | efficiency over 1 rank at "
              "the same threads |",
              "|---|---|---|---|---|---|"]
 
@@ -51,7 +51,6 @@ def table(df):
                              lambda v: f"{v:.0f}%")
             if part["t_wall_model_s"].notna().all():
                 model, _ = spread(list(1e3 * part["t_wall_model_s"] / gen), lambda v: f"{v:.2f}")
-                model = f"{model} ms a step"
             if part["distributed_efficiency"].notna().all():
                 eff, _ = spread(list(100 * part["distributed_efficiency"]), lambda v: f"{v:.0f}%")
         lines.append(f"| {label} | {tps} | {ms} | {comm} | {model} | {eff} |")
@@ -59,7 +58,8 @@ def table(df):
 
     ranks = int(split["ranks"].iloc[0])
     row(one, f"1 rank × {int(one['threads'].iloc[0])} threads, `{one['backend'].iloc[0]}`")
-    row(split, f"{ranks} ranks × {int(split['threads'].iloc[0])} thread(s), "
+    threads = int(split["threads"].iloc[0])
+    row(split, f"{ranks} ranks × {threads} thread{'s' if threads > 1 else ''}, "
                f"`{split['backend'].iloc[0]}`, tp={ranks}")
     pairs = list(zip(one["tokens_per_s"], split["tokens_per_s"]))
     ratio, _ = spread([100 * s / o for o, s in pairs], lambda v: f"{v:.0f}%")

@@ -22,16 +22,18 @@ for op in pingpong allreduce allgather; do
     collectives+=";op=${op},bytes=${bytes}"
   done
 done
-common=(--workloads decoder --backends openmp --repetitions 5 --min-time 0.5 --no-accuracy
+common=(--backends openmp --repetitions 5 --min-time 0.5 --no-accuracy
         --probe-file "results/probe-${machine}.json")
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r of $rounds: 1 rank x 2 threads"
-  "$bin" run "${common[@]}" --shapes "$shape" --threads 2 --out "$work/one-$r.csv" |
-    grep -E "^\[|tok/s" || true
+  "$bin" run "${common[@]}" --workloads decoder --shapes "$shape" --threads 2 \
+    --out "$work/one-$r.csv" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+  grep -E "^\[" "$work/log"
   echo "round $r of $rounds: 2 ranks x 1 thread (tp=2)"
   mpirun --oversubscribe -np 2 "$bin" run "${common[@]}" --workloads collectives,decoder \
-    --shapes "${shape},tp=2${collectives}" --threads 1 --out "$work/tp-$r.csv" |
-    grep -E "^\[.*decoder" || true
+    --shapes "${shape},tp=2${collectives}" --threads 1 --out "$work/tp-$r.csv" \
+    > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+  grep -E "^\[.*decoder" "$work/log"
 done
 mkdir -p results
 # One CSV (every file has the same header; each round's rows keep their run_id), and the
