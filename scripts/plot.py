@@ -25,6 +25,10 @@ Writes, as PNG and SVG:
                       own alpha-beta fit per regime and the algorithm's cost from the ping-pong
                       fit (when the CSV has collectives rows: mpirun -np P ... --workloads
                       collectives).
+  tensor-parallel:    each tensor-parallel decoder row (tp=P): its time split into compute and
+                      communication, beside the distributed model's (one rank's time / P plus
+                      the collectives' cost) and one rank's time, with any one-process row of
+                      the same model for comparison (when the CSV has rows with ranks > 1).
 Rows without a time (skipped or failed) are listed on stderr, never silently dropped.
 """
 import argparse
@@ -360,6 +364,59 @@ def plot_collectives(df, out_dir):
     return save(fig, out_dir, "collectives")
 
 
+def plot_tensor_parallel(df, out_dir):
+    """Per tensor-parallel decoder row (median over its runs): measured time split into compute
+    and communication, the distributed model's time split the same way, one rank alone; and the
+    one-process decode rows of the same model, all in ms per step."""
+    rows = df[(df["workload"] == "decoder") & df["time_median_s"].notna()].copy()
+    if "ranks" not in rows or not (rows["ranks"] > 1).any():
+        return None
+    rows["model"] = [shape_items(s)["cfg"] for s in rows["shape"]]
+    rows["gen"] = [int(shape_items(s).get("gen", "0")) for s in rows["shape"]]
+    rows = rows[rows["gen"] > 0]
+    split = rows[rows["ranks"] > 1]
+    if split.empty:
+        return None
+    bars = []  # (label, [(value ms, part label, colour)])
+    per_step = lambda part, column: 1e3 * (part[column] / part["gen"]).median()  # noqa: E731
+    for model in dict.fromkeys(split["model"]):
+        alone = rows[(rows["model"] == model) & (rows["ranks"] == 1)]
+        for (backend, threads), part in alone.groupby(["backend", "threads"]):
+            bars.append((f"{model}\n1 rank x {threads} thr\n{backend}",
+                         [(per_step(part, "time_median_s"), "measured: compute", "C0")]))
+        for (backend, threads, ranks), part in split[split["model"] == model].groupby(
+                ["backend", "threads", "ranks"]):
+            comm = per_step(part, "t_comm_s")
+            bars.append((f"{model}\n{ranks} ranks x {threads} thr\n{backend}",
+                         [(per_step(part, "time_median_s") - comm, "measured: compute", "C0"),
+                          (comm, "measured: communication", "C3")]))
+            if part["t_wall_model_s"].notna().all():
+                model_comm = per_step(part, "t_comm_model_s")
+                bars.append((f"model\n{ranks} ranks",
+                             [(per_step(part, "t_one_rank_s") / ranks, "model: one rank / P", "C1"),
+                              (model_comm, "model: collectives (ping-pong ring costs)", "C2")]))
+            if part["t_one_rank_s"].notna().all():
+                bars.append((f"one rank alone\nx {threads} thr",
+                             [(per_step(part, "t_one_rank_s"), "one rank alone", "C7")]))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(bars)), 4.8))
+    seen = set()
+    for i, (_, parts) in enumerate(bars):
+        bottom = 0.0
+        for value, label, colour in parts:
+            ax.bar(i, value, bottom=bottom, color=colour,
+                   label=None if label in seen else label)
+            seen.add(label)
+            bottom += value
+        ax.text(i, bottom, f"{bottom:.1f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=7)
+    ax.set_ylabel("ms per decode step (lower is better)")
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title(df, "tensor-parallel decoder: measured against the distributed model"),
+                 fontsize=10)
+    return save(fig, out_dir, "tensor-parallel")
+
+
 def save(fig, out_dir, name):
     fig.tight_layout()
     paths = []
@@ -383,6 +440,7 @@ def write_figures(df, out_dir):
     written += plot_formats(df, out_dir) or []
     written += plot_batch(df, out_dir) or []
     written += plot_collectives(df, out_dir) or []
+    written += plot_tensor_parallel(df, out_dir) or []
     return written
 
 
