@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)w.ops(shape);
       (void)w.phase(shape);
       (void)w.canonical_shape(w.unit_shape(shape));
+      (void)w.canonical_shape(w.with_ranks(shape, 1));
     } catch (const aigc::InvalidArgument&) {
     }
   }
