@@ -74,11 +74,14 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
                                                "weights (a share of stored blocks is not built)",
                                                weight_format_name(format), group_->ranks()));
   }
-  if (group_ && backend.compute_class() == ComputeClass::gpu) {
-    throw UnsupportedOp(fmt::format("{} has no tensor-parallel ranks (GPU ranks need NCCL, not "
-                                    "built yet)",
-                                    backend.descriptor().name));
+  if (group_ && group_->on_device() != (backend.compute_class() == ComputeClass::gpu)) {
+    throw std::invalid_argument(fmt::format("a tensor-parallel group on {} memory for backend {}",
+                                            group_->on_device() ? "device" : "host",
+                                            backend.descriptor().name));
   }
+  // A tensor-parallel step is not recorded (a CUDA graph with NCCL's collectives inside is
+  // not built): each step runs its kernels and collectives directly.
+  if (group_) record_decode_steps_ = false;
   // This rank's share of the weights (the whole model in one process).
   DecoderWeights shared;
   if (group_) shared = share_weights(whole, share_);

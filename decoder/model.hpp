@@ -39,7 +39,8 @@ class DecoderModel {
   // its share of the weights and of the KV cache, with the same logits and tokens on every
   // rank; null for a model in one process. Throws InvalidArgument naming `tp` for a split the
   // model's heads or MLP do not take, `dtype` for a format other than f32 (a share of stored
-  // blocks is not built), UnsupportedOp on a GPU backend (its ranks would need NCCL).
+  // blocks is not built); std::invalid_argument for a group whose buffers are not the
+  // backend's kind (host memory against a GPU's).
   DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens,
                WeightFormat format = WeightFormat::f32, std::int64_t batch = 1,
                TensorGroup* group = nullptr);

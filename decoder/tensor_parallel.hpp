@@ -37,8 +37,13 @@ class TensorGroup {
   virtual void allgather_columns(const Buffer& part, std::int64_t rows,
                                  std::span<const std::int64_t> widths, Buffer& full) = 0;
   // Seconds spent in the collectives above since the group was made, waiting for the slowest
-  // rank included: the communication a timed run reports beside its wall time.
+  // rank included: the communication a timed run reports beside its wall time. Only where
+  // times_communication(): a GPU group's collectives run on the stream among the kernels, and
+  // the host cannot time them apart.
   virtual double communication_s() const = 0;
+  virtual bool times_communication() const { return true; }
+  // Whether its collectives take device buffers (a GPU backend's) rather than host memory.
+  virtual bool on_device() const { return false; }
 };
 
 // One rank's share of a model of `config` split over `ranks`.

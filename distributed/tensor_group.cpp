@@ -10,6 +10,7 @@
 
 #include "core/errors.hpp"
 #include "distributed/communicator.hpp"
+#include "distributed/nccl_group.hpp"
 
 namespace aigc::dist {
 namespace {
@@ -117,13 +118,14 @@ class MpiTensorGroup final : public TensorGroup {
 
 }  // namespace
 
-std::unique_ptr<TensorGroup> make_world_tensor_group(int ranks) {
+std::unique_ptr<TensorGroup> make_world_tensor_group(int ranks, Backend& backend) {
   if (ranks != world_size()) {
     throw InvalidArgument(
         "tp", fmt::format("tp={} needs a run of {} ranks, and this one has {} (start it with "
                           "mpirun -np {})",
                           ranks, ranks, world_size(), ranks));
   }
+  if (backend.compute_class() == ComputeClass::gpu) return make_nccl_group(backend);
   return std::make_unique<MpiTensorGroup>();
 }
 

@@ -1,6 +1,7 @@
 #include "driver/tensor_parallel_rows.hpp"
 
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <limits>
 
@@ -70,14 +71,18 @@ Measurement measure_on_every_rank(const TensorParallelSpec& t, const TimingPolic
                              *m.max_rel_error, *m.tolerance);
       return m;
     }
+    // Every rank takes the same branch: the communication is timed on all ranks or none.
+    const bool timed = work->communication_s().has_value();
+    std::function<double()> counter;
+    if (timed) counter = [&] { return *work->communication_s(); };
     const dist::BurstTimes bursts = dist::time_bursts(
         [&] {
           work->run();
           backend->synchronize();
         },
-        timing.repetitions, timing.min_time_s, [&] { return work->communication_s(); });
+        timing.repetitions, timing.min_time_s, counter);
     m.times_s = bursts.times_s;
-    m.comm_s = bursts.counter_per_step;
+    if (timed) m.comm_s = bursts.counter_per_step;
   } catch (const std::exception& e) {
     fmt::print(std::cerr, "aigcbench: rank {}: {}: error: {}\n", dist::world_rank(),
                benchmark_name(spec), e.what());
@@ -104,8 +109,11 @@ std::vector<Measurement> measure_tensor_parallel(const std::vector<TensorParalle
       if (alone.status == "ok") m.one_rank_s = summarize(alone.times_s).median;
       fmt::print(out, "[{}/{}] {}/ranks:{}: {}; one rank alone: {}\n", i + 1, specs.size(),
                  benchmark_name(t.spec), m.ranks,
-                 fmt::format("{:.4g} ms ({:.3g} ms communicating)",
-                             1e3 * summarize(m.times_s).median, 1e3 * summarize(m.comm_s).median),
+                 m.comm_s.empty()
+                     ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
+                     : fmt::format("{:.4g} ms ({:.3g} ms communicating)",
+                                   1e3 * summarize(m.times_s).median,
+                                   1e3 * summarize(m.comm_s).median),
                  alone.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * *m.one_rank_s)
                                       : alone.status);
     } else if (dist::is_root()) {

@@ -161,7 +161,7 @@ class DecoderCase final : public WorkloadCase {
   DecoderCase(Backend& backend, const DecoderShape& s)
       : s_(s),
         weights_(named_model_weights(s.config)),
-        group_(s.tp > 1 ? dist::make_world_tensor_group(s.tp) : nullptr),
+        group_(s.tp > 1 ? dist::make_world_tensor_group(s.tp, backend) : nullptr),
         model_(backend, *weights_, s.prompt + s.gen, s.format, s.batch, group_.get()),
         activations_(backend.descriptor().operand_rounding_for(s.format).activations) {
     for (std::int64_t b = 0; b < s.batch; ++b) {
@@ -171,7 +171,10 @@ class DecoderCase final : public WorkloadCase {
     model_.prepare(s.prompt, s.gen, s.batch);
   }
 
-  double communication_s() const override { return group_ ? group_->communication_s() : 0; }
+  std::optional<double> communication_s() const override {
+    if (!group_ || !group_->times_communication()) return std::nullopt;
+    return group_->communication_s();
+  }
 
   // A decode run is the gen steps alone, each fed by the previous one's argmax on the backend:
   // nothing returns to the host until the timer has stopped. A batch runs every step of all its

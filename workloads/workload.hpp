@@ -4,6 +4,7 @@
 // The driver and the benchmark binaries only see this interface.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,9 @@ class WorkloadCase {
   // The error above which verify() means the backend is wrong, derived from the arithmetic.
   virtual double tolerance() const = 0;
   // Seconds this rank has spent in communication between ranks since the case was made (a
-  // tensor-parallel decoder's collectives); 0 for a case in one process.
-  virtual double communication_s() const { return 0; }
+  // tensor-parallel decoder's collectives); none for a case in one process, or where the
+  // communication cannot be timed apart (NCCL's, queued among the kernels).
+  virtual std::optional<double> communication_s() const { return std::nullopt; }
 };
 
 class Workload {
