@@ -1,6 +1,7 @@
 #include "decoder/tensor_parallel.hpp"
 
 #include <numeric>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -49,6 +50,31 @@ std::vector<float> pick(const std::vector<float>& v, std::span<const Range> rang
 }
 
 }  // namespace
+
+void check_allreduce_buffer(const Buffer& x, std::size_t count) {
+  if (count * sizeof(float) > x.bytes()) {
+    throw std::length_error(
+        fmt::format("allreduce of {} floats in a buffer of {} bytes", count, x.bytes()));
+  }
+}
+
+std::int64_t check_allgather_buffers(const Buffer& part, std::int64_t rows,
+                                     std::span<const std::int64_t> widths, int rank, int ranks,
+                                     const Buffer& full) {
+  if (static_cast<int>(widths.size()) != ranks || rank < 0 || rank >= ranks || rows < 0) {
+    throw std::invalid_argument(
+        fmt::format("allgather: {} widths for {} ranks (rank {}), {} rows", widths.size(), ranks,
+                    rank, rows));
+  }
+  std::int64_t total = 0;
+  for (const std::int64_t w : widths) total += w;
+  const std::int64_t mine = widths[static_cast<std::size_t>(rank)];
+  if (std::size_t(rows * mine) * sizeof(float) > part.bytes() ||
+      std::size_t(rows * total) * sizeof(float) > full.bytes()) {
+    throw std::length_error("allgather: buffers smaller than the rows and widths given");
+  }
+  return total;
+}
 
 TensorShare tensor_share(const DecoderConfig& c, int rank, int ranks) {
   const std::int64_t H = c.n_head, Hkv = c.kv_heads(), F = c.ff();

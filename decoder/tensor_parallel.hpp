@@ -46,6 +46,15 @@ class TensorGroup {
   virtual bool on_device() const { return false; }
 };
 
+// The checks every group's collectives make of their arguments (throwing std::length_error or
+// std::invalid_argument on a caller's bug): an allreduce's buffer holds `count` floats; an
+// allgather's part and whole hold rows x this rank's width and rows x the sum of the widths,
+// one width per rank. The latter returns that sum.
+void check_allreduce_buffer(const Buffer& x, std::size_t count);
+std::int64_t check_allgather_buffers(const Buffer& part, std::int64_t rows,
+                                     std::span<const std::int64_t> widths, int rank, int ranks,
+                                     const Buffer& full);
+
 // One rank's share of a model of `config` split over `ranks`.
 struct TensorShare {
   int rank = 0, ranks = 1;

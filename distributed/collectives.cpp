@@ -16,14 +16,6 @@ namespace {
 
 using models::Collective;
 
-void check(int rc, const char* what) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(rc, text, &length);
-  throw std::runtime_error(fmt::format("{} failed: {}", what, std::string(text, length)));
-}
-
 // One operation's buffers and its one step, the same on every call of the timed loop.
 class CollectiveRun {
  public:
@@ -43,27 +35,27 @@ class CollectiveRun {
     const int n = static_cast<int>(count_);
     switch (s_.op) {
       case Collective::allreduce:
-        check(MPI_Allreduce(send_.data(), recv_.data(), n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+        check_mpi(MPI_Allreduce(send_.data(), recv_.data(), n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
               "MPI_Allreduce");
         break;
       case Collective::allgather:
-        check(MPI_Allgather(send_.data(), n / ranks_, MPI_FLOAT, recv_.data(), n / ranks_,
+        check_mpi(MPI_Allgather(send_.data(), n / ranks_, MPI_FLOAT, recv_.data(), n / ranks_,
                             MPI_FLOAT, MPI_COMM_WORLD),
               "MPI_Allgather");
         break;
       case Collective::broadcast:
         // The root broadcasts its values from recv_ (filled from send_ at verification).
-        check(MPI_Bcast(recv_.data(), n, MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+        check_mpi(MPI_Bcast(recv_.data(), n, MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
         break;
       case Collective::pingpong:
         if (rank_ == 0) {
-          check(MPI_Send(send_.data(), n, MPI_FLOAT, 1, 0, MPI_COMM_WORLD), "MPI_Send");
-          check(MPI_Recv(recv_.data(), n, MPI_FLOAT, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+          check_mpi(MPI_Send(send_.data(), n, MPI_FLOAT, 1, 0, MPI_COMM_WORLD), "MPI_Send");
+          check_mpi(MPI_Recv(recv_.data(), n, MPI_FLOAT, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
                 "MPI_Recv");
         } else if (rank_ == 1) {
-          check(MPI_Recv(recv_.data(), n, MPI_FLOAT, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+          check_mpi(MPI_Recv(recv_.data(), n, MPI_FLOAT, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
                 "MPI_Recv");
-          check(MPI_Send(recv_.data(), n, MPI_FLOAT, 0, 0, MPI_COMM_WORLD), "MPI_Send");
+          check_mpi(MPI_Send(recv_.data(), n, MPI_FLOAT, 0, 0, MPI_COMM_WORLD), "MPI_Send");
         }
         break;
     }

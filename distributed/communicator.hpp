@@ -30,6 +30,10 @@ int world_rank();
 int world_size();
 bool is_root();  // rank 0: the one that prints and writes
 
+// Throws std::runtime_error naming `what` and MPI's message when rc is not MPI_SUCCESS (the
+// world's errors return: MpiSession sets MPI_ERRORS_RETURN).
+void check_mpi(int rc, const char* what);
+
 void barrier();
 // A barrier that sleeps while it waits (MPI's own spins a core): for ranks that wait while rank 0
 // works alone (the probe, a single-rank measurement), which a spinning rank would slow on a

@@ -51,9 +51,7 @@ class NcclTensorGroup final : public TensorGroup {
   bool on_device() const override { return true; }
 
   void allreduce_sum(Buffer& x, std::size_t count) override {
-    if (count * sizeof(float) > x.bytes())
-      throw std::length_error(fmt::format("allreduce of {} floats in a buffer of {} bytes", count,
-                                          x.bytes()));
+    check_allreduce_buffer(x, count);
     check(ncclAllReduce(x.data(), x.data(), count, ncclFloat, ncclSum, comm_, stream_),
           "ncclAllReduce");
   }
@@ -62,15 +60,7 @@ class NcclTensorGroup final : public TensorGroup {
   // lands in its block), then a batch's rows are put back together on the device.
   void allgather_columns(const Buffer& part, std::int64_t rows,
                          std::span<const std::int64_t> widths, Buffer& full) override {
-    if (static_cast<int>(widths.size()) != ranks_)
-      throw std::invalid_argument(fmt::format("allgather: {} widths for {} ranks", widths.size(),
-                                              ranks_));
-    std::int64_t total = 0;
-    for (const std::int64_t w : widths) total += w;
-    const std::int64_t mine = widths[static_cast<std::size_t>(rank_)];
-    if (std::size_t(rows * mine) * sizeof(float) > part.bytes() ||
-        std::size_t(rows * total) * sizeof(float) > full.bytes())
-      throw std::length_error("allgather: buffers smaller than the rows and widths given");
+    const std::int64_t total = check_allgather_buffers(part, rows, widths, rank_, ranks_, full);
     Buffer* blocks = &full;
     if (rows > 1) {
       if (staging_.bytes() < std::size_t(rows * total) * sizeof(float))

@@ -15,14 +15,6 @@
 namespace aigc::dist {
 namespace {
 
-void check(int rc, const char* what) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(rc, text, &length);
-  throw std::runtime_error(fmt::format("{} failed: {}", what, std::string(text, length)));
-}
-
 int as_count(std::int64_t n, const char* what) {
   if (n < 0 || n > std::int64_t{1 << 30} * 2 - 1)
     throw std::length_error(fmt::format("{}: {} values do not fit MPI's int count", what, n));
@@ -32,7 +24,7 @@ int as_count(std::int64_t n, const char* what) {
 class MpiTensorGroup final : public TensorGroup {
  public:
   MpiTensorGroup() {
-    check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &ranks_);
@@ -45,26 +37,16 @@ class MpiTensorGroup final : public TensorGroup {
   int ranks() const override { return ranks_; }
 
   void allreduce_sum(Buffer& x, std::size_t count) override {
-    if (count * sizeof(float) > x.bytes())
-      throw std::length_error(fmt::format("allreduce of {} floats in a buffer of {} bytes", count,
-                                          x.bytes()));
+    check_allreduce_buffer(x, count);
     const Timer timer(seconds_);
-    check(MPI_Allreduce(MPI_IN_PLACE, x.data(), as_count(std::int64_t(count), "allreduce"),
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, x.data(), as_count(std::int64_t(count), "allreduce"),
                         MPI_FLOAT, MPI_SUM, comm_),
           "MPI_Allreduce");
   }
 
   void allgather_columns(const Buffer& part, std::int64_t rows,
                          std::span<const std::int64_t> widths, Buffer& full) override {
-    if (static_cast<int>(widths.size()) != ranks_)
-      throw std::invalid_argument(fmt::format("allgather: {} widths for {} ranks", widths.size(),
-                                              ranks_));
-    std::int64_t total = 0;
-    for (const std::int64_t w : widths) total += w;
-    const std::int64_t mine = widths[static_cast<std::size_t>(rank_)];
-    if (std::size_t(rows * mine) * sizeof(float) > part.bytes() ||
-        std::size_t(rows * total) * sizeof(float) > full.bytes())
-      throw std::length_error("allgather: buffers smaller than the rows and widths given");
+    const std::int64_t total = check_allgather_buffers(part, rows, widths, rank_, ranks_, full);
     const Timer timer(seconds_);
     // Each rank's part lands as one block, rank after rank: [rank][row][column] ...
     std::vector<int> counts, displacements;
@@ -76,7 +58,7 @@ class MpiTensorGroup final : public TensorGroup {
     const bool one_row = rows == 1;  // blocks already in [row][column] order
     if (!one_row) staging_.resize(static_cast<std::size_t>(rows * total));
     float* blocks = one_row ? full.as<float>() : staging_.data();
-    check(MPI_Allgatherv(part.data(), counts[static_cast<std::size_t>(rank_)], MPI_FLOAT, blocks,
+    check_mpi(MPI_Allgatherv(part.data(), counts[static_cast<std::size_t>(rank_)], MPI_FLOAT, blocks,
                          counts.data(), displacements.data(), MPI_FLOAT, comm_),
           "MPI_Allgatherv");
     if (one_row) return;
