@@ -47,6 +47,11 @@ std::optional<std::string> memory_shortfall(const WorkCounts& w, const BackendDe
   return std::nullopt;
 }
 
+std::string verification_failure(double max_rel_error, double tolerance) {
+  return fmt::format("verification failed: max relative error {:.3g} > tolerance {:.3g}",
+                     max_rel_error, tolerance);
+}
+
 ReadyCase make_ready_case(const BenchSpec& spec) {
   const Workload& workload = find_workload(spec.workload);
   const BackendDescriptor& d = find_backend(spec.backend);
@@ -65,8 +70,7 @@ ReadyCase make_ready_case(const BenchSpec& spec) {
   ready.download_s = ready.backend->transfers().download_s - set_up.download_s;
   if (!(ready.max_rel_error <= ready.work->tolerance())) {
     throw std::runtime_error(
-        fmt::format("verification failed: max relative error {:.3g} > tolerance {:.3g}",
-                    ready.max_rel_error, ready.work->tolerance()));
+        verification_failure(ready.max_rel_error, ready.work->tolerance()));
   }
   return ready;
 }

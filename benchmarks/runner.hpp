@@ -47,6 +47,9 @@ struct ReadyCase {
   double upload_s = 0, download_s = 0;
 };
 
+// The message of a verification whose error exceeds its tolerance (NaN: a wrong element).
+std::string verification_failure(double max_rel_error, double tolerance);
+
 // Throws InvalidArgument, UnsupportedOp (the capability the backend lacks),
 // std::runtime_error (backend unavailable; verification failed: the message gives the error
 // and the tolerance).

@@ -123,7 +123,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
           ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C, config_.vocab,
                                                  /*transposed=*/true, output_format(format)))
           : upload_or_empty(backend, w.output);
-  const std::int64_t Q = (share_.heads + 2 * share_.kv_heads) * D, A = share_.heads * D;
+  const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const LayerWeights& l = w.layers[i];
     auto name = [i](const char* matrix) { return stored_name(i, matrix); };
@@ -179,8 +179,8 @@ DecoderModel::~DecoderModel() = default;
 DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
   auto& slot = step_kernels_[T];
   if (!slot) {
-    const std::int64_t C = config_.n_embd, F = share_.ff, D = config_.head_dim();
-    const std::int64_t Q = (share_.heads + 2 * share_.kv_heads) * D, A = share_.heads * D;
+    const std::int64_t C = config_.n_embd, F = share_.ff;
+    const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
     // Every projection is uploaded [out, in] (the constructor): B transposed. The row-parallel
     // products' biases are added once, by rank 0.
     const bool bias = !config_.is_llama(), t = true, sum_bias = bias && share_.rank == 0;
@@ -402,7 +402,7 @@ const Buffer& DecoderModel::output_matrix() const {
 void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits) {
   const std::int64_t B = static_cast<std::int64_t>(active.size());
   const std::int64_t C = config_.n_embd, V = config_.vocab, D = config_.head_dim();
-  const std::int64_t Q = (share_.heads + 2 * share_.kv_heads) * D, A = share_.heads * D;
+  const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
   StepKernels& k = kernels_for(B);
   const HeadsShape one{.tokens = 1,
                        .heads = share_.heads,

@@ -96,6 +96,7 @@ TensorShare tensor_share(const DecoderConfig& c, int rank, int ranks) {
   s.heads = H / ranks;
   s.kv_heads = Hkv / ranks;
   s.ff = F / ranks;
+  s.head_dim = c.head_dim();
   s.head_begin = rank * s.heads;
   s.kv_head_begin = rank * s.kv_heads;
   s.ff_begin = rank * s.ff;

@@ -59,6 +59,11 @@ std::int64_t check_allgather_buffers(const Buffer& part, std::int64_t rows,
 struct TensorShare {
   int rank = 0, ranks = 1;
   std::int64_t heads = 0, kv_heads = 0, ff = 0;  // query heads, KV heads, MLP inner width
+  std::int64_t head_dim = 0;
+  // Widths of this rank's fused QKV row (its query, key and value heads) and of its attention
+  // output (its query heads: the row-parallel output projection's input).
+  std::int64_t qkv_width() const { return (heads + 2 * kv_heads) * head_dim; }
+  std::int64_t attention_width() const { return heads * head_dim; }
   std::int64_t head_begin = 0, kv_head_begin = 0, ff_begin = 0;
   std::int64_t vocab_begin = 0, vocab_rows = 0;
   std::vector<std::int64_t> vocab_widths;  // every rank's vocab_rows, in rank order

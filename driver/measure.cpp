@@ -22,6 +22,12 @@ Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::str
       .status = std::move(status)};
 }
 
+std::string failure_status(const std::exception& e) {
+  const bool skip = dynamic_cast<const UnsupportedOp*>(&e) != nullptr ||
+                    dynamic_cast<const InsufficientMemory*>(&e) != nullptr;
+  return std::string(skip ? "skipped: " : "error: ") + e.what();
+}
+
 Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing,
                     std::string* fault) {
   Measurement m = unmeasured(spec, counts, "ok");
@@ -42,15 +48,11 @@ Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const Timin
     if (!m.energy_j.empty())
       m.energy_source = energy_description(m.compute_class == ComputeClass::gpu);
     if (!error.empty()) m.status = "error: " + error;
-  } catch (const UnsupportedOp& e) {
-    m.status = std::string("skipped: ") + e.what();
-  } catch (const InsufficientMemory& e) {
-    m.status = std::string("skipped: ") + e.what();
   } catch (const DeviceFault& e) {
-    m.status = std::string("error: ") + e.what();
+    m.status = failure_status(e);
     if (fault != nullptr) *fault = e.what();
   } catch (const std::exception& e) {
-    m.status = std::string("error: ") + e.what();
+    m.status = failure_status(e);
   }
   return m;
 }

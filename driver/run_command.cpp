@@ -415,17 +415,23 @@ std::optional<std::string> scalar_budget_skip(const PlannedShape& p, const Seria
   return reason;
 }
 
-std::vector<Measurement> run_plan(const RunPlan& plan,
-                                  const std::map<std::string, SerialBaseline>& baselines,
-                                  double scalar_budget_s, std::ostream& out) {
-  // Every (shape, backend, threads) first, so the progress lines can count them.
-  std::vector<std::pair<const PlannedShape*, BenchSpec>> todo;
+// Every (shape, backend, threads) of the plan, in the order they run (on every rank alike).
+std::vector<std::pair<const PlannedShape*, BenchSpec>> planned_specs(const RunPlan& plan) {
+  std::vector<std::pair<const PlannedShape*, BenchSpec>> specs;
   for (const PlannedShape& p : plan.shapes) {
     for (BenchSpec& spec :
          expand_specs(p.workload->name(), {p.shape}, plan.backends, plan.threads)) {
-      todo.emplace_back(&p, std::move(spec));
+      specs.emplace_back(&p, std::move(spec));
     }
   }
+  return specs;
+}
+
+std::vector<Measurement> run_plan(const RunPlan& plan,
+                                  const std::map<std::string, SerialBaseline>& baselines,
+                                  double scalar_budget_s, std::ostream& out) {
+  // Every spec first, so the progress lines can count them.
+  const auto todo = planned_specs(plan);
   std::vector<Measurement> measurements;
   std::string device_fault;  // the first sticky GPU error: later GPU rows cannot run
   for (std::size_t i = 0; i < todo.size(); ++i) {
@@ -512,15 +518,10 @@ int finish_run(std::vector<ResultRow>& rows, const RunOptions& o, std::ostream& 
   return 0;
 }
 
-// Every (shape, backend, threads) of a run on ranks, in the same order on every rank.
+// The plan's specs for a run on ranks, with their counts.
 std::vector<TensorParallelSpec> tensor_parallel_specs(const RunPlan& plan) {
   std::vector<TensorParallelSpec> specs;
-  for (const PlannedShape& p : plan.shapes) {
-    for (BenchSpec& spec :
-         expand_specs(p.workload->name(), {p.shape}, plan.backends, plan.threads)) {
-      specs.push_back({std::move(spec), p.counts});
-    }
-  }
+  for (auto& [p, spec] : planned_specs(plan)) specs.push_back({std::move(spec), p->counts});
   return specs;
 }
 
@@ -555,23 +556,19 @@ int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std
     }
   }
 
+  std::vector<ResultRow> rows;
   if (ranks > 1) {
     // Tensor-parallel rows: the other ranks, asleep while this one probed, join in.
     fmt::print(out, "ranks: {} (each at {} thread(s))\n", ranks, fmt::join(plan.threads, ","));
     dist::idle_barrier();
-    const std::vector<Measurement> measurements =
-        measure_tensor_parallel(tensor_parallel_specs(plan), plan.timing, out);
-    std::vector<ResultRow> rows = apply_models(measurements, {}, probe);
+    rows = apply_models(measure_tensor_parallel(tensor_parallel_specs(plan), plan.timing, out),
+                        {}, probe);
     if (o.accuracy) fmt::print(out, "accuracy: not measured on ranks (f32 weights only)\n");
-    std::vector<ResultRow> collectives =
-        measure_collectives(plan.collective_shapes, plan.timing, out);
-    rows.insert(rows.end(), collectives.begin(), collectives.end());
-    return finish_run(rows, o, out, err);
+  } else {
+    const auto baselines = measure_serial_baselines(plan, out);
+    rows = apply_models(run_plan(plan, baselines, o.scalar_budget_s, out), baselines, probe);
+    if (o.accuracy) add_decoder_accuracy(rows, out);
   }
-  const auto baselines = measure_serial_baselines(plan, out);
-  const std::vector<Measurement> measurements = run_plan(plan, baselines, o.scalar_budget_s, out);
-  std::vector<ResultRow> rows = apply_models(measurements, baselines, probe);
-  if (o.accuracy) add_decoder_accuracy(rows, out);
   std::vector<ResultRow> collectives =
       measure_collectives(plan.collective_shapes, plan.timing, out);
   rows.insert(rows.end(), collectives.begin(), collectives.end());

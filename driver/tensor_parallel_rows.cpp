@@ -45,14 +45,12 @@ Measurement measure_on_every_rank(const TensorParallelSpec& t, const TimingPolic
     backend = find_backend(spec.backend).make();
     backend->set_threads(spec.threads);
     work = find_workload(spec.workload).make_case(*backend, spec.shape);
-  } catch (const UnsupportedOp& e) {
-    failure = std::string("skipped: ") + e.what();
-  } catch (const InsufficientMemory& e) {
-    failure = std::string("skipped: ") + e.what();
   } catch (const std::exception& e) {
-    failure = std::string("error: ") + e.what();
-    fmt::print(std::cerr, "aigcbench: rank {}: {}: {}\n", dist::world_rank(),
-               benchmark_name(spec), failure);
+    failure = failure_status(e);
+    if (failure.rfind("error", 0) == 0) {  // a skip's reason is rank 0's to give
+      fmt::print(std::cerr, "aigcbench: rank {}: {}: {}\n", dist::world_rank(),
+                 benchmark_name(spec), failure);
+    }
   }
   if (on_any_rank(!failure.empty())) {
     m.status = agreed_status(failure, "build its share");
@@ -66,9 +64,7 @@ Measurement measure_on_every_rank(const TensorParallelSpec& t, const TimingPolic
         std::isnan(error) ? std::numeric_limits<double>::infinity() : error);
     m.tolerance = work->tolerance();
     if (!(*m.max_rel_error <= *m.tolerance)) {
-      m.status = fmt::format("error: verification failed: max relative error {:.3g} > tolerance "
-                             "{:.3g}",
-                             *m.max_rel_error, *m.tolerance);
+      m.status = "error: " + verification_failure(*m.max_rel_error, *m.tolerance);
       return m;
     }
     // Every rank takes the same branch: the communication is timed on all ranks or none.

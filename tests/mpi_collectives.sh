@@ -7,21 +7,9 @@ set -euo pipefail
 bin=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# Open MPI refuses root without these (CI runs as root); 2 ranks may exceed the cores a
-# container reports.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpi=(timeout 300 mpirun --oversubscribe -np 2)
-# Under the sanitize preset: Open MPI's own allocations that live until exit are not ours. Its
-# components stay loaded to the end (no dlclose) and stacks are unwound the slow way (its
-# libraries keep no frame pointers), so each leak's stack names Open MPI's library for the
-# suppressions to match; a leak of ours still fails the test.
-export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan-mpi.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export OMPI_MCA_mca_base_component_disable_dlclose=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+source "$(dirname "$0")/mpi_common.sh"
 
-fail() { echo "FAIL: $*"; exit 1; }
-
-"${mpi[@]}" "$bin" run --workloads collectives --preset smoke --repetitions 3 --min-time 0.01 \
+mpi 2 "$bin" run --workloads collectives --preset smoke --repetitions 3 --min-time 0.01 \
   --out "$work/c.csv" > "$work/out.txt" 2>&1 || { cat "$work/out.txt"; fail "the smoke run failed"; }
 cat "$work/out.txt"
 [[ -f $work/c.csv && -f $work/c.repetitions.csv ]] || fail "no results written"
@@ -45,23 +33,11 @@ PY
 grep -q "alpha = " "$work/out.txt" || fail "no fitted alpha printed"
 
 # Bad input: refused by every rank (mpirun's status non-zero), rank 0's message once.
-expect_refusal() {
-  local what=$1 pattern=$2; shift 2
-  set +e
-  local out=${refusal_out:-$work/bad.csv}
-  "${mpi[@]}" "$bin" run "$@" --out "$out" > "$work/bad.txt" 2>&1
-  local rc=$?
-  set -e
-  cat "$work/bad.txt"
-  ((rc != 0 && rc != 124)) || fail "$what: exit status $rc (0 is a pass, 124 a hang)"
-  grep -q -- "$pattern" "$work/bad.txt" || fail "$what: no message matching '$pattern'"
-  [[ ! -e $out ]] || fail "$what: a results file was written"
-}
-expect_refusal "an odd size" "shapes: 'op=allreduce,bytes=6'" \
+expect_refusal "an odd size" "shapes: 'op=allreduce,bytes=6'" 2 \
   --workloads collectives --shapes "op=allreduce,bytes=6"
-expect_refusal "an unknown operation" "op must be one of" \
+expect_refusal "an unknown operation" "op must be one of" 2 \
   --workloads collectives --shapes "op=alltoall,bytes=64"
-expect_refusal "a one-process workload on two ranks" "workloads: matmul runs in one process" \
+expect_refusal "a one-process workload on two ranks" "workloads: matmul runs in one process" 2 \
   --workloads matmul --preset smoke
 
 # Rank 0 fails after the others have started waiting for it (its output is locked by another
@@ -71,7 +47,7 @@ flock "$work/locked.csv.lock" sleep 30 &
 holder=$!
 sleep 0.5
 refusal_out="$work/locked.csv" expect_refusal "an output locked by another run" \
-  "is being written by another run" --workloads collectives --preset smoke
+  "is being written by another run" 2 --workloads collectives --preset smoke
 kill "$holder" 2>/dev/null || true
 
 # One process without mpirun: the rows say why they did not run, and the run succeeds.

@@ -11,14 +11,7 @@ bin=$1
 check=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# As in tests/mpi_collectives.sh: root in CI, more ranks than cores, and the sanitize preset.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan-mpi.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export OMPI_MCA_mca_base_component_disable_dlclose=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
-mpi() { local np=$1; shift; timeout 300 mpirun --oversubscribe -np "$np" "$@"; }
-
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/mpi_common.sh"
 
 # 1. Logits of the split model against the whole one.
 mpi 2 "$check" > "$work/check.txt" 2>&1 || { cat "$work/check.txt"; fail "logits differ"; }
@@ -52,21 +45,6 @@ print("ok: 4 tensor-parallel rows verified and timed on 2 ranks, the model's col
 PY
 
 # 3. Bad input: refused by every rank (mpirun's status non-zero), rank 0's message.
-expect_refusal() {
-  local what=$1 pattern=$2 np=$3; shift 3
-  set +e
-  if ((np > 1)); then
-    mpi "$np" "$bin" run "$@" --out "$work/bad.csv" > "$work/bad.txt" 2>&1
-  else
-    timeout 300 "$bin" run "$@" --out "$work/bad.csv" > "$work/bad.txt" 2>&1
-  fi
-  local rc=$?
-  set -e
-  cat "$work/bad.txt"
-  ((rc != 0 && rc != 124)) || fail "$what: exit status $rc (0 is a pass, 124 a hang)"
-  grep -q -- "$pattern" "$work/bad.txt" || fail "$what: no message matching '$pattern'"
-  [[ ! -e $work/bad.csv ]] || fail "$what: a results file was written"
-}
 expect_refusal "tp not dividing the KV heads" "tp=4 does not divide tiny-llama's 2 KV heads" 2 \
   --workloads decoder --shapes "cfg=tiny-llama,prompt=16,tp=4"
 expect_refusal "tp=2 on 3 ranks" "tp=2 needs a run of 2 ranks, and this one has 3" 3 \

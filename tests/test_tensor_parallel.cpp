@@ -36,6 +36,8 @@ TEST_CASE("a model splits its heads, KV heads and MLP evenly, and its vocabulary
   CHECK(s.head_begin == 2);
   CHECK(s.kv_head_begin == 1);
   CHECK(s.ff_begin == 48);
+  CHECK(s.qkv_width() == (2 + 2 * 1) * 16);  // head size 64 / 4
+  CHECK(s.attention_width() == 2 * 16);
   // 97 ids: the first rank takes the odd one.
   CHECK(s.vocab_widths == std::vector<std::int64_t>{49, 48});
   CHECK(s.vocab_begin == 49);
@@ -69,7 +71,7 @@ TEST_CASE("each rank's share of the weights holds its heads, MLP columns and voc
       const DecoderWeights p = share_weights(w, s);
       CHECK(p.transposed);
       const LayerWeights &l = w.layers[1], &m = p.layers[1];
-      const std::int64_t Qs = (s.heads + 2 * s.kv_heads) * D, A = s.heads * D;
+      const std::int64_t Qs = s.qkv_width(), A = s.attention_width();
       REQUIRE(m.qkv.size() == std::size_t(Qs * C));
       REQUIRE(m.attn_out.size() == std::size_t(C * A));
       REQUIRE(m.up.size() == std::size_t(s.ff * C));
