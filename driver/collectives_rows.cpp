@@ -119,10 +119,12 @@ void apply_collective_models(std::vector<ResultRow>& rows) {
       }
     }
     if (allreduce != fits.end() && (allgather != fits.end() || t.step.logits_bytes == 0)) {
-      const double b = t.step.activation_bytes, g = t.step.logits_bytes;
-      double per_step = (2.0 * t.step.n_layer + 1) * models::regime_for(allreduce->second, b).time_s(b);
-      if (g > 0) per_step += models::regime_for(allgather->second, g).time_s(g);
-      r.t_comm_fit_s = steps * per_step;
+      // Each collective at its own fitted line (the regime of its size).
+      auto fitted = [](const auto& fit) {
+        return [&fit](double n) { return models::regime_for(fit->second, n).time_s(n); };
+      };
+      r.t_comm_fit_s =
+          steps * models::tensor_parallel_comm_time(t.step, fitted(allreduce), fitted(allgather));
     }
   }
 }

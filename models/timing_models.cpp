@@ -251,10 +251,18 @@ std::vector<HockneyRegime> single_regime(const Hockney& h) {
 }
 
 double tensor_parallel_comm_time(const TensorParallelTraffic& step,
-                                 const std::vector<HockneyRegime>& p2p, int ranks) {
+                                 const std::function<double(double)>& allreduce_s,
+                                 const std::function<double(double)>& allgather_s) {
   const double allreduces = 2.0 * step.n_layer + 1;
-  return allreduces * collective_time(Collective::allreduce, p2p, step.activation_bytes, ranks) +
-         collective_time(Collective::allgather, p2p, step.logits_bytes, ranks);
+  const double gather = step.logits_bytes > 0 ? allgather_s(step.logits_bytes) : 0.0;
+  return allreduces * allreduce_s(step.activation_bytes) + gather;
+}
+
+double tensor_parallel_comm_time(const TensorParallelTraffic& step,
+                                 const std::vector<HockneyRegime>& p2p, int ranks) {
+  return tensor_parallel_comm_time(
+      step, [&](double n) { return collective_time(Collective::allreduce, p2p, n, ranks); },
+      [&](double n) { return collective_time(Collective::allgather, p2p, n, ranks); });
 }
 
 ScalingPoint scaling_point(double t_compute_1rank_s, int ranks, double t_comm_s) {

@@ -1,6 +1,7 @@
 #pragma once
 // The timing models every measurement is held against (shared/design/timing-models.md).
 // Pure functions of measured or analytic numbers, so each can be checked by hand.
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -110,6 +111,12 @@ struct TensorParallelTraffic {
 };
 double tensor_parallel_comm_time(const TensorParallelTraffic& step,
                                  const std::vector<HockneyRegime>& p2p, int ranks);
+// The same step with each collective's time of n bytes given (a measured allreduce's and
+// allgather's own fits, say). A step without logits (logits_bytes 0) makes no allgather, and
+// the allgather's time is not asked for.
+double tensor_parallel_comm_time(const TensorParallelTraffic& step,
+                                 const std::function<double(double)>& allreduce_s,
+                                 const std::function<double(double)>& allgather_s);
 
 // Strong scaling by the distributed model: the same step on P ranks.
 struct ScalingPoint {

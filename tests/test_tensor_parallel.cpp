@@ -212,6 +212,11 @@ TEST_CASE("a tensor-parallel row gets its collectives' cost and the distributed 
       8 * (5 * 2 * models::collective_time(models::Collective::allreduce, one, 256, 2) +
            models::collective_time(models::Collective::allgather, one, 388, 2));
   CHECK(*r.t_comm_fit_s == Approx(fit).epsilon(1e-3));
+  // Without logits a step makes no allgather: its collectives are the allreduces alone.
+  const TensorParallelSteps bare = tensor_parallel_steps("cfg=tiny,prompt=16,gen=8,logits=0,tp=2");
+  CHECK(bare.step.logits_bytes == 0);
+  CHECK(models::tensor_parallel_comm_time(bare.step, models::single_regime(one), 2) ==
+        Approx(5 * models::collective_time(models::Collective::allreduce, one, 256, 2)));
   // A prefill: one step of the prompt's rows, the last position's logits.
   const TensorParallelSteps prefill = tensor_parallel_steps("cfg=tiny,prompt=16,tp=2");
   CHECK(prefill.steps == 1);
