@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a GPU session must verify, as one command that finishes in minutes:
 #   1. set-up and Release build (or the binaries of a bundle made by scripts/gpu-bundle.sh);
-#   2. stop with exit status 3 when there is no usable GPU, saying why;
+#   2. stop with exit status 3 when there is no usable GPU, saying why (before any set-up or
+#      build where the NVIDIA driver sees no device);
 #   3. every C++ test, the GPU ones included: a GPU test that reports itself skipped on a GPU
 #      machine is a failure here;
 #   4. the GPU run: matmul, attention and the decoder on cuda-naive, cuda-tiled, cuda,
@@ -38,6 +39,20 @@ while (($#)); do
   esac
 done
 start=$(date +%s)
+# Prints why the NVIDIA driver shows no device and succeeds; fails (prints nothing) where it
+# shows one. Asks only the driver (nvidia-smi, /dev/nvidia*), so it needs no build.
+driver_sees_no_gpu() {
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    local listed
+    listed="$(nvidia-smi -L 2>&1)"
+    grep -q '^GPU [0-9]' <<<"$listed" && return 1
+    echo "nvidia-smi lists no GPU: $(head -n 1 <<<"$listed")"
+    return 0
+  fi
+  compgen -G '/dev/nvidia[0-9]*' >/dev/null && return 1
+  echo "no NVIDIA driver: neither nvidia-smi nor /dev/nvidia0"
+  return 0
+}
 say() { printf 'gpu-check [%4ds]: %s\n' "$(($(date +%s) - start))" "$*"; }
 
 # 1. Binaries: from the bundle, or built here.
@@ -73,6 +88,12 @@ for p in nvidia.__path__: print(p + "/cublas/lib", p + "/cuda_runtime/lib")' 2>/
   export AIGC_TEST_DATA_DIR="$PWD/tests/data"
   say "binaries from $bundle"
 else
+  # No NVIDIA driver or no device it can see: say so before spending a set-up and a build.
+  # (The bundle's path needs neither; its aigcbench answers below.)
+  if no_gpu_reason="$(driver_sees_no_gpu)"; then
+    echo "gpu-check: no usable GPU here (${no_gpu_reason}); nothing was run" >&2
+    exit 3
+  fi
   if ((build)); then
     say "set-up and build"
     scripts/setup.sh >/dev/null || exit 1

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 import pandas as pd
@@ -35,7 +36,7 @@ class GpuSummaryTest(unittest.TestCase):
         real = os.path.join(cls.dir, "real.csv")
         done = subprocess.run(
             [BIN, "run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends", "scalar",
-             "--repetitions", "2", "--min-time", "0.001", "--probe-file",
+             "--repetitions", "2", "--min-time", "0.001", "--trust-probe", "--probe-file",
              os.path.join(cls.dir, "probe.json"), "--out", real], capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"aigcbench run failed: {done.stdout}\n{done.stderr}")
@@ -161,6 +162,18 @@ class GpuCheckWithoutGpuTest(unittest.TestCase):
         self.assertIn("nothing was run", done.stderr)
         self.assertNotIn("tests", done.stdout)
 
+    def test_exit_3_before_any_set_up_or_build(self):
+        # Without --no-build: the driver's answer comes first, so nothing is installed or built.
+        if os.path.exists("/dev/nvidia0") or shutil.which("nvidia-smi"):
+            self.skipTest("this machine has an NVIDIA driver: gpu-check.sh would set up and build")
+        started = time.monotonic()
+        done = subprocess.run(["bash", os.path.join(SCRIPTS, "gpu-check.sh")],
+                              capture_output=True, text=True, cwd=ROOT)
+        self.assertEqual(done.returncode, 3, done.stdout + done.stderr)
+        self.assertIn("no NVIDIA driver", done.stderr)
+        self.assertNotIn("set-up", done.stdout)
+        self.assertLess(time.monotonic() - started, 10)
+
     def test_a_missing_bundle_is_bad_usage(self):
         done = subprocess.run(["bash", os.path.join(SCRIPTS, "gpu-check.sh"), "--bundle",
                                "/nonexistent/gpu-bundle.tar.gz"], capture_output=True, text=True)
@@ -192,7 +205,7 @@ class GpuCheckOnAStandInTest(unittest.TestCase):
         cls.probe = os.path.join(cls.probe_dir, "probe.json")
         subprocess.run([BIN, "run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
                         "--backends", "scalar", "--repetitions", "1", "--min-time", "0.001",
-                        "--probe-file", cls.probe, "--out", os.path.join(cls.probe_dir, "r.csv")],
+                        "--trust-probe", "--probe-file", cls.probe, "--out", os.path.join(cls.probe_dir, "r.csv")],
                        capture_output=True, check=True)
 
     @classmethod
