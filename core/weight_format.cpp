@@ -13,23 +13,7 @@
 
 namespace aigc {
 
-const char* weight_format_name(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::f32:
-      return "f32";
-    case WeightFormat::f16:
-      return "f16";
-    case WeightFormat::bf16:
-      return "bf16";
-    case WeightFormat::q8_0:
-      return "q8_0";
-    case WeightFormat::q4_0:
-      return "q4_0";
-    case WeightFormat::q4_1:
-      return "q4_1";
-  }
-  return "unknown";
-}
+const char* weight_format_name(WeightFormat f) { return weight_format_traits(f).name; }
 
 std::string weight_format_names() {
   std::string out;
@@ -141,71 +125,141 @@ void quantize_q4_1(const float* x, std::uint8_t* out) {
   pack_nibbles(q, out + 4);
 }
 
-}  // namespace
+void quantize_f32(const float* x, std::uint8_t* out) { std::memcpy(out, x, 4); }
+void quantize_f16(const float* x, std::uint8_t* out) { store16(out, float_to_half(*x)); }
+void quantize_bf16(const float* x, std::uint8_t* out) { store16(out, float_to_bf16(*x)); }
+void dequantize_f32(const std::uint8_t* in, float* out) { std::memcpy(out, in, 4); }
+void dequantize_f16(const std::uint8_t* in, float* out) { *out = half_at(in); }
+void dequantize_bf16(const std::uint8_t* in, float* out) { *out = bf16_to_float(load_u16(in)); }
 
-void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out) {
-  switch (f) {
-    case WeightFormat::f32:
-      if (n > 0) std::memcpy(out, x, static_cast<std::size_t>(n) * 4);
-      return;
-    case WeightFormat::f16:
-      for (std::int64_t i = 0; i < n; ++i) store16(out + 2 * i, float_to_half(x[i]));
-      return;
-    case WeightFormat::bf16:
-      for (std::int64_t i = 0; i < n; ++i) store16(out + 2 * i, float_to_bf16(x[i]));
-      return;
-    case WeightFormat::q8_0:
-      for (std::int64_t b = 0; b < n / 32; ++b) quantize_q8_0(x + 32 * b, out + 34 * b);
-      return;
-    case WeightFormat::q4_0:
-      for (std::int64_t b = 0; b < n / 32; ++b) quantize_q4_0(x + 32 * b, out + 18 * b);
-      return;
-    case WeightFormat::q4_1:
-      for (std::int64_t b = 0; b < n / 32; ++b) quantize_q4_1(x + 32 * b, out + 20 * b);
-      return;
+void dequantize_q8_0(const std::uint8_t* p, float* out) {
+  const float d = half_at(p);
+  for (int j = 0; j < 32; ++j) out[j] = float(static_cast<std::int8_t>(p[2 + j])) * d;
+}
+
+void dequantize_q4_0(const std::uint8_t* p, float* out) {
+  const float d = half_at(p);
+  for (int j = 0; j < 16; ++j) {
+    out[j] = d * float(int(p[2 + j] & 0x0f) - 8);
+    out[j + 16] = d * float(int(p[2 + j] >> 4) - 8);
   }
 }
 
-void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out) {
-  switch (f) {
-    case WeightFormat::f32:
-      if (n > 0) std::memcpy(out, in, static_cast<std::size_t>(n) * 4);
-      return;
-    case WeightFormat::f16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = half_at(in + 2 * i);
-      return;
-    case WeightFormat::bf16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_float(load_u16(in + 2 * i));
-      return;
-    case WeightFormat::q8_0:
-      for (std::int64_t b = 0; b < n / 32; ++b) {
-        const std::uint8_t* p = in + b * 34;
-        const float d = half_at(p);
-        for (int j = 0; j < 32; ++j)
-          out[b * 32 + j] = float(static_cast<std::int8_t>(p[2 + j])) * d;
-      }
-      return;
-    case WeightFormat::q4_0:
-      for (std::int64_t b = 0; b < n / 32; ++b) {
-        const std::uint8_t* p = in + b * 18;
-        const float d = half_at(p);
-        for (int j = 0; j < 16; ++j) {
-          out[b * 32 + j] = d * float(int(p[2 + j] & 0x0f) - 8);
-          out[b * 32 + j + 16] = d * float(int(p[2 + j] >> 4) - 8);
-        }
-      }
-      return;
-    case WeightFormat::q4_1:
-      for (std::int64_t b = 0; b < n / 32; ++b) {
-        const std::uint8_t* p = in + b * 20;
-        const float d = half_at(p), m = half_at(p + 2);
-        for (int j = 0; j < 16; ++j) {
-          out[b * 32 + j] = d * float(p[4 + j] & 0x0f) + m;
-          out[b * 32 + j + 16] = d * float(p[4 + j] >> 4) + m;
-        }
-      }
-      return;
+void dequantize_q4_1(const std::uint8_t* p, float* out) {
+  const float d = half_at(p), m = half_at(p + 2);
+  for (int j = 0; j < 16; ++j) {
+    out[j] = d * float(p[4 + j] & 0x0f) + m;
+    out[j + 16] = d * float(p[4 + j] >> 4) + m;
   }
+}
+
+// Per format, with h(v) = u16 |v| + 2^-25 the error of storing v in binary16 (u16 = 2^-11 its
+// unit roundoff; 2^-25 half its smallest subnormal step, for scales of tiny weights):
+//   f16: round to nearest, |error| <= h(x); bf16: |error| <= 2^-8 |x|.
+//   q8_0: d = amax/127 stored as d' with |d' - d| <= h(d); q = round(x/d) is within 1/2 of x/d
+//     and |q| <= 127, so |q d' - x| <= 127 h(d) + d/2.
+//   q4_0: d = -max/8; t = x/d + 8 lies in [0, 16]; q = min(15, trunc(t + 1/2)) is within 1/2
+//     of t, except t in [15.5, 16] (x near -max), within 1: |(q - 8) d' - x| <= 8 h(d) + |d|.
+//   q4_1: d = (max - min)/15; q = trunc((x - min)/d + 1/2) within 1/2 of (x - min)/d, and
+//     x' = q d' + m': |x' - x| <= d/2 + 15 h(d) + h(min).
+// Each gets a factor 1.01 for the float32 arithmetic of the quantizer and dequantizer.
+double half_error(double v) { return 0x1p-11 * std::fabs(v) + 0x1p-25; }
+
+struct BlockRange {
+  double amax = 0, max = -INFINITY, min = INFINITY;
+};
+BlockRange range_of(std::span<const float> block) {
+  BlockRange r;
+  for (const float x : block) {
+    r.amax = std::max(r.amax, double(std::fabs(x)));
+    r.max = std::max(r.max, double(x));
+    r.min = std::min(r.min, double(x));
+  }
+  return r;
+}
+
+double bound_f32(std::span<const float>) { return 0; }
+double bound_f16(std::span<const float> b) { return 1.01 * half_error(range_of(b).amax); }
+double bound_bf16(std::span<const float> b) { return 1.01 * 0x1p-8 * range_of(b).amax; }
+double bound_q8_0(std::span<const float> b) {
+  const double amax = range_of(b).amax;
+  return 1.01 * (127 * half_error(amax / 127) + amax / 127 / 2);
+}
+double bound_q4_0(std::span<const float> b) {
+  const double amax = range_of(b).amax;
+  return 1.01 * (8 * half_error(amax / 8) + amax / 8);
+}
+double bound_q4_1(std::span<const float> b) {
+  const BlockRange r = range_of(b);
+  const double d = (r.max - r.min) / 15;
+  return 1.01 * (d / 2 + 15 * half_error(d) + half_error(r.min));
+}
+
+// A block function applied to a run of blocks, inlined (a call per f16 weight would cost more than
+// the conversion).
+template <void (*Block)(const float*, std::uint8_t*), std::int64_t E, std::int64_t B>
+void quantize_blocks(const float* x, std::int64_t blocks, std::uint8_t* out) {
+  for (std::int64_t b = 0; b < blocks; ++b) Block(x + b * E, out + b * B);
+}
+template <void (*Block)(const std::uint8_t*, float*), std::int64_t E, std::int64_t B>
+void dequantize_blocks(const std::uint8_t* in, std::int64_t blocks, float* out) {
+  for (std::int64_t b = 0; b < blocks; ++b) Block(in + b * B, out + b * E);
+}
+// One row: the name is the enumerator's, the block functions run `blocks` blocks inlined.
+#define AIGC_FORMAT(fmt, description, E, B, quants_offset, rounding)                        \
+  {F::fmt,        #fmt,                                                                     \
+   description,   E,                                                                        \
+   B,             quants_offset,                                                            \
+   quantize_blocks<quantize_##fmt, E, B>, dequantize_blocks<dequantize_##fmt, E, B>,        \
+   bound_##fmt,   rounding}
+
+using F = WeightFormat;
+using R = ActivationRounding;
+// The one table of formats: adding one is its row here, its kernels, and its fixture case.
+constexpr WeightFormatTraits kTable[] = {
+    AIGC_FORMAT(f32, "fp32, 4 bytes a weight", 1, 4, 0, R::none),
+    AIGC_FORMAT(f16, "IEEE binary16, 2 bytes a weight", 1, 2, 0, R::none),
+    AIGC_FORMAT(bf16, "bfloat16 (a float's upper half), 2 bytes a weight", 1, 2, 0, R::bf16),
+    AIGC_FORMAT(q8_0, "GGUF Q8_0: blocks of 32, an f16 scale, 32 int8 (8.5 bits a weight)", 32,
+                34, 2, R::int8_blocks),
+    AIGC_FORMAT(q4_0, "GGUF Q4_0: blocks of 32, an f16 scale, 32 nibbles less 8 (4.5 bits)", 32,
+                18, 2, R::int8_blocks),
+    AIGC_FORMAT(q4_1, "GGUF Q4_1: blocks of 32, f16 scale and min, 32 nibbles (5 bits)", 32, 20,
+                4, R::int8_blocks),
+};
+#undef AIGC_FORMAT
+
+// The layout the CUDA kernels read (core/weight_format_layout.hpp) is the table's.
+constexpr bool layouts_agree() {
+  for (const WeightFormatTraits& t : kTable) {
+    if (t.block_elements != block_elements(t.format) || t.block_bytes != block_bytes(t.format))
+      return false;
+    if (is_block_format(t.format) && t.quants_offset != block_quants_offset(t.format))
+      return false;
+  }
+  return std::size(kTable) == std::size(kAllWeightFormats);
+}
+static_assert(layouts_agree(), "kTable and weight_format_layout.hpp disagree");
+
+}  // namespace
+
+std::span<const WeightFormatTraits> weight_format_table() { return kTable; }
+
+const WeightFormatTraits& weight_format_traits(WeightFormat f) {
+  for (const WeightFormatTraits& t : kTable) {
+    if (t.format == f) return t;
+  }
+  throw std::invalid_argument("weight_format_traits: a format outside the table");
+}
+
+void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out) {
+  const WeightFormatTraits& t = weight_format_traits(f);
+  t.quantize(x, n / t.block_elements, out);
+}
+
+void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out) {
+  const WeightFormatTraits& t = weight_format_traits(f);
+  t.dequantize(in, n / t.block_elements, out);
 }
 
 const char* activation_rounding_name(ActivationRounding r) {
@@ -272,41 +326,8 @@ std::vector<float> stored_as_floats(std::span<const std::uint8_t> stored) {
   return padded;
 }
 
-// Per format, with h(v) = u16 |v| + 2^-25 the error of storing v in binary16 (u16 = 2^-11 its
-// unit roundoff; 2^-25 half its smallest subnormal step, for scales of tiny weights):
-//   f16: round to nearest, |error| <= h(x); bf16: |error| <= 2^-8 |x|.
-//   q8_0: d = amax/127 stored as d' with |d' - d| <= h(d); q = round(x/d) is within 1/2 of x/d
-//     and |q| <= 127, so |q d' - x| <= 127 h(d) + d/2.
-//   q4_0: d = -max/8; t = x/d + 8 lies in [0, 16]; q = min(15, trunc(t + 1/2)) is within 1/2
-//     of t, except t in [15.5, 16] (x near -max), within 1: |(q - 8) d' - x| <= 8 h(d) + |d|.
-//   q4_1: d = (max - min)/15; q = trunc((x - min)/d + 1/2) within 1/2 of (x - min)/d, and
-//     x' = q d' + m': |x' - x| <= d/2 + 15 h(d) + h(min).
-// Each gets a factor 1.01 for the float32 arithmetic of the quantizer and dequantizer.
 double block_error_bound(WeightFormat f, std::span<const float> block) {
-  auto h = [](double v) { return 0x1p-11 * std::fabs(v) + 0x1p-25; };
-  double amax = 0, max = -INFINITY, min = INFINITY;
-  for (const float x : block) {
-    amax = std::max(amax, double(std::fabs(x)));
-    max = std::max(max, double(x));
-    min = std::min(min, double(x));
-  }
-  switch (f) {
-    case WeightFormat::f32:
-      return 0;
-    case WeightFormat::f16:
-      return 1.01 * h(amax);
-    case WeightFormat::bf16:
-      return 1.01 * 0x1p-8 * amax;
-    case WeightFormat::q8_0:
-      return 1.01 * (127 * h(amax / 127) + amax / 127 / 2);
-    case WeightFormat::q4_0:
-      return 1.01 * (8 * h(amax / 8) + amax / 8);
-    case WeightFormat::q4_1: {
-      const double d = (max - min) / 15;
-      return 1.01 * (d / 2 + 15 * h(d) + h(min));
-    }
-  }
-  return 0;
+  return weight_format_traits(f).error_bound(block);
 }
 
 }  // namespace aigc

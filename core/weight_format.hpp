@@ -19,6 +19,35 @@
 
 namespace aigc {
 
+// How a backend's matmul rounds its activations (A) for a weight format, so that a reference can
+// round them the same way: not at all (fp32), each element to the nearest bfloat16 (bf16
+// weights: a bf16 x bf16 product, as oneDNN, cuBLASLt and llama.cpp compute it), or per block
+// of 32 to int8 (the block formats, round_to_int8_blocks below).
+enum class ActivationRounding { none, bf16, int8_blocks };
+
+// One row of the format table (ggml's type_traits): everything the suite knows of a format in one
+// place. The help texts, `aigcbench list`, the schema, the op-case sweeps and the conversions
+// below all read it; adding a format is its row, its kernels and its fixture case.
+struct WeightFormatTraits {
+  WeightFormat format;
+  const char* name;         // the dtype column's and the options' spelling
+  const char* description;  // for help texts and docs
+  std::int64_t block_elements, block_bytes;  // as core/weight_format_layout.hpp (checked)
+  std::int64_t quants_offset;                // where a block's quants start (0: no block)
+  // `blocks` blocks (block_elements weights each) to the format and back, bit-exact with
+  // gguf.quants.
+  void (*quantize)(const float* x, std::int64_t blocks, std::uint8_t* out);
+  void (*dequantize)(const std::uint8_t* in, std::int64_t blocks, float* out);
+  // The largest |x - dequantize(quantize(x))| over one block, derived from the rounding.
+  double (*error_bound)(std::span<const float> block);
+  // How the activations are rounded where a backend computes on the format in reduced
+  // precision (bf16 x bf16 products, int8 dot products); a backend says whether it does.
+  ActivationRounding reduced_activations;
+};
+// Every format, f32 first, in the order listings and sweeps show them.
+std::span<const WeightFormatTraits> weight_format_table();
+const WeightFormatTraits& weight_format_traits(WeightFormat f);
+
 // "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1": the dtype column's and the options' spelling.
 const char* weight_format_name(WeightFormat f);
 // The format named by `text`; throws InvalidArgument naming `argument` with the valid names.
@@ -45,11 +74,6 @@ std::uint16_t float_to_bf16(float x);
 void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out);
 void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out);
 
-// How a backend's matmul rounds its activations (A) for a weight format, so that a reference can
-// round them the same way: not at all (fp32), each element to the nearest bfloat16 (bf16
-// weights: a bf16 x bf16 product, as oneDNN, cuBLASLt and llama.cpp compute it), or per block
-// of 32 to int8 (the block formats, round_to_int8_blocks below).
-enum class ActivationRounding { none, bf16, int8_blocks };
 const char* activation_rounding_name(ActivationRounding r);  // "fp32", "bf16", "int8"
 
 // Each element to the nearest bfloat16 (float_to_bf16), widened back: exactly bf16 values.

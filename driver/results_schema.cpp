@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/weight_format.hpp"
+
 namespace aigc {
 namespace {
 
@@ -18,6 +20,11 @@ Cell integer(const std::optional<Int>& v) {
 // clang-format off
 #define AIGC_COLUMN(name, type, unit, meaning, filled, expr) \
   ResultColumn{name, type, unit, meaning, filled, []([[maybe_unused]] const ResultRow& r) -> Cell { return expr; }}
+
+// The dtype column's words: the format table's names (core/weight_format).
+const std::string kDtypeMeaning = fmt::format(
+    "weight format ({}) or, for f32 weights, the backend's arithmetic (bf16: cuda-bf16)",
+    weight_format_names());
 
 const std::vector<ResultColumn> kColumns{
   AIGC_COLUMN("schema_version", T::integer, "", "version of this table; any change of columns bumps it", "always", Cell(static_cast<long long>(kResultsSchemaVersion))),
@@ -35,7 +42,7 @@ const std::vector<ResultColumn> kColumns{
   AIGC_COLUMN("phase", T::text, "", "prefill or decode (decoder); empty elsewhere", "decoder rows", text(r.phase)),
   AIGC_COLUMN("shape", T::text, "", "canonical shape string (key=value,...)", "always", text(r.shape)),
   AIGC_COLUMN("backend", T::text, "", "backend name", "always", text(r.backend)),
-  AIGC_COLUMN("dtype", T::text, "", "weight format (f32, f16, bf16, q8_0, q4_0, q4_1) or, for f32 weights, the backend's arithmetic (bf16: cuda-bf16)", "always", text(r.dtype)),
+  AIGC_COLUMN("dtype", T::text, "", kDtypeMeaning.c_str(), "always", text(r.dtype)),
   AIGC_COLUMN("threads", T::integer, "", "threads the backend ran with", "always", Cell(static_cast<long long>(r.threads))),
   AIGC_COLUMN("repetitions", T::integer, "", "timed repetitions after warm-up", "rows with a time", integer(r.repetitions)),
   AIGC_COLUMN("time_median_s", T::number, "s", "median time of one operation over the repetitions", "rows with a time", number(r.time_median_s)),

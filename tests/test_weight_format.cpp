@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "core/errors.hpp"
 #include "core/weight_format.hpp"
@@ -191,4 +192,30 @@ TEST_CASE("a NaN weight or scale in any stored format reaches the matmul's outpu
     }
   }
   simd::force_target("");
+}
+
+TEST_CASE("the format table has one row per format, its names parse back, its layouts hold") {
+  REQUIRE(weight_format_table().size() == std::size(kAllWeightFormats));
+  std::set<std::string> names;
+  for (const WeightFormatTraits& t : weight_format_table()) {
+    CHECK(&weight_format_traits(t.format) == &t);
+    CHECK(names.insert(t.name).second);
+    CHECK(parse_weight_format(t.name, "dtype") == t.format);
+    CHECK(bytes_per_weight(t.format) == double(t.block_bytes) / double(t.block_elements));
+    CHECK(std::string(t.description).size() > 10);
+    // A block's quantize and dequantize through the row agree with the whole-row functions.
+    std::vector<float> x(std::size_t(t.block_elements) * 3);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(float(i) * 0.7f) * 3;
+    std::vector<std::uint8_t> row(std::size_t(t.block_bytes) * 3), by_row(row.size());
+    t.quantize(x.data(), 3, row.data());
+    quantize(t.format, x.data(), std::int64_t(x.size()), by_row.data());
+    CHECK(row == by_row);
+    std::vector<float> back(x.size());
+    t.dequantize(row.data(), 3, back.data());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      CHECK(std::abs(back[i] - x[i]) <=
+            t.error_bound(std::span<const float>(x).subspan(i / t.block_elements * t.block_elements,
+                                                            t.block_elements)));
+  }
+  CHECK(weight_format_names() == "f32, f16, bf16, q8_0, q4_0, q4_1");
 }

@@ -212,9 +212,12 @@ class AttentionCase final : public OpCase {
 }  // namespace
 
 const OpCase& matmul_case(WeightFormat format) {
-  static const MatmulCase cases[] = {MatmulCase(WeightFormat::f32),  MatmulCase(WeightFormat::f16),
-                                     MatmulCase(WeightFormat::bf16), MatmulCase(WeightFormat::q8_0),
-                                     MatmulCase(WeightFormat::q4_0), MatmulCase(WeightFormat::q4_1)};
+  // One case per row of the format table.
+  static const std::vector<MatmulCase> cases = [] {
+    std::vector<MatmulCase> all;
+    for (const WeightFormatTraits& t : weight_format_table()) all.emplace_back(t.format);
+    return all;
+  }();
   for (const MatmulCase& c : cases) {
     if (c.weight_format() == format) return c;
   }
