@@ -3,7 +3,7 @@
 // shape its gen steps (see workloads/decoder.hpp). All --benchmark_* flags work, e.g.
 //   bench_decoder --benchmark_filter='decoder/openmp/cfg=gpt2-124m,prompt=128,gen=128'
 // Each case is verified against the float64 reference before it is timed.
-#include "benchmarks/runner.hpp"
+#include "measure/runner.hpp"
 
 int main(int argc, char** argv) {
   // Scalar up to about 5 GFLOP per instance (GPT-2 124M: a prefill of ~30 tokens).

@@ -2,7 +2,7 @@
 // merge, ...) on every backend that offers it, named op/<backend>/op=<name>,<vars>/threads:<n>.
 //   bench_op --benchmark_filter='op/openmp/op=rmsnorm'
 // Each case is verified (float64 reference, guard regions after the outputs) before it is timed.
-#include "benchmarks/runner.hpp"
+#include "measure/runner.hpp"
 
 int main(int argc, char** argv) {
   // Every op is small enough for the scalar reference.

@@ -14,7 +14,7 @@
 namespace aigc::dist {
 namespace {
 
-using models::Collective;
+using timing::Collective;
 
 // One operation's buffers and its one step, the same on every call of the timed loop.
 class CollectiveRun {

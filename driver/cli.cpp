@@ -23,10 +23,9 @@
 #include "driver/model_command.hpp"
 #include "driver/results_schema.hpp"
 #include "driver/run_command.hpp"
-#include "kernels/cuda/device_query.hpp"
+#include "kernels/platform.hpp"
 #include "kernels/registry.hpp"
-#include "kernels/simd/gemm.hpp"
-#include "models/probe.hpp"
+#include "timing/probe.hpp"
 #include "workloads/workload.hpp"
 
 namespace aigc {
@@ -76,14 +75,16 @@ int list_command(std::ostream& out) {
     const Availability av = d->availability();
     std::vector<std::string> ops;
     for (const Op op : d->ops) ops.emplace_back(op_name(op));
-    fmt::print(out, "  {:<10} {:<28} {} [target: {}{}; dtypes: {}; ops: {}]\n", d->name + ":",
-               av.available ? "available" : "unavailable (" + av.reason + ")", d->description,
-               d->simd_target(), d->is_multithreaded() ? ", multithreaded" : "",
-               fmt::join(d->dtypes, ", "), fmt::join(ops, ", "));
+    std::vector<std::string> formats;
+    for (const WeightFormat f : d->weight_formats) formats.emplace_back(weight_format_name(f));
+    fmt::print(out, "  {:<10} {:<28} {} [target: {}{}; arithmetic: {}; weights: {}; ops: {}]\n",
+               d->name + ":", av.available ? "available" : "unavailable (" + av.reason + ")",
+               d->description, d->simd_target(), d->is_multithreaded() ? ", multithreaded" : "",
+               fmt::join(d->dtypes, ", "), fmt::join(formats, ", "), fmt::join(ops, ", "));
   }
   fmt::print(out, "SIMD targets here (best first): {}\n",
-             fmt::join(simd::available_targets(), ", "));
-  const cuda::DeviceSummary gpu = cuda::query_devices();
+             fmt::join(platform::available_targets(), ", "));
+  const platform::DeviceSummary gpu = platform::query_devices();
   fmt::print(out, "GPU: {}\n",
              gpu.device_count > 0 ? fmt::format("{} ({} device(s))", gpu.name, gpu.device_count)
                                   : "none: " + gpu.reason);
@@ -94,10 +95,11 @@ int list_command(std::ostream& out) {
   return 0;
 }
 
-int probe_command(const std::string& path, bool reprobe, std::ostream& out) {
+int probe_command(const std::string& path, const ProbeUse& use, std::ostream& out) {
   const ProbeResult p =
-      load_or_run_probe(path, reprobe, [&](const std::string& s) { fmt::print(out, "  {}\n", s); });
-  fmt::print(out, "probe {} ({}), measured {}\n", path, p.fingerprint, p.timestamp);
+      load_or_run_probe(path, use, [&](const std::string& s) { fmt::print(out, "  {}\n", s); });
+  fmt::print(out, "probe {} ({}), measured {}\n  {}\n", path, p.fingerprint, p.timestamp,
+             p.provenance);
   fmt::print(out, "  scalar: {:.2f} GFLOP/s per core\n", p.scalar_flops_per_core / 1e9);
   for (const auto& [t, v] : p.simd_flops)
     fmt::print(out, "  {} x{}: {:.1f} GFLOP/s\n", p.simd_target, t, v / 1e9);
@@ -138,11 +140,17 @@ T choose(const std::string& option, const std::string& word,
       option, fmt::format("unknown {} '{}' (valid: {})", option, word, fmt::join(valid, ", ")));
 }
 
+constexpr const char* kTrustProbeHelp =
+    "trust the probe: use a cached one without first checking a few of its figures by a spot "
+    "measurement (under a second; a cache that is off is measured again), and cache a fresh one "
+    "even when other processes or the hypervisor took cores while it ran (otherwise refused)";
+
 struct RunText {
   std::string workloads, backends, threads, preset = "quick", shapes, out, format = "csv",
                                             repetitions, min_time, scalar_budget, simd_target,
                                             probe_file;
   bool reprobe = false;
+  bool trust_probe = false;
   bool no_accuracy = false;
 };
 
@@ -194,6 +202,7 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
   o.simd_target = t.simd_target;
   o.probe_file = t.probe_file;
   o.reprobe = t.reprobe;
+  o.trust_probe = t.trust_probe;
   o.accuracy = !t.no_accuracy;
   return o;
 }
@@ -354,6 +363,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   probe->add_option("--probe-file", probe_file,
                     "probe cache (default: ~/.cache/aigcbench/probe-<machine>.json)");
   probe->add_flag("--reprobe", reprobe, "measure the machine again instead of using the cache");
+  bool trust_probe = false;
+  probe->add_flag("--trust-probe", trust_probe, kTrustProbeHelp);
 
   CLI::App* run = app.add_subcommand(
       "run", "benchmark, apply the timing models, write the results (CSV or JSON)");
@@ -394,6 +405,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   run->add_option("--probe-file", rt.probe_file,
                   "probe cache (default: ~/.cache/aigcbench/probe-<machine>.json)");
   run->add_flag("--reprobe", rt.reprobe, "measure the machine again instead of using the cache");
+  run->add_flag("--trust-probe", rt.trust_probe, kTrustProbeHelp);
   run->add_flag("--no-accuracy", rt.no_accuracy,
                 "skip a real model's perplexity and greedy agreement per weight format (decoder)");
 
@@ -427,8 +439,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       "--count", gt.count, "tokens to generate (default: 16; prompt + N <= the context)");
   generate->add_option("--backend", gt.backend, "backend to run on (default: openmp)");
   generate->add_option("--dtype", gt.dtype,
-                       "weight format of the projections and the output matrix: f32 (default), "
-                       "f16, bf16, q8_0, q4_0, q4_1 (quantized on load, computed on as stored)");
+                       fmt::format("weight format of the projections and the output matrix: {} "
+                                   "(default f32; quantized on load, computed on as stored)",
+                                   weight_format_names()));
   CLI::Option* gen_threads = generate->add_option(
       "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
   CLI::Option* gen_config = generate->add_option(
@@ -493,7 +506,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     if (list->parsed()) return list_command(out);
     if (probe->parsed())
-      return probe_command(probe_file.empty() ? default_probe_path() : probe_file, reprobe, out);
+      return probe_command(probe_file.empty() ? default_probe_path() : probe_file,
+                           {.reprobe = reprobe, .spot_check = !trust_probe}, out);
     if (run->parsed()) return run_command(to_run_options(rt, rf), out, err);
     if (generate->parsed())
       return generate_command(

@@ -10,7 +10,7 @@
 #include "core/stats.hpp"
 #include "distributed/collectives.hpp"
 #include "distributed/communicator.hpp"
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 #include "workloads/decoder.hpp"
 
 namespace aigc {
@@ -79,15 +79,15 @@ std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shape
 }
 
 void apply_collective_models(std::vector<ResultRow>& rows) {
-  std::map<std::string, std::vector<models::MessageTime>> sweeps;
+  std::map<std::string, std::vector<timing::MessageTime>> sweeps;
   for (const ResultRow& r : rows) {
     if (r.workload == "collectives" && r.time_median_s) {
       sweeps[op_of(r)].push_back({*r.bytes, *r.time_median_s});
     }
   }
-  std::map<std::string, std::vector<models::HockneyRegime>> fits;
+  std::map<std::string, std::vector<timing::HockneyRegime>> fits;
   for (const auto& [op, sweep] : sweeps) {
-    auto regimes = models::fit_measured_regimes(sweep);
+    auto regimes = timing::fit_measured_regimes(sweep);
     if (!regimes.empty()) fits[op] = std::move(regimes);
   }
   const auto p2p = fits.find("pingpong");
@@ -96,13 +96,13 @@ void apply_collective_models(std::vector<ResultRow>& rows) {
     const CollectiveShape s = parse_collective_shape(r.shape);
     const double n = static_cast<double>(s.bytes);
     if (const auto it = fits.find(collective_name(s.op)); it != fits.end()) {
-      const models::Hockney& h = models::regime_for(it->second, n);
+      const timing::Hockney& h = timing::regime_for(it->second, n);
       r.alpha_s = h.alpha_s;
       r.beta_s_per_byte = h.beta_s_per_byte;
       r.t_comm_fit_s = h.time_s(n);
     }
     if (p2p != fits.end())
-      r.t_comm_model_s = models::collective_time(s.op, p2p->second, n, r.ranks);
+      r.t_comm_model_s = timing::collective_time(s.op, p2p->second, n, r.ranks);
   }
   // Tensor-parallel rows: their collectives priced by the textbook algorithms from the ping-pong
   // (the distributed model) and by the run's own allreduce and allgather fits.
@@ -112,19 +112,19 @@ void apply_collective_models(std::vector<ResultRow>& rows) {
     const TensorParallelSteps t = tensor_parallel_steps(r.shape);
     const double steps = static_cast<double>(t.steps);
     if (p2p != fits.end()) {
-      r.t_comm_model_s = steps * models::tensor_parallel_comm_time(t.step, p2p->second, r.ranks);
+      r.t_comm_model_s = steps * timing::tensor_parallel_comm_time(t.step, p2p->second, r.ranks);
       if (r.t_one_rank_s) {
         r.t_wall_model_s =
-            models::distributed_wall_time(*r.t_one_rank_s, r.ranks, *r.t_comm_model_s);
+            timing::distributed_wall_time(*r.t_one_rank_s, r.ranks, *r.t_comm_model_s);
       }
     }
     if (allreduce != fits.end() && (allgather != fits.end() || t.step.logits_bytes == 0)) {
       // Each collective at its own fitted line (the regime of its size).
       auto fitted = [](const auto& fit) {
-        return [&fit](double n) { return models::regime_for(fit->second, n).time_s(n); };
+        return [&fit](double n) { return timing::regime_for(fit->second, n).time_s(n); };
       };
       r.t_comm_fit_s =
-          steps * models::tensor_parallel_comm_time(t.step, fitted(allreduce), fitted(allgather));
+          steps * timing::tensor_parallel_comm_time(t.step, fitted(allreduce), fitted(allgather));
     }
   }
 }

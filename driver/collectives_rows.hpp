@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/runner.hpp"
+#include "measure/runner.hpp"
 #include "driver/results_schema.hpp"
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 
 namespace aigc {
 
@@ -27,11 +27,11 @@ std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shape
 void apply_collective_models(std::vector<ResultRow>& rows);
 
 // The collectives of one instance of a tensor-parallel decoder shape: `steps` forwards, each
-// with the traffic of models::TensorParallelTraffic (a prefill: one step of the prompt's rows
+// with the traffic of timing::TensorParallelTraffic (a prefill: one step of the prompt's rows
 // and its last position's logits; a decode run: gen steps of the batch's rows).
 struct TensorParallelSteps {
   std::int64_t steps = 1;
-  models::TensorParallelTraffic step;
+  timing::TensorParallelTraffic step;
 };
 TensorParallelSteps tensor_parallel_steps(const std::string& decoder_shape);
 

@@ -16,7 +16,7 @@
 #include "core/errors.hpp"
 #include "core/files.hpp"
 #include "driver/results_csv.hpp"
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 #include "workloads/collectives.hpp"
 #include "workloads/decoder.hpp"
 
@@ -95,7 +95,7 @@ StartingPoint find_start(const ModelOptions& o) {
 
 // The network: given, or the ping-pong regimes of a collectives run (each message of a step
 // then takes the alpha and beta of its size).
-std::vector<models::HockneyRegime> find_network(const ModelOptions& o, std::string& source) {
+std::vector<timing::HockneyRegime> find_network(const ModelOptions& o, std::string& source) {
   if (o.alpha_s || o.beta_s_per_byte) {
     if (!o.alpha_s || !o.beta_s_per_byte) {
       throw InvalidArgument(o.alpha_s ? "beta" : "alpha", "--alpha and --beta go together");
@@ -104,14 +104,14 @@ std::vector<models::HockneyRegime> find_network(const ModelOptions& o, std::stri
       throw InvalidArgument("network", "give --network or --alpha and --beta, not both");
     }
     source = "given";
-    return models::single_regime({*o.alpha_s, *o.beta_s_per_byte});
+    return timing::single_regime({*o.alpha_s, *o.beta_s_per_byte});
   }
   if (o.network.empty()) {
     throw InvalidArgument("network",
                           "the network is needed: --alpha S --beta S/B, or --network with a "
                           "collectives run's CSV (its ping-pong fit)");
   }
-  std::vector<models::MessageTime> sweep;
+  std::vector<timing::MessageTime> sweep;
   std::string ranks, machine;
   for (const Row& r : read_rows(o.network, "network")) {
     if (r.at("workload") != "collectives" || r.at("shape").rfind("op=pingpong,", 0) != 0 ||
@@ -121,7 +121,7 @@ std::vector<models::HockneyRegime> find_network(const ModelOptions& o, std::stri
     ranks = r.at("ranks");
     machine = r.at("machine");
   }
-  auto regimes = models::fit_measured_regimes(sweep);
+  auto regimes = timing::fit_measured_regimes(sweep);
   if (regimes.empty()) {
     throw InvalidArgument("network",
                           fmt::format("'{}' has no measured ping-pong sizes to fit (run "
@@ -144,17 +144,17 @@ int model_command(const ModelOptions& o, std::ostream& out) {
   }
   if (!o.out.empty()) check_writable(o.out, "out");
   std::string network_source;
-  const std::vector<models::HockneyRegime> net = find_network(o, network_source);
+  const std::vector<timing::HockneyRegime> net = find_network(o, network_source);
   const StartingPoint start = find_start(o);
   const DecoderShape d = parse_decoder_shape(start.shape);
-  const models::TensorParallelTraffic step = tensor_parallel_steps(start.shape).step;
+  const timing::TensorParallelTraffic step = tensor_parallel_steps(start.shape).step;
 
   fmt::print(out,
              "distributed model of a tensor-parallel decode step: {} on {} at {} threads, "
              "{:.3f} ms a step on one rank ({})\n",
              start.shape, o.backend, start.threads, 1e3 * start.step_s, o.results);
   fmt::print(out, "network: {}\n", network_source);
-  for (const models::HockneyRegime& r : net) {
+  for (const timing::HockneyRegime& r : net) {
     fmt::print(out, "  {}alpha = {:.3g} us, 1/beta = {:.3g} GB/s\n",
                std::isfinite(r.max_bytes)
                    ? fmt::format("{} .. {}: ", message_size(r.min_bytes), message_size(r.max_bytes))
@@ -170,10 +170,10 @@ int model_command(const ModelOptions& o, std::ostream& out) {
   csv << "ranks,t_compute_s,t_comm_s,t_wall_s,tokens_per_s,speedup,efficiency,cost_s,alpha_s,"
          "beta_s_per_byte,shape\n";
   // The CSV's alpha and beta: those of a 2-rank allreduce's messages (the step's most).
-  const models::Hockney& allreduce_net = models::regime_for(net, step.activation_bytes / 2);
+  const timing::Hockney& allreduce_net = timing::regime_for(net, step.activation_bytes / 2);
   for (const int p : o.ranks) {
-    const models::ScalingPoint pt =
-        models::scaling_point(start.step_s, p, models::tensor_parallel_comm_time(step, net, p));
+    const timing::ScalingPoint pt =
+        timing::scaling_point(start.step_s, p, timing::tensor_parallel_comm_time(step, net, p));
     const double tokens = static_cast<double>(d.batch) / pt.t_wall_s;
     fmt::print(out, "{:>6} {:>12.4f} {:>12.4f} {:>12.4f} {:>10.1f} {:>7.2f}x {:>6.0f}%\n", p,
                1e3 * pt.t_compute_s, 1e3 * pt.t_comm_s, 1e3 * pt.t_wall_s, tokens, pt.speedup,
@@ -183,7 +183,7 @@ int model_command(const ModelOptions& o, std::ostream& out) {
                        pt.efficiency, pt.cost_s, allreduce_net.alpha_s,
                        allreduce_net.beta_s_per_byte, start.shape);
   }
-  const auto cross = models::communication_crossover(start.step_s, step, net, 65536);
+  const auto cross = timing::communication_crossover(start.step_s, step, net, 65536);
   fmt::print(
       out, "crossover: {}\n",
       cross ? fmt::format("from P = {} communication takes longer than the compute share", *cross)

@@ -11,20 +11,19 @@
 #include <fmt/ostream.h>
 #include <fmt/ranges.h>
 
-#include "benchmarks/runner.hpp"
+#include "measure/runner.hpp"
 #include "core/energy.hpp"
 #include "core/files.hpp"
 #include "core/machine.hpp"
 #include "core/stats.hpp"
 #include "distributed/communicator.hpp"
 #include "driver/collectives_rows.hpp"
-#include "driver/measure.hpp"
+#include "measure/measure.hpp"
 #include "driver/tensor_parallel_rows.hpp"
 #include "driver/summary_table.hpp"
-#include "kernels/cuda/device_query.hpp"
+#include "kernels/platform.hpp"
 #include "kernels/registry.hpp"
-#include "kernels/simd/gemm.hpp"
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 #include "workloads/decoder.hpp"
 
 namespace aigc {
@@ -147,7 +146,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     r.n_units = m.counts.n_units;
     if (base_it != baselines.end() && base_it->second.t_single_s) {
       r.t_single_s = base_it->second.t_single_s;
-      r.t_serial_model_s = models::serial_time(*r.t_single_s, m.counts.n_units);
+      r.t_serial_model_s = timing::serial_time(*r.t_single_s, m.counts.n_units);
     }
     if (const auto it = median_of.find(config_key(m, m.shape, "scalar", 1));
         it != median_of.end()) {
@@ -162,7 +161,7 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     auto working_set = [](const WorkCounts& c) {
       return c.working_set > 0 ? c.working_set : c.bytes;
     };
-    const auto roof_scalar = models::roofline(m.counts.flops, m.counts.bytes,
+    const auto roof_scalar = timing::roofline(m.counts.flops, m.counts.bytes,
                                               probe.peak_flops(ComputeClass::scalar_core, 1),
                                               probe.peak_bytes_per_s(working_set(m.counts), 1));
     const ComputeClass cls = m.compute_class;
@@ -177,10 +176,10 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       r.peak_flops = probe.peak_flops(cls, cores, m.dtype);
       r.peak_bytes_per_s = bandwidth(m.counts);
       const auto roof =
-          models::roofline(m.counts.flops, m.counts.bytes, *r.peak_flops, *r.peak_bytes_per_s);
+          timing::roofline(m.counts.flops, m.counts.bytes, *r.peak_flops, *r.peak_bytes_per_s);
       r.t_roofline_s = roof.time_s;
       r.bound = roof.compute_bound ? "compute" : "memory";
-      r.predicted_speedup = models::predicted_acceleration(roof_scalar.time_s, roof.time_s);
+      r.predicted_speedup = timing::predicted_acceleration(roof_scalar.time_s, roof.time_s);
     }
 
     // Batched decoding: the batch, and where its roofline turns from bandwidth to compute.
@@ -204,21 +203,21 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
     }
     if (m.counts.tokens > 0) r.tokens_per_s = double(m.counts.tokens) / st.median;
     if (r.baseline_time_s) {
-      r.speedup_vs_scalar = models::measured_acceleration(*r.baseline_time_s, st.median);
+      r.speedup_vs_scalar = timing::measured_acceleration(*r.baseline_time_s, st.median);
       if (r.predicted_speedup)
         r.captured_speedup_fraction = *r.speedup_vs_scalar / *r.predicted_speedup;
     }
     if (m.backend == "scalar" && m.threads == 1 && r.t_serial_model_s) {
-      r.serial_model_error = models::serial_model_error(st.median, *r.t_serial_model_s);
+      r.serial_model_error = timing::serial_model_error(st.median, *r.t_serial_model_s);
     }
     if (const auto it = median_of.find(config_key(m, m.shape, m.backend, 1));
         it != median_of.end()) {
       r.t1_s = it->second;
-      r.parallel_speedup = models::parallel_speedup(it->second, st.median);
-      r.parallel_efficiency = models::parallel_efficiency(it->second, st.median, m.threads);
-      if (const auto kf = models::karp_flatt(*r.parallel_speedup, m.threads)) r.karp_flatt = *kf;
+      r.parallel_speedup = timing::parallel_speedup(it->second, st.median);
+      r.parallel_efficiency = timing::parallel_efficiency(it->second, st.median, m.threads);
+      if (const auto kf = timing::karp_flatt(*r.parallel_speedup, m.threads)) r.karp_flatt = *kf;
     }
-    if (r.t_roofline_s) r.roofline_fraction = models::roofline_fraction(*r.t_roofline_s, st.median);
+    if (r.t_roofline_s) r.roofline_fraction = timing::roofline_fraction(*r.t_roofline_s, st.median);
     if (m.energy_j.size() == m.times_s.size()) {
       // Energy of one operation (median over the repetitions), its mean power over that
       // repetition's time, and the efficiencies a buyer compares.
@@ -249,8 +248,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
       }
       if (r.peak_flops && r.peak_bytes_per_s) {
         const WorkCounts c = workload.counts(twin);
-        const auto twin_roof = models::roofline(c.flops, c.bytes, *r.peak_flops, bandwidth(c));
-        r.format_speedup_pred = models::predicted_acceleration(twin_roof.time_s, *r.t_roofline_s);
+        const auto twin_roof = timing::roofline(c.flops, c.bytes, *r.peak_flops, bandwidth(c));
+        r.format_speedup_pred = timing::predicted_acceleration(twin_roof.time_s, *r.t_roofline_s);
       }
     }
     rows.push_back(std::move(r));
@@ -369,7 +368,7 @@ RunPlan validate(const RunOptions& o) {
       }
     }
   }
-  simd::force_target(o.simd_target);
+  platform::force_target(o.simd_target);
   check_writable(o.out, "out");
   if (o.format == ResultsFormat::csv) check_writable(repetitions_path(o.out), "out");
   plan.timing = {o.repetitions, o.min_time_s};
@@ -464,7 +463,7 @@ void write_results(std::vector<ResultRow>& rows, const RunOptions& o) {
   const std::time_t now = std::time(nullptr);
   const std::string timestamp = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
   const std::string run_id = fmt::format("{:%Y%m%dT%H%M%SZ}-{}", fmt::gmtime(now), ::getpid());
-  const std::string gpu = cuda::query_devices().name;
+  const std::string gpu = platform::query_devices().name;
   const std::string machine = machine_id();
   for (ResultRow& r : rows) {
     r.run_id = run_id;
@@ -540,13 +539,14 @@ int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std
 
   // The machine's ceilings.
   const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
-  const ProbeResult probe = load_or_run_probe(
-      probe_path, o.reprobe, [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
-  fmt::print(out, "probe: {} (measured {})\nmachine: {}\n", probe_cache_path(probe_path),
-             probe.timestamp, machine_id());
+  const ProbeResult probe =
+      load_or_run_probe(probe_path, {.reprobe = o.reprobe, .spot_check = !o.trust_probe},
+                        [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
+  fmt::print(out, "probe: {} (measured {}; {})\nmachine: {}\n", probe_cache_path(probe_path),
+             probe.timestamp, probe.provenance, machine_id());
   // Where energy comes from, or why its columns stay empty: one line per kind of hardware.
   fmt::print(out, "energy (CPU backends): {}\n", energy_description(false));
-  if (cuda::query_devices().device_count > 0) {
+  if (platform::query_devices().device_count > 0) {
     fmt::print(out, "energy (GPU backends): {}\n", energy_description(true));
   }
   if (o.backends.empty()) {

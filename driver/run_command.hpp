@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "driver/results_csv.hpp"
-#include "models/probe.hpp"
+#include "measure/measurement.hpp"
+#include "timing/probe.hpp"
 #include "workloads/workload.hpp"
 
 namespace aigc {
@@ -25,31 +26,9 @@ struct RunOptions {
   std::string simd_target;       // force a Highway target ("" = best)
   std::string probe_file;
   bool reprobe = false;
+  bool trust_probe = false;  // use a cached probe without the spot check
   // Measure a real model's perplexity and greedy agreement per weight format (decoder rows).
   bool accuracy = true;
-};
-
-// One measured configuration, before the models are applied.
-struct Measurement {
-  std::string workload, shape, backend, simd_target;
-  std::string dtype = "f32";
-  int threads = 1;
-  ComputeClass compute_class = ComputeClass::simd_core;  // which roofline ceilings apply
-  WorkCounts counts;
-  std::vector<double> times_s;
-  // Joules per operation of each repetition, from the energy counter named by energy_source
-  // (empty where the hardware's counter cannot be read).
-  std::vector<double> energy_j;
-  std::string energy_source;
-  std::optional<double> max_rel_error, tolerance;
-  std::optional<double> upload_s, download_s;  // GPU backends only
-  std::string status = "ok";
-  // A case split over MPI ranks (the decoder's tp=P): their number, the slowest rank's seconds
-  // in communication per operation of each repetition, and the same shape's median time in one
-  // process on rank 0 alone (same backend and threads): the distributed model's T_compute(1).
-  int ranks = 1;
-  std::vector<double> comm_s;
-  std::optional<double> one_rank_s;
 };
 
 // What the serial model knows about one shape: T_single of one unit on scalar.

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 
 namespace aigc {
 namespace {
@@ -73,7 +73,7 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
   }
 
   // Thread sweeps: fit Amdahl's serial fraction to every backend measured at > 1 thread.
-  std::map<std::string, std::pair<double, std::vector<models::ThreadTime>>> sweeps;
+  std::map<std::string, std::pair<double, std::vector<timing::ThreadTime>>> sweeps;
   for (const ResultRow& r : rows) {
     if (!r.time_median_s || !r.t1_s || r.threads <= 1) continue;
     auto& [t1, points] = sweeps[fmt::format("{} {} {}", r.workload, r.backend, r.shape)];
@@ -83,7 +83,7 @@ void print_summary_table(const std::vector<ResultRow>& rows, std::ostream& out) 
   if (!sweeps.empty()) {
     fmt::print(out, "\nthread scaling (Amdahl serial fraction f fitted to the sweep):\n");
     for (const auto& [name, sweep] : sweeps) {
-      const auto f = models::fit_amdahl_serial_fraction(sweep.first, sweep.second);
+      const auto f = timing::fit_amdahl_serial_fraction(sweep.first, sweep.second);
       if (f) fmt::print(out, "  {:<50} f = {:.3f}\n", name, *f);
     }
   }

@@ -11,7 +11,7 @@
 #include "core/errors.hpp"
 #include "core/stats.hpp"
 #include "distributed/communicator.hpp"
-#include "driver/measure.hpp"
+#include "measure/measure.hpp"
 #include "kernels/registry.hpp"
 
 namespace aigc {

@@ -7,8 +7,8 @@
 #include <ostream>
 #include <vector>
 
-#include "benchmarks/runner.hpp"
-#include "driver/run_command.hpp"
+#include "measure/measurement.hpp"
+#include "measure/runner.hpp"
 
 namespace aigc {
 

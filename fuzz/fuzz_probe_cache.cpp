@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/errors.hpp"
-#include "models/probe.hpp"
+#include "timing/probe.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

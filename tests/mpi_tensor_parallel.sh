@@ -19,7 +19,7 @@ cat "$work/check.txt"
 grep -q "all logits agree" "$work/check.txt" || fail "the check did not finish"
 
 # 2. The run: rows verified against the float64 reference on both ranks, timed in step.
-mpi 2 "$bin" run --workloads collectives,decoder --preset smoke --backends scalar,openmp \
+mpi 2 "$bin" run --trust-probe --workloads collectives,decoder --preset smoke --backends scalar,openmp \
   --shapes "cfg=tiny,prompt=16,gen=8,tp=2;cfg=tiny-llama,prompt=16,tp=2" --threads 1 \
   --repetitions 3 --min-time 0.01 --out "$work/tp.csv" > "$work/out.txt" 2>&1 ||
   { cat "$work/out.txt"; fail "the tensor-parallel run failed"; }

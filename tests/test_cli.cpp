@@ -28,7 +28,7 @@
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
-#include "models/probe.hpp"
+#include "timing/probe.hpp"
 
 using namespace aigc;
 namespace fs = std::filesystem;
@@ -93,7 +93,7 @@ void check_rejected(const std::vector<std::string>& extra, const std::string& ar
   Scratch scratch;
   const std::string out = scratch.file("previous.csv");
   std::ofstream(out) << "earlier,results\n1,2\n";
-  std::vector<std::string> args{"run", "--probe-file", scratch.probe(), "--out", out};
+  std::vector<std::string> args{"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", out};
   args.insert(args.end(), extra.begin(), extra.end());
   const CliResult r = cli(args);
   INFO(r.err);
@@ -395,7 +395,7 @@ TEST_CASE("an unwritable output path is refused before any work, leaving no file
   for (const std::string& out :
        {std::string("/nonexistent-dir/results.csv"), scratch.dir.string()}) {
     const CliResult r =
-        cli({"run", "--probe-file", scratch.probe(), "--out", out, "--preset", "smoke"});
+        cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", out, "--preset", "smoke"});
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --out"));
@@ -431,6 +431,12 @@ TEST_CASE("list names every backend with its availability") {
                         "cuda-bf16", "cublas"})
     CHECK_THAT(r.out, Catch::Contains(std::string(b) + ":"));
   CHECK_THAT(r.out, Catch::Contains("GPU:"));
+  // The formats each backend's matmul takes, from its descriptor and the format table.
+  std::vector<std::string> simd_formats;
+  for (const WeightFormat f : find_backend("simd").weight_formats)
+    simd_formats.emplace_back(weight_format_name(f));
+  CHECK(simd_formats.size() == weight_format_table().size());  // simd computes on every format
+  CHECK_THAT(r.out, Catch::Contains(fmt::format("weights: {};", fmt::join(simd_formats, ", "))));
   // Without a GPU, every GPU backend says so and why.
   if (!find_backend("cuda").availability().available) {
     CHECK_THAT(r.out, Catch::Contains("cuda:      unavailable (" +
@@ -448,7 +454,7 @@ TEST_CASE("a GPU backend named on a machine without one is recorded as skipped, 
   const std::string out = scratch.file("results.csv");
   const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends",
                            "scalar,cuda,cublas", "--repetitions", "2", "--min-time", "0.001",
-                           "--probe-file", scratch.probe(), "--out", out});
+                           "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   const std::string csv = read(out);
@@ -465,7 +471,7 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
   // which the GPU variant below checks by their own rules.
   const CliResult r = cli({"run", "--preset", "smoke", "--backends", "scalar,simd,openmp,onednn",
                            "--threads", "1,2", "--repetitions", "2", "--min-time", "0.001",
-                           "--probe-file", scratch.probe(), "--out", out});
+                           "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
 
@@ -558,7 +564,7 @@ TEST_CASE("on a GPU: a smoke run of every GPU backend gives verified, device-tim
   const CliResult r =
       cli({"run", "--preset", "smoke", "--backends",
            "scalar,cuda-naive,cuda-tiled,cuda,cuda-bf16,cublas", "--repetitions", "2", "--min-time",
-           "0.001", "--probe-file", scratch.probe(), "--out", out});
+           "0.001", "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   std::istringstream csv(read(out));
@@ -619,7 +625,7 @@ TEST_CASE("a row faster than its roofline is flagged in its column and warned ab
   const std::string out = scratch.file("above.csv");
   const CliResult r =
       cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes", "M=8,N=8,K=8",
-           "--repetitions", "1", "--min-time", "0.001", "--probe-file", probe, "--out", out});
+           "--repetitions", "1", "--min-time", "0.001", "--trust-probe", "--probe-file", probe, "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);  // the measurements stand; the ceiling is what is wrong
   CHECK_THAT(r.err, Catch::Contains("warning: 1 row(s) ran faster than their roofline") &&
@@ -636,7 +642,7 @@ TEST_CASE("a row faster than its roofline is flagged in its column and warned ab
   // The sane ceilings of the scratch probe: no warning, the column 0.
   const CliResult ok = cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes",
                             "M=8,N=8,K=8", "--repetitions", "1", "--min-time", "0.001",
-                            "--probe-file", scratch.probe(), "--out", out});
+                            "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(ok.out << ok.err);
   CHECK(ok.status == 0);
   CHECK_THAT(ok.err, !Catch::Contains("roofline"));
@@ -651,7 +657,7 @@ TEST_CASE(
   Scratch scratch;
   const std::string out = scratch.file("huge.csv");
   const CliResult r = cli({"run", "--workloads", "attention", "--backends", "scalar", "--shapes",
-                           "B=8,H=16,S=8192,D=1", "--probe-file", scratch.probe(), "--out", out});
+                           "B=8,H=16,S=8192,D=1", "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK_THAT(r.out,
@@ -664,7 +670,7 @@ TEST_CASE("a JSON run writes one object per row with the machine and the repetit
   const std::string out = scratch.file("results.json");
   const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends",
                            "scalar,simd", "--repetitions", "3", "--min-time", "0.001", "--format",
-                           "json", "--probe-file", scratch.probe(), "--out", out});
+                           "json", "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(read(out));
@@ -709,7 +715,7 @@ TEST_CASE("a backend that lacks an op is a skipped row saying so, decided before
   const std::string out = scratch.file("ops.csv");
   const CliResult r = cli({"run", "--workloads", "op", "--shapes", "op=rmsnorm,rows=2,dim=8",
                            "--backends", "scalar,onednn", "--threads", "1", "--repetitions", "2",
-                           "--min-time", "0.001", "--probe-file", scratch.probe(), "--out", out});
+                           "--min-time", "0.001", "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   const std::string csv = read(out);
@@ -720,7 +726,7 @@ TEST_CASE("a backend that lacks an op is a skipped row saying so, decided before
 TEST_CASE("an option missing its value is named, not the word after it") {
   check_rejected({"--repetitions"}, "--repetitions", "needs a value");
   Scratch scratch;
-  const CliResult r = cli({"run", "--probe-file", scratch.probe(), "--out", "--repetitions", "1"});
+  const CliResult r = cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", "--repetitions", "1"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --out: needs a value") &&
                         Catch::Contains("'--repetitions'"));
@@ -731,11 +737,11 @@ TEST_CASE("an output, weights or probe file that is not a regular file is refuse
   Scratch scratch;
   const std::string fifo = scratch.file("fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
-  CliResult r = cli({"run", "--probe-file", scratch.probe(), "--out", "/dev/null"});
+  CliResult r = cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", "/dev/null"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err,
              Catch::StartsWith("aigcbench: error: --out: '/dev/null' is not a regular file"));
-  r = cli({"run", "--probe-file", scratch.probe(), "--out", fifo});
+  r = cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", fifo});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("FIFO"));
   // Reading a FIFO would block for ever: refused before it is opened.
@@ -762,7 +768,7 @@ TEST_CASE("a corrupt or absurd probe cache stops the run with exit 2 naming the 
     INFO(text);
     std::ofstream(scratch.probe()) << text;
     const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
-                             "--probe-file", scratch.probe(), "--out", out});
+                             "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --probe-file: '" + scratch.probe()));
     CHECK(r.out.find("serial model") == std::string::npos);  // nothing was measured
@@ -789,7 +795,7 @@ TEST_CASE("a run pinned to a narrower SIMD target keeps its own probe cache besi
   const CliResult r =
       cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends", "simd",
            "--threads", "1", "--simd-target", pinned, "--repetitions", "2", "--min-time", "0.001",
-           "--probe-file", scratch.probe(), "--out", scratch.file("r.csv")});
+           "--trust-probe", "--probe-file", scratch.probe(), "--out", scratch.file("r.csv")});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(read(scratch.probe()) == before);  // the best target's cache untouched
@@ -803,7 +809,7 @@ TEST_CASE("a configuration named twice is measured once") {
   const CliResult r =
       cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8;M=8,N=8,K=8", "--backends",
            "scalar,scalar,openmp", "--threads", "1,1", "--repetitions", "2", "--min-time", "0.001",
-           "--probe-file", scratch.probe(), "--out", out});
+           "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   const std::string csv = read(out);
@@ -816,7 +822,7 @@ TEST_CASE("a run refuses an output another run is writing, and touches nothing")
   std::ofstream(out) << "earlier,results\n";
   const OutputLock other(out, "out");
   const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
-                           "--probe-file", scratch.probe(), "--out", out});
+                           "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("being written by another run"));
   CHECK(read(out) == "earlier,results\n");
@@ -830,7 +836,7 @@ TEST_CASE("a shape that cannot fit in memory is a skipped row with its size, and
   const CliResult r =
       cli({"run", "--workloads", "matmul", "--shapes", "M=60000,N=60000,K=1;M=8,N=8,K=8",
            "--backends", "simd", "--threads", "1", "--repetitions", "2", "--min-time", "0.001",
-           "--probe-file", scratch.probe(), "--out", out});
+           "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   const std::string csv = read(out);
@@ -872,7 +878,7 @@ TEST_CASE("decoder shape errors quote the shape as typed, and --reprobe=0 means 
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,foo=1"}, "--shapes",
                  "'cfg=tiny,prompt=8,foo=1': unknown key 'foo' (valid: cfg, prompt");
   Scratch scratch;
-  const CliResult r = cli({"probe", "--reprobe=0", "--probe-file", scratch.probe()});
+  const CliResult r = cli({"probe", "--reprobe=0", "--trust-probe", "--probe-file", scratch.probe()});
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("measured 2026-01-01T00:00:00Z"));  // the cache, not a probe
 }

@@ -46,16 +46,16 @@ TEST_CASE(
   }
   CHECK(equal < 10);
   const double u = std::numeric_limits<float>::epsilon() / 2;
-  CHECK(collective_tolerance(models::Collective::allreduce, 2) == Approx(u / (1 - u)));
-  CHECK(collective_tolerance(models::Collective::allreduce, 8) == Approx(7 * u / (1 - 7 * u)));
-  CHECK(collective_tolerance(models::Collective::allgather, 8) == 0);
-  CHECK(collective_tolerance(models::Collective::pingpong, 2) == 0);
+  CHECK(collective_tolerance(timing::Collective::allreduce, 2) == Approx(u / (1 - u)));
+  CHECK(collective_tolerance(timing::Collective::allreduce, 8) == Approx(7 * u / (1 - 7 * u)));
+  CHECK(collective_tolerance(timing::Collective::allgather, 8) == 0);
+  CHECK(collective_tolerance(timing::Collective::pingpong, 2) == 0);
 }
 
 TEST_CASE("the collectives' rows get each operation's alpha-beta fit and the ring/tree model") {
   // Two ranks whose ping-pong is exactly 1 us + n / 5 GB/s, an allreduce exactly twice the
   // ring's cost, and one failed row that gets nothing.
-  const models::Hockney p2p{1e-6, 1.0 / 5e9};
+  const timing::Hockney p2p{1e-6, 1.0 / 5e9};
   std::vector<ResultRow> rows;
   for (std::int64_t n = 4096; n <= (1 << 24); n *= 4) {
     for (const char* op : {"pingpong", "allreduce"}) {
@@ -64,7 +64,7 @@ TEST_CASE("the collectives' rows get each operation's alpha-beta fit and the rin
       r.shape = fmt::format("op={},bytes={}", op, n);
       r.ranks = 2;
       r.bytes = static_cast<double>(n);
-      const double ring = models::collective_time(models::Collective::allreduce, p2p, n, 2);
+      const double ring = timing::collective_time(timing::Collective::allreduce, p2p, n, 2);
       r.time_median_s = std::string(op) == "pingpong" ? p2p.time_s(n) : 2 * ring;
       rows.push_back(r);
     }

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "benchmarks/runner.hpp"
+#include "measure/runner.hpp"
 #include "kernels/registry.hpp"
 
 using namespace aigc;

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/machine.hpp"
-#include "models/probe.hpp"
+#include "timing/probe.hpp"
 
 using namespace aigc;
 

@@ -7,7 +7,8 @@
 #include <unistd.h>
 
 #include "kernels/simd/gemm_bf16.hpp"
-#include "models/probe.hpp"
+#include "timing/probe.hpp"
+#include "timing/probe_health.hpp"
 
 using namespace aigc;
 
@@ -105,7 +106,7 @@ TEST_CASE("the probe cache round-trips through JSON and is reused on the same ma
 
   const auto path = temp_path("probe.json");
   std::ofstream(path) << probe_to_json(p);
-  const ProbeResult loaded = load_or_run_probe(path.string(), false);
+  const ProbeResult loaded = load_or_run_probe(path.string(), {.spot_check = false});
   CHECK(loaded.timestamp == "2026-01-01T00:00:00Z");  // the cache, not a new measurement
   std::filesystem::remove(path);
 }
@@ -155,4 +156,67 @@ TEST_CASE("a probe cache whose integers are floats or out of range is refused, n
                     Catch::Contains("f.json") && Catch::Contains("version is not an integer"));
   CHECK_THROWS_WITH(probe_from_json(R"({"version": 99999999999})", "g.json"),
                     Catch::Contains("out of range"));
+}
+
+TEST_CASE("a probe is refused for the cache when other work took cores or the FMA did not scale") {
+  // The poisoned probe seen on an Emerald Rapids VM: a build held the other core, and the
+  // 2-thread FMA peak came out at the 1-thread one.
+  std::vector<std::string> why = contention_reasons({}, 175e9, 176e9, 2);
+  REQUIRE(why.size() == 1);
+  CHECK_THAT(why[0], Catch::Contains("did not scale") && Catch::Contains("2 threads 176.0"));
+  CHECK(contention_reasons({.others_busy = 0.05, .steal = 0.01}, 172e9, 344e9, 2).empty());
+  CHECK(contention_reasons({}, 100e9, 100e9, 1).empty());  // one core: nothing to scale
+  why = contention_reasons({.others_busy = 0.30, .steal = 0.08}, 172e9, 344e9, 2);
+  REQUIRE(why.size() == 2);
+  CHECK_THAT(why[0], Catch::Contains("other processes used 30%"));
+  CHECK_THAT(why[1], Catch::Contains("hypervisor took 8%"));
+}
+
+TEST_CASE("the load between two readings of the CPU times is the others' share and the steal") {
+  const CpuTimes before{.busy_s = 100, .idle_s = 100, .steal_s = 0, .own_s = 10, .valid = true};
+  // 10 s of two cores: 12 s busy of which 8 s ours, 2 s stolen, 6 s idle.
+  const CpuTimes after{.busy_s = 112, .idle_s = 106, .steal_s = 2, .own_s = 18, .valid = true};
+  const LoadDuringProbe load = load_between(before, after);
+  CHECK(load.others_busy == Approx(0.2));
+  CHECK(load.steal == Approx(0.1));
+  CHECK(load_between(CpuTimes{}, after).others_busy == 0);  // unreadable: nothing claimed
+  const CpuTimes now = read_cpu_times();
+  CHECK(now.valid);  // Linux: /proc/stat
+  CHECK(now.busy_s + now.idle_s > 0);
+}
+
+TEST_CASE("a spot figure is off past twice the probe's noise, and never within 15%") {
+  const SpotFigure close{"FMA 2 thread(s)", 344e9, 320e9, 0.01};  // -7%
+  const SpotFigure twice{"FMA 2 thread(s)", 175e9, 344e9, 0.01};  // the poisoned cache: +97%
+  const SpotFigure noisy{"triad 256MiB 2 thread(s)", 20e9, 14e9, 0.2};  // -30% within 2 x 20%
+  CHECK(spot_tolerance(close) == 0.15);
+  CHECK(spot_tolerance(noisy) == Approx(0.4));
+  CHECK_FALSE(figure_off({close, noisy}).has_value());
+  const auto off = figure_off({close, twice, noisy});
+  REQUIRE(off.has_value());
+  CHECK(off->cached == 175e9);
+  CHECK_THAT(describe(*off), Catch::Contains("344.0 GFLOP/s vs 175.0 cached (+97%, bound 15%)"));
+  CHECK(figure_off({{"FMA 1 thread(s)", 0, 100e9, 0}}).has_value());  // nothing to compare
+  CHECK(figure_off({{"FMA 1 thread(s)", 100e9, std::nan(""), 0}}).has_value());
+}
+
+// Hidden ([.]) like the measurement above, and run alone: it measures the machine.
+TEST_CASE("a cached probe far from this machine is measured again, and says so", "[.][serial]") {
+  ProbeResult far = sample_probe();
+  for (auto& [t, v] : far.simd_flops) v *= 1000;  // 1000x this machine's FMA rate
+  const auto path = temp_path("far-probe.json");
+  std::ofstream(path) << probe_to_json(far);
+  std::vector<std::string> said;
+  const ProbeResult used =
+      load_or_run_probe(path.string(), {}, [&](const std::string& s) { said.push_back(s); });
+  CHECK(used.timestamp != far.timestamp);
+  CHECK_THAT(used.provenance, Catch::StartsWith("measured now"));
+  REQUIRE_FALSE(said.empty());
+  CHECK_THAT(said.front(), Catch::Contains("the cached probe is off: ") && Catch::Contains("probing again"));
+  // Trusted (--trust-probe), the same cache is used as it is.
+  std::ofstream(path) << probe_to_json(far);
+  const ProbeResult trusted = load_or_run_probe(path.string(), {.spot_check = false});
+  CHECK(trusted.timestamp == far.timestamp);
+  CHECK_THAT(trusted.provenance, Catch::Contains("--trust-probe"));
+  std::filesystem::remove(path);
 }

@@ -12,7 +12,7 @@
 #include "decoder/tensor_parallel.hpp"
 #include "driver/collectives_rows.hpp"
 #include "kernels/registry.hpp"
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 #include "workloads/decoder.hpp"
 
 using namespace aigc;
@@ -169,7 +169,7 @@ TEST_CASE("tp= splits a decoder shape over ranks and is refused where it cannot"
 TEST_CASE("a tensor-parallel row gets its collectives' cost and the distributed model") {
   // Ping-pong exactly 1 us + n / 5 GB/s; allreduce and allgather measured at twice and once
   // their ring costs.
-  const models::Hockney p2p{1e-6, 1.0 / 5e9};
+  const timing::Hockney p2p{1e-6, 1.0 / 5e9};
   std::vector<ResultRow> rows;
   for (std::int64_t n = 64; n <= (1 << 20); n *= 4) {
     for (const char* op : {"pingpong", "allreduce", "allgather"}) {
@@ -181,8 +181,8 @@ TEST_CASE("a tensor-parallel row gets its collectives' cost and the distributed 
       const std::string o = op;
       r.time_median_s =
           o == "pingpong"    ? p2p.time_s(double(n))
-          : o == "allreduce" ? 2 * models::collective_time(models::Collective::allreduce, p2p, n, 2)
-                             : models::collective_time(models::Collective::allgather, p2p, n, 2);
+          : o == "allreduce" ? 2 * timing::collective_time(timing::Collective::allreduce, p2p, n, 2)
+                             : timing::collective_time(timing::Collective::allgather, p2p, n, 2);
       rows.push_back(r);
     }
   }
@@ -200,8 +200,8 @@ TEST_CASE("a tensor-parallel row gets its collectives' cost and the distributed 
   CHECK(t.step.n_layer == 2);
   CHECK(t.step.activation_bytes == 4.0 * 64);  // one row of C = 64 a step
   CHECK(t.step.logits_bytes == 4.0 * 97);
-  const models::Hockney one = models::Hockney{1e-6, 1.0 / 5e9};
-  const double ring = 8 * models::tensor_parallel_comm_time(t.step, models::single_regime(one), 2);
+  const timing::Hockney one = timing::Hockney{1e-6, 1.0 / 5e9};
+  const double ring = 8 * timing::tensor_parallel_comm_time(t.step, timing::single_regime(one), 2);
   REQUIRE(r.t_comm_model_s);
   CHECK(*r.t_comm_model_s == Approx(ring).epsilon(1e-6));
   REQUIRE(r.t_wall_model_s);
@@ -209,14 +209,14 @@ TEST_CASE("a tensor-parallel row gets its collectives' cost and the distributed 
   // The run's own fits: 5 allreduces at twice the ring cost, one allgather at the ring cost.
   REQUIRE(r.t_comm_fit_s);
   const double fit =
-      8 * (5 * 2 * models::collective_time(models::Collective::allreduce, one, 256, 2) +
-           models::collective_time(models::Collective::allgather, one, 388, 2));
+      8 * (5 * 2 * timing::collective_time(timing::Collective::allreduce, one, 256, 2) +
+           timing::collective_time(timing::Collective::allgather, one, 388, 2));
   CHECK(*r.t_comm_fit_s == Approx(fit).epsilon(1e-3));
   // Without logits a step makes no allgather: its collectives are the allreduces alone.
   const TensorParallelSteps bare = tensor_parallel_steps("cfg=tiny,prompt=16,gen=8,logits=0,tp=2");
   CHECK(bare.step.logits_bytes == 0);
-  CHECK(models::tensor_parallel_comm_time(bare.step, models::single_regime(one), 2) ==
-        Approx(5 * models::collective_time(models::Collective::allreduce, one, 256, 2)));
+  CHECK(timing::tensor_parallel_comm_time(bare.step, timing::single_regime(one), 2) ==
+        Approx(5 * timing::collective_time(timing::Collective::allreduce, one, 256, 2)));
   // A prefill: one step of the prompt's rows, the last position's logits.
   const TensorParallelSteps prefill = tensor_parallel_steps("cfg=tiny,prompt=16,tp=2");
   CHECK(prefill.steps == 1);

@@ -6,9 +6,9 @@
 #include <span>
 #include <vector>
 
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 
-using namespace aigc::models;
+using namespace aigc::timing;
 
 TEST_CASE("the serial model multiplies one unit's time by the number of units") {
   CHECK(serial_time(0.002, 64) == Approx(0.128));

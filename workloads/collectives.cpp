@@ -11,7 +11,7 @@
 namespace aigc {
 namespace {
 
-using models::Collective;
+using timing::Collective;
 
 constexpr std::array<Collective, 4> kOps{Collective::allreduce, Collective::allgather,
                                          Collective::broadcast, Collective::pingpong};

@@ -5,7 +5,7 @@
 // its rows' backend column is the transport ("mpi").
 #include <cstdint>
 
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 #include "workloads/workload.hpp"
 
 namespace aigc {
@@ -14,7 +14,7 @@ namespace aigc {
 // gathered one (allgather: bytes / P from each rank), the root's (broadcast), the message
 // each way (ping-pong, between ranks 0 and 1; its time is one way, half the round trip).
 struct CollectiveShape {
-  models::Collective op = models::Collective::allreduce;
+  timing::Collective op = timing::Collective::allreduce;
   std::int64_t bytes = 4;
 };
 
@@ -22,7 +22,7 @@ inline constexpr std::int64_t kMaxCollectiveBytes = std::int64_t{1} << 30;  // 1
 
 CollectiveShape parse_collective_shape(const std::string& text);
 std::string format_collective_shape(const CollectiveShape& s);
-const char* collective_name(models::Collective op);
+const char* collective_name(timing::Collective op);
 // "4 B", "64 KiB", "1.5 MiB": a message size as the tables print it.
 std::string message_size(double bytes);
 
@@ -33,7 +33,7 @@ float collective_input(int rank, std::int64_t i);
 // The order in which P fp32 values are added is the library's: the sum is within
 // gamma_{P-1} = (P-1)u / (1 - (P-1)u) of the exact one, relative to the sum of magnitudes.
 // Gathers, broadcasts and messages move values unchanged: 0.
-double collective_tolerance(models::Collective op, int ranks);
+double collective_tolerance(timing::Collective op, int ranks);
 
 class CollectivesWorkload final : public Workload {
  public:

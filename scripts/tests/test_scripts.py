@@ -27,7 +27,7 @@ class ScriptsTest(unittest.TestCase):
         done = subprocess.run(
             [binary, "run", "--preset", "smoke", "--workloads", "matmul,decoder", "--backends",
              "scalar,openmp", "--threads", "1,2", "--repetitions", "4", "--min-time", "0.001",
-             "--probe-file", os.path.join(cls.dir, "probe.json"), "--out", cls.csv],
+             "--trust-probe", "--probe-file", os.path.join(cls.dir, "probe.json"), "--out", cls.csv],
             capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"aigcbench run failed: {done.stdout}\n{done.stderr}")

@@ -1,12 +1,12 @@
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "models/probe_simd.cpp"
+#define HWY_TARGET_INCLUDE "timing/probe_simd.cpp"
 // foreach_target must come first, then highway.h, then the contrib headers.
 // clang-format off
 #include <hwy/foreach_target.h>
 #include <hwy/highway.h>
 // clang-format on
 
-#include "models/probe_kernels.hpp"
+#include "timing/probe_kernels.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace aigc::probe {

@@ -1,4 +1,4 @@
-#include "models/probe.hpp"
+#include "timing/probe.hpp"
 
 #include <omp.h>
 
@@ -21,10 +21,9 @@
 #include "core/files.hpp"
 #include "core/host_memory.hpp"
 #include "core/machine.hpp"
-#include "kernels/cuda/device_query.hpp"
-#include "kernels/simd/gemm.hpp"
-#include "kernels/simd/gemm_bf16.hpp"
-#include "models/probe_kernels.hpp"
+#include "kernels/platform.hpp"
+#include "timing/probe_health.hpp"
+#include "timing/probe_kernels.hpp"
 
 namespace aigc {
 namespace {
@@ -35,26 +34,40 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Best of several timed rounds of `work` on `threads` threads, each round long
-// enough (>= 50 ms) to swamp timer and fork/join overhead. Returns the best rate.
+// How the rounds of one figure came out: the best (the figure) and their relative spread
+// (best - median) / best, the measurement's own noise (the median, not the worst: one slow
+// first round, a clock still ramping up, says nothing of the figure).
+struct Rate {
+  double best = 0, spread = 0;
+};
+
+// Several timed rounds of `work` on `threads` threads, each round long enough (>= 50 ms) to
+// swamp timer and fork/join overhead.
 template <typename Work>
-double best_rate(int threads, double work_per_round, Work&& work, int rounds = 5) {
-  double best = 0;
+Rate rounds_rate(int threads, double work_per_round, Work&& work, int rounds = 5) {
+  std::vector<double> rates;
   for (int r = 0; r < rounds; ++r) {
     const auto t0 = Clock::now();
 #pragma omp parallel num_threads(threads)
     work(omp_get_thread_num(), threads);
-    best = std::max(best, work_per_round / seconds_since(t0));
+    rates.push_back(work_per_round / seconds_since(t0));
   }
-  return best;
+  std::sort(rates.begin(), rates.end());
+  const double best = rates.back(), median = rates[rates.size() / 2];
+  return {best, best > 0 ? (best - median) / best : 0};
+}
+
+template <typename Work>
+double best_rate(int threads, double work_per_round, Work&& work, int rounds = 5) {
+  return rounds_rate(threads, work_per_round, std::forward<Work>(work), rounds).best;
 }
 
 volatile float g_sink;  // keeps the FMA results alive
 
-double measure_simd_flops(int threads) {
+Rate measure_simd_flops(int threads, int rounds = 5) {
   const std::size_t iterations = 20'000'000;
-  return best_rate(threads, probe::flops_per_iteration_simd() * iterations * threads,
-                   [&](int, int) { g_sink = probe::fma_chains_simd(iterations); });
+  return rounds_rate(threads, probe::flops_per_iteration_simd() * iterations * threads,
+                     [&](int, int) { g_sink = probe::fma_chains_simd(iterations); }, rounds);
 }
 
 double measure_bf16_dot_flops(int threads) {
@@ -71,7 +84,7 @@ double measure_scalar_flops() {
 
 // Triad over a working set of `bytes` (three float arrays), repeated so each round
 // moves at least 256 MiB; each thread touches only its own slice, first touch included.
-double measure_triad(double bytes, int threads) {
+Rate measure_triad(double bytes, int threads, int rounds = 5) {
   const std::size_t n = std::max<std::size_t>(1024, static_cast<std::size_t>(bytes / 12));
   // The backends' kind of memory (core/host_memory: 2 MiB pages where allowed).
   const HostArray<float> a = host_array(n, 0.0f), b = host_array(n, 1.0f), c = host_array(n, 2.0f);
@@ -82,7 +95,7 @@ double measure_triad(double bytes, int threads) {
       probe::triad_simd(a.get(), b.get(), c.get(), 0.5f, begin, end);
   };
   best_rate(threads, 1, work, 1);  // warm-up: caches filled, pages touched
-  return best_rate(threads, 12.0 * n * passes, work);
+  return rounds_rate(threads, 12.0 * n * passes, work, rounds);
 }
 
 // A read-only stream over `bytes` (one float array), like the triad otherwise.
@@ -99,6 +112,11 @@ double measure_read(double bytes, int threads) {
   best_rate(threads, 1, work, 1);
   return best_rate(threads, 4.0 * n * passes, work);
 }
+
+// The spot check's bandwidth level: past the caches on most machines, yet quick to stream.
+constexpr double kSpotLevelBytes = 256.0 * (1 << 20);
+
+ProbeResult measure_peaks(const ProbeProgress& progress);
 
 std::string utc_now() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
@@ -172,8 +190,8 @@ std::string machine_id() {
                             .cores = m.cores,
                             // The best target, not one pinned by --simd-target: the
                             // machine stays the same machine.
-                            .simd_target = simd::best_target(),
-                            .gpu_name = cuda::query_devices().name});
+                            .simd_target = platform::best_target(),
+                            .gpu_name = platform::query_devices().name});
   }();
   return id;
 }
@@ -182,13 +200,25 @@ std::string probe_fingerprint() {
   const MachineInfo& m = machine_info();
   // Family and model too: a VM may report the same model name ("AMD EPYC") on different
   // CPUs. The GPU joins only when there is one, so a CPU machine's cache stays valid.
-  const std::string gpu = cuda::query_devices().name;
+  const std::string gpu = platform::query_devices().name;
   return fmt::format("{} {} family {} model {} | {} cores | {}{}", m.cpu_vendor, m.cpu_model,
-                     m.cpu_family, m.cpu_model_number, m.cores, simd::dispatched_target(),
+                     m.cpu_family, m.cpu_model_number, m.cores, platform::dispatched_target(),
                      gpu.empty() ? "" : " | " + gpu);
 }
 
 ProbeResult run_probe(const ProbeProgress& progress) {
+  const CpuTimes before = read_cpu_times();
+  ProbeResult p = measure_peaks(progress);
+  const int cores = p.simd_flops.rbegin()->first;
+  p.contention = contention_reasons(load_between(before, read_cpu_times()),
+                                    p.simd_flops.begin()->second, p.simd_flops.rbegin()->second,
+                                    cores);
+  return p;
+}
+
+namespace {
+
+ProbeResult measure_peaks(const ProbeProgress& progress) {
   auto say = [&](const std::string& s) {
     if (progress) progress(s);
   };
@@ -196,7 +226,7 @@ ProbeResult run_probe(const ProbeProgress& progress) {
   ProbeResult p;
   p.fingerprint = probe_fingerprint();
   p.timestamp = utc_now();
-  p.simd_target = simd::dispatched_target();
+  p.simd_target = platform::dispatched_target();
 
   p.scalar_flops_per_core = measure_scalar_flops();
   say(fmt::format("scalar FLOP/s, 1 core: {:.2f} G", p.scalar_flops_per_core / 1e9));
@@ -204,11 +234,13 @@ ProbeResult run_probe(const ProbeProgress& progress) {
   // them interpolate), so the probe stays well under a minute there.
   const std::vector<int> counts = probe_thread_counts(m.cores);
   for (const int t : counts) {
-    p.simd_flops[t] = measure_simd_flops(t);
+    const Rate fma = measure_simd_flops(t);
+    p.simd_flops[t] = fma.best;
+    p.noise = std::max(p.noise, fma.spread);
     say(fmt::format("{} FMA FLOP/s, {} thread(s): {:.1f} G", p.simd_target, t,
                     p.simd_flops[t] / 1e9));
   }
-  if (simd::bf16_dot_dispatched()) {  // what gemm() runs bf16 weights on
+  if (platform::bf16_dot_dispatched()) {  // what gemm() runs bf16 weights on
     for (const int t : counts) {
       p.bf16_dot_flops[t] = measure_bf16_dot_flops(t);
       say(fmt::format("bf16 dot-product FLOP/s, {} thread(s): {:.1f} G", t,
@@ -225,14 +257,16 @@ ProbeResult run_probe(const ProbeProgress& progress) {
                                              : fmt::format("{:.0f}KiB", ws / 1024);
     BandwidthLevel level{name, ws, false, {}};
     for (const int t : counts) {
-      level.bytes_per_s[t] = measure_triad(ws, t);
+      const Rate triad = measure_triad(ws, t);
+      level.bytes_per_s[t] = triad.best;
+      if (ws == kSpotLevelBytes) p.noise = std::max(p.noise, triad.spread);
       level.read_bytes_per_s[t] = measure_read(ws, t);
       say(fmt::format("{:>7}, {} thread(s): triad {:.1f} GB/s, read {:.1f} GB/s", name, t,
                       level.bytes_per_s[t] / 1e9, level.read_bytes_per_s[t] / 1e9));
     }
     p.bandwidth.push_back(level);
   }
-  p.gpu = cuda::measure_gpu_peaks();
+  p.gpu = platform::measure_gpu_peaks();
   if (p.gpu) {
     say(fmt::format(
         "GPU {}: copy {:.0f} GB/s (datasheet {:.0f}), SGEMM {:.1f} TFLOP/s (datasheet "
@@ -243,6 +277,28 @@ ProbeResult run_probe(const ProbeProgress& progress) {
   return p;
 }
 
+}  // namespace
+
+std::vector<SpotFigure> spot_check(const ProbeResult& cached) {
+  std::vector<SpotFigure> figures;
+  const int cores = cached.simd_flops.rbegin()->first;
+  for (const int t : {1, cores}) {
+    const Rate fma = measure_simd_flops(t);
+    figures.push_back({fmt::format("FMA {} thread(s)", t), at_threads(cached.simd_flops, t),
+                       fma.best, std::max(cached.noise, fma.spread)});
+    if (cores == 1) break;
+  }
+  const BandwidthLevel& level = cached.level_for(kSpotLevelBytes, 1);
+  for (const int t : {1, cores}) {
+    const Rate triad = measure_triad(level.capacity_bytes, t);
+    figures.push_back({fmt::format("triad {} {} thread(s)", level.name, t),
+                       at_threads(level.bytes_per_s, t), triad.best,
+                       std::max(cached.noise, triad.spread)});
+    if (cores == 1) break;
+  }
+  return figures;
+}
+
 std::string probe_to_json(const ProbeResult& p) {
   nlohmann::json j;
   j["version"] = p.version;
@@ -250,6 +306,7 @@ std::string probe_to_json(const ProbeResult& p) {
   j["timestamp"] = p.timestamp;
   j["simd_target"] = p.simd_target;
   j["scalar_flops_per_core"] = p.scalar_flops_per_core;
+  j["noise"] = p.noise;
   for (const auto& [t, v] : p.simd_flops) j["simd_flops"][std::to_string(t)] = v;
   for (const auto& [t, v] : p.bf16_dot_flops) j["bf16_dot_flops"][std::to_string(t)] = v;
   for (const BandwidthLevel& level : p.bandwidth) {
@@ -261,7 +318,7 @@ std::string probe_to_json(const ProbeResult& p) {
     j["bandwidth"].push_back(l);
   }
   if (p.gpu) {
-    const cuda::GpuPeaks& g = *p.gpu;
+    const platform::GpuPeaks& g = *p.gpu;
     j["gpu"] = {{"name", g.name},
                 {"compute_capability", fmt::format("{}.{}", g.compute_major, g.compute_minor)},
                 {"sm_count", g.sm_count},
@@ -281,6 +338,8 @@ bool positive(double v) { return std::isfinite(v) && v > 0; }
 // Figures that cannot be right are refused when the cache is read, not after the timing: every
 // peak positive and finite, every thread count 1..N present in each table.
 void check_probe_figures(const ProbeResult& p) {
+  if (!(p.noise >= 0 && p.noise <= 1))
+    throw std::runtime_error(fmt::format("noise {} is not a fraction in [0, 1]", p.noise));
   if (!positive(p.scalar_flops_per_core))
     throw std::runtime_error(
         fmt::format("scalar_flops_per_core {} is not a positive rate", p.scalar_flops_per_core));
@@ -316,8 +375,8 @@ void check_probe_figures(const ProbeResult& p) {
 }  // namespace
 
 std::string probe_cache_path(const std::string& path) {
-  const std::string target = simd::dispatched_target();
-  if (target == simd::best_target()) return path;
+  const std::string target = platform::dispatched_target();
+  if (target == platform::best_target()) return path;
   const std::string suffix = fmt::format("-{}", sanitize_machine_id(target));
   const std::string ext = ".json";
   if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
@@ -351,6 +410,7 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
     p.timestamp = j.at("timestamp").get<std::string>();
     p.simd_target = j.at("simd_target").get<std::string>();
     p.scalar_flops_per_core = j.at("scalar_flops_per_core").get<double>();
+    p.noise = j.at("noise").get<double>();
     for (const auto& [t, v] : j.at("simd_flops").items())
       p.simd_flops[std::stoi(t)] = v.get<double>();
     if (j.contains("bf16_dot_flops")) {
@@ -372,7 +432,7 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
     }
     if (j.contains("gpu")) {
       const auto& g = j.at("gpu");
-      cuda::GpuPeaks peaks;
+      platform::GpuPeaks peaks;
       peaks.name = g.at("name").get<std::string>();
       const std::string cc = g.at("compute_capability").get<std::string>();
       peaks.compute_major = std::stoi(cc.substr(0, cc.find('.')));
@@ -393,39 +453,70 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
   }
 }
 
-ProbeResult load_or_run_probe(const std::string& requested_path, bool reprobe,
+namespace {
+
+// The cache at `path` when it is of this probe version and this machine; nullopt (said through
+// `progress`) when it is another's. Throws InvalidArgument naming the file when it is corrupt.
+std::optional<ProbeResult> read_cached_probe(const std::string& path,
+                                             const ProbeProgress& progress) {
+  std::ifstream in(path);
+  if (!in) {
+    throw InvalidArgument("probe-file",
+                          fmt::format("'{}': cannot read: {}", path, std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json parsed = nlohmann::json::parse(text.str(), nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    throw InvalidArgument(
+        "probe-file",
+        fmt::format("'{}' is not a probe cache (not a JSON object); rerun with --reprobe", path));
+  }
+  // An older version lacks figures this one uses: measure again rather than fail.
+  const auto version = parsed.find("version");
+  const bool current = version != parsed.end() && version->is_number_integer() &&
+                       version->get<long long>() == ProbeResult::kVersion;
+  if (current) {
+    ProbeResult cached = probe_from_json(text.str(), path);
+    if (cached.fingerprint == probe_fingerprint()) return cached;
+  }
+  if (progress)
+    progress(fmt::format(
+        "probe cache '{}' is from another machine, target or probe version; probing again", path));
+  return std::nullopt;
+}
+
+// A cached probe checked by a spot measurement: nullopt (said) when a figure is off, so that
+// it is measured again.
+std::optional<ProbeResult> spot_checked(ProbeResult cached, const ProbeProgress& progress) {
+  const std::vector<SpotFigure> figures = spot_check(cached);
+  if (const auto off = figure_off(figures)) {
+    if (progress)
+      progress(fmt::format("the cached probe is off: {}; probing again", describe(*off)));
+    return std::nullopt;
+  }
+  std::vector<std::string> said;
+  for (const SpotFigure& f : figures) said.push_back(describe(f));
+  cached.provenance = fmt::format("cached, a spot check agrees: {}", fmt::join(said, "; "));
+  return cached;
+}
+
+}  // namespace
+
+ProbeResult load_or_run_probe(const std::string& requested_path, const ProbeUse& use,
                               const ProbeProgress& progress) {
   const std::string path = probe_cache_path(requested_path);
   std::error_code exists_ec;
   const bool exists = std::filesystem::exists(std::filesystem::symlink_status(path, exists_ec));
   if (exists) require_regular_file(path, "probe-file");  // a FIFO would block for ever
-  if (!reprobe && exists) {
-    std::ifstream in(path);
-    if (!in) {
-      throw InvalidArgument("probe-file",
-                            fmt::format("'{}': cannot read: {}", path, std::strerror(errno)));
+  if (!use.reprobe && exists) {
+    if (std::optional<ProbeResult> cached = read_cached_probe(path, progress)) {
+      if (!use.spot_check) {
+        cached->provenance = "cached, trusted without a spot check (--trust-probe)";
+        return *cached;
+      }
+      if (std::optional<ProbeResult> checked = spot_checked(*cached, progress)) return *checked;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    const nlohmann::json parsed = nlohmann::json::parse(text.str(), nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
-      throw InvalidArgument("probe-file",
-                            fmt::format("'{}' is not a probe cache (not a JSON object); rerun "
-                                        "with --reprobe",
-                                        path));
-    }
-    // An older version lacks figures this one uses: measure again rather than fail.
-    const auto version = parsed.find("version");
-    const bool current = version != parsed.end() && version->is_number_integer() &&
-                         version->get<long long>() == ProbeResult::kVersion;
-    if (current) {
-      ProbeResult cached = probe_from_json(text.str(), path);
-      if (cached.fingerprint == probe_fingerprint()) return cached;
-    }
-    if (progress)
-      progress(fmt::format(
-          "probe cache '{}' is from another machine, target or probe version; probing again",
-          path));
   }
   // Where the result goes is checked before the measurement, not after it.
   const auto dir = std::filesystem::path(path).parent_path();
@@ -436,7 +527,19 @@ ProbeResult load_or_run_probe(const std::string& requested_path, bool reprobe,
   }
   check_writable(path, "probe-file");
   ProbeResult fresh = run_probe(progress);
+  if (!fresh.contention.empty() && use.spot_check) {
+    // Figures taken under load would hold every later row to a ceiling that is too low.
+    fresh.provenance = fmt::format("measured now under load ({}): used for this run, not cached",
+                                   fmt::join(fresh.contention, "; "));
+    if (progress) progress(fresh.provenance);
+    return fresh;
+  }
   write_file_atomically(path, probe_to_json(fresh));
+  fresh.provenance = fresh.contention.empty()
+                         ? "measured now, no contention seen, cached"
+                         : fmt::format("measured now under load ({}), cached all the same "
+                                       "(--trust-probe)",
+                                       fmt::join(fresh.contention, "; "));
   return fresh;
 }
 

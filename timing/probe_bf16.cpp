@@ -4,7 +4,7 @@
 // under half on an Emerald Rapids one).
 #include <immintrin.h>
 
-#include "models/probe_kernels.hpp"
+#include "timing/probe_kernels.hpp"
 
 namespace aigc::probe {
 namespace {

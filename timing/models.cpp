@@ -1,11 +1,11 @@
-#include "models/timing_models.hpp"
+#include "timing/models.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
-namespace aigc::models {
+namespace aigc::timing {
 namespace {
 
 void require_positive(double v, const char* what) {
@@ -287,4 +287,4 @@ std::optional<int> communication_crossover(double t_compute_1rank_s,
   return std::nullopt;
 }
 
-}  // namespace aigc::models
+}  // namespace aigc::timing

@@ -1,4 +1,4 @@
-#include "models/probe_kernels.hpp"
+#include "timing/probe_kernels.hpp"
 
 namespace aigc::probe {
 

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "core/backend.hpp"
-#include "kernels/cuda/gpu_peaks.hpp"
+#include "kernels/platform.hpp"
+#include "timing/probe_health.hpp"
 
 namespace aigc {
 
@@ -23,9 +24,9 @@ struct BandwidthLevel {
 };
 
 struct ProbeResult {
-  // 2: read-only bandwidth added. 3: the bf16 dot product's peak added. A cache of another
-  // version is measured again.
-  static constexpr int kVersion = 3;
+  // 2: read-only bandwidth added. 3: the bf16 dot product's peak added. 4: the rounds' noise,
+  // for the spot check. A cache of another version is measured again.
+  static constexpr int kVersion = 4;
   int version = kVersion;
   std::string
       fingerprint;  // cpu model, cores, SIMD target: a cache from another machine is refused
@@ -37,7 +38,15 @@ struct ProbeResult {
   // the CPU (or a pinned narrower target) has none and bf16 runs on the fp32 FMA.
   std::map<int, double> bf16_dot_flops;
   std::vector<BandwidthLevel> bandwidth;  // smallest level first
-  std::optional<cuda::GpuPeaks> gpu;      // when a usable GPU was present
+  std::optional<platform::GpuPeaks> gpu;      // when a usable GPU was present
+  // The largest relative spread of the rounds behind the spot-checked figures (the FMA sweep,
+  // the 256 MiB triad): how far the probe disagrees with itself.
+  double noise = 0;
+
+  // Not in the cache: what took cores from this measurement (a probe with any is not cached),
+  // and where the figures a run uses came from (printed with the run).
+  std::vector<std::string> contention;
+  std::string provenance;
 
   // The ceilings a backend is held to at a thread count: between two probed counts, the
   // straight line between their figures; past the probed range, the largest count's value
@@ -76,10 +85,23 @@ std::string probe_to_json(const ProbeResult& p);
 // Throws std::runtime_error naming the file on a malformed cache.
 ProbeResult probe_from_json(const std::string& text, const std::string& source);
 
-// Loads the cache at `path` when it exists and matches this machine, else probes and
-// writes it (atomically). `reprobe` forces a fresh measurement.
-ProbeResult load_or_run_probe(const std::string& path, bool reprobe,
+// A run's figures come from the cache unless it must measure again.
+struct ProbeUse {
+  bool reprobe = false;     // measure again whatever the cache holds
+  // Check a cached probe first by measuring a few of its figures again (timing/probe_health:
+  // FMA and the 256 MiB triad at 1 thread and every core, about a second); off by more than
+  // the noise: measured again. And cache a fresh probe only when no contention was seen. Off
+  // (--trust-probe, for tests on a busy machine): the cache as it is, a fresh probe cached.
+  bool spot_check = true;
+};
+
+// Loads the cache at `path` when it exists, matches this machine and passes the spot check, else
+// probes; a fresh probe is written (atomically) only when no contention was seen while it ran.
+// The result's provenance says which happened.
+ProbeResult load_or_run_probe(const std::string& path, const ProbeUse& use,
                               const ProbeProgress& progress = {});
+// The spot check's figures, each beside the cached one (timing/probe_health.hpp).
+std::vector<SpotFigure> spot_check(const ProbeResult& cached);
 
 std::string default_probe_path();
 // The file load_or_run_probe() uses for `path`: `path` itself for the best SIMD target, and

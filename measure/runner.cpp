@@ -1,4 +1,4 @@
-#include "benchmarks/runner.hpp"
+#include "measure/runner.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -7,7 +7,7 @@
 
 #include "core/energy.hpp"
 #include "core/machine.hpp"
-#include "kernels/cuda/device_query.hpp"
+#include "kernels/platform.hpp"
 #include "kernels/registry.hpp"
 
 namespace aigc {
@@ -39,7 +39,7 @@ std::optional<std::string> memory_shortfall(const WorkCounts& w, const BackendDe
         host_needed / kGiB, spare.bytes / kGiB, spare.source);
   }
   if (!on_device) return std::nullopt;
-  const double device_usable = 0.9 * cuda::device_free_bytes();
+  const double device_usable = 0.9 * platform::device_free_bytes();
   if (w.backend_bytes > device_usable) {
     return fmt::format("needs {:.2f} GiB of device memory, more than the {:.2f} GiB free",
                        w.backend_bytes / kGiB, device_usable / kGiB);

@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "benchmarks/runner.hpp"
-#include "driver/run_command.hpp"
+#include "measure/runner.hpp"
+#include "measure/measurement.hpp"
 
 namespace aigc {
 

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-namespace aigc::models {
+namespace aigc::timing {
 
 // 1. Serial: T_serial = T_single * N, and how far the measurement is from it.
 double serial_time(double t_single_s, long long n_units);
@@ -135,4 +135,4 @@ std::optional<int> communication_crossover(double t_compute_1rank_s,
                                            const TensorParallelTraffic& step,
                                            const std::vector<HockneyRegime>& p2p, int max_ranks);
 
-}  // namespace aigc::models
+}  // namespace aigc::timing

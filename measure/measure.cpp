@@ -1,4 +1,4 @@
-#include "driver/measure.hpp"
+#include "measure/measure.hpp"
 
 #include "core/energy.hpp"
 #include "core/errors.hpp"
