@@ -55,39 +55,13 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
       group_(group != nullptr && group->ranks() > 1 ? group : nullptr),
       format_(format),
       max_tokens_(max_tokens) {
-  if (max_tokens < 1 || max_tokens > config_.n_ctx) {
-    throw InvalidArgument("max-tokens", fmt::format("{} is out of range for {} (valid: 1..{})",
-                                                    max_tokens, config_.name, config_.n_ctx));
-  }
-  if (batch < 1 || batch > kMaxBatch) {
-    throw InvalidArgument("batch",
-                          fmt::format("{} is out of range (valid: 1..{})", batch, kMaxBatch));
-  }
-  config_.validate(config_.name);
-  whole.check_sizes();
-  require_format_fits(config_, format);
-  if (!backend.descriptor().takes(format)) throw UnsupportedOp(backend.descriptor().lacks(format));
+  check_arguments(whole, batch);
   share_ = group_ ? tensor_share(config_, group_->rank(), group_->ranks())
                   : tensor_share(config_, 0, 1);
-  if (group_ && format != WeightFormat::f32) {
-    throw InvalidArgument("dtype", fmt::format("{} with tp={}: a tensor-parallel model takes f32 "
-                                               "weights (a share of stored blocks is not built)",
-                                               weight_format_name(format), group_->ranks()));
-  }
-  if (group_ && group_->on_device() != (backend.compute_class() == ComputeClass::gpu)) {
-    throw std::invalid_argument(fmt::format("a tensor-parallel group on {} memory for backend {}",
-                                            group_->on_device() ? "device" : "host",
-                                            backend.descriptor().name));
-  }
   // A tensor-parallel step is not recorded (a CUDA graph with NCCL's collectives inside is
   // not built): each step runs its kernels and collectives directly.
   if (group_) record_decode_steps_ = false;
-  // This rank's share of the weights (the whole model in one process).
-  DecoderWeights shared;
-  if (group_) shared = share_weights(whole, share_);
-  const DecoderWeights& w = group_ ? shared : whole;
-  const std::int64_t C = config_.n_embd, F = share_.ff, D = config_.head_dim();
-  const std::int64_t kv = share_.kv_heads * D;
+  const std::int64_t kv = share_.kv_heads * config_.head_dim();
   // The KV caches grow with the batch: refused here, before anything is allocated, when they
   // cannot fit (a GPU backend's allocation refuses them by itself, naming the bytes).
   const double cache_bytes =
@@ -97,19 +71,57 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
                                             "positions x {} floats per sequence)",
                                             batch, config_.n_layer, max_tokens, kv));
   }
-  // Activation rows: a prompt's tokens, or one token of each sequence of a batched step.
-  const std::int64_t T = std::max(max_tokens, batch);
+  // This rank's share of the weights (the whole model in one process).
+  if (group_) {
+    upload_weights(share_weights(whole, share_));
+  } else {
+    upload_weights(whole);
+  }
+  allocate_sequences(batch, kv);
+  allocate_activations(batch);
+  host_logits_.resize(config_.vocab);
+  logits_kernels_for(1);
+}
+
+void DecoderModel::check_arguments(const DecoderWeights& whole, std::int64_t batch) const {
+  if (max_tokens_ < 1 || max_tokens_ > config_.n_ctx) {
+    throw InvalidArgument("max-tokens", fmt::format("{} is out of range for {} (valid: 1..{})",
+                                                    max_tokens_, config_.name, config_.n_ctx));
+  }
+  if (batch < 1 || batch > kMaxBatch) {
+    throw InvalidArgument("batch",
+                          fmt::format("{} is out of range (valid: 1..{})", batch, kMaxBatch));
+  }
+  config_.validate(config_.name);
+  whole.check_sizes();
+  require_format_fits(config_, format_);
+  const BackendDescriptor& d = backend_.descriptor();
+  if (!d.takes(format_)) throw UnsupportedOp(d.lacks(format_));
+  if (group_ && format_ != WeightFormat::f32) {
+    throw InvalidArgument("dtype", fmt::format("{} with tp={}: a tensor-parallel model takes f32 "
+                                               "weights (a share of stored blocks is not built)",
+                                               weight_format_name(format_), group_->ranks()));
+  }
+  if (group_ && group_->on_device() != (backend_.compute_class() == ComputeClass::gpu)) {
+    throw std::invalid_argument(fmt::format("a tensor-parallel group on {} memory for backend {}",
+                                            group_->on_device() ? "device" : "host", d.name));
+  }
+}
+
+void DecoderModel::upload_weights(const DecoderWeights& w) {
+  Backend& backend = backend_;
+  const std::int64_t C = config_.n_embd, F = share_.ff;
   // A projection of `in` inputs and `out` outputs as the matmuls read it: [out, in] rows in the
   // format (the file's own bytes where it stores them so), fp32 ones included: a decode step's
   // matrix-vector product then streams each row of weights in order, one contiguous pass per
   // thread (an [in, out] matrix is read in strided column chunks, which these VMs' prefetchers
   // follow poorly: GPT-2's fp32 decode at 2 threads reached 56% of the bandwidth roofline).
-  const bool stored = format != WeightFormat::f32;
+  const bool stored = format_ != WeightFormat::f32;
   auto projection = [&](const std::string& name, const std::vector<float>& host, std::int64_t in,
                         std::int64_t out) {
     if (host.empty()) return Buffer();
     if (!stored && w.transposed) return backend.upload_new(host);
-    return backend.upload_weights(stored_matrix(w, name, host, in, out, w.transposed, format));
+    return backend.upload_weights(stored_matrix(w, name, host, in, out, w.transposed, format_));
   };
   token_embedding_ = backend.upload_new(w.token_embedding);
   position_embedding_ = upload_or_empty(backend, w.position_embedding);
@@ -121,7 +133,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
   output_ =
       stored
           ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C, config_.vocab,
-                                                 /*transposed=*/true, output_format(format)))
+                                                 /*transposed=*/true, output_format(format_)))
           : upload_or_empty(backend, w.output);
   const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
@@ -143,15 +155,24 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
     b.down_bias = upload_or_empty(backend, l.down_bias);
     layers_.push_back(std::move(b));
   }
+}
+
+void DecoderModel::allocate_sequences(std::int64_t batch, std::int64_t kv) {
   sequences_.resize(static_cast<std::size_t>(batch));
   for (Sequence& s : sequences_) {
     for (std::int64_t i = 0; i < config_.n_layer; ++i) {
-      s.k_cache.push_back(backend.allocate(sizeof(float) * max_tokens * kv));
-      s.v_cache.push_back(backend.allocate(sizeof(float) * max_tokens * kv));
+      s.k_cache.push_back(backend_.allocate(sizeof(float) * max_tokens_ * kv));
+      s.v_cache.push_back(backend_.allocate(sizeof(float) * max_tokens_ * kv));
     }
-    s.tokens = backend.allocate(sizeof(std::int32_t) * (max_tokens + 1));
+    s.tokens = backend_.allocate(sizeof(std::int32_t) * (max_tokens_ + 1));
   }
-  auto floats = [&](std::int64_t n) { return backend.allocate(sizeof(float) * n); };
+}
+
+// Activation rows: a prompt's tokens, or one token of each sequence of a batched step.
+void DecoderModel::allocate_activations(std::int64_t batch) {
+  const std::int64_t T = std::max(max_tokens_, batch), C = config_.n_embd, F = share_.ff;
+  const std::int64_t Q = share_.qkv_width();
+  auto floats = [&](std::int64_t n) { return backend_.allocate(sizeof(float) * n); };
   x_ = floats(T * C);
   h_ = floats(T * C);
   qkv_ = floats(T * Q);
@@ -170,8 +191,6 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
   att_row_ = floats(C);
   y_row_ = floats(C);
   logits_row_ = floats(config_.vocab);
-  host_logits_.resize(config_.vocab);
-  logits_kernels_for(1);
 }
 
 DecoderModel::~DecoderModel() = default;

@@ -110,6 +110,14 @@ class DecoderModel {
   void rewind(std::int64_t position, std::int64_t sequence = 0);
 
  private:
+  // The constructor's steps: its arguments refused by name before anything is allocated; the
+  // weights uploaded as the matmuls read them; each sequence's KV caches and token ids; the
+  // activation buffers of the longest step.
+  void check_arguments(const DecoderWeights& whole, std::int64_t batch) const;
+  void upload_weights(const DecoderWeights& w);
+  void allocate_sequences(std::int64_t batch, std::int64_t kv);
+  void allocate_activations(std::int64_t batch);
+
   struct LayerBuffers;
   struct StepKernels;
   struct PositionKernels;

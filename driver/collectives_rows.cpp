@@ -34,12 +34,12 @@ TensorParallelSteps tensor_parallel_steps(const std::string& decoder_shape) {
                    .logits_bytes = d.logits ? 4.0 * logit_rows * double(d.config.vocab) : 0.0}};
 }
 
-std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shapes,
+std::vector<ResultRow> measure_collectives(const Workload& workload,
+                                           const std::vector<Shape>& shapes,
                                            const TimingPolicy& timing, std::ostream& out) {
-  const Workload& workload = find_workload("collectives");
   std::vector<ResultRow> rows;
   for (std::size_t i = 0; i < shapes.size(); ++i) {
-    const CollectiveShape s = parse_collective_shape(shapes[i]);
+    const CollectiveShape& s = shapes[i].as<CollectiveShape>();
     const WorkCounts counts = workload.counts(shapes[i]);
     dist::CollectiveMeasurement m;
     try {
@@ -49,7 +49,7 @@ std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shape
     }
     ResultRow r;
     r.workload = workload.name();
-    r.shape = shapes[i];
+    r.shape = shapes[i].text();
     r.backend = "mpi";
     r.simd_target = "none";
     r.dtype = "f32";

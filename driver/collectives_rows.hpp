@@ -16,7 +16,8 @@ namespace aigc {
 // Every shape on every rank (all ranks call it with the same shapes); each row's status says
 // why it was skipped or failed. Progress lines go to `out` (rank 0's; pass a null stream on
 // the others).
-std::vector<ResultRow> measure_collectives(const std::vector<std::string>& shapes,
+std::vector<ResultRow> measure_collectives(const Workload& workload,
+                                           const std::vector<Shape>& shapes,
                                            const TimingPolicy& timing, std::ostream& out);
 
 // Fills the distributed model's columns (a pure function of the rows): on the collectives rows

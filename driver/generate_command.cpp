@@ -218,168 +218,144 @@ std::int32_t sample_token(const std::vector<float>& logits, double temperature, 
   return order[pick(rng)];
 }
 
-int generate_command(const GenerateOptions& o, std::ostream& out) {
-  // --- validate everything before any work ---
-  if (o.has_prompt == !o.prompt_ids.empty()) {
-    throw InvalidArgument(o.has_prompt ? "prompt" : "prompt-ids",
-                          o.has_prompt ? "give either --prompt or --prompt-ids, not both"
-                                       : "no prompt (give --prompt \"text\" with --model, or "
-                                         "--prompt-ids 464,3290,318)");
+namespace {
+
+// One prompt's text as ids: wrapped in the chat template where asked, encoded; InvalidArgument
+// naming the option at fault.
+std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t index, bool chat,
+                                        const Tokenizer& tokenizer) {
+  std::string text = prompt;
+  if (chat) {
+    try {
+      text = tokenizer.apply_chat_template(text);
+    } catch (const std::invalid_argument& e) {
+      throw InvalidArgument("chat", e.what());
+    }
   }
-  if (!(o.temperature >= 0 && o.temperature <= 100))
-    throw InvalidArgument("temperature", fmt::format("{} is out of range (valid: 0..100; 0: "
-                                                     "greedy)", o.temperature));
-  if (!(o.top_p > 0 && o.top_p <= 1))
-    throw InvalidArgument("top-p", fmt::format("{} is out of range (valid: (0, 1])", o.top_p));
-  const WeightFormat format = parse_weight_format(o.dtype, "dtype");
-  if (o.top_k < 0) throw InvalidArgument("top-k", fmt::format("{} is out of range (valid: 0..)", o.top_k));
-  ModelSource source;
-  if (!o.model.empty()) {
-    source = open_model(o.model);
-  } else {
-    source.config = decoder_config(o.config);
+  std::vector<std::int32_t> ids;
+  try {
+    ids = tokenizer.encode(text);
+  } catch (const std::invalid_argument& e) {
+    throw InvalidArgument("prompt", e.what());
   }
-  const DecoderConfig& config = source.config;
-  const Tokenizer* tokenizer = source.tokenizer ? &*source.tokenizer : nullptr;
+  if (ids.empty())
+    throw InvalidArgument("prompt", fmt::format("prompt {} has no tokens (it is empty)", index + 1));
+  return ids;
+}
+
+// Every prompt as ids: texts through the model's tokenizer, or --prompt-ids.
+std::vector<std::vector<std::int32_t>> prompt_ids(const GenerateOptions& o,
+                                                  const DecoderConfig& config,
+                                                  const Tokenizer* tokenizer) {
   if ((o.has_prompt || o.chat) && tokenizer == nullptr) {
     throw InvalidArgument(o.has_prompt ? "prompt" : "chat",
                           "text needs a tokenizer: give the model's file with --model (a GGUF "
                           "file or a Hugging Face folder), or token ids with --prompt-ids");
   }
   std::vector<std::vector<std::int32_t>> prompts;
-  if (o.has_prompt) {
-    if (o.prompts.empty()) throw InvalidArgument("prompt", "no prompt text");
-    for (std::size_t i = 0; i < o.prompts.size(); ++i) {
-      std::string text = o.prompts[i];
-      if (o.chat) {
-        try {
-          text = tokenizer->apply_chat_template(text);
-        } catch (const std::invalid_argument& e) {
-          throw InvalidArgument("chat", e.what());
-        }
-      }
-      std::vector<std::int32_t> ids;
-      try {
-        ids = tokenizer->encode(text);
-      } catch (const std::invalid_argument& e) {
-        throw InvalidArgument("prompt", e.what());
-      }
-      if (ids.empty()) {
-        throw InvalidArgument("prompt", fmt::format("prompt {} has no tokens (it is empty)", i + 1));
-      }
-      prompts.push_back(std::move(ids));
-    }
-  } else {
+  if (!o.has_prompt) {
     if (o.chat) throw InvalidArgument("chat", "--chat wraps a text prompt: give --prompt");
     prompts.push_back(parse_ids(o.prompt_ids, config));
+    return prompts;
   }
+  if (o.prompts.empty()) throw InvalidArgument("prompt", "no prompt text");
+  for (std::size_t i = 0; i < o.prompts.size(); ++i)
+    prompts.push_back(encode_prompt(o.prompts[i], i, o.chat, *tokenizer));
+  return prompts;
+}
+
+// The prompts against the batch and the context: returns the longest prompt's length.
+std::int64_t check_lengths(const GenerateOptions& o,
+                           const std::vector<std::vector<std::int32_t>>& prompts,
+                           const DecoderConfig& config) {
   const auto B = std::int64_t(prompts.size());
-  if (o.batch < 0 || o.batch > DecoderModel::kMaxBatch) {
-    throw InvalidArgument("batch", fmt::format("{} is out of range (valid: 1..{})", o.batch,
-                                               DecoderModel::kMaxBatch));
-  }
   if (o.batch > 0 && B > o.batch) {
     throw InvalidArgument("batch", fmt::format("{} prompts exceed batch={} (give at most {} "
                                                "prompts, or a larger --batch)",
                                                B, o.batch, o.batch));
   }
-  std::size_t longest = 0;
-  for (const auto& p : prompts) longest = std::max(longest, p.size());
-  const char* prompt_option = o.has_prompt ? "prompt" : "prompt-ids";
-  if (std::int64_t(longest) >= config.n_ctx) {
-    throw InvalidArgument(prompt_option,
+  std::int64_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, std::int64_t(p.size()));
+  if (longest >= config.n_ctx) {
+    throw InvalidArgument(o.has_prompt ? "prompt" : "prompt-ids",
                           fmt::format("{} tokens leave no room to generate in {}'s context of {} "
                                       "(valid: 1..{} tokens)",
                                       longest, config.name, config.n_ctx, config.n_ctx - 1));
   }
-  const std::int64_t room = config.n_ctx - std::int64_t(longest);
+  const std::int64_t room = config.n_ctx - longest;
   if (o.count < 1 || o.count > room) {
     throw InvalidArgument("count",
                           fmt::format("{} is out of range: {} prompt tokens in {}'s "
                                       "context of {} leave room for 1..{}",
                                       o.count, longest, config.name, config.n_ctx, room));
   }
-  const std::vector<std::int32_t>& prompt = prompts.front();
-  const BackendDescriptor& descriptor = [&]() -> const BackendDescriptor& {
-    try {
-      return find_backend(o.backend);
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument("backend", e.detail());  // the option the user typed
-    }
-  }();
-  if (const Availability av = descriptor.availability(); !av.available) {
-    throw InvalidArgument("backend",
-                          fmt::format("'{}' is unavailable here ({})", o.backend, av.reason));
-  }
+  return longest;
+}
+
+// The backend, refused by name where it cannot run this model in this format.
+std::unique_ptr<Backend> generation_backend(const GenerateOptions& o, const DecoderConfig& config) {
+  const BackendDescriptor& d = *o.backend;
+  if (const Availability av = d.availability(); !av.available)
+    throw InvalidArgument("backend", fmt::format("'{}' is unavailable here ({})", d.name, av.reason));
   for (const Op op : decoder_ops(config)) {
-    if (!descriptor.supports(op, descriptor.default_dtype())) {
-      throw InvalidArgument("backend",
-                            fmt::format("'{}' cannot run {} ({})", o.backend, config.name,
-                                        descriptor.lacks(op, descriptor.default_dtype())));
+    if (!d.supports(op, d.default_dtype())) {
+      throw InvalidArgument("backend", fmt::format("'{}' cannot run {} ({})", d.name, config.name,
+                                                   d.lacks(op, d.default_dtype())));
     }
   }
-  require_format_fits(config, format);
-  if (!descriptor.takes(format)) {
-    throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} ({})", o.dtype, config.name,
-                                               descriptor.lacks(format)));
+  require_format_fits(config, o.format);
+  if (!d.takes(o.format)) {
+    throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} ({})",
+                                               weight_format_name(o.format), config.name,
+                                               d.lacks(o.format)));
   }
-  auto backend = descriptor.make();
+  auto backend = d.make();
   if (backend->is_multithreaded()) {
     backend->set_threads(o.threads > 0 ? o.threads : machine_info().cores);
   } else if (o.threads > 1) {
     backend->set_threads(o.threads);  // throws naming --threads and the valid range
   }
+  return backend;
+}
 
-  // --- load, upload, prepare (not part of the timings below) ---
-  const auto setup_start = Clock::now();
-  DecoderWeights weights;
-  std::string weights_text;
+// The weights --model, --weights or the seed give, and where they came from (for the header).
+std::pair<DecoderWeights, std::string> load_weights(const GenerateOptions& o,
+                                                    const ModelSource& source,
+                                                    const DecoderConfig& config) {
   try {
-    if (source.gguf) {
-      weights = load_gguf_weights(*source.gguf, config.name);
-      weights_text = o.model;
-    } else if (!source.folder.empty()) {
-      weights = hf_folder_weights(source.folder, config);
-      weights_text = o.model;
-    } else if (o.weights.empty()) {
-      weights = random_weights(config, o.seed);
-      weights_text = fmt::format("seeded random (seed {})", o.seed);
-    } else {
-      weights = load_gpt2_safetensors(o.weights, config);
-      weights_text = o.weights;
-    }
+    if (source.gguf) return {load_gguf_weights(*source.gguf, config.name), o.model};
+    if (!source.folder.empty()) return {hf_folder_weights(source.folder, config), o.model};
+    if (o.weights.empty())
+      return {random_weights(config, o.seed), fmt::format("seeded random (seed {})", o.seed)};
+    return {load_gpt2_safetensors(o.weights, config), o.weights};
   } catch (const SafetensorsError& e) {
     throw InvalidArgument(o.model.empty() ? "weights" : "model", e.what());
   } catch (const GgufError& e) {
     throw InvalidArgument("model", e.what());
   }
-  const std::int64_t total = std::int64_t(longest) + o.count;
-  DecoderModel model(*backend, weights, total, format, B);
-  model.prepare(B == 1 ? std::int64_t(prompt.size()) : 0, o.count, B);
-  const double setup_s = seconds_since(setup_start);
+}
 
+void print_header(std::ostream& out, const DecoderConfig& config, const std::string& weights_text,
+                  const Backend& backend, const GenerateOptions& o) {
   fmt::print(out, "model: {} ({}, {:.1f} M parameters), weights: {}\n", config.name,
              architecture_name(config.arch), double(config.parameters()) / 1e6, weights_text);
-  fmt::print(out, "backend: {} ({} thread{}, target {}), weights stored as {}\n", backend->name(),
-             backend->threads(), backend->threads() > 1 ? "s" : "", backend->simd_target(),
-             weight_format_name(format));
+  fmt::print(out, "backend: {} ({} thread{}, target {}), weights stored as {}\n", backend.name(),
+             backend.threads(), backend.threads() > 1 ? "s" : "", backend.simd_target(),
+             weight_format_name(o.format));
   fmt::print(out, "sampling: {}\n",
              o.temperature > 0 ? fmt::format("temperature {}, top-k {}, top-p {}, seed {}",
                                              o.temperature, o.top_k, o.top_p, o.seed)
                                : std::string("greedy"));
-  if (B > 1) {
-    generate_batch(model, prompts, o, tokenizer, out);
-    fmt::print(out, "set-up (weights, upload, kernel preparation; not timed above): {:.2f} s\n",
-               setup_s);
-    return 0;
-  }
+}
+
+// One prompt: the first token comes from the prefill, each next from one decode step; the
+// text streams as the tokens come (a token's bytes may end mid-character, and the terminal
+// joins them with the next token's).
+void generate_one(DecoderModel& model, const std::vector<std::int32_t>& prompt,
+                  const GenerateOptions& o, const Tokenizer* tokenizer, std::ostream& out) {
   fmt::print(out, "prompt ({} tokens): {}\n", prompt.size(), fmt::join(prompt, " "));
-  // The text streams as the tokens come: a token's bytes may end mid-character, and the
-  // terminal joins them with the next token's.
   if (tokenizer != nullptr) fmt::print(out, "text: ");
   out.flush();
-
-  // --- generate: the first token comes from the prefill, each next from one decode step ---
   std::uint64_t rng_state = o.seed;
   std::vector<std::int32_t> generated;
   bool stopped_at_eos = false;
@@ -389,11 +365,8 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
                                            o.temperature, o.top_k, o.top_p, rng_state,
                                            std::int64_t(generated.size()));
     generated.push_back(next);
-    if (eos && next == *eos) {
-      stopped_at_eos = true;
-      return;
-    }
-    if (tokenizer != nullptr && next < tokenizer->vocab_size()) {
+    stopped_at_eos = eos && next == *eos;
+    if (!stopped_at_eos && tokenizer != nullptr && next < tokenizer->vocab_size()) {
       out << tokenizer->decode_one(next);
       out.flush();
     }
@@ -408,12 +381,43 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
     step_s.push_back(seconds_since(start));
   }
   if (tokenizer != nullptr) out << "\n";
-
   fmt::print(out, "generated ({} tokens{}): {}\n", generated.size(),
              stopped_at_eos ? ", stopped at end of sequence" : "", fmt::join(generated, " "));
   fmt::print(out, "time to first token: {:.2f} ms (prefill of {} tokens: {:.1f} tokens/s)\n",
              1e3 * ttft_s, prompt.size(), double(prompt.size()) / ttft_s);
   print_decode_timings(out, step_s, std::int64_t(step_s.size()), /*batched=*/false);
+}
+
+}  // namespace
+
+int generate_command(const GenerateOptions& o, std::ostream& out) {
+  // Everything checked before any weight is read.
+  ModelSource source;
+  if (!o.model.empty()) {
+    source = open_model(o.model);
+  } else {
+    source.config = decoder_config(o.config);
+  }
+  const DecoderConfig& config = source.config;
+  const Tokenizer* tokenizer = source.tokenizer ? &*source.tokenizer : nullptr;
+  const auto prompts = prompt_ids(o, config, tokenizer);
+  const std::int64_t longest = check_lengths(o, prompts, config);
+  auto backend = generation_backend(o, config);
+
+  // Load, upload, prepare: not part of the timings.
+  const auto setup_start = Clock::now();
+  const auto [weights, weights_text] = load_weights(o, source, config);
+  const auto B = std::int64_t(prompts.size());
+  DecoderModel model(*backend, weights, longest + o.count, o.format, B);
+  model.prepare(B == 1 ? std::int64_t(prompts.front().size()) : 0, o.count, B);
+  const double setup_s = seconds_since(setup_start);
+
+  print_header(out, config, weights_text, *backend, o);
+  if (B > 1) {
+    generate_batch(model, prompts, o, tokenizer, out);
+  } else {
+    generate_one(model, prompts.front(), o, tokenizer, out);
+  }
   fmt::print(out, "set-up (weights, upload, kernel preparation; not timed above): {:.2f} s\n",
              setup_s);
   return 0;

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.hpp"
+#include "core/weight_format.hpp"
+
 namespace aigc {
 
 struct GenerateOptions {
@@ -27,14 +30,17 @@ struct GenerateOptions {
   double temperature = 0;             // 0: greedy
   int top_k = 0;                      // 0: all tokens
   double top_p = 1;                   // 1: all tokens
-  std::string backend = "openmp";
+  const BackendDescriptor* backend = nullptr;  // looked up once, by the command line
   int threads = 0;  // 0: all cores for a multithreaded backend
   int count = 16;
-  std::string dtype = "f32";  // the weight format the projections are stored and computed in
+  // The weight format the projections are stored and computed in.
+  WeightFormat format = WeightFormat::f32;
 };
 
-// Validates everything before loading or running anything; throws InvalidArgument naming
-// the option at fault.
+// The option checks that need no model (ranges, one prompt source) are the command line's
+// (driver/cli.cpp), written once there; this checks what needs the model (prompts against its
+// vocabulary and context, the backend against its ops and format) before loading or running
+// anything, and throws InvalidArgument naming the option at fault.
 int generate_command(const GenerateOptions& options, std::ostream& out);
 
 // Picks the next token from logits: the largest at temperature 0; otherwise a draw from

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "driver/results_csv.hpp"
-#include "measure/measurement.hpp"
 #include "timing/probe.hpp"
 #include "workloads/workload.hpp"
 
@@ -31,20 +30,8 @@ struct RunOptions {
   bool accuracy = true;
 };
 
-// What the serial model knows about one shape: T_single of one unit on scalar.
-struct SerialBaseline {
-  std::optional<double> t_single_s;
-  long long n_units = 1;
-};
-
-// Applies the serial, parallel, accelerated and roofline models to measurements of one
-// run, producing the CSV rows (machine fingerprint left to the caller).
-std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements,
-                                    const std::map<std::string, SerialBaseline>& baselines,
-                                    const ProbeResult& probe);
-
-// Validates everything first (names, shapes, threads, the output path), so that bad
-// input fails before any work and leaves an existing results file untouched.
+// Validates everything first (driver/run_plan: names, shapes, threads, the output path), so that
+// bad input fails before any work and leaves an existing results file untouched.
 int run_command(const RunOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace aigc

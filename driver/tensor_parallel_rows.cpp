@@ -11,8 +11,8 @@
 #include "core/errors.hpp"
 #include "core/stats.hpp"
 #include "distributed/communicator.hpp"
-#include "measure/measure.hpp"
 #include "kernels/registry.hpp"
+#include "measure/measure.hpp"
 
 namespace aigc {
 namespace {
@@ -27,12 +27,11 @@ std::string agreed_status(const std::string& mine, const std::string& what) {
 }
 
 // One configuration on every rank: built, verified, timed in step.
-Measurement measure_on_every_rank(const TensorParallelSpec& t, const TimingPolicy& timing) {
-  const BenchSpec& spec = t.spec;
-  Measurement m = unmeasured(spec, t.counts, "ok");
+Measurement measure_on_every_rank(const BenchSpec& spec, const TimingPolicy& timing) {
+  Measurement m = unmeasured(spec, "ok");
   m.ranks = dist::world_size();
   // Skipped (a backend without an op, not enough memory) where any rank would skip it.
-  const auto why = reason_not_runnable(spec);
+  const auto& why = spec.not_runnable;
   if (on_any_rank(why.has_value())) {
     m.status = why ? "skipped: " + *why : "skipped: another rank cannot run it";
     return m;
@@ -42,9 +41,9 @@ Measurement measure_on_every_rank(const TensorParallelSpec& t, const TimingPolic
   std::unique_ptr<WorkloadCase> work;
   std::string failure;
   try {
-    backend = find_backend(spec.backend).make();
+    backend = spec.backend->make();
     backend->set_threads(spec.threads);
-    work = find_workload(spec.workload).make_case(*backend, spec.shape);
+    work = spec.workload->make_case(*backend, spec.shape);
   } catch (const std::exception& e) {
     failure = failure_status(e);
     if (failure.rfind("error", 0) == 0) {  // a skip's reason is rank 0's to give
@@ -90,21 +89,20 @@ Measurement measure_on_every_rank(const TensorParallelSpec& t, const TimingPolic
 
 }  // namespace
 
-std::vector<Measurement> measure_tensor_parallel(const std::vector<TensorParallelSpec>& specs,
+std::vector<Measurement> measure_tensor_parallel(const std::vector<BenchSpec>& specs,
                                                  const TimingPolicy& timing, std::ostream& out) {
   std::vector<Measurement> measurements;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    const TensorParallelSpec& t = specs[i];
-    Measurement m = measure_on_every_rank(t, timing);
+    const BenchSpec& spec = specs[i];
+    Measurement m = measure_on_every_rank(spec, timing);
     // T_compute(1 rank): the same shape in one process, rank 0 alone while the others sleep.
     if (dist::is_root() && m.status == "ok") {
-      const Workload& workload = find_workload(t.spec.workload);
-      BenchSpec one = t.spec;
-      one.shape = workload.with_ranks(t.spec.shape, 1);
-      const Measurement alone = measure(one, workload.counts(one.shape), timing);
+      const BenchSpec one = plan_spec(*spec.workload, spec.workload->with_ranks(spec.shape, 1),
+                                      *spec.backend, spec.threads);
+      const Measurement alone = measure(one, timing);
       if (alone.status == "ok") m.one_rank_s = summarize(alone.times_s).median;
       fmt::print(out, "[{}/{}] {}/ranks:{}: {}; one rank alone: {}\n", i + 1, specs.size(),
-                 benchmark_name(t.spec), m.ranks,
+                 benchmark_name(spec), m.ranks,
                  m.comm_s.empty()
                      ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
                      : fmt::format("{:.4g} ms ({:.3g} ms communicating)",
@@ -113,7 +111,7 @@ std::vector<Measurement> measure_tensor_parallel(const std::vector<TensorParalle
                  alone.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * *m.one_rank_s)
                                       : alone.status);
     } else if (dist::is_root()) {
-      fmt::print(out, "[{}/{}] {}/ranks:{}: {}\n", i + 1, specs.size(), benchmark_name(t.spec),
+      fmt::print(out, "[{}/{}] {}/ranks:{}: {}\n", i + 1, specs.size(), benchmark_name(spec),
                  m.ranks, m.status);
     }
     out.flush();

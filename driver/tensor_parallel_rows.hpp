@@ -12,17 +12,12 @@
 
 namespace aigc {
 
-struct TensorParallelSpec {
-  BenchSpec spec;
-  WorkCounts counts;
-};
-
 // Every spec on every rank, in the same order (all ranks call it alike); rank 0's list is the
 // rows' measurements (the others' are theirs, and unused). Progress lines go to `out` (a null
 // stream off rank 0). A failure after the ranks started exchanging (one rank throwing in the
 // middle of a forward) ends the world (MPI_Abort, with the message): the others would wait for
 // it for ever.
-std::vector<Measurement> measure_tensor_parallel(const std::vector<TensorParallelSpec>& specs,
+std::vector<Measurement> measure_tensor_parallel(const std::vector<BenchSpec>& specs,
                                                  const TimingPolicy& timing, std::ostream& out);
 
 }  // namespace aigc

@@ -2,14 +2,13 @@
 
 #include "core/energy.hpp"
 #include "core/errors.hpp"
-#include "kernels/registry.hpp"
 
 namespace aigc {
 
-Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::string status) {
-  const BackendDescriptor& d = find_backend(spec.backend);
+Measurement unmeasured(const BenchSpec& spec, std::string status) {
+  const BackendDescriptor& d = *spec.backend;
   // The dtype column: the weight format where it is not fp32, else the backend's arithmetic.
-  const WeightFormat format = find_workload(spec.workload).weight_format(spec.shape);
+  const WeightFormat format = spec.workload->weight_format(spec.shape);
   return Measurement{
       .workload = spec.workload,
       .shape = spec.shape,
@@ -18,7 +17,7 @@ Measurement unmeasured(const BenchSpec& spec, const WorkCounts& counts, std::str
       .dtype = format != WeightFormat::f32 ? weight_format_name(format) : d.default_dtype(),
       .threads = spec.threads,
       .compute_class = d.compute_class,
-      .counts = counts,
+      .counts = spec.counts,
       .status = std::move(status)};
 }
 
@@ -28,12 +27,11 @@ std::string failure_status(const std::exception& e) {
   return std::string(skip ? "skipped: " : "error: ") + e.what();
 }
 
-Measurement measure(const BenchSpec& spec, const WorkCounts& counts, const TimingPolicy& timing,
-                    std::string* fault) {
-  Measurement m = unmeasured(spec, counts, "ok");
+Measurement measure(const BenchSpec& spec, const TimingPolicy& timing, std::string* fault) {
+  Measurement m = unmeasured(spec, "ok");
   try {
-    if (const auto why = reason_not_runnable(spec)) {
-      m.status = "skipped: " + *why;
+    if (spec.not_runnable) {
+      m.status = "skipped: " + *spec.not_runnable;
       return m;
     }
     ReadyCase ready = make_ready_case(spec);

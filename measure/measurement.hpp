@@ -12,7 +12,12 @@ namespace aigc {
 
 // One measured configuration, before the models are applied.
 struct Measurement {
-  std::string workload, shape, backend, simd_target;
+  // What was measured, as the plan resolved it: the timing models ask the workload about the
+  // parsed shape (phase, batch, the f32 twin), never a name or a text.
+  const Workload* workload = nullptr;
+  Shape shape;
+  const BackendDescriptor* backend = nullptr;
+  std::string simd_target;
   std::string dtype = "f32";
   int threads = 1;
   ComputeClass compute_class = ComputeClass::simd_core;  // which roofline ceilings apply
@@ -31,6 +36,7 @@ struct Measurement {
   int ranks = 1;
   std::vector<double> comm_s;
   std::optional<double> one_rank_s;
+
 };
 
 }  // namespace aigc

@@ -13,18 +13,34 @@
 namespace aigc {
 
 std::string benchmark_name(const BenchSpec& s) {
-  return fmt::format("{}/{}/{}/threads:{}", s.workload, s.backend, s.shape, s.threads);
+  return fmt::format("{}/{}/{}/threads:{}", s.workload->name(), s.backend->name, s.shape.text(),
+                     s.threads);
 }
 
-std::optional<std::string> reason_not_runnable(const BenchSpec& spec) {
-  const BackendDescriptor& d = find_backend(spec.backend);
+namespace {
+
+std::optional<std::string> reason_not_runnable(const Workload& workload, const Shape& shape,
+                                               const BackendDescriptor& d,
+                                               const WorkCounts& counts) {
   if (const Availability av = d.availability(); !av.available) return av.reason;
-  const Workload& workload = find_workload(spec.workload);
-  for (const Op op : workload.ops(spec.shape)) {
+  for (const Op op : workload.ops(shape)) {
     if (!d.supports(op, d.default_dtype())) return d.lacks(op, d.default_dtype());
   }
-  if (const WeightFormat f = workload.weight_format(spec.shape); !d.takes(f)) return d.lacks(f);
-  return memory_shortfall(workload.counts(spec.shape), d);
+  if (const WeightFormat f = workload.weight_format(shape); !d.takes(f)) return d.lacks(f);
+  return memory_shortfall(counts, d);
+}
+
+}  // namespace
+
+BenchSpec plan_spec(const Workload& workload, const Shape& shape, const BackendDescriptor& backend,
+                    int threads) {
+  BenchSpec spec{.workload = &workload,
+                 .shape = shape,
+                 .backend = &backend,
+                 .threads = threads,
+                 .counts = workload.counts(shape)};
+  spec.not_runnable = reason_not_runnable(workload, shape, backend, spec.counts);
+  return spec;
 }
 
 std::optional<std::string> memory_shortfall(const WorkCounts& w, const BackendDescriptor& d) {
@@ -53,16 +69,12 @@ std::string verification_failure(double max_rel_error, double tolerance) {
 }
 
 ReadyCase make_ready_case(const BenchSpec& spec) {
-  const Workload& workload = find_workload(spec.workload);
-  const BackendDescriptor& d = find_backend(spec.backend);
-  if (const Availability av = d.availability(); !av.available)
-    throw std::runtime_error(fmt::format("backend '{}' unavailable: {}", spec.backend, av.reason));
-  if (const auto why = reason_not_runnable(spec)) throw UnsupportedOp(*why);
+  if (spec.not_runnable) throw UnsupportedOp(*spec.not_runnable);
   ReadyCase ready;
-  ready.backend = d.make();
+  ready.backend = spec.backend->make();
   ready.backend->set_threads(spec.threads);
-  ready.counts = workload.counts(spec.shape);
-  ready.work = workload.make_case(*ready.backend, spec.shape);
+  ready.counts = spec.counts;
+  ready.work = spec.workload->make_case(*ready.backend, spec.shape);
   const TransferTotals set_up = ready.backend->transfers();
   ready.upload_s = set_up.upload_s;
   ready.max_rel_error = ready.work->verify();
@@ -74,8 +86,6 @@ ReadyCase make_ready_case(const BenchSpec& spec) {
   }
   return ready;
 }
-
-bool uses_device_timer(const std::string& backend) { return find_backend(backend).device_timer; }
 
 void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
   // Energy over the whole loop (the iterations and their synchronizations), from the counter
@@ -111,10 +121,10 @@ void run_benchmark_loop(benchmark::State& state, ReadyCase& ready) {
   state.counters["max_rel_error"] = ready.max_rel_error;
 }
 
-void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
+void apply_timing(benchmark::internal::Benchmark* b, const BackendDescriptor& backend,
                   const std::optional<TimingPolicy>& policy) {
   b->Unit(benchmark::kMillisecond);
-  if (uses_device_timer(backend)) {
+  if (backend.device_timer) {
     b->UseManualTime();  // CUDA events, set by run_benchmark_loop
   } else {
     b->UseRealTime();
@@ -137,7 +147,7 @@ std::vector<double> time_ready_case(const BenchSpec& spec, ReadyCase& ready,
   auto* b =
       benchmark::RegisterBenchmark(benchmark_name(spec).c_str(),
                                    [&ready](benchmark::State& s) { run_benchmark_loop(s, ready); });
-  apply_timing(b, spec.backend, policy);
+  apply_timing(b, *spec.backend, policy);
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::ClearRegisteredBenchmarks();
@@ -188,19 +198,17 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   }
 }
 
-std::vector<BenchSpec> expand_specs(const std::string& workload,
-                                    const std::vector<std::string>& shapes,
-                                    const std::vector<std::string>& backends,
+std::vector<BenchSpec> expand_specs(const Workload& workload, const std::vector<Shape>& shapes,
+                                    const std::vector<const BackendDescriptor*>& backends,
                                     const std::vector<int>& threads) {
   std::vector<BenchSpec> specs;
-  for (const std::string& shape : shapes) {
-    for (const std::string& name : backends) {
-      const bool multithreaded = find_backend(name).is_multithreaded();
-      if (!multithreaded) {
-        specs.push_back({workload, shape, name, 1});
+  for (const Shape& shape : shapes) {
+    for (const BackendDescriptor* d : backends) {
+      if (!d->is_multithreaded()) {
+        specs.push_back(plan_spec(workload, shape, *d, 1));
         continue;
       }
-      for (const int t : threads) specs.push_back({workload, shape, name, t});
+      for (const int t : threads) specs.push_back(plan_spec(workload, shape, *d, t));
     }
   }
   return specs;
@@ -213,22 +221,28 @@ int benchmark_main(const std::string& workload_name, double scalar_max_flops, in
   std::vector<int> threads{1};
   if (cores > 1) threads.push_back(cores);
   // The full preset plus the smoke shapes (small, for a quick check or a test).
-  std::vector<std::string> shapes = workload.preset_shapes(Preset::smoke);
-  for (const std::string& s : workload.preset_shapes(Preset::full)) {
-    if (std::find(shapes.begin(), shapes.end(), s) == shapes.end()) shapes.push_back(s);
+  std::vector<Shape> shapes;
+  for (const Preset preset : {Preset::smoke, Preset::full}) {
+    for (const std::string& text : workload.preset_shapes(preset)) {
+      Shape shape = workload.parse(text);
+      if (std::find(shapes.begin(), shapes.end(), shape) == shapes.end()) shapes.push_back(shape);
+    }
   }
+  std::vector<const BackendDescriptor*> available;
   for (const BackendDescriptor* d : backend_descriptors()) {
-    if (const Availability av = d->availability(); !av.available)
+    if (const Availability av = d->availability(); !av.available) {
       fmt::print(stderr, "not registered: {} ({})\n", d->name, av.reason);
+    } else {
+      available.push_back(d);
+    }
   }
-  for (const BenchSpec& spec :
-       expand_specs(workload_name, shapes, available_backend_names(), threads)) {
-    if (spec.backend == "scalar" && workload.counts(spec.shape).flops > scalar_max_flops) continue;
-    if (const auto why = reason_not_runnable(spec)) {
-      fmt::print(stderr, "not registered: {} ({})\n", benchmark_name(spec), *why);
+  for (const BenchSpec& spec : expand_specs(workload, shapes, available, threads)) {
+    if (spec.backend->name == "scalar" && spec.counts.flops > scalar_max_flops) continue;
+    if (spec.not_runnable) {
+      fmt::print(stderr, "not registered: {} ({})\n", benchmark_name(spec), *spec.not_runnable);
       continue;
     }
-    apply_timing(register_lazy_benchmark(spec), spec.backend);
+    apply_timing(register_lazy_benchmark(spec), *spec.backend);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -16,20 +16,27 @@
 
 namespace aigc {
 
+// One configuration, every name resolved and the shape parsed when the plan was made
+// (plan_spec): nothing on the run path looks a name up or parses a shape again.
 struct BenchSpec {
-  std::string workload;
-  std::string shape;
-  std::string backend;
+  const Workload* workload = nullptr;
+  Shape shape;
+  const BackendDescriptor* backend = nullptr;
   int threads = 1;
+  WorkCounts counts;  // the workload's counts of the shape
+  // Why it cannot run here, decided once: the backend unavailable ("<reason>"), an op or weight
+  // format it lacks ("<backend> has no <op> for <dtype>"), or the memory it needs against what
+  // is available. Empty: it can.
+  std::optional<std::string> not_runnable;
 };
+
+// The one place a configuration's capability is decided, before anything is built or allocated.
+BenchSpec plan_spec(const Workload& workload, const Shape& shape, const BackendDescriptor& backend,
+                    int threads);
 
 // "workload/backend/shape/threads:N", the name Google Benchmark reports and filters on.
 std::string benchmark_name(const BenchSpec& spec);
 
-// Why the spec cannot run, asked before anything is built or allocated: "<reason the backend
-// is unavailable>", "<backend> has no <op> for <dtype>", or the memory it needs against what is
-// available. Empty: it can.
-std::optional<std::string> reason_not_runnable(const BenchSpec& spec);
 // "needs X GiB ..., more than the Y GiB available (<source>)" when the case's host copies plus
 // (on a CPU backend) the backend's buffers exceed 3/4 of the memory available now (MemAvailable,
 // the cgroup limit, ulimit -v), or a GPU backend's buffers 90% of the device's free memory.
@@ -50,14 +57,10 @@ struct ReadyCase {
 // The message of a verification whose error exceeds its tolerance (NaN: a wrong element).
 std::string verification_failure(double max_rel_error, double tolerance);
 
-// Throws InvalidArgument, UnsupportedOp (the capability the backend lacks),
-// std::runtime_error (backend unavailable; verification failed: the message gives the error
-// and the tolerance).
+// Builds and verifies a planned spec. Throws UnsupportedOp (the plan's not_runnable),
+// InsufficientMemory (a path that needs more than planned), std::runtime_error (verification
+// failed: the message gives the error and the tolerance).
 ReadyCase make_ready_case(const BenchSpec& spec);
-
-// Whether a backend's runs are timed on the device's clock (CUDA events, Google Benchmark's
-// manual time) rather than wall-clock time: its descriptor says.
-bool uses_device_timer(const std::string& backend);
 
 // How long to measure: `repetitions` of at least `min_time_s` each after a warm-up.
 struct TimingPolicy {
@@ -72,7 +75,7 @@ void run_benchmark_loop(benchmark::State& state, ReadyCase& ready);
 // The one timing rule of a registration: manual time from the device's clock for a GPU
 // backend, real (wall) time otherwise, milliseconds in the report; with a policy, its
 // repetitions, minimum time and warm-up (a benchmark binary leaves those to its flags).
-void apply_timing(benchmark::internal::Benchmark* b, const std::string& backend,
+void apply_timing(benchmark::internal::Benchmark* b, const BackendDescriptor& backend,
                   const std::optional<TimingPolicy>& policy = std::nullopt);
 
 // Registers a benchmark that builds and verifies its case on first use (so a filtered
@@ -107,11 +110,10 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
   std::map<std::string, Result> results_;
 };
 
-// Every (backend, threads) pairing to benchmark for a shape: single-threaded backends at
-// 1 thread, the others at each count of `threads` (default: 1 and all cores).
-std::vector<BenchSpec> expand_specs(const std::string& workload,
-                                    const std::vector<std::string>& shapes,
-                                    const std::vector<std::string>& backends,
+// Every (backend, threads) pairing to benchmark for each shape, planned: single-threaded
+// backends at 1 thread, the others at each count of `threads`.
+std::vector<BenchSpec> expand_specs(const Workload& workload, const std::vector<Shape>& shapes,
+                                    const std::vector<const BackendDescriptor*>& backends,
                                     const std::vector<int>& threads);
 
 // The main() of a benchmark binary: every backend at 1 thread and all cores on the

@@ -172,7 +172,7 @@ TEST_CASE(
     "path does not") {
   const AttentionWorkload attention;
   // 128 heads x 8192^2 scores x 4 B = 32 GiB, beyond this machine; Q, K, V, O are 16 MiB.
-  const std::string huge = "B=8,H=16,S=8192,D=1";
+  const Shape huge = attention.parse("B=8,H=16,S=8192,D=1");
   auto scalar = make_backend("scalar");
   CHECK_THROWS_AS(attention.make_case(*scalar, huge), InsufficientMemory);
   CHECK_THROWS_WITH(attention.make_case(*scalar, huge),
@@ -184,18 +184,18 @@ TEST_CASE(
 TEST_CASE("analytic FLOPs, bytes, phases and units of attention") {
   const AttentionWorkload attention;
   // 4 pairs... S=4: 1+2+3+4 = 10 pairs per head, 4D FLOPs each.
-  const WorkCounts full = attention.counts("B=2,H=3,S=4,D=8");
+  const WorkCounts full = attention.counts(attention.parse("B=2,H=3,S=4,D=8"));
   CHECK(full.flops == 2 * 3 * 10 * 4.0 * 8);
   CHECK(full.bytes == 4.0 * 2 * 3 * 8 * (2 * 4 + 2 * 4));
   CHECK(full.n_units == 6);
-  const WorkCounts decode = attention.counts("B=1,H=2,L=100,D=8");
+  const WorkCounts decode = attention.counts(attention.parse("B=1,H=2,L=100,D=8"));
   CHECK(decode.flops == 2 * 100 * 4.0 * 8);
-  CHECK(attention.phase("B=1,H=2,L=100,D=8") == "decode");
-  CHECK(attention.phase("B=1,H=2,S=100,D=8") == "prefill");
-  CHECK(attention.unit_shape("B=2,H=12,S=1024,D=64") == "B=1,H=1,S=1024,D=64");
-  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=10,L=10,D=8"),
+  CHECK(attention.phase(attention.parse("B=1,H=2,L=100,D=8")) == "decode");
+  CHECK(attention.phase(attention.parse("B=1,H=2,S=100,D=8")) == "prefill");
+  CHECK(attention.unit_shape(attention.parse("B=2,H=12,S=1024,D=64")).text() == "B=1,H=1,S=1024,D=64");
+  CHECK_THROWS_WITH(attention.parse("B=1,H=2,S=10,L=10,D=8"),
                     Catch::Contains("not both"));
-  CHECK_THROWS_WITH(attention.canonical_shape("B=1,H=2,S=0,D=8"),
+  CHECK_THROWS_WITH(attention.parse("B=1,H=2,S=0,D=8"),
                     Catch::Contains("S=0 is out of range"));
 }
 

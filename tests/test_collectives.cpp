@@ -15,8 +15,8 @@ using namespace aigc;
 
 TEST_CASE("collective shapes: canonical form, and bad ones refused by name") {
   const Workload& w = find_workload("collectives");
-  CHECK(w.canonical_shape("bytes=4096,op=allreduce") == "op=allreduce,bytes=4096");
-  CHECK(w.canonical_shape("op=pingpong,bytes=4") == "op=pingpong,bytes=4");
+  CHECK(w.parse("bytes=4096,op=allreduce").text() == "op=allreduce,bytes=4096");
+  CHECK(w.parse("op=pingpong,bytes=4").text() == "op=pingpong,bytes=4");
   CHECK_FALSE(w.in_default_run());
   CHECK(w.distributed());
   for (const char* bad :
@@ -24,14 +24,14 @@ TEST_CASE("collective shapes: canonical form, and bad ones refused by name") {
         "op=allreduce,bytes=0", "op=allreduce,bytes=2147483648",
         "op=allreduce,op=broadcast,bytes=64", "op=allreduce,bytes=64,x=1", ""}) {
     INFO(bad);
-    CHECK_THROWS_AS(w.canonical_shape(bad), InvalidArgument);
+    CHECK_THROWS_AS(w.parse(bad), InvalidArgument);
   }
   // Every preset size of every operation, 4 B up to 64 MiB in the quick preset.
   const auto quick = w.preset_shapes(Preset::quick);
   CHECK(quick.size() == 4 * 13);
   CHECK(quick.front() == "op=allreduce,bytes=4");
   CHECK(w.preset_shapes(Preset::full).size() == 4 * 27);
-  CHECK(w.counts("op=allreduce,bytes=4096").bytes == 4096);
+  CHECK(w.counts(w.parse("op=allreduce,bytes=4096")).bytes == 4096);
 }
 
 TEST_CASE(

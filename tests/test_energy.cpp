@@ -8,7 +8,8 @@
 #include <fstream>
 
 #include "core/energy.hpp"
-#include "driver/run_command.hpp"
+#include "driver/apply_models.hpp"
+#include "kernels/registry.hpp"
 
 using namespace aigc;
 namespace fs = std::filesystem;
@@ -85,9 +86,10 @@ TEST_CASE("NVML: without a driver or a device there is no counter, and the reaso
 
 TEST_CASE(
     "the energy columns: the median per operation, power per repetition, per FLOP and token") {
-  Measurement m{.workload = "decoder",
-                .shape = "cfg=tiny,prompt=16,gen=8",
-                .backend = "openmp",
+  const Workload& decoder = find_workload("decoder");
+  Measurement m{.workload = &decoder,
+                .shape = decoder.parse("cfg=tiny,prompt=16,gen=8"),
+                .backend = &find_backend("openmp"),
                 .threads = 2,
                 .counts = {.flops = 4e9, .bytes = 1e8, .n_units = 1, .tokens = 8},
                 .times_s = {0.010, 0.020, 0.040},

@@ -30,13 +30,12 @@ TEST_CASE("every GPU backend is registered and reports the GPU compute class") {
     CHECK(d.compute_class == ComputeClass::gpu);
     CHECK_FALSE(d.is_multithreaded());
     CHECK(d.device_timer);
-    CHECK(uses_device_timer(name));
   }
   CHECK(find_backend("cuda-bf16").default_dtype() == "bf16");
   CHECK(find_backend("cuda-bf16").operand_rounding == std::ldexp(1.0, -8));
   CHECK(find_backend("cuda-bf16").ops == std::vector<Op>{Op::matmul});
   CHECK(find_backend("cublas").default_dtype() == "f32");
-  CHECK_FALSE(uses_device_timer("openmp"));
+  CHECK_FALSE(find_backend("openmp").device_timer);
 }
 
 TEST_CASE("without a GPU, each GPU backend says why and refuses work with that reason") {
@@ -56,8 +55,11 @@ TEST_CASE("without a GPU, each GPU backend says why and refuses work with that r
     CHECK_THROWS_WITH(make_backend(name)->allocate(64),
                       Catch::Contains(name) && Catch::Contains(av.reason));
     // The benchmark harness refuses it the same way, before any work.
-    CHECK_THROWS_WITH(make_ready_case({"matmul", "M=8,N=8,K=8", name, 1}),
-                      Catch::Contains("unavailable") && Catch::Contains(av.reason));
+    const Workload& matmul = find_workload("matmul");
+    const BenchSpec spec = plan_spec(matmul, matmul.parse("M=8,N=8,K=8"), find_backend(name), 1);
+    CHECK(spec.not_runnable == av.reason);
+    CHECK_THROWS_AS(make_ready_case(spec), UnsupportedOp);
+    CHECK_THROWS_WITH(make_ready_case(spec), Catch::Contains(av.reason));
   }
 }
 

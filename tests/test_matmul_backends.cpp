@@ -180,7 +180,7 @@ TEST_CASE("the workload case verifies its own output before it is timed") {
   const MatmulWorkload matmul;
   for_each_backend([&](Backend& backend, const std::string& name) {
     INFO(name);
-    auto work = matmul.make_case(backend, "M=40,N=24,K=100,bias=1");
+    auto work = matmul.make_case(backend, matmul.parse("M=40,N=24,K=100,bias=1"));
     const double err = work->verify();
     CHECK(err <= work->tolerance());
     CHECK(err >= 0);
@@ -207,10 +207,10 @@ TEST_CASE(
 
 TEST_CASE("analytic FLOPs, bytes and serial-model units of a matmul") {
   const MatmulWorkload matmul;
-  const WorkCounts w = matmul.counts("M=100,N=30,K=20,bias=1");
+  const WorkCounts w = matmul.counts(matmul.parse("M=100,N=30,K=20,bias=1"));
   CHECK(w.flops == 2.0 * 100 * 30 * 20 + 100 * 30);
   CHECK(w.bytes == 4.0 * (100 * 20 + 20 * 30 + 100 * 30 + 30));
   CHECK(w.n_units == 7);  // ceil(100 / 16)
-  CHECK(matmul.unit_shape("M=100,N=30,K=20,bias=1") == "M=16,N=30,K=20,bias=1");
-  CHECK(matmul.unit_shape("M=5,N=30,K=20") == "M=5,N=30,K=20");
+  CHECK(matmul.unit_shape(matmul.parse("M=100,N=30,K=20,bias=1")).text() == "M=16,N=30,K=20,bias=1");
+  CHECK(matmul.unit_shape(matmul.parse("M=5,N=30,K=20")).text() == "M=5,N=30,K=20");
 }

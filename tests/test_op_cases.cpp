@@ -183,12 +183,12 @@ TEST_CASE("every op a descriptor lists builds a kernel on that backend") {
 
 TEST_CASE("the op workload names each case and refuses an unknown op by name") {
   const Workload& w = find_workload("op");
-  CHECK(w.canonical_shape("op=rmsnorm,dim=768,rows=1") == "op=rmsnorm,rows=1,dim=768");
-  CHECK(w.ops("op=rmsnorm,rows=1,dim=8") == std::vector<Op>{Op::rmsnorm});
-  CHECK(w.ops("op=merge_heads,tokens=1,heads=1,head_dim=1").empty());
-  CHECK_THROWS_WITH(w.canonical_shape("op=softmax,n=3"),
+  CHECK(w.parse("op=rmsnorm,dim=768,rows=1").text() == "op=rmsnorm,rows=1,dim=768");
+  CHECK(w.ops(w.parse("op=rmsnorm,rows=1,dim=8")) == std::vector<Op>{Op::rmsnorm});
+  CHECK(w.ops(w.parse("op=merge_heads,tokens=1,heads=1,head_dim=1")).empty());
+  CHECK_THROWS_WITH(w.parse("op=softmax,n=3"),
                     Catch::Contains("unknown op 'softmax'") && Catch::Contains("rmsnorm"));
-  CHECK_THROWS_WITH(w.canonical_shape("op=rmsnorm,rows=0,dim=8"),
+  CHECK_THROWS_WITH(w.parse("op=rmsnorm,rows=0,dim=8"),
                     Catch::Contains("rows=0 is out of range"));
   CHECK(w.preset_shapes(Preset::quick).size() == op_cases().size());
 }

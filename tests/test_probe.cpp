@@ -185,17 +185,17 @@ TEST_CASE("the load between two readings of the CPU times is the others' share a
   CHECK(now.busy_s + now.idle_s > 0);
 }
 
-TEST_CASE("a spot figure is off past twice the probe's noise, and never within 15%") {
+TEST_CASE("a spot figure is off past twice the probe's noise, and never within 25%") {
   const SpotFigure close{"FMA 2 thread(s)", 344e9, 320e9, 0.01};  // -7%
   const SpotFigure twice{"FMA 2 thread(s)", 175e9, 344e9, 0.01};  // the poisoned cache: +97%
-  const SpotFigure noisy{"triad 256MiB 2 thread(s)", 20e9, 14e9, 0.2};  // -30% within 2 x 20%
-  CHECK(spot_tolerance(close) == 0.15);
+  const SpotFigure noisy{"triad 256MiB 2 thread(s)", 20e9, 13e9, 0.2};  // -35% within 2 x 20%
+  CHECK(spot_tolerance(close) == 0.25);
   CHECK(spot_tolerance(noisy) == Approx(0.4));
   CHECK_FALSE(figure_off({close, noisy}).has_value());
   const auto off = figure_off({close, twice, noisy});
   REQUIRE(off.has_value());
   CHECK(off->cached == 175e9);
-  CHECK_THAT(describe(*off), Catch::Contains("344.0 GFLOP/s vs 175.0 cached (+97%, bound 15%)"));
+  CHECK_THAT(describe(*off), Catch::Contains("344.0 GFLOP/s vs 175.0 cached (+97%, bound 25%)"));
   CHECK(figure_off({{"FMA 1 thread(s)", 0, 100e9, 0}}).has_value());  // nothing to compare
   CHECK(figure_off({{"FMA 1 thread(s)", 100e9, std::nan(""), 0}}).has_value());
 }

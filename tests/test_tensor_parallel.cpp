@@ -146,15 +146,15 @@ TEST_CASE("an embedding of a vocabulary share gives zeros for the other ranks' i
 
 TEST_CASE("tp= splits a decoder shape over ranks and is refused where it cannot") {
   const DecoderWorkload w;
-  const std::string shape = w.canonical_shape("cfg=tiny-llama,tp=2,prompt=16,gen=4");
-  CHECK(shape == "cfg=tiny-llama,prompt=16,gen=4,tp=2");
+  const Shape shape = w.parse("cfg=tiny-llama,tp=2,prompt=16,gen=4");
+  CHECK(shape.text() == "cfg=tiny-llama,prompt=16,gen=4,tp=2");
   CHECK(w.ranks(shape) == 2);
-  CHECK(w.with_ranks(shape, 1) == "cfg=tiny-llama,prompt=16,gen=4");
+  CHECK(w.with_ranks(shape, 1).text() == "cfg=tiny-llama,prompt=16,gen=4");
   CHECK(w.ranks(w.unit_shape(shape)) == 1);
-  CHECK(w.ranks("cfg=tiny,prompt=16") == 1);
+  CHECK(w.ranks(w.parse("cfg=tiny,prompt=16")) == 1);
   auto refused = [&](const std::string& text, const std::string& words) {
     try {
-      w.canonical_shape(text);
+      w.parse(text);
       FAIL(text << " was taken");
     } catch (const InvalidArgument& e) {
       CHECK(e.argument() == "shapes");

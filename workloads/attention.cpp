@@ -186,17 +186,21 @@ std::vector<std::string> AttentionWorkload::preset_shapes(Preset preset) const {
   return shapes;
 }
 
-std::string AttentionWorkload::canonical_shape(const std::string& text) const {
-  return format_attention_shape(parse_attention_shape(text));
+Shape AttentionWorkload::parse(const std::string& text) const {
+  return shape_of(parse_attention_shape(text));
 }
 
-std::string AttentionWorkload::phase(const std::string& shape) const {
-  const AttentionShape s = parse_attention_shape(shape);
+Shape AttentionWorkload::shape_of(const AttentionShape& s) {
+  return Shape(format_attention_shape(s), s);
+}
+
+std::string AttentionWorkload::phase(const Shape& shape) const {
+  const AttentionShape& s = shape.as<AttentionShape>();
   return s.S == 1 && s.L > 1 ? "decode" : "prefill";
 }
 
-WorkCounts AttentionWorkload::counts(const std::string& shape) const {
-  const AttentionShape s = parse_attention_shape(shape);
+WorkCounts AttentionWorkload::counts(const Shape& shape) const {
+  const AttentionShape& s = shape.as<AttentionShape>();
   // Query i sees L - S + i + 1 keys; each (query, key) pair costs 2D FLOPs for Q.K and 2D
   // for P.V (the softmax's few operations per pair are not counted, as FlashAttention does).
   const double pairs = double(s.S) * (s.L - s.S) + double(s.S) * (s.S + 1) / 2;
@@ -210,15 +214,15 @@ WorkCounts AttentionWorkload::counts(const std::string& shape) const {
   return w;
 }
 
-std::string AttentionWorkload::unit_shape(const std::string& shape) const {
-  AttentionShape s = parse_attention_shape(shape);
+Shape AttentionWorkload::unit_shape(const Shape& shape) const {
+  AttentionShape s = shape.as<AttentionShape>();
   s.B = s.H = 1;
-  return format_attention_shape(s);
+  return shape_of(s);
 }
 
 std::unique_ptr<WorkloadCase> AttentionWorkload::make_case(Backend& backend,
-                                                           const std::string& shape) const {
-  return std::make_unique<AttentionCase>(backend, parse_attention_shape(shape));
+                                                           const Shape& shape) const {
+  return std::make_unique<AttentionCase>(backend, shape.as<AttentionShape>());
 }
 
 }  // namespace aigc

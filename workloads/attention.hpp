@@ -33,13 +33,14 @@ class AttentionWorkload final : public Workload {
  public:
   std::string name() const override { return "attention"; }
   std::vector<std::string> preset_shapes(Preset preset) const override;
-  std::string canonical_shape(const std::string& text) const override;
-  std::string phase(const std::string& shape) const override;
-  WorkCounts counts(const std::string& shape) const override;
-  std::vector<Op> ops(const std::string&) const override { return {Op::attention}; }
-  std::string unit_shape(const std::string& shape) const override;
-  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
-                                          const std::string& shape) const override;
+  Shape parse(const std::string& text) const override;
+  std::string phase(const Shape& shape) const override;
+  WorkCounts counts(const Shape& shape) const override;
+  std::vector<Op> ops(const Shape&) const override { return {Op::attention}; }
+  Shape unit_shape(const Shape& shape) const override;
+  // An AttentionShape as a Shape (its canonical text beside it).
+  static Shape shape_of(const AttentionShape& s);
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const Shape& shape) const override;
 };
 
 }  // namespace aigc

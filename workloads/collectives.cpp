@@ -119,12 +119,13 @@ std::vector<std::string> CollectivesWorkload::preset_shapes(Preset preset) const
   return shapes;
 }
 
-std::string CollectivesWorkload::canonical_shape(const std::string& text) const {
-  return format_collective_shape(parse_collective_shape(text));
+Shape CollectivesWorkload::parse(const std::string& text) const {
+  const CollectiveShape s = parse_collective_shape(text);
+  return Shape(format_collective_shape(s), s);
 }
 
-WorkCounts CollectivesWorkload::counts(const std::string& shape) const {
-  const CollectiveShape s = parse_collective_shape(shape);
+WorkCounts CollectivesWorkload::counts(const Shape& shape) const {
+  const CollectiveShape& s = shape.as<CollectiveShape>();
   WorkCounts w;
   w.bytes = static_cast<double>(s.bytes);
   w.flops = s.op == Collective::allreduce ? static_cast<double>(s.bytes / 4) : 0.0;
@@ -134,11 +135,11 @@ WorkCounts CollectivesWorkload::counts(const std::string& shape) const {
 }
 
 std::unique_ptr<WorkloadCase> CollectivesWorkload::make_case(Backend& backend,
-                                                             const std::string& shape) const {
+                                                             const Shape& shape) const {
   throw UnsupportedOp(fmt::format(
       "collectives run on MPI ranks, not on a backend ({} on {}): aigcbench run --workloads "
       "collectives measures them",
-      shape, backend.name()));
+      shape.text(), backend.name()));
 }
 
 }  // namespace aigc

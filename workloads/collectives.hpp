@@ -41,14 +41,13 @@ class CollectivesWorkload final : public Workload {
   bool in_default_run() const override { return false; }
   bool distributed() const override { return true; }
   std::vector<std::string> preset_shapes(Preset preset) const override;
-  std::string canonical_shape(const std::string& text) const override;
+  Shape parse(const std::string& text) const override;
   // FLOPs: the additions of an allreduce over 2 ranks ((P - 1) per element in all; the
   // counts do not know P, so they are the 2-rank ones); bytes: the message.
-  WorkCounts counts(const std::string& shape) const override;
-  std::vector<Op> ops(const std::string&) const override { return {}; }
-  std::string unit_shape(const std::string& shape) const override { return shape; }
-  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
-                                          const std::string& shape) const override;
+  WorkCounts counts(const Shape& shape) const override;
+  std::vector<Op> ops(const Shape&) const override { return {}; }
+  Shape unit_shape(const Shape& shape) const override { return shape; }
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const Shape& shape) const override;
 };
 
 }  // namespace aigc

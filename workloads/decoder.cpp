@@ -21,70 +21,71 @@
 
 namespace aigc {
 
-DecoderShape parse_decoder_shape(const std::string& text) {
-  // cfg is the one non-integer key: take it out, range-check the rest against the model.
-  std::string name, rest, dtype;
+namespace {
+
+// A decoder shape's text split into its non-integer keys (cfg, also spelled model=, and dtype)
+// and the integer ones, which parse_shape range-checks against the model.
+struct DecoderShapeText {
+  std::string name, dtype, rest;
+};
+
+DecoderShapeText split_decoder_shape(const std::string& text) {
+  DecoderShapeText t;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
     if (item.rfind("dtype=", 0) == 0) {
-      if (!dtype.empty())
+      if (!t.dtype.empty())
         throw InvalidArgument("shapes", fmt::format("'{}': key 'dtype' given twice", text));
-      dtype = item.substr(6);
-      if (dtype.empty()) dtype = "(empty)";
-      continue;
-    }
-    // model= is the same key under the name the generate command uses.
-    if (item.rfind("cfg=", 0) == 0 || item.rfind("model=", 0) == 0) {
-      if (!name.empty())
+      t.dtype = item.substr(6);
+      if (t.dtype.empty()) t.dtype = "(empty)";
+    } else if (item.rfind("cfg=", 0) == 0 || item.rfind("model=", 0) == 0) {
+      if (!t.name.empty())
         throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
-      name = item.substr(item.find('=') + 1);
+      t.name = item.substr(item.find('=') + 1);
     } else {
-      rest += (rest.empty() ? "" : ",") + item;
+      t.rest += (t.rest.empty() ? "" : ",") + item;
     }
   }
-  if (name.empty()) {
+  if (t.name.empty()) {
     throw InvalidArgument("shapes", fmt::format("'{}': missing key 'cfg' (a model name, e.g. "
                                                 "cfg=gpt2-124m)",
                                                 text));
   }
-  DecoderShape s;
+  return t;
+}
+
+// The integer keys, in the model's ranges; a refusal quotes the shape as the user typed it.
+std::map<std::string, std::int64_t> decoder_integers(const std::string& text,
+                                                     const DecoderShapeText& t,
+                                                     const DecoderConfig& c) {
   try {
-    s.config = decoder_config(name);
+    return parse_shape(t.rest, {{"prompt", 1, c.n_ctx},
+                                {"gen", 0, c.n_ctx - 1, false, 0},
+                                {"batch", 1, DecoderModel::kMaxBatch, false, 1},
+                                {"layers", 1, c.n_layer, false, c.n_layer},
+                                {"logits", 0, 1, false, 1},
+                                {"tp", 1, 1024, false, 1}});
   } catch (const InvalidArgument& e) {
-    const std::string problem = std::string(e.what()).substr(e.argument().size() + 2);
-    throw InvalidArgument("shapes", fmt::format("'{}': cfg: {}", text, problem));
-  }
-  const std::int64_t ctx = s.config.n_ctx;
-  std::map<std::string, std::int64_t> v;
-  try {
-    v = parse_shape(rest, {{"prompt", 1, ctx},
-                           {"gen", 0, ctx - 1, false, 0},
-                           {"batch", 1, DecoderModel::kMaxBatch, false, 1},
-                           {"layers", 1, s.config.n_layer, false, s.config.n_layer},
-                           {"logits", 0, 1, false, 1},
-                           {"tp", 1, 1024, false, 1}});
-  } catch (const InvalidArgument& e) {
-    // Quote the shape as the user typed it, cfg included, not the part parsed here.
     std::string detail = e.detail();
-    const std::string quoted = fmt::format("'{}'", rest);
+    const std::string quoted = fmt::format("'{}'", t.rest);
     if (detail.rfind(quoted, 0) == 0)
       detail = fmt::format("'{}'{}", text, detail.substr(quoted.size()));
     if (const auto at = detail.find("(valid: prompt"); at != std::string::npos)
       detail.insert(at + 8, "cfg, ");
     throw InvalidArgument("shapes", detail);
   }
-  s.prompt = v.at("prompt");
-  s.gen = v.at("gen");
-  s.batch = v.at("batch");
+}
+
+// What the keys must satisfy together, in this order: a batch decodes, tp splits the model
+// evenly, the format (read here) is one and fits the widths, tp takes f32, prompt and gen fit
+// the context.
+void check_decoder_shape(const std::string& text, DecoderShape& s, const std::string& dtype) {
   if (s.batch > 1 && s.gen == 0) {
     throw InvalidArgument("shapes", fmt::format("'{}': batch={} needs decode steps (gen > 0): a "
                                                 "batch decodes its sequences together, each "
                                                 "prompt is filled alone",
                                                 text, s.batch));
   }
-  s.config.n_layer = v.at("layers");
-  s.logits = v.at("logits") == 1;
-  s.tp = static_cast<int>(v.at("tp"));
   if (s.tp > 1) {
     try {
       tensor_share(s.config, 0, s.tp);  // the heads and the MLP split evenly, or say why not
@@ -105,11 +106,33 @@ DecoderShape parse_decoder_shape(const std::string& text) {
                                                 "{} blocks is not built)",
                                                 text, s.tp, weight_format_name(s.format)));
   }
-  if (s.prompt + s.gen > ctx) {
+  if (s.prompt + s.gen > s.config.n_ctx) {
     throw InvalidArgument("shapes", fmt::format("'{}': prompt + gen = {} exceeds {}'s context of "
                                                 "{} tokens",
-                                                text, s.prompt + s.gen, name, ctx));
+                                                text, s.prompt + s.gen, s.config.name,
+                                                s.config.n_ctx));
   }
+}
+
+}  // namespace
+
+DecoderShape parse_decoder_shape(const std::string& text) {
+  const DecoderShapeText t = split_decoder_shape(text);
+  DecoderShape s;
+  try {
+    s.config = decoder_config(t.name);
+  } catch (const InvalidArgument& e) {
+    const std::string problem = std::string(e.what()).substr(e.argument().size() + 2);
+    throw InvalidArgument("shapes", fmt::format("'{}': cfg: {}", text, problem));
+  }
+  const auto v = decoder_integers(text, t, s.config);
+  s.prompt = v.at("prompt");
+  s.gen = v.at("gen");
+  s.batch = v.at("batch");
+  s.config.n_layer = v.at("layers");
+  s.logits = v.at("logits") == 1;
+  s.tp = static_cast<int>(v.at("tp"));
+  check_decoder_shape(text, s, t.dtype);
   return s;
 }
 
@@ -332,33 +355,35 @@ std::vector<Op> decoder_ops(const DecoderConfig& config) {
   return {Op::matmul, Op::attention, Op::layernorm, Op::elementwise};
 }
 
-std::vector<Op> DecoderWorkload::ops(const std::string& shape) const {
-  return decoder_ops(parse_decoder_shape(shape).config);
+std::vector<Op> DecoderWorkload::ops(const Shape& shape) const {
+  return decoder_ops(shape.as<DecoderShape>().config);
 }
 
-WeightFormat DecoderWorkload::weight_format(const std::string& shape) const {
-  return parse_decoder_shape(shape).format;
+WeightFormat DecoderWorkload::weight_format(const Shape& shape) const {
+  return shape.as<DecoderShape>().format;
 }
 
-std::string DecoderWorkload::with_weight_format(const std::string& shape, WeightFormat f) const {
-  DecoderShape s = parse_decoder_shape(shape);
+Shape DecoderWorkload::with_weight_format(const Shape& shape, WeightFormat f) const {
+  DecoderShape s = shape.as<DecoderShape>();
   s.format = f;
-  return format_decoder_shape(s);
+  return shape_of(s);
 }
 
-std::string DecoderWorkload::canonical_shape(const std::string& text) const {
-  return format_decoder_shape(parse_decoder_shape(text));
+Shape DecoderWorkload::parse(const std::string& text) const {
+  return shape_of(parse_decoder_shape(text));
 }
 
-std::string DecoderWorkload::phase(const std::string& shape) const {
-  return parse_decoder_shape(shape).gen > 0 ? "decode" : "prefill";
+Shape DecoderWorkload::shape_of(const DecoderShape& s) { return Shape(format_decoder_shape(s), s); }
+
+std::string DecoderWorkload::phase(const Shape& shape) const {
+  return shape.as<DecoderShape>().gen > 0 ? "decode" : "prefill";
 }
 
 // Minimum traffic: every weight read once per forward (prefill reads them once for all its
 // tokens, each decode step once more), the KV cache read by every decode step and each new
 // row written once, the output embedding read for each set of logits.
-WorkCounts DecoderWorkload::counts(const std::string& shape) const {
-  const DecoderShape s = parse_decoder_shape(shape);
+WorkCounts DecoderWorkload::counts(const Shape& shape) const {
+  const DecoderShape& s = shape.as<DecoderShape>();
   const DecoderConfig& c = s.config;
   const double C = double(c.n_embd), V = double(c.vocab), n = double(c.n_layer);
   // Weights as stored: the projections in the shape's format, norms and biases in fp32.
@@ -400,30 +425,28 @@ WorkCounts DecoderWorkload::counts(const std::string& shape) const {
   return w;
 }
 
-std::int64_t DecoderWorkload::batch(const std::string& shape) const {
-  return parse_decoder_shape(shape).batch;
+std::int64_t DecoderWorkload::batch(const Shape& shape) const {
+  return shape.as<DecoderShape>().batch;
 }
 
-std::string DecoderWorkload::with_batch(const std::string& shape, std::int64_t batch) const {
-  DecoderShape s = parse_decoder_shape(shape);
+Shape DecoderWorkload::with_batch(const Shape& shape, std::int64_t batch) const {
+  DecoderShape s = shape.as<DecoderShape>();
   if (s.gen > 0) s.batch = batch;
-  return format_decoder_shape(s);
+  return shape_of(s);
 }
 
-int DecoderWorkload::ranks(const std::string& shape) const {
-  return parse_decoder_shape(shape).tp;
-}
+int DecoderWorkload::ranks(const Shape& shape) const { return shape.as<DecoderShape>().tp; }
 
-std::string DecoderWorkload::with_ranks(const std::string& shape, int ranks) const {
-  DecoderShape s = parse_decoder_shape(shape);
+Shape DecoderWorkload::with_ranks(const Shape& shape, int ranks) const {
+  DecoderShape s = shape.as<DecoderShape>();
   s.tp = ranks;
-  return format_decoder_shape(s);
+  return shape_of(s);
 }
 
-std::string DecoderWorkload::unit_shape(const std::string& shape) const {
+Shape DecoderWorkload::unit_shape(const Shape& shape) const {
   // One block for one token of one sequence, without the logits, at the phase's mean position,
   // in one process.
-  DecoderShape s = parse_decoder_shape(shape);
+  DecoderShape s = shape.as<DecoderShape>();
   s.batch = 1;
   s.tp = 1;
   const std::int64_t position = s.gen == 0 ? s.prompt / 2 : s.prompt + s.gen / 2;
@@ -431,11 +454,10 @@ std::string DecoderWorkload::unit_shape(const std::string& shape) const {
   s.gen = 1;
   s.config.n_layer = 1;
   s.logits = false;
-  return format_decoder_shape(s);
+  return shape_of(s);
 }
 
-std::optional<DecoderAccuracy> decoder_accuracy(const std::string& shape, Backend& backend) {
-  const DecoderShape s = parse_decoder_shape(shape);
+std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& backend) {
   const auto file = model_file(s.config.name);
   if (!file) return std::nullopt;
   static std::mutex mutex;
@@ -470,8 +492,8 @@ std::optional<DecoderAccuracy> decoder_accuracy(const std::string& shape, Backen
 }
 
 std::unique_ptr<WorkloadCase> DecoderWorkload::make_case(Backend& backend,
-                                                         const std::string& shape) const {
-  return std::make_unique<DecoderCase>(backend, parse_decoder_shape(shape));
+                                                         const Shape& shape) const {
+  return std::make_unique<DecoderCase>(backend, shape.as<DecoderShape>());
 }
 
 }  // namespace aigc

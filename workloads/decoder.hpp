@@ -40,7 +40,7 @@ struct DecoderAccuracy {
   double perplexity = 0, perplexity_f32 = 0, greedy_agreement = 0;
   std::int64_t text_tokens = 0;
 };
-std::optional<DecoderAccuracy> decoder_accuracy(const std::string& shape, Backend& backend);
+std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& shape, Backend& backend);
 
 // Throws InvalidArgument naming `shapes` (or `config` for an unknown model name).
 DecoderShape parse_decoder_shape(const std::string& text);
@@ -50,19 +50,20 @@ class DecoderWorkload final : public Workload {
  public:
   std::string name() const override { return "decoder"; }
   std::vector<std::string> preset_shapes(Preset preset) const override;
-  std::string canonical_shape(const std::string& text) const override;
-  std::string phase(const std::string& shape) const override;
-  WorkCounts counts(const std::string& shape) const override;
-  std::vector<Op> ops(const std::string& shape) const override;
-  WeightFormat weight_format(const std::string& shape) const override;
-  std::string with_weight_format(const std::string& shape, WeightFormat f) const override;
-  std::int64_t batch(const std::string& shape) const override;
-  std::string with_batch(const std::string& shape, std::int64_t batch) const override;
-  int ranks(const std::string& shape) const override;
-  std::string with_ranks(const std::string& shape, int ranks) const override;
-  std::string unit_shape(const std::string& shape) const override;
-  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
-                                          const std::string& shape) const override;
+  Shape parse(const std::string& text) const override;
+  std::string phase(const Shape& shape) const override;
+  WorkCounts counts(const Shape& shape) const override;
+  std::vector<Op> ops(const Shape& shape) const override;
+  WeightFormat weight_format(const Shape& shape) const override;
+  Shape with_weight_format(const Shape& shape, WeightFormat f) const override;
+  std::int64_t batch(const Shape& shape) const override;
+  Shape with_batch(const Shape& shape, std::int64_t batch) const override;
+  int ranks(const Shape& shape) const override;
+  Shape with_ranks(const Shape& shape, int ranks) const override;
+  Shape unit_shape(const Shape& shape) const override;
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const Shape& shape) const override;
+  // A DecoderShape as a Shape (its canonical text beside it).
+  static Shape shape_of(const DecoderShape& s);
 };
 
 }  // namespace aigc

@@ -215,12 +215,13 @@ std::vector<std::string> MatmulWorkload::preset_shapes(Preset preset) const {
   return shapes;
 }
 
-std::string MatmulWorkload::canonical_shape(const std::string& text) const {
-  return format_matmul_shape(parse_matmul_shape(text));
+Shape MatmulWorkload::parse(const std::string& text) const { return shape_of(parse_matmul_shape(text)); }
+
+WorkCounts MatmulWorkload::counts(const Shape& shape) const {
+  return matmul_counts(shape.as<MatmulShape>());
 }
 
-WorkCounts MatmulWorkload::counts(const std::string& shape) const {
-  const MatmulShape s = parse_matmul_shape(shape);
+WorkCounts matmul_counts(const MatmulShape& s) {
   WorkCounts w;
   w.flops = 2.0 * s.M * s.N * s.K + (s.bias ? double(s.M) * s.N : 0.0);
   w.bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N + (s.bias ? s.N : 0));
@@ -230,15 +231,17 @@ WorkCounts MatmulWorkload::counts(const std::string& shape) const {
   return w;
 }
 
-std::string MatmulWorkload::unit_shape(const std::string& shape) const {
-  MatmulShape s = parse_matmul_shape(shape);
+Shape MatmulWorkload::unit_shape(const Shape& shape) const {
+  MatmulShape s = shape.as<MatmulShape>();
   s.M = std::min(s.M, kMatmulPanelRows);
-  return format_matmul_shape(s);
+  return shape_of(s);
 }
 
 std::unique_ptr<WorkloadCase> MatmulWorkload::make_case(Backend& backend,
-                                                        const std::string& shape) const {
-  return std::make_unique<MatmulCase>(backend, parse_matmul_shape(shape));
+                                                        const Shape& shape) const {
+  return std::make_unique<MatmulCase>(backend, shape.as<MatmulShape>());
 }
+
+Shape MatmulWorkload::shape_of(const MatmulShape& s) { return Shape(format_matmul_shape(s), s); }
 
 }  // namespace aigc

@@ -11,6 +11,8 @@ namespace aigc {
 inline constexpr std::int64_t kMatmulPanelRows = 16;
 
 MatmulShape parse_matmul_shape(const std::string& text);
+// FLOPs and minimum traffic of an fp32 matmul of this shape (B's format ignored).
+WorkCounts matmul_counts(const MatmulShape& s);
 std::string format_matmul_shape(const MatmulShape& s);
 
 // A K-term fp32 dot product (plus a bias) in any summation order, FMA or not, has
@@ -44,12 +46,13 @@ class MatmulWorkload final : public Workload {
  public:
   std::string name() const override { return "matmul"; }
   std::vector<std::string> preset_shapes(Preset preset) const override;
-  std::string canonical_shape(const std::string& text) const override;
-  WorkCounts counts(const std::string& shape) const override;
-  std::vector<Op> ops(const std::string&) const override { return {Op::matmul}; }
-  std::string unit_shape(const std::string& shape) const override;
-  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
-                                          const std::string& shape) const override;
+  Shape parse(const std::string& text) const override;
+  WorkCounts counts(const Shape& shape) const override;
+  std::vector<Op> ops(const Shape&) const override { return {Op::matmul}; }
+  Shape unit_shape(const Shape& shape) const override;
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const Shape& shape) const override;
+  // A MatmulShape as a Shape (its canonical text beside it).
+  static Shape shape_of(const MatmulShape& s);
 };
 
 }  // namespace aigc

@@ -106,13 +106,17 @@ std::vector<std::string> OpWorkload::preset_shapes(Preset preset) const {
   return shapes;
 }
 
-std::string OpWorkload::canonical_shape(const std::string& text) const {
+Shape OpWorkload::parse(const std::string& text) const {
   const auto [c, vars] = parse_op_shape(text);
-  return format_op_shape(*c, vars);
+  return shape_of(*c, vars);
 }
 
-WorkCounts OpWorkload::counts(const std::string& shape) const {
-  const auto [c, vars] = parse_op_shape(shape);
+Shape OpWorkload::shape_of(const OpCase& c, const OpVars& vars) {
+  return Shape(format_op_shape(c, vars), OpShape{&c, vars});
+}
+
+WorkCounts OpWorkload::counts(const Shape& shape) const {
+  const auto& [c, vars] = shape.as<OpShape>();
   WorkCounts w = c->counts(vars);
   // Inputs and outputs (what `bytes` counts: each read or written once) with the outputs'
   // guards, on the host and on the backend.
@@ -121,25 +125,23 @@ WorkCounts OpWorkload::counts(const std::string& shape) const {
   return w;
 }
 
-std::vector<Op> OpWorkload::ops(const std::string& shape) const {
-  const auto [c, vars] = parse_op_shape(shape);
-  if (const auto op = c->op()) return {*op};
+std::vector<Op> OpWorkload::ops(const Shape& shape) const {
+  if (const auto op = shape.as<OpShape>().op_case->op()) return {*op};
   return {};
 }
 
-WeightFormat OpWorkload::weight_format(const std::string& shape) const {
-  return parse_op_shape(shape).first->weight_format();
+WeightFormat OpWorkload::weight_format(const Shape& shape) const {
+  return shape.as<OpShape>().op_case->weight_format();
 }
 
-std::string OpWorkload::with_weight_format(const std::string& shape, WeightFormat f) const {
-  const auto [c, vars] = parse_op_shape(shape);
+Shape OpWorkload::with_weight_format(const Shape& shape, WeightFormat f) const {
+  const auto& [c, vars] = shape.as<OpShape>();
   const auto twin = c->with_weight_format(vars, f);
-  return twin ? format_op_shape(*twin->first, twin->second) : shape;
+  return twin ? shape_of(*twin->first, twin->second) : shape;
 }
 
-std::unique_ptr<WorkloadCase> OpWorkload::make_case(Backend& backend,
-                                                    const std::string& shape) const {
-  const auto [c, vars] = parse_op_shape(shape);
+std::unique_ptr<WorkloadCase> OpWorkload::make_case(Backend& backend, const Shape& shape) const {
+  const auto& [c, vars] = shape.as<OpShape>();
   return std::make_unique<OpCaseRun>(backend, *c, vars);
 }
 

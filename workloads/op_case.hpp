@@ -76,6 +76,12 @@ std::string format_op_shape(const OpCase& c, const OpVars& v);
 std::pair<const OpCase*, OpVars> parse_op_shape(const std::string& text);
 
 // A case ready on a backend: inputs uploaded, each output followed by guard floats.
+// An op workload's parsed shape: the case and its variables.
+struct OpShape {
+  const OpCase* op_case = nullptr;
+  OpVars vars;
+};
+
 class OpCaseRun final : public WorkloadCase {
  public:
   // Guard floats after each output: a kernel that writes past its output changes them.
@@ -106,15 +112,15 @@ class OpWorkload final : public Workload {
   std::string name() const override { return "op"; }
   bool in_default_run() const override { return false; }
   std::vector<std::string> preset_shapes(Preset preset) const override;
-  std::string canonical_shape(const std::string& text) const override;
-  WorkCounts counts(const std::string& shape) const override;
-  std::vector<Op> ops(const std::string& shape) const override;
-  WeightFormat weight_format(const std::string& shape) const override;
-  std::string with_weight_format(const std::string& shape, WeightFormat f) const override;
+  Shape parse(const std::string& text) const override;
+  WorkCounts counts(const Shape& shape) const override;
+  std::vector<Op> ops(const Shape& shape) const override;
+  WeightFormat weight_format(const Shape& shape) const override;
+  Shape with_weight_format(const Shape& shape, WeightFormat f) const override;
   // An op has no smaller unit: the serial model's unit is the op itself.
-  std::string unit_shape(const std::string& shape) const override { return shape; }
-  std::unique_ptr<WorkloadCase> make_case(Backend& backend,
-                                          const std::string& shape) const override;
+  Shape unit_shape(const Shape& shape) const override { return shape; }
+  std::unique_ptr<WorkloadCase> make_case(Backend& backend, const Shape& shape) const override;
+  static Shape shape_of(const OpCase& c, const OpVars& vars);
 };
 
 }  // namespace aigc

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "workloads/shape.hpp"
 
 namespace aigc {
 
@@ -47,6 +48,8 @@ class WorkloadCase {
   virtual std::optional<double> communication_s() const { return std::nullopt; }
 };
 
+// A workload's methods take its shapes as parsed once by parse() (workloads/shape.hpp): a
+// shape is never parsed again after the command line.
 class Workload {
  public:
   virtual ~Workload() = default;
@@ -56,42 +59,35 @@ class Workload {
   // Whether its cases run on MPI ranks instead of a compute backend (collectives): the run
   // measures them through distributed/, and make_case refuses.
   virtual bool distributed() const { return false; }
-  // Shapes as canonical strings ("M=1024,N=1024,K=1024").
+  // Shapes as text ("M=1024,N=1024,K=1024"), for parse().
   virtual std::vector<std::string> preset_shapes(Preset preset) const = 0;
   // Parses and validates a user's shape; throws InvalidArgument naming `shapes`.
-  virtual std::string canonical_shape(const std::string& text) const = 0;
+  virtual Shape parse(const std::string& text) const = 0;
   // The CSV's phase column ("prefill", "decode"; empty where the workload has none).
-  virtual std::string phase(const std::string& /*shape*/) const { return ""; }
-  virtual WorkCounts counts(const std::string& shape) const = 0;
+  virtual std::string phase(const Shape& /*shape*/) const { return ""; }
+  virtual WorkCounts counts(const Shape& shape) const = 0;
   // The ops a case of this shape runs: a backend that lacks one is skipped before anything is
   // built ("<backend> has no <op> for <dtype>").
-  virtual std::vector<Op> ops(const std::string& shape) const = 0;
+  virtual std::vector<Op> ops(const Shape& shape) const = 0;
   // The format its weights are stored in (the CSV's dtype): a backend whose matmul does not
   // take it is skipped before anything is built ("<backend> has no matmul for q4_1 weights").
-  virtual WeightFormat weight_format(const std::string& /*shape*/) const {
-    return WeightFormat::f32;
-  }
+  virtual WeightFormat weight_format(const Shape& /*shape*/) const { return WeightFormat::f32; }
   // The same shape with its weights in another format (the f32 twin a format is held against);
   // the shape itself where the workload has no formats.
-  virtual std::string with_weight_format(const std::string& shape, WeightFormat /*f*/) const {
-    return shape;
-  }
+  virtual Shape with_weight_format(const Shape& shape, WeightFormat /*f*/) const { return shape; }
   // The number of independent sequences a step serves together (the decoder's batch=B), and
   // the same shape with another batch: the run derives the batch where the roofline turns
   // from bandwidth to compute (knee_batch) from the counts of batch 1 and 2. 1 and the shape
   // itself where the workload has no batch.
-  virtual std::int64_t batch(const std::string& /*shape*/) const { return 1; }
-  virtual std::string with_batch(const std::string& shape, std::int64_t /*batch*/) const {
-    return shape;
-  }
+  virtual std::int64_t batch(const Shape& /*shape*/) const { return 1; }
+  virtual Shape with_batch(const Shape& shape, std::int64_t /*batch*/) const { return shape; }
   // The MPI ranks a case of this shape runs on together (the decoder's tp=P), and the same
   // shape on another number of ranks: 1 and the shape itself where one process runs it.
-  virtual int ranks(const std::string& /*shape*/) const { return 1; }
-  virtual std::string with_ranks(const std::string& shape, int /*ranks*/) const { return shape; }
+  virtual int ranks(const Shape& /*shape*/) const { return 1; }
+  virtual Shape with_ranks(const Shape& shape, int /*ranks*/) const { return shape; }
   // The shape of one unit of work, run alone on the scalar backend for the serial model.
-  virtual std::string unit_shape(const std::string& shape) const = 0;
-  virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend,
-                                                  const std::string& shape) const = 0;
+  virtual Shape unit_shape(const Shape& shape) const = 0;
+  virtual std::unique_ptr<WorkloadCase> make_case(Backend& backend, const Shape& shape) const = 0;
 };
 
 std::vector<std::string> workload_names();

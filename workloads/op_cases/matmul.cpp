@@ -81,7 +81,7 @@ class MatmulCase final : public OpCase {
     const double b_bytes = double(s.b_bytes());
     s.b_format = WeightFormat::f32;
     // The fp32 matmul's counts, with B's bytes as stored: what a decode step streams.
-    WorkCounts w = find_workload("matmul").counts(format_matmul_shape(s));
+    WorkCounts w = matmul_counts(s);
     w.bytes += b_bytes - 4.0 * double(s.K) * double(s.N);
     return w;
   }

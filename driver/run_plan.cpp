@@ -1,0 +1,169 @@
+#include "driver/run_plan.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/errors.hpp"
+#include "core/files.hpp"
+#include "core/machine.hpp"
+#include "distributed/communicator.hpp"
+#include "kernels/platform.hpp"
+#include "kernels/registry.hpp"
+
+namespace aigc {
+namespace {
+
+// Appends `value` unless it is there already; says whether it did.
+template <typename T>
+bool add_once(std::vector<T>& list, const T& value) {
+  if (std::find(list.begin(), list.end(), value) != list.end()) return false;
+  list.push_back(value);
+  return true;
+}
+
+std::vector<const Workload*> chosen_workloads(const RunOptions& o) {
+  std::vector<const Workload*> workloads;
+  for (const std::string& w : o.workloads.empty() ? default_workload_names() : o.workloads)
+    workloads.push_back(&find_workload(w));
+  return workloads;
+}
+
+// By default every backend that can run here; one named explicitly runs or is recorded as
+// skipped with its reason. A configuration named twice is measured once.
+std::vector<const BackendDescriptor*> chosen_backends(const RunOptions& o) {
+  std::vector<const BackendDescriptor*> backends;
+  for (const std::string& b : o.backends.empty() ? available_backend_names() : o.backends)
+    add_once(backends, &find_backend(b));
+  return backends;
+}
+
+// The one workload among `workloads` that reads `text` as a shape, or InvalidArgument.
+const Workload* reader_of(const std::string& text, const std::vector<const Workload*>& workloads) {
+  std::vector<const Workload*> readers;
+  std::string problems;
+  for (const Workload* w : workloads) {
+    try {
+      w->parse(text);
+      readers.push_back(w);
+    } catch (const InvalidArgument& e) {
+      problems += fmt::format("{}{}: {}", problems.empty() ? "" : "; ", w->name(), e.detail());
+    }
+  }
+  if (readers.size() == 1) return readers.front();
+  throw InvalidArgument(
+      "shapes", readers.empty()
+                    ? fmt::format("'{}' is a shape of none of the workloads chosen ({})", text,
+                                  problems)
+                    : fmt::format("'{}' reads as a shape of several workloads chosen: choose one "
+                                  "with --workloads",
+                                  text));
+}
+
+// Shapes given with several workloads go each to the one workload that reads it; a workload
+// given none runs its preset's (`--workloads collectives,decoder --shapes cfg=...,tp=2`).
+std::map<const Workload*, std::vector<std::string>> route_shapes(
+    const RunOptions& o, const std::vector<const Workload*>& workloads) {
+  if (!o.shapes.empty() && o.workloads.empty()) {
+    throw InvalidArgument("shapes", "shapes belong to the workloads named: choose them with "
+                                    "--workloads");
+  }
+  std::map<const Workload*, std::vector<std::string>> given;
+  for (const std::string& text : o.shapes) {
+    const Workload* w = workloads.size() == 1 ? workloads.front() : reader_of(text, workloads);
+    given[w].push_back(text);
+  }
+  return given;
+}
+
+// Every workload's shapes, parsed once; collectives apart (they run on ranks, not backends).
+void add_shapes(RunPlan& plan, const RunOptions& o, const std::vector<const Workload*>& workloads) {
+  const auto given = route_shapes(o, workloads);
+  const BackendDescriptor& scalar = scalar_descriptor();
+  for (const Workload* w : workloads) {
+    const auto mine = given.find(w);
+    const std::vector<std::string> texts =
+        mine != given.end() ? mine->second : w->preset_shapes(o.preset);
+    std::vector<Shape> seen;
+    for (const std::string& text : texts) {
+      Shape shape = w->parse(text);
+      if (!add_once(seen, shape)) continue;
+      if (w->distributed()) {
+        plan.collectives = w;
+        plan.collective_shapes.push_back(std::move(shape));
+        continue;
+      }
+      BenchSpec unit = plan_spec(*w, w->unit_shape(shape), scalar, 1);
+      plan.shapes.push_back({.workload = w, .shape = std::move(shape), .unit = std::move(unit)});
+    }
+  }
+}
+
+// Under mpirun -np P the compute shapes are those split over exactly P ranks (tp=P).
+void check_ranks(const RunPlan& plan) {
+  const int ranks = dist::world_size();
+  for (const PlannedShape& p : plan.shapes) {
+    const int split = p.workload->ranks(p.shape);
+    if (split == ranks) continue;
+    if (split > 1) {
+      throw InvalidArgument("shapes", fmt::format("'{}': tp={} needs a run of {} ranks, and this "
+                                                  "one has {} (start it with mpirun -np {})",
+                                                  p.shape.text(), split, split, ranks, split));
+    }
+    throw InvalidArgument(
+        "workloads",
+        fmt::format("{} runs in one process ('{}'), and this run has {} ranks: start it without "
+                    "mpirun (or with -np 1); under mpirun only collectives and decoder shapes "
+                    "with tp={} run",
+                    p.workload->name(), p.shape.text(), ranks, ranks));
+  }
+}
+
+// The thread counts: as given, else 1 and all cores (under P ranks, cores / P each).
+std::vector<int> plan_threads(const RunOptions& o, const std::vector<const BackendDescriptor*>& backends) {
+  std::vector<int> threads;
+  for (const int t : o.threads) add_once(threads, t);
+  const int cores = machine_info().cores, ranks = dist::world_size();
+  if (threads.empty() && ranks > 1) {
+    threads = {std::max(1, cores / ranks)};  // the ranks share the cores
+  } else if (threads.empty()) {
+    threads = {1};
+    if (cores > 1) threads.push_back(cores);
+  }
+  for (const BackendDescriptor* d : backends) {
+    for (const int t : threads) {
+      if (d->is_multithreaded() && (t < 1 || t > d->max_threads())) {
+        throw InvalidArgument("threads", fmt::format("{} is out of range for backend '{}' "
+                                                     "(valid: 1..{})",
+                                                     t, d->name, d->max_threads()));
+      }
+    }
+  }
+  return threads;
+}
+
+}  // namespace
+
+RunPlan make_run_plan(const RunOptions& o) {
+  const std::vector<const Workload*> workloads = chosen_workloads(o);
+  RunPlan plan;
+  plan.backends = chosen_backends(o);
+  add_shapes(plan, o, workloads);
+  check_ranks(plan);
+  plan.threads = plan_threads(o, plan.backends);
+  platform::force_target(o.simd_target);
+  check_writable(o.out, "out");
+  if (o.format == ResultsFormat::csv) check_writable(repetitions_path(o.out), "out");
+  plan.timing = {o.repetitions, o.min_time_s};
+  // The capability of every configuration, decided once (after the SIMD target is pinned:
+  // a backend's target is part of what it is).
+  for (const PlannedShape& p : plan.shapes) {
+    for (BenchSpec& spec : expand_specs(*p.workload, {p.shape}, plan.backends, plan.threads))
+      plan.specs.push_back(std::move(spec));
+  }
+  return plan;
+}
+
+}  // namespace aigc
