@@ -99,7 +99,7 @@ std::vector<float> stored_as_floats(std::span<const std::uint8_t> stored);
 
 // The largest |x - dequantize(quantize(x))| over one block of `block` (block_elements(f)
 // weights), derived in weight_format.cpp from the format's rounding: a test's bound, and what
-// the README quotes per format.
+// docs/weight-formats.md quotes per format.
 double block_error_bound(WeightFormat f, std::span<const float> block);
 
 }  // namespace aigc

@@ -85,7 +85,7 @@ def shape_items(shape):
 
 
 def table_main(table, tool, argv=None):
-    """The command line of a script that prints a README table from one results CSV (its
+    """The command line of a script that prints a manual's table from one results CSV (its
     module docstring's first line is the description)."""
     import argparse
     doc = sys.modules[table.__module__].__doc__

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's batched-decoding table, printed as Markdown from a results CSV of decoder rows.
+"""docs/batching.md's batched-decoding table, printed as Markdown from a results CSV of decoder rows.
 
     python scripts/batch_table.py results/<machine>-batch.csv
 
@@ -8,7 +8,7 @@ Per model, weight format and thread count (decode rows `cfg=<model>,prompt=P,gen
 the speedup of B = 16 over B = 1 (the batching target), B* (knee_batch: where the roofline's
 compute time meets its bandwidth time) and the share of the compute ceiling (peak_flops, the
 probe's fp32 FMA peak) the largest batch of the file uses. A cell whose row is missing or did
-not run reads "—". The table is printed, not edited into the README, so a person sees what
+not run reads "—". The table is printed, not edited into the page, so a person sees what
 changed before committing it.
 """
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's collectives table, printed as Markdown from a results CSV of collectives rows.
+"""docs/distributed.md's collectives table, printed as Markdown from a results CSV of collectives rows.
 
     python scripts/collectives_table.py results/<machine>-full-collectives.csv
 
@@ -7,7 +7,7 @@ Per operation (ranks from the rows): its Hockney regimes (consecutive sizes shar
 alpha and beta), the measured median at 4 KiB, 1 MiB and 64 MiB, and the worst relative
 distance between 4 KiB and 64 MiB (the alpha-beta target's range) of its own fit
 (t_comm_fit_s) and of its algorithm's cost from the ping-pong regimes (t_comm_model_s). A cell
-without a row reads "—". The table is printed, not edited into the README.
+without a row reads "—". The table is printed, not edited into the page.
 """
 import os
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's weight-formats table, printed as Markdown from a results CSV of decoder rows.
+"""docs/weight-formats.md's table, printed as Markdown from a results CSV of decoder rows.
 
     python scripts/formats_table.py results/<machine>-formats.csv
 
@@ -9,7 +9,7 @@ per decoded token, decode tokens/s, the decode's fraction of the roofline, the m
 over the f32 row against the accelerated model's prediction (format_speedup / _pred, 1 thread),
 prefill tokens/s, and for a real model its perplexity and greedy agreement with fp32. A cell
 whose row is missing or did not run reads "—". The table is printed, not edited into the
-README, so a person sees what changed before committing it.
+page, so a person sees what changed before committing it.
 """
 import os
 import sys

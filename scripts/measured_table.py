@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's "Measured" table of one machine, printed as Markdown from its results CSV.
+"""The "Measured" table of one machine (docs/measured/<machine>.md), printed as Markdown from its results CSV.
 
     python scripts/measured_table.py results/<machine>-quick.csv
 
@@ -10,7 +10,7 @@ roofline and against oneDNN's whole model, and its prefill against oneDNN's proj
 matmuls alone (the 48 products of 12 layers, from the matmul rows of the same run). A target
 whose rows are not in the file is left out; a row that did not run reads "—". Then the probe's
 ceilings (results/probe-<machine>.json beside the CSV) in one line. Printed, not edited into the
-README, so a person sees what changed before committing it; a test holds the README to it.
+page, so a person sees what changed before committing it; a test holds the page to it.
 """
 import os
 import sys

@@ -213,8 +213,8 @@ def build_page(paths, probes):
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
             f"<title>aigcbench report: {esc(', '.join(dict.fromkeys(map(str, (f.iloc[0]['machine'] for f in frames)))))}</title>"
             f"<style>{STYLE}</style></head><body><h1>aigcbench report</h1>"
-            f"<p>{len(paths)} run(s), {figures} figure(s). Rows and columns: see the README's "
-            f"results table; roofline fractions are of the counted FLOPs and bytes.</p>"
+            f"<p>{len(paths)} run(s), {figures} figure(s). Rows and columns: see docs/results-schema.md, "
+            f"the results table; roofline fractions are of the counted FLOPs and bytes.</p>"
             f"<ul>{toc}</ul>{''.join(sections)}{CHECK}</body></html>")
     return page, figures
 

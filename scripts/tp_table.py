@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's tensor-parallel table, printed as Markdown from the CSV of scripts/tp_target.sh.
+"""docs/distributed.md's tensor-parallel table, printed as Markdown from the CSV of scripts/tp_target.sh.
 
     python scripts/tp_table.py results/<machine>-tp.csv
 
@@ -9,7 +9,7 @@ rounds' medians with the lowest and highest round, ms per step, the time in comm
 the distributed model's wall time (T_compute(1 rank) / P + the collectives' cost from the
 run's ping-pong) against the measured one, and the efficiency over one rank at the same
 threads; then the target's ratio, P ranks' tokens/s over the one rank's, per round paired in
-run order (median, min, max). The table is printed, not edited into the README.
+run order (median, min, max). The table is printed, not edited into the page.
 """
 import os
 import sys
