@@ -162,14 +162,14 @@ struct RunFlags {
 RunOptions to_run_options(const RunText& t, const RunFlags& f) {
   RunOptions o;
   if (given(f.workloads)) {
-    o.workloads = nonempty_list(t.workloads, ',', "workloads",
-                                fmt::format(" (valid: {})", fmt::join(workload_names(), ", ")));
-    for (const auto& w : o.workloads) find_workload(w);
+    for (const auto& w : nonempty_list(t.workloads, ',', "workloads",
+                                       fmt::format(" (valid: {})", fmt::join(workload_names(), ", "))))
+      o.workloads.push_back(&find_workload(w));
   }
   if (given(f.backends)) {
-    o.backends = nonempty_list(t.backends, ',', "backends",
-                               fmt::format(" (valid: {})", fmt::join(backend_names(), ", ")));
-    for (const auto& b : o.backends) find_backend(b);
+    for (const auto& b : nonempty_list(t.backends, ',', "backends",
+                                       fmt::format(" (valid: {})", fmt::join(backend_names(), ", "))))
+      o.backends.push_back(&find_backend(b));
   }
   if (given(f.threads)) {
     const int max_threads = 4 * machine_info().cores;

@@ -12,8 +12,9 @@
 namespace aigc {
 
 struct RunOptions {
-  std::vector<std::string> workloads;  // empty: all
-  std::vector<std::string> backends;   // empty: all
+  // Looked up once, by the command line.
+  std::vector<const Workload*> workloads;          // empty: all in the default run
+  std::vector<const BackendDescriptor*> backends;  // empty: all available
   std::vector<int> threads;            // empty: 1 and all cores
   Preset preset = Preset::quick;
   std::vector<std::string> shapes;  // overrides the preset's shapes (one workload only)

@@ -25,18 +25,19 @@ bool add_once(std::vector<T>& list, const T& value) {
 }
 
 std::vector<const Workload*> chosen_workloads(const RunOptions& o) {
-  std::vector<const Workload*> workloads;
-  for (const std::string& w : o.workloads.empty() ? default_workload_names() : o.workloads)
-    workloads.push_back(&find_workload(w));
-  return workloads;
+  return o.workloads.empty() ? default_workloads() : o.workloads;
 }
 
 // By default every backend that can run here; one named explicitly runs or is recorded as
 // skipped with its reason. A configuration named twice is measured once.
 std::vector<const BackendDescriptor*> chosen_backends(const RunOptions& o) {
   std::vector<const BackendDescriptor*> backends;
-  for (const std::string& b : o.backends.empty() ? available_backend_names() : o.backends)
-    add_once(backends, &find_backend(b));
+  if (o.backends.empty()) {
+    for (const BackendDescriptor* d : backend_descriptors()) {
+      if (d->availability().available) backends.push_back(d);
+    }
+  }
+  for (const BackendDescriptor* d : o.backends) add_once(backends, d);
   return backends;
 }
 

@@ -32,6 +32,14 @@ std::vector<std::string> workload_names() {
   return names;
 }
 
+std::vector<const Workload*> default_workloads() {
+  std::vector<const Workload*> list;
+  for (const Workload* w : all_workloads()) {
+    if (w->in_default_run()) list.push_back(w);
+  }
+  return list;
+}
+
 std::vector<std::string> default_workload_names() {
   std::vector<std::string> names;
   for (const Workload* w : all_workloads()) {

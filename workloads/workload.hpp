@@ -93,6 +93,7 @@ class Workload {
 std::vector<std::string> workload_names();
 // Those a run without --workloads runs.
 std::vector<std::string> default_workload_names();
+std::vector<const Workload*> default_workloads();
 // Throws InvalidArgument("workloads", ...) for an unknown name.
 const Workload& find_workload(const std::string& name);
 
