@@ -127,11 +127,13 @@ def load_repetitions(results_path, run_ids=None, tool="aigc_results"):
 
 def probe_beside(csv_path, machine, given=()):
     """(path, probe dict) of a run's probe, or (None, None): among `given` the one named after
-    the machine, else probe-<machine>.json beside the CSV, or for a file written before the
-    machine id (its machine column is the host name) the one named like the CSV."""
+    the machine, else the machine folder's probe.json beside the CSV (results/<machine>/), else
+    the flat layout's probe-<machine>.json beside it, or for a file written before the machine id
+    (its machine column is the host name) the one named like the CSV."""
     folder = os.path.dirname(os.path.abspath(csv_path))
     stem = os.path.basename(csv_path).rsplit("-", 1)[0]  # <machine>-quick.csv -> <machine>
     candidates = [p for p in given if machine in os.path.basename(p)]
+    candidates.append(os.path.join(folder, "probe.json"))
     candidates += [os.path.join(folder, f"probe-{name}.json") for name in (machine, stem)]
     path = next((c for c in candidates if os.path.exists(c)), None)
     if path is None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """docs/batching.md's batched-decoding table, printed as Markdown from a results CSV of decoder rows.
 
-    python scripts/batch_table.py results/<machine>-batch.csv
+    python scripts/batch_table.py results/<machine>/batch.csv
 
 Per model, weight format and thread count (decode rows `cfg=<model>,prompt=P,gen=G[,batch=B]
 [,dtype=F]`): aggregate tokens/s and the ms/token each sequence sees at B = 1, 4, 16 and 64,

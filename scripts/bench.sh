@@ -4,7 +4,7 @@
 # Extra arguments go to `aigcbench run`, e.g. scripts/bench.sh --preset full. --peers also
 # runs llama.cpp on the same SmolLM2 file, interleaved with ours (scripts/peers.py --build:
 # builds llama-bench from llama-cpp-python's sdist the first time, several minutes). Without
-# --workloads or --shapes the MPI run follows on 2 ranks (results/<machine>-collectives.csv): the
+# --workloads or --shapes the MPI run follows on 2 ranks (results/<machine>/collectives.csv): the
 # collectives and GPT-2 124M's decode split over both ranks (tp=2, 1 thread each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,16 +26,19 @@ for ((i = 1; i <= $#; i++)); do
     --preset=*) preset="${!i#--preset=}" ;;
   esac
 done
-mkdir -p results
+# One folder per machine: its runs (named after the experiment), their repetitions, its probe
+# and its figures together.
+dir="results/${machine}"
+mkdir -p "$dir"
 status=0
 build/release/driver/aigcbench run --preset "$preset" \
-  --probe-file "results/probe-${machine}.json" \
-  --out "results/${machine}-${preset}.csv" "$@" || status=$?
+  --probe-file "$dir/probe.json" \
+  --out "$dir/${preset}.csv" "$@" || status=$?
 # A run with failed rows (exit 1) still wrote its CSV: plot it, then report the failure.
-[[ $status -le 1 && -f "results/${machine}-${preset}.csv" ]] || exit $status
-figures="results/figures/${machine}-${preset}"
-.venv/bin/python scripts/plot.py "results/${machine}-${preset}.csv" --out-dir "$figures" >/dev/null
-.venv/bin/python scripts/report.py "results/${machine}-${preset}.csv" --out "$figures/report.html" >/dev/null
+[[ $status -le 1 && -f "$dir/${preset}.csv" ]] || exit $status
+figures="$dir/figures/${preset}"
+.venv/bin/python scripts/plot.py "$dir/${preset}.csv" --out-dir "$figures" >/dev/null
+.venv/bin/python scripts/report.py "$dir/${preset}.csv" --out "$figures/report.html" >/dev/null
 # The default suite also times the MPI collectives on 2 ranks (the network's alpha and beta for
 # the distributed model) and the tensor-parallel decoder held to it. As root Open MPI needs its
 # allow-run-as-root settings; --oversubscribe lets 2 ranks start where fewer cores are reported.
@@ -43,18 +46,18 @@ user_chose=0
 for a in "$@"; do [[ $a == --workloads* || $a == --shapes* ]] && user_chose=1; done
 collectives=""
 if ((!user_chose)); then
-  collectives="results/${machine}-$([[ $preset == quick ]] || echo "${preset}-")collectives.csv"
-  collectives_figures="results/figures/$(basename "$collectives" .csv)"
+  collectives="$dir/$([[ $preset == quick ]] || echo "${preset}-")collectives.csv"
+  collectives_figures="$dir/figures/$(basename "$collectives" .csv)"
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     mpirun --oversubscribe -np 2 build/release/driver/aigcbench run \
     --workloads collectives,decoder --shapes "cfg=gpt2-124m,prompt=128,gen=32,tp=2" \
     --backends openmp --threads 1 --preset "$preset" --no-accuracy \
-    --probe-file "results/probe-${machine}.json" --out "$collectives" |
+    --probe-file "$dir/probe.json" --out "$collectives" |
     sed -n '/decoder.*ranks:/p; /^collectives on/,$p' || status=$?
   .venv/bin/python scripts/plot.py "$collectives" --out-dir "$collectives_figures" >/dev/null
 fi
 echo
-echo "results: results/${machine}-${preset}.csv (repetitions beside it, probe in results/probe-${machine}.json)"
+echo "results: $dir/${preset}.csv (repetitions and the probe beside it)"
 [[ -z $collectives ]] ||
   echo "collectives: $collectives (2 MPI ranks; the tensor-parallel decoder too), figures $collectives_figures/{collectives,tensor-parallel}.png"
 echo "figures: $figures/{speedup-<workload>,roofline,scaling,models,decoder,formats,batch}.{png,svg}"
@@ -63,6 +66,6 @@ echo "compare two runs: .venv/bin/python scripts/compare.py A.csv B.csv --out co
 echo "compare machines: .venv/bin/python scripts/compare.py --machines BASE.csv OTHER.csv --figure machines.png"
 if ((peers)); then
   echo
-  .venv/bin/python scripts/peers.py --build --out "results/${machine}-peers.csv" || status=$?
+  .venv/bin/python scripts/peers.py --build --out "$dir/peers.csv" || status=$?
 fi
 exit $status

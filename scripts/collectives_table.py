@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """docs/distributed.md's collectives table, printed as Markdown from a results CSV of collectives rows.
 
-    python scripts/collectives_table.py results/<machine>-full-collectives.csv
+    python scripts/collectives_table.py results/<machine>/full-collectives.csv
 
 Per operation (ranks from the rows): its Hockney regimes (consecutive sizes sharing the fitted
 alpha and beta), the measured median at 4 KiB, 1 MiB and 64 MiB, and the worst relative

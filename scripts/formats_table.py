@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """docs/weight-formats.md's table, printed as Markdown from a results CSV of decoder rows.
 
-    python scripts/formats_table.py results/<machine>-formats.csv
+    python scripts/formats_table.py results/<machine>/formats.csv
 
 Per model and weight format (rows `cfg=<model>,prompt=P,gen=G[,dtype=F]` for decode and
 `cfg=<model>,prompt=P[,dtype=F]` for prefill, at 1 and at the most threads of the file): bytes

@@ -7,7 +7,7 @@
 #      machine is a failure here;
 #   4. the GPU run: matmul, attention and the decoder on cuda-naive, cuda-tiled, cuda,
 #      cuda-bf16 and cublas with `--preset gpu` (the shapes the GPU targets are measured on),
-#      written to results/<machine>-gpu.csv with its repetitions, a log and figures;
+#      written to results/<machine>/gpu.csv with its repetitions, a log and figures;
 #   5. the targets' ratios (scripts/gpu_summary.py), printed last.
 #
 #   scripts/gpu-check.sh                      # on a GPU machine with Debian's packages
@@ -118,8 +118,9 @@ if ! grep -qE '^ *cuda: +available' <<<"$listing"; then
   exit 3
 fi
 machine="$("$bin/aigcbench" machine)"
-mkdir -p "$results"
-log="$results/${machine}-gpu.log"
+dir="$results/${machine}"  # the machine's folder: its runs, probe and figures together
+mkdir -p "$dir"
+log="$dir/gpu.log"
 : >"$log"
 say "GPU found: $(grep -E '^ *cuda:' <<<"$listing" | sed -E 's/^ *//'); machine id $machine" |
   tee -a "$log"
@@ -156,29 +157,30 @@ grep -q 'test skipped:' "$tests_out" &&
 rm -f "$tests_out" "$gpu_out"
 
 # 4. The GPU run.
-csv="$results/${machine}-gpu.csv"
+csv="$dir/gpu.csv"
 say "GPU run -> $csv" | tee -a "$log"
 "$bin/aigcbench" run --preset gpu --backends cuda-naive,cuda-tiled,cuda,cuda-bf16,cublas \
-  --probe-file "$results/probe-${machine}.json" --out "$csv" "${run_args[@]}" 2>&1 | tee -a "$log"
+  --probe-file "$dir/probe.json" --out "$csv" "${run_args[@]}" 2>&1 | tee -a "$log"
 run_status=${PIPESTATUS[0]}
 ((run_status == 0)) || { say "aigcbench run exited $run_status" | tee -a "$log"; status=1; }
-figures="$results/figures/${machine}-gpu"
+figures="$dir/figures/gpu"
 if [[ -f "$csv" ]]; then
   "$python" scripts/plot.py "$csv" --out-dir "$figures" >>"$log" 2>&1 ||
     say "plots failed; see $log" | tee -a "$log"
   # 5. The targets, last, so that they close the output.
   echo | tee -a "$log"
-  "$python" scripts/gpu_summary.py "$csv" --out "$results/${machine}-gpu-summary.csv" 2>&1 |
+  "$python" scripts/gpu_summary.py "$csv" --out "$dir/gpu-summary.csv" 2>&1 |
     tee -a "$log"
 fi
 say "done (exit $status)" | tee -a "$log"
 
+# One flat folder comes back, so each file there carries the machine in its name.
 if [[ -n "$copy_to" ]]; then
   mkdir -p "$copy_to"
-  for f in "$csv" "$results/${machine}-gpu.repetitions.csv" "$log" \
-    "$results/${machine}-gpu-summary.csv" "$results/probe-${machine}.json"; do
-    [[ -f "$f" ]] && cp "$f" "$copy_to/"
+  for f in gpu.csv gpu.repetitions.csv gpu.log gpu-summary.csv; do
+    [[ -f "$dir/$f" ]] && cp "$dir/$f" "$copy_to/${machine}-$f"
   done
-  [[ -d "$figures" ]] && tar -czf "$copy_to/figures-${machine}-gpu.tar.gz" -C "$results/figures" "${machine}-gpu"
+  [[ -f "$dir/probe.json" ]] && cp "$dir/probe.json" "$copy_to/probe-${machine}.json"
+  [[ -d "$figures" ]] && tar -czf "$copy_to/figures-${machine}-gpu.tar.gz" -C "$dir/figures" gpu
 fi
 exit $status

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The GPU targets, read off a results CSV of `aigcbench run --preset gpu` (scripts/gpu-check.sh).
 
-    python scripts/gpu_summary.py results/<machine>-gpu.csv [--out summary.csv]
+    python scripts/gpu_summary.py results/<machine>/gpu.csv [--out summary.csv]
 
 Prints one line per target: the two medians it compares, the measured ratio, the target, and
 hit / MISS; a target whose rows are missing or did not run says so ("not measured", with the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The README's "Measured on" lines: one per machine, from each committed quick run.
 
-    python scripts/machines_summary.py results/*-quick.csv
+    python scripts/machines_summary.py results/*/quick.csv
 
 Each line names the machine (linked to its page under docs/measured/), its CPU, cores and SIMD
 target, and two figures of the run against their ceilings: the 1024³ matmul of `simd` on one
@@ -48,8 +48,9 @@ def decode_text(df):
 def line(path):
     df = aigc_results.load(path, TOOL)
     first = df.iloc[0]
-    # The file's name says the machine: runs from before the machine id name their host ("vm").
-    machine = os.path.basename(path).removesuffix("-quick.csv")
+    # The folder says the machine (results/<machine>/quick.csv): runs from before the machine id
+    # name their host ("vm") in the machine column.
+    machine = os.path.basename(os.path.dirname(os.path.abspath(path)))
     targets = df[df["backend"] == "simd"]["simd_target"]
     target = targets.iloc[0] if not targets.empty else "—"
     date = str(first["timestamp"])[:10]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The "Measured" table of one machine (docs/measured/<machine>.md), printed as Markdown from its results CSV.
 
-    python scripts/measured_table.py results/<machine>-quick.csv
+    python scripts/measured_table.py results/<machine>/quick.csv
 
 The suite's standing targets, each against its peer in the same run: our matmul against
 oneDNN's (1 and 2 threads) and against scalar, the fused attention against oneDNN's
@@ -9,7 +9,7 @@ composition and against scalar, decode attention at its roofline, GPT-2's decode
 roofline and against oneDNN's whole model, and its prefill against oneDNN's projection
 matmuls alone (the 48 products of 12 layers, from the matmul rows of the same run). A target
 whose rows are not in the file is left out; a row that did not run reads "—". Then the probe's
-ceilings (results/probe-<machine>.json beside the CSV) in one line. Printed, not edited into the
+ceilings (results/<machine>/probe.json beside the CSV) in one line. Printed, not edited into the
 page, so a person sees what changed before committing it; a test holds the page to it.
 """
 import os
@@ -153,7 +153,8 @@ def probe_line(csv_path, machine):
     reads = dram.get("read_bytes_per_s") or dram["bytes_per_s"]
     kind = "read-only" if dram.get("read_bytes_per_s") else "triad"
     reads = {int(k): v for k, v in reads.items()}
-    return (f"Probe (`{os.path.basename(path)}`): {flops[1] / 1e9:.1f} GFLOP/s per core "
+    shown = "/".join(os.path.normpath(path).split(os.sep)[-2:])  # <machine>/probe.json
+    return (f"Probe (`{shown}`): {flops[1] / 1e9:.1f} GFLOP/s per core "
             f"{p['simd_target']} FMA ({flops[most] / 1e9:.1f} on {most}), scalar "
             f"{p['scalar_flops_per_core'] / 1e9:.1f} GFLOP/s; {kind} bandwidth at the largest working "
             f"set ({dram['name']}) {reads[1] / 1e9:.1f} GB/s on one core, "

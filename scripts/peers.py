@@ -17,7 +17,7 @@ format for llama.cpp, and ours runs `cfg=gpt2-124m,dtype=<format>` (our seeded r
 the same shapes and bytes per token, not the same values), e.g.
     .venv/bin/python scripts/make_gpt2_gguf.py --dtype q8_0 --out .cache/gpt2-124m-q8_0.gguf
     .venv/bin/python scripts/peers.py --model .cache/gpt2-124m-q8_0.gguf --config gpt2-124m \
-        --dtype q8_0 --out results/<machine>-peers-gpt2-q8_0.csv
+        --dtype q8_0 --out results/<machine>/peers-gpt2-q8_0.csv
 
 AMX is left off in llama.cpp's build: these VMs advertise AMX in CPUID, but its tile
 instructions fault here (SIGILL in ggml's AMX kernel), so the build targets AVX-512 explicitly.
@@ -114,7 +114,7 @@ def main():
                     help="our weight format (f32, f16, bf16, q8_0, q4_0, q4_1; default q4_1)")
     ap.add_argument("--threads", default="1,2", help="thread counts (default: 1,2)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: 5)")
-    ap.add_argument("--out", help="CSV to write (default: results/<machine>-peers.csv)")
+    ap.add_argument("--out", help="CSV to write (default: results/<machine>/peers.csv)")
     args = ap.parse_args()
     if args.rounds < 1 or args.rounds > 100:
         fail(f"--rounds: {args.rounds} is out of range (valid: 1..100)")
@@ -136,7 +136,8 @@ def main():
     if not os.path.exists(AIGCBENCH):
         fail(f"no aigcbench at {AIGCBENCH} (run scripts/build.sh)")
     machine = subprocess.run([AIGCBENCH, "machine"], capture_output=True, text=True).stdout.strip()
-    out = args.out or os.path.join(ROOT, "results", f"{machine}-peers.csv")
+    out = args.out or os.path.join(ROOT, "results", machine, "peers.csv")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     env = dict(os.environ, AIGCBENCH_SMOLLM2_GGUF=args.model)
     os.environ.update(env)
     dtype = "" if args.dtype == "f32" else f",dtype={args.dtype}"

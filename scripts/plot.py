@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Figures from an aigcbench results CSV.
 
-    scripts/plot.py results/intel-xeon-spr-2c-avx3-quick.csv [--out-dir results/figures]
+    scripts/plot.py results/intel-xeon-spr-2c-avx3/quick.csv [--out-dir results/intel-xeon-spr-2c-avx3/figures/quick]
 
 Writes, as PNG and SVG:
   speedup-<workload>: speedup over the scalar reference per shape and backend (log scale,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The distributed model's strong-scaling figure from `aigcbench model --out CSV`.
 
-    scripts/plot_model.py scaling.csv [--out results/figures/scaling-model] [--label TEXT]
+    scripts/plot_model.py scaling.csv [--out results/model/figures/scaling] [--label TEXT]
 
 Left: predicted decode tokens/s against the ranks P, beside the ideal (communication-free)
 line; right: parallel efficiency and the share of each step spent communicating. The

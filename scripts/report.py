@@ -4,7 +4,7 @@
     scripts/report.py results/A.csv [results/B.csv ...] [--out report.html] [--probe P.json ...]
 
 Per results CSV (one run of one machine): the machine and the build, the probe's measured
-ceilings (results/probe-<machine>.json beside the CSV, or --probe), the summary table of every
+ceilings (results/<machine>/probe.json beside the CSV, or --probe), the summary table of every
 row (time, achieved FLOP/s and bytes/s, tokens/s, speedup over scalar, roofline fraction with
 rows above their ceiling flagged, energy where measured), and every figure scripts/plot.py
 draws for it. With CSVs of two or more machines, the machine view of scripts/compare.py
@@ -58,6 +58,12 @@ def png_tag(path, alt):
             f"<figcaption>{esc(alt)}</figcaption></figure>")
 
 
+def shown(path):
+    """A results file as a page names it: its machine's folder and its name
+    (intel-xeon-emr-2c-avx3/quick.csv), which say the machine and the experiment."""
+    return "/".join(os.path.normpath(path).split(os.sep)[-2:])
+
+
 def probe_section(path, probe):
     if probe is None:
         return "<p>No probe file found for this machine (the roofline columns are the run's own).</p>"
@@ -73,7 +79,7 @@ def probe_section(path, probe):
                          si(value, "B/s")))
     body = "".join(f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td class=num>{esc(c)}</td></tr>"
                    for a, b, c in rows)
-    return (f"<p>From <code>{esc(os.path.basename(path))}</code> (version {esc(probe.get('version'))}, "
+    return (f"<p>From <code>{esc(shown(path))}</code> (version {esc(probe.get('version'))}, "
             f"measured {esc(probe.get('timestamp'))}).</p>"
             f"<table><tr><th>ceiling</th><th>threads</th><th>value</th></tr>{body}</table>")
 
@@ -138,7 +144,7 @@ def run_section(index, csv_path, df, probes, figure_dir):
     above = int((df["roofline_fraction"] > 1).sum())
     warning = (f'<p class="warning">{above} row(s) ran faster than their roofline (marked !): '
                f"a ceiling of the probe is too low for them.</p>" if above else "")
-    return (f'<section id="run{index}"><h2>{esc(machine)} · {esc(os.path.basename(csv_path))}</h2>'
+    return (f'<section id="run{index}"><h2>{esc(machine)} · {esc(shown(csv_path))}</h2>'
             f"<table class=facts>{fact_rows}</table>"
             f"<h3>Ceilings (the probe)</h3>{probe_section(probe_path, probe)}"
             f"<h3>Figures</h3><div class=figures>{figures}</div>"
@@ -224,7 +230,7 @@ def main():
     parser.add_argument("csv", nargs="+", help="results CSVs (one run each; several machines for the comparison)")
     parser.add_argument("--out", default="report.html", help="the page (default: report.html)")
     parser.add_argument("--probe", action="append", default=[],
-                        help="a probe JSON (default: probe-<machine>.json beside each CSV)")
+                        help="a probe JSON (default: probe.json beside each CSV, results/<machine>/)")
     args = parser.parse_args()
     for path in args.probe:
         if not os.path.exists(path):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """docs/distributed.md's tensor-parallel table, printed as Markdown from the CSV of scripts/tp_target.sh.
 
-    python scripts/tp_table.py results/<machine>-tp.csv
+    python scripts/tp_table.py results/<machine>/tp-target.csv
 
 Its decode rows of one shape, in rounds (one run_id per run): 1 rank at the most threads
 (`ranks` 1) and P ranks (`ranks` P, tp=P). Per configuration: tokens/s as the median of the

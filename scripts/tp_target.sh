@@ -11,7 +11,8 @@ rounds=${1:-3}
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "tp_target.sh: rounds: '$rounds' (valid: 1 or more)" >&2; exit 2; }
 bin=build/release/driver/aigcbench
 machine="$($bin machine)"
-out="results/${machine}-tp.csv"
+mkdir -p "results/${machine}"
+out="results/${machine}/tp-target.csv"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -23,7 +24,7 @@ for op in pingpong allreduce allgather; do
   done
 done
 common=(--backends openmp --repetitions 5 --min-time 0.5 --no-accuracy
-        --probe-file "results/probe-${machine}.json")
+        --probe-file "results/${machine}/probe.json")
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r of $rounds: 1 rank x 2 threads"
   "$bin" run "${common[@]}" --workloads decoder --shapes "$shape" --threads 2 \
@@ -35,7 +36,6 @@ for ((r = 1; r <= rounds; r++)); do
     > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
   grep -E "^\[.*decoder" "$work/log"
 done
-mkdir -p results
 # One CSV (every file has the same header; each round's rows keep their run_id), and the
 # repetitions beside it.
 .venv/bin/python - "$out" "$work" "$rounds" <<'PY'

@@ -9,7 +9,7 @@ from readme_tables import ROOT, check_readme_tables
 
 class BatchTableTest(unittest.TestCase):
     def test_each_readme_table_is_generated_from_the_csv_it_names(self):
-        check_readme_tables(self, "batch_table.py", "-batch.csv")
+        check_readme_tables(self, "batch_table.py", "/batch.csv")
 
     def test_a_missing_row_reads_as_a_dash_and_the_ratio_needs_both_rows(self):
         sys.path.insert(0, os.path.join(ROOT, "scripts"))

@@ -7,7 +7,7 @@ from readme_tables import check_readme_tables
 
 class CollectivesTableTest(unittest.TestCase):
     def test_each_readme_table_is_generated_from_the_csv_it_names(self):
-        check_readme_tables(self, "collectives_table.py", "-collectives.csv")
+        check_readme_tables(self, "collectives_table.py", "collectives.csv")
 
 
 if __name__ == "__main__":

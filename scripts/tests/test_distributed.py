@@ -10,12 +10,12 @@ import unittest
 from script_runner import ROOT, run_script
 
 BIN = os.environ.get("AIGCBENCH_BIN", os.path.join(ROOT, "build/release/driver/aigcbench"))
-BATCH = os.path.join(ROOT, "results/intel-xeon-emr-2c-avx3-batch.csv")
+BATCH = os.path.join(ROOT, "results/intel-xeon-emr-2c-avx3/batch.csv")
 SHAPE = "cfg=gpt2-124m,prompt=128,gen=32"
 
 
 def collectives_csvs():
-    return sorted(glob.glob(os.path.join(ROOT, "results/*-collectives.csv")))
+    return sorted(glob.glob(os.path.join(ROOT, "results/*/*collectives.csv")))
 
 
 class ModelCommand(unittest.TestCase):

@@ -9,7 +9,7 @@ from readme_tables import ROOT, check_readme_tables
 
 class FormatsTableTest(unittest.TestCase):
     def test_the_readme_table_is_generated_from_the_csv_it_names(self):
-        check_readme_tables(self, "formats_table.py", "-formats.csv")
+        check_readme_tables(self, "formats_table.py", "/formats.csv")
 
     def test_a_missing_row_reads_as_a_dash_not_a_number(self):
         sys.path.insert(0, os.path.join(ROOT, "scripts"))

@@ -232,7 +232,8 @@ class GpuCheckOnAStandInTest(unittest.TestCase):
         work, tarball = self.bundle(tests_output)
         results, copy = os.path.join(work, "results"), os.path.join(work, "copy")
         os.makedirs(results)
-        shutil.copy(self.probe, os.path.join(results, "probe-stand-in-gpu.json"))
+        os.makedirs(os.path.join(results, "stand-in-gpu"))
+        shutil.copy(self.probe, os.path.join(results, "stand-in-gpu", "probe.json"))
         done = subprocess.run(["bash", os.path.join(SCRIPTS, "gpu-check.sh"), "--bundle", tarball,
                                "--results", results, "--copy-to", copy],
                               capture_output=True, text=True, cwd=ROOT)
@@ -241,8 +242,8 @@ class GpuCheckOnAStandInTest(unittest.TestCase):
     def test_the_run_its_files_and_the_targets_come_last(self):
         done, results, copy = self.run_check("All tests passed (1 assertion in 1 test case)")
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
-        self.assertTrue(os.path.exists(os.path.join(results, "stand-in-gpu-gpu.csv")))
-        self.assertTrue(os.path.isdir(os.path.join(results, "figures", "stand-in-gpu-gpu")))
+        self.assertTrue(os.path.exists(os.path.join(results, "stand-in-gpu", "gpu.csv")))
+        self.assertTrue(os.path.isdir(os.path.join(results, "stand-in-gpu", "figures", "gpu")))
         copied = sorted(os.listdir(copy))
         self.assertEqual(copied, sorted([
             "stand-in-gpu-gpu.csv", "stand-in-gpu-gpu.repetitions.csv", "stand-in-gpu-gpu.log",

@@ -10,10 +10,10 @@ from readme_tables import ROOT, check_readme_tables
 
 class MeasuredTableTest(unittest.TestCase):
     def test_each_quick_run_table_is_generated_from_the_csv_it_names(self):
-        check_readme_tables(self, "measured_table.py", "-quick.csv")
+        check_readme_tables(self, "measured_table.py", "/quick.csv")
 
     def test_each_full_run_table_is_generated_from_the_csv_it_names(self):
-        check_readme_tables(self, "measured_table.py", "-full.csv")
+        check_readme_tables(self, "measured_table.py", "/full.csv")
 
     def test_a_target_without_its_rows_is_left_out_and_a_failed_peer_reads_as_a_dash(self):
         sys.path.insert(0, os.path.join(ROOT, "scripts"))

@@ -15,8 +15,8 @@ import pandas as pd
 from script_runner import ROOT, run_script
 
 RESULTS = os.path.join(ROOT, "results")
-BASE = os.path.join(RESULTS, "amd-epyc-zen5-2c-avx3-quick.csv")
-OTHER = os.path.join(RESULTS, "intel-xeon-emr-2c-avx3-quick.csv")
+BASE = os.path.join(RESULTS, "amd-epyc-zen5-2c-avx3", "quick.csv")
+OTHER = os.path.join(RESULTS, "intel-xeon-emr-2c-avx3", "quick.csv")
 
 
 class ReportTest(unittest.TestCase):
@@ -37,8 +37,8 @@ class ReportTest(unittest.TestCase):
 
     def test_the_page_holds_every_run_its_probe_rows_and_the_comparison(self):
         for machine in ("amd-epyc-zen5-2c-avx3", "intel-xeon-emr-2c-avx3"):
-            self.assertIn(f"probe-{machine}.json", self.page)
-            self.assertIn(f"<h2>{machine} · {machine}-quick.csv</h2>", self.page)
+            self.assertIn(f"{machine}/probe.json", self.page)
+            self.assertIn(f"<h2>{machine} · {machine}/quick.csv</h2>", self.page)
         self.assertIn("Machines compared (base: amd-epyc-zen5-2c-avx3)", self.page)
         self.assertIn("read bandwidth, 1024MiB working set", self.page)
         rows = sum(len(pd.read_csv(p)) for p in (BASE, OTHER))
@@ -71,7 +71,7 @@ class ReportTest(unittest.TestCase):
         df.to_csv(csv, index=False)
         out = os.path.join(self.dir, "above.html")
         done = run_script("report.py", csv, "--out", out, "--probe",
-                          os.path.join(RESULTS, "probe-intel-xeon-emr-2c-avx3.json"))
+                          os.path.join(RESULTS, "intel-xeon-emr-2c-avx3", "probe.json"))
         self.assertEqual(done.returncode, 0, done.stderr)
         with open(out, encoding="utf-8") as f:
             page = f.read()
