@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/buffer.hpp"
+#include "core/data_movement.hpp"
 #include "core/errors.hpp"
 #include "core/kernels.hpp"
 #include "core/op_shapes.hpp"
@@ -168,36 +169,10 @@ class Backend {
   std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape);
   std::unique_ptr<RopeKernel> make_rope(const RopeShape& shape);
 
-  // Data movement for the decoder: no set-up worth preparing, so plain calls. Offsets and
-  // counts are in floats (ids: in int32s). Each returns when done, like a kernel, and checks
-  // its buffers.
-  //
-  // Token ids live in the backend's memory, so that a greedy decode step (embedding, layers,
-  // logits, argmax, and the next step's embedding of that argmax) never waits on the host: on a
-  // GPU the whole step is one graph replay.
-  virtual void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) = 0;
-  virtual void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) = 0;
-  // x[t,:] = wte[ids[first + t],:] + wpe[pos0 + t,:] for t < count (no wpe: a model without
-  // learned position embeddings, whose rope turns Q and K instead). An id outside 0 .. vocab - 1
-  // (the -1 an argmax writes when it saw a non-finite logit) gives a row of NaN: the error
-  // reaches the logits instead of a read out of bounds.
-  // With `rows`, wte holds only the ids rows.begin .. rows.begin + (its rows) - 1 of a
-  // vocabulary of rows.vocab (one rank's share of a tensor-parallel model): an id of the
-  // vocabulary outside that share takes a row of zeros (the ranks' rows are summed after).
-  virtual void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                     std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-                     VocabRows rows = {}) = 0;
-  // ids[index] = the index (from `first`) of the largest of logits[first .. first + n) (the
-  // first on a tie), or -1 when any of them is NaN or infinite (greedy sampling; garbage is
-  // never a token). `first` picks one row of a batch's logits, in place.
-  virtual void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
-                      std::size_t index) = 0;
-  virtual void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
-                           Buffer& k_cache, Buffer& v_cache) = 0;
-  // o [H, T, D] -> y [T, H * D].
-  virtual void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) = 0;
-  virtual void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
-                    std::size_t count) = 0;
+  // The decoder's data movement on this backend's memory (core/data_movement.hpp): token ids,
+  // the embedding gather, argmax, the heads' split and merge, copies. An interface of its own,
+  // implemented once per kind of memory (the host's, a CUDA device's), not more virtuals here.
+  virtual DataMovement& moves() = 0;
   // One decode step's attention for a batch of B sequences, each with its own caches and
   // position (shape.tokens = 1; B = positions.size()): row r of qkv [B, qkv_row] is sequence
   // r's new token; its K and V heads go into k_caches[r] and v_caches[r] at positions[r], its

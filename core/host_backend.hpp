@@ -1,9 +1,10 @@
 #pragma once
 // The memory half of the interface for every backend that computes on the host:
 // 64-byte aligned buffers (one cache line, one AVX-512 vector), plain copies, and the
-// decoder's data movement (embedding gather, head split/merge), which is memcpy-bound
-// and the same on every CPU backend.
+// decoder's data movement (core/host_data_movement), which is memcpy-bound and the same on
+// every CPU backend.
 #include "core/backend.hpp"
+#include "core/host_data_movement.hpp"
 
 namespace aigc {
 
@@ -13,18 +14,10 @@ class HostBackend : public Backend {
   Buffer allocate(std::size_t bytes) override;
   void upload(Buffer& dst, std::span<const float> src) override;
   void download(const Buffer& src, std::span<float> dst) override;
-  void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) override;
-  void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
-  void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-             std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-             VocabRows rows = {}) override;
-  void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
-              std::size_t index) override;
-  void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
-                   Buffer& k_cache, Buffer& v_cache) override;
-  void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;
-  void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
-            std::size_t count) override;
+  DataMovement& moves() override { return moves_; }
+
+ private:
+  HostDataMovement moves_;
 };
 
 }  // namespace aigc

@@ -369,7 +369,7 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
   // logits and their argmax as the token at pos0 + T.
   auto whole_step = [&] {
-    backend_.embed(seq.tokens, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
+    backend_.moves().embed(seq.tokens, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
                    optional_buffer(position_embedding_), x_, vocab_rows);
     sum_over_ranks(x_, T);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -378,17 +378,17 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
       norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
       k.qkv->run(h_, l.qkv, optional_buffer(l.qkv_bias), qkv_);
       if (positioned.rope) positioned.rope->run(qkv_);
-      backend_.split_heads(heads, pos0, qkv_, q_, seq.k_cache[i], seq.v_cache[i]);
+      backend_.moves().split_heads(heads, pos0, qkv_, q_, seq.k_cache[i], seq.v_cache[i]);
       positioned.attention->run(q_, seq.k_cache[i], seq.v_cache[i], att_);
-      backend_.merge_heads(heads, att_, h_);
+      backend_.moves().merge_heads(heads, att_, h_);
       layer_tail(k, l, T);
     }
     if (!logits) return;
     // Only the last position's logits are needed to pick the next token.
-    backend_.copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
+    backend_.moves().copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
                   static_cast<std::size_t>(C));
     compute_logits(x_last_, 1);
-    backend_.argmax(logits_, 0, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
+    backend_.moves().argmax(logits_, 0, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
   };
   // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
   // each later step at that position is one launch. Its token comes from the token sequence
@@ -442,10 +442,10 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
   // Row r of x_: sequence active[r]'s token at its position.
   for (std::int64_t r = 0; r < B; ++r) {
     Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
-    backend_.embed(seq.tokens, static_cast<std::size_t>(seq.position), 1, seq.position, C,
+    backend_.moves().embed(seq.tokens, static_cast<std::size_t>(seq.position), 1, seq.position, C,
                    token_embedding_, optional_buffer(position_embedding_), x_row_,
                    {.begin = share_.vocab_begin, .vocab = V});
-    backend_.copy(x_row_, 0, x_, row(r, C), C_);
+    backend_.moves().copy(x_row_, 0, x_, row(r, C), C_);
   }
   sum_over_ranks(x_, B);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -461,21 +461,21 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
         // Rope turns each row at its own position (a kernel per position, on a copy).
         PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
         if (!positioned.rope) continue;
-        backend_.copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
+        backend_.moves().copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
         positioned.rope->run(qkv_row_);
-        backend_.copy(qkv_row_, 0, qkv_, row(r, Q), static_cast<std::size_t>(Q));
+        backend_.moves().copy(qkv_row_, 0, qkv_, row(r, Q), static_cast<std::size_t>(Q));
       }
       backend_.attend_decode_batch(one, positions, qkv_, k_caches, v_caches, h_);
     } else {
       for (std::int64_t r = 0; r < B; ++r) {
         Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
         PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
-        backend_.copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
+        backend_.moves().copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
         if (positioned.rope) positioned.rope->run(qkv_row_);
-        backend_.split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i], seq.v_cache[i]);
+        backend_.moves().split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i], seq.v_cache[i]);
         positioned.attention->run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
-        backend_.merge_heads(one, att_row_, y_row_);
-        backend_.copy(y_row_, 0, h_, row(r, A), static_cast<std::size_t>(A));
+        backend_.moves().merge_heads(one, att_row_, y_row_);
+        backend_.moves().copy(y_row_, 0, h_, row(r, A), static_cast<std::size_t>(A));
       }
     }
     layer_tail(k, l, B);
@@ -485,7 +485,7 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
     compute_logits(x_, B);
     for (std::int64_t r = 0; r < B; ++r) {
       Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
-      backend_.argmax(logits_, row(r, V), V, seq.tokens,
+      backend_.moves().argmax(logits_, row(r, V), V, seq.tokens,
                       static_cast<std::size_t>(seq.position + 1));
     }
   }
@@ -497,7 +497,7 @@ std::span<const float> DecoderModel::forward(std::span<const std::int32_t> ids, 
                                              std::int64_t s) {
   Sequence& seq = sequence(s);
   check_ids(ids, seq.position);
-  backend_.upload_ids(seq.tokens, static_cast<std::size_t>(seq.position), ids);
+  backend_.moves().upload_ids(seq.tokens, static_cast<std::size_t>(seq.position), ids);
   step(static_cast<std::int64_t>(ids.size()), logits, s);
   backend_.synchronize();
   if (!logits) return {};
@@ -546,7 +546,7 @@ std::span<const float> DecoderModel::batch_logits(std::int64_t i) {
                                                "step computed {} rows of logits)",
                                                i, batch_rows_ - 1, batch_rows_));
   }
-  backend_.copy(logits_, static_cast<std::size_t>(i * config_.vocab), logits_row_, 0,
+  backend_.moves().copy(logits_, static_cast<std::size_t>(i * config_.vocab), logits_row_, 0,
                 static_cast<std::size_t>(config_.vocab));
   backend_.download(logits_row_, host_logits_);
   return host_logits_;
@@ -560,7 +560,7 @@ void DecoderModel::set_tokens(std::int64_t position, std::span<const std::int32_
                           fmt::format("{} is out of range (valid: 0..{})", position, max_tokens_));
   }
   check_ids(ids, position);
-  backend_.upload_ids(seq.tokens, static_cast<std::size_t>(position), ids);
+  backend_.moves().upload_ids(seq.tokens, static_cast<std::size_t>(position), ids);
   backend_.synchronize();
 }
 
@@ -573,7 +573,7 @@ std::vector<std::int32_t> DecoderModel::tokens(std::int64_t from, std::int64_t c
   }
   backend_.synchronize();
   std::vector<std::int32_t> out(static_cast<std::size_t>(count));
-  backend_.download_ids(seq.tokens, static_cast<std::size_t>(from), out);
+  backend_.moves().download_ids(seq.tokens, static_cast<std::size_t>(from), out);
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (out[i] < 0 || out[i] >= config_.vocab) {
       throw std::runtime_error(fmt::format(
@@ -600,7 +600,7 @@ void DecoderModel::poison() {
   }
   for (Sequence& seq : sequences_) {
     const std::vector<std::int32_t> unset(static_cast<std::size_t>(max_tokens_ - seq.position), -1);
-    backend_.upload_ids(seq.tokens, static_cast<std::size_t>(seq.position + 1), unset);
+    backend_.moves().upload_ids(seq.tokens, static_cast<std::size_t>(seq.position + 1), unset);
   }
   backend_.synchronize();
   std::fill(host_logits_.begin(), host_logits_.end(), std::nanf(""));

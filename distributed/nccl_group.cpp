@@ -80,7 +80,7 @@ class NcclTensorGroup final : public TensorGroup {
     for (std::int64_t at = 0, column = 0, r = 0; r < ranks_; ++r) {
       const std::int64_t w = widths[static_cast<std::size_t>(r)];
       for (std::int64_t b = 0; b < rows; ++b) {
-        backend_.copy(staging_, static_cast<std::size_t>(at + b * w), full,
+        backend_.moves().copy(staging_, static_cast<std::size_t>(at + b * w), full,
                       static_cast<std::size_t>(b * total + column), static_cast<std::size_t>(w));
       }
       at += rows * w;

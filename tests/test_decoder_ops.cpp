@@ -148,8 +148,8 @@ TEST_CASE("every backend gathers embeddings and splits and merges heads exactly"
     Buffer dte = backend.upload_new(wte), dpe = backend.upload_new(wpe);
     Buffer dx = backend.upload_new(nan_filled(T * C));
     Buffer dids = backend.allocate(ids.size() * sizeof(std::int32_t));
-    backend.upload_ids(dids, 0, ids);
-    backend.embed(dids, first, T, pos0, C, dte, &dpe, dx);
+    backend.moves().upload_ids(dids, 0, ids);
+    backend.moves().embed(dids, first, T, pos0, C, dte, &dpe, dx);
     const auto x = download(backend, dx, T * C);
     for (std::int64_t t = 0; t < T; ++t) {
       for (std::int64_t c = 0; c < C; ++c) {
@@ -158,17 +158,17 @@ TEST_CASE("every backend gathers embeddings and splits and merges heads exactly"
     }
     // An id outside the vocabulary (the -1 of an argmax over garbage) is a row of NaN.
     const std::vector<std::int32_t> bad = {-1, std::int32_t(vocab)};
-    backend.upload_ids(dids, 0, bad);
-    backend.embed(dids, 0, 2, pos0, C, dte, &dpe, dx);
+    backend.moves().upload_ids(dids, 0, bad);
+    backend.moves().embed(dids, 0, 2, pos0, C, dte, &dpe, dx);
     const auto nan_rows = download(backend, dx, 2 * C);
     for (const float v : nan_rows) REQUIRE(std::isnan(v));
-    CHECK_THROWS_AS(backend.embed(dids, 5, 3, pos0, C, dte, &dpe, dx), std::length_error);
+    CHECK_THROWS_AS(backend.moves().embed(dids, 5, 3, pos0, C, dte, &dpe, dx), std::length_error);
 
     const HeadsShape hs{T, H, D, capacity};
     Buffer dqkv = backend.upload_new(qkv), dq = backend.upload_new(nan_filled(H * T * D));
     Buffer dk = backend.upload_new(nan_filled(H * capacity * D));
     Buffer dv = backend.upload_new(nan_filled(H * capacity * D));
-    backend.split_heads(hs, pos0, dqkv, dq, dk, dv);
+    backend.moves().split_heads(hs, pos0, dqkv, dq, dk, dv);
     const auto q = download(backend, dq, H * T * D);
     const auto k = download(backend, dk, H * capacity * D);
     const auto v = download(backend, dv, H * capacity * D);
@@ -186,14 +186,14 @@ TEST_CASE("every backend gathers embeddings and splits and merges heads exactly"
     CHECK(std::isnan(v[(2 * capacity + pos0 + T) * D]));
 
     Buffer dy = backend.upload_new(nan_filled(T * C));
-    backend.merge_heads(hs, dq, dy);
+    backend.moves().merge_heads(hs, dq, dy);
     const auto y = download(backend, dy, T * C);
     for (std::int64_t t = 0; t < T; ++t) {
       for (std::int64_t c = 0; c < C; ++c) REQUIRE(y[t * C + c] == qkv[t * 3 * C + c]);
     }
 
     Buffer dcopy = backend.upload_new(nan_filled(C));
-    backend.copy(dy, (T - 1) * C, dcopy, 0, C);
+    backend.moves().copy(dy, (T - 1) * C, dcopy, 0, C);
     const auto last = download(backend, dcopy, C);
     for (std::int64_t c = 0; c < C; ++c) REQUIRE(last[c] == y[(T - 1) * C + c]);
   });
@@ -206,16 +206,16 @@ TEST_CASE("every backend's argmax picks the first largest logit, and -1 for a no
   for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
     INFO(name << " threads=" << threads);
     Buffer dids = backend.allocate(4 * sizeof(std::int32_t));
-    backend.upload_ids(dids, 0, std::vector<std::int32_t>(4, -7));
+    backend.moves().upload_ids(dids, 0, std::vector<std::int32_t>(4, -7));
     for (const std::int64_t at : {std::int64_t{0}, std::int64_t{31337}, n - 1}) {
       INFO("maximum at " << at);
       auto logits = random_uniform(n, 61 + at);
       logits[at] = 2.0f;
       if (at + 1000 < n) logits[at + 1000] = 2.0f;  // a tie: the first index wins
       Buffer dl = backend.upload_new(logits);
-      backend.argmax(dl, 0, n, dids, 1);
+      backend.moves().argmax(dl, 0, n, dids, 1);
       std::vector<std::int32_t> got(4);
-      backend.download_ids(dids, 0, got);
+      backend.moves().download_ids(dids, 0, got);
       CHECK(got[1] == at);
       CHECK(got[0] == -7);  // neighbours untouched
       CHECK(got[2] == -7);
@@ -225,9 +225,9 @@ TEST_CASE("every backend's argmax picks the first largest logit, and -1 for a no
       auto logits = random_uniform(n, 71);
       logits[12345] = garbage;
       Buffer dl = backend.upload_new(logits);
-      backend.argmax(dl, 0, n, dids, 3);
+      backend.moves().argmax(dl, 0, n, dids, 3);
       std::vector<std::int32_t> got(1);
-      backend.download_ids(dids, 3, got);
+      backend.moves().download_ids(dids, 3, got);
       CHECK(got[0] == -1);
     }
     {
@@ -241,19 +241,19 @@ TEST_CASE("every backend's argmax picks the first largest logit, and -1 for a no
       logits[width + 999] = 3.0f;  // a tie in the tail: the first wins
       logits[2 * width] = 4.0f;    // the row after is not read either
       Buffer dl = backend.upload_new(logits);
-      backend.argmax(dl, static_cast<std::size_t>(width), width, dids, 2);
+      backend.moves().argmax(dl, static_cast<std::size_t>(width), width, dids, 2);
       std::vector<std::int32_t> got(1);
-      backend.download_ids(dids, 2, got);
+      backend.moves().download_ids(dids, 2, got);
       CHECK(got[0] == 600);
       logits[width + 1000] = 5.0f;  // the maximum in the last (tail) element
       Buffer tail = backend.upload_new(logits);
-      backend.argmax(tail, static_cast<std::size_t>(width), width, dids, 2);
-      backend.download_ids(dids, 2, got);
+      backend.moves().argmax(tail, static_cast<std::size_t>(width), width, dids, 2);
+      backend.moves().download_ids(dids, 2, got);
       CHECK(got[0] == 1000);
     }
     Buffer dl = backend.upload_new(random_uniform(8, 5));
-    CHECK_THROWS_AS(backend.argmax(dl, 0, 9, dids, 0), std::length_error);
-    CHECK_THROWS_AS(backend.argmax(dl, 1, 8, dids, 0), std::length_error);
-    CHECK_THROWS_AS(backend.argmax(dl, 0, 8, dids, 4), std::length_error);
+    CHECK_THROWS_AS(backend.moves().argmax(dl, 0, 9, dids, 0), std::length_error);
+    CHECK_THROWS_AS(backend.moves().argmax(dl, 1, 8, dids, 0), std::length_error);
+    CHECK_THROWS_AS(backend.moves().argmax(dl, 0, 8, dids, 4), std::length_error);
   });
 }

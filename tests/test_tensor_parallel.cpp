@@ -126,9 +126,9 @@ TEST_CASE("an embedding of a vocabulary share gives zeros for the other ranks' i
     const std::vector<float> positions{10, 20, 30, 11, 21, 31, 12, 22, 32, 13, 23, 33};
     Buffer wte = backend->upload_new(table), wpe = backend->upload_new(positions);
     Buffer ids = backend->allocate(4 * sizeof(std::int32_t));
-    backend->upload_ids(ids, 0, std::vector<std::int32_t>{5, 0, 4, 8});
+    backend->moves().upload_ids(ids, 0, std::vector<std::int32_t>{5, 0, 4, 8});
     Buffer x = backend->allocate(4 * C * sizeof(float));
-    backend->embed(ids, 0, 4, 0, C, wte, &wpe, x, {.begin = 4, .vocab = 8});
+    backend->moves().embed(ids, 0, 4, 0, C, wte, &wpe, x, {.begin = 4, .vocab = 8});
     std::vector<float> out(4 * C);
     backend->download(x, out);
     CHECK(out[0] == 14);  // id 5: its row (4, 5, 6) plus position 0's
@@ -136,10 +136,10 @@ TEST_CASE("an embedding of a vocabulary share gives zeros for the other ranks' i
     CHECK(out[3] == 11);  // id 0: another rank's, zeros plus position 1's
     CHECK(out[6] == 13);  // id 4: (1, 2, 3) plus position 2's
     CHECK(std::isnan(out[9]));  // 8 is no id of the vocabulary
-    backend->embed(ids, 1, 1, 0, C, wte, nullptr, x, {.begin = 4, .vocab = 8});
+    backend->moves().embed(ids, 1, 1, 0, C, wte, nullptr, x, {.begin = 4, .vocab = 8});
     backend->download(x, out);
     CHECK(out[0] == 0);
-    CHECK_THROWS_AS(backend->embed(ids, 0, 1, 0, C, wte, nullptr, x, {.begin = 7, .vocab = 8}),
+    CHECK_THROWS_AS(backend->moves().embed(ids, 0, 1, 0, C, wte, nullptr, x, {.begin = 7, .vocab = 8}),
                     std::invalid_argument);  // two rows from id 7 overrun the vocabulary
   }
 }

@@ -235,24 +235,24 @@ std::unique_ptr<RopeKernel> GpuBackend::new_rope(const RopeShape& shape) {
   });
 }
 
-void GpuBackend::upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) {
+void GpuDataMovement::upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) {
   require_ids(dst, offset, src.size(), "upload_ids");
   if (src.empty()) return;
   // From pageable memory, cudaMemcpyAsync has staged the ids when it returns, and the copy is
   // ordered after earlier work on the stream that still reads the buffer.
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.as<std::int32_t>() + offset, src.data(), src.size_bytes(),
-                                  cudaMemcpyHostToDevice, stream()));
+                                  cudaMemcpyHostToDevice, backend_.stream()));
 }
 
-void GpuBackend::download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) {
+void GpuDataMovement::download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) {
   require_ids(src, offset, dst.size(), "download_ids");
   if (dst.empty()) return;
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.as<const std::int32_t>() + offset,
-                                  dst.size_bytes(), cudaMemcpyDeviceToHost, stream()));
-  AIGC_CUDA_CHECK(cudaStreamSynchronize(stream()));
+                                  dst.size_bytes(), cudaMemcpyDeviceToHost, backend_.stream()));
+  AIGC_CUDA_CHECK(cudaStreamSynchronize(backend_.stream()));
 }
 
-void GpuBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
+void GpuDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
                        std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
                        VocabRows rows) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
@@ -261,33 +261,33 @@ void GpuBackend::embed(const Buffer& ids, std::size_t first, std::int64_t count,
                {.begin = rows.begin, .rows = table_rows,
                 .vocab = rows.vocab > 0 ? rows.vocab : table_rows},
                wte.as<const float>(), wpe != nullptr ? wpe->as<const float>() : nullptr,
-               x.as<float>(), stream());
+               x.as<float>(), backend_.stream());
 }
 
-void GpuBackend::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
+void GpuDataMovement::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
                         std::size_t index) {
   require_argmax_buffers(logits, first, n, ids, index);
-  launch_argmax(logits.as<const float>() + first, n, ids.as<std::int32_t>() + index, stream());
+  launch_argmax(logits.as<const float>() + first, n, ids.as<std::int32_t>() + index, backend_.stream());
 }
 
-void GpuBackend::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
+void GpuDataMovement::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
                              Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(), v_cache.as<float>(),
-                     s.tokens, s.heads, s.kv_head_count(), s.head_dim, s.capacity, pos0, stream());
+                     s.tokens, s.heads, s.kv_head_count(), s.head_dim, s.capacity, pos0, backend_.stream());
 }
 
-void GpuBackend::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {
+void GpuDataMovement::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {
   require_merge_heads_buffers(s, o, y);
-  launch_merge_heads(o.as<const float>(), y.as<float>(), s.tokens, s.heads, s.head_dim, stream());
+  launch_merge_heads(o.as<const float>(), y.as<float>(), s.tokens, s.heads, s.head_dim, backend_.stream());
 }
 
-void GpuBackend::copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
+void GpuDataMovement::copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
                       std::size_t dst_offset, std::size_t count) {
   require_copy_buffers(src, src_offset, dst, dst_offset, count);
   if (count == 0) return;
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.as<float>() + dst_offset, src.as<const float>() + src_offset,
-                                  count * sizeof(float), cudaMemcpyDeviceToDevice, stream()));
+                                  count * sizeof(float), cudaMemcpyDeviceToDevice, backend_.stream()));
 }
 
 }  // namespace aigc::cuda

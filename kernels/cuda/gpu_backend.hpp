@@ -10,6 +10,30 @@
 
 namespace aigc::cuda {
 
+class GpuBackend;
+
+// The decoder's data movement in device memory (core/data_movement.hpp): kernels and async
+// copies enqueued on the backend's stream.
+class GpuDataMovement final : public DataMovement {
+ public:
+  explicit GpuDataMovement(GpuBackend& backend) : backend_(backend) {}
+  void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) override;
+  void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
+  void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
+             std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
+             VocabRows rows = {}) override;
+  void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
+              std::size_t index) override;
+  void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
+                   Buffer& k_cache, Buffer& v_cache) override;
+  void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;
+  void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
+            std::size_t count) override;
+
+ private:
+  GpuBackend& backend_;
+};
+
 class GpuBackend : public Backend {
  public:
   using Backend::Backend;
@@ -23,18 +47,7 @@ class GpuBackend : public Backend {
   TransferTotals transfers() const override { return transfers_; }
   std::unique_ptr<RecordedOps> record(const std::function<void()>& ops) override;
 
-  void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) override;
-  void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
-  void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-             std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-             VocabRows rows = {}) override;
-  void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
-              std::size_t index) override;
-  void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
-                   Buffer& k_cache, Buffer& v_cache) override;
-  void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;
-  void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
-            std::size_t count) override;
+  DataMovement& moves() override { return moves_; }
 
   // The stream every op of this backend is enqueued on (created on first use, so that
   // constructing a backend on a machine without a GPU touches nothing).
@@ -51,6 +64,7 @@ class GpuBackend : public Backend {
 
   cudaStream_t stream_ = nullptr;
   TransferTotals transfers_;
+  GpuDataMovement moves_{*this};
 };
 
 // CUDA events on `stream` (what GpuBackend::make_timer() returns; the probe times with it too).

@@ -83,7 +83,7 @@ class SplitHeadsCase final : public OpCase {
       throw InvalidArgument("shapes", "split_heads: heads must be a multiple of kv_heads");
     return [&backend, s = heads_of(v), pos0 = v.at("pos0")](const std::vector<Buffer>& in,
                                                             std::vector<Buffer>& out) {
-      backend.split_heads(s, pos0, in[0], out[0], out[1], out[2]);
+      backend.moves().split_heads(s, pos0, in[0], out[0], out[1], out[2]);
     };
   }
   // The cache rows before pos0 are not written: they stay poisoned (NaN), and only rows
@@ -140,7 +140,7 @@ class MergeHeadsCase final : public OpCase {
                        .head_dim = v.at("head_dim"),
                        .capacity = v.at("tokens")};
     return [&backend, s](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
-      backend.merge_heads(s, in[0], out[0]);
+      backend.moves().merge_heads(s, in[0], out[0]);
     };
   }
   OpCheck check(const OpVars& v, const std::vector<std::vector<float>>& in,

@@ -68,7 +68,7 @@ class RopeCase final : public OpCase {
     auto kernel = std::shared_ptr<RopeKernel>(backend.make_rope(s));
     const std::size_t n = static_cast<std::size_t>(s.tokens * s.row_floats());
     return [kernel, &backend, n](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
-      backend.copy(in[0], 0, out[0], 0, n);
+      backend.moves().copy(in[0], 0, out[0], 0, n);
       kernel->run(out[0]);
     };
   }
