@@ -9,19 +9,21 @@
 
 namespace aigc {
 
-void HostDataMovement::upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) {
+void HostDataMovement::upload_ids(Buffer& dst, std::size_t offset,
+                                  std::span<const std::int32_t> src) {
   require_ids(dst, offset, src.size(), "upload_ids");
   std::memcpy(dst.as<std::int32_t>() + offset, src.data(), src.size_bytes());
 }
 
-void HostDataMovement::download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) {
+void HostDataMovement::download_ids(const Buffer& src, std::size_t offset,
+                                    std::span<std::int32_t> dst) {
   require_ids(src, offset, dst.size(), "download_ids");
   std::memcpy(dst.data(), src.as<const std::int32_t>() + offset, dst.size_bytes());
 }
 
-void HostDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                        std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-                        VocabRows rows) {
+void HostDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t count,
+                             std::int64_t pos0, std::int64_t dim, const Buffer& wte,
+                             const Buffer* wpe, Buffer& x, VocabRows rows) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
   const std::int64_t table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
   const std::int64_t vocab = rows.vocab > 0 ? rows.vocab : table_rows;
@@ -49,7 +51,7 @@ void HostDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t 
 }
 
 void HostDataMovement::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
-                         std::size_t index) {
+                              std::size_t index) {
   require_argmax_buffers(logits, first, n, ids, index);
   const float* l = logits.as<const float>() + first;
   // Lanes of running maxima (strict >: each keeps its first index) without branches, so the
@@ -83,8 +85,8 @@ void HostDataMovement::argmax(const Buffer& logits, std::size_t first, std::int6
   ids.as<std::int32_t>()[index] = finite != 0 ? best : -1;
 }
 
-void HostDataMovement::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
-                              Buffer& k_cache, Buffer& v_cache) {
+void HostDataMovement::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
+                                   Buffer& q, Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, Hkv = s.kv_head_count();
   const float* src = qkv.as<const float>();
@@ -116,7 +118,7 @@ void HostDataMovement::merge_heads(const HeadsShape& s, const Buffer& o, Buffer&
 }
 
 void HostDataMovement::copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
-                       std::size_t dst_offset, std::size_t count) {
+                            std::size_t dst_offset, std::size_t count) {
   require_copy_buffers(src, src_offset, dst, dst_offset, count);
   std::memcpy(dst.as<float>() + dst_offset, src.as<const float>() + src_offset,
               count * sizeof(float));

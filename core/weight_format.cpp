@@ -206,12 +206,11 @@ void dequantize_blocks(const std::uint8_t* in, std::int64_t blocks, float* out) 
   for (std::int64_t b = 0; b < blocks; ++b) Block(in + b * B, out + b * E);
 }
 // One row: the name is the enumerator's, the block functions run `blocks` blocks inlined.
-#define AIGC_FORMAT(fmt, description, E, B, quants_offset, rounding)                        \
-  {F::fmt,        #fmt,                                                                     \
-   description,   E,                                                                        \
-   B,             quants_offset,                                                            \
-   quantize_blocks<quantize_##fmt, E, B>, dequantize_blocks<dequantize_##fmt, E, B>,        \
-   bound_##fmt,   rounding}
+#define AIGC_FORMAT(fmt, description, E, B, quants_offset, rounding)                       \
+  {                                                                                        \
+    F::fmt, #fmt, description, E, B, quants_offset, quantize_blocks<quantize_##fmt, E, B>, \
+        dequantize_blocks<dequantize_##fmt, E, B>, bound_##fmt, rounding                   \
+  }
 
 using F = WeightFormat;
 using R = ActivationRounding;
@@ -220,12 +219,12 @@ constexpr WeightFormatTraits kTable[] = {
     AIGC_FORMAT(f32, "fp32, 4 bytes a weight", 1, 4, 0, R::none),
     AIGC_FORMAT(f16, "IEEE binary16, 2 bytes a weight", 1, 2, 0, R::none),
     AIGC_FORMAT(bf16, "bfloat16 (a float's upper half), 2 bytes a weight", 1, 2, 0, R::bf16),
-    AIGC_FORMAT(q8_0, "GGUF Q8_0: blocks of 32, an f16 scale, 32 int8 (8.5 bits a weight)", 32,
-                34, 2, R::int8_blocks),
-    AIGC_FORMAT(q4_0, "GGUF Q4_0: blocks of 32, an f16 scale, 32 nibbles less 8 (4.5 bits)", 32,
-                18, 2, R::int8_blocks),
-    AIGC_FORMAT(q4_1, "GGUF Q4_1: blocks of 32, f16 scale and min, 32 nibbles (5 bits)", 32, 20,
-                4, R::int8_blocks),
+    AIGC_FORMAT(q8_0, "GGUF Q8_0: blocks of 32, an f16 scale, 32 int8 (8.5 bits a weight)", 32, 34,
+                2, R::int8_blocks),
+    AIGC_FORMAT(q4_0, "GGUF Q4_0: blocks of 32, an f16 scale, 32 nibbles less 8 (4.5 bits)", 32, 18,
+                2, R::int8_blocks),
+    AIGC_FORMAT(q4_1, "GGUF Q4_1: blocks of 32, f16 scale and min, 32 nibbles (5 bits)", 32, 20, 4,
+                R::int8_blocks),
 };
 #undef AIGC_FORMAT
 
@@ -234,8 +233,7 @@ constexpr bool layouts_agree() {
   for (const WeightFormatTraits& t : kTable) {
     if (t.block_elements != block_elements(t.format) || t.block_bytes != block_bytes(t.format))
       return false;
-    if (is_block_format(t.format) && t.quants_offset != block_quants_offset(t.format))
-      return false;
+    if (is_block_format(t.format) && t.quants_offset != block_quants_offset(t.format)) return false;
   }
   return std::size(kTable) == std::size(kAllWeightFormats);
 }

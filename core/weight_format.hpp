@@ -30,8 +30,8 @@ enum class ActivationRounding { none, bf16, int8_blocks };
 // below all read it; adding a format is its row, its kernels and its fixture case.
 struct WeightFormatTraits {
   WeightFormat format;
-  const char* name;         // the dtype column's and the options' spelling
-  const char* description;  // for help texts and docs
+  const char* name;                          // the dtype column's and the options' spelling
+  const char* description;                   // for help texts and docs
   std::int64_t block_elements, block_bytes;  // as core/weight_format_layout.hpp (checked)
   std::int64_t quants_offset;                // where a block's quants start (0: no block)
   // `blocks` blocks (block_elements weights each) to the format and back, bit-exact with

@@ -129,7 +129,8 @@ void add_batch(ResultRow& r, const Measurement& m) {
 void add_speedups(ResultRow& r, const Measurement& m, double median, const Medians& medians) {
   if (r.baseline_time_s) {
     r.speedup_vs_scalar = timing::measured_acceleration(*r.baseline_time_s, median);
-    if (r.predicted_speedup) r.captured_speedup_fraction = *r.speedup_vs_scalar / *r.predicted_speedup;
+    if (r.predicted_speedup)
+      r.captured_speedup_fraction = *r.speedup_vs_scalar / *r.predicted_speedup;
   }
   if (m.backend->name == "scalar" && m.threads == 1 && r.t_serial_model_s)
     r.serial_model_error = timing::serial_model_error(median, *r.t_serial_model_s);
@@ -190,8 +191,7 @@ void add_timed_columns(ResultRow& r, const Measurement& m, const Medians& median
   add_speedups(r, m, st.median, medians);
   add_energy(r, m);
   if (r.phase == "decode" && m.counts.tokens > 0) {
-    r.ms_per_token =
-        1e3 * st.median * double(m.workload->batch(m.shape)) / double(m.counts.tokens);
+    r.ms_per_token = 1e3 * st.median * double(m.workload->batch(m.shape)) / double(m.counts.tokens);
   }
   add_format_twin(r, m, st.median, medians, at);
 }

@@ -55,12 +55,12 @@ const Workload* reader_of(const std::string& text, const std::vector<const Workl
   }
   if (readers.size() == 1) return readers.front();
   throw InvalidArgument(
-      "shapes", readers.empty()
-                    ? fmt::format("'{}' is a shape of none of the workloads chosen ({})", text,
-                                  problems)
-                    : fmt::format("'{}' reads as a shape of several workloads chosen: choose one "
-                                  "with --workloads",
-                                  text));
+      "shapes",
+      readers.empty()
+          ? fmt::format("'{}' is a shape of none of the workloads chosen ({})", text, problems)
+          : fmt::format("'{}' reads as a shape of several workloads chosen: choose one "
+                        "with --workloads",
+                        text));
 }
 
 // Shapes given with several workloads go each to the one workload that reads it; a workload
@@ -68,8 +68,9 @@ const Workload* reader_of(const std::string& text, const std::vector<const Workl
 std::map<const Workload*, std::vector<std::string>> route_shapes(
     const RunOptions& o, const std::vector<const Workload*>& workloads) {
   if (!o.shapes.empty() && o.workloads.empty()) {
-    throw InvalidArgument("shapes", "shapes belong to the workloads named: choose them with "
-                                    "--workloads");
+    throw InvalidArgument("shapes",
+                          "shapes belong to the workloads named: choose them with "
+                          "--workloads");
   }
   std::map<const Workload*, std::vector<std::string>> given;
   for (const std::string& text : o.shapes) {
@@ -123,7 +124,8 @@ void check_ranks(const RunPlan& plan) {
 }
 
 // The thread counts: as given, else 1 and all cores (under P ranks, cores / P each).
-std::vector<int> plan_threads(const RunOptions& o, const std::vector<const BackendDescriptor*>& backends) {
+std::vector<int> plan_threads(const RunOptions& o,
+                              const std::vector<const BackendDescriptor*>& backends) {
   std::vector<int> threads;
   for (const int t : o.threads) add_once(threads, t);
   const int cores = machine_info().cores, ranks = dist::world_size();

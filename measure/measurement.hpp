@@ -36,7 +36,6 @@ struct Measurement {
   int ranks = 1;
   std::vector<double> comm_s;
   std::optional<double> one_rank_s;
-
 };
 
 }  // namespace aigc

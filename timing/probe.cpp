@@ -66,8 +66,9 @@ volatile float g_sink;  // keeps the FMA results alive
 
 Rate measure_simd_flops(int threads, int rounds = 5) {
   const std::size_t iterations = 20'000'000;
-  return rounds_rate(threads, probe::flops_per_iteration_simd() * iterations * threads,
-                     [&](int, int) { g_sink = probe::fma_chains_simd(iterations); }, rounds);
+  return rounds_rate(
+      threads, probe::flops_per_iteration_simd() * iterations * threads,
+      [&](int, int) { g_sink = probe::fma_chains_simd(iterations); }, rounds);
 }
 
 double measure_bf16_dot_flops(int threads) {
@@ -210,9 +211,9 @@ ProbeResult run_probe(const ProbeProgress& progress) {
   const CpuTimes before = read_cpu_times();
   ProbeResult p = measure_peaks(progress);
   const int cores = p.simd_flops.rbegin()->first;
-  p.contention = contention_reasons(load_between(before, read_cpu_times()),
-                                    p.simd_flops.begin()->second, p.simd_flops.rbegin()->second,
-                                    cores);
+  p.contention =
+      contention_reasons(load_between(before, read_cpu_times()), p.simd_flops.begin()->second,
+                         p.simd_flops.rbegin()->second, cores);
   return p;
 }
 
@@ -537,9 +538,10 @@ ProbeResult load_or_run_probe(const std::string& requested_path, const ProbeUse&
   write_file_atomically(path, probe_to_json(fresh));
   fresh.provenance = fresh.contention.empty()
                          ? "measured now, no contention seen, cached"
-                         : fmt::format("measured now under load ({}), cached all the same "
-                                       "(--trust-probe)",
-                                       fmt::join(fresh.contention, "; "));
+                         : fmt::format(
+                               "measured now under load ({}), cached all the same "
+                               "(--trust-probe)",
+                               fmt::join(fresh.contention, "; "));
   return fresh;
 }
 

@@ -33,12 +33,12 @@ struct ProbeResult {
   std::string timestamp;
   std::string simd_target;
   double scalar_flops_per_core = 0;
-  std::map<int, double> simd_flops;       // threads -> FLOP/s of all threads together
+  std::map<int, double> simd_flops;  // threads -> FLOP/s of all threads together
   // threads -> FLOP/s of AVX512-BF16's dot product, which the bf16 GEMMs run on; empty where
   // the CPU (or a pinned narrower target) has none and bf16 runs on the fp32 FMA.
   std::map<int, double> bf16_dot_flops;
   std::vector<BandwidthLevel> bandwidth;  // smallest level first
-  std::optional<platform::GpuPeaks> gpu;      // when a usable GPU was present
+  std::optional<platform::GpuPeaks> gpu;  // when a usable GPU was present
   // The largest relative spread of the rounds behind the spot-checked figures (the FMA sweep,
   // the 256 MiB triad): how far the probe disagrees with itself.
   double noise = 0;
@@ -87,7 +87,7 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source);
 
 // A run's figures come from the cache unless it must measure again.
 struct ProbeUse {
-  bool reprobe = false;     // measure again whatever the cache holds
+  bool reprobe = false;  // measure again whatever the cache holds
   // Check a cached probe first by measuring a few of its figures again (timing/probe_health:
   // FMA and the 256 MiB triad at 1 thread and every core, about a second); off by more than
   // the noise: measured again. And cache a fresh probe only when no contention was seen. Off

@@ -54,8 +54,8 @@ std::vector<std::string> contention_reasons(const LoadDuringProbe& load, double 
                                             double fma_all_threads, int cores) {
   std::vector<std::string> reasons;
   if (load.others_busy > 0.10)
-    reasons.push_back(fmt::format("other processes used {:.0f}% of the cores' time",
-                                  100 * load.others_busy));
+    reasons.push_back(
+        fmt::format("other processes used {:.0f}% of the cores' time", 100 * load.others_busy));
   if (load.steal > 0.05)
     reasons.push_back(fmt::format("the hypervisor took {:.0f}% (steal time)", 100 * load.steal));
   if (cores > 1 && fma_one_thread > 0 && fma_all_threads < 0.8 * cores * fma_one_thread)

@@ -37,10 +37,10 @@ std::vector<std::string> contention_reasons(const LoadDuringProbe& load, double 
 
 // One figure of a cached probe measured again.
 struct SpotFigure {
-  std::string name;      // "FMA 2 threads", "triad 256MiB 2 threads"
-  double cached = 0;     // the cache's figure
-  double measured = 0;   // now
-  double noise = 0;      // the larger relative spread of the rounds, cached or now
+  std::string name;     // "FMA 2 threads", "triad 256MiB 2 threads"
+  double cached = 0;    // the cache's figure
+  double measured = 0;  // now
+  double noise = 0;     // the larger relative spread of the rounds, cached or now
 };
 // The bound a spot figure may stray from its cached one: twice the rounds' noise, and never
 // below 25% (a VM's DRAM bandwidth moves by up to 20% between quiet runs; the poisoned probes
