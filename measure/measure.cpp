@@ -7,14 +7,12 @@ namespace aigc {
 
 Measurement unmeasured(const BenchSpec& spec, std::string status) {
   const BackendDescriptor& d = *spec.backend;
-  // The dtype column: the weight format where it is not fp32, else the backend's arithmetic.
-  const WeightFormat format = spec.workload->weight_format(spec.shape);
   return Measurement{
       .workload = spec.workload,
       .shape = spec.shape,
       .backend = spec.backend,
       .simd_target = d.simd_target(),
-      .dtype = format != WeightFormat::f32 ? weight_format_name(format) : d.default_dtype(),
+      .dtype = spec.dtype,
       .threads = spec.threads,
       .compute_class = d.compute_class,
       .counts = spec.counts,

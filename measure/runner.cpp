@@ -34,10 +34,13 @@ std::optional<std::string> reason_not_runnable(const Workload& workload, const S
 
 BenchSpec plan_spec(const Workload& workload, const Shape& shape, const BackendDescriptor& backend,
                     int threads) {
+  const WeightFormat format = workload.weight_format(shape);
   BenchSpec spec{.workload = &workload,
                  .shape = shape,
                  .backend = &backend,
                  .threads = threads,
+                 .dtype = format != WeightFormat::f32 ? weight_format_name(format)
+                                                      : backend.default_dtype(),
                  .counts = workload.counts(shape)};
   spec.not_runnable = reason_not_runnable(workload, shape, backend, spec.counts);
   return spec;

@@ -23,6 +23,9 @@ struct BenchSpec {
   Shape shape;
   const BackendDescriptor* backend = nullptr;
   int threads = 1;
+  // The arithmetic the row is named by (the CSV's dtype): the weight format where it is not
+  // fp32, else the backend's own ("f32"; "bf16" for cuda-bf16).
+  std::string dtype;
   WorkCounts counts;  // the workload's counts of the shape
   // Why it cannot run here, decided once: the backend unavailable ("<reason>"), an op or weight
   // format it lacks ("<backend> has no <op> for <dtype>"), or the memory it needs against what
