@@ -209,7 +209,8 @@ std::vector<ResultRow> apply_models(const std::vector<Measurement>& measurements
   std::vector<ResultRow> rows;
   for (const Measurement& m : measurements) {
     ResultRow r = row_of(m);
-    const Ceilings at{probe, m.compute_class, m.threads * m.ranks};
+    // The ceilings of the row's hardware (the backend's class), at its cores: threads x ranks.
+    const Ceilings at{probe, m.backend->compute_class, m.threads * m.ranks};
     add_serial_model(r, m, baselines, medians);
     add_roofline(r, m, at);
     add_batch(r, m);

@@ -142,7 +142,7 @@ T choose(const std::string& option, const std::string& word,
 
 constexpr const char* kTrustProbeHelp =
     "trust the probe: use a cached one without first checking a few of its figures by a spot "
-    "measurement (under a second; a cache that is off is measured again), and cache a fresh one "
+    "measurement (about a second; a cache that is off is measured again), and cache a fresh one "
     "even when other processes or the hypervisor took cores while it ran (otherwise refused)";
 
 struct RunText {

@@ -41,14 +41,15 @@ std::vector<const BackendDescriptor*> chosen_backends(const RunOptions& o) {
   return backends;
 }
 
-// The one workload among `workloads` that reads `text` as a shape, or InvalidArgument.
-const Workload* reader_of(const std::string& text, const std::vector<const Workload*>& workloads) {
-  std::vector<const Workload*> readers;
+// The one workload among `workloads` that reads `text` as a shape, with the shape it read, or
+// InvalidArgument.
+std::pair<const Workload*, Shape> reader_of(const std::string& text,
+                                            const std::vector<const Workload*>& workloads) {
+  std::vector<std::pair<const Workload*, Shape>> readers;
   std::string problems;
   for (const Workload* w : workloads) {
     try {
-      w->parse(text);
-      readers.push_back(w);
+      readers.emplace_back(w, w->parse(text));
     } catch (const InvalidArgument& e) {
       problems += fmt::format("{}{}: {}", problems.empty() ? "" : "; ", w->name(), e.detail());
     }
@@ -63,19 +64,23 @@ const Workload* reader_of(const std::string& text, const std::vector<const Workl
                         text));
 }
 
-// Shapes given with several workloads go each to the one workload that reads it; a workload
-// given none runs its preset's (`--workloads collectives,decoder --shapes cfg=...,tp=2`).
-std::map<const Workload*, std::vector<std::string>> route_shapes(
+// Shapes given with several workloads go each to the one workload that reads it, parsed; a
+// workload given none runs its preset's (`--workloads collectives,decoder --shapes cfg=...,tp=2`).
+std::map<const Workload*, std::vector<Shape>> route_shapes(
     const RunOptions& o, const std::vector<const Workload*>& workloads) {
   if (!o.shapes.empty() && o.workloads.empty()) {
     throw InvalidArgument("shapes",
                           "shapes belong to the workloads named: choose them with "
                           "--workloads");
   }
-  std::map<const Workload*, std::vector<std::string>> given;
+  std::map<const Workload*, std::vector<Shape>> given;
   for (const std::string& text : o.shapes) {
-    const Workload* w = workloads.size() == 1 ? workloads.front() : reader_of(text, workloads);
-    given[w].push_back(text);
+    if (workloads.size() == 1) {
+      given[workloads.front()].push_back(workloads.front()->parse(text));
+    } else {
+      auto [w, shape] = reader_of(text, workloads);
+      given[w].push_back(std::move(shape));
+    }
   }
   return given;
 }
@@ -86,11 +91,14 @@ void add_shapes(RunPlan& plan, const RunOptions& o, const std::vector<const Work
   const BackendDescriptor& scalar = scalar_descriptor();
   for (const Workload* w : workloads) {
     const auto mine = given.find(w);
-    const std::vector<std::string> texts =
-        mine != given.end() ? mine->second : w->preset_shapes(o.preset);
+    std::vector<Shape> shapes;
+    if (mine != given.end()) {
+      shapes = mine->second;
+    } else {
+      for (const std::string& text : w->preset_shapes(o.preset)) shapes.push_back(w->parse(text));
+    }
     std::vector<Shape> seen;
-    for (const std::string& text : texts) {
-      Shape shape = w->parse(text);
+    for (Shape& shape : shapes) {
       if (!add_once(seen, shape)) continue;
       if (w->distributed()) {
         plan.collectives = w;

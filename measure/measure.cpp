@@ -14,7 +14,6 @@ Measurement unmeasured(const BenchSpec& spec, std::string status) {
       .simd_target = d.simd_target(),
       .dtype = spec.dtype,
       .threads = spec.threads,
-      .compute_class = d.compute_class,
       .counts = spec.counts,
       .status = std::move(status)};
 }
@@ -35,14 +34,15 @@ Measurement measure(const BenchSpec& spec, const TimingPolicy& timing, std::stri
     ReadyCase ready = make_ready_case(spec);
     m.max_rel_error = ready.max_rel_error;
     m.tolerance = ready.tolerance;
-    if (m.compute_class == ComputeClass::gpu) {
+    const bool on_gpu = spec.backend->compute_class == ComputeClass::gpu;
+    if (on_gpu) {
       m.upload_s = ready.upload_s;
       m.download_s = ready.download_s;
     }
     std::string error;
     m.times_s = time_ready_case(spec, ready, timing, error, &m.energy_j);
     if (!m.energy_j.empty())
-      m.energy_source = energy_description(m.compute_class == ComputeClass::gpu);
+      m.energy_source = energy_description(on_gpu);
     if (!error.empty()) m.status = "error: " + error;
   } catch (const DeviceFault& e) {
     m.status = failure_status(e);

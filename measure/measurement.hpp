@@ -20,7 +20,6 @@ struct Measurement {
   std::string simd_target;
   std::string dtype = "f32";
   int threads = 1;
-  ComputeClass compute_class = ComputeClass::simd_core;  // which roofline ceilings apply
   WorkCounts counts;
   std::vector<double> times_s;
   // Joules per operation of each repetition, from the energy counter named by energy_source

@@ -117,8 +117,6 @@ double measure_read(double bytes, int threads) {
 // The spot check's bandwidth level: past the caches on most machines, yet quick to stream.
 constexpr double kSpotLevelBytes = 256.0 * (1 << 20);
 
-ProbeResult measure_peaks(const ProbeProgress& progress);
-
 std::string utc_now() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
 }
@@ -207,18 +205,9 @@ std::string probe_fingerprint() {
                      gpu.empty() ? "" : " | " + gpu);
 }
 
-ProbeResult run_probe(const ProbeProgress& progress) {
-  const CpuTimes before = read_cpu_times();
-  ProbeResult p = measure_peaks(progress);
-  const int cores = p.simd_flops.rbegin()->first;
-  p.contention =
-      contention_reasons(load_between(before, read_cpu_times()), p.simd_flops.begin()->second,
-                         p.simd_flops.rbegin()->second, cores);
-  return p;
-}
-
 namespace {
 
+// Every figure of the probe, as measured (run_probe adds what took cores from it).
 ProbeResult measure_peaks(const ProbeProgress& progress) {
   auto say = [&](const std::string& s) {
     if (progress) progress(s);
@@ -280,22 +269,31 @@ ProbeResult measure_peaks(const ProbeProgress& progress) {
 
 }  // namespace
 
+ProbeResult run_probe(const ProbeProgress& progress) {
+  const CpuTimes before = read_cpu_times();
+  ProbeResult p = measure_peaks(progress);
+  const int cores = p.simd_flops.rbegin()->first;
+  p.contention =
+      contention_reasons(load_between(before, read_cpu_times()), p.simd_flops.begin()->second,
+                         p.simd_flops.rbegin()->second, cores);
+  return p;
+}
+
 std::vector<SpotFigure> spot_check(const ProbeResult& cached) {
-  std::vector<SpotFigure> figures;
   const int cores = cached.simd_flops.rbegin()->first;
-  for (const int t : {1, cores}) {
+  const std::vector<int> threads = cores > 1 ? std::vector<int>{1, cores} : std::vector<int>{1};
+  const BandwidthLevel& level = cached.level_for(kSpotLevelBytes, 1);
+  std::vector<SpotFigure> figures;
+  for (const int t : threads) {
     const Rate fma = measure_simd_flops(t);
     figures.push_back({fmt::format("FMA {} thread(s)", t), at_threads(cached.simd_flops, t),
                        fma.best, std::max(cached.noise, fma.spread)});
-    if (cores == 1) break;
   }
-  const BandwidthLevel& level = cached.level_for(kSpotLevelBytes, 1);
-  for (const int t : {1, cores}) {
+  for (const int t : threads) {
     const Rate triad = measure_triad(level.capacity_bytes, t);
     figures.push_back({fmt::format("triad {} {} thread(s)", level.name, t),
                        at_threads(level.bytes_per_s, t), triad.best,
                        std::max(cached.noise, triad.spread)});
-    if (cores == 1) break;
   }
   return figures;
 }
