@@ -8,26 +8,14 @@
 
 namespace aigc {
 
-const char* op_name(Op op) {
-  switch (op) {
-    case Op::matmul:
-      return "matmul";
-    case Op::attention:
-      return "attention";
-    case Op::layernorm:
-      return "layernorm";
-    case Op::rmsnorm:
-      return "rmsnorm";
-    case Op::elementwise:
-      return "elementwise";
-    case Op::rope:
-      return "rope";
-  }
-  return "unknown";
+std::vector<Op> BackendDescriptor::ops() const {
+  const KernelTable* table = kernels();
+  return table != nullptr ? table->ops() : std::vector<Op>{};
 }
 
 bool BackendDescriptor::supports(Op op, const std::string& dtype) const {
-  return std::find(ops.begin(), ops.end(), op) != ops.end() &&
+  const KernelTable* table = kernels();
+  return table != nullptr && table->has(op) &&
          std::find(dtypes.begin(), dtypes.end(), dtype) != dtypes.end();
 }
 
@@ -68,42 +56,18 @@ void Backend::set_threads(int threads) {
 
 std::unique_ptr<RecordedOps> Backend::record(const std::function<void()>&) { return nullptr; }
 
-namespace {
-
-// The descriptor is asked first; a factory that returns null for an op the descriptor lists
-// is a backend bug, said as such.
-template <typename Kernel>
-std::unique_ptr<Kernel> checked(const BackendDescriptor& d, Op op, std::unique_ptr<Kernel> k) {
-  if (!k) {
-    throw std::logic_error(
-        fmt::format("backend '{}' lists {} but builds no kernel for it", d.name, op_name(op)));
-  }
-  return k;
+void Backend::require_offered(Op op) const {
+  if (!descriptor_.supports(op, dtype())) throw UnsupportedOp(descriptor_.lacks(op, dtype()));
 }
 
-}  // namespace
-
-std::unique_ptr<MatmulKernel> Backend::make_matmul(const MatmulShape& shape) {
-  if (!descriptor_.supports(Op::matmul, dtype()))
-    throw UnsupportedOp(descriptor_.lacks(Op::matmul, dtype()));
-  if (!descriptor_.takes(shape.b_format)) throw UnsupportedOp(descriptor_.lacks(shape.b_format));
-  require_valid_shape(shape);
-  return checked(descriptor_, Op::matmul, new_matmul(shape));
+void Backend::require_takes(WeightFormat f) const {
+  if (!descriptor_.takes(f)) throw UnsupportedOp(descriptor_.lacks(f));
 }
 
-#define AIGC_MAKE_OP(method, factory, op, Kernel, Shape)                                         \
-  std::unique_ptr<Kernel> Backend::method(const Shape& shape) {                                  \
-    if (!descriptor_.supports(op, dtype())) throw UnsupportedOp(descriptor_.lacks(op, dtype())); \
-    require_valid_shape(shape);                                                                  \
-    return checked(descriptor_, op, factory(shape));                                             \
-  }
-AIGC_MAKE_OP(make_attention, new_attention, Op::attention, AttentionKernel, AttentionShape)
-AIGC_MAKE_OP(make_layernorm, new_layernorm, Op::layernorm, LayernormKernel, LayernormShape)
-AIGC_MAKE_OP(make_rmsnorm, new_rmsnorm, Op::rmsnorm, RmsnormKernel, RmsnormShape)
-AIGC_MAKE_OP(make_elementwise, new_elementwise, Op::elementwise, ElementwiseKernel,
-             ElementwiseShape)
-AIGC_MAKE_OP(make_rope, new_rope, Op::rope, RopeKernel, RopeShape)
-#undef AIGC_MAKE_OP
+void Backend::fail_no_kernel(Op op) const {
+  throw std::logic_error(
+      fmt::format("backend '{}' lists {} but builds no kernel for it", name(), op_name(op)));
+}
 
 void Backend::attend_decode_batch(const HeadsShape& shape, std::span<const std::int64_t> positions,
                                   const Buffer& qkv, std::span<Buffer* const> k_caches,

@@ -1,19 +1,19 @@
 #pragma once
 // Backends: a descriptor (what it is, what it offers, whether it can run here) and the
-// Backend interface (memory, data movement, op kernels; core/kernels.hpp).
+// Backend interface (memory, data movement, op kernels from its kernel table).
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
-
+#include <type_traits>
 #include <vector>
 
 #include "core/buffer.hpp"
 #include "core/data_movement.hpp"
 #include "core/errors.hpp"
-#include "core/kernels.hpp"
-#include "core/op_shapes.hpp"
+#include "core/kernel_table.hpp"
+#include "core/ops/ops.hpp"
 
 namespace aigc {
 
@@ -71,7 +71,9 @@ struct BackendDescriptor {
   std::vector<std::string> dtypes{"f32"};
   // The relative rounding the first dtype adds to each operand (bf16: 2^-8), for tolerances.
   double operand_rounding = 0.0;
-  std::vector<Op> ops;  // the ops it offers, for every dtype in `dtypes`
+  // Its kernels, one per op it offers (for every dtype in `dtypes`), added by its kernel files
+  // (core/kernel_table.hpp); null: none (a GPU backend in a build without the CUDA toolkit).
+  std::function<const KernelTable*()> kernels = [] { return nullptr; };
   // The formats its matmul takes B's weights in (core/weight_format): f32 everywhere, the
   // reduced and compressed formats where its kernels compute on them directly.
   std::vector<WeightFormat> weight_formats{WeightFormat::f32};
@@ -93,6 +95,8 @@ struct BackendDescriptor {
   std::function<std::string()> simd_target = [] { return std::string("none"); };
   std::function<std::unique_ptr<Backend>()> make;
 
+  // The ops its kernel table holds, in kAllOps order.
+  std::vector<Op> ops() const;
   bool supports(Op op, const std::string& dtype) const;
   bool is_multithreaded() const { return max_threads() > 1; }
   const std::string& default_dtype() const { return dtypes.front(); }
@@ -157,17 +161,20 @@ class Backend {
   // floats so that every backend's float upload moves them.
   Buffer upload_weights(std::span<const std::uint8_t> stored);
 
-  // Op kernels, for the ops the descriptor offers. Asking for another is a caller's bug
-  // (ask descriptor().supports() first) and throws UnsupportedOp with the lacks() text.
-  // make_attention may throw InsufficientMemory (a path that materializes the scores). A shape
-  // no kernel can take (attention's H not a multiple of kv_heads, rope's odd head_dim) throws
-  // std::invalid_argument before any backend sees it.
-  std::unique_ptr<MatmulKernel> make_matmul(const MatmulShape& shape);
-  std::unique_ptr<AttentionKernel> make_attention(const AttentionShape& shape);
-  std::unique_ptr<LayernormKernel> make_layernorm(const LayernormShape& shape);
-  std::unique_ptr<RmsnormKernel> make_rmsnorm(const RmsnormShape& shape);
-  std::unique_ptr<ElementwiseKernel> make_elementwise(const ElementwiseShape& shape);
-  std::unique_ptr<RopeKernel> make_rope(const RopeShape& shape);
+  // A kernel for `shape`'s op (core/ops/ops.hpp), from the descriptor's kernel table. An op
+  // the table lacks is a caller's bug (ask descriptor().supports() first) and throws
+  // UnsupportedOp with the lacks() text, as does a matmul's weight format the backend does not
+  // take. A shape no kernel can take (attention's H not a multiple of kv_heads, rope's odd
+  // head_dim) throws std::invalid_argument before any backend sees it. make_kernel may throw
+  // InsufficientMemory (an attention that materializes the scores).
+  template <KernelShape Shape>
+  std::unique_ptr<KernelOf<Shape>> make_kernel(const Shape& shape) {
+    const Op op = OpTraits<Shape>::op;
+    require_offered(op);
+    if constexpr (std::is_same_v<Shape, MatmulShape>) require_takes(shape.b_format);
+    require_valid_shape(shape);
+    return checked(op, descriptor_.kernels()->make(*this, shape));
+  }
 
   // The decoder's data movement on this backend's memory (core/data_movement.hpp): token ids,
   // the embedding gather, argmax, the heads' split and merge, copies. An interface of its own,
@@ -185,24 +192,24 @@ class Backend {
                            std::span<Buffer* const> v_caches, Buffer& y);
 
  protected:
-  // What a backend overrides for each op in its descriptor's list (null: not offered; a test
-  // checks that the list and the overrides agree).
   // attend_decode_batch's work, after its checks (where the descriptor offers it).
   virtual void run_decode_batch_attention(const HeadsShape&, std::span<const std::int64_t>,
                                           const Buffer&, std::span<Buffer* const>,
                                           std::span<Buffer* const>, Buffer&) {}
-  virtual std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape&) { return nullptr; }
-  virtual std::unique_ptr<AttentionKernel> new_attention(const AttentionShape&) { return nullptr; }
-  virtual std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape&) { return nullptr; }
-  virtual std::unique_ptr<RmsnormKernel> new_rmsnorm(const RmsnormShape&) { return nullptr; }
-  virtual std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape&) {
-    return nullptr;
-  }
-  virtual std::unique_ptr<RopeKernel> new_rope(const RopeShape&) { return nullptr; }
 
   int threads_ = 1;
 
  private:
+  void require_offered(Op op) const;
+  void require_takes(WeightFormat f) const;
+  // A table that lists the op but builds no kernel is a backend bug, said as such.
+  template <typename Kernel>
+  std::unique_ptr<Kernel> checked(Op op, std::unique_ptr<Kernel> k) const {
+    if (!k) fail_no_kernel(op);
+    return k;
+  }
+  [[noreturn]] void fail_no_kernel(Op op) const;
+
   const BackendDescriptor& descriptor_;
 };
 

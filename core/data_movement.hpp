@@ -10,7 +10,7 @@
 #include <span>
 
 #include "core/buffer.hpp"
-#include "core/op_shapes.hpp"
+#include "core/heads.hpp"
 
 namespace aigc {
 

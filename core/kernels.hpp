@@ -1,54 +1,47 @@
 #pragma once
 // The op kernels. A kernel is built once per shape ("prepared") and run many times, so set-up
 // such as oneDNN primitive creation stays out of the timed region. The base class keeps the
-// shape and checks every buffer against it (core/buffer_checks) before it calls the backend's
-// compute(): one place, every backend, CPU and GPU alike, so a backend writes only the
-// arithmetic. On a CPU backend the output is complete when run() returns; a GPU backend
-// enqueues the work (Backend::synchronize() waits for it).
+// shape and checks every buffer against it (each op's require_buffers, core/ops/<op>.hpp)
+// before it calls the backend's compute(): one place, every backend, CPU and GPU alike, so a
+// backend writes only the arithmetic. On a CPU backend the output is complete when run()
+// returns; a GPU backend enqueues the work (Backend::synchronize() waits for it).
 #include <memory>
 #include <utility>
 
 #include "core/buffer.hpp"
 #include "core/buffer_checks.hpp"
-#include "core/op_shapes.hpp"
 
 namespace aigc {
 
-// One overload per shape: what run() checks before compute().
-inline void require_buffers(const MatmulShape& s, const Buffer& a, const Buffer& b,
-                            const Buffer* bias, const Buffer& c) {
-  require_matmul_buffers(s, a, b, bias, c);
-}
-inline void require_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k,
-                            const Buffer& v, const Buffer& o) {
-  require_attention_buffers(s, q, k, v, o);
-}
-inline void require_buffers(const LayernormShape& s, const Buffer& x, const Buffer& gamma,
-                            const Buffer& beta, const Buffer& y) {
-  require_layernorm_buffers(s, x, gamma, beta, y);
-}
-inline void require_buffers(const RmsnormShape& s, const Buffer& x, const Buffer& gamma,
-                            const Buffer& y) {
-  require_rmsnorm_buffers(s, x, gamma, y);
-}
-inline void require_buffers(const ElementwiseShape& s, const Buffer& a, const Buffer* b,
-                            const Buffer& y) {
-  require_elementwise_buffers(s, a, b, y);
-}
+// What an op computes and moves, counted from its shape alone (core/ops/<op>.cpp): the
+// arithmetic of one run, and its minimum traffic (each input read once, each output written
+// once). A workload adds what its case moves besides (a copy that restores an in-place input).
+struct OpWork {
+  double flops = 0, bytes = 0;
+};
 
-inline void require_buffers(const RopeShape& s, Buffer& x) { require_rope_buffers(s, x); }
+// Shapes no kernel can take (std::invalid_argument); Backend::make_kernel asks before any
+// backend. An op with such limits declares an overload beside its shape.
+template <typename Shape>
+void require_valid_shape(const Shape&) {}
+
+// What every kernel is, so that a backend's kernel table (core/kernel_table.hpp) can hold the
+// factories of every op in one array.
+class KernelBase {
+ public:
+  virtual ~KernelBase() = default;
+};
 
 template <typename ShapeT, typename... Args>
-class OpKernel {
+class OpKernel : public KernelBase {
  public:
   using Shape = ShapeT;
   explicit OpKernel(const Shape& shape) : shape_(shape) {}
-  virtual ~OpKernel() = default;
   OpKernel(const OpKernel&) = delete;
   OpKernel& operator=(const OpKernel&) = delete;
 
   void run(Args... args) {
-    require_buffers(shape_, args...);
+    require_buffers(shape_, args...);  // the op's overload (core/ops/<op>.hpp)
     compute(args...);
   }
   const Shape& shape() const { return shape_; }
@@ -59,21 +52,6 @@ class OpKernel {
  private:
   Shape shape_;
 };
-
-// C = A * B (+ bias): run(a, b, bias or null, c).
-using MatmulKernel = OpKernel<MatmulShape, const Buffer&, const Buffer&, const Buffer*, Buffer&>;
-// O = attention(Q, K, V): run(q, k, v, o).
-using AttentionKernel =
-    OpKernel<AttentionShape, const Buffer&, const Buffer&, const Buffer&, Buffer&>;
-// run(x, gamma, beta, y).
-using LayernormKernel =
-    OpKernel<LayernormShape, const Buffer&, const Buffer&, const Buffer&, Buffer&>;
-// run(x, gamma, y).
-using RmsnormKernel = OpKernel<RmsnormShape, const Buffer&, const Buffer&, Buffer&>;
-// run(a, b or null for a unary op, y); y may be the same buffer as a.
-using ElementwiseKernel = OpKernel<ElementwiseShape, const Buffer&, const Buffer*, Buffer&>;
-// run(x), in place.
-using RopeKernel = OpKernel<RopeShape, Buffer&>;
 
 namespace detail {
 

@@ -56,8 +56,8 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
       format_(format),
       max_tokens_(max_tokens) {
   check_arguments(whole, batch);
-  share_ = group_ ? tensor_share(config_, group_->rank(), group_->ranks())
-                  : tensor_share(config_, 0, 1);
+  share_ =
+      group_ ? tensor_share(config_, group_->rank(), group_->ranks()) : tensor_share(config_, 0, 1);
   // A tensor-parallel step is not recorded (a CUDA graph with NCCL's collectives inside is
   // not built): each step runs its kernels and collectives directly.
   if (group_) record_decode_steps_ = false;
@@ -205,19 +205,19 @@ DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
     const bool bias = !config_.is_llama(), t = true, sum_bias = bias && share_.rank == 0;
     slot = std::make_unique<StepKernels>();
     if (config_.is_llama()) {
-      slot->rmsnorm = backend_.make_rmsnorm({T, C, config_.norm_eps});
+      slot->rmsnorm = backend_.make_kernel(RmsnormShape{T, C, config_.norm_eps});
     } else {
-      slot->layernorm = backend_.make_layernorm({T, C, config_.norm_eps});
+      slot->layernorm = backend_.make_kernel(LayernormShape{T, C, config_.norm_eps});
     }
     const WeightFormat f = format_;
-    slot->qkv = backend_.make_matmul({T, Q, C, bias, t, f});
-    slot->attn_out = backend_.make_matmul({T, C, A, sum_bias, t, f});
-    slot->up = backend_.make_matmul({T, F, C, bias, t, f});
-    if (config_.is_llama()) slot->gate = backend_.make_matmul({T, F, C, false, t, f});
-    slot->down = backend_.make_matmul({T, C, F, sum_bias, t, f});
-    slot->residual = backend_.make_elementwise({ElementwiseOp::add, T * C});
-    slot->activation = backend_.make_elementwise(
-        {config_.is_llama() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
+    slot->qkv = backend_.make_kernel(MatmulShape{T, Q, C, bias, t, f});
+    slot->attn_out = backend_.make_kernel(MatmulShape{T, C, A, sum_bias, t, f});
+    slot->up = backend_.make_kernel(MatmulShape{T, F, C, bias, t, f});
+    if (config_.is_llama()) slot->gate = backend_.make_kernel(MatmulShape{T, F, C, false, t, f});
+    slot->down = backend_.make_kernel(MatmulShape{T, C, F, sum_bias, t, f});
+    slot->residual = backend_.make_kernel(ElementwiseShape{ElementwiseOp::add, T * C});
+    slot->activation = backend_.make_kernel(ElementwiseShape{
+        config_.is_llama() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
   }
   return *slot;
 }
@@ -228,13 +228,13 @@ DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows)
     const std::int64_t C = config_.n_embd;
     slot = std::make_unique<LogitsKernels>();
     if (config_.is_llama()) {
-      slot->rmsnorm = backend_.make_rmsnorm({rows, C, config_.norm_eps});
+      slot->rmsnorm = backend_.make_kernel(RmsnormShape{rows, C, config_.norm_eps});
     } else {
-      slot->layernorm = backend_.make_layernorm({rows, C, config_.norm_eps});
+      slot->layernorm = backend_.make_kernel(LayernormShape{rows, C, config_.norm_eps});
     }
     // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
-    slot->logits = backend_.make_matmul(
-        {rows, share_.vocab_rows, C, false, /*transpose_b=*/true, output_format(format_)});
+    slot->logits = backend_.make_kernel(MatmulShape{rows, share_.vocab_rows, C, false,
+                                                    /*transpose_b=*/true, output_format(format_)});
   }
   return *slot;
 }
@@ -243,21 +243,21 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
   auto& slot = positioned_[{T, L}];
   if (!slot) {
     slot = std::make_unique<PositionKernels>();
-    slot->attention = backend_.make_attention({.B = 1,
-                                               .H = share_.heads,
-                                               .S = T,
-                                               .L = L,
-                                               .D = config_.head_dim(),
-                                               .kv_capacity = max_tokens_,
-                                               .kv_heads = share_.kv_heads});
+    slot->attention = backend_.make_kernel(AttentionShape{.B = 1,
+                                                          .H = share_.heads,
+                                                          .S = T,
+                                                          .L = L,
+                                                          .D = config_.head_dim(),
+                                                          .kv_capacity = max_tokens_,
+                                                          .kv_heads = share_.kv_heads});
     if (config_.is_llama()) {
       // Q's and K's heads of each token's fused QKV row turn; V's stay.
-      slot->rope = backend_.make_rope({.tokens = T,
-                                       .heads = share_.heads + share_.kv_heads,
-                                       .head_dim = config_.head_dim(),
-                                       .row_heads = share_.heads + 2 * share_.kv_heads,
-                                       .pos0 = L - T,
-                                       .base = config_.rope_base});
+      slot->rope = backend_.make_kernel(RopeShape{.tokens = T,
+                                                  .heads = share_.heads + share_.kv_heads,
+                                                  .head_dim = config_.head_dim(),
+                                                  .row_heads = share_.heads + 2 * share_.kv_heads,
+                                                  .pos0 = L - T,
+                                                  .base = config_.rope_base});
     }
   }
   return *slot;
@@ -343,8 +343,7 @@ void DecoderModel::sum_over_ranks(Buffer& x, std::int64_t rows) {
 
 void DecoderModel::compute_logits(const Buffer& x, std::int64_t rows) {
   LogitsKernels& out = logits_kernels_for(rows);
-  norm(out.layernorm, out.rmsnorm, x, final_norm_,
-       optional_buffer(final_norm_bias_), h_last_);
+  norm(out.layernorm, out.rmsnorm, x, final_norm_, optional_buffer(final_norm_bias_), h_last_);
   if (!group_) {
     out.logits->run(h_last_, output_matrix(), nullptr, logits_);
     return;
@@ -370,7 +369,7 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   // logits and their argmax as the token at pos0 + T.
   auto whole_step = [&] {
     backend_.moves().embed(seq.tokens, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
-                   optional_buffer(position_embedding_), x_, vocab_rows);
+                           optional_buffer(position_embedding_), x_, vocab_rows);
     sum_over_ranks(x_, T);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       LayerBuffers& l = layers_[i];
@@ -386,9 +385,10 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
     if (!logits) return;
     // Only the last position's logits are needed to pick the next token.
     backend_.moves().copy(x_, static_cast<std::size_t>((T - 1) * C), x_last_, 0,
-                  static_cast<std::size_t>(C));
+                          static_cast<std::size_t>(C));
     compute_logits(x_last_, 1);
-    backend_.moves().argmax(logits_, 0, config_.vocab, seq.tokens, static_cast<std::size_t>(pos0 + T));
+    backend_.moves().argmax(logits_, 0, config_.vocab, seq.tokens,
+                            static_cast<std::size_t>(pos0 + T));
   };
   // A decode step is ~150 small kernels: recorded per position (a CUDA graph on a GPU), so
   // each later step at that position is one launch. Its token comes from the token sequence
@@ -443,8 +443,8 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
   for (std::int64_t r = 0; r < B; ++r) {
     Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
     backend_.moves().embed(seq.tokens, static_cast<std::size_t>(seq.position), 1, seq.position, C,
-                   token_embedding_, optional_buffer(position_embedding_), x_row_,
-                   {.begin = share_.vocab_begin, .vocab = V});
+                           token_embedding_, optional_buffer(position_embedding_), x_row_,
+                           {.begin = share_.vocab_begin, .vocab = V});
     backend_.moves().copy(x_row_, 0, x_, row(r, C), C_);
   }
   sum_over_ranks(x_, B);
@@ -472,7 +472,8 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
         PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
         backend_.moves().copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
         if (positioned.rope) positioned.rope->run(qkv_row_);
-        backend_.moves().split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i], seq.v_cache[i]);
+        backend_.moves().split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i],
+                                     seq.v_cache[i]);
         positioned.attention->run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
         backend_.moves().merge_heads(one, att_row_, y_row_);
         backend_.moves().copy(y_row_, 0, h_, row(r, A), static_cast<std::size_t>(A));
@@ -486,7 +487,7 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
     for (std::int64_t r = 0; r < B; ++r) {
       Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
       backend_.moves().argmax(logits_, row(r, V), V, seq.tokens,
-                      static_cast<std::size_t>(seq.position + 1));
+                              static_cast<std::size_t>(seq.position + 1));
     }
   }
   for (const std::int64_t s : active) ++sequences_[static_cast<std::size_t>(s)].position;
@@ -547,7 +548,7 @@ std::span<const float> DecoderModel::batch_logits(std::int64_t i) {
                                                i, batch_rows_ - 1, batch_rows_));
   }
   backend_.moves().copy(logits_, static_cast<std::size_t>(i * config_.vocab), logits_row_, 0,
-                static_cast<std::size_t>(config_.vocab));
+                        static_cast<std::size_t>(config_.vocab));
   backend_.download(logits_row_, host_logits_);
   return host_logits_;
 }
@@ -592,9 +593,9 @@ std::span<const float> DecoderModel::last_logits() {
 }
 
 void DecoderModel::poison() {
-  for (Buffer* b : {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &x_last_, &h_last_, &logits_,
-                    &x_row_, &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_,
-                    &logits_share_}) {
+  for (Buffer* b :
+       {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &x_last_, &h_last_, &logits_, &x_row_,
+        &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_, &logits_share_}) {
     if (b->bytes() == 0) continue;
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
   }

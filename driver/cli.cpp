@@ -74,7 +74,7 @@ int list_command(std::ostream& out) {
   for (const BackendDescriptor* d : backend_descriptors()) {
     const Availability av = d->availability();
     std::vector<std::string> ops;
-    for (const Op op : d->ops) ops.emplace_back(op_name(op));
+    for (const Op op : d->ops()) ops.emplace_back(op_name(op));
     std::vector<std::string> formats;
     for (const WeightFormat f : d->weight_formats) formats.emplace_back(weight_format_name(f));
     fmt::print(out, "  {:<10} {:<28} {} [target: {}{}; arithmetic: {}; weights: {}; ops: {}]\n",
@@ -162,13 +162,15 @@ struct RunFlags {
 RunOptions to_run_options(const RunText& t, const RunFlags& f) {
   RunOptions o;
   if (given(f.workloads)) {
-    for (const auto& w : nonempty_list(t.workloads, ',', "workloads",
-                                       fmt::format(" (valid: {})", fmt::join(workload_names(), ", "))))
+    for (const auto& w :
+         nonempty_list(t.workloads, ',', "workloads",
+                       fmt::format(" (valid: {})", fmt::join(workload_names(), ", "))))
       o.workloads.push_back(&find_workload(w));
   }
   if (given(f.backends)) {
-    for (const auto& b : nonempty_list(t.backends, ',', "backends",
-                                       fmt::format(" (valid: {})", fmt::join(backend_names(), ", "))))
+    for (const auto& b :
+         nonempty_list(t.backends, ',', "backends",
+                       fmt::format(" (valid: {})", fmt::join(backend_names(), ", "))))
       o.backends.push_back(&find_backend(b));
   }
   if (given(f.threads)) {
@@ -230,7 +232,8 @@ std::vector<std::string> read_prompt_file(const std::string& path) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (!line.empty()) prompts.push_back(line);
   }
-  if (prompts.empty()) throw InvalidArgument("prompt-file", fmt::format("{}: no prompt in it", path));
+  if (prompts.empty())
+    throw InvalidArgument("prompt-file", fmt::format("{}: no prompt in it", path));
   return prompts;
 }
 
@@ -241,8 +244,9 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
   if (given(g.model)) {
     if (t.model.empty()) throw InvalidArgument("model", "empty path");
     if (given(g.config) || given(weights))
-      throw InvalidArgument("model", "--model names the model and its weights: leave out "
-                                     "--config and --weights");
+      throw InvalidArgument("model",
+                            "--model names the model and its weights: leave out "
+                            "--config and --weights");
     if (!std::filesystem::is_directory(t.model)) require_regular_file(t.model, "model");
     o.model = t.model;
   }
@@ -397,7 +401,9 @@ void define_run(CLI::App& app, RunCommand& c) {
   rf.threads = run->add_option("--threads", rt.threads,
                                "thread counts for multithreaded backends (default: 1 and all "
                                "cores)");
-  run->add_option("--preset", rt.preset, "shape set: smoke, quick (default), full, gpu (the GPU targets: scripts/gpu-check.sh)");
+  run->add_option(
+      "--preset", rt.preset,
+      "shape set: smoke, quick (default), full, gpu (the GPU targets: scripts/gpu-check.sh)");
   rf.shapes = run->add_option("--shapes", rt.shapes,
                               "explicit shapes, ';'-separated, e.g. \"M=512,N=768,K=768,bias=1\"; "
                               "with several workloads each shape goes to the one that reads it "
@@ -426,7 +432,6 @@ void define_run(CLI::App& app, RunCommand& c) {
   run->add_flag("--trust-probe", rt.trust_probe, kTrustProbeHelp);
   run->add_flag("--no-accuracy", rt.no_accuracy,
                 "skip a real model's perplexity and greedy agreement per weight format (decoder)");
-
 }
 
 void define_generate(CLI::App& app, GenerateCommand& c) {
@@ -441,21 +446,23 @@ void define_generate(CLI::App& app, GenerateCommand& c) {
       "--prompt", gt.prompts,
       "the prompt as text (needs --model's tokenizer); repeated, several prompts decoded as one "
       "batch");
-  c.given.prompt_file = generate->add_option(
-      "--prompt-file", gt.prompt_file, "prompts as text, one per line, decoded as one batch");
-  c.given.batch = generate->add_option(
-      "--batch", gt.batch, "the most sequences decoded together (default: one per prompt; "
+  c.given.prompt_file = generate->add_option("--prompt-file", gt.prompt_file,
+                                             "prompts as text, one per line, decoded as one batch");
+  c.given.batch =
+      generate->add_option("--batch", gt.batch,
+                           "the most sequences decoded together (default: one per prompt; "
                            "1..4096)");
   generate->add_option("--prompt-ids", gt.prompt_ids,
                        "the prompt as token ids, e.g. 464,3290,318 (instead of --prompt)");
   generate->add_flag("--chat", gt.chat,
                      "wrap the prompt in the model's chat template (instruct models; ChatML)");
-  c.given.temperature = generate->add_option(
-      "--temperature", gt.temperature, "sampling temperature (default: 0, greedy; 0..100)");
-  c.given.top_k = generate->add_option(
-      "--top-k", gt.top_k, "sample among the k likeliest tokens (default: 0, all)");
+  c.given.temperature = generate->add_option("--temperature", gt.temperature,
+                                             "sampling temperature (default: 0, greedy; 0..100)");
+  c.given.top_k = generate->add_option("--top-k", gt.top_k,
+                                       "sample among the k likeliest tokens (default: 0, all)");
   c.given.top_p = generate->add_option(
-      "--top-p", gt.top_p, "sample among the likeliest tokens holding this probability (default: 1)");
+      "--top-p", gt.top_p,
+      "sample among the likeliest tokens holding this probability (default: 1)");
   c.given.count = generate->add_option(
       "--count", gt.count, "tokens to generate (default: 16; prompt + N <= the context)");
   generate->add_option("--backend", gt.backend, "backend to run on (default: openmp)");
@@ -471,29 +478,31 @@ void define_generate(CLI::App& app, GenerateCommand& c) {
       "gpt2-355m, gpt2-774m, gpt2-1558m, smollm2-135m, tiny, tiny-llama");
   c.given.weights = generate->add_option(
       "--weights", gt.weights, "a Hugging Face model.safetensors (default: seeded random weights)");
-  c.given.seed = generate->add_option("--seed", gt.seed, "seed of the random weights and of sampling (default: 1234)");
-
+  c.given.seed = generate->add_option("--seed", gt.seed,
+                                      "seed of the random weights and of sampling (default: 1234)");
 }
 
 void define_model(CLI::App& app, ModelCommand& c) {
   CLI::App* model = c.app = app.add_subcommand(
-      "model", "the distributed model beyond this machine: a measured decode step's predicted "
-               "tensor-parallel strong scaling over P ranks of a given network");
+      "model",
+      "the distributed model beyond this machine: a measured decode step's predicted "
+      "tensor-parallel strong scaling over P ranks of a given network");
   ModelText& mt = c.text;
   model->add_option("--results", mt.results,
                     "results CSV holding the decoder decode row to start from (required)");
   model->add_option("--shape", mt.shape, "that row's shape (default: the only decode shape)");
   model->add_option("--backend", mt.backend, "that row's backend (default: openmp)");
   c.threads = model->add_option("--threads", mt.threads, "that row's threads (default: the most)");
-  c.ranks = model->add_option(
-      "--ranks", mt.ranks, "rank counts, comma-separated (default: 1,2,4,8,16,32,64; 1..65536)");
-  c.alpha = model->add_option("--alpha", mt.alpha, "the network's latency in seconds (with --beta)");
-  c.beta = model->add_option(
-      "--beta", mt.beta, "the network's seconds per byte, 1 / bandwidth (with --alpha)");
-  model->add_option("--network", mt.network,
-                    "instead of --alpha/--beta: a collectives run's CSV, whose ping-pong fit is used");
+  c.ranks = model->add_option("--ranks", mt.ranks,
+                              "rank counts, comma-separated (default: 1,2,4,8,16,32,64; 1..65536)");
+  c.alpha =
+      model->add_option("--alpha", mt.alpha, "the network's latency in seconds (with --beta)");
+  c.beta = model->add_option("--beta", mt.beta,
+                             "the network's seconds per byte, 1 / bandwidth (with --alpha)");
+  model->add_option(
+      "--network", mt.network,
+      "instead of --alpha/--beta: a collectives run's CSV, whose ping-pong fit is used");
   model->add_option("--out", mt.out, "the curve as CSV (optional)");
-
 }
 
 void define_schema(CLI::App& app, SchemaCommand& c) {

@@ -39,7 +39,7 @@ Inputs make_inputs(const AttentionShape& s, float magnitude = 1.0f) {
 std::vector<float> run_backend(Backend& backend, const AttentionShape& s, const Inputs& in) {
   Buffer q = backend.upload_new(in.q), k = backend.upload_new(in.k), v = backend.upload_new(in.v);
   Buffer o = backend.upload_new(nan_filled(in.q.size()));  // an unwritten element fails
-  backend.make_attention(s)->run(q, k, v, o);
+  backend.make_kernel(s)->run(q, k, v, o);
   backend.synchronize();
   std::vector<float> out(in.q.size());
   backend.download(o, out);
@@ -192,11 +192,10 @@ TEST_CASE("analytic FLOPs, bytes, phases and units of attention") {
   CHECK(decode.flops == 2 * 100 * 4.0 * 8);
   CHECK(attention.phase(attention.parse("B=1,H=2,L=100,D=8")) == "decode");
   CHECK(attention.phase(attention.parse("B=1,H=2,S=100,D=8")) == "prefill");
-  CHECK(attention.unit_shape(attention.parse("B=2,H=12,S=1024,D=64")).text() == "B=1,H=1,S=1024,D=64");
-  CHECK_THROWS_WITH(attention.parse("B=1,H=2,S=10,L=10,D=8"),
-                    Catch::Contains("not both"));
-  CHECK_THROWS_WITH(attention.parse("B=1,H=2,S=0,D=8"),
-                    Catch::Contains("S=0 is out of range"));
+  CHECK(attention.unit_shape(attention.parse("B=2,H=12,S=1024,D=64")).text() ==
+        "B=1,H=1,S=1024,D=64");
+  CHECK_THROWS_WITH(attention.parse("B=1,H=2,S=10,L=10,D=8"), Catch::Contains("not both"));
+  CHECK_THROWS_WITH(attention.parse("B=1,H=2,S=0,D=8"), Catch::Contains("S=0 is out of range"));
 }
 
 TEST_CASE("a batch's decode attention in one call writes each cache and matches float64") {

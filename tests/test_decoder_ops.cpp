@@ -68,7 +68,7 @@ TEST_CASE("every backend's layernorm matches float64 within 2 gamma_(C+8)") {
       const auto b = random_uniform(s.dim, 23);
       Buffer dx = backend.upload_new(x), dg = backend.upload_new(g), db = backend.upload_new(b);
       Buffer dy = backend.upload_new(nan_filled(x.size()));
-      backend.make_layernorm(s)->run(dx, dg, db, dy);
+      backend.make_kernel(s)->run(dx, dg, db, dy);
       const auto y = download(backend, dy, x.size());
       CHECK(layernorm_error(s, x, g, b, y) <= 2 * fp32_gamma(double(s.dim) + 8));
     }
@@ -82,7 +82,7 @@ TEST_CASE("the layernorm check catches a wrong element and an unwritten one") {
   auto scalar = make_backend("scalar");
   Buffer dx = scalar->upload_new(x), dg = scalar->upload_new(g), db = scalar->upload_new(b);
   Buffer dy = scalar->upload_new(nan_filled(x.size()));
-  scalar->make_layernorm(s)->run(dx, dg, db, dy);
+  scalar->make_kernel(s)->run(dx, dg, db, dy);
   auto y = download(*scalar, dy, x.size());
   const double tol = 2 * fp32_gamma(double(s.dim) + 8);
   REQUIRE(layernorm_error(s, x, g, b, y) <= tol);
@@ -101,7 +101,7 @@ TEST_CASE("every backend's GELU (tanh form) matches float64 within 16 u") {
       INFO(name << " threads=" << threads << " n=" << n);
       const auto a = random_uniform(n, 31, -6.0f, 6.0f);  // both tails and the bend
       Buffer da = backend.upload_new(a), dy = backend.upload_new(nan_filled(n));
-      backend.make_elementwise({ElementwiseOp::gelu_tanh, n})->run(da, nullptr, dy);
+      backend.make_kernel(ElementwiseShape{ElementwiseOp::gelu_tanh, n})->run(da, nullptr, dy);
       const auto y = download(backend, dy, n);
       MaxRelativeError err;
       for (std::int64_t i = 0; i < n; ++i) {
@@ -121,7 +121,7 @@ TEST_CASE("every backend's residual add is exact to one rounding, in place too")
       const auto a = random_uniform(n, 41), b = random_uniform(n, 42);
       Buffer da = backend.upload_new(a), db = backend.upload_new(b);
       Buffer dy = backend.upload_new(nan_filled(n));
-      auto add = backend.make_elementwise({ElementwiseOp::add, n});
+      auto add = backend.make_kernel(ElementwiseShape{ElementwiseOp::add, n});
       add->run(da, &db, dy);
       add->run(da, &db, da);  // in place: the residual stream x += f(x)
       const auto y = download(backend, dy, n), in_place = download(backend, da, n);

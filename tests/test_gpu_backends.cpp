@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "measure/runner.hpp"
 #include "kernels/registry.hpp"
+#include "measure/runner.hpp"
 
 using namespace aigc;
 
@@ -33,7 +33,7 @@ TEST_CASE("every GPU backend is registered and reports the GPU compute class") {
   }
   CHECK(find_backend("cuda-bf16").default_dtype() == "bf16");
   CHECK(find_backend("cuda-bf16").operand_rounding == std::ldexp(1.0, -8));
-  CHECK(find_backend("cuda-bf16").ops == std::vector<Op>{Op::matmul});
+  CHECK(find_backend("cuda-bf16").ops() == std::vector<Op>{Op::matmul});
   CHECK(find_backend("cublas").default_dtype() == "f32");
   CHECK_FALSE(find_backend("openmp").device_timer);
 }

@@ -46,8 +46,8 @@ TEST_CASE("on a GPU: a recorded sequence replays to the same result, and events 
            dbias = backend->upload_new(bias);
     Buffer direct = backend->upload_new(nan_filled(s.M * s.N));
     Buffer replayed = backend->upload_new(nan_filled(s.M * s.N));
-    auto matmul = backend->make_matmul(s);
-    auto gelu = backend->make_elementwise({ElementwiseOp::gelu_tanh, s.M * s.N});
+    auto matmul = backend->make_kernel(s);
+    auto gelu = backend->make_kernel(ElementwiseShape{ElementwiseOp::gelu_tanh, s.M * s.N});
     matmul->run(da, db, &dbias, direct);
     gelu->run(direct, nullptr, direct);
     auto recorded = backend->record([&] {

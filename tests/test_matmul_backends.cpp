@@ -33,7 +33,7 @@ std::vector<float> run_backend(Backend& backend, const MatmulShape& s, const Inp
   Buffer a = backend.upload_new(in.a), b = backend.upload_new(in.b);
   Buffer bias = s.bias ? backend.upload_new(in.bias) : Buffer();
   Buffer c = backend.upload_new(nan_filled(s.M * s.N));
-  backend.make_matmul(s)->run(a, b, s.bias ? &bias : nullptr, c);
+  backend.make_kernel(s)->run(a, b, s.bias ? &bias : nullptr, c);
   backend.synchronize();
   std::vector<float> out(s.M * s.N);
   backend.download(c, out);
@@ -211,6 +211,7 @@ TEST_CASE("analytic FLOPs, bytes and serial-model units of a matmul") {
   CHECK(w.flops == 2.0 * 100 * 30 * 20 + 100 * 30);
   CHECK(w.bytes == 4.0 * (100 * 20 + 20 * 30 + 100 * 30 + 30));
   CHECK(w.n_units == 7);  // ceil(100 / 16)
-  CHECK(matmul.unit_shape(matmul.parse("M=100,N=30,K=20,bias=1")).text() == "M=16,N=30,K=20,bias=1");
+  CHECK(matmul.unit_shape(matmul.parse("M=100,N=30,K=20,bias=1")).text() ==
+        "M=16,N=30,K=20,bias=1");
   CHECK(matmul.unit_shape(matmul.parse("M=5,N=30,K=20")).text() == "M=5,N=30,K=20");
 }

@@ -180,7 +180,7 @@ TEST_CASE("a NaN weight or scale in any stored format reaches the matmul's outpu
           std::vector<float> a(std::size_t(M * K), 0.5f);
           Buffer ba = backend->upload_new(a), bb = backend->upload_weights(stored);
           Buffer bc = backend->allocate(std::size_t(4 * M * N));
-          backend->make_matmul(s)->run(ba, bb, nullptr, bc);
+          backend->make_kernel(s)->run(ba, bb, nullptr, bc);
           std::vector<float> c(std::size_t(M * N));
           backend->download(bc, c);
           for (std::int64_t i = 0; i < M; ++i) {

@@ -112,7 +112,7 @@ class AttentionCase final : public WorkloadCase {
         dk_(backend.upload_new(k_)),
         dv_(backend.upload_new(v_)),
         do_(backend.allocate(sizeof(float) * q_.size())),
-        kernel_(backend.make_attention(s)) {}
+        kernel_(backend.make_kernel(s)) {}
 
   void run() override { kernel_->run(dq_, dk_, dv_, do_); }
 

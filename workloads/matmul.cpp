@@ -144,7 +144,7 @@ class MatmulCase final : public WorkloadCase {
         da_(backend.upload_new(a_)),
         db_(backend.upload_new(b_)),
         dc_(backend.allocate(sizeof(float) * s.M * s.N)),
-        kernel_(backend.make_matmul(s)) {
+        kernel_(backend.make_kernel(s)) {
     if (s.bias) dbias_ = backend.upload_new(bias_);
   }
 
@@ -215,7 +215,9 @@ std::vector<std::string> MatmulWorkload::preset_shapes(Preset preset) const {
   return shapes;
 }
 
-Shape MatmulWorkload::parse(const std::string& text) const { return shape_of(parse_matmul_shape(text)); }
+Shape MatmulWorkload::parse(const std::string& text) const {
+  return shape_of(parse_matmul_shape(text));
+}
 
 WorkCounts MatmulWorkload::counts(const Shape& shape) const {
   return matmul_counts(shape.as<MatmulShape>());
@@ -223,8 +225,9 @@ WorkCounts MatmulWorkload::counts(const Shape& shape) const {
 
 WorkCounts matmul_counts(const MatmulShape& s) {
   WorkCounts w;
-  w.flops = 2.0 * s.M * s.N * s.K + (s.bias ? double(s.M) * s.N : 0.0);
-  w.bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N + (s.bias ? s.N : 0));
+  const OpWork op = work_of(s);
+  w.flops = op.flops;
+  w.bytes = op.bytes;
   w.n_units = (s.M + kMatmulPanelRows - 1) / kMatmulPanelRows;
   // A, B, bias and C on the host (C downloaded to verify) and on the backend.
   w.host_bytes = w.backend_bytes = w.bytes;

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "kernels/cublas/kernels.hpp"
+#include "kernels/cublas/backend.hpp"
 #include "kernels/cuda/launch.hpp"
 
 namespace aigc::cublas {
@@ -67,9 +67,11 @@ class BatchedAttention final : public AttentionKernel {
 
 }  // namespace
 
-std::unique_ptr<AttentionKernel> make_attention_kernel(cuda::GpuBackend& backend, Handles& handles,
-                                                       const AttentionShape& shape) {
-  return std::make_unique<BatchedAttention>(backend, handles, shape);
-}
+AIGC_REGISTER_KERNEL(cuda::cublas_kernels(), AttentionShape,
+                     [](Backend& b, const AttentionShape& s) {
+                       auto& backend = dynamic_cast<CublasBackend&>(b);
+                       return std::unique_ptr<AttentionKernel>(
+                           std::make_unique<BatchedAttention>(backend, backend.handles(), s));
+                     });
 
 }  // namespace aigc::cublas

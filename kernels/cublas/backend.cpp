@@ -1,57 +1,38 @@
 // The vendor reference on the GPU: cuBLASLt for matmul, cuBLAS batched SGEMMs for attention.
-// The decoder's vector ops and data movement are the shared GPU kernels (gpu_backend).
+// The decoder's vector ops and data movement are the shared GPU kernels (gpu_backend); matmul.cpp
+// and attention.cpp beside this file register the vendor's in cuda::cublas_kernels().
 #include <limits>
 #include <string>
 
 #include <fmt/format.h>
 
-#include "kernels/cublas/kernels.hpp"
+#include "kernels/cublas/backend.hpp"
 
 namespace aigc {
-namespace {
-
-class CublasBackend final : public cuda::GpuBackend {
- public:
-  using GpuBackend::GpuBackend;
-
- protected:
-  std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape& shape) override {
-    return cublas::make_matmul_kernel(*this, handles(), shape);
-  }
-  std::unique_ptr<AttentionKernel> new_attention(const AttentionShape& shape) override {
-    return cublas::make_attention_kernel(*this, handles(), shape);
-  }
-
- private:
-  // Built in locals and kept only when every step succeeded: a set-up that throws half-way
-  // leaves no handle without its stream or workspace behind.
-  cublas::Handles& handles() {
-    if (!handles_.blas) {
-      cudaStream_t s = stream();  // throws when there is no device
-      cublas::Handles h;
-      cublasHandle_t blas = nullptr;
-      AIGC_CUBLAS_CHECK(cublasCreate(&blas));
-      h.blas.reset(blas);
-      AIGC_CUBLAS_CHECK(cublasSetStream(blas, s));
-      // Plain fp32: TF32 tensor-core math would round the operands to 10 bits.
-      AIGC_CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));
-      h.workspace_bytes = std::size_t{32} << 20;
-      h.workspace = cuda::allocate_workspace(h.workspace_bytes, "cuBLAS workspace");
-      AIGC_CUBLAS_CHECK(cublasSetWorkspace(blas, h.workspace.data(), h.workspace_bytes));
-      cublasLtHandle_t lt = nullptr;
-      AIGC_CUBLAS_CHECK(cublasLtCreate(&lt));
-      h.lt.reset(lt);
-      handles_ = std::move(h);
-    }
-    return handles_;
-  }
-
-  cublas::Handles handles_;
-};
-
-}  // namespace
-
 namespace cublas {
+
+// Built in locals and kept only when every step succeeded: a set-up that throws half-way
+// leaves no handle without its stream or workspace behind.
+Handles& CublasBackend::handles() {
+  if (!handles_.blas) {
+    cudaStream_t s = stream();  // throws when there is no device
+    Handles h;
+    cublasHandle_t blas = nullptr;
+    AIGC_CUBLAS_CHECK(cublasCreate(&blas));
+    h.blas.reset(blas);
+    AIGC_CUBLAS_CHECK(cublasSetStream(blas, s));
+    // Plain fp32: TF32 tensor-core math would round the operands to 10 bits.
+    AIGC_CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));
+    h.workspace_bytes = std::size_t{32} << 20;
+    h.workspace = cuda::allocate_workspace(h.workspace_bytes, "cuBLAS workspace");
+    AIGC_CUBLAS_CHECK(cublasSetWorkspace(blas, h.workspace.data(), h.workspace_bytes));
+    cublasLtHandle_t lt = nullptr;
+    AIGC_CUBLAS_CHECK(cublasLtCreate(&lt));
+    h.lt.reset(lt);
+    handles_ = std::move(h);
+  }
+  return handles_;
+}
 
 void check(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status == CUBLAS_STATUS_SUCCESS) return;
@@ -80,7 +61,7 @@ int to_int(std::int64_t v, const char* what) {
 namespace cuda {
 
 std::unique_ptr<Backend> new_cublas_backend(const BackendDescriptor& d) {
-  return std::make_unique<CublasBackend>(d);
+  return std::make_unique<cublas::CublasBackend>(d);
 }
 
 }  // namespace cuda

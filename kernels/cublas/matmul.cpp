@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "kernels/cublas/kernels.hpp"
+#include "kernels/cublas/backend.hpp"
 #include "kernels/cuda/launch.hpp"
 
 namespace aigc::cublas {
@@ -45,7 +45,7 @@ class LtMatmul final : public MatmulKernel {
     const cudaDataType_t operands = bf16() ? CUDA_R_16BF : CUDA_R_32F;
     // Its A: our B, [N,K] column-major (ld N), or with op T stored [K,N] (ld K).
     a_layout_ = b_rows ? layout(operands, K, N, K) : layout(operands, N, K, N);
-    b_layout_ = layout(operands, K, M, K);  // our A
+    b_layout_ = layout(operands, K, M, K);    // our A
     c_layout_ = layout(CUDA_R_32F, N, M, N);  // our C
 
     cublasLtMatmulPreference_t pref = nullptr;
@@ -100,9 +100,9 @@ class LtMatmul final : public MatmulKernel {
 
 }  // namespace
 
-std::unique_ptr<MatmulKernel> make_matmul_kernel(cuda::GpuBackend& backend, Handles& handles,
-                                                 const MatmulShape& shape) {
-  return std::make_unique<LtMatmul>(backend, handles, shape);
-}
+AIGC_REGISTER_KERNEL(cuda::cublas_kernels(), MatmulShape, [](Backend& b, const MatmulShape& s) {
+  auto& backend = dynamic_cast<CublasBackend&>(b);
+  return std::unique_ptr<MatmulKernel>(std::make_unique<LtMatmul>(backend, backend.handles(), s));
+});
 
 }  // namespace aigc::cublas

@@ -17,13 +17,13 @@ namespace aigc::cuda {
 namespace {
 
 // What every GPU backend shares: the device's clock, its availability and architecture, one
-// host thread, and the decoder's ops (our own vector kernels on every GPU backend).
+// host thread, and (by default) our own matmul and attention on the shared vector kernels.
 BackendDescriptor gpu_descriptor(std::string name, std::string description) {
   BackendDescriptor d;
   d.name = std::move(name);
   d.description = std::move(description);
   d.compute_class = ComputeClass::gpu;
-  d.ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise, Op::rope};
+  d.kernels = [] { return &cuda_kernels(); };
   d.device_timer = true;
   d.availability = device_availability;
   d.simd_target = device_target;
@@ -31,6 +31,24 @@ BackendDescriptor gpu_descriptor(std::string name, std::string description) {
 }
 
 }  // namespace
+
+KernelTable& gpu_kernels() {
+  static KernelTable table("gpu");
+  return table;
+}
+KernelTable& cuda_kernels() {
+  static KernelTable table("cuda", &gpu_kernels());
+  return table;
+}
+KernelTable& cuda_bf16_kernels() {
+  static KernelTable table("cuda-bf16");
+  return table;
+}
+KernelTable& cublas_kernels() {
+  static KernelTable table("cublas", &gpu_kernels());
+  return table;
+}
+
 }  // namespace aigc::cuda
 
 namespace aigc {
@@ -61,17 +79,19 @@ AIGC_GPU_DESCRIPTOR(cuda_descriptor, "cuda",
                     g.weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)})
 // bf16 keeps 8 significant bits: round to nearest is within 2^-8 relative. Matmul only: the
 // decoder's tolerances are derived for fp32 arithmetic.
-AIGC_GPU_DESCRIPTOR(cuda_bf16_descriptor, "cuda-bf16",
-                    "own CUDA kernels: bf16 tensor-core (WMMA) matmul, fp32 accumulation",
-                    cuda::new_cuda_backend, g.dtypes = {"bf16"};
-                    g.operand_rounding = std::ldexp(1.0, -8); g.ops = {Op::matmul};
-                    g.weight_formats = {WeightFormat::f32, WeightFormat::bf16})
+AIGC_GPU_DESCRIPTOR(
+    cuda_bf16_descriptor, "cuda-bf16",
+    "own CUDA kernels: bf16 tensor-core (WMMA) matmul, fp32 accumulation", cuda::new_cuda_backend,
+    g.dtypes = {"bf16"};
+    g.operand_rounding = std::ldexp(1.0, -8); g.kernels = [] { return &cuda::cuda_bf16_kernels(); };
+    g.weight_formats = {WeightFormat::f32, WeightFormat::bf16})
 // bf16 weights through cuBLASLt's bf16 x bf16 product: A is rounded to bf16 too.
-AIGC_GPU_DESCRIPTOR(cublas_descriptor, "cublas",
-                    "cuBLAS / cuBLASLt (the vendor library on the GPU), fp32 without TF32",
-                    cuda::new_cublas_backend,
-                    g.weight_formats = {WeightFormat::f32, WeightFormat::bf16};
-                    g.bf16_activations = {WeightFormat::bf16})
+AIGC_GPU_DESCRIPTOR(
+    cublas_descriptor, "cublas",
+    "cuBLAS / cuBLASLt (the vendor library on the GPU), fp32 without TF32",
+    cuda::new_cublas_backend, g.kernels = [] { return &cuda::cublas_kernels(); };
+    g.weight_formats = {WeightFormat::f32, WeightFormat::bf16};
+    g.bf16_activations = {WeightFormat::bf16})
 #undef AIGC_GPU_DESCRIPTOR
 
 }  // namespace aigc

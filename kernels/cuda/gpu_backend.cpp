@@ -167,75 +167,8 @@ std::unique_ptr<RecordedOps> GpuBackend::record(const std::function<void()>& ops
   return std::make_unique<Graph>(std::move(holder), s);
 }
 
-namespace {
-
-class GpuLayernorm final : public LayernormKernel {
- public:
-  GpuLayernorm(GpuBackend& backend, const LayernormShape& s)
-      : LayernormKernel(s), backend_(backend) {}
-  void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
-    launch_layernorm(x.as<const float>(), gamma.as<const float>(), beta.as<const float>(),
-                     y.as<float>(), shape().rows, shape().dim, shape().eps, backend_.stream());
-  }
-
- private:
-  GpuBackend& backend_;
-};
-
-class GpuElementwise final : public ElementwiseKernel {
- public:
-  GpuElementwise(GpuBackend& backend, const ElementwiseShape& s)
-      : ElementwiseKernel(s), backend_(backend) {}
-  void compute(const Buffer& a, const Buffer* b, Buffer& y) override {
-    switch (shape().op) {
-      case ElementwiseOp::add:
-        launch_add(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
-                   backend_.stream());
-        break;
-      case ElementwiseOp::gelu_tanh:
-        launch_gelu_tanh(a.as<const float>(), y.as<float>(), shape().n, backend_.stream());
-        break;
-      case ElementwiseOp::silu_mul:
-        launch_silu_mul(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
-                        backend_.stream());
-        break;
-    }
-  }
-
- private:
-  GpuBackend& backend_;
-};
-
-}  // namespace
-
-std::unique_ptr<LayernormKernel> GpuBackend::new_layernorm(const LayernormShape& shape) {
-  stream();
-  return std::make_unique<GpuLayernorm>(*this, shape);
-}
-
-std::unique_ptr<RmsnormKernel> GpuBackend::new_rmsnorm(const RmsnormShape& shape) {
-  cudaStream_t s = stream();
-  return kernel_from_function<RmsnormKernel>(
-      shape, [s](const RmsnormShape& sh, const Buffer& x, const Buffer& gamma, Buffer& y) {
-        launch_rmsnorm(x.as<const float>(), gamma.as<const float>(), y.as<float>(), sh.rows, sh.dim,
-                       sh.eps, s);
-      });
-}
-
-std::unique_ptr<ElementwiseKernel> GpuBackend::new_elementwise(const ElementwiseShape& shape) {
-  stream();
-  return std::make_unique<GpuElementwise>(*this, shape);
-}
-
-std::unique_ptr<RopeKernel> GpuBackend::new_rope(const RopeShape& shape) {
-  cudaStream_t s = stream();
-  return kernel_from_function<RopeKernel>(shape, [s](const RopeShape& sh, Buffer& x) {
-    launch_rope(x.as<float>(), sh.tokens, sh.heads, sh.head_dim, sh.row_floats(), sh.pos0, sh.base,
-                s);
-  });
-}
-
-void GpuDataMovement::upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) {
+void GpuDataMovement::upload_ids(Buffer& dst, std::size_t offset,
+                                 std::span<const std::int32_t> src) {
   require_ids(dst, offset, src.size(), "upload_ids");
   if (src.empty()) return;
   // From pageable memory, cudaMemcpyAsync has staged the ids when it returns, and the copy is
@@ -244,7 +177,8 @@ void GpuDataMovement::upload_ids(Buffer& dst, std::size_t offset, std::span<cons
                                   cudaMemcpyHostToDevice, backend_.stream()));
 }
 
-void GpuDataMovement::download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) {
+void GpuDataMovement::download_ids(const Buffer& src, std::size_t offset,
+                                   std::span<std::int32_t> dst) {
   require_ids(src, offset, dst.size(), "download_ids");
   if (dst.empty()) return;
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.as<const std::int32_t>() + offset,
@@ -252,42 +186,46 @@ void GpuDataMovement::download_ids(const Buffer& src, std::size_t offset, std::s
   AIGC_CUDA_CHECK(cudaStreamSynchronize(backend_.stream()));
 }
 
-void GpuDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-                       std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-                       VocabRows rows) {
+void GpuDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t count,
+                            std::int64_t pos0, std::int64_t dim, const Buffer& wte,
+                            const Buffer* wpe, Buffer& x, VocabRows rows) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
   const std::int64_t table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
-  launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim,
-               {.begin = rows.begin, .rows = table_rows,
-                .vocab = rows.vocab > 0 ? rows.vocab : table_rows},
-               wte.as<const float>(), wpe != nullptr ? wpe->as<const float>() : nullptr,
-               x.as<float>(), backend_.stream());
+  launch_embed(
+      ids.as<const std::int32_t>() + first, count, pos0, dim,
+      {.begin = rows.begin, .rows = table_rows, .vocab = rows.vocab > 0 ? rows.vocab : table_rows},
+      wte.as<const float>(), wpe != nullptr ? wpe->as<const float>() : nullptr, x.as<float>(),
+      backend_.stream());
 }
 
 void GpuDataMovement::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
-                        std::size_t index) {
+                             std::size_t index) {
   require_argmax_buffers(logits, first, n, ids, index);
-  launch_argmax(logits.as<const float>() + first, n, ids.as<std::int32_t>() + index, backend_.stream());
+  launch_argmax(logits.as<const float>() + first, n, ids.as<std::int32_t>() + index,
+                backend_.stream());
 }
 
-void GpuDataMovement::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv, Buffer& q,
-                             Buffer& k_cache, Buffer& v_cache) {
+void GpuDataMovement::split_heads(const HeadsShape& s, std::int64_t pos0, const Buffer& qkv,
+                                  Buffer& q, Buffer& k_cache, Buffer& v_cache) {
   require_split_heads_buffers(s, pos0, qkv, q, k_cache, v_cache);
   launch_split_heads(qkv.as<const float>(), q.as<float>(), k_cache.as<float>(), v_cache.as<float>(),
-                     s.tokens, s.heads, s.kv_head_count(), s.head_dim, s.capacity, pos0, backend_.stream());
+                     s.tokens, s.heads, s.kv_head_count(), s.head_dim, s.capacity, pos0,
+                     backend_.stream());
 }
 
 void GpuDataMovement::merge_heads(const HeadsShape& s, const Buffer& o, Buffer& y) {
   require_merge_heads_buffers(s, o, y);
-  launch_merge_heads(o.as<const float>(), y.as<float>(), s.tokens, s.heads, s.head_dim, backend_.stream());
+  launch_merge_heads(o.as<const float>(), y.as<float>(), s.tokens, s.heads, s.head_dim,
+                     backend_.stream());
 }
 
 void GpuDataMovement::copy(const Buffer& src, std::size_t src_offset, Buffer& dst,
-                      std::size_t dst_offset, std::size_t count) {
+                           std::size_t dst_offset, std::size_t count) {
   require_copy_buffers(src, src_offset, dst, dst_offset, count);
   if (count == 0) return;
   AIGC_CUDA_CHECK(cudaMemcpyAsync(dst.as<float>() + dst_offset, src.as<const float>() + src_offset,
-                                  count * sizeof(float), cudaMemcpyDeviceToDevice, backend_.stream()));
+                                  count * sizeof(float), cudaMemcpyDeviceToDevice,
+                                  backend_.stream()));
 }
 
 }  // namespace aigc::cuda

@@ -1,8 +1,9 @@
 #pragma once
 // What every GPU backend (cuda, cublas) shares: device memory, one stream all ops are
 // enqueued on, copies, CUDA-event timing, graph recording, and the decoder's vector ops and
-// data movement (our own kernels in both backends: cuBLAS has no layernorm or gather).
-// Subclasses add matmul and attention.
+// data movement (our own kernels in both backends: cuBLAS has no layernorm or gather). The
+// vector kernels (layernorm.cpp, rmsnorm.cpp, elementwise.cpp, rope.cpp beside this file) are
+// in gpu_kernels(), the table each GPU backend's own (matmul, attention) builds on.
 #include <cuda_runtime_api.h>
 
 #include "core/backend.hpp"
@@ -52,12 +53,6 @@ class GpuBackend : public Backend {
   // The stream every op of this backend is enqueued on (created on first use, so that
   // constructing a backend on a machine without a GPU touches nothing).
   cudaStream_t stream();
-
- protected:
-  std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape& shape) override;
-  std::unique_ptr<RmsnormKernel> new_rmsnorm(const RmsnormShape& shape) override;
-  std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override;
-  std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override;
 
  private:
   double timed_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);

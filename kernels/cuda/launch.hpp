@@ -50,7 +50,7 @@ std::int64_t stored_matmul_workspace_floats(const GemmArgs& args);
 void launch_matmul_stored(MatmulVariant variant, const GemmArgs& args, const StoredB& b,
                           float* workspace, cudaStream_t stream);
 
-// Causal attention, layouts as AttentionShape (core/op_shapes.hpp): Q, O [B,H,S,D],
+// Causal attention, layouts as AttentionShape (core/ops/attention.hpp): Q, O [B,H,S,D],
 // K, V [B,Hkv,capacity,D]; query i stands at position L - S + i; query head h reads KV head
 // h / (H / Hkv).
 struct AttentionArgs {
@@ -90,7 +90,7 @@ void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t r
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream);
 void launch_silu_mul(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
-// RoPE in place, as RopeShape (core/op_shapes.hpp) says.
+// RoPE in place, as RopeShape (core/ops/rope.hpp) says.
 void launch_rope(float* x, std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
                  std::int64_t row_floats, std::int64_t pos0, float base, cudaStream_t stream);
 // The ids wte's rows hold: begin .. begin + rows - 1 of a vocabulary of `vocab`.

@@ -1,4 +1,13 @@
-#include "kernels/onednn/attention.hpp"
+// Attention composed from oneDNN primitives, built once and reused, per (batch, head):
+//   scores = (Q . K^T) * 1/sqrt(D) + mask   a matmul with the scale and the mask as attributes
+//   P      = softmax(scores) along keys      in place
+//   O      = P . V                           a matmul
+// Per head rather than batched: oneDNN 2.6 runs a batched matmul whose mask is broadcast
+// over the batch on its reference path (hundreds of times slower), and a full-batch mask
+// would double the traffic; a 2-D mask of the head's shape keeps the brgemm kernels.
+// The S x L score matrix of one head is materialized.
+#include "core/backend.hpp"
+#include "kernels/onednn/backend.hpp"
 
 #include <omp.h>
 
@@ -58,16 +67,20 @@ class OnednnAttention final : public AttentionKernel {
     dnnl::stream& stream = cpu_stream();
     const std::int64_t q_stride = shape().S * shape().D, kv_stride = shape().capacity() * shape().D;
     for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
-      qk_.execute(stream,
-                  {{DNNL_ARG_SRC, dnnl::memory(q_md_, engine, q.as<float>() + bh * q_stride)},
-                   {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md_, engine, k.as<float>() + shape().kv_head_of(bh) * kv_stride)},
-                   {DNNL_ARG_DST, scores_},
-                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, mask_}});
+      qk_.execute(
+          stream,
+          {{DNNL_ARG_SRC, dnnl::memory(q_md_, engine, q.as<float>() + bh * q_stride)},
+           {DNNL_ARG_WEIGHTS,
+            dnnl::memory(kt_md_, engine, k.as<float>() + shape().kv_head_of(bh) * kv_stride)},
+           {DNNL_ARG_DST, scores_},
+           {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, mask_}});
       softmax_.execute(stream, {{DNNL_ARG_SRC, scores_}, {DNNL_ARG_DST, scores_}});
-      pv_.execute(stream,
-                  {{DNNL_ARG_SRC, scores_},
-                   {DNNL_ARG_WEIGHTS, dnnl::memory(v_md_, engine, v.as<float>() + shape().kv_head_of(bh) * kv_stride)},
-                   {DNNL_ARG_DST, dnnl::memory(q_md_, engine, o.as<float>() + bh * q_stride)}});
+      pv_.execute(
+          stream,
+          {{DNNL_ARG_SRC, scores_},
+           {DNNL_ARG_WEIGHTS,
+            dnnl::memory(v_md_, engine, v.as<float>() + shape().kv_head_of(bh) * kv_stride)},
+           {DNNL_ARG_DST, dnnl::memory(q_md_, engine, o.as<float>() + bh * q_stride)}});
     }
     stream.wait();
   }
@@ -85,5 +98,9 @@ class OnednnAttention final : public AttentionKernel {
 std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape, int threads) {
   return std::make_unique<OnednnAttention>(shape, threads);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), AttentionShape, [](Backend& b, const AttentionShape& s) {
+  return make_attention_kernel(s, b.threads());
+});
 
 }  // namespace aigc::onednn

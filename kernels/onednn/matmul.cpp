@@ -1,4 +1,6 @@
-#include "kernels/onednn/matmul.hpp"
+// A dnnl::matmul primitive built once for the shape and thread count, then reused.
+#include "core/backend.hpp"
+#include "kernels/onednn/backend.hpp"
 
 #include <omp.h>
 
@@ -76,5 +78,9 @@ class OnednnMatmul final : public MatmulKernel {
 std::unique_ptr<MatmulKernel> make_matmul_kernel(const MatmulShape& shape, int threads) {
   return std::make_unique<OnednnMatmul>(shape, threads);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), MatmulShape, [](Backend& b, const MatmulShape& s) {
+  return make_matmul_kernel(s, b.threads());
+});
 
 }  // namespace aigc::onednn

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/openmp/attention.hpp"
+#include "kernels/openmp/backend.hpp"
 #include "kernels/simd/attention.hpp"
 
 namespace aigc::openmp {
@@ -42,6 +43,10 @@ class OpenmpAttention final : public AttentionKernel {
 std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape, int threads) {
   return std::make_unique<OpenmpAttention>(shape, threads);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), AttentionShape, [](Backend& b, const AttentionShape& s) {
+  return make_attention_kernel(s, b.threads());
+});
 
 void decode_batch_attention(const HeadsShape& shape, std::span<const std::int64_t> positions,
                             const Buffer& qkv, std::span<Buffer* const> k_caches,

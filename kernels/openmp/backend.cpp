@@ -1,9 +1,11 @@
+// The openmp backend: the simd kernels on all cores (host memory, a batch's decode attention
+// shared among the threads, and the kernels its op files, <op>.cpp beside this one, register).
+#include "kernels/openmp/backend.hpp"
+
 #include <omp.h>
 
 #include "core/host_backend.hpp"
 #include "kernels/openmp/attention.hpp"
-#include "kernels/openmp/matmul.hpp"
-#include "kernels/openmp/vector_ops.hpp"
 #include "kernels/simd/gemm.hpp"
 #include "kernels/simd/gemv_int8.hpp"
 
@@ -15,24 +17,6 @@ class OpenmpBackend final : public HostBackend {
   using HostBackend::HostBackend;
 
  protected:
-  std::unique_ptr<MatmulKernel> new_matmul(const MatmulShape& shape) override {
-    return openmp::make_matmul_kernel(shape, threads_);
-  }
-  std::unique_ptr<AttentionKernel> new_attention(const AttentionShape& shape) override {
-    return openmp::make_attention_kernel(shape, threads_);
-  }
-  std::unique_ptr<LayernormKernel> new_layernorm(const LayernormShape& shape) override {
-    return openmp::make_layernorm_kernel(shape, threads_);
-  }
-  std::unique_ptr<RmsnormKernel> new_rmsnorm(const RmsnormShape& shape) override {
-    return openmp::make_rmsnorm_kernel(shape, threads_);
-  }
-  std::unique_ptr<ElementwiseKernel> new_elementwise(const ElementwiseShape& shape) override {
-    return openmp::make_elementwise_kernel(shape, threads_);
-  }
-  std::unique_ptr<RopeKernel> new_rope(const RopeShape& shape) override {
-    return openmp::make_rope_kernel(shape, threads_);
-  }
   void run_decode_batch_attention(const HeadsShape& shape, std::span<const std::int64_t> positions,
                                   const Buffer& qkv, std::span<Buffer* const> k_caches,
                                   std::span<Buffer* const> v_caches, Buffer& y) override {
@@ -42,13 +26,18 @@ class OpenmpBackend final : public HostBackend {
 
 }  // namespace
 
+KernelTable& openmp::kernels() {
+  static KernelTable table("openmp");
+  return table;
+}
+
 // Listed in kernels/registry.cpp.
 const BackendDescriptor& openmp_descriptor() {
   static const BackendDescriptor d{
       .name = "openmp",
       .description = "the simd kernels on all cores with OpenMP",
       .compute_class = ComputeClass::simd_core,
-      .ops = {Op::matmul, Op::attention, Op::layernorm, Op::rmsnorm, Op::elementwise, Op::rope},
+      .kernels = [] { return &openmp::kernels(); },
       .weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)},
       .bf16_activations = {WeightFormat::bf16},
       .int8_activations = simd::int8_activation_formats(),

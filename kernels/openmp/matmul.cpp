@@ -1,4 +1,5 @@
 #include "kernels/openmp/matmul.hpp"
+#include "kernels/openmp/backend.hpp"
 
 #include <omp.h>
 
@@ -142,5 +143,9 @@ class OpenmpMatmul final : public MatmulKernel {
 std::unique_ptr<MatmulKernel> make_matmul_kernel(const MatmulShape& shape, int threads) {
   return std::make_unique<OpenmpMatmul>(shape, threads);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), MatmulShape, [](Backend& b, const MatmulShape& s) {
+  return make_matmul_kernel(s, b.threads());
+});
 
 }  // namespace aigc::openmp

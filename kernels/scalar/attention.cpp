@@ -1,4 +1,4 @@
-#include "kernels/scalar/attention.hpp"
+#include "kernels/scalar/backend.hpp"
 
 #include <cmath>
 #include <limits>
@@ -72,5 +72,8 @@ class ScalarAttention final : public AttentionKernel {
 std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape) {
   return std::make_unique<ScalarAttention>(shape);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), AttentionShape,
+                     [](Backend&, const AttentionShape& s) { return make_attention_kernel(s); });
 
 }  // namespace aigc::scalar

@@ -1,4 +1,4 @@
-#include "kernels/scalar/elementwise.hpp"
+#include "kernels/scalar/backend.hpp"
 
 #include <cmath>
 
@@ -28,7 +28,8 @@ class ScalarElementwise final : public ElementwiseKernel {
         break;
       case ElementwiseOp::silu_mul: {
         const float* pb = b->as<const float>();
-        for (std::int64_t i = 0; i < shape().n; ++i) py[i] = pa[i] / (1.0f + std::exp(-pa[i])) * pb[i];
+        for (std::int64_t i = 0; i < shape().n; ++i)
+          py[i] = pa[i] / (1.0f + std::exp(-pa[i])) * pb[i];
         break;
       }
     }
@@ -42,5 +43,9 @@ class ScalarElementwise final : public ElementwiseKernel {
 std::unique_ptr<ElementwiseKernel> make_elementwise_kernel(const ElementwiseShape& shape) {
   return std::make_unique<ScalarElementwise>(shape);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), ElementwiseShape, [](Backend&, const ElementwiseShape& s) {
+  return make_elementwise_kernel(s);
+});
 
 }  // namespace aigc::scalar

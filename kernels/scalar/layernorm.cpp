@@ -1,4 +1,4 @@
-#include "kernels/scalar/layernorm.hpp"
+#include "kernels/scalar/backend.hpp"
 
 #include <cmath>
 
@@ -34,5 +34,8 @@ class ScalarLayernorm final : public LayernormKernel {
 std::unique_ptr<LayernormKernel> make_layernorm_kernel(const LayernormShape& shape) {
   return std::make_unique<ScalarLayernorm>(shape);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), LayernormShape,
+                     [](Backend&, const LayernormShape& s) { return make_layernorm_kernel(s); });
 
 }  // namespace aigc::scalar

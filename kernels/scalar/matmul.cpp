@@ -1,4 +1,4 @@
-#include "kernels/scalar/matmul.hpp"
+#include "kernels/scalar/backend.hpp"
 
 #include <vector>
 
@@ -67,5 +67,8 @@ class ScalarMatmul final : public MatmulKernel {
 std::unique_ptr<MatmulKernel> make_matmul_kernel(const MatmulShape& shape) {
   return std::make_unique<ScalarMatmul>(shape);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), MatmulShape,
+                     [](Backend&, const MatmulShape& s) { return make_matmul_kernel(s); });
 
 }  // namespace aigc::scalar

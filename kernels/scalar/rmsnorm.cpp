@@ -1,4 +1,4 @@
-#include "kernels/scalar/rmsnorm.hpp"
+#include "kernels/scalar/backend.hpp"
 
 #include <cmath>
 
@@ -19,5 +19,8 @@ std::unique_ptr<RmsnormKernel> make_rmsnorm_kernel(const RmsnormShape& shape) {
         }
       });
 }
+
+AIGC_REGISTER_KERNEL(kernels(), RmsnormShape,
+                     [](Backend&, const RmsnormShape& s) { return make_rmsnorm_kernel(s); });
 
 }  // namespace aigc::scalar

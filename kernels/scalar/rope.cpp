@@ -1,4 +1,4 @@
-#include "kernels/scalar/rope.hpp"
+#include "kernels/scalar/backend.hpp"
 
 #include <cmath>
 
@@ -25,5 +25,8 @@ std::unique_ptr<RopeKernel> make_rope_kernel(const RopeShape& shape) {
     }
   });
 }
+
+AIGC_REGISTER_KERNEL(kernels(), RopeShape,
+                     [](Backend&, const RopeShape& s) { return make_rope_kernel(s); });
 
 }  // namespace aigc::scalar

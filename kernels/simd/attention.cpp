@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "kernels/simd/attention.hpp"
+#include "kernels/simd/backend.hpp"
 #include "kernels/simd/scratch.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -338,6 +339,9 @@ class SimdAttention final : public AttentionKernel {
 std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape) {
   return std::make_unique<SimdAttention>(shape);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), AttentionShape,
+                     [](Backend&, const AttentionShape& s) { return make_attention_kernel(s); });
 
 }  // namespace aigc::simd
 #endif  // HWY_ONCE

@@ -10,6 +10,7 @@
 
 #include <cmath>
 
+#include "kernels/simd/backend.hpp"
 #include "kernels/simd/elementwise.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -93,6 +94,10 @@ class SimdElementwise final : public ElementwiseKernel {
 std::unique_ptr<ElementwiseKernel> make_elementwise_kernel(const ElementwiseShape& shape) {
   return std::make_unique<SimdElementwise>(shape);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), ElementwiseShape, [](Backend&, const ElementwiseShape& s) {
+  return make_elementwise_kernel(s);
+});
 
 }  // namespace aigc::simd
 #endif  // HWY_ONCE

@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "kernels/simd/backend.hpp"
 #include "kernels/simd/layernorm.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -87,6 +88,9 @@ class SimdLayernorm final : public LayernormKernel {
 std::unique_ptr<LayernormKernel> make_layernorm_kernel(const LayernormShape& shape) {
   return std::make_unique<SimdLayernorm>(shape);
 }
+
+AIGC_REGISTER_KERNEL(kernels(), LayernormShape,
+                     [](Backend&, const LayernormShape& s) { return make_layernorm_kernel(s); });
 
 }  // namespace aigc::simd
 #endif  // HWY_ONCE

@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "kernels/simd/backend.hpp"
 #include "kernels/simd/rmsnorm.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -66,6 +67,9 @@ std::unique_ptr<RmsnormKernel> make_rmsnorm_kernel(const RmsnormShape& shape) {
         rmsnorm_rows(s, x.as<const float>(), gamma.as<const float>(), y.as<float>(), 0, s.rows);
       });
 }
+
+AIGC_REGISTER_KERNEL(kernels(), RmsnormShape,
+                     [](Backend&, const RmsnormShape& s) { return make_rmsnorm_kernel(s); });
 
 }  // namespace aigc::simd
 #endif  // HWY_ONCE

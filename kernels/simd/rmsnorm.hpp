@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "core/kernels.hpp"
+#include "core/ops/rmsnorm.hpp"
 
 namespace aigc::simd {
 

@@ -3,6 +3,7 @@
 // vectorizes for the baseline target) are as fast as Highway's would be; the shuffles that
 // separate even and odd lanes would cost more than they save at head_dim 64.
 #include "kernels/simd/rope.hpp"
+#include "kernels/simd/backend.hpp"
 
 #include <cmath>
 
@@ -13,8 +14,8 @@ std::vector<float> rope_table(const RopeShape& s) {
   std::vector<float> table(static_cast<std::size_t>(s.tokens * half * 2));
   for (std::int64_t t = 0; t < s.tokens; ++t) {
     for (std::int64_t i = 0; i < half; ++i) {
-      const double angle = double(s.pos0 + t) * std::pow(double(s.base), -2.0 * double(i) /
-                                                                              double(s.head_dim));
+      const double angle =
+          double(s.pos0 + t) * std::pow(double(s.base), -2.0 * double(i) / double(s.head_dim));
       table[(t * half + i) * 2] = static_cast<float>(std::cos(angle));
       table[(t * half + i) * 2 + 1] = static_cast<float>(std::sin(angle));
     }
@@ -22,8 +23,7 @@ std::vector<float> rope_table(const RopeShape& s) {
   return table;
 }
 
-void rope_rows(const RopeShape& s, const float* table, float* x, std::int64_t t0,
-               std::int64_t t1) {
+void rope_rows(const RopeShape& s, const float* table, float* x, std::int64_t t0, std::int64_t t1) {
   const std::int64_t half = s.head_dim / 2;
   for (std::int64_t t = t0; t < t1; ++t) {
     const float* cs = table + t * half * 2;
@@ -45,5 +45,8 @@ std::unique_ptr<RopeKernel> make_rope_kernel(const RopeShape& shape) {
         rope_rows(s, table.data(), x.as<float>(), 0, s.tokens);
       });
 }
+
+AIGC_REGISTER_KERNEL(kernels(), RopeShape,
+                     [](Backend&, const RopeShape& s) { return make_rope_kernel(s); });
 
 }  // namespace aigc::simd

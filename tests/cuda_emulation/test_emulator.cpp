@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/float16.hpp"
 #include "core/random.hpp"
 #include "core/verify.hpp"
-#include "core/float16.hpp"
 #include "core/weight_format.hpp"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/gpu_backend.hpp"
@@ -140,7 +140,7 @@ TEST_CASE("emulated GPU backend: a recording that fails leaves no error for the 
   const auto a = random_uniform(n, 1), b = random_uniform(n, 2);
   Buffer da = backend->upload_new(a), db = backend->upload_new(b);
   Buffer dy = backend->upload_new(nan_filled(n));
-  auto add = backend->make_elementwise({ElementwiseOp::add, n});
+  auto add = backend->make_kernel(ElementwiseShape{ElementwiseOp::add, n});
   // An upload inside a recording: a copy from host memory, which CUDA refuses while capturing.
   CHECK_THROWS_WITH(backend->record([&] {
     add->run(da, &db, dy);
@@ -170,18 +170,19 @@ TEST_CASE("emulated GPU backend: every device buffer is released with its owner"
   {
     auto backend = make_backend("cuda");
     Buffer x = backend->allocate(1 << 20);
-    auto attention = backend->make_attention({1, 2, 1, 300, 64});  // its split workspace
+    auto attention = backend->make_kernel(AttentionShape{1, 2, 1, 300, 64});  // its split workspace
     CHECK(cuda_emulation::live_allocations() > before);
   }
   CHECK(cuda_emulation::live_allocations() == before);
 }
 
-TEST_CASE("emulated GPU kernels: rounding A to bf16 (cuBLAS's bf16 operand) is core's, bit for bit") {
+TEST_CASE(
+    "emulated GPU kernels: rounding A to bf16 (cuBLAS's bf16 operand) is core's, bit for bit") {
   // Random values and the edge cases: ties both ways, NaN, infinity, overflow to infinity,
   // subnormals; n not a multiple of the block, and larger than one grid-stride pass.
   std::vector<float> x = random_uniform(70001, 11);
-  for (const std::uint32_t bits : {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0x7f800000u,
-                                   0xff800000u, 0x7f7fffffu, 0x00000001u, 0x80400000u}) {
+  for (const std::uint32_t bits : {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0x7f800000u, 0xff800000u,
+                                   0x7f7fffffu, 0x00000001u, 0x80400000u}) {
     x.push_back(std::bit_cast<float>(bits));
   }
   const std::int64_t n = std::int64_t(x.size());

@@ -39,18 +39,8 @@ class ElementwiseCase final : public OpCase {
   std::vector<OpVars> test_shapes() const override { return elementwise_test_shapes(); }
   std::vector<OpVars> bench_shapes() const override { return elementwise_bench_shapes(); }
   WorkCounts counts(const OpVars& v) const override {
-    const double n = double(v.at("n"));
-    // add: 1 FLOP, 2 reads and a write; GELU: ~8 FLOPs with the tanh counted as one;
-    // silu_mul: 4 with the exp counted as one, 2 reads and a write.
-    switch (op_) {
-      case ElementwiseOp::add:
-        return {.flops = n, .bytes = 12 * n, .n_units = 1};
-      case ElementwiseOp::gelu_tanh:
-        return {.flops = 8 * n, .bytes = 8 * n, .n_units = 1};
-      case ElementwiseOp::silu_mul:
-        break;
-    }
-    return {.flops = 4 * n, .bytes = 12 * n, .n_units = 1};
+    const OpWork w = work_of(ElementwiseShape{op_, v.at("n")});
+    return {.flops = w.flops, .bytes = w.bytes, .n_units = 1};
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     const std::int64_t n = v.at("n");
@@ -61,11 +51,12 @@ class ElementwiseCase final : public OpCase {
   }
   std::vector<std::int64_t> output_floats(const OpVars& v) const override { return {v.at("n")}; }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
-    auto kernel = std::shared_ptr<ElementwiseKernel>(backend.make_elementwise({op_, v.at("n")}));
-    return [kernel, binary = is_binary(op_)](const std::vector<Buffer>& in,
-                                                        std::vector<Buffer>& out) {
-      kernel->run(in[0], binary ? &in[1] : nullptr, out[0]);
-    };
+    auto kernel =
+        std::shared_ptr<ElementwiseKernel>(backend.make_kernel(ElementwiseShape{op_, v.at("n")}));
+    return
+        [kernel, binary = is_binary(op_)](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
+          kernel->run(in[0], binary ? &in[1] : nullptr, out[0]);
+        };
   }
   // add: one rounding of |a| + |b|. GELU: the cubic and the tanh argument carry a few u of
   // |a| (1 + |z|), the tanh (a library's, not correctly rounded) and the products a few more.

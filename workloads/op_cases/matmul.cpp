@@ -5,8 +5,8 @@
 
 #include "core/errors.hpp"
 #include "core/random.hpp"
-#include "workloads/matmul.hpp"
 #include "workloads/attention.hpp"
+#include "workloads/matmul.hpp"
 #include "workloads/op_cases/cases.hpp"
 
 namespace aigc {
@@ -77,12 +77,13 @@ class MatmulCase final : public OpCase {
             {{"M", 128}, {"N", 2304}, {"K", 768}, {"bias", 1}, {"tb", 0}}};
   }
   WorkCounts counts(const OpVars& v) const override {
-    MatmulShape s = matmul_of(v, format_);
-    const double b_bytes = double(s.b_bytes());
-    s.b_format = WeightFormat::f32;
-    // The fp32 matmul's counts, with B's bytes as stored: what a decode step streams.
-    WorkCounts w = matmul_counts(s);
-    w.bytes += b_bytes - 4.0 * double(s.K) * double(s.N);
+    // The matmul workload's counts (its units, its memory), with the op's bytes: B as stored,
+    // what a decode step streams.
+    const MatmulShape s = matmul_of(v, format_);
+    MatmulShape fp32 = s;
+    fp32.b_format = WeightFormat::f32;
+    WorkCounts w = matmul_counts(fp32);
+    w.bytes = work_of(s).bytes;
     return w;
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
@@ -103,7 +104,7 @@ class MatmulCase final : public OpCase {
   }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
     const MatmulShape s = matmul_of(v, format_);
-    auto kernel = std::shared_ptr<MatmulKernel>(backend.make_matmul(s));
+    auto kernel = std::shared_ptr<MatmulKernel>(backend.make_kernel(s));
     return [kernel, bias = s.bias](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], bias ? &in[2] : nullptr, out[0]);
     };
@@ -152,8 +153,8 @@ class AttentionCase final : public OpCase {
   std::string name() const override { return "attention"; }
   std::optional<Op> op() const override { return Op::attention; }
   std::vector<ShapeKey> vars() const override {
-    return {{"B", 1, 64}, {"H", 1, 128}, {"KV", 1, 128}, {"S", 1, 4096}, {"L", 1, 4096},
-            {"D", 1, 256}};
+    return {{"B", 1, 64},   {"H", 1, 128},  {"KV", 1, 128},
+            {"S", 1, 4096}, {"L", 1, 4096}, {"D", 1, 256}};
   }
   // S = L = 1; S past a 64-row tile with an odd D; a decode step past a tile of keys; several
   // heads and batches with D = 80; grouped-query attention (SmolLM2's 9 query heads on 3 KV
@@ -176,12 +177,8 @@ class AttentionCase final : public OpCase {
   }
   WorkCounts counts(const OpVars& v) const override {
     const AttentionShape s = attention_of(v);
-    // 4D per visible (query, key) pair: query i (at position L-S+i) sees L-S+i+1 keys.
-    const double pairs = double(s.S) * (s.L - s.S) + double(s.S) * (s.S + 1) / 2;
-    const double bh = double(s.B) * s.H, bkv = double(s.B) * s.kv_head_count();
-    return {.flops = 4.0 * s.D * pairs * bh,
-            .bytes = 4.0 * s.D * (2.0 * s.S * bh + 2.0 * s.L * bkv),
-            .n_units = s.B * s.H};
+    const OpWork w = work_of(s);
+    return {.flops = w.flops, .bytes = w.bytes, .n_units = s.B * s.H};
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     const AttentionShape s = attention_of(v);
@@ -197,7 +194,7 @@ class AttentionCase final : public OpCase {
       throw InvalidArgument("shapes", "attention: S queries must not exceed L keys");
     if (v.at("KV") > v.at("H") || v.at("H") % v.at("KV") != 0)
       throw InvalidArgument("shapes", "attention: H must be a multiple of KV (no more than H)");
-    auto kernel = std::shared_ptr<AttentionKernel>(backend.make_attention(attention_of(v)));
+    auto kernel = std::shared_ptr<AttentionKernel>(backend.make_kernel(attention_of(v)));
     return [kernel](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], in[2], out[0]);
     };

@@ -43,9 +43,8 @@ class LayernormCase final : public NormCase {
   std::string name() const override { return "layernorm"; }
   std::optional<Op> op() const override { return Op::layernorm; }
   WorkCounts counts(const OpVars& v) const override {
-    const double n = double(v.at("rows")) * v.at("dim");
-    // mean (1 add), deviation and its square (3), scale and shift (3) per element.
-    return {.flops = 7 * n, .bytes = 4 * (2 * n + 2.0 * v.at("dim")), .n_units = 1};
+    const OpWork w = work_of(LayernormShape{v.at("rows"), v.at("dim")});
+    return {.flops = w.flops, .bytes = w.bytes, .n_units = 1};
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     const std::int64_t rows = v.at("rows"), dim = v.at("dim");
@@ -54,8 +53,8 @@ class LayernormCase final : public NormCase {
             random_uniform(dim, 23)};
   }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
-    auto kernel =
-        std::shared_ptr<LayernormKernel>(backend.make_layernorm({v.at("rows"), v.at("dim")}));
+    auto kernel = std::shared_ptr<LayernormKernel>(
+        backend.make_kernel(LayernormShape{v.at("rows"), v.at("dim")}));
     return [kernel](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], in[2], out[0]);
     };
@@ -94,16 +93,16 @@ class RmsnormCase final : public NormCase {
   std::string name() const override { return "rmsnorm"; }
   std::optional<Op> op() const override { return Op::rmsnorm; }
   WorkCounts counts(const OpVars& v) const override {
-    const double n = double(v.at("rows")) * v.at("dim");
-    // square and add, then two multiplies per element.
-    return {.flops = 4 * n, .bytes = 4 * (2 * n + double(v.at("dim"))), .n_units = 1};
+    const OpWork w = work_of(RmsnormShape{v.at("rows"), v.at("dim")});
+    return {.flops = w.flops, .bytes = w.bytes, .n_units = 1};
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     return {random_uniform(v.at("rows") * v.at("dim"), 24, -1.0f, 1.5f),
             random_uniform(v.at("dim"), 25, 0.5f, 2.0f)};
   }
   OpRun prepare(Backend& backend, const OpVars& v) const override {
-    auto kernel = std::shared_ptr<RmsnormKernel>(backend.make_rmsnorm({v.at("rows"), v.at("dim")}));
+    auto kernel = std::shared_ptr<RmsnormKernel>(
+        backend.make_kernel(RmsnormShape{v.at("rows"), v.at("dim")}));
     return [kernel](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       kernel->run(in[0], in[1], out[0]);
     };

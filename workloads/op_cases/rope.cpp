@@ -24,33 +24,52 @@ class RopeCase final : public OpCase {
   std::string name() const override { return "rope"; }
   std::optional<Op> op() const override { return Op::rope; }
   std::vector<ShapeKey> vars() const override {
-    return {{"tokens", 1, kMax},    {"heads", 1, 1024},    {"row_heads", 1, 3072},
-            {"head_dim", 2, 1024},  {"pos0", 0, kMax},     {"base", 2, 100000000}};
+    return {{"tokens", 1, kMax},   {"heads", 1, 1024}, {"row_heads", 1, 3072},
+            {"head_dim", 2, 1024}, {"pos0", 0, kMax},  {"base", 2, 100000000}};
   }
   // One pair; odd token and head counts with the rest of the row left alone; SmolLM2's
   // 9 + 3 rotated heads of a 15-head QKV row, at positions past 1000.
   std::vector<OpVars> test_shapes() const override {
-    return {{{"tokens", 1}, {"heads", 1}, {"row_heads", 1}, {"head_dim", 2}, {"pos0", 0},
+    return {{{"tokens", 1},
+             {"heads", 1},
+             {"row_heads", 1},
+             {"head_dim", 2},
+             {"pos0", 0},
              {"base", 10000}},
-            {{"tokens", 7}, {"heads", 3}, {"row_heads", 5}, {"head_dim", 6}, {"pos0", 2},
+            {{"tokens", 7},
+             {"heads", 3},
+             {"row_heads", 5},
+             {"head_dim", 6},
+             {"pos0", 2},
              {"base", 10000}},
-            {{"tokens", 5}, {"heads", 12}, {"row_heads", 15}, {"head_dim", 64}, {"pos0", 1021},
+            {{"tokens", 5},
+             {"heads", 12},
+             {"row_heads", 15},
+             {"head_dim", 64},
+             {"pos0", 1021},
              {"base", 100000}}};
   }
   // SmolLM2-135M: a decode step late in the context and a 128-token prefill.
   std::vector<OpVars> bench_shapes() const override {
-    return {{{"tokens", 1}, {"heads", 12}, {"row_heads", 15}, {"head_dim", 64}, {"pos0", 1023},
+    return {{{"tokens", 1},
+             {"heads", 12},
+             {"row_heads", 15},
+             {"head_dim", 64},
+             {"pos0", 1023},
              {"base", 100000}},
-            {{"tokens", 128}, {"heads", 12}, {"row_heads", 15}, {"head_dim", 64}, {"pos0", 0},
+            {{"tokens", 128},
+             {"heads", 12},
+             {"row_heads", 15},
+             {"head_dim", 64},
+             {"pos0", 0},
              {"base", 100000}}};
   }
   WorkCounts counts(const OpVars& v) const override {
     const RopeShape s = rope_of(v);
-    const double pairs = double(s.tokens) * s.heads * s.head_dim / 2;
-    // 4 multiplies and 2 adds per pair; each pair read and written, after the timed copy that
-    // restores the input (in place: every run must start from the same row).
-    return {.flops = 6 * pairs, .bytes = 16 * pairs + 8.0 * s.tokens * s.row_floats(),
-            .n_units = 1};
+    // The op's, and the timed copy that restores the input (in place: every run must start
+    // from the same row).
+    const OpWork w = work_of(s);
+    return {.flops = w.flops, .bytes = w.bytes + 8.0 * s.tokens * s.row_floats(), .n_units = 1};
   }
   std::vector<std::vector<float>> inputs(const OpVars& v) const override {
     return {random_uniform(v.at("tokens") * v.at("row_heads") * v.at("head_dim"), 61)};
@@ -65,7 +84,7 @@ class RopeCase final : public OpCase {
                             "rope: heads must not exceed row_heads, and head_dim must be even");
     }
     const RopeShape s = rope_of(v);
-    auto kernel = std::shared_ptr<RopeKernel>(backend.make_rope(s));
+    auto kernel = std::shared_ptr<RopeKernel>(backend.make_kernel(s));
     const std::size_t n = static_cast<std::size_t>(s.tokens * s.row_floats());
     return [kernel, &backend, n](const std::vector<Buffer>& in, std::vector<Buffer>& out) {
       backend.moves().copy(in[0], 0, out[0], 0, n);
@@ -90,8 +109,8 @@ class RopeCase final : public OpCase {
           continue;
         }
         const std::int64_t pair = e - (c % 2);
-        const double angle = double(s.pos0 + t) * std::pow(double(s.base), -2.0 * i /
-                                                                                double(s.head_dim));
+        const double angle =
+            double(s.pos0 + t) * std::pow(double(s.base), -2.0 * i / double(s.head_dim));
         const double x0 = in[0][pair], x1 = in[0][pair + 1];
         const double ref = c % 2 == 0 ? x0 * std::cos(angle) - x1 * std::sin(angle)
                                       : x0 * std::sin(angle) + x1 * std::cos(angle);

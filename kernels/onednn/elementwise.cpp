@@ -1,7 +1,9 @@
-#include "kernels/onednn/vector_ops.hpp"
-
+// GELU and the residual add as oneDNN primitives (eltwise gelu_tanh, binary add), created once
+// per shape.
 #include <omp.h>
 
+#include "core/backend.hpp"
+#include "kernels/onednn/backend.hpp"
 #include "kernels/onednn/engine.hpp"
 
 namespace aigc::onednn {
@@ -9,39 +11,6 @@ namespace {
 
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-class OnednnLayernorm final : public LayernormKernel {
- public:
-  OnednnLayernorm(const LayernormShape& s, int threads)
-      : LayernormKernel(s),
-        threads_(threads),
-        data_md_({s.rows, s.dim}, dt::f32, tag::ab),
-        param_md_({s.dim}, dt::f32, tag::a) {
-    omp_set_num_threads(threads_);  // oneDNN's OpenMP runtime splits work by this at creation
-    const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
-    primitive_ =
-        dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(
-            dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_inference, data_md_,
-                                                    s.eps, flags),
-            cpu_engine()));
-  }
-
-  void compute(const Buffer& x, const Buffer& gamma, const Buffer& beta, Buffer& y) override {
-    omp_set_num_threads(threads_);
-    dnnl::engine& engine = cpu_engine();
-    primitive_.execute(cpu_stream(),
-                       {{DNNL_ARG_SRC, dnnl::memory(data_md_, engine, x.data())},
-                        {DNNL_ARG_SCALE, dnnl::memory(param_md_, engine, gamma.data())},
-                        {DNNL_ARG_SHIFT, dnnl::memory(param_md_, engine, beta.data())},
-                        {DNNL_ARG_DST, dnnl::memory(data_md_, engine, y.data())}});
-    cpu_stream().wait();
-  }
-
- private:
-  int threads_;
-  dnnl::memory::desc data_md_, param_md_;
-  dnnl::layer_normalization_forward primitive_;
-};
 
 class OnednnElementwise final : public ElementwiseKernel {
  public:
@@ -77,8 +46,8 @@ class OnednnElementwise final : public ElementwiseKernel {
                                         {DNNL_ARG_DST, dnnl::memory(md_, engine, y.data())}});
     } else if (op_ == ElementwiseOp::silu_mul) {
       const dnnl::memory dst(md_, engine, y.data());
-      primitive_.execute(cpu_stream(),
-                         {{DNNL_ARG_SRC, dnnl::memory(md_, engine, a.data())}, {DNNL_ARG_DST, dst}});
+      primitive_.execute(
+          cpu_stream(), {{DNNL_ARG_SRC, dnnl::memory(md_, engine, a.data())}, {DNNL_ARG_DST, dst}});
       multiply_.execute(cpu_stream(), {{DNNL_ARG_SRC_0, dst},
                                        {DNNL_ARG_SRC_1, dnnl::memory(md_, engine, b->data())},
                                        {DNNL_ARG_DST, dst}});
@@ -99,13 +68,8 @@ class OnednnElementwise final : public ElementwiseKernel {
 
 }  // namespace
 
-std::unique_ptr<LayernormKernel> make_layernorm_kernel(const LayernormShape& shape, int threads) {
-  return std::make_unique<OnednnLayernorm>(shape, threads);
-}
-
-std::unique_ptr<ElementwiseKernel> make_elementwise_kernel(const ElementwiseShape& shape,
-                                                           int threads) {
-  return std::make_unique<OnednnElementwise>(shape, threads);
-}
+AIGC_REGISTER_KERNEL(kernels(), ElementwiseShape, [](Backend& b, const ElementwiseShape& s) {
+  return std::unique_ptr<ElementwiseKernel>(std::make_unique<OnednnElementwise>(s, b.threads()));
+});
 
 }  // namespace aigc::onednn

@@ -1,0 +1,31 @@
+#include "core/ops/attention.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace aigc {
+
+void require_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k, const Buffer& v,
+                     const Buffer& o) {
+  require_floats(q, s.B * s.H * s.S * s.D, "attention Q");
+  require_floats(k, s.B * s.kv_head_count() * s.capacity() * s.D, "attention K");
+  require_floats(v, s.B * s.kv_head_count() * s.capacity() * s.D, "attention V");
+  require_floats(o, s.B * s.H * s.S * s.D, "attention O");
+}
+
+void require_valid_shape(const AttentionShape& s) {
+  if (s.kv_heads < 0 || s.H < 1 || s.kv_head_count() > s.H || s.H % s.kv_head_count() != 0) {
+    throw std::invalid_argument(fmt::format(
+        "attention: {} query heads are not a multiple of {} KV heads", s.H, s.kv_head_count()));
+  }
+}
+
+OpWork work_of(const AttentionShape& s) {
+  // Query i (at position L-S+i) sees L-S+i+1 keys.
+  const double pairs = double(s.S) * (s.L - s.S) + double(s.S) * (s.S + 1) / 2;
+  const double bh = double(s.B) * s.H, bkv = double(s.B) * s.kv_head_count();
+  return {.flops = 4.0 * s.D * pairs * bh, .bytes = 4.0 * s.D * (2.0 * s.S * bh + 2.0 * s.L * bkv)};
+}
+
+}  // namespace aigc

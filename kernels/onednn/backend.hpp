@@ -1,0 +1,10 @@
+#pragma once
+// The onednn backend's kernel table, filled by the op files beside this one (<op>.cpp, each ending
+// in its AIGC_REGISTER_KERNEL): the backend offers what they register.
+#include "core/kernel_table.hpp"
+
+namespace aigc::onednn {
+
+KernelTable& kernels();
+
+}  // namespace aigc::onednn
