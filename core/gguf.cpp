@@ -213,21 +213,16 @@ const char* gguf_type_name(GgufType t) {
 }
 
 const char* ggml_type_name(GgmlType t) {
-  switch (t) {
-    case GgmlType::f32:
-      return "F32";
-    case GgmlType::f16:
-      return "F16";
-    case GgmlType::q4_0:
-      return "Q4_0";
-    case GgmlType::q4_1:
-      return "Q4_1";
-    case GgmlType::q8_0:
-      return "Q8_0";
-    case GgmlType::bf16:
-      return "BF16";
-  }
-  return "unknown";
+  // GGML's type ids (ggml.h), those this reader takes and those it names in a refusal.
+  static constexpr const char* kNames[] = {
+      "F32",   "F16",        "Q4_0",       "Q4_1",       "Q4_2",     "Q4_3",     "Q5_0",
+      "Q5_1",  "Q8_0",       "Q8_1",       "Q2_K",       "Q3_K",     "Q4_K",     "Q5_K",
+      "Q6_K",  "Q8_K",       "IQ2_XXS",    "IQ2_XS",     "IQ3_XXS",  "IQ1_S",    "IQ4_NL",
+      "IQ3_S", "IQ2_S",      "IQ4_XS",     "I8",         "I16",      "I32",      "I64",
+      "F64",   "IQ1_M",      "BF16",       "Q4_0_4_4",   "Q4_0_4_8", "Q4_0_8_8", "TQ1_0",
+      "TQ2_0", "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4",    "NVFP4",    "Q1_0"};
+  const auto id = static_cast<std::uint32_t>(t);
+  return id < std::size(kNames) ? kNames[id] : "unknown";
 }
 
 namespace {
@@ -248,8 +243,34 @@ std::optional<WeightFormat> format_of(GgmlType t) {
       return WeightFormat::q4_0;
     case GgmlType::q4_1:
       return WeightFormat::q4_1;
+    case GgmlType::q5_0:
+      return WeightFormat::q5_0;
+    case GgmlType::q5_1:
+      return WeightFormat::q5_1;
+    case GgmlType::q2_k:
+      return WeightFormat::q2_k;
+    case GgmlType::q3_k:
+      return WeightFormat::q3_k;
+    case GgmlType::q4_k:
+      return WeightFormat::q4_k;
+    case GgmlType::q5_k:
+      return WeightFormat::q5_k;
+    case GgmlType::q6_k:
+      return WeightFormat::q6_k;
   }
   return std::nullopt;
+}
+
+// "F32, F16, ...": the types format_of() maps, for a refusal.
+std::string readable_types() {
+  std::string out;
+  for (std::uint32_t id = 0; id < 64; ++id) {
+    if (format_of(static_cast<GgmlType>(id))) {
+      out +=
+          fmt::format("{}{}", out.empty() ? "" : ", ", ggml_type_name(static_cast<GgmlType>(id)));
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -343,10 +364,9 @@ GgufFile::GgufFile(const std::string& path) : path_(path) {
     }
     const auto type = r.scalar<std::uint32_t>(who + " type");
     if (ggml_block_bytes(static_cast<GgmlType>(type)) == 0) {  // not a type this reader takes
-      throw GgufError(
-          fmt::format("{}: tensor type {} is not one this reader takes (F32, F16, "
-                      "BF16, Q8_0, Q4_0, Q4_1)",
-                      who, type));
+      throw GgufError(fmt::format("{}: tensor type {} ({}) is not one this reader takes ({})", who,
+                                  type, ggml_type_name(static_cast<GgmlType>(type)),
+                                  readable_types()));
     }
     t.type = static_cast<GgmlType>(type);
     t.offset = r.scalar<std::uint64_t>(who + " offset");

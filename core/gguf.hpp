@@ -65,7 +65,14 @@ enum class GgmlType : std::uint32_t {
   f16 = 1,
   q4_0 = 2,
   q4_1 = 3,
+  q5_0 = 6,
+  q5_1 = 7,
   q8_0 = 8,
+  q2_k = 10,
+  q3_k = 11,
+  q4_k = 12,
+  q5_k = 13,
+  q6_k = 14,
   bf16 = 30,
 };
 const char* ggml_type_name(GgmlType t);
@@ -110,7 +117,7 @@ class GgufFile {
   // A tensor by name (GgufError naming it when missing).
   const GgufTensor& tensor(const std::string& name) const;
   // Its elements as fp32, innermost dimension fastest: F32 as stored, F16 and BF16 widened,
-  // Q8_0, Q4_0 and Q4_1 dequantized. `expected_dims` (innermost first) must match.
+  // the block formats (Q8_0 .. Q6_K) dequantized. `expected_dims` (innermost first) must match.
   std::vector<float> read_f32(const std::string& name,
                               const std::vector<std::int64_t>& expected_dims) const;
   // Its bytes as stored.

@@ -2,6 +2,7 @@
 // differently from ggml's and numpy's separate multiply and add, and break bit-exactness.
 #include "core/weight_format.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -125,6 +126,334 @@ void quantize_q4_1(const float* x, std::uint8_t* out) {
   pack_nibbles(q, out + 4);
 }
 
+// q5_0 and q5_1 as q4_0 and q4_1 with a fifth bit: the 32 fifth bits in a little-endian
+// uint32 (bit j for element j) before the nibbles (gguf.quants' Q5_0, Q5_1).
+// Writes the fifth bits at out and the low nibbles at out + 4.
+void pack_five_bits(const std::uint8_t* q, std::uint8_t* out) {
+  std::uint32_t qh = 0;
+  std::uint8_t low[32];
+  for (int j = 0; j < 32; ++j) {
+    qh |= std::uint32_t(q[j] >> 4) << j;
+    low[j] = q[j] & 0x0f;
+  }
+  std::memcpy(out, &qh, 4);
+  pack_nibbles(low, out + 4);
+}
+
+void quantize_q5_0(const float* x, std::uint8_t* out) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < 32; ++j) {
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  const float d = max / -16.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store16(out, float_to_half(d));
+  std::uint8_t q[32];
+  for (int j = 0; j < 32; ++j)
+    q[j] = static_cast<std::uint8_t>(std::min(31.0f, std::trunc(x[j] * id + 16.5f)));
+  pack_five_bits(q, out + 2);
+}
+
+void quantize_q5_1(const float* x, std::uint8_t* out) {
+  float max = x[0], min = x[0];
+  for (int j = 1; j < 32; ++j) {
+    max = std::max(max, x[j]);
+    min = std::min(min, x[j]);
+  }
+  const float d = (max - min) / 31.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store16(out, float_to_half(d));
+  store16(out + 2, float_to_half(min));
+  std::uint8_t q[32];
+  for (int j = 0; j < 32; ++j)
+    q[j] = static_cast<std::uint8_t>(std::min(31.0f, std::trunc((x[j] - min) * id + 0.5f)));
+  pack_five_bits(q, out + 4);
+}
+
+void dequantize_q5_0(const std::uint8_t* p, float* out) {
+  const float d = half_at(p);
+  std::uint32_t qh;
+  std::memcpy(&qh, p + 2, 4);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = (p[6 + j] & 0x0f) | int((qh >> j) & 1u) << 4;
+    const int hi = (p[6 + j] >> 4) | int((qh >> (j + 16)) & 1u) << 4;
+    out[j] = d * float(lo - 16);
+    out[j + 16] = d * float(hi - 16);
+  }
+}
+
+void dequantize_q5_1(const std::uint8_t* p, float* out) {
+  const float d = half_at(p), m = half_at(p + 2);
+  std::uint32_t qh;
+  std::memcpy(&qh, p + 4, 4);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = (p[8 + j] & 0x0f) | int((qh >> j) & 1u) << 4;
+    const int hi = (p[8 + j] >> 4) | int((qh >> (j + 16)) & 1u) << 4;
+    out[j] = d * float(lo) + m;
+    out[j + 16] = d * float(hi) + m;
+  }
+}
+
+// The K-quants' dequantization, as gguf.quants computes it (float32 products, then the min
+// subtracted). Element e = 128 g + 32 s + j of a super-block (g < 2, s < 4, j < 32) takes its
+// 2-bit field s of byte 32 g + j (q2_k, q3_k; q6_k's high bits) and sub-block e / 16; loops run
+// over j inside a sub-block so that the compiler vectorizes them.
+void dequantize_q2_k(const std::uint8_t* p, float* out) {
+  const std::uint8_t* scales = p;
+  const std::uint8_t* qs = p + 16;
+  const float d = half_at(p + 80), dmin = half_at(p + 82);
+  for (int g = 0; g < 2; ++g) {
+    for (int s = 0; s < 4; ++s) {
+      for (int half = 0; half < 2; ++half) {
+        const int sub = g * 8 + 2 * s + half;
+        const float dl = d * float(scales[sub] & 0x0f), ml = dmin * float(scales[sub] >> 4);
+        for (int j = 16 * half; j < 16 * half + 16; ++j)
+          out[g * 128 + s * 32 + j] = dl * float((qs[g * 32 + j] >> (2 * s)) & 3) - ml;
+      }
+    }
+  }
+}
+
+// q3_k's 16 scales: 6 bits each, the low 4 in bytes 0..7 (nibble i / 8 of byte i % 8), the high 2
+// in bytes 8..11 (pair i / 4 of byte 8 + i % 4), stored plus 32.
+int q3_k_scale(const std::uint8_t* scales, int i) {
+  const int low = (scales[i % 8] >> (4 * (i / 8))) & 0x0f;
+  const int high = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (low | high << 4) - 32;
+}
+
+// The third bit of element e is bit e / 32 of hmask byte e % 32; clear means 4 less.
+void dequantize_q3_k(const std::uint8_t* p, float* out) {
+  const std::uint8_t* hmask = p;
+  const std::uint8_t* qs = p + 32;
+  const float d = half_at(p + 108);
+  for (int g = 0; g < 2; ++g) {
+    for (int s = 0; s < 4; ++s) {
+      for (int half = 0; half < 2; ++half) {
+        const float dl = d * float(q3_k_scale(p + 96, g * 8 + 2 * s + half));
+        for (int j = 16 * half; j < 16 * half + 16; ++j) {
+          const int low = (qs[g * 32 + j] >> (2 * s)) & 3;
+          const int high = (hmask[j] >> (g * 4 + s)) & 1;
+          out[g * 128 + s * 32 + j] = dl * float(low - 4 + 4 * high);
+        }
+      }
+    }
+  }
+}
+
+// q4_k's and q5_k's 8 scales and mins: 6 bits each in 12 bytes (gguf.quants' get_scale_min).
+void k_scale_min(const std::uint8_t* s, int sub, int& scale, int& min) {
+  if (sub < 4) {
+    scale = s[sub] & 63;
+    min = s[sub + 4] & 63;
+  } else {
+    scale = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
+    min = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+  }
+}
+
+template <bool kFifthBit>
+void dequantize_q45_k(const std::uint8_t* p, float* out) {
+  const float d = half_at(p), dmin = half_at(p + 2);
+  const std::uint8_t* qh = p + 16;
+  const std::uint8_t* qs = p + 16 + (kFifthBit ? 32 : 0);
+  for (int sub = 0; sub < 8; ++sub) {
+    int sc = 0, m = 0;
+    k_scale_min(p + 4, sub, sc, m);
+    const float dl = d * float(sc), ml = dmin * float(m);
+    for (int j = 0; j < 32; ++j) {
+      int q = (qs[sub / 2 * 32 + j] >> (4 * (sub % 2))) & 0x0f;
+      if constexpr (kFifthBit) q |= ((qh[j] >> sub) & 1) << 4;
+      out[sub * 32 + j] = dl * float(q) - ml;
+    }
+  }
+}
+void dequantize_q4_k(const std::uint8_t* p, float* out) { dequantize_q45_k<false>(p, out); }
+void dequantize_q5_k(const std::uint8_t* p, float* out) { dequantize_q45_k<true>(p, out); }
+
+// q6_k: the low nibble of element 128 g + 32 s + j is nibble s / 2 of ql byte 64 g + 32 (s % 2)
+// + j, its high 2 bits field s of qh byte 32 g + j.
+void dequantize_q6_k(const std::uint8_t* p, float* out) {
+  const std::uint8_t* ql = p;
+  const std::uint8_t* qh = p + 128;
+  const auto* scales = reinterpret_cast<const std::int8_t*>(p + 192);
+  const float d = half_at(p + 208);
+  for (int g = 0; g < 2; ++g) {
+    for (int s = 0; s < 4; ++s) {
+      for (int half = 0; half < 2; ++half) {
+        const float dl = d * float(scales[g * 8 + 2 * s + half]);
+        for (int j = 16 * half; j < 16 * half + 16; ++j) {
+          const int low = (ql[g * 64 + 32 * (s % 2) + j] >> (4 * (s / 2))) & 0x0f;
+          const int high = (qh[g * 32 + j] >> (2 * s)) & 3;
+          out[g * 128 + s * 32 + j] = dl * float((low | high << 4) - 32);
+        }
+      }
+    }
+  }
+}
+
+// Quantizing to the K-quants. gguf.quants has no K-quant quantizer to match, and ggml's
+// (make_qkx2_quants) searches scales iteratively; ours is direct, in the files' exact layouts,
+// with every scale rounded up so that each sub-block's range is covered (no clipping):
+//   asymmetric (q2_k, q4_k, q5_k): a sub-block's offset lo = -dmin * lm <= min(0, its minimum)
+//     with lm = ceil(-min / dmin), dmin the super-block's f16 rounded up from max(-min) / Lm;
+//     its step d * ls >= (max - lo) / Lq with ls = ceil(step / d), d rounded up from
+//     max(step) / Ls; q = round((x - lo) / (d ls)) in 0 .. Lq.
+//   symmetric (q3_k, q6_k): step d * sc >= amax / Lq, q = round(x / (d sc)) in -Lq .. Lq.
+// The error of a weight is then at most half its step, which exceeds the ideal step by at most
+// d: (step + max(step) / Ls) / 2 (bound_k_quant below).
+std::uint16_t half_at_least(float v) {
+  std::uint16_t h = float_to_half(v);
+  if (half_to_float(h) < v) ++h;  // v > 0 here: the next binary16 up
+  return h;
+}
+
+struct KQuantLevels {
+  int sub;           // weights per sub-block (16 or 32)
+  int quant_levels;  // Lq: the largest quant (asymmetric) or magnitude (symmetric)
+  int scale_levels;  // Ls: the largest sub-block scale; Lm = Ls for the mins
+};
+
+// Sub-block steps and offsets for an asymmetric K-quant; fills ls, lm, q and returns d, dmin.
+std::pair<std::uint16_t, std::uint16_t> quantize_asymmetric(const float* x, KQuantLevels lv,
+                                                            int* ls, int* lm, std::uint8_t* q) {
+  const int subs = 256 / lv.sub;
+  float lo_ideal[16], hi[16], max_neg = 0;
+  for (int s = 0; s < subs; ++s) {
+    lo_ideal[s] = 0;
+    hi[s] = 0;
+    for (int j = 0; j < lv.sub; ++j) {
+      lo_ideal[s] = std::min(lo_ideal[s], x[s * lv.sub + j]);
+      hi[s] = std::max(hi[s], x[s * lv.sub + j]);
+    }
+    max_neg = std::max(max_neg, -lo_ideal[s]);
+  }
+  const std::uint16_t dmin_bits = half_at_least(max_neg / float(lv.scale_levels));
+  const float dmin = half_to_float(dmin_bits);
+  float step[16], lo[16], max_step = 0;
+  for (int s = 0; s < subs; ++s) {
+    lm[s] = dmin > 0 ? std::min(lv.scale_levels, int(std::ceil(-lo_ideal[s] / dmin))) : 0;
+    lo[s] = -(dmin * float(lm[s]));
+    step[s] = (hi[s] - lo[s]) / float(lv.quant_levels);
+    max_step = std::max(max_step, step[s]);
+  }
+  const std::uint16_t d_bits = half_at_least(max_step / float(lv.scale_levels));
+  const float d = half_to_float(d_bits);
+  for (int s = 0; s < subs; ++s) {
+    ls[s] = d > 0 ? std::min(lv.scale_levels, int(std::ceil(step[s] / d))) : 0;
+    const float dl = d * float(ls[s]);
+    for (int j = 0; j < lv.sub; ++j) {
+      const float t = dl > 0 ? std::round((x[s * lv.sub + j] - lo[s]) / dl) : 0.0f;
+      q[s * lv.sub + j] = static_cast<std::uint8_t>(std::clamp(t, 0.0f, float(lv.quant_levels)));
+    }
+  }
+  return {d_bits, dmin_bits};
+}
+
+// Sub-block scales for a symmetric K-quant; fills sc and q (signed, -Lq .. Lq), returns d.
+std::uint16_t quantize_symmetric(const float* x, KQuantLevels lv, int* sc, int* q) {
+  float scale[16], max_scale = 0;
+  for (int s = 0; s < 16; ++s) {
+    float amax = 0;
+    for (int j = 0; j < 16; ++j) amax = std::max(amax, std::fabs(x[s * 16 + j]));
+    scale[s] = amax / float(lv.quant_levels);
+    max_scale = std::max(max_scale, scale[s]);
+  }
+  const std::uint16_t d_bits = half_at_least(max_scale / float(lv.scale_levels));
+  const float d = half_to_float(d_bits);
+  for (int s = 0; s < 16; ++s) {
+    sc[s] = d > 0 ? std::min(lv.scale_levels, int(std::ceil(scale[s] / d))) : 0;
+    const float dl = d * float(sc[s]);
+    for (int j = 0; j < 16; ++j) {
+      const float t = dl > 0 ? std::round(x[s * 16 + j] / dl) : 0.0f;
+      q[s * 16 + j] = int(std::clamp(t, -float(lv.quant_levels), float(lv.quant_levels)));
+    }
+  }
+  return d_bits;
+}
+
+// A super-block with a NaN or an infinity: scales of NaN, so every weight reads back NaN (the
+// error reaches the output instead of hiding in a clamp).
+bool not_finite(const float* x) {
+  for (int e = 0; e < 256; ++e) {
+    if (!std::isfinite(x[e])) return true;
+  }
+  return false;
+}
+constexpr std::uint16_t kHalfNaN = 0x7e00;
+
+void quantize_q2_k(const float* x, std::uint8_t* out) {
+  std::memset(out, 0, 84);
+  if (not_finite(x)) return store16(out + 80, kHalfNaN);
+  int ls[16], lm[16];
+  std::uint8_t q[256];
+  const auto [d, dmin] = quantize_asymmetric(x, {16, 3, 15}, ls, lm, q);
+  for (int s = 0; s < 16; ++s) out[s] = static_cast<std::uint8_t>(ls[s] | lm[s] << 4);
+  for (int e = 0; e < 256; ++e) out[16 + e / 128 * 32 + e % 32] |= q[e] << (2 * (e % 128 / 32));
+  store16(out + 80, d);
+  store16(out + 82, dmin);
+}
+
+void quantize_q3_k(const float* x, std::uint8_t* out) {
+  std::memset(out, 0, 110);
+  if (not_finite(x)) return store16(out + 108, kHalfNaN);
+  int sc[16], q[256];
+  store16(out + 108, quantize_symmetric(x, {16, 3, 31}, sc, q));
+  for (int i = 0; i < 16; ++i) {
+    const int stored = sc[i] + 32;
+    out[96 + i % 8] |= static_cast<std::uint8_t>((stored & 0x0f) << (4 * (i / 8)));
+    out[96 + 8 + i % 4] |= static_cast<std::uint8_t>((stored >> 4) << (2 * (i / 4)));
+  }
+  for (int e = 0; e < 256; ++e) {
+    const bool high = q[e] >= 0;  // the third bit set means no offset of -4
+    const int low = high ? q[e] : q[e] + 4;
+    out[32 + e / 128 * 32 + e % 32] |= static_cast<std::uint8_t>(low << (2 * (e % 128 / 32)));
+    if (high) out[e % 32] |= static_cast<std::uint8_t>(1 << (e / 32));
+  }
+}
+
+template <bool kFifthBit>
+void quantize_q45_k(const float* x, std::uint8_t* out) {
+  constexpr int kBytes = kFifthBit ? 176 : 144;
+  std::memset(out, 0, kBytes);
+  if (not_finite(x)) return store16(out, kHalfNaN);
+  int ls[8], lm[8];
+  std::uint8_t q[256];
+  const auto [d, dmin] = quantize_asymmetric(x, {32, kFifthBit ? 31 : 15, 63}, ls, lm, q);
+  store16(out, d);
+  store16(out + 2, dmin);
+  std::uint8_t* s = out + 4;
+  for (int j = 0; j < 4; ++j) {
+    s[j] = static_cast<std::uint8_t>(ls[j] | (ls[j + 4] >> 4) << 6);
+    s[j + 4] = static_cast<std::uint8_t>(lm[j] | (lm[j + 4] >> 4) << 6);
+    s[j + 8] = static_cast<std::uint8_t>((ls[j + 4] & 0x0f) | (lm[j + 4] & 0x0f) << 4);
+  }
+  std::uint8_t* qs = out + 16 + (kFifthBit ? 32 : 0);
+  for (int e = 0; e < 256; ++e) {
+    const int sub = e / 32, j = e % 32;
+    qs[sub / 2 * 32 + j] |= static_cast<std::uint8_t>((q[e] & 0x0f) << (4 * (sub % 2)));
+    if constexpr (kFifthBit) out[16 + j] |= static_cast<std::uint8_t>((q[e] >> 4) << sub);
+  }
+}
+void quantize_q4_k(const float* x, std::uint8_t* out) { quantize_q45_k<false>(x, out); }
+void quantize_q5_k(const float* x, std::uint8_t* out) { quantize_q45_k<true>(x, out); }
+
+void quantize_q6_k(const float* x, std::uint8_t* out) {
+  std::memset(out, 0, 210);
+  if (not_finite(x)) return store16(out + 208, kHalfNaN);
+  int sc[16], q[256];
+  store16(out + 208, quantize_symmetric(x, {16, 31, 127}, sc, q));
+  for (int s = 0; s < 16; ++s) out[192 + s] = static_cast<std::uint8_t>(std::int8_t(sc[s]));
+  for (int e = 0; e < 256; ++e) {
+    const int u = q[e] + 32, g = e / 128, r = e % 128;
+    out[g * 64 + r % 64] |= static_cast<std::uint8_t>((u & 0x0f) << (4 * (r / 64)));
+    out[128 + g * 32 + r % 32] |= static_cast<std::uint8_t>((u >> 4) << (2 * (r / 32)));
+  }
+}
+
 void quantize_f32(const float* x, std::uint8_t* out) { std::memcpy(out, x, 4); }
 void quantize_f16(const float* x, std::uint8_t* out) { store16(out, float_to_half(*x)); }
 void quantize_bf16(const float* x, std::uint8_t* out) { store16(out, float_to_bf16(*x)); }
@@ -195,6 +524,46 @@ double bound_q4_1(std::span<const float> b) {
   return 1.01 * (d / 2 + 15 * half_error(d) + half_error(r.min));
 }
 
+double bound_q5_0(std::span<const float> b) {
+  const double amax = range_of(b).amax;
+  return 1.01 * (16 * half_error(amax / 16) + amax / 16);
+}
+double bound_q5_1(std::span<const float> b) {
+  const BlockRange r = range_of(b);
+  const double d = (r.max - r.min) / 31;
+  return 1.01 * (d / 2 + 31 * half_error(d) + half_error(r.min));
+}
+// The K-quants (quantize_asymmetric, quantize_symmetric above): a weight is within half its
+// sub-block's step, and the step exceeds the ideal one (the sub-block's range over Lq) by at
+// most d, itself max(ideal step) / Ls rounded up to binary16 (by at most 2^-10 relative, or a
+// subnormal step 2^-24). Asymmetric: the range runs from lo >= min(0, minimum) - dmin to the
+// maximum, dmin = max(-min(0, minimum)) / Ls rounded up the same way. The dequantization's
+// float32 products and difference add a few u of the magnitudes (u = 2^-24).
+double bound_k_quant(std::span<const float> b, KQuantLevels lv, bool symmetric) {
+  const int subs = 256 / lv.sub;
+  const double up = 1 + 0x1p-10, u = 0x1p-24;
+  double max_neg = 0, amax = 0;
+  for (int s = 0; s < subs; ++s) {
+    const BlockRange r = range_of(b.subspan(std::size_t(s * lv.sub), std::size_t(lv.sub)));
+    max_neg = std::max(max_neg, -std::min(r.min, 0.0));
+    amax = std::max(amax, r.amax);
+  }
+  const double dmin = symmetric ? 0 : max_neg / lv.scale_levels * up + u;
+  double max_step = 0;
+  for (int s = 0; s < subs; ++s) {
+    const BlockRange r = range_of(b.subspan(std::size_t(s * lv.sub), std::size_t(lv.sub)));
+    const double range = symmetric ? r.amax : std::max(r.max, 0.0) - std::min(r.min, 0.0) + dmin;
+    max_step = std::max(max_step, range / lv.quant_levels);
+  }
+  const double d = max_step / lv.scale_levels * up + u;
+  return 1.01 * ((max_step + d) / 2 + 4 * u * (amax + 2 * dmin * lv.scale_levels));
+}
+double bound_q2_k(std::span<const float> b) { return bound_k_quant(b, {16, 3, 15}, false); }
+double bound_q3_k(std::span<const float> b) { return bound_k_quant(b, {16, 3, 31}, true); }
+double bound_q4_k(std::span<const float> b) { return bound_k_quant(b, {32, 15, 63}, false); }
+double bound_q5_k(std::span<const float> b) { return bound_k_quant(b, {32, 31, 63}, false); }
+double bound_q6_k(std::span<const float> b) { return bound_k_quant(b, {16, 31, 127}, true); }
+
 // A block function applied to a run of blocks, inlined (a call per f16 weight would cost more than
 // the conversion).
 template <void (*Block)(const float*, std::uint8_t*), std::int64_t E, std::int64_t B>
@@ -225,6 +594,24 @@ constexpr WeightFormatTraits kTable[] = {
                 2, R::int8_blocks),
     AIGC_FORMAT(q4_1, "GGUF Q4_1: blocks of 32, f16 scale and min, 32 nibbles (5 bits)", 32, 20, 4,
                 R::int8_blocks),
+    AIGC_FORMAT(q5_0, "GGUF Q5_0: blocks of 32, an f16 scale, 32 5-bit quants less 16 (5.5 bits)",
+                32, 22, 6, R::int8_blocks),
+    AIGC_FORMAT(q5_1, "GGUF Q5_1: blocks of 32, f16 scale and min, 32 5-bit quants (6 bits)", 32,
+                24, 8, R::int8_blocks),
+    AIGC_FORMAT(q2_k,
+                "GGUF Q2_K: super-blocks of 256, 16 4-bit scales and mins, 2-bit quants "
+                "(2.625 bits)",
+                256, 84, 0, R::none),
+    AIGC_FORMAT(q3_k, "GGUF Q3_K: super-blocks of 256, 16 6-bit scales, 3-bit quants (3.4375 bits)",
+                256, 110, 0, R::none),
+    AIGC_FORMAT(q4_k, "GGUF Q4_K: super-blocks of 256, 8 6-bit scales and mins, nibbles (4.5 bits)",
+                256, 144, 0, R::none),
+    AIGC_FORMAT(q5_k,
+                "GGUF Q5_K: super-blocks of 256, 8 6-bit scales and mins, 5-bit quants "
+                "(5.5 bits)",
+                256, 176, 0, R::none),
+    AIGC_FORMAT(q6_k, "GGUF Q6_K: super-blocks of 256, 16 int8 scales, 6-bit quants (6.5625 bits)",
+                256, 210, 0, R::none),
 };
 #undef AIGC_FORMAT
 
@@ -233,7 +620,7 @@ constexpr bool layouts_agree() {
   for (const WeightFormatTraits& t : kTable) {
     if (t.block_elements != block_elements(t.format) || t.block_bytes != block_bytes(t.format))
       return false;
-    if (is_block_format(t.format) && t.quants_offset != block_quants_offset(t.format)) return false;
+    if (t.quants_offset != block_quants_offset(t.format)) return false;
   }
   return std::size(kTable) == std::size(kAllWeightFormats);
 }

@@ -7,9 +7,21 @@
 //   q8_0  blocks of 32: f16 scale d, 32 int8 q                 x = d * q           (34 bytes)
 //   q4_0  blocks of 32: f16 d, 16 bytes of nibbles             x = d * (q - 8)     (18 bytes)
 //   q4_1  blocks of 32: f16 d, f16 min m, 16 bytes of nibbles  x = d * q + m       (20 bytes)
+//   q5_0  blocks of 32: f16 d, 32 fifth bits, nibbles          x = d * (q - 16)    (22 bytes)
+//   q5_1  blocks of 32: f16 d, f16 m, 32 fifth bits, nibbles   x = d * q + m       (24 bytes)
 // where element j < 16 of a 4-bit block is the low nibble of byte j and element j + 16 its
-// high one. Quantization follows ggml's reference code as the `gguf` PyPI package
-// (gguf.quants) writes it, bit for bit (tests/test_weight_format.cpp checks it on its output).
+// high one (q5_*: bit j of the fifth bits above it). The K-quants take super-blocks of 256 in
+// sub-blocks of 16 or 32 whose scales (and mins) are quantized against f16 super-scales:
+//   q2_k  16 x 16: 4-bit scale and min, 2-bit q    x = d sc q - dmin m            (84 bytes)
+//   q3_k  16 x 16: 6-bit signed scale, 3-bit q     x = d sc (q - 4)              (110 bytes)
+//   q4_k   8 x 32: 6-bit scale and min, 4-bit q    x = d sc q - dmin m           (144 bytes)
+//   q5_k   8 x 32: 6-bit scale and min, 5-bit q    x = d sc q - dmin m           (176 bytes)
+//   q6_k  16 x 16: int8 scale, 6-bit q             x = d sc (q - 32)             (210 bytes)
+// in GGUF's byte layouts (weight_format.cpp). Quantization follows ggml's reference code as the
+// `gguf` PyPI package (gguf.quants) writes it, bit for bit, and so does every dequantization
+// (tests/test_weight_format.cpp checks both on its output). gguf.quants has no K-quant
+// quantizer: ours is direct (each sub-block's scale rounded up to cover its range, no search as
+// ggml's make_qkx2_quants does), so a K-quant round trip is held to its derived bound instead.
 #include <cstdint>
 #include <span>
 #include <string>

@@ -133,7 +133,7 @@ void DecoderModel::upload_weights(const DecoderWeights& w) {
   output_ =
       stored
           ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C, config_.vocab,
-                                                 /*transposed=*/true, output_format(format_)))
+                                                 /*transposed=*/true, output_format(format_, C)))
           : upload_or_empty(backend, w.output);
   const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
@@ -233,8 +233,9 @@ DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows)
       slot->layernorm = backend_.make_kernel(LayernormShape{rows, C, config_.norm_eps});
     }
     // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
-    slot->logits = backend_.make_kernel(MatmulShape{rows, share_.vocab_rows, C, false,
-                                                    /*transpose_b=*/true, output_format(format_)});
+    slot->logits =
+        backend_.make_kernel(MatmulShape{rows, share_.vocab_rows, C, false,
+                                         /*transpose_b=*/true, output_format(format_, C)});
   }
   return *slot;
 }

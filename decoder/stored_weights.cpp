@@ -34,8 +34,12 @@ std::vector<std::uint8_t> store_projection(const std::vector<float>& w, std::int
   return quantize_rows(f, transpose(w, in, out), out, in);
 }
 
-WeightFormat output_format(WeightFormat f) {
-  return f == WeightFormat::q4_0 || f == WeightFormat::q4_1 ? WeightFormat::q8_0 : f;
+WeightFormat output_format(WeightFormat f, std::int64_t C) {
+  using F = WeightFormat;
+  if (f == F::q4_0 || f == F::q4_1) return F::q8_0;
+  if (f == F::q5_0 || f == F::q5_1 || f == F::q2_k || f == F::q3_k || f == F::q4_k || f == F::q5_k)
+    return row_fits(F::q6_k, C) ? F::q6_k : F::q8_0;
+  return f;
 }
 
 std::vector<std::uint8_t> stored_matrix(const DecoderWeights& w, const std::string& name,
@@ -81,7 +85,7 @@ DecoderWeights weights_as_stored(const DecoderWeights& w, WeightFormat f) {
     l.down = round_trip(w, name("down"), l.down, F, C, t, f);
   }
   // The output matrix is [vocab, C] in every layout.
-  s.output = round_trip(w, "output", w.output_matrix(), C, c.vocab, true, output_format(f));
+  s.output = round_trip(w, "output", w.output_matrix(), C, c.vocab, true, output_format(f, C));
   s.config.tied_output = false;
   return s;
 }

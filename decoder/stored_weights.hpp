@@ -16,10 +16,12 @@ namespace aigc {
 std::vector<std::uint8_t> store_projection(const std::vector<float>& w, std::int64_t in,
                                            std::int64_t out, bool transposed, WeightFormat f);
 
-// The format the output matrix is stored in for a model stored in `f`: q8_0 for the 4-bit
-// formats, as llama.cpp's quantizer keeps it (the logits are the most sensitive product, and
-// SmolLM2's Q4_1 file holds its tied embedding in Q8_0), `f` otherwise.
-WeightFormat output_format(WeightFormat f);
+// The format the output matrix (its rows C = n_embd weights long) is stored in for a model
+// stored in `f`, as llama.cpp's quantizer keeps it (the logits are the most sensitive product):
+// q8_0 for q4_0 and q4_1 (SmolLM2's Q4_1 file holds its tied embedding in Q8_0); q6_k for q5_*
+// and the K-quants below q6_k, or q8_0 where C is not a whole number of super-blocks of 256;
+// `f` otherwise.
+WeightFormat output_format(WeightFormat f, std::int64_t C);
 
 // One of the model's matrices (by its name in DecoderWeights::stored: "output",
 // "blk.<i>.qkv", ...) in format f: the file's bytes where the file stores it in f, else its

@@ -5,10 +5,14 @@ checked against an independent implementation, bit for bit:
 
     .venv/bin/python scripts/make_quant_fixtures.py [--out DIR]
 
-For each format (f16, bf16, q8_0, q4_0, q4_1) tests/data/quants/<format>.bin holds:
+For each format (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1) tests/data/quants/<format>.bin holds:
     uint32 n (a multiple of 32), then n float32 inputs, then the n weights as
     gguf.quants.quantize stores them, then n float32 as gguf.quants.dequantize returns them
     from those bytes.
+gguf.quants has no quantizer for the K-quants (q2_k, q3_k, q4_k, q5_k, q6_k): their files hold
+seeded random super-blocks instead (every byte random, the f16 scales drawn finite at several
+magnitudes), laid out the same way with the dequantized values as the inputs, so that only
+dequantize is held to gguf.quants bit for bit.
 The inputs are seeded random blocks at scales from 1e-6 to 1e4, plus blocks that test the
 edges: all zeros, one constant value, the largest magnitude negative, equal magnitudes of
 both signs, values on rounding ties, and (for the float formats) subnormals, overflow and
@@ -24,7 +28,24 @@ from gguf import GGMLQuantizationType as T
 from gguf import quants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FORMATS = {"f16": T.F16, "bf16": T.BF16, "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1}
+FORMATS = {"f16": T.F16, "bf16": T.BF16, "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1,
+           "q5_0": T.Q5_0, "q5_1": T.Q5_1}
+# K-quant: (type, block bytes, byte offsets of its f16 scales).
+K_QUANTS = {"q2_k": (T.Q2_K, 84, (80, 82)), "q3_k": (T.Q3_K, 110, (108,)),
+            "q4_k": (T.Q4_K, 144, (0, 2)), "q5_k": (T.Q5_K, 176, (0, 2)),
+            "q6_k": (T.Q6_K, 210, (208,))}
+
+
+def k_quant_blocks(name, count=24):
+    """Random super-blocks with finite f16 scales from 1e-6 to 1e2 (and a zero one)."""
+    _, size, scales = K_QUANTS[name]
+    rng = np.random.default_rng(20261207)
+    blocks = rng.integers(0, 256, size=(count, size), dtype=np.uint8)
+    magnitudes = np.logspace(-6, 2, count).astype(np.float16)
+    magnitudes[0] = 0
+    for at in scales:
+        blocks[:, at:at + 2] = magnitudes.reshape(-1, 1).view(np.uint8)
+    return blocks
 
 
 def inputs(name):
@@ -55,6 +76,14 @@ def inputs(name):
 
 def write(out_dir):
     os.makedirs(out_dir, exist_ok=True)
+    for name, (qtype, _, _) in K_QUANTS.items():
+        stored = k_quant_blocks(name)
+        back = quants.dequantize(stored.reshape(-1), qtype).astype(np.float32).reshape(-1)
+        with open(os.path.join(out_dir, f"{name}.bin"), "wb") as f:
+            f.write(struct.pack("<I", back.size))
+            f.write(back.tobytes())
+            f.write(stored.tobytes())
+            f.write(back.tobytes())
     for name, qtype in FORMATS.items():
         x = inputs(name)
         stored = quants.quantize(x, qtype)

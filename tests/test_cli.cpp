@@ -93,7 +93,8 @@ void check_rejected(const std::vector<std::string>& extra, const std::string& ar
   Scratch scratch;
   const std::string out = scratch.file("previous.csv");
   std::ofstream(out) << "earlier,results\n1,2\n";
-  std::vector<std::string> args{"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", out};
+  std::vector<std::string> args{"run",           "--trust-probe", "--probe-file",
+                                scratch.probe(), "--out",         out};
   args.insert(args.end(), extra.begin(), extra.end());
   const CliResult r = cli(args);
   INFO(r.err);
@@ -165,8 +166,10 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
                  "exceeds tiny's context of 64");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,layers=3"}, "--shapes",
                  "layers=3 is out of range (valid: 1..2)");
-  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=q5_0"}, "--shapes",
-                 "dtype: unknown weight format 'q5_0' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=iq2_xxs"},
+                 "--shapes",
+                 "dtype: unknown weight format 'iq2_xxs' (valid: f32, f16, bf16, q8_0, q4_0, q4_1, "
+                 "q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=q8_0,dtype=f16"},
                  "--shapes", "key 'dtype' given twice");
   check_rejected({"--workloads", "op", "--shapes", "op=matmul_q4_1,M=1,N=8,K=33,bias=0"},
@@ -213,7 +216,8 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
   rejected({"--prompt-ids", "1", "--weights", "/nonexistent/model.safetensors"}, "--weights",
            "/nonexistent/model.safetensors");
   rejected({"--prompt-ids", "1", "--dtype", "int3"}, "--dtype",
-           "unknown weight format 'int3' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
+           "unknown weight format 'int3' (valid: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, "
+           "q2_k, q3_k, q4_k, q5_k, q6_k)");
   rejected({"--prompt-ids", "1", "--dtype", "q4_1", "--backend", "onednn"}, "--dtype",
            "onednn has no matmul for q4_1 weights");
 
@@ -329,12 +333,13 @@ TEST_CASE("a batch in a decoder shape is refused by name where it cannot run") {
 }
 
 TEST_CASE("shapes with several workloads go each to the one that reads it, or are refused") {
-  check_rejected({"--workloads", "matmul,decoder", "--shapes", "cfg=tiny,prompt=8;X=1"},
-                 "--shapes", "'X=1' is a shape of none of the workloads chosen (matmul: ");
+  check_rejected({"--workloads", "matmul,decoder", "--shapes", "cfg=tiny,prompt=8;X=1"}, "--shapes",
+                 "'X=1' is a shape of none of the workloads chosen (matmul: ");
   // A tensor-parallel shape in one process: refused by name before any work.
   check_rejected({"--workloads", "collectives,decoder", "--shapes", "cfg=tiny,prompt=8,tp=2"},
-                 "--shapes", "tp=2 needs a run of 2 ranks, and this one has 1 (start it with "
-                             "mpirun -np 2)");
+                 "--shapes",
+                 "tp=2 needs a run of 2 ranks, and this one has 1 (start it with "
+                 "mpirun -np 2)");
 }
 
 TEST_CASE("generate refuses bad model files, sampling settings and prompts by name") {
@@ -394,8 +399,8 @@ TEST_CASE("an unwritable output path is refused before any work, leaving no file
   Scratch scratch;
   for (const std::string& out :
        {std::string("/nonexistent-dir/results.csv"), scratch.dir.string()}) {
-    const CliResult r =
-        cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", out, "--preset", "smoke"});
+    const CliResult r = cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", out,
+                             "--preset", "smoke"});
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --out"));
@@ -409,10 +414,8 @@ TEST_CASE("an unknown command or no command prints the usage and exits 2") {
   CHECK(cli({}).status == 2);
   const CliResult r = cli({"frobnicate"});
   CHECK(r.status == 2);
-  CHECK_THAT(
-      r.err,
-      Catch::Contains(
-          "unknown command 'frobnicate' (valid: list, probe, run, generate, model, schema, machine)"));
+  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate' (valid: list, probe, run, "
+                                    "generate, model, schema, machine)"));
   CHECK(cli({"--help"}).status == 0);
 }
 
@@ -623,9 +626,9 @@ TEST_CASE("a row faster than its roofline is flagged in its column and warned ab
   const std::string probe = scratch.file("low.json");
   std::ofstream(probe) << probe_to_json(low);
   const std::string out = scratch.file("above.csv");
-  const CliResult r =
-      cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes", "M=8,N=8,K=8",
-           "--repetitions", "1", "--min-time", "0.001", "--trust-probe", "--probe-file", probe, "--out", out});
+  const CliResult r = cli({"run", "--workloads", "matmul", "--backends", "simd", "--shapes",
+                           "M=8,N=8,K=8", "--repetitions", "1", "--min-time", "0.001",
+                           "--trust-probe", "--probe-file", probe, "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);  // the measurements stand; the ceiling is what is wrong
   CHECK_THAT(r.err, Catch::Contains("warning: 1 row(s) ran faster than their roofline") &&
@@ -656,8 +659,9 @@ TEST_CASE(
     "the driver skips the scalar attention whose score tensor would not fit, naming the size") {
   Scratch scratch;
   const std::string out = scratch.file("huge.csv");
-  const CliResult r = cli({"run", "--workloads", "attention", "--backends", "scalar", "--shapes",
-                           "B=8,H=16,S=8192,D=1", "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
+  const CliResult r =
+      cli({"run", "--workloads", "attention", "--backends", "scalar", "--shapes",
+           "B=8,H=16,S=8192,D=1", "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK_THAT(r.out,
@@ -713,9 +717,10 @@ TEST_CASE("every command answers --help, and machine prints the hardware id") {
 TEST_CASE("a backend that lacks an op is a skipped row saying so, decided before any work") {
   Scratch scratch;
   const std::string out = scratch.file("ops.csv");
-  const CliResult r = cli({"run", "--workloads", "op", "--shapes", "op=rmsnorm,rows=2,dim=8",
-                           "--backends", "scalar,onednn", "--threads", "1", "--repetitions", "2",
-                           "--min-time", "0.001", "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
+  const CliResult r =
+      cli({"run", "--workloads", "op", "--shapes", "op=rmsnorm,rows=2,dim=8", "--backends",
+           "scalar,onednn", "--threads", "1", "--repetitions", "2", "--min-time", "0.001",
+           "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   const std::string csv = read(out);
@@ -726,7 +731,8 @@ TEST_CASE("a backend that lacks an op is a skipped row saying so, decided before
 TEST_CASE("an option missing its value is named, not the word after it") {
   check_rejected({"--repetitions"}, "--repetitions", "needs a value");
   Scratch scratch;
-  const CliResult r = cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", "--repetitions", "1"});
+  const CliResult r =
+      cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", "--repetitions", "1"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::StartsWith("aigcbench: error: --out: needs a value") &&
                         Catch::Contains("'--repetitions'"));
@@ -737,7 +743,8 @@ TEST_CASE("an output, weights or probe file that is not a regular file is refuse
   Scratch scratch;
   const std::string fifo = scratch.file("fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
-  CliResult r = cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", "/dev/null"});
+  CliResult r =
+      cli({"run", "--trust-probe", "--probe-file", scratch.probe(), "--out", "/dev/null"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err,
              Catch::StartsWith("aigcbench: error: --out: '/dev/null' is not a regular file"));
@@ -792,10 +799,11 @@ TEST_CASE("a run pinned to a narrower SIMD target keeps its own probe cache besi
   Scratch scratch;
   const std::string before = read(scratch.probe());
   const std::string pinned = targets[1];
-  const CliResult r =
-      cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends", "simd",
-           "--threads", "1", "--simd-target", pinned, "--repetitions", "2", "--min-time", "0.001",
-           "--trust-probe", "--probe-file", scratch.probe(), "--out", scratch.file("r.csv")});
+  const CliResult r = cli(
+      {"run",   "--workloads",        "matmul", "--shapes",      "M=8,N=8,K=8",  "--backends",
+       "simd",  "--threads",          "1",      "--simd-target", pinned,         "--repetitions",
+       "2",     "--min-time",         "0.001",  "--trust-probe", "--probe-file", scratch.probe(),
+       "--out", scratch.file("r.csv")});
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(read(scratch.probe()) == before);  // the best target's cache untouched
@@ -878,7 +886,8 @@ TEST_CASE("decoder shape errors quote the shape as typed, and --reprobe=0 means 
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,foo=1"}, "--shapes",
                  "'cfg=tiny,prompt=8,foo=1': unknown key 'foo' (valid: cfg, prompt");
   Scratch scratch;
-  const CliResult r = cli({"probe", "--reprobe=0", "--trust-probe", "--probe-file", scratch.probe()});
+  const CliResult r =
+      cli({"probe", "--reprobe=0", "--trust-probe", "--probe-file", scratch.probe()});
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("measured 2026-01-01T00:00:00Z"));  // the cache, not a probe
 }

@@ -16,6 +16,13 @@ inline std::string test_data_dir() {
   return moved != nullptr && *moved != '\0' ? moved : AIGC_TEST_DATA_DIR;
 }
 
+// The real model files scripts/fetch_models.py assembles (scripts/setup.sh runs it), or
+// AIGC_MODELS_DIR.
+inline std::string models_dir() {
+  const char* moved = std::getenv("AIGC_MODELS_DIR");
+  return moved != nullptr && *moved != '\0' ? moved : AIGC_DEFAULT_MODELS_DIR;
+}
+
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;

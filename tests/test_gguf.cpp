@@ -7,17 +7,20 @@
 
 #include <unistd.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/errors.hpp"
 #include "core/gguf.hpp"
+#include "core/weight_format.hpp"
 #include "decoder/known_models.hpp"
 #include "tests/test_data.hpp"
 
@@ -223,8 +226,10 @@ TEST_CASE("gguf: forged sizes and broken headers are refused before anything is 
   }
   {
     std::string b = write({}, {{"t", {{8}, GgmlType::f32, f32x8}}});
-    poke<std::uint32_t>(b, 24 + 8 + 1 + 4 + 8, 12);  // the tensor type: Q5_K
-    refused(b, "tensor 't': tensor type 12 is not one this reader takes");
+    poke<std::uint32_t>(b, 24 + 8 + 1 + 4 + 8, 16);  // the tensor type: IQ2_XXS
+    refused(b,
+            "tensor 't': tensor type 16 (IQ2_XXS) is not one this reader takes (F32, F16, "
+            "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, BF16)");
   }
   {
     std::string b = write({}, {{"t", {{8}, GgmlType::f32, f32x8}}});
@@ -266,4 +271,47 @@ TEST_CASE("gguf: forged sizes and broken headers are refused before anything is 
   CHECK_THROWS_WITH(GgufFile("/nonexistent/model.gguf"),
                     Catch::Contains("/nonexistent/model.gguf"));
   CHECK_THROWS_WITH(GgufFile("/tmp"), Catch::Contains("not a regular file"));
+}
+
+// The Q4_K_M files people run (gemma-3-270m, Qwen2.5-Coder-0.5B: scripts/fetch_models.py), against
+// the gguf package's reader and dequantizers on the same files (scripts/make_real_gguf_fixtures.py
+// wrote tests/data/gguf/real_files.json): every tensor's type, and the smallest tensor of each
+// quantized type dequantized bit for bit.
+TEST_CASE("the real Q4_K_M files read with gguf's tensor types and dequantize bit for bit") {
+  const nlohmann::json expected =
+      nlohmann::json::parse(slurp(test_data_dir() + "/gguf/real_files.json"));
+  for (const auto& [file, want] : expected.items()) {
+    const std::string path = models_dir() + "/" + file;
+    if (!std::filesystem::exists(path)) {
+      WARN("test skipped: " << path
+                            << " not found (scripts/setup.sh assembles it with "
+                               "scripts/fetch_models.py from its PyPI packages)");
+      continue;
+    }
+    INFO(file);
+    const GgufFile g(path);
+    CHECK(g.get_string("general.architecture") == want.at("architecture").get<std::string>());
+    CHECK(g.tensors().size() == want.at("tensors").get<std::size_t>());
+    std::map<std::string, int> types;
+    for (const GgufTensor& t : g.tensors()) ++types[ggml_type_name(t.type)];
+    CHECK(types == want.at("types").get<std::map<std::string, int>>());
+    for (const auto& check : want.at("dequantized")) {
+      const std::string name = check.at("tensor");
+      INFO(name << " (" << check.at("type").get<std::string>() << ")");
+      const GgufTensor& t = g.tensor(name);
+      REQUIRE(t.elements() == check.at("elements").get<std::int64_t>());
+      const std::vector<std::uint8_t> raw = g.read_raw(name);
+      std::vector<float> values(static_cast<std::size_t>(t.elements()));
+      dequantize(weight_format_of(t.type), raw.data(), t.elements(), values.data());
+      std::vector<std::uint32_t> first;
+      std::uint64_t sum = 0;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto bits = std::bit_cast<std::uint32_t>(values[i]);
+        if (i < 64) first.push_back(bits);
+        sum += bits;
+      }
+      CHECK(first == check.at("first_bits").get<std::vector<std::uint32_t>>());
+      CHECK(sum == check.at("bits_sum").get<std::uint64_t>());
+    }
+  }
 }

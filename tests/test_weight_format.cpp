@@ -46,6 +46,9 @@ Fixture read_fixture(WeightFormat f) {
 
 }  // namespace
 
+// gguf.quants has no K-quant quantizer: their fixtures are seeded random super-blocks (finite
+// scales) and what gguf.quants dequantizes them to, and only dequantize is held to it; our own
+// quantizer's round trip is held to the format's error bound below.
 TEST_CASE("quantize and dequantize match gguf.quants bit for bit in every format") {
   for (const WeightFormat f : kAllWeightFormats) {
     if (f == WeightFormat::f32) continue;
@@ -53,7 +56,11 @@ TEST_CASE("quantize and dequantize match gguf.quants bit for bit in every format
     const Fixture fx = read_fixture(f);
     const auto n = static_cast<std::int64_t>(fx.input.size());
     std::vector<std::uint8_t> stored(fx.stored.size(), 0xAB);
-    quantize(f, fx.input.data(), n, stored.data());
+    if (is_k_quant(f)) {
+      stored = fx.stored;  // no gguf quantizer to match (above)
+    } else {
+      quantize(f, fx.input.data(), n, stored.data());
+    }
     std::size_t first_diff = stored.size();
     for (std::size_t i = 0; i < stored.size(); ++i) {
       if (stored[i] != fx.stored[i]) {
@@ -84,8 +91,10 @@ TEST_CASE("the SIMD dequantize (the prefill's unpacking) is the scalar one bit f
       const Fixture fx = read_fixture(f);
       // From the start and from a block in (as the GEMM's K blocks do), odd lengths where the
       // format allows.
-      for (const std::int64_t from : {std::int64_t(0), std::int64_t(64)}) {
-        const std::int64_t n = std::int64_t(fx.input.size()) - from - (is_block_format(f) ? 32 : 7);
+      const std::int64_t block = block_elements(f);
+      for (const std::int64_t from : {std::int64_t(0), 2 * std::max<std::int64_t>(block, 32)}) {
+        const std::int64_t n =
+            std::int64_t(fx.input.size()) - from - (is_block_format(f) ? block : 7);
         const std::uint8_t* p = fx.stored.data() + from / block_elements(f) * block_bytes(f);
         std::vector<float> simd_out(static_cast<std::size_t>(n), std::nanf(""));
         std::vector<float> plain(static_cast<std::size_t>(n));
@@ -134,15 +143,26 @@ TEST_CASE("a quantize-dequantize round trip stays within each format's error bou
 
 TEST_CASE("weight formats: names, sizes and refusals") {
   CHECK(parse_weight_format("q4_1", "dtype") == WeightFormat::q4_1);
-  CHECK_THROWS_WITH(
-      parse_weight_format("q5_0", "dtype"),
-      "dtype: unknown weight format 'q5_0' (valid: f32, f16, bf16, q8_0, q4_0, q4_1)");
+  CHECK(parse_weight_format("q4_k", "dtype") == WeightFormat::q4_k);
+  CHECK_THROWS_WITH(parse_weight_format("iq2_xxs", "dtype"),
+                    "dtype: unknown weight format 'iq2_xxs' (valid: f32, f16, bf16, q8_0, q4_0, "
+                    "q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k)");
   CHECK(row_bytes(WeightFormat::f32, 7) == 28);
   CHECK(row_bytes(WeightFormat::bf16, 7) == 14);
   CHECK(row_bytes(WeightFormat::q8_0, 64) == 68);
   CHECK(row_bytes(WeightFormat::q4_0, 64) == 36);
   CHECK(row_bytes(WeightFormat::q4_1, 96) == 60);
   CHECK(bytes_per_weight(WeightFormat::q4_1) == 0.625);
+  CHECK(row_bytes(WeightFormat::q5_0, 64) == 44);
+  CHECK(row_bytes(WeightFormat::q5_1, 64) == 48);
+  CHECK(row_bytes(WeightFormat::q4_k, 512) == 288);
+  CHECK(row_bytes(WeightFormat::q6_k, 256) == 210);
+  CHECK(bytes_per_weight(WeightFormat::q4_k) == 4.5 / 8);
+  CHECK(bytes_per_weight(WeightFormat::q2_k) == 2.625 / 8);
+  // SmolLM2's width (576) is not a whole number of K-quant super-blocks.
+  CHECK_THROWS_WITH(row_bytes(WeightFormat::q4_k, 576, "K"),
+                    "K: 576 is not a multiple of 256: q4_k weights come in blocks of 256 along a "
+                    "row (GGUF's layout, unpadded)");
   // K not a whole number of blocks is refused by name (GGUF does not pad a row).
   CHECK_THROWS_AS(row_bytes(WeightFormat::q4_0, 33, "K"), InvalidArgument);
   CHECK_THROWS_WITH(row_bytes(WeightFormat::q8_0, 100, "K"),
@@ -156,12 +176,14 @@ TEST_CASE("a NaN weight or scale in any stored format reaches the matmul's outpu
   // B [N=5, K=64]: row 2 gets a NaN (a weight of a float format, the scale of its first block
   // otherwise); every output of column 2 must be NaN, the rest finite, on every backend that
   // takes the format, every SIMD target, the matrix-vector (M = 1) and GEMM (M = 9) paths.
-  constexpr std::int64_t N = 5, K = 64;
-  std::vector<float> b(N * K);
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = std::sin(0.37f * float(i));
+  // K = 64, or one super-block of a K-quant (whose f16 scale sits where its layout puts it).
+  constexpr std::int64_t N = 5;
   for (const std::string& target : simd::available_targets()) {
     simd::force_target(target);
     for (const WeightFormat f : kAllWeightFormats) {
+      const std::int64_t K = is_k_quant(f) ? 256 : 64;
+      std::vector<float> b(std::size_t(N * K));
+      for (std::size_t i = 0; i < b.size(); ++i) b[i] = std::sin(0.37f * float(i));
       std::vector<std::uint8_t> stored = quantize_rows(f, b, N, K);
       std::uint8_t* row2 = stored.data() + 2 * row_bytes(f, K);
       if (f == WeightFormat::f32) {
@@ -169,7 +191,12 @@ TEST_CASE("a NaN weight or scale in any stored format reaches the matmul's outpu
         std::memcpy(row2 + 4 * 7, &nan, 4);
       } else {
         const std::uint16_t nan16 = f == WeightFormat::bf16 ? 0x7fc0 : 0x7e00;
-        std::memcpy(row2 + (is_block_format(f) ? 0 : 2 * 7), &nan16, 2);
+        const std::int64_t scale_at = f == WeightFormat::q2_k   ? 80
+                                      : f == WeightFormat::q3_k ? 108
+                                      : f == WeightFormat::q6_k ? 208
+                                      : is_block_format(f)      ? 0
+                                                                : 2 * 7;
+        std::memcpy(row2 + scale_at, &nan16, 2);
       }
       for (const char* name : {"scalar", "simd", "openmp", "onednn"}) {
         auto backend = make_backend(name);
@@ -217,5 +244,6 @@ TEST_CASE("the format table has one row per format, its names parse back, its la
             t.error_bound(std::span<const float>(x).subspan(i / t.block_elements * t.block_elements,
                                                             t.block_elements)));
   }
-  CHECK(weight_format_names() == "f32, f16, bf16, q8_0, q4_0, q4_1");
+  CHECK(weight_format_names() ==
+        "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k");
 }

@@ -160,9 +160,12 @@ void launch_matmul_stored(MatmulVariant variant, const GemmArgs& g, const Stored
     case WeightFormat::q4_1:
       return launch_for<WeightFormat::q4_1>(variant, g, b, workspace, stream);
     case WeightFormat::f32:
+      throw std::invalid_argument("stored matmul: f32 weights take launch_matmul");
+    default:
       break;
   }
-  throw std::invalid_argument("stored matmul: f32 weights take launch_matmul");
+  // The cuda descriptor lists the formats above (kernels/cuda/descriptors.cpp).
+  throw std::invalid_argument("stored matmul: no CUDA kernel for this weight format yet");
 }
 
 }  // namespace aigc::cuda

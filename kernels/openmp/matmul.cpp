@@ -61,7 +61,8 @@ class OpenmpMatmul final : public MatmulKernel {
     std::int64_t lda = shape().K;
     // A block format's activations are rounded once here for every tile (each would round its
     // rows again); a decode step's few rows are quantized by gemv_int8 itself.
-    const bool round_once = is_block_format(shape().b_format) && shape().M > simd::kGemvMaxRows;
+    const bool round_once =
+        simd::is_int8_activation_format(shape().b_format) && shape().M > simd::kGemvMaxRows;
     if (round_once) {
       rounded_a_.resize(static_cast<std::size_t>(shape().M * shape().K));
 #pragma omp parallel for num_threads(threads_) schedule(static)

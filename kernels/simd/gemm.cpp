@@ -479,7 +479,7 @@ void gemm(const GemmView& view) {
     }
     return;
   }
-  if (is_block_format(view.b_format)) {
+  if (is_int8_activation_format(view.b_format)) {
     // The block formats multiply activations rounded to int8 per block of 32, the rounding
     // llama.cpp's q8_0 activations make: on int8 dot products (gemv_int8) for a decode's few
     // rows where the CPU has them, else rounded here, to the same values, before fp32 products

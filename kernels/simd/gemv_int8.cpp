@@ -18,8 +18,8 @@
 // cases' check (workloads/matmul.cpp) use exactly this.
 #include "kernels/simd/gemv_int8.hpp"
 
-#include <immintrin.h>
 #include <cpuid.h>
+#include <immintrin.h>
 
 #include <cmath>
 #include <cstring>
@@ -116,7 +116,8 @@ AIGC_INT8_TARGET __m512 pair_halves(const std::uint8_t* pa, const std::uint8_t* 
 // products by lane.
 template <WeightFormat F>
 AIGC_INT8_TARGET __m512i pair_dot(const std::uint8_t* p, __m512i xv, __m512i init) {
-  constexpr std::size_t kBytes = std::size_t(block_bytes(F)), kQs = std::size_t(block_quants_offset(F));
+  constexpr std::size_t kBytes = std::size_t(block_bytes(F)),
+                        kQs = std::size_t(block_quants_offset(F));
   if constexpr (F == WeightFormat::q8_0) {
     const __m512i w = _mm512_inserti64x4(
         _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs))),
@@ -234,9 +235,10 @@ AIGC_INT8_TARGET void round_block(const float* x, float* out) {
     amax = std::numeric_limits<float>::quiet_NaN();
   const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
   const __m512 dv = _mm512_set1_ps(d), idv = _mm512_set1_ps(id);
-  _mm512_storeu_ps(out, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v0, idv)))));
-  _mm512_storeu_ps(out + 16,
-                   _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v1, idv)))));
+  _mm512_storeu_ps(
+      out, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v0, idv)))));
+  _mm512_storeu_ps(
+      out + 16, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v1, idv)))));
 }
 
 }  // namespace
@@ -259,8 +261,8 @@ bool has_int8_dot() {
   return has;
 }
 
-void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k,
-                               std::int64_t lda, float* out) {
+void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k, std::int64_t lda,
+                               float* out) {
   const bool vectors = has_int8_dot();
   for (std::int64_t i = 0; i < rows; ++i) {
     if (!vectors) {
@@ -273,6 +275,10 @@ void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k
 
 std::vector<WeightFormat> int8_activation_formats() {
   return {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1};
+}
+
+bool is_int8_activation_format(WeightFormat f) {
+  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
 }
 
 void gemv_int8(const GemmView& g) {

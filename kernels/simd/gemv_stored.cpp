@@ -16,6 +16,7 @@
 
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "core/float16.hpp"
 #include "kernels/simd/gemm.hpp"
@@ -348,7 +349,42 @@ void DequantizeRowFormat(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HW
   }
 }
 
-// fn(std::integral_constant<WeightFormat, F>) for the stored format f (not f32).
+// The formats with vector kernels above. The others (q5_0, q5_1, the K-quants) are unpacked a
+// row at a time by the format table's dequantize and multiplied in fp32 (GemvStoredGeneric):
+// correct on the stored bytes, not yet fast.
+bool HasVectorKernel(WeightFormat f) {
+  return f == WeightFormat::f16 || f == WeightFormat::bf16 || f == WeightFormat::q8_0 ||
+         f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
+}
+
+float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT w, size_t n) {
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  VF s0 = hn::Zero(d), s1 = hn::Zero(d);
+  size_t k = 0;
+  for (; k + 2 * L <= n; k += 2 * L) {
+    s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, w + k), s0);
+    s1 = hn::MulAdd(hn::LoadU(d, a + k + L), hn::LoadU(d, w + k + L), s1);
+  }
+  for (; k + L <= n; k += L) s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, w + k), s0);
+  float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
+  for (; k < n; ++k) sum += a[k] * w[k];
+  return sum;
+}
+
+void GemvStoredGeneric(const GemmView& g) {
+  thread_local std::vector<float> w;
+  w.resize(static_cast<size_t>(g.k));
+  for (std::int64_t j = 0; j < g.n; ++j) {
+    dequantize(g.b_format, g.b_stored + j * g.ldb_bytes, g.k, w.data());
+    for (std::int64_t m = 0; m < g.m; ++m) {
+      const float bias = g.bias != nullptr ? g.bias[j] : 0.0f;
+      g.c[m * g.ldc + j] = bias + DotF32(g.a + m * g.lda, w.data(), static_cast<size_t>(g.k));
+    }
+  }
+}
+
+// fn(std::integral_constant<WeightFormat, F>) for the stored format f (one of HasVectorKernel's).
 template <typename Fn>
 HWY_INLINE void WithStoredFormat(WeightFormat f, Fn&& fn) {
   using WF = WeightFormat;
@@ -363,19 +399,20 @@ HWY_INLINE void WithStoredFormat(WeightFormat f, Fn&& fn) {
       return fn(std::integral_constant<WF, WF::q4_0>());
     case WF::q4_1:
       return fn(std::integral_constant<WF, WF::q4_1>());
-    case WF::f32:
+    default:
       break;
   }
 }
 
 void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* out) {
-  if (f == WeightFormat::f32) return dequantize(f, p, std::int64_t(n), out);
+  if (!HasVectorKernel(f)) return dequantize(f, p, std::int64_t(n), out);
   WithStoredFormat(f, [&](auto format) { DequantizeRowFormat<format.value>(p, n, out); });
 }
 
 bool Avx512TargetImpl() { return HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3; }
 
 void GemvStoredImpl(const GemmView& g) {
+  if (!HasVectorKernel(g.b_format)) return GemvStoredGeneric(g);
   WithStoredFormat(g.b_format, [&](auto format) { GemvStoredFormat<format.value>(g); });
 }
 

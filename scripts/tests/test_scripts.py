@@ -305,6 +305,26 @@ class Gpt2GgufTest(unittest.TestCase):
                 self.assertIn(says, r.stderr)
 
 
+class RealGgufFixturesTest(unittest.TestCase):
+    """tests/data/gguf/real_files.json is what the gguf package reads and dequantizes from the
+    real Q4_K_M files today (skipped where scripts/fetch_models.py has not assembled them)."""
+
+    def test_the_committed_real_file_fixture_is_gguf_output(self):
+        models = os.path.join(os.path.dirname(SCRIPTS), ".venv", "models")
+        needed = ["gemma-3-270m-q4_k_m.gguf", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"]
+        missing = [n for n in needed if not os.path.exists(os.path.join(models, n))]
+        if missing:
+            self.skipTest(f"not assembled: {', '.join(missing)}")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "real_files.json")
+            done = run_script("make_real_gguf_fixtures.py", "--out", out)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            committed = os.path.join(os.path.dirname(SCRIPTS), "tests", "data", "gguf",
+                                     "real_files.json")
+            with open(out) as a, open(committed) as b:
+                self.assertEqual(json.load(a), json.load(b))
+
+
 class QuantFixturesTest(unittest.TestCase):
     """The committed weight-format fixtures (tests/data/quants) are what the pinned `gguf`
     package's quantizers write today, so the C++ test that reads them checks our quantizers
@@ -316,7 +336,9 @@ class QuantFixturesTest(unittest.TestCase):
             self.assertEqual(done.returncode, 0, done.stderr)
             committed = os.path.join(os.path.dirname(SCRIPTS), "tests", "data", "quants")
             names = sorted(os.listdir(tmp))
-            self.assertEqual(names, ["bf16.bin", "f16.bin", "q4_0.bin", "q4_1.bin", "q8_0.bin"])
+            self.assertEqual(names, ["bf16.bin", "f16.bin", "q2_k.bin", "q3_k.bin", "q4_0.bin",
+                                     "q4_1.bin", "q4_k.bin", "q5_0.bin", "q5_1.bin", "q5_k.bin",
+                                     "q6_k.bin", "q8_0.bin"])
             for name in names:
                 with open(os.path.join(tmp, name), "rb") as a, \
                         open(os.path.join(committed, name), "rb") as b:

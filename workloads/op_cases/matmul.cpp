@@ -1,6 +1,8 @@
 // Matmul and attention as op cases: the sweep runs them with guard regions and every SIMD
 // target; their own workloads (workloads/matmul, workloads/attention) keep the large shapes.
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/errors.hpp"
@@ -54,13 +56,15 @@ class MatmulCase final : public OpCase {
   // allows it (f16, bf16).
   std::vector<OpVars> test_shapes() const override {
     if (stored()) {
+      // K in blocks of 32 (a K-quant's super-blocks of 256), plus one where the format allows.
       const std::int64_t odd = is_block_format(format_) ? 0 : 1;
-      return {{{"M", 1}, {"N", 1}, {"K", 32 + odd}, {"bias", 0}},
-              {{"M", 3}, {"N", 70}, {"K", 128 + odd}, {"bias", 1}},
-              {{"M", 1}, {"N", 9}, {"K", 800 + odd}, {"bias", 1}},
-              {{"M", 17}, {"N", 33}, {"K", 96 + odd}, {"bias", 1}},
-              {{"M", 40}, {"N", 9}, {"K", 800 + odd}, {"bias", 0}},
-              {{"M", 9}, {"N", 13}, {"K", 1600 + odd}, {"bias", 1}}};
+      const std::int64_t blk = std::max<std::int64_t>(32, block_elements(format_));
+      return {{{"M", 1}, {"N", 1}, {"K", blk + odd}, {"bias", 0}},
+              {{"M", 3}, {"N", 70}, {"K", std::max<std::int64_t>(128, blk) + odd}, {"bias", 1}},
+              {{"M", 1}, {"N", 9}, {"K", 25 * blk + odd}, {"bias", 1}},
+              {{"M", 17}, {"N", 33}, {"K", 3 * blk + odd}, {"bias", 1}},
+              {{"M", 40}, {"N", 9}, {"K", 25 * blk + odd}, {"bias", 0}},
+              {{"M", 9}, {"N", 13}, {"K", 50 * blk + odd}, {"bias", 1}}};
     }
     return {{{"M", 1}, {"N", 1}, {"K", 1}, {"bias", 0}, {"tb", 0}},
             {{"M", 17}, {"N", 33}, {"K", 65}, {"bias", 1}, {"tb", 0}},
