@@ -41,18 +41,30 @@ constexpr std::size_t kPrefetchBytes = 8192;
 // A's row quantized for one format. Blocks go in pairs (one zmm of int8 activations per pair);
 // an odd last block is kept in natural order and summed in scalar integers.
 //   q8_0: a pair is block A's 32 bytes then block B's: dot-product lanes 0-7 are A's, 8-15 B's.
-//   q4_0/q4_1: A 0-15, B 0-15, A 16-31, B 16-31, the order in which a pair's nibbles unpack
-//   (low nibbles of A's 16 bytes, of B's, then the high ones): lanes A x4, B x4, A x4, B x4.
+//   q4_0/q4_1 (and q5_0/q5_1, whose fifth bits join the nibbles): A 0-15, B 0-15, A 16-31,
+//   B 16-31, the order in which a pair's nibbles unpack (low nibbles of A's 16 bytes, of B's,
+//   then the high ones): lanes A x4, B x4, A x4, B x4.
 struct QuantizedRow {
-  std::vector<std::int8_t> x;                  // K values
-  std::vector<float> scale;                    // per block: d
-  std::vector<std::int32_t> sum;               // per block: sum of p (q4_0's -8, q4_1's min)
-  std::vector<float> lane_scale;               // per pair, 16 lanes: the lane's block's d
-  std::vector<std::int32_t> minus_eight_sums;  // q4_0, per pair: -8 * (the lane's 4 p)
-  std::vector<float> lane_sums;                // q4_1, per pair: d * (the lane's 4 p)
+  std::vector<std::int8_t> x;                   // K values
+  std::vector<float> scale;                     // per block: d
+  std::vector<std::int32_t> sum;                // per block: sum of p (q4_1's and q5_1's min)
+  std::vector<float> lane_scale;                // per pair, 16 lanes: the lane's block's d
+  std::vector<std::int32_t> minus_offset_sums;  // q4_0, q5_0: -8 or -16 * (the lane's 4 p)
+  std::vector<float> lane_sums;                 // q4_1, q5_1: d * (the lane's 4 p)
 };
 
+// The nibble-packed formats (every one but q8_0), and the offset their quants are stored with
+// (q4_0: q - 8, q5_0: q - 16; the formats with a min have none).
 constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0; }
+constexpr int quant_offset(WeightFormat f) {
+  return f == WeightFormat::q4_0 ? 8 : f == WeightFormat::q5_0 ? 16 : 0;
+}
+constexpr bool has_min(WeightFormat f) {
+  return f == WeightFormat::q4_1 || f == WeightFormat::q5_1;
+}
+constexpr bool has_fifth_bit(WeightFormat f) {
+  return f == WeightFormat::q5_0 || f == WeightFormat::q5_1;
+}
 
 AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f, QuantizedRow& q) {
   const std::size_t blocks = K / 32, pairs = blocks / 2;
@@ -81,19 +93,20 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
     _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm512_cvtepi32_epi8(p1));
   }
   q.lane_scale.resize(16 * pairs);
-  q.minus_eight_sums.resize(f == WeightFormat::q4_0 ? 16 * pairs : 0);
-  q.lane_sums.resize(f == WeightFormat::q4_1 ? 16 * pairs : 0);
+  q.minus_offset_sums.resize(quant_offset(f) != 0 ? 16 * pairs : 0);
+  q.lane_sums.resize(has_min(f) ? 16 * pairs : 0);
   const __mmask16 b_lanes = is_four_bit(f) ? 0xF0F0 : 0xFF00;
   for (std::size_t i = 0; i < pairs; ++i) {
     const __m512 d = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(q.scale[2 * i]),
                                           _mm512_set1_ps(q.scale[2 * i + 1]));
     _mm512_storeu_ps(q.lane_scale.data() + 16 * i, d);
     const __m512i xv = _mm512_loadu_si512(q.x.data() + 64 * i);
-    if (f == WeightFormat::q4_0) {
-      const __m512i eights = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), xv);
-      _mm512_storeu_si512(q.minus_eight_sums.data() + 16 * i,
-                          _mm512_sub_epi32(_mm512_setzero_si512(), eights));
-    } else if (f == WeightFormat::q4_1) {
+    if (quant_offset(f) != 0) {
+      const __m512i offsets = _mm512_dpbusd_epi32(
+          _mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(quant_offset(f))), xv);
+      _mm512_storeu_si512(q.minus_offset_sums.data() + 16 * i,
+                          _mm512_sub_epi32(_mm512_setzero_si512(), offsets));
+    } else if (has_min(f)) {
       const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), xv);
       _mm512_storeu_ps(q.lane_sums.data() + 16 * i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sums)));
     }
@@ -134,7 +147,17 @@ AIGC_INT8_TARGET __m512i pair_dot(const std::uint8_t* p, __m512i xv, __m512i ini
     const __m256i nibble = _mm256_set1_epi8(15);
     const __m256i low = _mm256_and_si256(bytes, nibble);
     const __m256i high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
-    const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+    __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+    if constexpr (has_fifth_bit(F)) {
+      // Bit j of a block's 32 fifth bits (little-endian, after its scale and min) is element
+      // j's: bytes 0-15 of w are A's elements 0-15, 16-31 B's, 32-47 A's 16-31, 48-63 B's.
+      std::uint32_t a = 0, b = 0;
+      std::memcpy(&a, p + kQs - 4, 4);
+      std::memcpy(&b, p + kBytes + kQs - 4, 4);
+      const __mmask64 fifth = std::uint64_t(a & 0xffffu) | std::uint64_t(b & 0xffffu) << 16 |
+                              std::uint64_t(a >> 16) << 32 | std::uint64_t(b >> 16) << 48;
+      w = _mm512_mask_blend_epi8(fifth, w, _mm512_or_si512(w, _mm512_set1_epi8(16)));
+    }
     return _mm512_dpbusd_epi32(init, w, xv);
   }
 }
@@ -150,15 +173,18 @@ __attribute__((noinline)) float last_block(const std::uint8_t* p, const Quantize
   if constexpr (F == WeightFormat::q8_0) {
     for (std::size_t k = 0; k < 32; ++k) dot += static_cast<std::int8_t>(p[2 + k]) * x[k];
   } else {
-    const std::int32_t offset = F == WeightFormat::q4_0 ? 8 : 0;
+    const std::int32_t offset = quant_offset(F);
+    std::uint32_t fifth = 0;
+    if constexpr (has_fifth_bit(F)) std::memcpy(&fifth, p + block_quants_offset(F) - 4, 4);
     for (std::size_t i = 0; i < 16; ++i) {
       const std::uint8_t byte = p[std::size_t(block_quants_offset(F)) + i];
-      dot += ((byte & 15) - offset) * x[i] + ((byte >> 4) - offset) * x[16 + i];
+      const std::int32_t lo = (byte & 15) | std::int32_t((fifth >> i) & 1u) << 4;
+      const std::int32_t hi = (byte >> 4) | std::int32_t((fifth >> (16 + i)) & 1u) << 4;
+      dot += (lo - offset) * x[i] + (hi - offset) * x[16 + i];
     }
   }
   float t = (half_at(p) * q.scale[b]) * static_cast<float>(dot);
-  if constexpr (F == WeightFormat::q4_1)
-    t += half_at(p + 2) * (q.scale[b] * static_cast<float>(q.sum[b]));
+  if constexpr (has_min(F)) t += half_at(p + 2) * (q.scale[b] * static_cast<float>(q.sum[b]));
   return t;
 }
 
@@ -175,8 +201,8 @@ AIGC_INT8_TARGET void dot_rows(const QuantizedRow& q, const std::uint8_t* const*
     const __m512i xv = _mm512_loadu_si512(q.x.data() + 64 * i);
     const __m512 lane_scale = _mm512_loadu_ps(q.lane_scale.data() + 16 * i);
     __m512i init = _mm512_setzero_si512();
-    if constexpr (F == WeightFormat::q4_0)
-      init = _mm512_loadu_si512(q.minus_eight_sums.data() + 16 * i);
+    if constexpr (quant_offset(F) != 0)
+      init = _mm512_loadu_si512(q.minus_offset_sums.data() + 16 * i);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = rows[r] + at;
@@ -186,7 +212,7 @@ AIGC_INT8_TARGET void dot_rows(const QuantizedRow& q, const std::uint8_t* const*
       const __m512i dot = pair_dot<F>(p, xv, init);
       const __m512 scale = _mm512_mul_ps(pair_halves<F>(p, p + kBytes), lane_scale);
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[r]);
-      if constexpr (F == WeightFormat::q4_1) {
+      if constexpr (has_min(F)) {
         acc[r] = _mm512_fmadd_ps(pair_halves<F>(p + 2, p + kBytes + 2),
                                  _mm512_loadu_ps(q.lane_sums.data() + 16 * i), acc[r]);
       }
@@ -274,11 +300,13 @@ void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k
 }
 
 std::vector<WeightFormat> int8_activation_formats() {
-  return {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1};
+  return {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0,
+          WeightFormat::q5_1};
 }
 
 bool is_int8_activation_format(WeightFormat f) {
-  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
+  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1 ||
+         f == WeightFormat::q5_0 || f == WeightFormat::q5_1;
 }
 
 void gemv_int8(const GemmView& g) {
@@ -289,6 +317,10 @@ void gemv_int8(const GemmView& g) {
       return gemv_format<WeightFormat::q4_0>(g);
     case WeightFormat::q4_1:
       return gemv_format<WeightFormat::q4_1>(g);
+    case WeightFormat::q5_0:
+      return gemv_format<WeightFormat::q5_0>(g);
+    case WeightFormat::q5_1:
+      return gemv_format<WeightFormat::q5_1>(g);
     default:
       throw std::logic_error("gemv_int8: not a block format");
   }
