@@ -296,6 +296,14 @@ WeightFormat weight_format_of(GgmlType t) {
   throw std::logic_error("weight_format_of: a GGML type this reader does not take");
 }
 
+GgmlType ggml_type_of(WeightFormat f) {
+  for (std::uint32_t id = 0; id < 64; ++id) {
+    const auto t = static_cast<GgmlType>(id);
+    if (format_of(t) == f) return t;
+  }
+  throw std::invalid_argument("ggml_type_of: a format without a GGML type");
+}
+
 GgufFile::GgufFile(const std::string& path) : path_(path) {
   std::ifstream in;
   std::uint64_t file_bytes = 0;
@@ -479,6 +487,14 @@ std::vector<std::uint8_t> GgufFile::read_raw(const std::string& name) const {
   if (!raw.empty() && !in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()))) {
     throw GgufError(
         fmt::format("{}: tensor '{}': read failed (file changed or truncated)", path_, name));
+  }
+  // A NaN or infinite block scale would turn the block's every weight into NaN: a forged or
+  // corrupt file, refused by name rather than computed on.
+  if (const std::int64_t b = first_non_finite_scale(weight_format_of(t.type), raw); b >= 0) {
+    throw GgufError(
+        fmt::format("{}: tensor '{}': block {} of its {} weights has a scale that is not "
+                    "finite (NaN or infinite)",
+                    path_, name, b, ggml_type_name(t.type)));
   }
   return raw;
 }

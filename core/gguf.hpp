@@ -120,7 +120,8 @@ class GgufFile {
   // the block formats (Q8_0 .. Q6_K) dequantized. `expected_dims` (innermost first) must match.
   std::vector<float> read_f32(const std::string& name,
                               const std::vector<std::int64_t>& expected_dims) const;
-  // Its bytes as stored.
+  // Its bytes as stored; a block whose f16 scale (or min) is NaN or infinite is refused, naming
+  // the tensor and the block.
   std::vector<std::uint8_t> read_raw(const std::string& name) const;
 
  private:
@@ -133,8 +134,9 @@ class GgufFile {
   std::map<std::string, std::size_t> index_;
 };
 
-// The weight format of a tensor type, whose layouts core/weight_format defines.
+// The weight format of a tensor type, whose layouts core/weight_format defines, and back.
 WeightFormat weight_format_of(GgmlType t);
+GgmlType ggml_type_of(WeightFormat f);
 
 // For tests and tools: a GGUF file (version 3) with this metadata and these tensors, whose
 // `data` must hold exactly their bytes in their type; written atomically.

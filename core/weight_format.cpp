@@ -575,43 +575,46 @@ void dequantize_blocks(const std::uint8_t* in, std::int64_t blocks, float* out) 
   for (std::int64_t b = 0; b < blocks; ++b) Block(in + b * B, out + b * E);
 }
 // One row: the name is the enumerator's, the block functions run `blocks` blocks inlined.
-#define AIGC_FORMAT(fmt, description, E, B, quants_offset, rounding)                       \
+#define AIGC_FORMAT(fmt, description, E, B, quants_offset, rounding, scale, min)           \
   {                                                                                        \
     F::fmt, #fmt, description, E, B, quants_offset, quantize_blocks<quantize_##fmt, E, B>, \
-        dequantize_blocks<dequantize_##fmt, E, B>, bound_##fmt, rounding                   \
+        dequantize_blocks<dequantize_##fmt, E, B>, bound_##fmt, rounding, {                \
+      scale, min                                                                           \
+    }                                                                                      \
   }
 
 using F = WeightFormat;
 using R = ActivationRounding;
 // The one table of formats: adding one is its row here, its kernels, and its fixture case.
 constexpr WeightFormatTraits kTable[] = {
-    AIGC_FORMAT(f32, "fp32, 4 bytes a weight", 1, 4, 0, R::none),
-    AIGC_FORMAT(f16, "IEEE binary16, 2 bytes a weight", 1, 2, 0, R::none),
-    AIGC_FORMAT(bf16, "bfloat16 (a float's upper half), 2 bytes a weight", 1, 2, 0, R::bf16),
+    AIGC_FORMAT(f32, "fp32, 4 bytes a weight", 1, 4, 0, R::none, -1, -1),
+    AIGC_FORMAT(f16, "IEEE binary16, 2 bytes a weight", 1, 2, 0, R::none, -1, -1),
+    AIGC_FORMAT(bf16, "bfloat16 (a float's upper half), 2 bytes a weight", 1, 2, 0, R::bf16, -1,
+                -1),
     AIGC_FORMAT(q8_0, "GGUF Q8_0: blocks of 32, an f16 scale, 32 int8 (8.5 bits a weight)", 32, 34,
-                2, R::int8_blocks),
+                2, R::int8_blocks, 0, -1),
     AIGC_FORMAT(q4_0, "GGUF Q4_0: blocks of 32, an f16 scale, 32 nibbles less 8 (4.5 bits)", 32, 18,
-                2, R::int8_blocks),
+                2, R::int8_blocks, 0, -1),
     AIGC_FORMAT(q4_1, "GGUF Q4_1: blocks of 32, f16 scale and min, 32 nibbles (5 bits)", 32, 20, 4,
-                R::int8_blocks),
+                R::int8_blocks, 0, 2),
     AIGC_FORMAT(q5_0, "GGUF Q5_0: blocks of 32, an f16 scale, 32 5-bit quants less 16 (5.5 bits)",
-                32, 22, 6, R::int8_blocks),
+                32, 22, 6, R::int8_blocks, 0, -1),
     AIGC_FORMAT(q5_1, "GGUF Q5_1: blocks of 32, f16 scale and min, 32 5-bit quants (6 bits)", 32,
-                24, 8, R::int8_blocks),
+                24, 8, R::int8_blocks, 0, 2),
     AIGC_FORMAT(q2_k,
                 "GGUF Q2_K: super-blocks of 256, 16 4-bit scales and mins, 2-bit quants "
                 "(2.625 bits)",
-                256, 84, 0, R::none),
+                256, 84, 0, R::none, 80, 82),
     AIGC_FORMAT(q3_k, "GGUF Q3_K: super-blocks of 256, 16 6-bit scales, 3-bit quants (3.4375 bits)",
-                256, 110, 0, R::none),
+                256, 110, 0, R::none, 108, -1),
     AIGC_FORMAT(q4_k, "GGUF Q4_K: super-blocks of 256, 8 6-bit scales and mins, nibbles (4.5 bits)",
-                256, 144, 0, R::none),
+                256, 144, 0, R::none, 0, 2),
     AIGC_FORMAT(q5_k,
                 "GGUF Q5_K: super-blocks of 256, 8 6-bit scales and mins, 5-bit quants "
                 "(5.5 bits)",
-                256, 176, 0, R::none),
+                256, 176, 0, R::none, 0, 2),
     AIGC_FORMAT(q6_k, "GGUF Q6_K: super-blocks of 256, 16 int8 scales, 6-bit quants (6.5625 bits)",
-                256, 210, 0, R::none),
+                256, 210, 0, R::none, 208, -1),
 };
 #undef AIGC_FORMAT
 
@@ -645,6 +648,18 @@ void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out)
 void dequantize(WeightFormat f, const std::uint8_t* in, std::int64_t n, float* out) {
   const WeightFormatTraits& t = weight_format_traits(f);
   t.dequantize(in, n / t.block_elements, out);
+}
+
+std::int64_t first_non_finite_scale(WeightFormat f, std::span<const std::uint8_t> stored) {
+  const WeightFormatTraits& t = weight_format_traits(f);
+  if (t.scale_at[0] < 0) return -1;
+  const auto blocks = static_cast<std::int64_t>(stored.size()) / t.block_bytes;
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    for (const std::int16_t at : t.scale_at) {
+      if (at >= 0 && !std::isfinite(half_at(stored.data() + b * t.block_bytes + at))) return b;
+    }
+  }
+  return -1;
 }
 
 const char* activation_rounding_name(ActivationRounding r) {

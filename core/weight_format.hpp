@@ -55,6 +55,9 @@ struct WeightFormatTraits {
   // How the activations are rounded where a backend computes on the format in reduced
   // precision (bf16 x bf16 products, int8 dot products); a backend says whether it does.
   ActivationRounding reduced_activations;
+  // Where a block's f16 scales lie (its scale, and its min where it has one; -1: none), which a
+  // file's reader checks are finite (first_non_finite_scale).
+  std::int16_t scale_at[2];
 };
 // Every format, f32 first, in the order listings and sweeps show them.
 std::span<const WeightFormatTraits> weight_format_table();
@@ -81,6 +84,10 @@ inline bool row_fits(WeightFormat f, std::int64_t K) { return K % block_elements
 // fp32_to_bf16: NaN stays a quiet NaN, overflow goes to infinity).
 std::uint16_t float_to_half(float x);
 std::uint16_t float_to_bf16(float x);
+
+// The first block of `stored` (whole blocks of f) whose f16 scale or min is NaN or infinite, which
+// would make every weight of the block NaN; -1 when there is none (and for the float formats).
+std::int64_t first_non_finite_scale(WeightFormat f, std::span<const std::uint8_t> stored);
 
 // n weights (a whole number of blocks) to the format / back to fp32.
 void quantize(WeightFormat f, const float* x, std::int64_t n, std::uint8_t* out);

@@ -313,5 +313,32 @@ TEST_CASE("the real Q4_K_M files read with gguf's tensor types and dequantize bi
       CHECK(first == check.at("first_bits").get<std::vector<std::uint32_t>>());
       CHECK(sum == check.at("bits_sum").get<std::uint64_t>());
     }
+    // Every tensor reads: its bytes lie in the file and every block scale is finite.
+    for (const GgufTensor& t : g.tensors()) CHECK_NOTHROW(g.read_raw(t.name));
+  }
+}
+
+TEST_CASE("a block whose scale is not finite is refused by tensor and block, in every format") {
+  for (const WeightFormat f : kAllWeightFormats) {
+    const WeightFormatTraits& t = weight_format_traits(f);
+    if (t.scale_at[0] < 0) continue;
+    INFO(weight_format_name(f));
+    std::vector<float> x(std::size_t(3 * t.block_elements));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.3f * float(i));
+    std::vector<std::uint8_t> bytes(std::size_t(3 * t.block_bytes));
+    quantize(f, x.data(), std::int64_t(x.size()), bytes.data());
+    CHECK(first_non_finite_scale(f, bytes) == -1);
+    for (const std::int16_t at : t.scale_at) {
+      if (at < 0) continue;
+      std::vector<std::uint8_t> forged = bytes;
+      const std::uint16_t inf16 = 0x7c00;  // +infinity
+      std::memcpy(forged.data() + t.block_bytes + at, &inf16, 2);
+      CHECK(first_non_finite_scale(f, forged) == 1);
+      TempFile file;
+      write_gguf(file.path, {}, {{"w", {{std::int64_t(x.size())}, ggml_type_of(f), forged}}});
+      const GgufFile g(file.path);
+      CHECK_THROWS_WITH(g.read_raw("w"), Catch::Contains("tensor 'w': block 1 of its") &&
+                                             Catch::Contains("has a scale that is not finite"));
+    }
   }
 }
