@@ -244,17 +244,6 @@ void dequantize_q3_k(const std::uint8_t* p, float* out) {
   }
 }
 
-// q4_k's and q5_k's 8 scales and mins: 6 bits each in 12 bytes (gguf.quants' get_scale_min).
-void k_scale_min(const std::uint8_t* s, int sub, int& scale, int& min) {
-  if (sub < 4) {
-    scale = s[sub] & 63;
-    min = s[sub + 4] & 63;
-  } else {
-    scale = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
-    min = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-  }
-}
-
 template <bool kFifthBit>
 void dequantize_q45_k(const std::uint8_t* p, float* out) {
   const float d = half_at(p), dmin = half_at(p + 2);
@@ -262,7 +251,7 @@ void dequantize_q45_k(const std::uint8_t* p, float* out) {
   const std::uint8_t* qs = p + 16 + (kFifthBit ? 32 : 0);
   for (int sub = 0; sub < 8; ++sub) {
     int sc = 0, m = 0;
-    k_scale_min(p + 4, sub, sc, m);
+    k_quant_scale_min(p + 4, sub, sc, m);
     const float dl = d * float(sc), ml = dmin * float(m);
     for (int j = 0; j < 32; ++j) {
       int q = (qs[sub / 2 * 32 + j] >> (4 * (sub % 2))) & 0x0f;
@@ -632,6 +621,16 @@ static_assert(layouts_agree(), "kTable and weight_format_layout.hpp disagree");
 }  // namespace
 
 std::span<const WeightFormatTraits> weight_format_table() { return kTable; }
+
+void k_quant_scale_min(const std::uint8_t* s, int sub, int& scale, int& min) {
+  if (sub < 4) {
+    scale = s[sub] & 63;
+    min = s[sub + 4] & 63;
+  } else {
+    scale = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
+    min = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+  }
+}
 
 const WeightFormatTraits& weight_format_traits(WeightFormat f) {
   for (const WeightFormatTraits& t : kTable) {

@@ -85,6 +85,10 @@ inline bool row_fits(WeightFormat f, std::int64_t K) { return K % block_elements
 std::uint16_t float_to_half(float x);
 std::uint16_t float_to_bf16(float x);
 
+// Sub-block `sub` (0..7) of a q4_k or q5_k super-block: its 6-bit scale and min from the 12
+// bytes at `scales` (gguf.quants' get_scale_min), for the kernels that compute on the format.
+void k_quant_scale_min(const std::uint8_t* scales, int sub, int& scale, int& min);
+
 // The first block of `stored` (whole blocks of f) whose f16 scale or min is NaN or infinite, which
 // would make every weight of the block NaN; -1 when there is none (and for the float formats).
 std::int64_t first_non_finite_scale(WeightFormat f, std::span<const std::uint8_t> stored);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/float16.hpp"
+#include "core/weight_format.hpp"
 #include "kernels/simd/gemm.hpp"
 #include "kernels/simd/gemv_int8.hpp"
 
@@ -372,6 +373,82 @@ float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT w, size_t n)
   return sum;
 }
 
+// q4_k and q6_k (the Q4_K_M files' projections and outputs) with fp32 activations: each
+// super-block's weights formed in registers exactly as dequantize() forms them (d sc, times q,
+// less dmin m: separate multiplies and subtraction) and multiplied into fp32 sums.
+HWY_INLINE VF DotSuperQ4K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_RESTRICT p, VF acc) {
+  const DF d;
+  const DI di;
+  const hn::Rebind<uint8_t, DF> d8;
+  const size_t L = hn::Lanes(d);
+  const float scale = half_at(p), min_scale = half_at(p + 2);
+  const auto nibble = hn::Set(di, 15);
+  for (int sub = 0; sub < 8; ++sub) {
+    int sc = 0, m = 0;
+    k_quant_scale_min(p + 4, sub, sc, m);
+    const VF dl = hn::Set(d, scale * float(sc)), ml = hn::Set(d, min_scale * float(m));
+    const std::uint8_t* q = p + 16 + sub / 2 * 32;
+    for (size_t j = 0; j < 32; j += L) {
+      const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, q + j));
+      const auto quants = sub % 2 == 0 ? hn::And(bytes, nibble) : hn::ShiftRight<4>(bytes);
+      const VF w = hn::Sub(hn::Mul(dl, hn::ConvertTo(d, quants)), ml);
+      acc = hn::MulAdd(hn::LoadU(d, x + sub * 32 + j), w, acc);
+    }
+  }
+  return acc;
+}
+
+// q6_k's element 128 g + 32 s + j: nibble s / 2 of ql byte 64 g + 32 (s % 2) + j, high bits
+// field s of qh byte 32 g + j, sub-block scale g * 8 + 2 s + j / 16 (core/weight_format.cpp).
+HWY_INLINE VF DotSuperQ6K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_RESTRICT p, VF acc) {
+  const DF d;
+  const DI di;
+  const hn::Rebind<uint8_t, DF> d8;
+  const size_t L = hn::Lanes(d);
+  const float scale = half_at(p + 208);
+  const auto* scales = reinterpret_cast<const std::int8_t*>(p + 192);
+  const auto nibble = hn::Set(di, 15), two_bits = hn::Set(di, 3), offset = hn::Set(di, 32);
+  for (int g = 0; g < 2; ++g) {
+    for (int s = 0; s < 4; ++s) {
+      for (size_t j = 0; j < 32; j += L) {
+        const VF dl = hn::Set(d, scale * float(scales[g * 8 + 2 * s + int(j / 16)]));
+        const auto ql = hn::PromoteTo(di, hn::LoadU(d8, p + g * 64 + 32 * (s % 2) + j));
+        const auto low = s < 2 ? hn::And(ql, nibble) : hn::ShiftRight<4>(ql);
+        const auto qh = hn::PromoteTo(di, hn::LoadU(d8, p + 128 + g * 32 + j));
+        const auto high = hn::And(hn::ShiftRightSame(qh, 2 * s), two_bits);
+        const auto q = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), offset);
+        const VF w = hn::Mul(dl, hn::ConvertTo(d, q));
+        acc = hn::MulAdd(hn::LoadU(d, x + g * 128 + s * 32 + j), w, acc);
+      }
+    }
+  }
+  return acc;
+}
+
+template <WeightFormat F>
+void GemvStoredKQuant(const GemmView& g) {
+  const DF d;
+  constexpr std::size_t kBytes = std::size_t(block_bytes(F));
+  const std::int64_t supers = g.k / 256;
+  for (std::int64_t j = 0; j < g.n; ++j) {
+    const std::uint8_t* row = g.b_stored + j * g.ldb_bytes;
+    for (std::int64_t m = 0; m < g.m; ++m) {
+      const float* a = g.a + m * g.lda;
+      VF acc = hn::Zero(d);
+      for (std::int64_t b = 0; b < supers; ++b) {
+        hwy::Prefetch(row + b * kBytes + kPrefetchBytes);
+        if constexpr (F == WeightFormat::q4_k) {
+          acc = DotSuperQ4K(a + 256 * b, row + b * kBytes, acc);
+        } else {
+          acc = DotSuperQ6K(a + 256 * b, row + b * kBytes, acc);
+        }
+      }
+      g.c[m * g.ldc + j] =
+          (g.bias != nullptr ? g.bias[j] : 0.0f) + hn::GetLane(hn::SumOfLanes(d, acc));
+    }
+  }
+}
+
 void GemvStoredGeneric(const GemmView& g) {
   thread_local std::vector<float> w;
   w.resize(static_cast<size_t>(g.k));
@@ -412,6 +489,8 @@ void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* o
 bool Avx512TargetImpl() { return HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3; }
 
 void GemvStoredImpl(const GemmView& g) {
+  if (g.b_format == WeightFormat::q4_k) return GemvStoredKQuant<WeightFormat::q4_k>(g);
+  if (g.b_format == WeightFormat::q6_k) return GemvStoredKQuant<WeightFormat::q6_k>(g);
   if (!HasVectorKernel(g.b_format)) return GemvStoredGeneric(g);
   WithStoredFormat(g.b_format, [&](auto format) { GemvStoredFormat<format.value>(g); });
 }
