@@ -88,8 +88,10 @@ void quantize_q8_0(const float* x, std::uint8_t* out) {
     out[2 + j] = static_cast<std::uint8_t>(std::int8_t(std::round(x[j] * id)));
 }
 
-void quantize_q4_0(const float* x, std::uint8_t* out) {
-  // The value of largest magnitude, with its sign (the first, on a tie), maps to -8.
+// q4_0 and q5_0 (kHalf = 8, 16): the value of largest magnitude, with its sign (the first, on a
+// tie), maps to -kHalf; q = min(2 kHalf - 1, trunc(x / d + kHalf + 1/2)). Returns the scale.
+template <int kHalf>
+float quantize_offset_block(const float* x, std::uint8_t* q) {
   float amax = 0, max = 0;
   for (int j = 0; j < 32; ++j) {
     if (std::fabs(x[j]) > amax) {
@@ -97,32 +99,44 @@ void quantize_q4_0(const float* x, std::uint8_t* out) {
       max = x[j];
     }
   }
-  const float d = max / -8.0f;
+  const float d = max / -float(kHalf);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  store16(out, float_to_half(d));
-  std::uint8_t q[32];
   for (int j = 0; j < 32; ++j) {
-    const float t = std::trunc(x[j] * id + 8.5f);
-    q[j] = static_cast<std::uint8_t>(std::min(15.0f, t));
+    const float t = std::trunc(x[j] * id + (float(kHalf) + 0.5f));
+    q[j] = static_cast<std::uint8_t>(std::min(float(2 * kHalf - 1), t));
   }
-  pack_nibbles(q, out + 2);
+  return d;
 }
 
-void quantize_q4_1(const float* x, std::uint8_t* out) {
+// q4_1 and q5_1 (kLevels = 15, 31): d = (max - min) / kLevels, q = min(kLevels, trunc((x - min) / d
+// + 1/2)). Returns the scale and the min.
+template <int kLevels>
+std::pair<float, float> quantize_min_block(const float* x, std::uint8_t* q) {
   float max = x[0], min = x[0];
   for (int j = 1; j < 32; ++j) {
     max = std::max(max, x[j]);
     min = std::min(min, x[j]);
   }
-  const float d = (max - min) / 15.0f;
+  const float d = (max - min) / float(kLevels);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  store16(out, float_to_half(d));
-  store16(out + 2, float_to_half(min));
-  std::uint8_t q[32];
   for (int j = 0; j < 32; ++j) {
     const float t = std::trunc((x[j] - min) * id + 0.5f);
-    q[j] = static_cast<std::uint8_t>(std::min(15.0f, t));
+    q[j] = static_cast<std::uint8_t>(std::min(float(kLevels), t));
   }
+  return {d, min};
+}
+
+void quantize_q4_0(const float* x, std::uint8_t* out) {
+  std::uint8_t q[32];
+  store16(out, float_to_half(quantize_offset_block<8>(x, q)));
+  pack_nibbles(q, out + 2);
+}
+
+void quantize_q4_1(const float* x, std::uint8_t* out) {
+  std::uint8_t q[32];
+  const auto [d, min] = quantize_min_block<15>(x, q);
+  store16(out, float_to_half(d));
+  store16(out + 2, float_to_half(min));
   pack_nibbles(q, out + 4);
 }
 
@@ -141,35 +155,16 @@ void pack_five_bits(const std::uint8_t* q, std::uint8_t* out) {
 }
 
 void quantize_q5_0(const float* x, std::uint8_t* out) {
-  float amax = 0, max = 0;
-  for (int j = 0; j < 32; ++j) {
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  const float d = max / -16.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  store16(out, float_to_half(d));
   std::uint8_t q[32];
-  for (int j = 0; j < 32; ++j)
-    q[j] = static_cast<std::uint8_t>(std::min(31.0f, std::trunc(x[j] * id + 16.5f)));
+  store16(out, float_to_half(quantize_offset_block<16>(x, q)));
   pack_five_bits(q, out + 2);
 }
 
 void quantize_q5_1(const float* x, std::uint8_t* out) {
-  float max = x[0], min = x[0];
-  for (int j = 1; j < 32; ++j) {
-    max = std::max(max, x[j]);
-    min = std::min(min, x[j]);
-  }
-  const float d = (max - min) / 31.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  std::uint8_t q[32];
+  const auto [d, min] = quantize_min_block<31>(x, q);
   store16(out, float_to_half(d));
   store16(out + 2, float_to_half(min));
-  std::uint8_t q[32];
-  for (int j = 0; j < 32; ++j)
-    q[j] = static_cast<std::uint8_t>(std::min(31.0f, std::trunc((x[j] - min) * id + 0.5f)));
   pack_five_bits(q, out + 4);
 }
 
