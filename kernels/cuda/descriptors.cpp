@@ -76,8 +76,7 @@ AIGC_GPU_DESCRIPTOR(cuda_tiled_descriptor, "cuda-tiled",
 AIGC_GPU_DESCRIPTOR(cuda_descriptor, "cuda",
                     "own CUDA kernels: register-blocked fp32 matmul, fused (flash) attention",
                     cuda::new_cuda_backend,
-                    g.weight_formats = {WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16,
-                                        WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1})
+                    g.weight_formats = {std::begin(kAllWeightFormats), std::end(kAllWeightFormats)})
 // bf16 keeps 8 significant bits: round to nearest is within 2^-8 relative. Matmul only: the
 // decoder's tolerances are derived for fp32 arithmetic.
 AIGC_GPU_DESCRIPTOR(
