@@ -359,11 +359,13 @@ std::uint16_t quantize_symmetric(const float* x, KQuantLevels lv, int* sc, int* 
   return d_bits;
 }
 
-// A super-block with a NaN or an infinity: scales of NaN, so every weight reads back NaN (the
-// error reaches the output instead of hiding in a clamp).
+// A super-block with a NaN, an infinity or a magnitude past what every K-quant can hold (its f16
+// super-scale times its largest sub-block scale and quant: at least 65504 x 15 x 3 = 2.9e6):
+// scales of NaN, so every weight reads back NaN (the error reaches the output instead of hiding
+// in a clamp, and no scale overflows into an integer conversion).
 bool not_finite(const float* x) {
   for (int e = 0; e < 256; ++e) {
-    if (!std::isfinite(x[e])) return true;
+    if (!(std::fabs(x[e]) < 1e6f)) return true;
   }
   return false;
 }

@@ -247,3 +247,18 @@ TEST_CASE("the format table has one row per format, its names parse back, its la
   CHECK(weight_format_names() ==
         "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k");
 }
+
+TEST_CASE("a K-quant super-block it cannot hold (NaN, infinity, past 1e6) reads back as NaN") {
+  for (const WeightFormat f : kAllWeightFormats) {
+    if (!is_k_quant(f)) continue;
+    for (const float bad : {std::nanf(""), INFINITY, -1e7f}) {
+      INFO(weight_format_name(f) << " with " << bad);
+      std::vector<float> x(512, 0.25f);
+      x[300] = bad;  // the second super-block
+      const std::vector<std::uint8_t> stored = quantize_rows(f, x, 1, 512);
+      const std::vector<float> back = dequantize_rows(f, stored, 1, 512);
+      for (std::size_t i = 0; i < 256; ++i) REQUIRE(std::isfinite(back[i]));
+      for (std::size_t i = 256; i < 512; ++i) REQUIRE(std::isnan(back[i]));
+    }
+  }
+}
