@@ -619,16 +619,6 @@ static_assert(layouts_agree(), "kTable and weight_format_layout.hpp disagree");
 
 std::span<const WeightFormatTraits> weight_format_table() { return kTable; }
 
-void k_quant_scale_min(const std::uint8_t* s, int sub, int& scale, int& min) {
-  if (sub < 4) {
-    scale = s[sub] & 63;
-    min = s[sub + 4] & 63;
-  } else {
-    scale = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
-    min = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-  }
-}
-
 const WeightFormatTraits& weight_format_traits(WeightFormat f) {
   for (const WeightFormatTraits& t : kTable) {
     if (t.format == f) return t;

@@ -33,7 +33,13 @@ TEST_CASE("every GPU backend is registered and reports the GPU compute class") {
   }
   CHECK(find_backend("cuda-bf16").default_dtype() == "bf16");
   CHECK(find_backend("cuda-bf16").operand_rounding == std::ldexp(1.0, -8));
+#if AIGC_HAVE_CUDA_BUILD
   CHECK(find_backend("cuda-bf16").ops() == std::vector<Op>{Op::matmul});
+#else
+  // A build without the toolkit (the sanitize preset) builds no GPU kernel: what a backend
+  // offers is what its op files registered, here nothing.
+  CHECK(find_backend("cuda-bf16").ops().empty());
+#endif
   CHECK(find_backend("cublas").default_dtype() == "f32");
   CHECK_FALSE(find_backend("openmp").device_timer);
 }

@@ -383,19 +383,24 @@ HWY_INLINE VF DotSuperQ4K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_R
   const size_t L = hn::Lanes(d);
   const float scale = half_at(p), min_scale = half_at(p + 2);
   const auto nibble = hn::Set(di, 15);
-  for (int sub = 0; sub < 8; ++sub) {
-    int sc = 0, m = 0;
-    k_quant_scale_min(p + 4, sub, sc, m);
-    const VF dl = hn::Set(d, scale * float(sc)), ml = hn::Set(d, min_scale * float(m));
-    const std::uint8_t* q = p + 16 + sub / 2 * 32;
+  VF acc_high = hn::Zero(d);  // the odd sub-blocks': two dependency chains instead of one
+  // Sub-blocks 2c and 2c + 1 share 32 bytes (their low and high nibbles): one load, two sums.
+  for (int c = 0; c < 4; ++c) {
+    int sc_lo = 0, m_lo = 0, sc_hi = 0, m_hi = 0;
+    k_quant_scale_min(p + 4, 2 * c, sc_lo, m_lo);
+    k_quant_scale_min(p + 4, 2 * c + 1, sc_hi, m_hi);
+    const VF dl_lo = hn::Set(d, scale * float(sc_lo)), ml_lo = hn::Set(d, min_scale * float(m_lo));
+    const VF dl_hi = hn::Set(d, scale * float(sc_hi)), ml_hi = hn::Set(d, min_scale * float(m_hi));
+    const std::uint8_t* q = p + 16 + c * 32;
     for (size_t j = 0; j < 32; j += L) {
       const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, q + j));
-      const auto quants = sub % 2 == 0 ? hn::And(bytes, nibble) : hn::ShiftRight<4>(bytes);
-      const VF w = hn::Sub(hn::Mul(dl, hn::ConvertTo(d, quants)), ml);
-      acc = hn::MulAdd(hn::LoadU(d, x + sub * 32 + j), w, acc);
+      const VF w_lo = hn::Sub(hn::Mul(dl_lo, hn::ConvertTo(d, hn::And(bytes, nibble))), ml_lo);
+      const VF w_hi = hn::Sub(hn::Mul(dl_hi, hn::ConvertTo(d, hn::ShiftRight<4>(bytes))), ml_hi);
+      acc = hn::MulAdd(hn::LoadU(d, x + 64 * c + j), w_lo, acc);
+      acc_high = hn::MulAdd(hn::LoadU(d, x + 64 * c + 32 + j), w_hi, acc_high);
     }
   }
-  return acc;
+  return hn::Add(acc, acc_high);
 }
 
 // q6_k's element 128 g + 32 s + j: nibble s / 2 of ql byte 64 g + 32 (s % 2) + j, high bits
