@@ -212,14 +212,6 @@ void dequantize_q2_k(const std::uint8_t* p, float* out) {
   }
 }
 
-// q3_k's 16 scales: 6 bits each, the low 4 in bytes 0..7 (nibble i / 8 of byte i % 8), the high 2
-// in bytes 8..11 (pair i / 4 of byte 8 + i % 4), stored plus 32.
-int q3_k_scale(const std::uint8_t* scales, int i) {
-  const int low = (scales[i % 8] >> (4 * (i / 8))) & 0x0f;
-  const int high = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
-  return (low | high << 4) - 32;
-}
-
 // The third bit of element e is bit e / 32 of hmask byte e % 32; clear means 4 less.
 void dequantize_q3_k(const std::uint8_t* p, float* out) {
   const std::uint8_t* hmask = p;

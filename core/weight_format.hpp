@@ -85,19 +85,6 @@ inline bool row_fits(WeightFormat f, std::int64_t K) { return K % block_elements
 std::uint16_t float_to_half(float x);
 std::uint16_t float_to_bf16(float x);
 
-// Sub-block `sub` (0..7) of a q4_k or q5_k super-block: its 6-bit scale and min from the 12
-// bytes at `s` (gguf.quants' get_scale_min), for the kernels that compute on the format (inline:
-// a decode step calls it eight times a super-block).
-inline void k_quant_scale_min(const std::uint8_t* s, int sub, int& scale, int& min) {
-  if (sub < 4) {
-    scale = s[sub] & 63;
-    min = s[sub + 4] & 63;
-  } else {
-    scale = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
-    min = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-  }
-}
-
 // The first block of `stored` (whole blocks of f) whose f16 scale or min is NaN or infinite, which
 // would make every weight of the block NaN; -1 when there is none (and for the float formats).
 std::int64_t first_non_finite_scale(WeightFormat f, std::span<const std::uint8_t> stored);

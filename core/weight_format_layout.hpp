@@ -93,4 +93,30 @@ AIGC_HOST_DEVICE constexpr std::int64_t block_quants_offset(WeightFormat f) {
   }
 }
 
+// The legacy block formats with an f16 min after their scale (x = d q + m).
+AIGC_HOST_DEVICE constexpr bool has_block_min(WeightFormat f) {
+  return f == WeightFormat::q4_1 || f == WeightFormat::q5_1;
+}
+
+// The K-quants' packed sub-block scales, decoded the same way on the host and on a device:
+// q3_k's scale i (0..15) from its 12 bytes at `s`: 6 bits, the low 4 in bytes 0..7 (nibble i / 8
+// of byte i % 8), the high 2 in bytes 8..11 (pair i / 4 of byte 8 + i % 4), stored plus 32.
+AIGC_HOST_DEVICE constexpr int q3_k_scale(const std::uint8_t* s, int i) {
+  const int low = (s[i % 8] >> (4 * (i / 8))) & 0x0f;
+  const int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (low | high << 4) - 32;
+}
+// q4_k's and q5_k's sub-block `sub` (0..7): its 6-bit scale and min from the 12 bytes at `s`
+// (gguf.quants' get_scale_min).
+AIGC_HOST_DEVICE constexpr void k_quant_scale_min(const std::uint8_t* s, int sub, int& scale,
+                                                  int& min) {
+  if (sub < 4) {
+    scale = s[sub] & 63;
+    min = s[sub + 4] & 63;
+  } else {
+    scale = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
+    min = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+  }
+}
+
 }  // namespace aigc

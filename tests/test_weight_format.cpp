@@ -191,11 +191,8 @@ TEST_CASE("a NaN weight or scale in any stored format reaches the matmul's outpu
         std::memcpy(row2 + 4 * 7, &nan, 4);
       } else {
         const std::uint16_t nan16 = f == WeightFormat::bf16 ? 0x7fc0 : 0x7e00;
-        const std::int64_t scale_at = f == WeightFormat::q2_k   ? 80
-                                      : f == WeightFormat::q3_k ? 108
-                                      : f == WeightFormat::q6_k ? 208
-                                      : is_block_format(f)      ? 0
-                                                                : 2 * 7;
+        const std::int64_t scale_at =
+            is_block_format(f) ? weight_format_traits(f).scale_at[0] : 2 * 7;
         std::memcpy(row2 + scale_at, &nan16, 2);
       }
       for (const char* name : {"scalar", "simd", "openmp", "onednn"}) {

@@ -86,8 +86,7 @@ class FusedAttention final : public AttentionKernel {
 };
 
 std::unique_ptr<AttentionKernel> make_attention(Backend& b, const AttentionShape& s) {
-  auto& backend = dynamic_cast<CudaBackend&>(b);
-  backend.stream();
+  auto& backend = started<CudaBackend>(b);
   if (backend.variant().attention == AttentionVariant::naive) {
     return std::make_unique<NaiveAttention>(backend, s);
   }

@@ -35,9 +35,7 @@ class GpuElementwise final : public ElementwiseKernel {
 }  // namespace
 
 AIGC_REGISTER_KERNEL(gpu_kernels(), ElementwiseShape, [](Backend& b, const ElementwiseShape& s) {
-  auto& backend = dynamic_cast<GpuBackend&>(b);
-  backend.stream();  // fails with the reason when there is no device
-  return std::unique_ptr<ElementwiseKernel>(std::make_unique<GpuElementwise>(backend, s));
+  return std::unique_ptr<ElementwiseKernel>(std::make_unique<GpuElementwise>(started(b), s));
 });
 
 }  // namespace aigc::cuda

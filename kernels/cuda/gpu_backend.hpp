@@ -62,6 +62,16 @@ class GpuBackend : public Backend {
   GpuDataMovement moves_{*this};
 };
 
+// The backend a GPU kernel table's factory is handed (a Backend&: the tables hold GPU kernels
+// only), as T, with its stream made first: without a device this throws the reason before any
+// kernel is built.
+template <typename T = GpuBackend>
+T& started(Backend& b) {
+  T& backend = dynamic_cast<T&>(b);
+  backend.stream();
+  return backend;
+}
+
 // CUDA events on `stream` (what GpuBackend::make_timer() returns; the probe times with it too).
 std::unique_ptr<DeviceTimer> make_event_timer(cudaStream_t stream);
 // Device memory for a workspace; InsufficientMemory (with the sizes) when the device lacks it.

@@ -24,9 +24,7 @@ class GpuLayernorm final : public LayernormKernel {
 }  // namespace
 
 AIGC_REGISTER_KERNEL(gpu_kernels(), LayernormShape, [](Backend& b, const LayernormShape& s) {
-  auto& backend = dynamic_cast<GpuBackend&>(b);
-  backend.stream();  // fails with the reason when there is no device
-  return std::unique_ptr<LayernormKernel>(std::make_unique<GpuLayernorm>(backend, s));
+  return std::unique_ptr<LayernormKernel>(std::make_unique<GpuLayernorm>(started(b), s));
 });
 
 }  // namespace aigc::cuda

@@ -56,8 +56,7 @@ class CudaMatmul final : public MatmulKernel {
 };
 
 std::unique_ptr<MatmulKernel> make_matmul(Backend& b, const MatmulShape& s) {
-  auto& backend = dynamic_cast<CudaBackend&>(b);
-  backend.stream();  // fails with the reason when there is no device
+  auto& backend = started<CudaBackend>(b);
   return std::make_unique<CudaMatmul>(backend, backend.variant().matmul, s);
 }
 

@@ -36,10 +36,6 @@ __device__ __forceinline__ float bf16_at(const std::uint8_t* p) {
   return __bfloat162float(__ushort_as_bfloat16(u16_at(p)));
 }
 
-AIGC_HOST_DEVICE constexpr bool has_min(WeightFormat f) {
-  return f == WeightFormat::q4_1 || f == WeightFormat::q5_1;
-}
-
 // Weight j (0..31) of the legacy block at p, widened as core's dequantize() does (products not
 // fused): d and m are the block's scale and min.
 template <WeightFormat F>
@@ -60,21 +56,6 @@ __device__ __forceinline__ float block_weight(const std::uint8_t* p, float d, fl
   }
 }
 
-// q3_k's sub-block scale i (core/weight_format.cpp's q3_k_scale), and q4_k's and q5_k's scale and
-// min of sub-block `sub` (k_quant_scale_min).
-__device__ __forceinline__ int q3_k_scale(const std::uint8_t* s, int i) {
-  return (((s[i % 8] >> (4 * (i / 8))) & 0x0f) | ((s[8 + i % 4] >> (2 * (i / 4))) & 3) << 4) - 32;
-}
-__device__ __forceinline__ void k_scale_min(const std::uint8_t* s, int sub, int& sc, int& m) {
-  if (sub < 4) {
-    sc = s[sub] & 63;
-    m = s[sub + 4] & 63;
-  } else {
-    sc = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
-    m = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-  }
-}
-
 // Weight j (0..31) of unit u (weights 32 u .. 32 u + 31) of the K-quant super-block at p, as
 // core's dequantize() computes it: element e = 32 u + j = 128 g + 32 s + j.
 template <WeightFormat F>
@@ -91,7 +72,7 @@ __device__ __forceinline__ float kquant_weight(const std::uint8_t* p, int u, int
     return __fmul_rn(dl, float(low - 4 + 4 * high));
   } else if constexpr (F == WeightFormat::q4_k || F == WeightFormat::q5_k) {
     int sc = 0, m = 0;
-    k_scale_min(p + 4, u, sc, m);
+    k_quant_scale_min(p + 4, u, sc, m);
     const float dl = __fmul_rn(half_at(p), float(sc)), ml = __fmul_rn(half_at(p + 2), float(m));
     constexpr int kQs = F == WeightFormat::q5_k ? 48 : 16;
     int q = (p[kQs + u / 2 * 32 + j] >> (4 * (u % 2))) & 0x0f;
@@ -115,7 +96,7 @@ __device__ __forceinline__ void unit_weights(const std::uint8_t* row, std::int64
     for (int j = 0; j < 32; ++j) w[j] = kquant_weight<F>(p, u, j);
   } else {
     const std::uint8_t* p = row + t * block_bytes(F);
-    const float d = half_at(p), m = has_min(F) ? half_at(p + 2) : 0.0f;
+    const float d = half_at(p), m = has_block_min(F) ? half_at(p + 2) : 0.0f;
 #pragma unroll
     for (int j = 0; j < 32; ++j) w[j] = block_weight<F>(p, d, m, j);
   }

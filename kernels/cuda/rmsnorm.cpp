@@ -8,7 +8,7 @@
 namespace aigc::cuda {
 
 AIGC_REGISTER_KERNEL(gpu_kernels(), RmsnormShape, [](Backend& b, const RmsnormShape& shape) {
-  cudaStream_t s = dynamic_cast<GpuBackend&>(b).stream();
+  cudaStream_t s = started(b).stream();
   return kernel_from_function<RmsnormKernel>(
       shape, [s](const RmsnormShape& sh, const Buffer& x, const Buffer& gamma, Buffer& y) {
         launch_rmsnorm(x.as<const float>(), gamma.as<const float>(), y.as<float>(), sh.rows, sh.dim,

@@ -8,7 +8,7 @@
 namespace aigc::cuda {
 
 AIGC_REGISTER_KERNEL(gpu_kernels(), RopeShape, [](Backend& b, const RopeShape& shape) {
-  cudaStream_t s = dynamic_cast<GpuBackend&>(b).stream();
+  cudaStream_t s = started(b).stream();
   return kernel_from_function<RopeKernel>(shape, [s](const RopeShape& sh, Buffer& x) {
     launch_rope(x.as<float>(), sh.tokens, sh.heads, sh.head_dim, sh.row_floats(), sh.pos0, sh.base,
                 s);

@@ -20,8 +20,6 @@
 namespace aigc::onednn {
 namespace {
 
-using dt = dnnl::memory::data_type;
-using tag = dnnl::memory::format_tag;
 using dims = dnnl::memory::dims;
 
 class OnednnAttention final : public AttentionKernel {

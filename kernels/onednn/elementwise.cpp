@@ -9,9 +9,6 @@
 namespace aigc::onednn {
 namespace {
 
-using dt = dnnl::memory::data_type;
-using tag = dnnl::memory::format_tag;
-
 class OnednnElementwise final : public ElementwiseKernel {
  public:
   OnednnElementwise(const ElementwiseShape& s, int threads)

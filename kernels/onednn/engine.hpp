@@ -6,6 +6,10 @@
 
 namespace aigc::onednn {
 
+// The names every primitive's memory descriptors use.
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
 dnnl::engine& cpu_engine();
 dnnl::stream& cpu_stream();
 // The instruction set oneDNN dispatches to on this CPU, e.g. "avx512_core_amx".

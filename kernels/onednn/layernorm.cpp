@@ -8,9 +8,6 @@
 namespace aigc::onednn {
 namespace {
 
-using dt = dnnl::memory::data_type;
-using tag = dnnl::memory::format_tag;
-
 class OnednnLayernorm final : public LayernormKernel {
  public:
   OnednnLayernorm(const LayernormShape& s, int threads)

@@ -9,9 +9,6 @@
 namespace aigc::onednn {
 namespace {
 
-using dt = dnnl::memory::data_type;
-using tag = dnnl::memory::format_tag;
-
 // B's element type in oneDNN: f32, or bf16 (the only stored format oneDNN 2.6 multiplies).
 dt weight_type(const MatmulShape& s) {
   return s.b_format == WeightFormat::bf16 ? dt::bf16 : dt::f32;

@@ -21,6 +21,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -59,9 +60,6 @@ constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0; }
 constexpr int quant_offset(WeightFormat f) {
   return f == WeightFormat::q4_0 ? 8 : f == WeightFormat::q5_0 ? 16 : 0;
 }
-constexpr bool has_min(WeightFormat f) {
-  return f == WeightFormat::q4_1 || f == WeightFormat::q5_1;
-}
 constexpr bool has_fifth_bit(WeightFormat f) {
   return f == WeightFormat::q5_0 || f == WeightFormat::q5_1;
 }
@@ -94,7 +92,7 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
   }
   q.lane_scale.resize(16 * pairs);
   q.minus_offset_sums.resize(quant_offset(f) != 0 ? 16 * pairs : 0);
-  q.lane_sums.resize(has_min(f) ? 16 * pairs : 0);
+  q.lane_sums.resize(has_block_min(f) ? 16 * pairs : 0);
   const __mmask16 b_lanes = is_four_bit(f) ? 0xF0F0 : 0xFF00;
   for (std::size_t i = 0; i < pairs; ++i) {
     const __m512 d = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(q.scale[2 * i]),
@@ -106,7 +104,7 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
           _mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(quant_offset(f))), xv);
       _mm512_storeu_si512(q.minus_offset_sums.data() + 16 * i,
                           _mm512_sub_epi32(_mm512_setzero_si512(), offsets));
-    } else if (has_min(f)) {
+    } else if (has_block_min(f)) {
       const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), xv);
       _mm512_storeu_ps(q.lane_sums.data() + 16 * i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sums)));
     }
@@ -184,7 +182,7 @@ __attribute__((noinline)) float last_block(const std::uint8_t* p, const Quantize
     }
   }
   float t = (half_at(p) * q.scale[b]) * static_cast<float>(dot);
-  if constexpr (has_min(F)) t += half_at(p + 2) * (q.scale[b] * static_cast<float>(q.sum[b]));
+  if constexpr (has_block_min(F)) t += half_at(p + 2) * (q.scale[b] * static_cast<float>(q.sum[b]));
   return t;
 }
 
@@ -212,7 +210,7 @@ AIGC_INT8_TARGET void dot_rows(const QuantizedRow& q, const std::uint8_t* const*
       const __m512i dot = pair_dot<F>(p, xv, init);
       const __m512 scale = _mm512_mul_ps(pair_halves<F>(p, p + kBytes), lane_scale);
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[r]);
-      if constexpr (has_min(F)) {
+      if constexpr (has_block_min(F)) {
         acc[r] = _mm512_fmadd_ps(pair_halves<F>(p + 2, p + kBytes + 2),
                                  _mm512_loadu_ps(q.lane_sums.data() + 16 * i), acc[r]);
       }
@@ -299,14 +297,19 @@ void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k
   }
 }
 
+namespace {
+
+constexpr WeightFormat kInt8Formats[] = {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1,
+                                         WeightFormat::q5_0, WeightFormat::q5_1};
+
+}  // namespace
+
 std::vector<WeightFormat> int8_activation_formats() {
-  return {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0,
-          WeightFormat::q5_1};
+  return {std::begin(kInt8Formats), std::end(kInt8Formats)};
 }
 
 bool is_int8_activation_format(WeightFormat f) {
-  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4_1 ||
-         f == WeightFormat::q5_0 || f == WeightFormat::q5_1;
+  return std::find(std::begin(kInt8Formats), std::end(kInt8Formats), f) != std::end(kInt8Formats);
 }
 
 void gemv_int8(const GemmView& g) {

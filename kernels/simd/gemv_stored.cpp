@@ -350,14 +350,6 @@ void DequantizeRowFormat(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HW
   }
 }
 
-// The formats with vector kernels above. The others (q5_0, q5_1, the K-quants) are unpacked a
-// row at a time by the format table's dequantize and multiplied in fp32 (GemvStoredGeneric):
-// correct on the stored bytes, not yet fast.
-bool HasVectorKernel(WeightFormat f) {
-  return f == WeightFormat::f16 || f == WeightFormat::bf16 || f == WeightFormat::q8_0 ||
-         f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
-}
-
 float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT w, size_t n) {
   const DF d;
   const size_t L = hn::Lanes(d);
@@ -466,7 +458,8 @@ void GemvStoredGeneric(const GemmView& g) {
   }
 }
 
-// fn(std::integral_constant<WeightFormat, F>) for the stored format f (one of HasVectorKernel's).
+// fn(std::integral_constant<WeightFormat, F>) for a stored format with vector kernels above;
+// nothing for the others.
 template <typename Fn>
 HWY_INLINE void WithStoredFormat(WeightFormat f, Fn&& fn) {
   using WF = WeightFormat;
@@ -484,6 +477,16 @@ HWY_INLINE void WithStoredFormat(WeightFormat f, Fn&& fn) {
     default:
       break;
   }
+}
+
+// The formats WithStoredFormat takes. The prefill unpacks the others with the format table's
+// dequantize; their decode is q4_k's and q6_k's own (GemvStoredKQuant), else a row unpacked by
+// the table at a time and multiplied in fp32 (GemvStoredGeneric: q2_k, q3_k, q5_k, and q5_0 and
+// q5_1 where gemv_int8 does not run): correct on the stored bytes, not yet fast.
+bool HasVectorKernel(WeightFormat f) {
+  bool has = false;
+  WithStoredFormat(f, [&](auto) { has = true; });
+  return has;
 }
 
 void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* out) {
