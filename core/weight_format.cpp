@@ -364,7 +364,7 @@ bool not_finite(const float* x) {
 constexpr std::uint16_t kHalfNaN = 0x7e00;
 
 void quantize_q2_k(const float* x, std::uint8_t* out) {
-  std::memset(out, 0, 84);
+  std::memset(out, 0, block_bytes(WeightFormat::q2_k));
   if (not_finite(x)) return store16(out + 80, kHalfNaN);
   int ls[16], lm[16];
   std::uint8_t q[256];
@@ -376,7 +376,7 @@ void quantize_q2_k(const float* x, std::uint8_t* out) {
 }
 
 void quantize_q3_k(const float* x, std::uint8_t* out) {
-  std::memset(out, 0, 110);
+  std::memset(out, 0, block_bytes(WeightFormat::q3_k));
   if (not_finite(x)) return store16(out + 108, kHalfNaN);
   int sc[16], q[256];
   store16(out + 108, quantize_symmetric(x, {16, 3, 31}, sc, q));
@@ -395,8 +395,7 @@ void quantize_q3_k(const float* x, std::uint8_t* out) {
 
 template <bool kFifthBit>
 void quantize_q45_k(const float* x, std::uint8_t* out) {
-  constexpr int kBytes = kFifthBit ? 176 : 144;
-  std::memset(out, 0, kBytes);
+  std::memset(out, 0, block_bytes(kFifthBit ? WeightFormat::q5_k : WeightFormat::q4_k));
   if (not_finite(x)) return store16(out, kHalfNaN);
   int ls[8], lm[8];
   std::uint8_t q[256];
@@ -420,7 +419,7 @@ void quantize_q4_k(const float* x, std::uint8_t* out) { quantize_q45_k<false>(x,
 void quantize_q5_k(const float* x, std::uint8_t* out) { quantize_q45_k<true>(x, out); }
 
 void quantize_q6_k(const float* x, std::uint8_t* out) {
-  std::memset(out, 0, 210);
+  std::memset(out, 0, block_bytes(WeightFormat::q6_k));
   if (not_finite(x)) return store16(out + 208, kHalfNaN);
   int sc[16], q[256];
   store16(out + 208, quantize_symmetric(x, {16, 31, 127}, sc, q));
