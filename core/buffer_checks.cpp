@@ -118,4 +118,17 @@ void require_copy_buffers(const Buffer& src, std::size_t src_offset, const Buffe
   require_floats(dst, static_cast<std::int64_t>(dst_offset + count), "copy destination");
 }
 
+void require_row_copy_buffers(const Buffer& src, const Buffer& dst, const RowCopy& c) {
+  if (c.rows > 0 && (c.src_stride < c.count || c.dst_stride < c.count)) {
+    throw std::invalid_argument(fmt::format("copy_rows: strides {} and {} shorter than a run of {}",
+                                            c.src_stride, c.dst_stride, c.count));
+  }
+  if (c.rows == 0) return;
+  const std::size_t last = c.rows - 1;
+  require_floats(src, static_cast<std::int64_t>(c.src_offset + last * c.src_stride + c.count),
+                 "copy_rows source");
+  require_floats(dst, static_cast<std::int64_t>(c.dst_offset + last * c.dst_stride + c.count),
+                 "copy_rows destination");
+}
+
 }  // namespace aigc

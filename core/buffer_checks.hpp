@@ -8,6 +8,7 @@
 #include <span>
 
 #include "core/buffer.hpp"
+#include "core/data_movement.hpp"
 #include "core/heads.hpp"
 
 namespace aigc {
@@ -31,5 +32,7 @@ void require_decode_batch_buffers(const HeadsShape& s, std::span<const std::int6
                                   std::span<Buffer* const> v_caches, const Buffer& y);
 void require_copy_buffers(const Buffer& src, std::size_t src_offset, const Buffer& dst,
                           std::size_t dst_offset, std::size_t count);
+// Strides at least the count (runs that do not overlap), every run inside its buffer.
+void require_row_copy_buffers(const Buffer& src, const Buffer& dst, const RowCopy& c);
 
 }  // namespace aigc

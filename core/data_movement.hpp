@@ -14,6 +14,14 @@
 
 namespace aigc {
 
+// `rows` runs of `count` floats: run r from src[src_offset + r src_stride ..] to
+// dst[dst_offset + r dst_stride ..] (a product of some columns into its columns of a wider one).
+struct RowCopy {
+  std::size_t rows = 0, count = 0;
+  std::size_t src_offset = 0, src_stride = 0;
+  std::size_t dst_offset = 0, dst_stride = 0;
+};
+
 class DataMovement {
  public:
   virtual ~DataMovement() = default;
@@ -44,6 +52,7 @@ class DataMovement {
   virtual void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) = 0;
   virtual void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
                     std::size_t count) = 0;
+  virtual void copy_rows(const Buffer& src, Buffer& dst, const RowCopy& c) = 0;
 };
 
 }  // namespace aigc

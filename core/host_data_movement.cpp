@@ -124,4 +124,13 @@ void HostDataMovement::copy(const Buffer& src, std::size_t src_offset, Buffer& d
               count * sizeof(float));
 }
 
+void HostDataMovement::copy_rows(const Buffer& src, Buffer& dst, const RowCopy& c) {
+  require_row_copy_buffers(src, dst, c);
+  const float* from = src.as<const float>() + c.src_offset;
+  float* to = dst.as<float>() + c.dst_offset;
+  for (std::size_t r = 0; r < c.rows; ++r) {
+    std::memcpy(to + r * c.dst_stride, from + r * c.src_stride, c.count * sizeof(float));
+  }
+}
+
 }  // namespace aigc

@@ -19,6 +19,7 @@ class HostDataMovement final : public DataMovement {
   void merge_heads(const HeadsShape& shape, const Buffer& o, Buffer& y) override;
   void copy(const Buffer& src, std::size_t src_offset, Buffer& dst, std::size_t dst_offset,
             std::size_t count) override;
+  void copy_rows(const Buffer& src, Buffer& dst, const RowCopy& c) override;
 };
 
 }  // namespace aigc

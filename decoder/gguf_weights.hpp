@@ -1,6 +1,7 @@
 #pragma once
 // A decoder from a GGUF file (llama.cpp's format): the architecture and sizes from its
-// metadata, the weights dequantized to fp32 (core/gguf). `llama` and `gpt2` files load; every
+// metadata, the weights dequantized to fp32 (core/gguf), the matrices also kept as stored.
+// `gpt2`, `llama` and `qwen2` files load; every
 // tensor's shape is checked against the metadata, and a missing tensor or key is a GgufError
 // naming the file and it.
 #include <cstdint>

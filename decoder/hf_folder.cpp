@@ -42,23 +42,6 @@ T field_or(const nlohmann::json& j, const char* key, T fallback, const std::stri
   return j.contains(key) && !j.at(key).is_null() ? field<T>(j, key, path) : fallback;
 }
 
-// Hugging Face's rotate_half pairs element i of a head with i + D/2; GGUF's layout (and our
-// rope) pairs 2i with 2i + 1. Row 2i + j of a head in GGUF's order is row j D/2 + i in Hugging
-// Face's, for the rows of Q's and K's [out, in] projections.
-std::vector<float> permute_rows(const std::vector<float>& w, std::int64_t heads, std::int64_t D,
-                                std::int64_t in, bool to_gguf) {
-  std::vector<float> out(w.size());
-  for (std::int64_t h = 0; h < heads; ++h) {
-    for (std::int64_t i = 0; i < D / 2; ++i) {
-      for (std::int64_t j = 0; j < 2; ++j) {
-        const std::int64_t gguf_row = h * D + 2 * i + j, hf_row = h * D + j * (D / 2) + i;
-        const std::int64_t from = to_gguf ? hf_row : gguf_row, to = to_gguf ? gguf_row : hf_row;
-        std::copy(w.begin() + from * in, w.begin() + (from + 1) * in, out.begin() + to * in);
-      }
-    }
-  }
-  return out;
-}
 
 std::string safetensors_path(const std::string& folder) {
   return (fs::path(folder) / "model.safetensors").string();
@@ -84,7 +67,7 @@ DecoderConfig hf_folder_config(const std::string& folder) {
     if (c.n_ff != 0 && c.n_ff != 4 * c.n_embd)
       throw InvalidArgument("model", fmt::format("{}: n_inner {} is not 4 n_embd", path, c.n_ff));
   } else if (type == "llama") {
-    c.arch = Architecture::llama;
+    set_architecture(c, Architecture::llama);
     c.n_layer = field<std::int64_t>(j, "num_hidden_layers", path);
     c.n_embd = field<std::int64_t>(j, "hidden_size", path);
     c.n_head = field<std::int64_t>(j, "num_attention_heads", path);
@@ -151,7 +134,7 @@ Tokenizer hf_folder_tokenizer(const std::string& folder) {
 }
 
 DecoderWeights hf_folder_weights(const std::string& folder, const DecoderConfig& c) {
-  if (!c.is_llama()) return load_gpt2_safetensors(safetensors_path(folder), c);
+  if (c.arch == Architecture::gpt2) return load_gpt2_safetensors(safetensors_path(folder), c);
   const SafetensorsFile f(safetensors_path(folder));
   const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim(), H = c.n_head,
                      Hkv = c.kv_heads();
@@ -168,8 +151,8 @@ DecoderWeights hf_folder_weights(const std::string& folder, const DecoderConfig&
       return f.read_f32(fmt::format("model.layers.{}.{}", i, name), shape);
     };
     l.attn_norm = read("input_layernorm.weight", {C});
-    l.qkv = permute_rows(read("self_attn.q_proj.weight", {H * D, C}), H, D, C, true);
-    const auto k = permute_rows(read("self_attn.k_proj.weight", {Hkv * D, C}), Hkv, D, C, true);
+    l.qkv = permute_rope_rows(read("self_attn.q_proj.weight", {H * D, C}), H, D, C, true);
+    const auto k = permute_rope_rows(read("self_attn.k_proj.weight", {Hkv * D, C}), Hkv, D, C, true);
     const auto v = read("self_attn.v_proj.weight", {Hkv * D, C});
     l.qkv.insert(l.qkv.end(), k.begin(), k.end());
     l.qkv.insert(l.qkv.end(), v.begin(), v.end());
@@ -184,7 +167,7 @@ DecoderWeights hf_folder_weights(const std::string& folder, const DecoderConfig&
 
 void save_hf_llama_folder(const std::string& folder, const DecoderWeights& w) {
   const DecoderConfig& c = w.config;
-  if (!c.is_llama() || !w.transposed)
+  if (c.arch != Architecture::llama || !w.transposed)
     throw std::invalid_argument("save_hf_llama_folder: not Llama weights in [out, in] layout");
   const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim(), H = c.n_head,
                      Hkv = c.kv_heads();
@@ -199,9 +182,9 @@ void save_hf_llama_folder(const std::string& folder, const DecoderWeights& w) {
     const auto q_end = l.qkv.begin() + H * D * C, k_end = q_end + Hkv * D * C;
     t[p + "input_layernorm.weight"] = {{C}, l.attn_norm};
     t[p + "self_attn.q_proj.weight"] = {
-        {H * D, C}, permute_rows(std::vector<float>(l.qkv.begin(), q_end), H, D, C, false)};
+        {H * D, C}, permute_rope_rows(std::vector<float>(l.qkv.begin(), q_end), H, D, C, false)};
     t[p + "self_attn.k_proj.weight"] = {
-        {Hkv * D, C}, permute_rows(std::vector<float>(q_end, k_end), Hkv, D, C, false)};
+        {Hkv * D, C}, permute_rope_rows(std::vector<float>(q_end, k_end), Hkv, D, C, false)};
     t[p + "self_attn.v_proj.weight"] = {{Hkv * D, C}, std::vector<float>(k_end, l.qkv.end())};
     t[p + "self_attn.o_proj.weight"] = {{C, C}, l.attn_out};
     t[p + "post_attention_layernorm.weight"] = {{C}, l.mlp_norm};

@@ -13,26 +13,26 @@
 namespace aigc {
 
 struct DecoderModel::LayerBuffers {
-  Buffer attn_norm, attn_norm_bias, qkv, qkv_bias, attn_out, attn_out_bias;
-  Buffer mlp_norm, mlp_norm_bias, up, up_bias, gate, down, down_bias;  // empty where absent
+  Buffer attn_norm, attn_norm_bias, mlp_norm, mlp_norm_bias;  // biases empty where absent
+  Projection qkv, attn_out, up, gate, down;
 };
 
-// Everything a step of T tokens runs but attention and rope (which depend on the position).
+// Everything a step of T tokens runs but attention and rope (which depend on the position) and
+// the products (matmul_for: their formats may differ from layer to layer).
 struct DecoderModel::StepKernels {
-  std::unique_ptr<LayernormKernel> layernorm;  // gpt2
-  std::unique_ptr<RmsnormKernel> rmsnorm;      // llama
-  std::unique_ptr<MatmulKernel> qkv, attn_out, up, gate, down;
-  std::unique_ptr<ElementwiseKernel> residual, activation;  // GELU (gpt2), silu_mul (llama)
+  std::unique_ptr<LayernormKernel> layernorm;  // layernorm
+  std::unique_ptr<RmsnormKernel> rmsnorm;      // rmsnorm
+  std::unique_ptr<ElementwiseKernel> residual, activation;  // GELU, or SwiGLU's silu_mul
 };
 
 struct DecoderModel::PositionKernels {
   std::unique_ptr<AttentionKernel> attention;
-  std::unique_ptr<RopeKernel> rope;  // llama
+  std::unique_ptr<RopeKernel> rope;  // rope only
 };
 
 struct DecoderModel::LogitsKernels {
-  std::unique_ptr<LayernormKernel> layernorm;  // gpt2
-  std::unique_ptr<RmsnormKernel> rmsnorm;      // llama
+  std::unique_ptr<LayernormKernel> layernorm;  // layernorm
+  std::unique_ptr<RmsnormKernel> rmsnorm;      // rmsnorm
   std::unique_ptr<MatmulKernel> logits;
 };
 
@@ -40,6 +40,7 @@ namespace {
 
 // A buffer the architecture has, or null for an empty one (a bias or table it lacks).
 Buffer* optional_buffer(Buffer& b) { return b.bytes() > 0 ? &b : nullptr; }
+const Buffer* optional_buffer(const Buffer& b) { return b.bytes() > 0 ? &b : nullptr; }
 
 // A weight uploaded, or an empty buffer for one the architecture lacks.
 Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
@@ -49,11 +50,11 @@ Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
 }  // namespace
 
 DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::int64_t max_tokens,
-                           WeightFormat format, std::int64_t batch, TensorGroup* group)
+                           ModelDtype dtype, std::int64_t batch, TensorGroup* group)
     : backend_(backend),
       config_(whole.config),
       group_(group != nullptr && group->ranks() > 1 ? group : nullptr),
-      format_(format),
+      dtype_(dtype),
       max_tokens_(max_tokens) {
   check_arguments(whole, batch);
   share_ =
@@ -94,13 +95,15 @@ void DecoderModel::check_arguments(const DecoderWeights& whole, std::int64_t bat
   }
   config_.validate(config_.name);
   whole.check_sizes();
-  require_format_fits(config_, format_);
+  require_format_fits(config_, dtype_);
   const BackendDescriptor& d = backend_.descriptor();
-  if (!d.takes(format_)) throw UnsupportedOp(d.lacks(format_));
-  if (group_ && format_ != WeightFormat::f32) {
+  for (const WeightFormat f : formats_of(whole, dtype_)) {
+    if (!d.takes(f)) throw UnsupportedOp(d.lacks(f));
+  }
+  if (group_ && !dtype_.is_f32()) {
     throw InvalidArgument("dtype", fmt::format("{} with tp={}: a tensor-parallel model takes f32 "
                                                "weights (a share of stored blocks is not built)",
-                                               weight_format_name(format_), group_->ranks()));
+                                               dtype_.name(), group_->ranks()));
   }
   if (group_ && group_->on_device() != (backend_.compute_class() == ComputeClass::gpu)) {
     throw std::invalid_argument(fmt::format("a tensor-parallel group on {} memory for backend {}",
@@ -112,29 +115,49 @@ void DecoderModel::upload_weights(const DecoderWeights& w) {
   Backend& backend = backend_;
   const std::int64_t C = config_.n_embd, F = share_.ff;
   // A projection of `in` inputs and `out` outputs as the matmuls read it: [out, in] rows in the
-  // format (the file's own bytes where it stores them so), fp32 ones included: a decode step's
+  // dtype (the file's own bytes where it stores them so), fp32 ones included: a decode step's
   // matrix-vector product then streams each row of weights in order, one contiguous pass per
   // thread (an [in, out] matrix is read in strided column chunks, which these VMs' prefetchers
   // follow poorly: GPT-2's fp32 decode at 2 threads reached 56% of the bandwidth roofline).
-  const bool stored = format_ != WeightFormat::f32;
-  auto projection = [&](const std::string& name, const std::vector<float>& host, std::int64_t in,
-                        std::int64_t out) {
-    if (host.empty()) return Buffer();
-    if (!stored && w.transposed) return backend.upload_new(host);
-    return backend.upload_weights(stored_matrix(w, name, host, in, out, w.transposed, format_));
+  auto projection = [&](const std::string& name, const std::vector<float>& host,
+                        const std::vector<float>& bias, std::int64_t in, std::int64_t out) {
+    Projection p{{}, in, out};
+    if (host.empty()) return p;
+    if (dtype_.is_f32() && w.transposed) {
+      p.parts.push_back({backend.upload_new(host), upload_or_empty(backend, bias), out});
+      return p;
+    }
+    std::int64_t row = 0;
+    for (StoredPart& part : matrix_parts(w, name, host, in, out, w.transposed, dtype_)) {
+      const std::vector<float> part_bias =
+          bias.empty() ? bias
+                       : std::vector<float>(bias.begin() + row, bias.begin() + row + part.rows);
+      p.parts.push_back({backend.upload_weights(part.bytes), upload_or_empty(backend, part_bias),
+                         part.rows, part.format});
+      row += part.rows;
+    }
+    if (p.parts.size() > 1) {
+      for (const Projection::Part& part : p.parts) split_width_ = std::max(split_width_, part.rows);
+    }
+    return p;
   };
   token_embedding_ = backend.upload_new(w.token_embedding);
   position_embedding_ = upload_or_empty(backend, w.position_embedding);
   final_norm_ = backend.upload_new(w.final_norm);
   final_norm_bias_ = upload_or_empty(backend, w.final_norm_bias);
   // Stored, the output matrix is its own copy even when tied: the embedding lookup gathers
-  // fp32 rows, the logits stream the stored ones.
-  // It is [vocab, C] in every layout: its rows are already [out, in].
-  output_ =
-      stored
-          ? backend.upload_weights(stored_matrix(w, "output", w.output_matrix(), C, config_.vocab,
-                                                 /*transposed=*/true, output_format(format_, C)))
-          : upload_or_empty(backend, w.output);
+  // fp32 rows, the logits stream the stored ones. It is [vocab, C] in every layout: its rows
+  // are already [out, in].
+  const std::vector<StoredPart> output =
+      dtype_.is_f32() ? std::vector<StoredPart>{}
+                      : matrix_parts(w, "output", w.output_matrix(), C, share_.vocab_rows,
+                                     /*transposed=*/true, dtype_);
+  output_format_ = output.empty() ? WeightFormat::f32 : output.front().format;
+  if (output_format_ == WeightFormat::f32) {
+    output_ = upload_or_empty(backend, w.output);
+  } else {
+    output_ = backend.upload_weights(output.front().bytes);
+  }
   const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const LayerWeights& l = w.layers[i];
@@ -142,17 +165,13 @@ void DecoderModel::upload_weights(const DecoderWeights& w) {
     LayerBuffers b;
     b.attn_norm = backend.upload_new(l.attn_norm);
     b.attn_norm_bias = upload_or_empty(backend, l.attn_norm_bias);
-    b.qkv = projection(name("qkv"), l.qkv, C, Q);
-    b.qkv_bias = upload_or_empty(backend, l.qkv_bias);
-    b.attn_out = projection(name("attn_out"), l.attn_out, A, C);
-    b.attn_out_bias = upload_or_empty(backend, l.attn_out_bias);
+    b.qkv = projection(name("qkv"), l.qkv, l.qkv_bias, C, Q);
+    b.attn_out = projection(name("attn_out"), l.attn_out, l.attn_out_bias, A, C);
     b.mlp_norm = backend.upload_new(l.mlp_norm);
     b.mlp_norm_bias = upload_or_empty(backend, l.mlp_norm_bias);
-    b.up = projection(name("up"), l.up, C, F);
-    b.up_bias = upload_or_empty(backend, l.up_bias);
-    b.gate = projection(name("gate"), l.gate, C, F);
-    b.down = projection(name("down"), l.down, F, C);
-    b.down_bias = upload_or_empty(backend, l.down_bias);
+    b.up = projection(name("up"), l.up, l.up_bias, C, F);
+    b.gate = projection(name("gate"), l.gate, {}, C, F);
+    b.down = projection(name("down"), l.down, l.down_bias, F, C);
     layers_.push_back(std::move(b));
   }
 }
@@ -180,7 +199,8 @@ void DecoderModel::allocate_activations(std::int64_t batch) {
   att_ = floats(T * C);
   y_ = floats(T * C);
   fc_ = floats(T * F);
-  if (config_.is_llama()) up_ = floats(T * F);
+  if (config_.gated_mlp()) up_ = floats(T * F);
+  if (split_width_ > 0) part_ = floats(T * split_width_);
   x_last_ = floats(batch * C);
   h_last_ = floats(batch * C);
   logits_ = floats(batch * config_.vocab);
@@ -199,27 +219,53 @@ DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
   auto& slot = step_kernels_[T];
   if (!slot) {
     const std::int64_t C = config_.n_embd, F = share_.ff;
-    const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
-    // Every projection is uploaded [out, in] (the constructor): B transposed. The row-parallel
-    // products' biases are added once, by rank 0.
-    const bool bias = !config_.is_llama(), t = true, sum_bias = bias && share_.rank == 0;
     slot = std::make_unique<StepKernels>();
-    if (config_.is_llama()) {
+    if (config_.rmsnorm()) {
       slot->rmsnorm = backend_.make_kernel(RmsnormShape{T, C, config_.norm_eps});
     } else {
       slot->layernorm = backend_.make_kernel(LayernormShape{T, C, config_.norm_eps});
     }
-    const WeightFormat f = format_;
-    slot->qkv = backend_.make_kernel(MatmulShape{T, Q, C, bias, t, f});
-    slot->attn_out = backend_.make_kernel(MatmulShape{T, C, A, sum_bias, t, f});
-    slot->up = backend_.make_kernel(MatmulShape{T, F, C, bias, t, f});
-    if (config_.is_llama()) slot->gate = backend_.make_kernel(MatmulShape{T, F, C, false, t, f});
-    slot->down = backend_.make_kernel(MatmulShape{T, C, F, sum_bias, t, f});
     slot->residual = backend_.make_kernel(ElementwiseShape{ElementwiseOp::add, T * C});
     slot->activation = backend_.make_kernel(ElementwiseShape{
-        config_.is_llama() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
+        config_.gated_mlp() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
+    // The products of every layer at T rows (built here, so a timed step builds none).
+    for (const LayerBuffers& l : layers_) {
+      for (const Projection* p : {&l.qkv, &l.attn_out, &l.up, &l.gate, &l.down}) {
+        for (const Projection::Part& part : p->parts) matmul_for(T, *p, part);
+      }
+    }
   }
   return *slot;
+}
+
+MatmulKernel& DecoderModel::matmul_for(std::int64_t rows, const Projection& p,
+                                       const Projection::Part& part) {
+  // Every projection is uploaded [out, in] (upload_weights): B transposed.
+  const MatmulShape shape{rows, part.rows, p.in, part.bias.bytes() > 0, true, part.format};
+  auto& slot = matmuls_[{shape.M, shape.N, shape.K, shape.bias, shape.b_format}];
+  if (!slot) slot = backend_.make_kernel(shape);
+  return *slot;
+}
+
+// out [rows, p.out] = in [rows, p.in] . p^T (+ bias): one product, or one per part, each into
+// its columns of out.
+void DecoderModel::project(const Projection& p, const Buffer& in, Buffer& out, std::int64_t rows) {
+  if (p.parts.size() == 1) {
+    const Projection::Part& part = p.parts.front();
+    matmul_for(rows, p, part).run(in, part.weight, optional_buffer(part.bias), out);
+    return;
+  }
+  std::int64_t column = 0;
+  for (const Projection::Part& part : p.parts) {
+    matmul_for(rows, p, part).run(in, part.weight, optional_buffer(part.bias), part_);
+    backend_.moves().copy_rows(part_, out,
+                               {.rows = std::size_t(rows),
+                                .count = std::size_t(part.rows),
+                                .src_stride = std::size_t(part.rows),
+                                .dst_offset = std::size_t(column),
+                                .dst_stride = std::size_t(p.out)});
+    column += part.rows;
+  }
 }
 
 DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows) {
@@ -227,7 +273,7 @@ DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows)
   if (!slot) {
     const std::int64_t C = config_.n_embd;
     slot = std::make_unique<LogitsKernels>();
-    if (config_.is_llama()) {
+    if (config_.rmsnorm()) {
       slot->rmsnorm = backend_.make_kernel(RmsnormShape{rows, C, config_.norm_eps});
     } else {
       slot->layernorm = backend_.make_kernel(LayernormShape{rows, C, config_.norm_eps});
@@ -235,7 +281,7 @@ DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows)
     // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
     slot->logits =
         backend_.make_kernel(MatmulShape{rows, share_.vocab_rows, C, false,
-                                         /*transpose_b=*/true, output_format(format_, C)});
+                                         /*transpose_b=*/true, output_format_});
   }
   return *slot;
 }
@@ -251,7 +297,7 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
                                                           .D = config_.head_dim(),
                                                           .kv_capacity = max_tokens_,
                                                           .kv_heads = share_.kv_heads});
-    if (config_.is_llama()) {
+    if (config_.rope()) {
       // Q's and K's heads of each token's fused QKV row turn; V's stay.
       slot->rope = backend_.make_kernel(RopeShape{.tokens = T,
                                                   .heads = share_.heads + share_.kv_heads,
@@ -321,19 +367,19 @@ std::int64_t DecoderModel::position(std::int64_t index) const { return sequence(
 // A layer after its attention (merged heads in h_), for every row of x_ the kernels take:
 //   x += out(h);   x += down(gelu(up(norm(x))))   or, SwiGLU:   x += down(silu(gate(h)) * up(h))
 void DecoderModel::layer_tail(StepKernels& k, LayerBuffers& l, std::int64_t rows) {
-  k.attn_out->run(h_, l.attn_out, optional_buffer(l.attn_out_bias), y_);
+  project(l.attn_out, h_, y_, rows);
   sum_over_ranks(y_, rows);
   k.residual->run(x_, &y_, x_);
   norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, optional_buffer(l.mlp_norm_bias), h_);
-  if (config_.is_llama()) {
-    k.gate->run(h_, l.gate, nullptr, fc_);
-    k.up->run(h_, l.up, nullptr, up_);
+  if (config_.gated_mlp()) {
+    project(l.gate, h_, fc_, rows);
+    project(l.up, h_, up_, rows);
     k.activation->run(fc_, &up_, fc_);
   } else {
-    k.up->run(h_, l.up, optional_buffer(l.up_bias), fc_);
+    project(l.up, h_, fc_, rows);
     k.activation->run(fc_, nullptr, fc_);
   }
-  k.down->run(fc_, l.down, optional_buffer(l.down_bias), y_);
+  project(l.down, fc_, y_, rows);
   sum_over_ranks(y_, rows);
   k.residual->run(x_, &y_, x_);
 }
@@ -376,7 +422,7 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
       LayerBuffers& l = layers_[i];
       // x += out(attention(rope(qkv(norm(x)))))
       norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
-      k.qkv->run(h_, l.qkv, optional_buffer(l.qkv_bias), qkv_);
+      project(l.qkv, h_, qkv_, T);
       if (positioned.rope) positioned.rope->run(qkv_);
       backend_.moves().split_heads(heads, pos0, qkv_, q_, seq.k_cache[i], seq.v_cache[i]);
       positioned.attention->run(q_, seq.k_cache[i], seq.v_cache[i], att_);
@@ -415,7 +461,7 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
 }
 
 const Buffer& DecoderModel::output_matrix() const {
-  const bool tied = config_.tied_output && format_ == WeightFormat::f32;
+  const bool tied = config_.tied_output && output_format_ == WeightFormat::f32;
   return tied ? token_embedding_ : output_;
 }
 
@@ -452,7 +498,7 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     LayerBuffers& l = layers_[i];
     norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
-    k.qkv->run(h_, l.qkv, optional_buffer(l.qkv_bias), qkv_);
+    project(l.qkv, h_, qkv_, B);
     // Each sequence's query against its own cache, at its own position.
     if (batched_attention) {
       for (std::int64_t r = 0; r < B; ++r) {
@@ -595,7 +641,7 @@ std::span<const float> DecoderModel::last_logits() {
 
 void DecoderModel::poison() {
   for (Buffer* b :
-       {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &x_last_, &h_last_, &logits_, &x_row_,
+       {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &part_, &x_last_, &h_last_, &logits_, &x_row_,
         &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_, &logits_share_}) {
     if (b->bytes() == 0) continue;
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
@@ -645,14 +691,15 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
 // additively to first order; the norms keep activations at unit scale, so no op amplifies an
 // incoming relative error by much, and rounding errors that grow like sqrt(n) u in practice
 // leave the linear-in-n bound a wide margin for what amplification there is.
-double logits_tolerance(const DecoderConfig& c, std::int64_t length, WeightFormat format,
+double logits_tolerance(const DecoderConfig& c, std::int64_t length, ModelDtype dtype,
                         ActivationRounding activations) {
-  const double block_scaling = is_block_format(format) ? 1 : 0;
+  // A file's matrices may be in any format: counted as block formats (the larger bound).
+  const double block_scaling = dtype.from_file || is_block_format(dtype.format) ? 1 : 0;
   const double C = double(c.n_embd), D = double(c.head_dim()), L = double(length),
                F = double(c.ff());
   const double attention = D + 2 * (L + 1) + 16;
-  const double norm = c.is_llama() ? C + 8 : 2 * C + 8;
-  const double rope = c.is_llama() ? 6 * L + 16 : 0;
+  const double norm = c.rmsnorm() ? C + 8 : 2 * C + 8;
+  const double rope = c.rope() ? 6 * L + 16 : 0;
   const double per_layer = norm + (C + 1) + rope + attention + (C + 1) + norm + (C + 1) + 16 +
                            (F + 1) + 4 * block_scaling;
   const double n = double(c.n_layer) * per_layer + norm + (C + 1) + block_scaling;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "decoder/stored_weights.hpp"
 #include "decoder/tensor_parallel.hpp"
 #include "decoder/weights.hpp"
 
@@ -27,10 +28,11 @@ namespace aigc {
 class DecoderModel {
  public:
   // max_tokens: the KV cache's capacity (prompt plus generated tokens), 1 .. n_ctx;
-  // throws InvalidArgument naming `max-tokens` otherwise. `format`: how the projections and
-  // the output matrix are stored on the backend (decoder/stored_weights; the matmuls compute on
-  // them as stored); throws InvalidArgument naming `dtype` for a format the model's widths do
-  // not fit, UnsupportedOp for one the backend's matmul does not take.
+  // throws InvalidArgument naming `max-tokens` otherwise. `dtype`: how the projections and
+  // the output matrix are stored on the backend (decoder/stored_weights: one format, or each
+  // as the file stores it; the matmuls compute on them as stored); throws InvalidArgument
+  // naming `dtype` for a format the model's widths do not fit, UnsupportedOp for one the
+  // backend's matmul does not take.
   // batch: the number of sequences, 1 .. kMaxBatch; throws InvalidArgument naming `batch`
   // outside that range, or when the sequences' KV caches (batch x layers x 2 x max_tokens x
   // KV width floats) do not fit the memory a host backend has available, naming the bytes,
@@ -42,7 +44,7 @@ class DecoderModel {
   // blocks is not built); std::invalid_argument for a group whose buffers are not the
   // backend's kind (host memory against a GPU's).
   DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens,
-               WeightFormat format = WeightFormat::f32, std::int64_t batch = 1,
+               ModelDtype dtype = WeightFormat::f32, std::int64_t batch = 1,
                TensorGroup* group = nullptr);
   static constexpr std::int64_t kMaxBatch = 4096;
   ~DecoderModel();
@@ -50,7 +52,7 @@ class DecoderModel {
   DecoderModel& operator=(const DecoderModel&) = delete;
 
   const DecoderConfig& config() const { return config_; }
-  WeightFormat weight_format() const { return format_; }
+  ModelDtype dtype() const { return dtype_; }
   std::int64_t max_tokens() const { return max_tokens_; }
   std::int64_t batch() const { return static_cast<std::int64_t>(sequences_.size()); }
   // Tokens in a sequence's cache: the position its next token will take.
@@ -118,6 +120,18 @@ class DecoderModel {
   void allocate_sequences(std::int64_t batch, std::int64_t kv);
   void allocate_activations(std::int64_t batch);
 
+  // A projection as the backend holds it: runs of its [out, in] rows, each in one format with
+  // its share of the bias (one run but where a file stores a fused matrix's tensors in
+  // different formats). No parts where the architecture has none (gpt2's gate).
+  struct Projection {
+    struct Part {
+      Buffer weight, bias;  // bias: empty when none
+      std::int64_t rows = 0;
+      WeightFormat format = WeightFormat::f32;
+    };
+    std::vector<Part> parts;
+    std::int64_t in = 0, out = 0;
+  };
   struct LayerBuffers;
   struct StepKernels;
   struct PositionKernels;
@@ -143,6 +157,12 @@ class DecoderModel {
   // One step of T tokens of sequence s at its position, its ids already in its tokens;
   // recorded and replayed when T = 1 and the backend records.
   void step(std::int64_t T, bool logits, std::int64_t s);
+  // The product of `rows` rows by a projection, part by part (upload_weights), and the kernel
+  // of one part at `rows` rows, built on first use (shared by the layers whose part has its
+  // shape and format).
+  void project(const Projection& p, const Buffer& in, Buffer& out, std::int64_t rows);
+  MatmulKernel& matmul_for(std::int64_t rows, const Projection& p,
+                           const Projection::Part& part);
   // The layer after its attention, for `rows` rows: output projection, residual, MLP, residual.
   void layer_tail(StepKernels& k, LayerBuffers& l, std::int64_t rows);
   // Sums the ranks' partial rows of x (a row-parallel product's output, the embedding) in
@@ -164,7 +184,10 @@ class DecoderModel {
   DecoderConfig config_;
   TensorGroup* group_;
   TensorShare share_;  // this rank's share; the whole model in one process
-  WeightFormat format_;
+  ModelDtype dtype_;
+  WeightFormat output_format_ = WeightFormat::f32;  // the logits' matrix, as uploaded
+  // The widest part of a projection stored in several parts (0: none), for part_.
+  std::int64_t split_width_ = 0;
   std::int64_t max_tokens_;
   std::vector<Sequence> sequences_;
 
@@ -173,13 +196,18 @@ class DecoderModel {
   // Activations for up to max(max_tokens, batch) rows (up_: the SwiGLU up projection, llama
   // only); the last positions' rows and logits for up to batch rows; one row of a batched
   // step's attention (qkv_row_ .. att_row_) and logits (logits_row_).
-  Buffer x_, h_, qkv_, q_, att_, y_, fc_, up_, x_last_, h_last_, logits_;
+  // part_: one part's product of a projection stored in parts, before it joins the rest.
+  Buffer x_, h_, qkv_, q_, att_, y_, fc_, up_, part_, x_last_, h_last_, logits_;
   Buffer x_row_, qkv_row_, q_row_, att_row_, y_row_, logits_row_;
   Buffer logits_share_;  // this rank's columns of the logits (tensor-parallel only)
   std::vector<float> host_logits_;
   std::int64_t batch_rows_ = 0;  // rows of logits the last batched step computed
 
   std::map<std::int64_t, std::unique_ptr<StepKernels>> step_kernels_;
+  // The products, by (rows, N, K, bias, format).
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, bool, WeightFormat>,
+           std::unique_ptr<MatmulKernel>>
+      matmuls_;
   std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<PositionKernels>> positioned_;
   // The final norm and the logits of `rows` last positions (1: a single sequence's step).
   std::map<std::int64_t, std::unique_ptr<LogitsKernels>> logits_kernels_;
@@ -209,7 +237,7 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step);
 // a block; bf16: r |x| <= r amax), in root-sum-square over the products on the path:
 // 4 r sqrt(4 layers + 1), r = int8_activation_rounding() or bf16's 2^-8.
 double logits_tolerance(const DecoderConfig& config, std::int64_t length,
-                        WeightFormat format = WeightFormat::f32,
+                        ModelDtype dtype = WeightFormat::f32,
                         ActivationRounding activations = ActivationRounding::none);
 
 }  // namespace aigc

@@ -159,7 +159,7 @@ std::vector<double> reference_logits(const DecoderWeights& w, std::span<const st
   const DecoderConfig& cfg = w.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd, F = cfg.ff();
   const std::int64_t H = cfg.n_head, Hkv = cfg.kv_heads(), D = cfg.head_dim();
-  const bool llama = cfg.is_llama(), tr = w.transposed;
+  const bool tr = w.transposed;
   const double eps = cfg.norm_eps;
   auto linear = [&](const Matrix& in, std::int64_t rows, std::int64_t K,
                     const std::vector<float>& weights, const std::vector<float>& bias,
@@ -170,19 +170,19 @@ std::vector<double> reference_logits(const DecoderWeights& w, std::span<const st
   for (std::int64_t t = 0; t < T; ++t) {
     for (std::int64_t c = 0; c < C; ++c) {
       x[t * C + c] = double(w.token_embedding[ids[t] * C + c]) +
-                     (llama ? 0.0 : double(w.position_embedding[t * C + c]));
+                     (cfg.rope() ? 0.0 : double(w.position_embedding[t * C + c]));
     }
   }
   for (const LayerWeights& l : w.layers) {
     Matrix qkv = linear(normalize(x, T, C, l.attn_norm, l.attn_norm_bias, eps), T, C, l.qkv,
                         l.qkv_bias, cfg.qkv_width(), tr);
-    if (llama) rotate(qkv, T, cfg.qkv_width(), H + Hkv, D, cfg.rope_base);
+    if (cfg.rope()) rotate(qkv, T, cfg.qkv_width(), H + Hkv, D, cfg.rope_base);
     const Matrix proj =
         linear(attention(qkv, T, H, Hkv, D), T, C, l.attn_out, l.attn_out_bias, C, tr);
     for (std::int64_t i = 0; i < T * C; ++i) x[i] += proj[i];
     const Matrix h = normalize(x, T, C, l.mlp_norm, l.mlp_norm_bias, eps);
     Matrix fc = linear(h, T, C, l.up, l.up_bias, F, tr);
-    if (llama) {
+    if (cfg.gated_mlp()) {
       const Matrix gate = linear(h, T, C, l.gate, {}, F, tr);
       for (std::size_t i = 0; i < fc.size(); ++i) fc[i] *= gate[i] / (1 + std::exp(-gate[i]));
     } else {

@@ -16,14 +16,36 @@ std::vector<float> transpose(const std::vector<float>& w, std::int64_t in, std::
   return t;
 }
 
-// The weights a matrix keeps in the format, in its own layout.
+// The weights a matrix keeps in the dtype, in its own layout.
 std::vector<float> round_trip(const DecoderWeights& w, const std::string& name,
                               const std::vector<float>& values, std::int64_t in, std::int64_t out,
-                              bool transposed, WeightFormat f) {
+                              bool transposed, ModelDtype dtype) {
   if (values.empty()) return values;
-  const std::vector<float> kept =
-      dequantize_rows(f, stored_matrix(w, name, values, in, out, transposed, f), out, in);
+  std::vector<float> kept;
+  for (const StoredPart& p : matrix_parts(w, name, values, in, out, transposed, dtype)) {
+    const std::vector<float> rows = dequantize_rows(p.format, p.bytes, p.rows, in);
+    kept.insert(kept.end(), rows.begin(), rows.end());
+  }
   return transposed ? kept : transpose(kept, out, in);
+}
+
+// The file's parts of a stored matrix, checked against the [out, in] shape the model reads.
+const std::vector<StoredPart>& checked_parts(const StoredMatrix& m, const std::string& name,
+                                             std::int64_t in, std::int64_t out) {
+  std::int64_t rows = 0;
+  for (const StoredPart& p : m.parts) {
+    if (static_cast<std::int64_t>(p.bytes.size()) != p.rows * row_bytes(p.format, in)) {
+      throw std::invalid_argument(fmt::format(
+          "weights: a part of stored matrix '{}' has {} bytes, not {} rows of {} {} weights", name,
+          p.bytes.size(), p.rows, in, weight_format_name(p.format)));
+    }
+    rows += p.rows;
+  }
+  if (rows != out) {
+    throw std::invalid_argument(
+        fmt::format("weights: stored matrix '{}' has {} rows, not {}", name, rows, out));
+  }
+  return m.parts;
 }
 
 }  // namespace
@@ -45,19 +67,47 @@ WeightFormat output_format(WeightFormat f, std::int64_t C) {
 std::vector<std::uint8_t> stored_matrix(const DecoderWeights& w, const std::string& name,
                                         const std::vector<float>& values, std::int64_t in,
                                         std::int64_t out, bool transposed, WeightFormat f) {
-  if (const auto it = w.stored.find(name); it != w.stored.end() && it->second.format == f) {
-    if (static_cast<std::int64_t>(it->second.bytes.size()) != out * row_bytes(f, in)) {
-      throw std::invalid_argument(
-          fmt::format("weights: stored matrix '{}' has {} bytes, not {} "
-                      "rows of {} {} weights",
-                      name, it->second.bytes.size(), out, in, weight_format_name(f)));
-    }
-    return it->second.bytes;
+  if (const auto it = w.stored.find(name);
+      it != w.stored.end() && it->second.single_format() == f) {
+    return checked_parts(it->second, name, in, out).front().bytes;
   }
   return store_projection(values, in, out, transposed, f);
 }
 
-void require_format_fits(const DecoderConfig& c, WeightFormat f) {
+ModelDtype parse_model_dtype(const std::string& text, const std::string& argument) {
+  if (text == "file") return ModelDtype::file();
+  try {
+    return parse_weight_format(text, argument);
+  } catch (const InvalidArgument&) {
+    throw InvalidArgument(argument, fmt::format("'{}' is not a dtype (valid: file, {})", text,
+                                                weight_format_names()));
+  }
+}
+
+std::vector<StoredPart> matrix_parts(const DecoderWeights& w, const std::string& name,
+                                     const std::vector<float>& values, std::int64_t in,
+                                     std::int64_t out, bool transposed, ModelDtype dtype) {
+  if (!dtype.from_file) {
+    const WeightFormat f = name == "output" ? output_format(dtype.format, in) : dtype.format;
+    return {{f, out, stored_matrix(w, name, values, in, out, transposed, f)}};
+  }
+  if (const auto it = w.stored.find(name); it != w.stored.end())
+    return checked_parts(it->second, name, in, out);
+  return {{WeightFormat::f32, out, store_projection(values, in, out, transposed, WeightFormat::f32)}};
+}
+
+std::set<WeightFormat> formats_of(const DecoderWeights& w, ModelDtype dtype) {
+  if (!dtype.from_file) return {dtype.format, output_format(dtype.format, w.config.n_embd)};
+  std::set<WeightFormat> formats{WeightFormat::f32};
+  for (const auto& [name, m] : w.stored) {
+    for (const StoredPart& p : m.parts) formats.insert(p.format);
+  }
+  return formats;
+}
+
+void require_format_fits(const DecoderConfig& c, ModelDtype dtype) {
+  if (dtype.from_file) return;
+  const WeightFormat f = dtype.format;
   for (const auto& [width, what] : {std::pair{c.n_embd, "width n_embd"}, {c.ff(), "MLP width"}}) {
     if (!row_fits(f, width)) {
       throw InvalidArgument(
@@ -68,8 +118,8 @@ void require_format_fits(const DecoderConfig& c, WeightFormat f) {
   }
 }
 
-DecoderWeights weights_as_stored(const DecoderWeights& w, WeightFormat f) {
-  if (f == WeightFormat::f32) return w;
+DecoderWeights weights_as_stored(const DecoderWeights& w, ModelDtype f) {
+  if (f.is_f32()) return w;
   require_format_fits(w.config, f);
   const DecoderConfig& c = w.config;
   const std::int64_t C = c.n_embd, F = c.ff(), Q = c.qkv_width();
@@ -85,7 +135,7 @@ DecoderWeights weights_as_stored(const DecoderWeights& w, WeightFormat f) {
     l.down = round_trip(w, name("down"), l.down, F, C, t, f);
   }
   // The output matrix is [vocab, C] in every layout.
-  s.output = round_trip(w, "output", w.output_matrix(), C, c.vocab, true, output_format(f, C));
+  s.output = round_trip(w, "output", w.output_matrix(), C, c.vocab, true, f);
   s.config.tied_output = false;
   return s;
 }

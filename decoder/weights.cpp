@@ -112,9 +112,9 @@ void require_size(const std::vector<float>& v, std::int64_t n, const std::string
 void DecoderWeights::check_sizes() const {
   const DecoderConfig& c = config;
   const std::int64_t C = c.n_embd, Q = c.qkv_width(), F = c.ff();
-  const bool bias = !c.is_llama();
+  const bool bias = c.biases;
   require_size(token_embedding, c.vocab * C, "the token embedding");
-  require_size(position_embedding, c.is_llama() ? 0 : c.n_ctx * C, "the position embedding");
+  require_size(position_embedding, c.rope() ? 0 : c.n_ctx * C, "the position embedding");
   require_size(final_norm, C, "the final norm");
   require_size(final_norm_bias, bias ? C : 0, "the final norm's bias");
   require_size(output, c.tied_output ? 0 : c.vocab * C, "the output matrix");
@@ -128,14 +128,14 @@ void DecoderWeights::check_sizes() const {
     require_size(l.attn_norm, C, at("attention norm"));
     require_size(l.attn_norm_bias, bias ? C : 0, at("attention norm bias"));
     require_size(l.qkv, C * Q, at("QKV projection"));
-    require_size(l.qkv_bias, bias ? Q : 0, at("QKV bias"));
+    require_size(l.qkv_bias, c.qkv_bias ? Q : 0, at("QKV bias"));
     require_size(l.attn_out, C * C, at("attention output"));
     require_size(l.attn_out_bias, bias ? C : 0, at("attention output bias"));
     require_size(l.mlp_norm, C, at("MLP norm"));
     require_size(l.mlp_norm_bias, bias ? C : 0, at("MLP norm bias"));
     require_size(l.up, C * F, at("MLP up projection"));
     require_size(l.up_bias, bias ? F : 0, at("MLP up bias"));
-    require_size(l.gate, c.is_llama() ? C * F : 0, at("MLP gate"));
+    require_size(l.gate, c.gated_mlp() ? C * F : 0, at("MLP gate"));
     require_size(l.down, F * C, at("MLP down projection"));
     require_size(l.down_bias, bias ? C : 0, at("MLP down bias"));
   }
@@ -147,7 +147,7 @@ DecoderWeights random_weights(const DecoderConfig& c, std::uint64_t seed) {
   DecoderWeights w;
   w.config = c;
   w.layers.resize(static_cast<std::size_t>(c.n_layer));
-  if (!c.is_llama()) {
+  if (c.arch == Architecture::gpt2) {
     for (const TopTensor& t : gpt2_top_tensors()) {
       const Shape s = t.shape(c);
       w.*t.member = initial_values(s.size() == 1 ? s[0] : s[0] * s[1], t.init, c, rng);
@@ -166,6 +166,7 @@ DecoderWeights random_weights(const DecoderConfig& c, std::uint64_t seed) {
   for (LayerWeights& l : w.layers) {
     l.attn_norm = initial_values(C, Init::gain, c, rng);
     l.qkv = initial_values(C * Q, Init::weight, c, rng);
+    if (c.qkv_bias) l.qkv_bias = initial_values(Q, Init::bias, c, rng);
     l.attn_out = initial_values(C * C, Init::residual_weight, c, rng);
     l.mlp_norm = initial_values(C, Init::gain, c, rng);
     l.gate = initial_values(C * F, Init::weight, c, rng);
@@ -194,7 +195,7 @@ DecoderWeights load_gpt2_safetensors(const std::string& path, const DecoderConfi
 }
 
 void save_gpt2_safetensors(const std::string& path, const DecoderWeights& w) {
-  if (w.config.is_llama() || w.transposed) {
+  if (w.config.arch != Architecture::gpt2 || w.transposed) {
     throw std::invalid_argument("save_gpt2_safetensors: the weights are not GPT-2's layout");
   }
   std::map<std::string, NamedTensor> tensors;

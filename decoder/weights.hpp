@@ -5,7 +5,9 @@
 // Linear and GGUF: y = x W^T, a matmul with transpose_b). The model and the reference take
 // both, so neither layout is copied on load.
 #include <cstdint>
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,8 @@ namespace aigc {
 
 struct LayerWeights {
   std::vector<float> attn_norm, attn_norm_bias;  // [C]; the bias only with layernorm (gpt2)
-  // Q, K and V fused: [C, (H + 2 Hkv) D] (rows of the transposed layout: Q's, then K's, V's).
+  // Q, K and V fused: [C, (H + 2 Hkv) D] (rows of the transposed layout: Q's, then K's, V's);
+  // its bias where the family has one (gpt2, qwen2).
   std::vector<float> qkv, qkv_bias;
   std::vector<float> attn_out, attn_out_bias;  // [C, C]
   std::vector<float> mlp_norm, mlp_norm_bias;  // [C]
@@ -25,12 +28,46 @@ struct LayerWeights {
   std::vector<float> down, down_bias;          // [F, C]
 };
 
-// A matrix as a file stores it in a reduced or compressed format: [out, in] rows, a block
-// running along `in` (core/weight_format).
-struct StoredMatrix {
+// A run of rows of a matrix as a file stores them: [rows, in] in one format (core/
+// weight_format), a block running along `in`.
+struct StoredPart {
   WeightFormat format = WeightFormat::f32;
+  std::int64_t rows = 0;
   std::vector<std::uint8_t> bytes;
 };
+
+// A matrix as a file stores it, [out, in]: one part, or several where a fused matrix's tensors
+// are stored in different formats (a Q4_K_M file's Q and K in Q5_0 with V in Q8_0).
+struct StoredMatrix {
+  std::vector<StoredPart> parts;
+  // The format of a matrix stored whole in one, else nothing.
+  std::optional<WeightFormat> single_format() const {
+    if (parts.size() != 1) return std::nullopt;
+    return parts.front().format;
+  }
+};
+
+// Hugging Face's rotate_half (and GGUF's qwen2 files, rope in halves) pairs element i of a head
+// with i + D/2; our rope pairs 2i with 2i + 1. Row 2i + j of a head in pairs order is row
+// j D/2 + i in halves order, for the rows of Q's and K's [out, in] projections (and their
+// biases, rows of one element). `row`: the elements of one row (floats, or a stored row's
+// bytes); `to_pairs`: from halves to pairs order, else back.
+template <typename T>
+std::vector<T> permute_rope_rows(const std::vector<T>& w, std::int64_t heads, std::int64_t D,
+                                 std::int64_t row, bool to_pairs) {
+  std::vector<T> out(w.size());
+  for (std::int64_t h = 0; h < heads; ++h) {
+    for (std::int64_t i = 0; i < D / 2; ++i) {
+      for (std::int64_t j = 0; j < 2; ++j) {
+        const std::int64_t pairs_row = h * D + 2 * i + j, halves_row = h * D + j * (D / 2) + i;
+        const std::int64_t from = to_pairs ? halves_row : pairs_row;
+        const std::int64_t to = to_pairs ? pairs_row : halves_row;
+        std::copy(w.begin() + from * row, w.begin() + (from + 1) * row, out.begin() + to * row);
+      }
+    }
+  }
+  return out;
+}
 
 struct DecoderWeights {
   DecoderConfig config;
@@ -43,7 +80,8 @@ struct DecoderWeights {
   // The matrices the file stores in a format other than f32, as stored, by name: "output" (the
   // output matrix, the token embedding when tied) and "blk.<i>.<qkv|attn_out|up|gate|down>".
   // The float vectors above hold the same weights dequantized; a model run in a matrix's own
-  // format uploads these bytes as they are (decoder/stored_weights).
+  // format uploads these bytes as they are (decoder/stored_weights). A matrix the file keeps
+  // in fp32 whole is not here.
   std::map<std::string, StoredMatrix> stored;
   const std::vector<float>& output_matrix() const {
     return config.tied_output ? token_embedding : output;

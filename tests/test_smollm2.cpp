@@ -98,7 +98,7 @@ TEST_CASE("SmolLM2-135M in its file's own format computes on the file's bytes, o
   const DecoderWeights& w = m->weights;
   // The file: Q4_1 projections, the tied embedding in Q8_0; all kept as stored.
   REQUIRE(w.stored.size() == 1 + 5 * w.layers.size());
-  CHECK(w.stored.at("output").format == WeightFormat::q8_0);
+  CHECK(w.stored.at("output").single_format() == WeightFormat::q8_0);
   const GgufFile f(*model_file("smollm2-135m"));
   std::vector<std::uint8_t> qkv;
   for (const char* t : {"blk.7.attn_q.weight", "blk.7.attn_k.weight", "blk.7.attn_v.weight"}) {

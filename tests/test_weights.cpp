@@ -133,7 +133,7 @@ TEST_CASE("a Hugging Face Llama folder loads into GGUF's rope layout and compute
   const DecoderWeights w = random_weights(decoder_config("tiny-llama"), 12);
   save_hf_llama_folder(dir.string(), w);
   const DecoderConfig c = hf_folder_config(dir.string());
-  CHECK(c.is_llama());
+  CHECK(c.arch == Architecture::llama);
   CHECK(c.kv_heads() == 2);
   CHECK_FALSE(c.tied_output);
   const DecoderWeights loaded = hf_folder_weights(dir.string(), c);

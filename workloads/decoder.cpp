@@ -356,8 +356,10 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
 }
 
 std::vector<Op> decoder_ops(const DecoderConfig& config) {
-  if (config.is_llama()) return {Op::matmul, Op::attention, Op::rmsnorm, Op::rope, Op::elementwise};
-  return {Op::matmul, Op::attention, Op::layernorm, Op::elementwise};
+  std::vector<Op> ops{Op::matmul, Op::attention, config.rmsnorm() ? Op::rmsnorm : Op::layernorm,
+                      Op::elementwise};
+  if (config.rope()) ops.push_back(Op::rope);
+  return ops;
 }
 
 std::vector<Op> DecoderWorkload::ops(const Shape& shape) const {

@@ -228,4 +228,13 @@ void GpuDataMovement::copy(const Buffer& src, std::size_t src_offset, Buffer& ds
                                   backend_.stream()));
 }
 
+void GpuDataMovement::copy_rows(const Buffer& src, Buffer& dst, const RowCopy& c) {
+  require_row_copy_buffers(src, dst, c);
+  if (c.rows == 0 || c.count == 0) return;
+  AIGC_CUDA_CHECK(cudaMemcpy2DAsync(dst.as<float>() + c.dst_offset, c.dst_stride * sizeof(float),
+                                    src.as<const float>() + c.src_offset,
+                                    c.src_stride * sizeof(float), c.count * sizeof(float), c.rows,
+                                    cudaMemcpyDeviceToDevice, backend_.stream()));
+}
+
 }  // namespace aigc::cuda
