@@ -1,11 +1,14 @@
-// The decoder, both architectures (GPT-2's tiny and the Llama family's tiny-llama: rope,
-// RMSNorm, SwiGLU, grouped-query attention, an untied output), on every backend: logits against float64 and the scalar reference
-// after prefill and each decode step, the KV cache against full recomputation, the same
-// greedy tokens everywhere, checkpoints, and bad ids.
+// The decoder, every family (GPT-2's tiny; the Llama family's tiny-llama: rope, RMSNorm,
+// SwiGLU, grouped-query attention, an untied output; tiny-qwen2: llama's with QKV biases and
+// rope in halves), on every backend: logits against float64 and the scalar reference after
+// prefill and each decode step, the KV cache against full recomputation, the same greedy
+// tokens everywhere, a file's mix of formats, checkpoints, and bad ids.
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <set>
 #include <filesystem>
 
 #include "core/errors.hpp"
@@ -22,6 +25,8 @@ namespace {
 const DecoderWeights& tiny_weights(const std::string& model = "tiny") {
   static const DecoderWeights gpt2 = random_weights(decoder_config("tiny"), 2024);
   static const DecoderWeights llama = random_weights(decoder_config("tiny-llama"), 2025);
+  static const DecoderWeights qwen2 = random_weights(decoder_config("tiny-qwen2"), 2026);
+  if (model == "tiny-qwen2") return qwen2;
   return model == "tiny" ? gpt2 : llama;
 }
 
@@ -64,7 +69,7 @@ double relative_difference(const std::vector<float>& a, const std::vector<float>
 }  // namespace
 
 TEST_CASE("the scalar decoder matches float64 after prefill and each decode step") {
-  const std::string model = GENERATE("tiny", "tiny-llama");
+  const std::string model = GENERATE("tiny", "tiny-llama", "tiny-qwen2");
   INFO(model);
   const DecoderWeights& w = tiny_weights(model);
   auto scalar = make_backend("scalar");
@@ -79,7 +84,7 @@ TEST_CASE("the scalar decoder matches float64 after prefill and each decode step
 }
 
 TEST_CASE("every backend's logits match scalar and float64 after prefill and each decode step") {
-  const std::string model = GENERATE("tiny", "tiny-llama");
+  const std::string model = GENERATE("tiny", "tiny-llama", "tiny-qwen2");
   INFO(model);
   const DecoderWeights& w = tiny_weights(model);
   auto scalar = make_backend("scalar");
@@ -100,7 +105,7 @@ TEST_CASE("every backend's logits match scalar and float64 after prefill and eac
 }
 
 TEST_CASE("every backend computes on weights stored in every format, as float64 does on them") {
-  const std::string model = GENERATE("tiny", "tiny-llama");
+  const std::string model = GENERATE("tiny", "tiny-llama", "tiny-qwen2");
   const WeightFormat format = GENERATE(WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
                                        WeightFormat::q4_0, WeightFormat::q4_1);
   INFO(model << " dtype=" << weight_format_name(format));
@@ -133,6 +138,98 @@ TEST_CASE("every backend computes on weights stored in every format, as float64 
   });
 }
 
+namespace {
+
+// tiny-qwen2 as a Q4_K_M-style file would store it: Q and K in q8_0 with V in q4_0 (one fused
+// QKV in two parts), each other matrix in its own format, the output in q8_0.
+DecoderWeights with_file_formats(const DecoderWeights& given) {
+  DecoderWeights w = given;
+  const DecoderConfig& c = w.config;
+  const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim();
+  const std::int64_t qk = (c.n_head + c.kv_heads()) * D, v = c.kv_heads() * D;
+  auto part = [](WeightFormat f, const float* rows, std::int64_t n, std::int64_t in) {
+    return StoredPart{f, n, quantize_rows(f, std::span(rows, std::size_t(n * in)), n, in)};
+  };
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const LayerWeights& l = w.layers[i];
+    w.stored[stored_name(i, "qkv")] = {{part(WeightFormat::q8_0, l.qkv.data(), qk, C),
+                                        part(WeightFormat::q4_0, l.qkv.data() + qk * C, v, C)}};
+    w.stored[stored_name(i, "attn_out")] = {{part(WeightFormat::q4_1, l.attn_out.data(), C, C)}};
+    w.stored[stored_name(i, "gate")] = {{part(WeightFormat::q4_0, l.gate.data(), F, C)}};
+    w.stored[stored_name(i, "up")] = {{part(WeightFormat::q8_0, l.up.data(), F, C)}};
+    w.stored[stored_name(i, "down")] = {{part(WeightFormat::q4_1, l.down.data(), C, F)}};
+  }
+  w.stored["output"] = {{part(WeightFormat::q8_0, w.output.data(), c.vocab, C)}};
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("dtype=file computes each matrix in the format the file stores it in, parts and all") {
+  const DecoderWeights w = with_file_formats(tiny_weights("tiny-qwen2"));
+  const ModelDtype file = ModelDtype::file();
+  const std::set<WeightFormat> formats = formats_of(w, file);
+  CHECK(formats == std::set<WeightFormat>{WeightFormat::f32, WeightFormat::q8_0,
+                                          WeightFormat::q4_0, WeightFormat::q4_1});
+  const DecoderWeights kept = weights_as_stored(w, file);
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    // Every format of the file on this backend, its activations rounded one way (the
+    // reference rounds every product's alike).
+    const BackendDescriptor& d = backend.descriptor();
+    std::set<ActivationRounding> roundings;
+    for (const WeightFormat f : formats) {
+      if (!d.takes(f)) {
+        WARN("skipping " << name << ": " << d.lacks(f));
+        return;
+      }
+      if (f != WeightFormat::f32) roundings.insert(d.operand_rounding_for(f).activations);
+    }
+    REQUIRE(roundings.size() == 1);
+    const ActivationRounding rounding = *roundings.begin();
+    DecoderModel model(backend, w, w.config.n_ctx, file);
+    CHECK(model.dtype() == file);
+    model.poison();
+    auto logits = model.forward(kPrompt);
+    std::vector<std::int32_t> seq = kPrompt;
+    for (int s = 0;; ++s) {
+      const double tol = logits_tolerance(w.config, std::int64_t(seq.size()), file, rounding);
+      const double error = logits_relative_error(logits, reference_logits(kept, seq, rounding));
+      INFO(name << " threads=" << threads << " step " << s << ": error " << error
+                << ", tolerance " << tol);
+      CHECK(error <= tol);
+      // Stored as the file says, not as f32: nearer the kept weights' reference than the given.
+      CHECK(logits_relative_error(logits, reference_logits(w, seq)) > 2 * error);
+      if (s == 3) break;
+      seq.push_back(argmax(logits, s));
+      logits = model.forward(std::span(&seq.back(), 1));
+    }
+  });
+}
+
+TEST_CASE("rope in halves, permuted to pairs on load, turns Q and K as Hugging Face's does") {
+  // A head of D = 8: rotate_half's rotation of x (pairs i, i + 4) at position p equals our
+  // pairs rotation of the permuted x, permuted back.
+  const std::int64_t D = 8, p = 3;
+  const std::vector<double> x = {0.3, -1.2, 0.7, 2.0, -0.4, 1.1, -0.9, 0.5};
+  auto angle = [&](std::int64_t i) { return double(p) * std::pow(10000.0, -2.0 * i / D); };
+  std::vector<double> halves(D);
+  for (std::int64_t i = 0; i < D / 2; ++i) {
+    const double c = std::cos(angle(i)), s = std::sin(angle(i));
+    halves[i] = x[i] * c - x[i + D / 2] * s;
+    halves[i + D / 2] = x[i + D / 2] * c + x[i] * s;
+  }
+  std::vector<double> pairs = permute_rope_rows(x, 1, D, 1, /*to_pairs=*/true);
+  for (std::int64_t i = 0; i < D / 2; ++i) {
+    const double c = std::cos(angle(i)), s = std::sin(angle(i)), a = pairs[2 * i],
+                 b = pairs[2 * i + 1];
+    pairs[2 * i] = a * c - b * s;
+    pairs[2 * i + 1] = a * s + b * c;
+  }
+  const std::vector<double> back = permute_rope_rows(pairs, 1, D, 1, /*to_pairs=*/false);
+  for (std::int64_t i = 0; i < D; ++i) CHECK(back[i] == Approx(halves[i]).epsilon(1e-12));
+  CHECK(pairs != halves);  // the layouts do differ
+}
+
 TEST_CASE("a weight format that the model's widths do not fit is refused by name") {
   DecoderConfig c = decoder_config("tiny");
   c.n_embd = 48;  // 4 heads of 12: no whole 32-weight blocks along a row
@@ -145,7 +242,7 @@ TEST_CASE("a weight format that the model's widths do not fit is refused by name
 }
 
 TEST_CASE("greedy decoding on the backend (argmax fed to the next step) picks the host's tokens") {
-  const std::string model = GENERATE("tiny", "tiny-llama");
+  const std::string model = GENERATE("tiny", "tiny-llama", "tiny-qwen2");
   INFO(model);
   const DecoderWeights& w = tiny_weights(model);
   auto scalar = make_backend("scalar");
@@ -202,7 +299,7 @@ TEST_CASE("the greedy choices of the test sequence win by far more than the tole
 }
 
 TEST_CASE("a batched decode step gives each sequence the logits it gets alone, on every backend") {
-  const std::string model = GENERATE("tiny", "tiny-llama");
+  const std::string model = GENERATE("tiny", "tiny-llama", "tiny-qwen2");
   const WeightFormat format = GENERATE(WeightFormat::f32, WeightFormat::bf16, WeightFormat::q8_0);
   INFO(model << " dtype=" << weight_format_name(format));
   const DecoderWeights& w = tiny_weights(model);
