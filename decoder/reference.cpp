@@ -152,19 +152,21 @@ Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t
   return y;
 }
 
-}  // namespace
-
-std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
-                                     ActivationRounding activations) {
+// The reference, each product's activations rounded as rounding_of(its matrix's name) says.
+template <typename RoundingOf>
+std::vector<double> logits_with(const DecoderWeights& w, std::span<const std::int32_t> ids,
+                                const RoundingOf& rounding_of) {
   const DecoderConfig& cfg = w.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd, F = cfg.ff();
   const std::int64_t H = cfg.n_head, Hkv = cfg.kv_heads(), D = cfg.head_dim();
   const bool tr = w.transposed;
   const double eps = cfg.norm_eps;
-  auto linear = [&](const Matrix& in, std::int64_t rows, std::int64_t K,
+  std::size_t layer = 0;
+  auto linear = [&](const char* matrix, const Matrix& in, std::int64_t rows, std::int64_t K,
                     const std::vector<float>& weights, const std::vector<float>& bias,
                     std::int64_t N, bool transposed) {
-    return linear_exact(rounded(in, activations), rows, K, weights, bias, N, transposed);
+    const ActivationRounding r = rounding_of(stored_name(layer, matrix));
+    return linear_exact(rounded(in, r), rows, K, weights, bias, N, transposed);
   };
   Matrix x(T * C);
   for (std::int64_t t = 0; t < T; ++t) {
@@ -174,28 +176,29 @@ std::vector<double> reference_logits(const DecoderWeights& w, std::span<const st
     }
   }
   for (const LayerWeights& l : w.layers) {
-    Matrix qkv = linear(normalize(x, T, C, l.attn_norm, l.attn_norm_bias, eps), T, C, l.qkv,
+    Matrix qkv = linear("qkv", normalize(x, T, C, l.attn_norm, l.attn_norm_bias, eps), T, C, l.qkv,
                         l.qkv_bias, cfg.qkv_width(), tr);
     if (cfg.rope()) rotate(qkv, T, cfg.qkv_width(), H + Hkv, D, cfg.rope_base);
     const Matrix proj =
-        linear(attention(qkv, T, H, Hkv, D), T, C, l.attn_out, l.attn_out_bias, C, tr);
+        linear("attn_out", attention(qkv, T, H, Hkv, D), T, C, l.attn_out, l.attn_out_bias, C, tr);
     for (std::int64_t i = 0; i < T * C; ++i) x[i] += proj[i];
     const Matrix h = normalize(x, T, C, l.mlp_norm, l.mlp_norm_bias, eps);
-    Matrix fc = linear(h, T, C, l.up, l.up_bias, F, tr);
+    Matrix fc = linear("up", h, T, C, l.up, l.up_bias, F, tr);
     if (cfg.gated_mlp()) {
-      const Matrix gate = linear(h, T, C, l.gate, {}, F, tr);
+      const Matrix gate = linear("gate", h, T, C, l.gate, {}, F, tr);
       for (std::size_t i = 0; i < fc.size(); ++i) fc[i] *= gate[i] / (1 + std::exp(-gate[i]));
     } else {
       for (double& a : fc) {
         a = 0.5 * a * (1 + std::tanh(std::sqrt(2 / M_PI) * (a + 0.044715 * a * a * a)));
       }
     }
-    const Matrix down = linear(fc, T, F, l.down, l.down_bias, C, tr);
+    const Matrix down = linear("down", fc, T, F, l.down, l.down_bias, C, tr);
     for (std::int64_t i = 0; i < T * C; ++i) x[i] += down[i];
+    ++layer;
   }
   const Matrix last(x.end() - C, x.end());
   const Matrix normalized = normalize(last, 1, C, w.final_norm, w.final_norm_bias, eps);
-  const Matrix h = rounded(normalized, activations);
+  const Matrix h = rounded(normalized, rounding_of("output"));
   const std::vector<float>& out = w.output_matrix();
   std::vector<double> logits(cfg.vocab);
 #pragma omp parallel for
@@ -205,6 +208,21 @@ std::vector<double> reference_logits(const DecoderWeights& w, std::span<const st
     logits[v] = s;
   }
   return logits;
+}
+
+}  // namespace
+
+std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
+                                     ActivationRounding activations) {
+  return logits_with(w, ids, [&](const std::string&) { return activations; });
+}
+
+std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
+                                     const MatrixRoundings& roundings) {
+  return logits_with(w, ids, [&](const std::string& matrix) {
+    const auto it = roundings.find(matrix);
+    return it == roundings.end() ? ActivationRounding::none : it->second;
+  });
 }
 
 double logits_relative_error(std::span<const float> got, std::span<const double> ref) {

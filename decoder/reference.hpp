@@ -1,6 +1,6 @@
 #pragma once
-// The decoder (either architecture) in float64 on the host, without a KV cache: every call recomputes the whole
-// sequence. The reference the decoder's backends are verified against; independent of
+// The decoder (every family) in float64 on the host, without a KV cache: every call recomputes
+// the whole sequence. The reference the decoder's backends are verified against; independent of
 // the Backend code (its own loops), so a shared mistake cannot hide.
 #include <cstdint>
 #include <span>
@@ -18,6 +18,12 @@ namespace aigc {
 std::vector<double> reference_logits(const DecoderWeights& weights,
                                      std::span<const std::int32_t> ids,
                                      ActivationRounding activations = ActivationRounding::none);
+
+// The activations' rounding of each product by its matrix's name (MatrixRoundings, weights.hpp),
+// for a model whose matrices are stored in formats a backend computes on differently.
+std::vector<double> reference_logits(const DecoderWeights& weights,
+                                     std::span<const std::int32_t> ids,
+                                     const MatrixRoundings& roundings);
 
 // max_v |got_v - ref_v| / max_v |ref_v|: the logits' error relative to their magnitude,
 // infinite when any logit is NaN or infinite.

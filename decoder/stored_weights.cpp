@@ -105,6 +105,50 @@ std::set<WeightFormat> formats_of(const DecoderWeights& w, ModelDtype dtype) {
   return formats;
 }
 
+std::optional<MatrixRoundings> activation_roundings(const BackendDescriptor& backend,
+                                                    const DecoderWeights& w, ModelDtype dtype) {
+  const std::int64_t C = w.config.n_embd;
+  MatrixRoundings out;
+  // The formats of a matrix's parts as matrix_parts() stores them, without storing them.
+  auto formats = [&](const std::string& name) -> std::vector<WeightFormat> {
+    if (!dtype.from_file) return {name == "output" ? output_format(dtype.format, C) : dtype.format};
+    const auto it = w.stored.find(name);
+    if (it == w.stored.end()) return {WeightFormat::f32};
+    std::vector<WeightFormat> f;
+    for (const StoredPart& p : it->second.parts) f.push_back(p.format);
+    return f;
+  };
+  auto add = [&](const std::string& name, const std::vector<float>& values) {
+    if (values.empty()) return true;
+    std::optional<ActivationRounding> r;
+    for (const WeightFormat f : formats(name)) {
+      const ActivationRounding a = backend.operand_rounding_for(f).activations;
+      if (r && *r != a) return false;
+      r = a;
+    }
+    out[name] = *r;
+    return true;
+  };
+  bool one_way = add("output", w.output_matrix());
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const LayerWeights& l = w.layers[i];
+    one_way = one_way && add(stored_name(i, "qkv"), l.qkv) &&
+              add(stored_name(i, "attn_out"), l.attn_out) && add(stored_name(i, "up"), l.up) &&
+              add(stored_name(i, "gate"), l.gate) && add(stored_name(i, "down"), l.down);
+  }
+  if (!one_way) return std::nullopt;
+  return out;
+}
+
+ActivationRounding coarsest(const MatrixRoundings& roundings) {
+  ActivationRounding worst = ActivationRounding::none;
+  for (const auto& [name, r] : roundings) {
+    if (r == ActivationRounding::int8_blocks) return r;
+    if (r == ActivationRounding::bf16) worst = r;
+  }
+  return worst;
+}
+
 void require_format_fits(const DecoderConfig& c, ModelDtype dtype) {
   if (dtype.from_file) return;
   const WeightFormat f = dtype.format;

@@ -4,10 +4,12 @@
 // (GGUF's layout; an [in, out] projection is transposed first). The embeddings, norms and
 // biases stay fp32: a token's embedding is one row, gathered, not streamed.
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "core/backend.hpp"
 #include "core/weight_format.hpp"
 #include "decoder/weights.hpp"
 
@@ -63,6 +65,14 @@ std::vector<StoredPart> matrix_parts(const DecoderWeights& w, const std::string&
 
 // Every format a model in `dtype` stores a matrix in (what the backend must take).
 std::set<WeightFormat> formats_of(const DecoderWeights& w, ModelDtype dtype);
+
+// How `backend` rounds each product's activations for a model in `dtype` (its operand
+// rounding for each matrix's format), or nothing when a matrix's parts would round differently
+// (no reference rounds a product two ways).
+std::optional<MatrixRoundings> activation_roundings(const BackendDescriptor& backend,
+                                                    const DecoderWeights& w, ModelDtype dtype);
+// The coarsest of them (int8 blocks, then bf16, then none): what a tolerance allows for.
+ActivationRounding coarsest(const MatrixRoundings& roundings);
 
 // The fp32 weights a model stored in the dtype computes with: each matrix as matrix_parts()
 // gives it, dequantized; the rest as given. A stored tied output is untied, as DecoderModel

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/gguf.hpp"
@@ -24,6 +25,28 @@ namespace {
 // leading space), then whitespace (a run before a non-space leaves its last space to the word).
 constexpr const char* kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+// Qwen2's (its tokenizer.json; llama.cpp's `qwen2`): contractions in any case, letters with one
+// optional leading non-letter non-digit, digits one at a time, other symbols with an optional
+// space and the line breaks after them, then whitespace as GPT-2's.
+constexpr const char* kQwen2Pattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// The pre-tokenizers (llama.cpp's names for GGUF's tokenizer.ggml.pre) and their regexes.
+// SmolLM2's own tokenizer.json splits digits one by one first, but its vocabulary merges no
+// digits, so GPT-2's regex gives the same tokens (Hugging Face's GGUF reader uses it alone,
+// and the tests compare with it). Others (llama3's, ...) split differently and are refused,
+// not guessed.
+struct PreTokenizer {
+  const char* name;
+  const char* pattern;
+};
+constexpr PreTokenizer kPreTokenizers[] = {
+    {"gpt2", kGpt2Pattern},
+    {"smollm", kGpt2Pattern},
+    {"default", kGpt2Pattern},
+    {"qwen2", kQwen2Pattern},
+};
 
 void append_utf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {
@@ -136,16 +159,16 @@ Tokenizer::Tokenizer(std::vector<std::string> tokens, const std::vector<std::str
   std::sort(special_.begin(), special_.end(), [&](std::int32_t a, std::int32_t b) {
     return tokens_[a].size() > tokens_[b].size();
   });
-  // The pre-tokenizers (llama.cpp's names) that split as GPT-2's regex does. SmolLM2's own
-  // tokenizer.json splits digits one by one first, but its vocabulary merges no digits, so
-  // the tokens are the same (Hugging Face's GGUF reader uses GPT-2's regex alone, and the tests
-  // compare with it). Others (llama3's, qwen2's) split differently and are refused, not guessed.
-  if (pre != "gpt2" && pre != "smollm" && pre != "default") {
-    throw std::invalid_argument(fmt::format(
-        "pre-tokenizer '{}' is not one this tokenizer splits as (valid: gpt2, smollm, default)",
-        pre));
+  const auto known = std::find_if(std::begin(kPreTokenizers), std::end(kPreTokenizers),
+                                  [&](const PreTokenizer& p) { return pre == p.name; });
+  if (known == std::end(kPreTokenizers)) {
+    std::vector<std::string> names;
+    for (const PreTokenizer& p : kPreTokenizers) names.emplace_back(p.name);
+    throw std::invalid_argument(
+        fmt::format("pre-tokenizer '{}' is not one this tokenizer splits as (valid: {})", pre,
+                    fmt::join(names, ", ")));
   }
-  regex_ = std::make_unique<Regex>(kGpt2Pattern);
+  regex_ = std::make_unique<Regex>(known->pattern);
 }
 
 Tokenizer::~Tokenizer() = default;

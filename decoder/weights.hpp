@@ -94,6 +94,10 @@ struct DecoderWeights {
 // qkv, attn_out, up, gate, down.
 std::string stored_name(std::size_t layer, const char* matrix);
 
+// How each product rounds its activations before it multiplies, by its matrix's name
+// (stored_name(): "blk.<i>.qkv", ..., and "output"); a name not in the map: not rounded.
+using MatrixRoundings = std::map<std::string, ActivationRounding>;
+
 // GPT-2's initialization (normal, std 0.02; residual projections scaled by 1/sqrt(2 n_layer);
 // norm gains 1 and biases 0), seeded, for either architecture. Biases and gains get small
 // random values too, so that a kernel ignoring one cannot pass a test. Llama weights come

@@ -18,6 +18,7 @@
 #include "core/errors.hpp"
 #include "core/files.hpp"
 #include "core/machine.hpp"
+#include "decoder/stored_weights.hpp"
 #include "decoder/model.hpp"
 #include "driver/generate_command.hpp"
 #include "driver/model_command.hpp"
@@ -211,14 +212,14 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
 
 struct GenerateText {
   std::string prompt_ids, count, backend = "openmp", threads, config = "gpt2-124m", weights, seed;
-  std::string model, temperature, top_k, top_p, dtype = "f32", prompt_file, batch;
+  std::string model, temperature, top_k, top_p, dtype, prompt_file, batch;
   std::vector<std::string> prompts;
   bool chat = false;
 };
 
 struct GenerateGiven {
   const CLI::Option *count, *threads, *seed, *weights, *model, *prompt, *temperature, *top_k,
-      *top_p, *config, *prompt_file, *batch;
+      *top_p, *config, *prompt_file, *batch, *dtype;
 };
 
 // One prompt per non-empty line of `path` (--prompt-file), refused by name when unreadable or
@@ -266,7 +267,8 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
   if (given(g.top_k)) o.top_k = int(parse_integer("top-k", t.top_k, 0, 1 << 24));
   if (given(g.top_p)) o.top_p = parse_number("top-p", t.top_p, 1e-9, 1);
   if (given(count)) o.count = int(parse_integer("count", t.count, 1, 1 << 20));
-  o.format = parse_weight_format(t.dtype, "dtype");  // refused before anything is loaded
+  // Refused before anything is loaded; without --dtype, a model file runs as it is stored.
+  if (given(g.dtype)) o.dtype = parse_model_dtype(t.dtype, "dtype");
   try {
     o.backend = &find_backend(t.backend);
   } catch (const InvalidArgument& e) {
@@ -466,10 +468,12 @@ void define_generate(CLI::App& app, GenerateCommand& c) {
   c.given.count = generate->add_option(
       "--count", gt.count, "tokens to generate (default: 16; prompt + N <= the context)");
   generate->add_option("--backend", gt.backend, "backend to run on (default: openmp)");
-  generate->add_option("--dtype", gt.dtype,
-                       fmt::format("weight format of the projections and the output matrix: {} "
-                                   "(default f32; quantized on load, computed on as stored)",
-                                   weight_format_names()));
+  c.given.dtype = generate->add_option(
+      "--dtype", gt.dtype,
+      fmt::format("how the projections and the output matrix are stored and computed on: file "
+                  "(each as the GGUF file stores it; the default with a GGUF --model), or one "
+                  "format for all, quantized on load: {} (f32 the default otherwise)",
+                  weight_format_names()));
   c.given.threads = generate->add_option(
       "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
   c.given.config = generate->add_option(

@@ -292,8 +292,31 @@ std::int64_t check_lengths(const GenerateOptions& o,
   return longest;
 }
 
-// The backend, refused by name where it cannot run this model in this format.
-std::unique_ptr<Backend> generation_backend(const GenerateOptions& o, const DecoderConfig& config) {
+// --dtype, or its default: a GGUF file as it is stored, anything else in f32.
+ModelDtype model_dtype(const GenerateOptions& o, const ModelSource& source) {
+  if (!o.dtype) return source.gguf ? ModelDtype::file() : ModelDtype(WeightFormat::f32);
+  if (o.dtype->from_file && !source.gguf) {
+    throw InvalidArgument("dtype", "file keeps each matrix as a GGUF file stores it: give "
+                                   "--model FILE.gguf, or a format");
+  }
+  return *o.dtype;
+}
+
+// The formats of a file's matrices, refused by name where the backend lacks one.
+void require_backend_takes(const BackendDescriptor& d, const DecoderWeights& w, ModelDtype dtype) {
+  for (const WeightFormat f : formats_of(w, dtype)) {
+    if (!d.takes(f)) {
+      throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} stored as {} ({}; give "
+                                                 "--dtype with a format it takes)",
+                                                 d.name, w.config.name, dtype.name(), d.lacks(f)));
+    }
+  }
+}
+
+// The backend, refused by name where it cannot run this model in this dtype (a file's formats
+// are checked once its weights are read: require_backend_takes).
+std::unique_ptr<Backend> generation_backend(const GenerateOptions& o, const DecoderConfig& config,
+                                            ModelDtype dtype) {
   const BackendDescriptor& d = *o.backend;
   if (const Availability av = d.availability(); !av.available)
     throw InvalidArgument("backend", fmt::format("'{}' is unavailable here ({})", d.name, av.reason));
@@ -303,11 +326,10 @@ std::unique_ptr<Backend> generation_backend(const GenerateOptions& o, const Deco
                                                    d.lacks(op, d.default_dtype())));
     }
   }
-  require_format_fits(config, o.format);
-  if (!d.takes(o.format)) {
-    throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} ({})",
-                                               weight_format_name(o.format), config.name,
-                                               d.lacks(o.format)));
+  require_format_fits(config, dtype);
+  if (!dtype.from_file && !d.takes(dtype.format)) {
+    throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} ({})", dtype.name(),
+                                               config.name, d.lacks(dtype.format)));
   }
   auto backend = d.make();
   if (backend->is_multithreaded()) {
@@ -336,12 +358,12 @@ std::pair<DecoderWeights, std::string> load_weights(const GenerateOptions& o,
 }
 
 void print_header(std::ostream& out, const DecoderConfig& config, const std::string& weights_text,
-                  const Backend& backend, const GenerateOptions& o) {
+                  const Backend& backend, const GenerateOptions& o, ModelDtype dtype) {
   fmt::print(out, "model: {} ({}, {:.1f} M parameters), weights: {}\n", config.name,
              architecture_name(config.arch), double(config.parameters()) / 1e6, weights_text);
   fmt::print(out, "backend: {} ({} thread{}, target {}), weights stored as {}\n", backend.name(),
              backend.threads(), backend.threads() > 1 ? "s" : "", backend.simd_target(),
-             weight_format_name(o.format));
+             dtype.from_file ? "in the file (each matrix as stored)" : dtype.name());
   fmt::print(out, "sampling: {}\n",
              o.temperature > 0 ? fmt::format("temperature {}, top-k {}, top-p {}, seed {}",
                                              o.temperature, o.top_k, o.top_p, o.seed)
@@ -402,17 +424,19 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   const Tokenizer* tokenizer = source.tokenizer ? &*source.tokenizer : nullptr;
   const auto prompts = prompt_ids(o, config, tokenizer);
   const std::int64_t longest = check_lengths(o, prompts, config);
-  auto backend = generation_backend(o, config);
+  const ModelDtype dtype = model_dtype(o, source);
+  auto backend = generation_backend(o, config, dtype);
 
   // Load, upload, prepare: not part of the timings.
   const auto setup_start = Clock::now();
   const auto [weights, weights_text] = load_weights(o, source, config);
+  require_backend_takes(*o.backend, weights, dtype);
   const auto B = std::int64_t(prompts.size());
-  DecoderModel model(*backend, weights, longest + o.count, o.format, B);
+  DecoderModel model(*backend, weights, longest + o.count, dtype, B);
   model.prepare(B == 1 ? std::int64_t(prompts.front().size()) : 0, o.count, B);
   const double setup_s = seconds_since(setup_start);
 
-  print_header(out, config, weights_text, *backend, o);
+  print_header(out, config, weights_text, *backend, o, dtype);
   if (B > 1) {
     generate_batch(model, prompts, o, tokenizer, out);
   } else {

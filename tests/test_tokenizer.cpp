@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -19,37 +20,44 @@ using namespace aigc;
 
 namespace {
 
-// SmolLM2's tokenizer, or nothing (with the reason) where the model file is not installed.
-const Tokenizer* smollm2_tokenizer(std::string& why) {
-  static std::string reason;
-  static const std::unique_ptr<Tokenizer> t = [&]() -> std::unique_ptr<Tokenizer> {
+// A real model's tokenizer (by its config name), or nothing (with the reason) where its file
+// is not installed. Read once per model.
+const Tokenizer* file_tokenizer(const std::string& model, std::string& why) {
+  static std::map<std::string, std::pair<std::unique_ptr<Tokenizer>, std::string>> cache;
+  auto& [tokenizer, reason] = cache[model];
+  if (!tokenizer && reason.empty()) {
     try {
-      return std::make_unique<Tokenizer>(Tokenizer::from_gguf(GgufFile(*model_file("smollm2-135m"))));
+      tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_gguf(GgufFile(*model_file(model))));
     } catch (const InvalidArgument& e) {
       reason = e.what();
-      return nullptr;
     }
-  }();
+  }
   why = reason;
-  return t.get();
+  return tokenizer.get();
 }
 
-nlohmann::json fixture(const std::string& name) {
-  std::ifstream in(test_data_dir() + "/smollm2/" + name);
+const Tokenizer* smollm2_tokenizer(std::string& why) { return file_tokenizer("smollm2-135m", why); }
+
+nlohmann::json fixture(const std::string& name, const std::string& folder = "smollm2") {
+  std::ifstream in(test_data_dir() + "/" + folder + "/" + name);
   REQUIRE(in);
   return nlohmann::json::parse(in);
 }
 
 }  // namespace
 
-TEST_CASE("tokenizer: SmolLM2's encodes every fixture string as Hugging Face's does") {
+TEST_CASE("tokenizer: each real file's encodes every fixture string as Hugging Face's does") {
+  // The model, and the folder of its fixtures (scripts/make_model_fixtures.py --which).
+  const auto [model, folder] = GENERATE(std::pair<std::string, std::string>{"smollm2-135m", "smollm2"},
+                                        std::pair<std::string, std::string>{"qwen2.5-coder-0.5b", "qwen2"});
+  INFO(model);
   std::string why;
-  const Tokenizer* t = smollm2_tokenizer(why);
+  const Tokenizer* t = file_tokenizer(model, why);
   if (t == nullptr) {
     WARN("test skipped: " << why);
     return;
   }
-  const nlohmann::json cases = fixture("tokenizer.json").at("cases");
+  const nlohmann::json cases = fixture("tokenizer.json", folder).at("cases");
   REQUIRE(cases.size() >= 300);
   int same = 0;
   for (const auto& c : cases) {
