@@ -37,6 +37,19 @@ std::string models_folder() {
 
 }  // namespace
 
+bool has_model_file(const std::string& config_name) {
+  for (const KnownFile& k : kKnownFiles) {
+    if (config_name == k.config) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> models_with_files() {
+  std::vector<std::string> names;
+  for (const KnownFile& k : kKnownFiles) names.emplace_back(k.config);
+  return names;
+}
+
 std::optional<std::string> model_file(const std::string& config_name) {
   for (const KnownFile& k : kKnownFiles) {
     if (config_name != k.config) continue;

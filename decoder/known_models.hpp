@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "decoder/weights.hpp"
 
@@ -15,6 +16,9 @@ namespace aigc {
 // AIGC_MODELS_DIR or .venv/models), or nothing for a model of random weights. A real model whose file
 // is missing throws InvalidArgument naming `model` and saying how to install it.
 std::optional<std::string> model_file(const std::string& config_name);
+// Whether a named model has a file (installed or not), and the names of those that do.
+bool has_model_file(const std::string& config_name);
+std::vector<std::string> models_with_files();
 
 // The weights of `config` (its first config.n_layer blocks): the real model's where it has a
 // file, else seeded random ones. Shared: GPT-2 124M takes a second or two to draw, SmolLM2 to

@@ -79,7 +79,7 @@ ModelDtype parse_model_dtype(const std::string& text, const std::string& argumen
   try {
     return parse_weight_format(text, argument);
   } catch (const InvalidArgument&) {
-    throw InvalidArgument(argument, fmt::format("'{}' is not a dtype (valid: file, {})", text,
+    throw InvalidArgument(argument, fmt::format("unknown dtype '{}' (valid: file, {})", text,
                                                 weight_format_names()));
   }
 }

@@ -165,8 +165,8 @@ void add_energy(ResultRow& r, const Measurement& m) {
 void add_format_twin(ResultRow& r, const Measurement& m, double median, const Medians& medians,
                      const Ceilings& at) {
   const Workload& w = *m.workload;
-  if (w.weight_format(m.shape) == WeightFormat::f32) return;
-  const Shape twin = w.with_weight_format(m.shape, WeightFormat::f32);
+  if (w.stored_dtype(m.shape).empty()) return;
+  const Shape twin = w.with_f32_weights(m.shape);
   if (const auto t = medians.find(m, twin, m.backend->name, m.threads))
     r.format_speedup = *t / median;
   if (r.peak_flops && r.peak_bytes_per_s) {

@@ -23,7 +23,8 @@ Cell integer(const std::optional<Int>& v) {
 
 // The dtype column's words: the format table's names (core/weight_format).
 const std::string kDtypeMeaning = fmt::format(
-    "weight format ({}) or, for f32 weights, the backend's arithmetic (bf16: cuda-bf16)",
+    "weight format ({}; file: each matrix as the model's file stores it) or, for f32 "
+    "weights, the backend's arithmetic (bf16: cuda-bf16)",
     weight_format_names());
 
 const std::vector<ResultColumn> kColumns{

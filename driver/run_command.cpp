@@ -41,13 +41,13 @@ std::optional<DecoderAccuracy> accuracy_of(const DecoderShape& s, Backend& backe
       fmt::print(out,
                  "accuracy: {} in {}: perplexity {:.3f} on {} tokens of text (f32: {:.3f}), "
                  "greedy agreement with f32 {:.0f}% of 64 tokens\n",
-                 s.config.name, weight_format_name(s.format), a->perplexity, a->text_tokens,
+                 s.config.name, s.dtype.name(), a->perplexity, a->text_tokens,
                  a->perplexity_f32, 100 * a->greedy_agreement);
     }
     return a;
   } catch (const std::exception& e) {
     fmt::print(out, "accuracy: {} in {}: not measured ({})\n", s.config.name,
-               weight_format_name(s.format), e.what());
+               s.dtype.name(), e.what());
     return std::nullopt;
   }
 }
@@ -64,7 +64,7 @@ void add_decoder_accuracy(const std::vector<Measurement>& measurements,
     ResultRow& r = rows[i];
     if (r.workload != "decoder" || r.status.rfind("error", 0) == 0) continue;
     const DecoderShape& s = measurements[i].shape.as<DecoderShape>();
-    const std::string key = fmt::format("{}|{}", s.config.name, weight_format_name(s.format));
+    const std::string key = fmt::format("{}|{}", s.config.name, s.dtype.name());
     if (!by_model_format.contains(key)) {
       if (!backend) {
         backend = openmp_descriptor().make();

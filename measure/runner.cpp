@@ -26,7 +26,9 @@ std::optional<std::string> reason_not_runnable(const Workload& workload, const S
   for (const Op op : workload.ops(shape)) {
     if (!d.supports(op, d.default_dtype())) return d.lacks(op, d.default_dtype());
   }
-  if (const WeightFormat f = workload.weight_format(shape); !d.takes(f)) return d.lacks(f);
+  for (const WeightFormat f : workload.weight_formats(shape)) {
+    if (!d.takes(f)) return d.lacks(f);
+  }
   return memory_shortfall(counts, d);
 }
 
@@ -34,13 +36,12 @@ std::optional<std::string> reason_not_runnable(const Workload& workload, const S
 
 BenchSpec plan_spec(const Workload& workload, const Shape& shape, const BackendDescriptor& backend,
                     int threads) {
-  const WeightFormat format = workload.weight_format(shape);
+  const std::string stored = workload.stored_dtype(shape);
   BenchSpec spec{.workload = &workload,
                  .shape = shape,
                  .backend = &backend,
                  .threads = threads,
-                 .dtype = format != WeightFormat::f32 ? weight_format_name(format)
-                                                      : backend.default_dtype(),
+                 .dtype = stored.empty() ? backend.default_dtype() : stored,
                  .counts = workload.counts(shape)};
   spec.not_runnable = reason_not_runnable(workload, shape, backend, spec.counts);
   return spec;

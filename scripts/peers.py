@@ -10,8 +10,9 @@ at each thread count, llama.cpp's prefill (pp, 128 tokens) and decode (tg, 32 to
 aigcbench's same two shapes on --backend (openmp by default), so that both see the same state of
 this noisy VM; the rows carry the median over rounds with min and max. llama.cpp's rows have
 backend `llama.cpp` and dtype the file's weight type (SmolLM2: q4_1, computed as such, against
-8-bit activations). Ours run in --dtype (default q4_1: SmolLM2's file as stored, its Q4_1
-projections and Q8_0 output taken as they are, against fp32 activations; f32 dequantizes it).
+8-bit activations). Ours run in --dtype (default file: each matrix as the file stores it, as
+llama.cpp takes it; a format name stores every projection in it, f32 dequantizes). --config
+names our model of that file (smollm2-135m, qwen2.5-coder-0.5b; or gpt2-124m, below).
 GPT-2 has no checkpoint here: scripts/make_gpt2_gguf.py writes a random-weight GPT-2 GGUF in a
 format for llama.cpp, and ours runs `cfg=gpt2-124m,dtype=<format>` (our seeded random weights:
 the same shapes and bytes per token, not the same values), e.g.
@@ -104,14 +105,20 @@ def ours(backend, threads, shapes, out):
         return list(csv.DictReader(f))
 
 
+# Our dtypes, and the variable that points each named real model at a file.
+DTYPES = ("file", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k",
+          "q4_k", "q5_k", "q6_k")
+MODEL_ENV = {"smollm2-135m": "AIGCBENCH_SMOLLM2_GGUF", "qwen2.5-coder-0.5b": "AIGCBENCH_QWEN2_GGUF"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", action="store_true", help="build llama-bench if it is not built")
     ap.add_argument("--model", default=default_model(), help="the GGUF file (default: SmolLM2's)")
     ap.add_argument("--config", default="smollm2-135m", help="our name of that model")
     ap.add_argument("--backend", default="openmp", help="our backend to hold beside it")
-    ap.add_argument("--dtype", default="q4_1",
-                    help="our weight format (f32, f16, bf16, q8_0, q4_0, q4_1; default q4_1)")
+    ap.add_argument("--dtype", default="file",
+                    help="ours: file (each matrix as stored; the default) or a weight format")
     ap.add_argument("--threads", default="1,2", help="thread counts (default: 1,2)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: 5)")
     ap.add_argument("--out", help="CSV to write (default: results/<machine>/peers.csv)")
@@ -124,9 +131,8 @@ def main():
         fail(f"--threads: '{args.threads}' is not a comma-separated list of integers")
     if not threads or min(threads) < 1:
         fail(f"--threads: {args.threads} (valid: integers >= 1)")
-    if args.dtype not in ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"):
-        fail(f"--dtype: '{args.dtype}' is not a weight format (valid: f32, f16, bf16, q8_0, q4_0, "
-             "q4_1)")
+    if args.dtype not in DTYPES:
+        fail(f"--dtype: '{args.dtype}' is not a dtype (valid: {', '.join(DTYPES)})")
     if not args.model or not os.path.isfile(args.model):
         fail(f"--model: {args.model or 'no SmolLM2 file in .venv (run scripts/setup.sh)'} is not a file")
     if args.build:
@@ -138,9 +144,9 @@ def main():
     machine = subprocess.run([AIGCBENCH, "machine"], capture_output=True, text=True).stdout.strip()
     out = args.out or os.path.join(ROOT, "results", machine, "peers.csv")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    env = dict(os.environ, AIGCBENCH_SMOLLM2_GGUF=args.model)
-    os.environ.update(env)
-    dtype = "" if args.dtype == "f32" else f",dtype={args.dtype}"
+    if args.config in MODEL_ENV:
+        os.environ[MODEL_ENV[args.config]] = args.model  # our model of that name reads this file
+    dtype = f",dtype={args.dtype}"
     prefill = f"cfg={args.config},prompt={PROMPT}{dtype}"
     decode = f"cfg={args.config},prompt={PROMPT},gen={GEN}{dtype}"
     samples = {}  # (system, phase, threads) -> [tokens/s]

@@ -168,8 +168,11 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
                  "layers=3 is out of range (valid: 1..2)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=iq2_xxs"},
                  "--shapes",
-                 "dtype: unknown weight format 'iq2_xxs' (valid: f32, f16, bf16, q8_0, q4_0, q4_1, "
+                 "dtype: unknown dtype 'iq2_xxs' (valid: file, f32, f16, bf16, q8_0, q4_0, q4_1, "
                  "q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k)");
+  check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=file"}, "--shapes",
+                 "tiny has seeded random weights (valid: a format, or a model with a file: "
+                 "smollm2-135m, qwen2.5-coder-0.5b)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=q8_0,dtype=f16"},
                  "--shapes", "key 'dtype' given twice");
   check_rejected({"--workloads", "op", "--shapes", "op=matmul_q4_1,M=1,N=8,K=33,bias=0"},
@@ -216,8 +219,10 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
   rejected({"--prompt-ids", "1", "--weights", "/nonexistent/model.safetensors"}, "--weights",
            "/nonexistent/model.safetensors");
   rejected({"--prompt-ids", "1", "--dtype", "int3"}, "--dtype",
-           "unknown weight format 'int3' (valid: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, "
+           "unknown dtype 'int3' (valid: file, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, "
            "q2_k, q3_k, q4_k, q5_k, q6_k)");
+  rejected({"--prompt-ids", "1", "--dtype", "file"}, "--dtype",
+           "file keeps each matrix as a GGUF file stores it: give --model FILE.gguf, or a format");
   rejected({"--prompt-ids", "1", "--dtype", "q4_1", "--backend", "onednn"}, "--dtype",
            "onednn has no matmul for q4_1 weights");
 
@@ -235,11 +240,19 @@ TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text,
   const std::optional<std::string> model = smollm2_file();
   if (!model) return;
   const std::string& path = *model;
+  // In f32, as transformers computes (a GGUF model's default is its file's own formats).
   const CliResult r = cli({"generate", "--model", path, "--prompt", "The capital of France is",
-                           "--count", "8", "--threads", "2"});
+                           "--count", "8", "--threads", "2", "--dtype", "f32"});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("(llama, 134.5 M parameters)"));
+  CHECK_THAT(r.out, Catch::Contains("weights stored as f32"));
+  // Without --dtype, a GGUF model computes on its file's own formats, as llama.cpp does.
+  const CliResult as_stored = cli({"generate", "--model", path, "--prompt-ids", "504,3575",
+                                   "--count", "2", "--threads", "1"});
+  INFO(as_stored.out << as_stored.err);
+  CHECK(as_stored.status == 0);
+  CHECK_THAT(as_stored.out, Catch::Contains("weights stored as in the file (each matrix as stored)"));
   // The ids and text transformers gives (tests/data/smollm2/greedy.json, the first run).
   CHECK_THAT(r.out, Catch::Contains("prompt (5 tokens): 504 3575 282 4649 314"));
   CHECK_THAT(r.out, Catch::Contains("generated (8 tokens): 7042 30 198 198 504 2988 314 42"));

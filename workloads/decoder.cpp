@@ -93,18 +93,28 @@ void check_decoder_shape(const std::string& text, DecoderShape& s, const std::st
       throw InvalidArgument("shapes", fmt::format("'{}': tp: {}", text, e.detail()));
     }
   }
+  // A model with a file runs as the file stores it unless told otherwise (as llama.cpp does).
+  const bool has_file = has_model_file(s.config.name);
+  s.dtype = has_file && s.tp == 1 ? ModelDtype::file() : ModelDtype(WeightFormat::f32);
   if (!dtype.empty()) {
     try {
-      s.format = parse_weight_format(dtype, "dtype");
-      require_format_fits(s.config, s.format);
+      s.dtype = parse_model_dtype(dtype, "dtype");
+      require_format_fits(s.config, s.dtype);
     } catch (const InvalidArgument& e) {
       throw InvalidArgument("shapes", fmt::format("'{}': dtype: {}", text, e.detail()));
     }
   }
-  if (s.tp > 1 && s.format != WeightFormat::f32) {
+  if (s.dtype.from_file && !has_file) {
+    throw InvalidArgument("shapes", fmt::format("'{}': dtype=file keeps each matrix as the model's "
+                                                "file stores it, and {} has seeded random weights "
+                                                "(valid: a format, or a model with a file: {})",
+                                                text, s.config.name,
+                                                fmt::join(models_with_files(), ", ")));
+  }
+  if (s.tp > 1 && !s.dtype.is_f32()) {
     throw InvalidArgument("shapes", fmt::format("'{}': tp={} takes f32 weights only (a share of "
                                                 "{} blocks is not built)",
-                                                text, s.tp, weight_format_name(s.format)));
+                                                text, s.tp, s.dtype.name()));
   }
   if (s.prompt + s.gen > s.config.n_ctx) {
     throw InvalidArgument("shapes",
@@ -143,7 +153,9 @@ std::string format_decoder_shape(const DecoderShape& s) {
   if (s.config.n_layer != decoder_config(s.config.name).n_layer)
     out += fmt::format(",layers={}", s.config.n_layer);
   if (!s.logits) out += ",logits=0";
-  if (s.format != WeightFormat::f32) out += fmt::format(",dtype={}", weight_format_name(s.format));
+  // A model with a file names its dtype always (its default is file, not f32).
+  if (!s.dtype.is_f32() || has_model_file(s.config.name))
+    out += fmt::format(",dtype={}", s.dtype.name());
   if (s.tp > 1) out += fmt::format(",tp={}", s.tp);
   return out;
 }
@@ -152,19 +164,29 @@ namespace {
 
 // The float64 reference is the slow part of a verification: computed once per token
 // sequence and shared by every backend that produced the same sequence.
-std::vector<double> cached_reference_logits(const DecoderWeights& w, WeightFormat format,
+std::vector<double> cached_reference_logits(const DecoderWeights& w, ModelDtype dtype,
                                             std::span<const std::int32_t> ids,
-                                            ActivationRounding activations) {
+                                            const MatrixRoundings& roundings) {
   static std::mutex mutex;
   static std::map<std::string, std::vector<double>> cache;
-  std::string key = fmt::format("{}/{}/{}/{}", w.config.name, w.config.n_layer,
-                                weight_format_name(format), activation_rounding_name(activations));
+  std::string key = fmt::format("{}/{}/{}", w.config.name, w.config.n_layer, dtype.name());
+  for (const auto& [matrix, r] : roundings) key += fmt::format(";{}={}", matrix, int(r));
   for (const std::int32_t id : ids) key += fmt::format(",{}", id);
   const std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 16) cache.clear();
-  // The reference computes with the weights the format keeps (exactly what the model stores).
-  return cache[key] = reference_logits(weights_as_stored(w, format), ids, activations);
+  // The reference computes with the weights the dtype keeps (exactly what the model stores).
+  return cache[key] = reference_logits(weights_as_stored(w, dtype), ids, roundings);
+}
+
+// How the backend rounds each product's activations for this model (the reference rounds
+// them too); a backend that would round one product two ways is refused by name.
+MatrixRoundings roundings_for(const BackendDescriptor& d, const DecoderWeights& w,
+                              ModelDtype dtype) {
+  if (auto r = activation_roundings(d, w, dtype)) return *r;
+  throw UnsupportedOp(fmt::format("{} would round a fused matrix's activations two ways for "
+                                  "{} stored as {} (its parts' formats differ)",
+                                  d.name, w.config.name, dtype.name()));
 }
 
 std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab,
@@ -184,8 +206,8 @@ class DecoderCase final : public WorkloadCase {
       : s_(s),
         weights_(named_model_weights(s.config)),
         group_(s.tp > 1 ? dist::make_world_tensor_group(s.tp, backend) : nullptr),
-        model_(backend, *weights_, s.prompt + s.gen, s.format, s.batch, group_.get()),
-        activations_(backend.descriptor().operand_rounding_for(s.format).activations) {
+        model_(backend, *weights_, s.prompt + s.gen, s.dtype, s.batch, group_.get()),
+        roundings_(roundings_for(backend.descriptor(), *weights_, s.dtype)) {
     for (std::int64_t b = 0; b < s.batch; ++b) {
       prompts_.push_back(random_prompt(s.prompt, s.config.vocab, 99 + std::uint64_t(b)));
       all_.push_back(b);
@@ -224,7 +246,7 @@ class DecoderCase final : public WorkloadCase {
       const auto logits = model_.forward(prompts_[0]);
       const std::vector<float> last(logits.begin(), logits.end());
       return logits_relative_error(
-          last, cached_reference_logits(*weights_, s_.format, prompts_[0], activations_));
+          last, cached_reference_logits(*weights_, s_.dtype, prompts_[0], roundings_));
     }
     for (std::int64_t b = 0; b < s_.batch; ++b)
       model_.set_tokens(s_.prompt, std::span(&first_tokens_[b], 1), b);
@@ -240,14 +262,14 @@ class DecoderCase final : public WorkloadCase {
       const std::vector<float> last(logits.begin(), logits.end());
       worst = std::max(worst,
                        logits_relative_error(
-                           last, cached_reference_logits(*weights_, s_.format, fed, activations_)));
+                           last, cached_reference_logits(*weights_, s_.dtype, fed, roundings_)));
     }
     if (!s_.logits) set_feed();  // put back what run() feeds
     return worst;
   }
 
   double tolerance() const override {
-    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.format, activations_);
+    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.dtype, coarsest(roundings_));
   }
 
  private:
@@ -281,8 +303,8 @@ class DecoderCase final : public WorkloadCase {
   std::shared_ptr<const DecoderWeights> weights_;
   std::unique_ptr<TensorGroup> group_;  // tp > 1: this rank's group
   DecoderModel model_;
-  // How the backend rounds this format's activations: the reference rounds them too.
-  ActivationRounding activations_;
+  // How the backend rounds each product's activations: the reference rounds them too.
+  MatrixRoundings roundings_;
   std::vector<std::vector<std::int32_t>> prompts_;  // one per sequence
   std::vector<std::int64_t> all_;                   // 0 .. batch - 1
   std::vector<std::int32_t> first_tokens_;
@@ -296,6 +318,38 @@ class DecoderCase final : public WorkloadCase {
 double block_flops(const DecoderConfig& c, double p) {
   return 2.0 * double(c.block_parameters()) + 4.0 * double(c.n_embd) * (p + 1);
 }
+// The bytes of a model's projections (all its layers) and of its output matrix as the shape's
+// dtype stores them: per weight for a format; a file's own tensors, part by part, for `file`.
+struct StoredBytes {
+  double projections = 0, output = 0;
+};
+StoredBytes stored_bytes(const DecoderShape& s) {
+  const DecoderConfig& c = s.config;
+  const double C = double(c.n_embd), V = double(c.vocab);
+  if (!s.dtype.from_file) {
+    const WeightFormat f = s.dtype.format;
+    return {double(c.n_layer) * bytes_per_weight(f) * double(c.projection_parameters()),
+            bytes_per_weight(output_format(f, c.n_embd)) * V * C};
+  }
+  const DecoderWeights& w = *named_model_weights(c);
+  auto bytes_of = [&](const std::string& name, double floats) {
+    const auto it = w.stored.find(name);
+    if (it == w.stored.end()) return 4 * floats;  // kept in f32
+    double b = 0;
+    for (const StoredPart& p : it->second.parts) b += double(p.bytes.size());
+    return b;
+  };
+  StoredBytes out{0, bytes_of("output", V * C)};
+  const double F = double(c.ff()), Q = double(c.qkv_width());
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    out.projections += bytes_of(stored_name(i, "qkv"), C * Q) +
+                       bytes_of(stored_name(i, "attn_out"), C * C) +
+                       bytes_of(stored_name(i, "up"), C * F) + bytes_of(stored_name(i, "down"), F * C);
+    if (c.gated_mlp()) out.projections += bytes_of(stored_name(i, "gate"), C * F);
+  }
+  return out;
+}
+
 // KV cache bytes per position per layer: a key and a value row of Hkv D floats.
 double kv_row_bytes(const DecoderConfig& c) { return 8.0 * double(c.kv_heads() * c.head_dim()); }
 
@@ -308,17 +362,20 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
               "cfg=tiny,prompt=16,gen=8",
               "cfg=tiny-llama,prompt=16",
               "cfg=tiny-llama,prompt=16,gen=8",
+              "cfg=tiny-qwen2,prompt=16,gen=8",
               "cfg=tiny,prompt=16,gen=8,dtype=q4_1",
               "cfg=tiny,prompt=16,gen=8,batch=4"};
-    case Preset::quick:  // fp32, and the formats that answer llama.cpp (q8_0; SmolLM2's q4_1)
+    case Preset::quick:  // fp32, and what answers llama.cpp: q8_0, the real files as stored
       return {"cfg=gpt2-124m,prompt=128",
               "cfg=gpt2-124m,prompt=128,gen=32",
               "cfg=gpt2-124m,prompt=128,gen=32,dtype=q8_0",
               "cfg=gpt2-124m,prompt=128,gen=32,batch=16",  // the batching target: 16 against 1
-              "cfg=smollm2-135m,prompt=128",
-              "cfg=smollm2-135m,prompt=128,gen=32",
-              "cfg=smollm2-135m,prompt=128,dtype=q4_1",
-              "cfg=smollm2-135m,prompt=128,gen=32,dtype=q4_1"};
+              "cfg=smollm2-135m,prompt=128,dtype=f32",
+              "cfg=smollm2-135m,prompt=128,gen=32,dtype=f32",
+              "cfg=smollm2-135m,prompt=128,dtype=file",
+              "cfg=smollm2-135m,prompt=128,gen=32,dtype=file",
+              "cfg=qwen2.5-coder-0.5b,prompt=128,dtype=file",
+              "cfg=qwen2.5-coder-0.5b,prompt=128,gen=32,dtype=file"};
     case Preset::full: {
       std::vector<std::string> shapes = {
           "cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
@@ -329,17 +386,21 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
       for (const char* model : {"gpt2-124m", "smollm2-135m"}) {
         for (const WeightFormat f : kAllWeightFormats) {
           if (is_k_quant(f) && std::string(model) != "gpt2-124m") continue;
-          const std::string dtype =
-              f == WeightFormat::f32 ? "" : fmt::format(",dtype={}", weight_format_name(f));
+          const std::string dtype = fmt::format(",dtype={}", weight_format_name(f));
           if (std::string(model) != "gpt2-124m" || f != WeightFormat::f32)
             shapes.push_back(fmt::format("cfg={},prompt=128{}", model, dtype));
           shapes.push_back(fmt::format("cfg={},prompt=128,gen=32{}", model, dtype));
         }
       }
+      // The real files as stored.
+      for (const char* model : {"smollm2-135m", "qwen2.5-coder-0.5b"}) {
+        shapes.push_back(fmt::format("cfg={},prompt=128,dtype=file", model));
+        shapes.push_back(fmt::format("cfg={},prompt=128,gen=32,dtype=file", model));
+      }
       // Batched decoding, B = 2 .. 64 (B = 1 is the row above): fp32 for both families, and
       // GPT-2 in bf16 (the compute roofline of the largest batch on the bf16 dot product).
       for (const char* row :
-           {"cfg=gpt2-124m,prompt=128,gen=32", "cfg=smollm2-135m,prompt=128,gen=32",
+           {"cfg=gpt2-124m,prompt=128,gen=32", "cfg=smollm2-135m,prompt=128,gen=32,dtype=f32",
             "cfg=gpt2-124m,prompt=128,gen=32,dtype=bf16"}) {
         for (int b = 2; b <= 64; b *= 2) shapes.push_back(fmt::format("{},batch={}", row, b));
       }
@@ -366,13 +427,22 @@ std::vector<Op> DecoderWorkload::ops(const Shape& shape) const {
   return decoder_ops(shape.as<DecoderShape>().config);
 }
 
-WeightFormat DecoderWorkload::weight_format(const Shape& shape) const {
-  return shape.as<DecoderShape>().format;
+std::vector<WeightFormat> DecoderWorkload::weight_formats(const Shape& shape) const {
+  const DecoderShape& s = shape.as<DecoderShape>();
+  if (!s.dtype.from_file)
+    return {s.dtype.format, output_format(s.dtype.format, s.config.n_embd)};
+  const std::set<WeightFormat> f = formats_of(*named_model_weights(s.config), s.dtype);
+  return {f.begin(), f.end()};
 }
 
-Shape DecoderWorkload::with_weight_format(const Shape& shape, WeightFormat f) const {
+std::string DecoderWorkload::stored_dtype(const Shape& shape) const {
+  const ModelDtype d = shape.as<DecoderShape>().dtype;
+  return d.is_f32() ? "" : d.name();
+}
+
+Shape DecoderWorkload::with_f32_weights(const Shape& shape) const {
   DecoderShape s = shape.as<DecoderShape>();
-  s.format = f;
+  s.dtype = WeightFormat::f32;
   return shape_of(s);
 }
 
@@ -393,14 +463,13 @@ WorkCounts DecoderWorkload::counts(const Shape& shape) const {
   const DecoderShape& s = shape.as<DecoderShape>();
   const DecoderConfig& c = s.config;
   const double C = double(c.n_embd), V = double(c.vocab), n = double(c.n_layer);
-  // Weights as stored: the projections in the shape's format, norms and biases in fp32.
-  const double per_weight = bytes_per_weight(s.format);
-  const double weights = n * (per_weight * double(c.projection_parameters()) +
-                              4 * double(c.block_parameters() - c.projection_parameters()));
+  // Weights as stored: the projections in the shape's dtype, norms and biases in fp32; the
+  // output matrix (in output_format: decoder/stored_weights) and the final norm.
+  const StoredBytes stored = stored_bytes(s);
+  const double weights =
+      stored.projections + n * 4 * double(c.block_parameters() - c.projection_parameters());
   const double kv = kv_row_bytes(c);
-  // The output matrix (in output_format: decoder/stored_weights), the final norm.
-  const double head =
-      s.logits ? bytes_per_weight(output_format(s.format, c.n_embd)) * V * C + 8 * C : 0;
+  const double head = s.logits ? stored.output + 8 * C : 0;
   const double head_flops = s.logits ? 2 * C * V : 0;
   WorkCounts w;
   if (s.gen == 0) {
@@ -472,7 +541,7 @@ std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& 
   static std::map<std::string, DecoderAccuracy> cache;
   const std::lock_guard lock(mutex);
   const std::string key =
-      fmt::format("{}/{}/{}", s.config.name, weight_format_name(s.format), backend.name());
+      fmt::format("{}/{}/{}", s.config.name, s.dtype.name(), backend.name());
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   const Tokenizer tokenizer = Tokenizer::from_gguf(GgufFile(*file));
   const std::vector<std::int32_t> text = tokenizer.encode(evaluation_text());
@@ -480,7 +549,7 @@ std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& 
   const auto weights = named_model_weights(decoder_config(s.config.name));  // all its layers
   const std::int64_t length = std::max<std::int64_t>(std::int64_t(text.size()), kPrompt + kGreedy);
   const std::span<const std::int32_t> prompt = std::span(text).first(kPrompt);
-  auto measure = [&](WeightFormat f, double& ppl, std::vector<std::int32_t>& greedy) {
+  auto measure = [&](ModelDtype f, double& ppl, std::vector<std::int32_t>& greedy) {
     DecoderModel model(backend, *weights, length, f);
     ppl = perplexity(model, text);
     greedy = greedy_tokens(model, prompt, kGreedy);
@@ -488,8 +557,8 @@ std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& 
   DecoderAccuracy a;
   a.text_tokens = std::int64_t(text.size());
   std::vector<std::int32_t> greedy, greedy_f32;
-  measure(s.format, a.perplexity, greedy);
-  if (s.format == WeightFormat::f32) {
+  measure(s.dtype, a.perplexity, greedy);
+  if (s.dtype.is_f32()) {
     a.perplexity_f32 = a.perplexity;
     greedy_f32 = greedy;
   } else {

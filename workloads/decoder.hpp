@@ -4,8 +4,9 @@
 // Shapes: "cfg=gpt2-124m,prompt=256" (or model=...) is the prefill phase, timed as the time to first token
 // (the prompt's forward, its last logits, the argmax); "cfg=gpt2-124m,prompt=128,gen=64" is
 // the decode phase, timed over 64 single-token steps against the KV cache the prompt filled
-// (filled once, untimed). Optional keys: dtype=f16|bf16|q8_0|q4_0|q4_1 (the weight format, f32
-// by default), layers=N (the first N blocks) and logits=0 (stop
+// (filled once, untimed). Optional keys: dtype=file|<format> (how the weights are stored: each
+// matrix as the model's file stores it, the default for a model with a file, whose shape text
+// always names its dtype; or one format, f32 by default for random weights), layers=N (the first N blocks) and logits=0 (stop
 // after the last block, feeding fixed tokens): together they make the serial model's unit,
 // one layer for one token step; batch=B (decode rows) runs B sequences, each with its own
 // prompt and KV cache, every step of all B together (one [B, C] GEMM per projection); tp=P
@@ -14,6 +15,7 @@
 #include <optional>
 
 #include "decoder/config.hpp"
+#include "decoder/stored_weights.hpp"
 #include "workloads/workload.hpp"
 
 namespace aigc {
@@ -23,8 +25,9 @@ struct DecoderShape {
   std::int64_t prompt = 1, gen = 0;
   std::int64_t batch = 1;  // sequences decoded together
   bool logits = true;
-  // dtype=: how the projections and the output matrix are stored (decoder/stored_weights).
-  WeightFormat format = WeightFormat::f32;
+  // dtype=: how the projections and the output matrix are stored (decoder/stored_weights):
+  // a format, or `file` (the default for a model read from a file, refused for random weights).
+  ModelDtype dtype = WeightFormat::f32;
   int tp = 1;  // tensor-parallel ranks
 };
 
@@ -54,8 +57,9 @@ class DecoderWorkload final : public Workload {
   std::string phase(const Shape& shape) const override;
   WorkCounts counts(const Shape& shape) const override;
   std::vector<Op> ops(const Shape& shape) const override;
-  WeightFormat weight_format(const Shape& shape) const override;
-  Shape with_weight_format(const Shape& shape, WeightFormat f) const override;
+  std::vector<WeightFormat> weight_formats(const Shape& shape) const override;
+  std::string stored_dtype(const Shape& shape) const override;
+  Shape with_f32_weights(const Shape& shape) const override;
   std::int64_t batch(const Shape& shape) const override;
   Shape with_batch(const Shape& shape, std::int64_t batch) const override;
   int ranks(const Shape& shape) const override;

@@ -130,13 +130,18 @@ std::vector<Op> OpWorkload::ops(const Shape& shape) const {
   return {};
 }
 
-WeightFormat OpWorkload::weight_format(const Shape& shape) const {
-  return shape.as<OpShape>().op_case->weight_format();
+std::vector<WeightFormat> OpWorkload::weight_formats(const Shape& shape) const {
+  return {shape.as<OpShape>().op_case->weight_format()};
 }
 
-Shape OpWorkload::with_weight_format(const Shape& shape, WeightFormat f) const {
+std::string OpWorkload::stored_dtype(const Shape& shape) const {
+  const WeightFormat f = shape.as<OpShape>().op_case->weight_format();
+  return f == WeightFormat::f32 ? "" : weight_format_name(f);
+}
+
+Shape OpWorkload::with_f32_weights(const Shape& shape) const {
   const auto& [c, vars] = shape.as<OpShape>();
-  const auto twin = c->with_weight_format(vars, f);
+  const auto twin = c->with_weight_format(vars, WeightFormat::f32);
   return twin ? shape_of(*twin->first, twin->second) : shape;
 }
 

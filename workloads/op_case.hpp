@@ -115,8 +115,9 @@ class OpWorkload final : public Workload {
   Shape parse(const std::string& text) const override;
   WorkCounts counts(const Shape& shape) const override;
   std::vector<Op> ops(const Shape& shape) const override;
-  WeightFormat weight_format(const Shape& shape) const override;
-  Shape with_weight_format(const Shape& shape, WeightFormat f) const override;
+  std::vector<WeightFormat> weight_formats(const Shape& shape) const override;
+  std::string stored_dtype(const Shape& shape) const override;
+  Shape with_f32_weights(const Shape& shape) const override;
   // An op has no smaller unit: the serial model's unit is the op itself.
   Shape unit_shape(const Shape& shape) const override { return shape; }
   std::unique_ptr<WorkloadCase> make_case(Backend& backend, const Shape& shape) const override;

@@ -69,12 +69,18 @@ class Workload {
   // The ops a case of this shape runs: a backend that lacks one is skipped before anything is
   // built ("<backend> has no <op> for <dtype>").
   virtual std::vector<Op> ops(const Shape& shape) const = 0;
-  // The format its weights are stored in (the CSV's dtype): a backend whose matmul does not
-  // take it is skipped before anything is built ("<backend> has no matmul for q4_1 weights").
-  virtual WeightFormat weight_format(const Shape& /*shape*/) const { return WeightFormat::f32; }
-  // The same shape with its weights in another format (the f32 twin a format is held against);
-  // the shape itself where the workload has no formats.
-  virtual Shape with_weight_format(const Shape& shape, WeightFormat /*f*/) const { return shape; }
+  // The formats its weights are stored in (one, or a file's several): a backend whose matmul
+  // lacks one is skipped before anything is built ("<backend> has no matmul for q4_1 weights").
+  virtual std::vector<WeightFormat> weight_formats(const Shape& /*shape*/) const {
+    return {WeightFormat::f32};
+  }
+  // The CSV's dtype where the shape stores its weights other than in f32 (a format's name, or
+  // "file": each matrix as the model's file stores it); empty otherwise (the column then
+  // names the backend's arithmetic).
+  virtual std::string stored_dtype(const Shape& /*shape*/) const { return ""; }
+  // The same shape with f32 weights (the twin a stored dtype is held against); the shape
+  // itself where the workload has no formats.
+  virtual Shape with_f32_weights(const Shape& shape) const { return shape; }
   // The number of independent sequences a step serves together (the decoder's batch=B), and
   // the same shape with another batch: the run derives the batch where the roofline turns
   // from bandwidth to compute (knee_batch) from the counts of batch 1 and 2. 1 and the shape
