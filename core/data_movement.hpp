@@ -38,9 +38,10 @@ class DataMovement {
   // With `rows`, wte holds only the ids rows.begin .. rows.begin + (its rows) - 1 of a
   // vocabulary of rows.vocab (one rank's share of a tensor-parallel model): an id of the
   // vocabulary outside that share takes a row of zeros (the ranks' rows are summed after).
+  // `scale` multiplies the token's row (Gemma's sqrt(width)).
   virtual void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
                      std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-                     VocabRows rows = {}) = 0;
+                     VocabRows rows = {}, float scale = 1.0f) = 0;
   // ids[index] = the index (from `first`) of the largest of logits[first .. first + n) (the
   // first on a tie), or -1 when any of them is NaN or infinite (greedy sampling; garbage is
   // never a token). `first` picks one row of a batch's logits, in place.

@@ -11,6 +11,7 @@ namespace aigc {
 struct HeadsShape {
   std::int64_t tokens = 1, heads = 1, head_dim = 1, capacity = 1;
   std::int64_t kv_heads = 0;
+  std::int64_t window = 0;  // a batch's decode attention: the keys a query sees (0: all)
   std::int64_t kv_head_count() const { return kv_heads > 0 ? kv_heads : heads; }
   // Floats in one token's row of qkv.
   std::int64_t qkv_row() const { return (heads + 2 * kv_head_count()) * head_dim; }

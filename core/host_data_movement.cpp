@@ -23,7 +23,7 @@ void HostDataMovement::download_ids(const Buffer& src, std::size_t offset,
 
 void HostDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t count,
                              std::int64_t pos0, std::int64_t dim, const Buffer& wte,
-                             const Buffer* wpe, Buffer& x, VocabRows rows) {
+                             const Buffer* wpe, Buffer& x, VocabRows rows, float scale) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
   const std::int64_t table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
   const std::int64_t vocab = rows.vocab > 0 ? rows.vocab : table_rows;
@@ -42,7 +42,7 @@ void HostDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t 
     if (row < 0 || row >= table_rows) {
       std::fill(out, out + dim, 0.0f);  // another rank's share of the vocabulary
     } else {
-      std::copy(pte + row * dim, pte + (row + 1) * dim, out);
+      for (std::int64_t c = 0; c < dim; ++c) out[c] = scale * pte[row * dim + c];
     }
     if (ppe == nullptr) continue;
     const float* p = ppe + (pos0 + t) * dim;

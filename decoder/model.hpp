@@ -163,6 +163,8 @@ class DecoderModel {
   void project(const Projection& p, const Buffer& in, Buffer& out, std::int64_t rows);
   MatmulKernel& matmul_for(std::int64_t rows, const Projection& p,
                            const Projection::Part& part);
+  // RMSNorm of each Q and K head of qkv's rows (qk_norm), in place.
+  void normalize_heads(StepKernels& k, LayerBuffers& l, Buffer& qkv, std::int64_t rows);
   // The layer after its attention, for `rows` rows: output projection, residual, MLP, residual.
   void layer_tail(StepKernels& k, LayerBuffers& l, std::int64_t rows);
   // Sums the ranks' partial rows of x (a row-parallel product's output, the embedding) in
@@ -197,7 +199,8 @@ class DecoderModel {
   // only); the last positions' rows and logits for up to batch rows; one row of a batched
   // step's attention (qkv_row_ .. att_row_) and logits (logits_row_).
   // part_: one part's product of a projection stored in parts, before it joins the rest.
-  Buffer x_, h_, qkv_, q_, att_, y_, fc_, up_, part_, x_last_, h_last_, logits_;
+  // heads_, heads_out_: one kind of head (Q or K) gathered for its RMSNorm, and normalized.
+  Buffer x_, h_, qkv_, q_, att_, y_, fc_, up_, part_, heads_, heads_out_, x_last_, h_last_, logits_;
   Buffer x_row_, qkv_row_, q_row_, att_row_, y_row_, logits_row_;
   Buffer logits_share_;  // this rank's columns of the logits (tensor-parallel only)
   std::vector<float> host_logits_;

@@ -120,20 +120,36 @@ void rotate(Matrix& x, std::int64_t T, std::int64_t row, std::int64_t heads, std
   }
 }
 
+// RMSNorm of each of the first `heads` heads (D wide) of each row of x [T, row], gain g [D].
+void normalize_heads(Matrix& x, std::int64_t T, std::int64_t row, std::int64_t first,
+                     std::int64_t heads, std::int64_t D, const std::vector<float>& g, double eps) {
+  for (std::int64_t t = 0; t < T; ++t) {
+    for (std::int64_t h = first; h < first + heads; ++h) {
+      double* v = x.data() + t * row + h * D;
+      double ss = 0;
+      for (std::int64_t d = 0; d < D; ++d) ss += v[d] * v[d];
+      const double rstd = 1 / std::sqrt(ss / double(D) + eps);
+      for (std::int64_t d = 0; d < D; ++d) v[d] *= rstd * g[d];
+    }
+  }
+}
+
 // Causal attention over qkv [T, (H + 2 Hkv) D] (Q [T, H, D], then K and V [T, Hkv, D]) into
-// y [T, H D]; query head h reads KV head h / (H / Hkv).
+// y [T, H D]; query head h reads KV head h / (H / Hkv); with a window W > 0, query i sees the
+// keys i - W + 1 .. i only.
 Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t Hkv,
-                 std::int64_t D) {
+                 std::int64_t D, std::int64_t window) {
   const std::int64_t R = (H + 2 * Hkv) * D, C = H * D;
   Matrix y(T * C);
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (std::int64_t h = 0; h < H; ++h) {
     for (std::int64_t i = 0; i < T; ++i) {
       const std::int64_t kh = h / (H / Hkv);
-      std::vector<double> p(i + 1);
+      const std::int64_t first = window > 0 ? std::max<std::int64_t>(0, i - window + 1) : 0;
+      std::vector<double> p(i + 1, 0.0);
       const double* q = qkv.data() + i * R + h * D;
       double m = -std::numeric_limits<double>::infinity();
-      for (std::int64_t j = 0; j <= i; ++j) {
+      for (std::int64_t j = first; j <= i; ++j) {
         const double* k = qkv.data() + j * R + (H + kh) * D;
         double s = 0;
         for (std::int64_t d = 0; d < D; ++d) s += q[d] * k[d];
@@ -141,10 +157,10 @@ Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t
         m = std::max(m, p[j]);
       }
       double sum = 0;
-      for (double& pj : p) sum += (pj = std::exp(pj - m));
+      for (std::int64_t j = first; j <= i; ++j) sum += (p[j] = std::exp(p[j] - m));
       for (std::int64_t d = 0; d < D; ++d) {
         double o = 0;
-        for (std::int64_t j = 0; j <= i; ++j) o += p[j] * qkv[j * R + (H + Hkv + kh) * D + d];
+        for (std::int64_t j = first; j <= i; ++j) o += p[j] * qkv[j * R + (H + Hkv + kh) * D + d];
         y[i * C + h * D + d] = o / sum;
       }
     }
@@ -159,6 +175,7 @@ std::vector<double> logits_with(const DecoderWeights& w, std::span<const std::in
   const DecoderConfig& cfg = w.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd, F = cfg.ff();
   const std::int64_t H = cfg.n_head, Hkv = cfg.kv_heads(), D = cfg.head_dim();
+  const std::int64_t A = cfg.attention_width(), Q = cfg.qkv_width();
   const bool tr = w.transposed;
   const double eps = cfg.norm_eps;
   std::size_t layer = 0;
@@ -168,31 +185,42 @@ std::vector<double> logits_with(const DecoderWeights& w, std::span<const std::in
     const ActivationRounding r = rounding_of(stored_name(layer, matrix));
     return linear_exact(rounded(in, r), rows, K, weights, bias, N, transposed);
   };
+  auto gelu = [](double a) {
+    return 0.5 * a * (1 + std::tanh(std::sqrt(2 / M_PI) * (a + 0.044715 * a * a * a)));
+  };
   Matrix x(T * C);
+  const double scale = cfg.embedding_scale();
   for (std::int64_t t = 0; t < T; ++t) {
     for (std::int64_t c = 0; c < C; ++c) {
-      x[t * C + c] = double(w.token_embedding[ids[t] * C + c]) +
+      x[t * C + c] = scale * double(w.token_embedding[ids[t] * C + c]) +
                      (cfg.rope() ? 0.0 : double(w.position_embedding[t * C + c]));
     }
   }
   for (const LayerWeights& l : w.layers) {
+    const auto i_layer = std::int64_t(layer);
     Matrix qkv = linear("qkv", normalize(x, T, C, l.attn_norm, l.attn_norm_bias, eps), T, C, l.qkv,
-                        l.qkv_bias, cfg.qkv_width(), tr);
-    if (cfg.rope()) rotate(qkv, T, cfg.qkv_width(), H + Hkv, D, cfg.rope_base);
-    const Matrix proj =
-        linear("attn_out", attention(qkv, T, H, Hkv, D), T, C, l.attn_out, l.attn_out_bias, C, tr);
+                        l.qkv_bias, Q, tr);
+    if (cfg.qk_norm) {
+      normalize_heads(qkv, T, Q, 0, H, D, l.q_norm, eps);
+      normalize_heads(qkv, T, Q, H, Hkv, D, l.k_norm, eps);
+    }
+    if (cfg.rope()) rotate(qkv, T, Q, H + Hkv, D, cfg.rope_base_of(i_layer));
+    Matrix proj = linear("attn_out", attention(qkv, T, H, Hkv, D, cfg.window_of(i_layer)), T, A,
+                         l.attn_out, l.attn_out_bias, C, tr);
+    if (cfg.post_norms) proj = normalize(proj, T, C, l.post_attn_norm, {}, eps);
     for (std::int64_t i = 0; i < T * C; ++i) x[i] += proj[i];
     const Matrix h = normalize(x, T, C, l.mlp_norm, l.mlp_norm_bias, eps);
     Matrix fc = linear("up", h, T, C, l.up, l.up_bias, F, tr);
     if (cfg.gated_mlp()) {
       const Matrix gate = linear("gate", h, T, C, l.gate, {}, F, tr);
-      for (std::size_t i = 0; i < fc.size(); ++i) fc[i] *= gate[i] / (1 + std::exp(-gate[i]));
-    } else {
-      for (double& a : fc) {
-        a = 0.5 * a * (1 + std::tanh(std::sqrt(2 / M_PI) * (a + 0.044715 * a * a * a)));
+      for (std::size_t i = 0; i < fc.size(); ++i) {
+        fc[i] *= cfg.mlp == Mlp::geglu ? gelu(gate[i]) : gate[i] / (1 + std::exp(-gate[i]));
       }
+    } else {
+      for (double& a : fc) a = gelu(a);
     }
-    const Matrix down = linear("down", fc, T, F, l.down, l.down_bias, C, tr);
+    Matrix down = linear("down", fc, T, F, l.down, l.down_bias, C, tr);
+    if (cfg.post_norms) down = normalize(down, T, C, l.post_mlp_norm, {}, eps);
     for (std::int64_t i = 0; i < T * C; ++i) x[i] += down[i];
     ++layer;
   }

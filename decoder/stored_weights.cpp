@@ -173,7 +173,7 @@ DecoderWeights weights_as_stored(const DecoderWeights& w, ModelDtype f) {
     LayerWeights& l = s.layers[i];
     auto name = [i](const char* matrix) { return stored_name(i, matrix); };
     l.qkv = round_trip(w, name("qkv"), l.qkv, C, Q, t, f);
-    l.attn_out = round_trip(w, name("attn_out"), l.attn_out, C, C, t, f);
+    l.attn_out = round_trip(w, name("attn_out"), l.attn_out, c.attention_width(), C, t, f);
     l.up = round_trip(w, name("up"), l.up, C, F, t, f);
     l.gate = round_trip(w, name("gate"), l.gate, C, F, t, f);
     l.down = round_trip(w, name("down"), l.down, F, C, t, f);

@@ -137,7 +137,11 @@ DecoderWeights share_weights(const DecoderWeights& w, const TensorShare& s) {
     p.attn_norm_bias = l.attn_norm_bias;
     p.qkv = output_rows(l.qkv, C, Q, t, qkv);
     p.qkv_bias = pick(l.qkv_bias, qkv);
-    p.attn_out = input_columns(l.attn_out, C, C, t, heads);
+    p.attn_out = input_columns(l.attn_out, c.attention_width(), C, t, heads);
+    p.q_norm = l.q_norm;  // per element of a head: every rank's heads share them
+    p.k_norm = l.k_norm;
+    p.post_attn_norm = l.post_attn_norm;  // after the ranks' sum
+    p.post_mlp_norm = l.post_mlp_norm;
     if (first) p.attn_out_bias = l.attn_out_bias;
     p.mlp_norm = l.mlp_norm;
     p.mlp_norm_bias = l.mlp_norm_bias;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/gguf.hpp"
+#include "decoder/sentencepiece.hpp"
 
 namespace aigc {
 namespace {
@@ -177,13 +178,15 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
   const std::string model = f.get_string("tokenizer.ggml.model");
-  if (model != "gpt2") {
-    throw GgufError(fmt::format("{}: tokenizer.ggml.model '{}' is not a byte-level BPE this "
-                                "tokenizer reads (valid: gpt2)",
+  if (model != "gpt2" && model != "llama") {
+    throw GgufError(fmt::format("{}: tokenizer.ggml.model '{}' is not a tokenizer this reads "
+                                "(valid: gpt2, byte-level BPE; llama, SentencePiece)",
                                 f.path(), model));
   }
+  const bool sentencepiece = model == "llama";
   std::vector<std::string> tokens = f.get_strings("tokenizer.ggml.tokens");
-  const std::vector<std::string> merges = f.get_strings("tokenizer.ggml.merges");
+  const std::vector<std::string> merges =
+      sentencepiece ? std::vector<std::string>{} : f.get_strings("tokenizer.ggml.merges");
   std::vector<std::int32_t> special;
   if (f.has("tokenizer.ggml.token_type")) {
     const std::vector<std::int64_t> types = f.get_ints("tokenizer.ggml.token_type");
@@ -200,10 +203,24 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
     if (!f.has(key)) return std::nullopt;
     return static_cast<std::int32_t>(f.get_int(key));
   };
-  const std::string pre = f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "gpt2";
+  // SentencePiece splits by its pieces' scores, not by a pre-tokenizer (its files say "default").
+  const std::string pre = !sentencepiece && f.has("tokenizer.ggml.pre")
+                              ? f.get_string("tokenizer.ggml.pre")
+                              : "gpt2";
+  auto flag = [&](const char* key, bool fallback) { return f.has(key) ? f.get_bool(key) : fallback; };
   try {
+    std::unique_ptr<SentencePiece> pieces;
+    if (sentencepiece) {
+      const std::vector<double> scores = f.get_floats("tokenizer.ggml.scores");
+      // SentencePiece's defaults where the file is silent: a space before the text, BOS.
+      pieces = std::make_unique<SentencePiece>(
+          tokens, std::vector<float>(scores.begin(), scores.end()),
+          flag("tokenizer.ggml.add_space_prefix", true));
+    }
     Tokenizer t(std::move(tokens), merges, std::move(special), id_of("tokenizer.ggml.bos_token_id"),
                 id_of("tokenizer.ggml.eos_token_id"), pre);
+    t.pieces_ = std::move(pieces);
+    t.add_bos_ = flag("tokenizer.ggml.add_bos_token", sentencepiece) && t.bos_.has_value();
     if (f.has("tokenizer.chat_template")) t.chat_template_ = f.get_string("tokenizer.chat_template");
     return t;
   } catch (const std::invalid_argument& e) {
@@ -293,7 +310,16 @@ void Tokenizer::bpe(std::string_view piece, std::vector<std::int32_t>& out) cons
 }
 
 void Tokenizer::encode_ordinary(std::string_view text, std::vector<std::int32_t>& out) const {
+  if (pieces_) return pieces_->encode(text, out);
   regex_->split(text, [&](std::string_view piece) { bpe(piece, out); });
+}
+
+std::vector<std::int32_t> Tokenizer::encode_prompt(std::string_view text) const {
+  std::vector<std::int32_t> ids;
+  if (add_bos_) ids.push_back(*bos_);
+  const std::vector<std::int32_t> rest = encode(text);
+  ids.insert(ids.end(), rest.begin(), rest.end());
+  return ids;
 }
 
 std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
@@ -330,6 +356,10 @@ std::string Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
       out += t;
       continue;
     }
+    if (pieces_) {
+      out += pieces_->piece_text(t);
+      continue;
+    }
     for (std::size_t i = 0; i < t.size();) {
       const std::size_t n = utf8_length(t, i);
       const auto it = bm.to_byte.find(t.substr(i, n));
@@ -341,18 +371,41 @@ std::string Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
 }
 
 std::string Tokenizer::apply_chat_template(const std::string& user_message) const {
+  if (chat_template_.empty()) {
+    throw std::invalid_argument(
+        "the model's file holds no chat template (tokenizer.chat_template; Gemma 3 270M's has "
+        "none): give the prompt already wrapped, without --chat");
+  }
   if (chat_template_.find("<|im_start|>") == std::string::npos) {
     throw std::invalid_argument(
         "the model's chat template is not ChatML (<|im_start|>...); only ChatML is applied here "
         "(no Jinja engine): give the prompt already wrapped, without --chat");
   }
-  // A default system message written into the template as a literal (SmolLM2's).
+  // A default system message written into the template as a literal (SmolLM2's, Qwen2's): the
+  // first system turn whose text holds no template syntax (Qwen2's first is its tools branch's,
+  // filled from the messages).
+  // The line break after the role is a real one (SmolLM2's) or a Jinja string's "\n" (Qwen2's).
   std::string system;
-  const std::string open = "<|im_start|>system\n";
-  if (const auto at = chat_template_.find(open); at != std::string::npos) {
-    const auto end = chat_template_.find("<|im_end|>", at + open.size());
-    if (end != std::string::npos) system = chat_template_.substr(at + open.size(), end - at - open.size());
+  const std::string role = "<|im_start|>system";
+  for (auto at = chat_template_.find(role); at != std::string::npos;
+       at = chat_template_.find(role, at + 1)) {
+    std::size_t from = at + role.size();
+    if (chat_template_.compare(from, 1, "\n") == 0) {
+      from += 1;
+    } else if (chat_template_.compare(from, 2, "\\n") == 0) {
+      from += 2;
+    } else {
+      continue;
+    }
+    const auto end = chat_template_.find("<|im_end|>", from);
+    if (end == std::string::npos) break;
+    const std::string text = chat_template_.substr(from, end - from);
+    if (text.find_first_of("{}'\"\\") == std::string::npos) {
+      system = text;
+      break;
+    }
   }
+  const std::string open = role + "\n";
   std::string out;
   if (!system.empty()) out += open + system + "<|im_end|>\n";
   out += "<|im_start|>user\n" + user_message + "<|im_end|>\n<|im_start|>assistant\n";

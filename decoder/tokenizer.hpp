@@ -1,5 +1,9 @@
 #pragma once
-// Byte-level BPE as GPT-2 defines it (and SmolLM2, Llama 3, Qwen after it): text is split into
+// A GGUF file's tokenizer, of either model its tokenizer.ggml.model names:
+//   gpt2   byte-level BPE as GPT-2 defines it (and SmolLM2, Llama 3, Qwen after it), below;
+//   llama  SentencePiece's BPE (Gemma, Llama 2: decoder/sentencepiece.hpp), scored pieces with
+//          byte fallback.
+// Byte-level BPE: text is split into
 // pieces by a pre-tokenizer regex, each piece's bytes are mapped to printable characters
 // (bytes_to_unicode: printable bytes stand for themselves, the rest for U+0100 onwards), and
 // adjacent symbols are merged by the merge list's rank until no ranked pair is left. Special
@@ -22,6 +26,7 @@
 namespace aigc {
 
 class GgufFile;
+class SentencePiece;
 
 class Tokenizer {
  public:
@@ -42,6 +47,10 @@ class Tokenizer {
                                          const std::string& merges_txt);
 
   std::vector<std::int32_t> encode(std::string_view text) const;
+  // A prompt's ids: BOS first where the file asks for it (tokenizer.ggml.add_bos_token: Gemma),
+  // then encode(text).
+  std::vector<std::int32_t> encode_prompt(std::string_view text) const;
+  bool adds_bos() const { return add_bos_; }
   // The bytes of the tokens (specials as their text). A byte sequence may end mid-character:
   // concatenating the decodes of consecutive tokens gives the decode of all of them.
   std::string decode(const std::vector<std::int32_t>& ids) const;
@@ -70,8 +79,10 @@ class Tokenizer {
   std::vector<std::int32_t> special_;  // longest text first, for matching
   std::optional<std::int32_t> bos_, eos_;
   std::string chat_template_;
+  bool add_bos_ = false;
   struct Regex;
-  std::unique_ptr<Regex> regex_;
+  std::unique_ptr<Regex> regex_;            // byte-level BPE's pre-tokenizer
+  std::unique_ptr<SentencePiece> pieces_;   // set for a SentencePiece model (no regex, merges)
 };
 
 }  // namespace aigc

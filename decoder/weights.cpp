@@ -111,7 +111,8 @@ void require_size(const std::vector<float>& v, std::int64_t n, const std::string
 
 void DecoderWeights::check_sizes() const {
   const DecoderConfig& c = config;
-  const std::int64_t C = c.n_embd, Q = c.qkv_width(), F = c.ff();
+  const std::int64_t C = c.n_embd, Q = c.qkv_width(), F = c.ff(), A = c.attention_width();
+  const std::int64_t D = c.head_dim();
   const bool bias = c.biases;
   require_size(token_embedding, c.vocab * C, "the token embedding");
   require_size(position_embedding, c.rope() ? 0 : c.n_ctx * C, "the position embedding");
@@ -129,7 +130,11 @@ void DecoderWeights::check_sizes() const {
     require_size(l.attn_norm_bias, bias ? C : 0, at("attention norm bias"));
     require_size(l.qkv, C * Q, at("QKV projection"));
     require_size(l.qkv_bias, c.qkv_bias ? Q : 0, at("QKV bias"));
-    require_size(l.attn_out, C * C, at("attention output"));
+    require_size(l.attn_out, A * C, at("attention output"));
+    require_size(l.q_norm, c.qk_norm ? D : 0, at("Q norm"));
+    require_size(l.k_norm, c.qk_norm ? D : 0, at("K norm"));
+    require_size(l.post_attn_norm, c.post_norms ? C : 0, at("post-attention norm"));
+    require_size(l.post_mlp_norm, c.post_norms ? C : 0, at("post-MLP norm"));
     require_size(l.attn_out_bias, bias ? C : 0, at("attention output bias"));
     require_size(l.mlp_norm, C, at("MLP norm"));
     require_size(l.mlp_norm_bias, bias ? C : 0, at("MLP norm bias"));
@@ -167,7 +172,15 @@ DecoderWeights random_weights(const DecoderConfig& c, std::uint64_t seed) {
     l.attn_norm = initial_values(C, Init::gain, c, rng);
     l.qkv = initial_values(C * Q, Init::weight, c, rng);
     if (c.qkv_bias) l.qkv_bias = initial_values(Q, Init::bias, c, rng);
-    l.attn_out = initial_values(C * C, Init::residual_weight, c, rng);
+    l.attn_out = initial_values(c.attention_width() * C, Init::residual_weight, c, rng);
+    if (c.qk_norm) {
+      l.q_norm = initial_values(c.head_dim(), Init::gain, c, rng);
+      l.k_norm = initial_values(c.head_dim(), Init::gain, c, rng);
+    }
+    if (c.post_norms) {
+      l.post_attn_norm = initial_values(C, Init::gain, c, rng);
+      l.post_mlp_norm = initial_values(C, Init::gain, c, rng);
+    }
     l.mlp_norm = initial_values(C, Init::gain, c, rng);
     l.gate = initial_values(C * F, Init::weight, c, rng);
     l.up = initial_values(C * F, Init::weight, c, rng);

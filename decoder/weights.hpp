@@ -21,7 +21,9 @@ struct LayerWeights {
   // Q, K and V fused: [C, (H + 2 Hkv) D] (rows of the transposed layout: Q's, then K's, V's);
   // its bias where the family has one (gpt2, qwen2).
   std::vector<float> qkv, qkv_bias;
-  std::vector<float> attn_out, attn_out_bias;  // [C, C]
+  std::vector<float> attn_out, attn_out_bias;  // [A, C] (A = H D: C but where D is its own)
+  std::vector<float> q_norm, k_norm;           // [D]: per-head RMSNorm gains (gemma3)
+  std::vector<float> post_attn_norm, post_mlp_norm;  // [C]: after attention, after the MLP
   std::vector<float> mlp_norm, mlp_norm_bias;  // [C]
   std::vector<float> up, up_bias;              // [C, F]: gpt2's c_fc, llama's up
   std::vector<float> gate;                     // [C, F]: llama's SwiGLU gate (empty for gpt2)

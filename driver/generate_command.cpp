@@ -234,7 +234,9 @@ std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t i
   }
   std::vector<std::int32_t> ids;
   try {
-    ids = tokenizer.encode(text);
+    // A chat template writes its own BOS where the model wants one; a plain prompt gets the
+    // file's (Gemma's).
+    ids = chat ? tokenizer.encode(text) : tokenizer.encode_prompt(text);
   } catch (const std::invalid_argument& e) {
     throw InvalidArgument("prompt", e.what());
   }

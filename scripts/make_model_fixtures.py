@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the committed outputs of the independent implementations that the real-model tests
-compare against (tests/data/<model>/: smollm2, qwen2), so CI needs only the model file, not torch:
+compare against (tests/data/<model>/: smollm2, qwen2, gemma3), so CI needs only the model file,
+not torch:
 
   tokenizer.json  Hugging Face's tokenizer (transformers reading the GGUF file's vocabulary and
                   merges) on a few hundred strings: ASCII, accents, CJK, emoji, code, whitespace
@@ -30,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
     "smollm2": None,
     "qwen2": os.path.join(ROOT, ".venv", "models", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
+    "gemma3": os.path.join(ROOT, ".venv", "models", "gemma-3-270m-q4_k_m.gguf"),
 }
 
 PROMPTS = [
@@ -121,7 +123,8 @@ def main():
     model.eval()
     runs = []
     for prompt in PROMPTS:
-        ids = tok.encode(prompt, add_special_tokens=False)
+        # The prompt as a user's would be: BOS first where the tokenizer adds one (Gemma).
+        ids = tok.encode(prompt, add_special_tokens=True)
         seq = list(ids)
         steps = []
         first_top = None

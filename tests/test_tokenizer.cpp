@@ -8,11 +8,13 @@
 #include <random>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/errors.hpp"
 #include "core/gguf.hpp"
 #include "decoder/known_models.hpp"
+#include "decoder/sentencepiece.hpp"
 #include "decoder/tokenizer.hpp"
 #include "tests/test_data.hpp"
 
@@ -49,7 +51,8 @@ nlohmann::json fixture(const std::string& name, const std::string& folder = "smo
 TEST_CASE("tokenizer: each real file's encodes every fixture string as Hugging Face's does") {
   // The model, and the folder of its fixtures (scripts/make_model_fixtures.py --which).
   const auto [model, folder] = GENERATE(std::pair<std::string, std::string>{"smollm2-135m", "smollm2"},
-                                        std::pair<std::string, std::string>{"qwen2.5-coder-0.5b", "qwen2"});
+                                        std::pair<std::string, std::string>{"qwen2.5-coder-0.5b", "qwen2"},
+                                        std::pair<std::string, std::string>{"gemma3-270m", "gemma3"});
   INFO(model);
   std::string why;
   const Tokenizer* t = file_tokenizer(model, why);
@@ -142,6 +145,51 @@ TEST_CASE("tokenizer: specials are matched whole and the chat template wraps a p
   CHECK(t->apply_chat_template("Hi") ==
         "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
         "Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST_CASE("tokenizer: Qwen2's ChatML keeps its default system turn, Gemma 3 adds BOS and has no template") {
+  std::string why;
+  if (const Tokenizer* qwen = file_tokenizer("qwen2.5-coder-0.5b", why)) {
+    CHECK_FALSE(qwen->adds_bos());
+    CHECK(qwen->apply_chat_template("Hi") ==
+          "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+          "assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  } else {
+    WARN("Qwen2 skipped: " << why);
+  }
+  if (const Tokenizer* gemma = file_tokenizer("gemma3-270m", why)) {
+    CHECK(gemma->adds_bos());
+    CHECK(gemma->encode_prompt("Hi").front() == *gemma->bos());
+    CHECK(gemma->encode("<start_of_turn>user\n").front() == *gemma->find("<start_of_turn>"));
+    CHECK_THROWS_WITH(gemma->apply_chat_template("Hi"), Catch::Contains("no chat template"));
+  } else {
+    WARN("Gemma 3 skipped: " << why);
+  }
+}
+
+TEST_CASE("tokenizer: SentencePiece merges the best-scored pair first, bytes where no piece is") {
+  // Pieces with scores; U+2581 is the space. "ab" outscores "bc", so "abc" is "ab" + "c".
+  std::vector<std::string> tokens = {"<unk>", "a", "b", "c", "ab", "bc", "\xe2\x96\x81" "a"};
+  std::vector<float> scores = {0, -5, -5, -5, -1, -2, -1};
+  for (int b = 0; b < 256; ++b) {
+    tokens.push_back(fmt::format("<0x{:02X}>", b));
+    scores.push_back(0);
+  }
+  const SentencePiece sp(tokens, scores, /*add_space_prefix=*/false);
+  std::vector<std::int32_t> ids;
+  sp.encode("abc", ids);
+  CHECK(ids == std::vector<std::int32_t>{4, 3});
+  ids.clear();
+  sp.encode("bc a", ids);  // the space joins the a after it
+  CHECK(ids == std::vector<std::int32_t>{5, 6});
+  ids.clear();
+  sp.encode("\xc3\xa9", ids);  // no piece for the character: its two bytes
+  CHECK(ids == std::vector<std::int32_t>{7 + 0xc3, 7 + 0xa9});
+  CHECK(sp.piece_text("\xe2\x96\x81" "a") == " a");
+  CHECK(sp.piece_text("<0x41>") == "A");
+  tokens.pop_back();  // <0xFF> gone
+  scores.pop_back();
+  CHECK_THROWS_WITH(SentencePiece(tokens, scores, false), Catch::Contains("<0xFF>"));
 }
 
 TEST_CASE("tokenizer: a small vocabulary's merges apply in rank order") {

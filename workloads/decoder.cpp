@@ -343,7 +343,7 @@ StoredBytes stored_bytes(const DecoderShape& s) {
   const double F = double(c.ff()), Q = double(c.qkv_width());
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     out.projections += bytes_of(stored_name(i, "qkv"), C * Q) +
-                       bytes_of(stored_name(i, "attn_out"), C * C) +
+                       bytes_of(stored_name(i, "attn_out"), double(c.attention_width()) * C) +
                        bytes_of(stored_name(i, "up"), C * F) + bytes_of(stored_name(i, "down"), F * C);
     if (c.gated_mlp()) out.projections += bytes_of(stored_name(i, "gate"), C * F);
   }
@@ -544,7 +544,7 @@ std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& 
       fmt::format("{}/{}/{}", s.config.name, s.dtype.name(), backend.name());
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   const Tokenizer tokenizer = Tokenizer::from_gguf(GgufFile(*file));
-  const std::vector<std::int32_t> text = tokenizer.encode(evaluation_text());
+  const std::vector<std::int32_t> text = tokenizer.encode_prompt(evaluation_text());
   constexpr std::int64_t kPrompt = 32, kGreedy = 64;
   const auto weights = named_model_weights(decoder_config(s.config.name));  // all its layers
   const std::int64_t length = std::max<std::int64_t>(std::int64_t(text.size()), kPrompt + kGreedy);

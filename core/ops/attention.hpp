@@ -2,7 +2,7 @@
 // The attention op: causal multi-head scaled-dot-product attention, fp32:
 //   O[b,h,i,:] = softmax_j(Q[b,h,i,:] . K[b,h,j,:] / sqrt(D) + mask) . V[b,h,j,:]
 // S queries stand at absolute positions L-S .. L-1 and see the keys at positions up to
-// their own. S == L is full causal attention (prefill); S == 1 is one decode step against a
+// their own (with a window W, the last W of them). S == L is full causal attention (prefill); S == 1 is one decode step against a
 // KV cache of L entries. Layouts: Q, O [B,H,S,D]; K, V [B,Hkv,kv_capacity,D] (the first L rows
 // of each head valid), so a decoder's preallocated cache is used in place.
 // Grouped-query attention (Llama 2/3, SmolLM2): Hkv = kv_heads < H key/value heads, each shared
@@ -17,7 +17,14 @@ struct AttentionShape {
   std::int64_t B = 1, H = 1, S = 1, L = 1, D = 1;
   std::int64_t kv_capacity = 0;  // 0: equal to L
   std::int64_t kv_heads = 0;     // 0: equal to H (multi-head attention); H must be a multiple
+  // Sliding-window attention (Gemma's local layers, Mistral): the query at position p sees the
+  // keys p - window + 1 .. p only. 0: every key up to its own.
+  std::int64_t window = 0;
   std::int64_t capacity() const { return kv_capacity > 0 ? kv_capacity : L; }
+  // The first key the query at position p sees.
+  std::int64_t first_key(std::int64_t p) const {
+    return window > 0 && p >= window ? p - window + 1 : 0;
+  }
   std::int64_t kv_head_count() const { return kv_heads > 0 ? kv_heads : H; }
   // Query heads per KV head.
   std::int64_t group() const { return H / kv_head_count(); }

@@ -22,6 +22,8 @@ OpWork work_of(const ElementwiseShape& s) {
       return {.flops = n, .bytes = 12 * n};
     case ElementwiseOp::gelu_tanh:
       return {.flops = 8 * n, .bytes = 8 * n};
+    case ElementwiseOp::gelu_tanh_mul:
+      return {.flops = 9 * n, .bytes = 12 * n};
     case ElementwiseOp::silu_mul:
       break;
   }

@@ -27,7 +27,7 @@ __global__ void embed_kernel(const std::int32_t* ids, std::int64_t tokens, std::
     return;
   }
   const std::int64_t row = id - table.begin;
-  const float token = row >= 0 && row < table.rows ? wte[row * dim + c] : 0.0f;
+  const float token = row >= 0 && row < table.rows ? table.scale * wte[row * dim + c] : 0.0f;
   x[e] = wpe != nullptr ? token + wpe[(pos0 + t) * dim + c] : token;
 }
 

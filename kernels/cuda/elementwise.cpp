@@ -25,6 +25,10 @@ class GpuElementwise final : public ElementwiseKernel {
         launch_silu_mul(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
                         backend_.stream());
         break;
+      case ElementwiseOp::gelu_tanh_mul:
+        launch_gelu_tanh_mul(a.as<const float>(), b->as<const float>(), y.as<float>(), shape().n,
+                             backend_.stream());
+        break;
     }
   }
 

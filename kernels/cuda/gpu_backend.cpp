@@ -188,12 +188,15 @@ void GpuDataMovement::download_ids(const Buffer& src, std::size_t offset,
 
 void GpuDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t count,
                             std::int64_t pos0, std::int64_t dim, const Buffer& wte,
-                            const Buffer* wpe, Buffer& x, VocabRows rows) {
+                            const Buffer* wpe, Buffer& x, VocabRows rows, float scale) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
   const std::int64_t table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
   launch_embed(
       ids.as<const std::int32_t>() + first, count, pos0, dim,
-      {.begin = rows.begin, .rows = table_rows, .vocab = rows.vocab > 0 ? rows.vocab : table_rows},
+      {.begin = rows.begin,
+       .rows = table_rows,
+       .vocab = rows.vocab > 0 ? rows.vocab : table_rows,
+       .scale = scale},
       wte.as<const float>(), wpe != nullptr ? wpe->as<const float>() : nullptr, x.as<float>(),
       backend_.stream());
 }
@@ -235,6 +238,14 @@ void GpuDataMovement::copy_rows(const Buffer& src, Buffer& dst, const RowCopy& c
                                     src.as<const float>() + c.src_offset,
                                     c.src_stride * sizeof(float), c.count * sizeof(float), c.rows,
                                     cudaMemcpyDeviceToDevice, backend_.stream()));
+}
+
+void refuse_sliding_window(const Backend& b, const AttentionShape& s) {
+  if (s.window > 0) {
+    throw UnsupportedOp(fmt::format("{} has no sliding-window attention (window={}): its "
+                                    "attention kernels see every key",
+                                    b.name(), s.window));
+  }
 }
 
 }  // namespace aigc::cuda

@@ -22,7 +22,7 @@ class GpuDataMovement final : public DataMovement {
   void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
   void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
              std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-             VocabRows rows = {}) override;
+             VocabRows rows = {}, float scale = 1.0f) override;
   void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
               std::size_t index) override;
   void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,
@@ -72,6 +72,10 @@ T& started(Backend& b) {
   backend.stream();
   return backend;
 }
+
+// The GPU attention kernels see every key up to a query's own: a sliding window (Gemma 3's
+// local layers) is refused by name (UnsupportedOp) rather than computed as full attention.
+void refuse_sliding_window(const Backend& b, const AttentionShape& s);
 
 // CUDA events on `stream` (what GpuBackend::make_timer() returns; the probe times with it too).
 std::unique_ptr<DeviceTimer> make_event_timer(cudaStream_t stream);

@@ -90,12 +90,17 @@ void launch_rmsnorm(const float* x, const float* gamma, float* y, std::int64_t r
 void launch_add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream);
 void launch_silu_mul(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
+// GeGLU's gate: gelu_tanh(a) * b.
+void launch_gelu_tanh_mul(const float* a, const float* b, float* y, std::int64_t n,
+                          cudaStream_t stream);
 // RoPE in place, as RopeShape (core/ops/rope.hpp) says.
 void launch_rope(float* x, std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
                  std::int64_t row_floats, std::int64_t pos0, float base, cudaStream_t stream);
-// The ids wte's rows hold: begin .. begin + rows - 1 of a vocabulary of `vocab`.
+// The ids wte's rows hold: begin .. begin + rows - 1 of a vocabulary of `vocab`; the factor
+// a row is scaled by.
 struct EmbedTable {
   std::int64_t begin = 0, rows = 0, vocab = 0;
+  float scale = 1.0f;
 };
 // x[t,:] = wte[ids[t] - begin,:] + wpe[pos0 + t,:] (wpe null: wte's row alone); ids in device
 // memory; an id outside 0..vocab-1 gives a row of NaN, one of the vocabulary outside the table's

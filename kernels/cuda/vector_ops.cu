@@ -70,12 +70,14 @@ __global__ void round_to_bf16_kernel(const float* x, std::int64_t n, __nv_bfloat
   }
 }
 
-__global__ void gelu_tanh_kernel(const float* a, float* y, std::int64_t n) {
+// GELU(a), times b where given (GeGLU's gate).
+__global__ void gelu_tanh_kernel(const float* a, const float* b, float* y, std::int64_t n) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
   for (std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < n;
        e += std::int64_t{gridDim.x} * blockDim.x) {
     const float v = a[e];
-    y[e] = 0.5f * v * (1.0f + tanhf(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+    const float g = 0.5f * v * (1.0f + tanhf(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+    y[e] = b != nullptr ? g * b[e] : g;
   }
 }
 
@@ -148,7 +150,14 @@ void launch_round_to_bf16(const float* x, std::int64_t n, std::uint16_t* y, cuda
 
 void launch_gelu_tanh(const float* a, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  launch(gelu_tanh_kernel, stride_blocks(n), kThreads, 0, stream, a, y, n);
+  launch(gelu_tanh_kernel, stride_blocks(n), kThreads, 0, stream, a, nullptr, y, n);
+  AIGC_CUDA_CHECK_LAUNCH();
+}
+
+void launch_gelu_tanh_mul(const float* a, const float* b, float* y, std::int64_t n,
+                          cudaStream_t stream) {
+  if (n <= 0) return;
+  launch(gelu_tanh_kernel, stride_blocks(n), kThreads, 0, stream, a, b, y, n);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -36,12 +36,14 @@ class OnednnAttention final : public AttentionKernel {
     v_md_ = dnnl::memory::desc({L, D}, dt::f32, tag::ab);
     const dnnl::memory::desc scores_md({S, L}, dt::f32, tag::ab);
 
-    // The causal mask: -inf where a key is in the query's future.
+    // The causal mask: -inf where a key is in the query's future (or before its window).
     mask_ = dnnl::memory(scores_md, engine);
     float* mask = static_cast<float*>(mask_.get_data_handle());
     for (std::int64_t i = 0; i < S; ++i) {
       for (std::int64_t j = 0; j < L; ++j) {
-        mask[i * L + j] = j > L - S + i ? -std::numeric_limits<float>::infinity() : 0.0f;
+        const std::int64_t pos = L - S + i;  // the query's position: keys up to it (a window's)
+        const bool hidden = j > pos || j < shape().first_key(pos);
+        mask[i * L + j] = hidden ? -std::numeric_limits<float>::infinity() : 0.0f;
       }
     }
     scores_ = dnnl::memory(scores_md, engine);

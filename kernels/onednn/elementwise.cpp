@@ -1,5 +1,5 @@
-// GELU and the residual add as oneDNN primitives (eltwise gelu_tanh, binary add), created once
-// per shape.
+// GELU and the residual add as oneDNN primitives (eltwise gelu_tanh, binary add), the gated
+// MLPs' products as an eltwise (swish, gelu_tanh) then a binary mul; created once per shape.
 #include <omp.h>
 
 #include "core/backend.hpp"
@@ -17,12 +17,15 @@ class OnednnElementwise final : public ElementwiseKernel {
     if (op_ == ElementwiseOp::add) {
       primitive_ = dnnl::binary(dnnl::binary::primitive_desc(
           dnnl::binary::desc(dnnl::algorithm::binary_add, md_, md_, md_), cpu_engine()));
-    } else if (op_ == ElementwiseOp::silu_mul) {
-      // swish(a) with alpha 1 is silu, then the product with b: two primitives (the product as
-      // the eltwise's binary post-op left NaN outputs with the oneDNN 2.6 here).
+    } else if (gated()) {
+      // swish(a) with alpha 1 is silu (or gelu_tanh(a)), then the product with b: two
+      // primitives (the product as the eltwise's binary post-op left NaN outputs with the
+      // oneDNN 2.6 here).
+      const auto algorithm = op_ == ElementwiseOp::silu_mul ? dnnl::algorithm::eltwise_swish
+                                                            : dnnl::algorithm::eltwise_gelu_tanh;
       primitive_ = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
-          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
-                                      dnnl::algorithm::eltwise_swish, md_, 1.0f, 0.0f),
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, algorithm, md_,
+                                      op_ == ElementwiseOp::silu_mul ? 1.0f : 0.0f, 0.0f),
           cpu_engine()));
       multiply_ = dnnl::binary(dnnl::binary::primitive_desc(
           dnnl::binary::desc(dnnl::algorithm::binary_mul, md_, md_, md_), cpu_engine()));
@@ -41,7 +44,7 @@ class OnednnElementwise final : public ElementwiseKernel {
       primitive_.execute(cpu_stream(), {{DNNL_ARG_SRC_0, dnnl::memory(md_, engine, a.data())},
                                         {DNNL_ARG_SRC_1, dnnl::memory(md_, engine, b->data())},
                                         {DNNL_ARG_DST, dnnl::memory(md_, engine, y.data())}});
-    } else if (op_ == ElementwiseOp::silu_mul) {
+    } else if (gated()) {
       const dnnl::memory dst(md_, engine, y.data());
       primitive_.execute(
           cpu_stream(), {{DNNL_ARG_SRC, dnnl::memory(md_, engine, a.data())}, {DNNL_ARG_DST, dst}});
@@ -56,11 +59,15 @@ class OnednnElementwise final : public ElementwiseKernel {
   }
 
  private:
+  bool gated() const {
+    return op_ == ElementwiseOp::silu_mul || op_ == ElementwiseOp::gelu_tanh_mul;
+  }
+
   ElementwiseOp op_;
   int threads_;
   dnnl::memory::desc md_;
   dnnl::primitive primitive_;
-  dnnl::primitive multiply_;  // silu_mul's product
+  dnnl::primitive multiply_;  // a gated op's product
 };
 
 }  // namespace

@@ -34,10 +34,11 @@ class ScalarAttention final : public AttentionKernel {
       float* sh = scores_.data() + bh * S * L;
       for (std::int64_t i = 0; i < S; ++i) {
         const std::int64_t last_key = L - S + i;  // causal: keys up to the query's own position
+        const std::int64_t first_key = shape().first_key(last_key);  // a window's first
         float* row = sh + i * L;
         // Scores, masked.
         for (std::int64_t j = 0; j < L; ++j) {
-          if (j > last_key) {
+          if (j > last_key || j < first_key) {
             row[j] = minus_inf;
             continue;
           }
@@ -50,13 +51,13 @@ class ScalarAttention final : public AttentionKernel {
         for (std::int64_t j = 0; j < L; ++j) max = std::max(max, row[j]);
         float sum = 0;
         for (std::int64_t j = 0; j < L; ++j) {
-          row[j] = j > last_key ? 0.0f : std::exp(row[j] - max);
+          row[j] = j > last_key || j < first_key ? 0.0f : std::exp(row[j] - max);
           sum += row[j];
         }
         for (std::int64_t j = 0; j < L; ++j) row[j] /= sum;
         // Weighted sum of V.
         for (std::int64_t d = 0; d < D; ++d) oh[i * D + d] = 0;
-        for (std::int64_t j = 0; j <= last_key; ++j) {
+        for (std::int64_t j = first_key; j <= last_key; ++j) {
           for (std::int64_t d = 0; d < D; ++d) oh[i * D + d] += row[j] * vh[j * D + d];
         }
       }

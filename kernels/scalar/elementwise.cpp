@@ -32,6 +32,11 @@ class ScalarElementwise final : public ElementwiseKernel {
           py[i] = pa[i] / (1.0f + std::exp(-pa[i])) * pb[i];
         break;
       }
+      case ElementwiseOp::gelu_tanh_mul: {
+        const float* pb = b->as<const float>();
+        for (std::int64_t i = 0; i < shape().n; ++i) py[i] = gelu_tanh(pa[i]) * pb[i];
+        break;
+      }
     }
   }
 

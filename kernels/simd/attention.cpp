@@ -157,9 +157,11 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
 
   thread_local Scratch scratch;
   if (rows == 1) {
-    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + s.kv_head_of(bh) * cap * s.D,
-                v + s.kv_head_of(bh) * cap * s.D, o + (bh * s.S + i0) * s.D, s.L - s.S + i0 + 1,
-                scratch);
+    // The query's keys first .. pos: a window's, or every key up to its own.
+    const int64_t pos = s.L - s.S + i0, first = s.first_key(pos);
+    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + (s.kv_head_of(bh) * cap + first) * s.D,
+                v + (s.kv_head_of(bh) * cap + first) * s.D, o + (bh * s.S + i0) * s.D,
+                pos - first + 1, scratch);
     return;
   }
   float* qp = scratch.get(kBr * D + D * kBc + kBc * Dp + kBr * kBc + kBr * Dp + 2 * kBr);
@@ -183,7 +185,8 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
   const int64_t first_pos = s.L - s.S + i0;  // absolute position of the block's first query
   const int64_t last_pos = s.L - s.S + i1 - 1;
 
-  for (int64_t j0 = 0; j0 <= last_pos; j0 += kBc) {
+  // From the first key any query of the block sees (its first query's window start).
+  for (int64_t j0 = s.first_key(first_pos); j0 <= last_pos; j0 += kBc) {
     const size_t bc = static_cast<size_t>(std::min<int64_t>(kBc, last_pos + 1 - j0));
     for (size_t c = 0; c < kBc; ++c) {
       if (c < bc) {
@@ -224,15 +227,19 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
     // Online softmax: rescale what was accumulated by exp(m_old - m_new).
     for (size_t r = 0; r < rows_padded; ++r) {
       float* row = sc + r * kBc;
-      const int64_t visible = r < rows ? std::min<int64_t>(bc, first_pos + r - j0 + 1) : 0;
-      if (visible <= 0) {  // this tile is entirely in this query's future (or a padding row)
+      // This query's keys in the tile: [lo, hi) (causal end; a window's start).
+      const int64_t pos = first_pos + int64_t(r);
+      const int64_t hi = r < rows ? std::min<int64_t>(bc, pos - j0 + 1) : 0;
+      const int64_t lo = std::max<int64_t>(0, s.first_key(pos) - j0);
+      if (hi <= lo) {  // the tile is all in this query's future or before its window (or padding)
         std::fill(row, row + kBc, 0.0f);
         continue;
       }
-      auto valid = [&](size_t cv) {
-        return hn::FirstN(
-            d, static_cast<size_t>(std::clamp<int64_t>(visible - int64_t(cv * kLanes), 0, kLanes)));
+      auto lanes = [&](int64_t n, size_t cv) {
+        return hn::FirstN(d, static_cast<size_t>(std::clamp<int64_t>(n - int64_t(cv * kLanes), 0,
+                                                                     int64_t(kLanes))));
       };
+      auto valid = [&](size_t cv) { return hn::AndNot(lanes(lo, cv), lanes(hi, cv)); };
       VF vmax = hn::Set(d, minus_inf);
       for (size_t cv = 0; cv < kScoreVectors; ++cv) {
         vmax = hn::Max(
@@ -309,7 +316,8 @@ void decode_batch_attention_task(const HeadsShape& s, std::int64_t position, con
                            .L = position + 1,
                            .D = D,
                            .kv_capacity = s.capacity,
-                           .kv_heads = Hkv};
+                           .kv_heads = Hkv,
+                           .window = s.window};
   const std::int64_t group = H / Hkv;
   for (std::int64_t h = g * group; h < (g + 1) * group; ++h) {
     attention_fused_block(one, qkv_row, k_cache, v_cache, y_row, h, 0, 1);

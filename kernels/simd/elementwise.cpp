@@ -49,16 +49,20 @@ void ElementwiseRangeImpl(ElementwiseOp op, const float* a, const float* b, floa
     for (; i < i1; ++i) y[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
     return;
   }
+  // GELU(a), times b for GeGLU.
+  const bool times_b = op == ElementwiseOp::gelu_tanh_mul;
   const VF half = hn::Set(d, 0.5f), one = hn::Set(d, 1.0f), k0 = hn::Set(d, kSqrt2OverPi),
            k1 = hn::Set(d, kGeluCubic);
   for (; i + L <= i1; i += L) {
     const VF x = hn::LoadU(d, a + i);
     const VF inner = hn::Mul(k0, hn::MulAdd(hn::Mul(k1, x), hn::Mul(x, x), x));
-    hn::StoreU(hn::Mul(hn::Mul(half, x), hn::Add(one, hn::Tanh(d, inner))), d, y + i);
+    const VF g = hn::Mul(hn::Mul(half, x), hn::Add(one, hn::Tanh(d, inner)));
+    hn::StoreU(times_b ? hn::Mul(g, hn::LoadU(d, b + i)) : g, d, y + i);
   }
   for (; i < i1; ++i) {
     const float x = a[i];
-    y[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+    const float g = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+    y[i] = times_b ? g * b[i] : g;
   }
 }
 

@@ -10,6 +10,7 @@ const OpCase& rmsnorm_case();
 const OpCase& add_case();
 const OpCase& gelu_tanh_case();
 const OpCase& silu_mul_case();
+const OpCase& gelu_tanh_mul_case();
 const OpCase& rope_case();
 const OpCase& split_heads_case();
 const OpCase& merge_heads_case();
@@ -21,7 +22,7 @@ std::vector<const OpCase*> all_op_cases() {
   }
   for (const OpCase* c :
        {&attention_case(), &layernorm_case(), &rmsnorm_case(), &add_case(), &gelu_tanh_case(),
-        &silu_mul_case(), &rope_case(), &split_heads_case(), &merge_heads_case()}) {
+        &silu_mul_case(), &gelu_tanh_mul_case(), &rope_case(), &split_heads_case(), &merge_heads_case()}) {
     cases.push_back(c);
   }
   return cases;

@@ -31,6 +31,8 @@ class ElementwiseCase final : public OpCase {
         return "gelu_tanh";
       case ElementwiseOp::silu_mul:
         return "silu_mul";
+      case ElementwiseOp::gelu_tanh_mul:
+        return "gelu_tanh_mul";
     }
     return "?";
   }
@@ -47,6 +49,8 @@ class ElementwiseCase final : public OpCase {
     if (op_ == ElementwiseOp::add) return {random_uniform(n, 41), random_uniform(n, 42)};
     if (op_ == ElementwiseOp::silu_mul)
       return {random_uniform(n, 43, -8.0f, 8.0f), random_uniform(n, 44)};
+    if (op_ == ElementwiseOp::gelu_tanh_mul)
+      return {random_uniform(n, 45, -6.0f, 6.0f), random_uniform(n, 46)};
     return {random_uniform(n, 31, -6.0f, 6.0f)};  // both tails and the bend
   }
   std::vector<std::int64_t> output_floats(const OpVars& v) const override { return {v.at("n")}; }
@@ -75,9 +79,13 @@ class ElementwiseCase final : public OpCase {
         const double ref = a / (1 + std::exp(-a)) * in[1][i];
         err.add(out[0][i], ref, std::abs(ref));
       } else {
+        // GELU's bound; times b (one more rounding) for GeGLU's product.
         const double z = std::sqrt(2 / M_PI) * (a + 0.044715 * a * a * a);
-        const double ref = 0.5 * a * (1 + std::tanh(z));
-        err.add(out[0][i], ref, std::abs(a) * (1 + std::abs(z)) + std::abs(ref));
+        const double gelu = 0.5 * a * (1 + std::tanh(z));
+        const bool times_b = op_ == ElementwiseOp::gelu_tanh_mul;
+        const double b = times_b ? in[1][i] : 1.0;
+        const double scale = std::abs(a) * (1 + std::abs(z)) + (times_b ? 2 : 1) * std::abs(gelu);
+        err.add(out[0][i], gelu * b, scale * std::abs(b));
       }
     }
     return {err.value(), (op_ == ElementwiseOp::add ? 1 : 16) * kFp32UnitRoundoff};
@@ -96,6 +104,11 @@ const OpCase& add_case() {
 
 const OpCase& silu_mul_case() {
   static const ElementwiseCase c(ElementwiseOp::silu_mul);
+  return c;
+}
+
+const OpCase& gelu_tanh_mul_case() {
+  static const ElementwiseCase c(ElementwiseOp::gelu_tanh_mul);
   return c;
 }
 
