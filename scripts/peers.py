@@ -108,7 +108,8 @@ def ours(backend, threads, shapes, out):
 # Our dtypes, and the variable that points each named real model at a file.
 DTYPES = ("file", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k",
           "q4_k", "q5_k", "q6_k")
-MODEL_ENV = {"smollm2-135m": "AIGCBENCH_SMOLLM2_GGUF", "qwen2.5-coder-0.5b": "AIGCBENCH_QWEN2_GGUF"}
+MODEL_ENV = {"smollm2-135m": "AIGCBENCH_SMOLLM2_GGUF", "qwen2.5-coder-0.5b": "AIGCBENCH_QWEN2_GGUF",
+             "gemma3-270m": "AIGCBENCH_GEMMA3_GGUF"}
 
 
 def main():

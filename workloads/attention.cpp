@@ -28,7 +28,8 @@ AttentionShape parse_attention_shape(const std::string& text) {
                                     {"H", 1, 1024},
                                     {"S", 1, kMaxS, false, 0},
                                     {"L", 1, kMaxL, false, 0},
-                                    {"D", 1, 1024}});
+                                    {"D", 1, 1024},
+                                    {"W", 1, kMaxL, false, 0}});
   const bool has_s = v.at("S") > 0, has_l = v.at("L") > 0;
   if (has_s == has_l) {
     throw InvalidArgument(
@@ -38,6 +39,7 @@ AttentionShape parse_attention_shape(const std::string& text) {
   }
   AttentionShape s{v.at("B"), v.at("H"), has_s ? v.at("S") : 1, has_s ? v.at("S") : v.at("L"),
                    v.at("D")};
+  s.window = v.at("W");  // a sliding window of W keys (0: none)
   const double bytes = 4.0 * s.B * s.H * s.D * (2.0 * s.S + 2.0 * s.L);
   if (bytes > kMaxAttentionBytes) {
     throw InvalidArgument(
@@ -48,8 +50,9 @@ AttentionShape parse_attention_shape(const std::string& text) {
 }
 
 std::string format_attention_shape(const AttentionShape& s) {
-  if (s.S == 1 && s.L > 1) return fmt::format("B={},H={},L={},D={}", s.B, s.H, s.L, s.D);
-  return fmt::format("B={},H={},S={},D={}", s.B, s.H, s.S, s.D);
+  const std::string window = s.window > 0 ? fmt::format(",W={}", s.window) : "";
+  if (s.S == 1 && s.L > 1) return fmt::format("B={},H={},L={},D={}{}", s.B, s.H, s.L, s.D, window);
+  return fmt::format("B={},H={},S={},D={}{}", s.B, s.H, s.S, s.D, window);
 }
 
 AttentionError attention_error(const AttentionShape& s, std::span<const float> q,
@@ -71,9 +74,9 @@ AttentionError attention_error(const AttentionShape& s, std::span<const float> q
     const float* qi = q.data() + (row.bh * s.S + row.i) * D;
     const float* kh = k.data() + s.kv_head_of(row.bh) * cap * D;
     const float* vh = v.data() + s.kv_head_of(row.bh) * cap * D;
-    const std::int64_t last = s.L - s.S + row.i;
+    const std::int64_t last = s.L - s.S + row.i, first = s.first_key(last);
     double max = -INFINITY;
-    for (std::int64_t j = 0; j <= last; ++j) {
+    for (std::int64_t j = first; j <= last; ++j) {
       double dot = 0, sigma = 0;
       for (std::int64_t d = 0; d < D; ++d) {
         dot += double(qi[d]) * kh[j * D + d];
@@ -84,10 +87,10 @@ AttentionError attention_error(const AttentionShape& s, std::span<const float> q
       max_sigma = std::max(max_sigma, sigma * scale);
     }
     double sum = 0;
-    for (std::int64_t j = 0; j <= last; ++j) sum += score[j] = std::exp(score[j] - max);
+    for (std::int64_t j = first; j <= last; ++j) sum += score[j] = std::exp(score[j] - max);
     for (std::int64_t d = 0; d < D; ++d) {
       double ref = 0, magnitude = 0;
-      for (std::int64_t j = 0; j <= last; ++j) {
+      for (std::int64_t j = first; j <= last; ++j) {
         ref += score[j] / sum * vh[j * D + d];
         magnitude += score[j] / sum * std::abs(double(vh[j * D + d]));
       }

@@ -363,6 +363,7 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
               "cfg=tiny-llama,prompt=16",
               "cfg=tiny-llama,prompt=16,gen=8",
               "cfg=tiny-qwen2,prompt=16,gen=8",
+              "cfg=tiny-gemma3,prompt=16,gen=8",
               "cfg=tiny,prompt=16,gen=8,dtype=q4_1",
               "cfg=tiny,prompt=16,gen=8,batch=4"};
     case Preset::quick:  // fp32, and what answers llama.cpp: q8_0, the real files as stored
@@ -375,7 +376,9 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
               "cfg=smollm2-135m,prompt=128,dtype=file",
               "cfg=smollm2-135m,prompt=128,gen=32,dtype=file",
               "cfg=qwen2.5-coder-0.5b,prompt=128,dtype=file",
-              "cfg=qwen2.5-coder-0.5b,prompt=128,gen=32,dtype=file"};
+              "cfg=qwen2.5-coder-0.5b,prompt=128,gen=32,dtype=file",
+              "cfg=gemma3-270m,prompt=128,dtype=file",
+              "cfg=gemma3-270m,prompt=128,gen=32,dtype=file"};
     case Preset::full: {
       std::vector<std::string> shapes = {
           "cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
@@ -393,7 +396,7 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
         }
       }
       // The real files as stored.
-      for (const char* model : {"smollm2-135m", "qwen2.5-coder-0.5b"}) {
+      for (const char* model : {"smollm2-135m", "qwen2.5-coder-0.5b", "gemma3-270m"}) {
         shapes.push_back(fmt::format("cfg={},prompt=128,dtype=file", model));
         shapes.push_back(fmt::format("cfg={},prompt=128,gen=32,dtype=file", model));
       }

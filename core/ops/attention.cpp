@@ -22,8 +22,12 @@ void require_valid_shape(const AttentionShape& s) {
 }
 
 OpWork work_of(const AttentionShape& s) {
-  // Query i (at position L-S+i) sees L-S+i+1 keys.
-  const double pairs = double(s.S) * (s.L - s.S) + double(s.S) * (s.S + 1) / 2;
+  // Query i (at position p = L-S+i) sees p+1 keys, or min(p+1, window).
+  double pairs = double(s.S) * (s.L - s.S) + double(s.S) * (s.S + 1) / 2;
+  if (s.window > 0) {
+    pairs = 0;
+    for (std::int64_t p = s.L - s.S; p < s.L; ++p) pairs += double(p - s.first_key(p) + 1);
+  }
   const double bh = double(s.B) * s.H, bkv = double(s.B) * s.kv_head_count();
   return {.flops = 4.0 * s.D * pairs * bh, .bytes = 4.0 * s.D * (2.0 * s.S * bh + 2.0 * s.L * bkv)};
 }
