@@ -229,17 +229,11 @@ void gemv_format(const GemmView& g) {
                     K = static_cast<std::size_t>(g.k);
   for (std::size_t m = 0; m < M; ++m) quantize_row(g.a + m * g.lda, K, F, quantized[m]);
   auto bias = [&](std::size_t j) { return g.bias != nullptr ? g.bias[j] : 0.0f; };
-  std::size_t j = 0;
-  for (; j + 4 <= N; j += 4) {
-    const std::uint8_t* rows[4];
-    for (std::size_t r = 0; r < 4; ++r) rows[r] = g.b_stored + (j + r) * g.ldb_bytes;
-    for (std::size_t m = 0; m < M; ++m) {
-      float dots[4];
-      dot_rows<F, 4>(quantized[m], rows, K, dots);
-      for (std::size_t r = 0; r < 4; ++r) g.c[m * g.ldc + j + r] = bias(j + r) + dots[r];
-    }
-  }
-  for (; j < N; ++j) {
+  // One row at a time, in order: one sequential stream, which the hardware prefetcher follows
+  // best. Four rows interleaved (each load of activations shared by four rows) ran 3x slower
+  // on a q8_0 logits product streaming from memory on a Zen 4 VM (Qwen2's 151936 x 896: 19.6
+  // against 6.4 ms, 86% of the bandwidth roofline) and no faster from cache.
+  for (std::size_t j = 0; j < N; ++j) {
     const std::uint8_t* row = g.b_stored + j * g.ldb_bytes;
     for (std::size_t m = 0; m < M; ++m) {
       float dot;
