@@ -446,6 +446,120 @@ void GemvStoredKQuant(const GemmView& g) {
   }
 }
 
+// The prefill's unpacking of the formats the decode takes elsewhere (gemv_int8, the K-quant
+// dots), bit for bit dequantize()'s: the same products and sums, lane by lane (no fused
+// multiply-add where dequantize() rounds twice).
+
+// q5_0 and q5_1: the nibbles of q4_0/q4_1 with a fifth bit each from the block's 32-bit qh
+// (element j's bit j), less 16 for q5_0, plus the min for q5_1.
+template <WeightFormat F>
+void DequantizeRowQ5(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HWY_RESTRICT out) {
+  const DF d;
+  const DI di;
+  const hn::Rebind<uint8_t, DF> d8;
+  const size_t L = hn::Lanes(d);
+  constexpr size_t kBlockBytes = block_bytes(F), kQs = block_quants_offset(F);
+  const auto low = hn::Set(di, 15), one = hn::Set(di, 1);
+  const auto offset = hn::Set(di, F == WeightFormat::q5_0 ? 16 : 0);
+  for (size_t b = 0; b < n / 32; ++b, p += kBlockBytes, out += 32) {
+    const VF scale = Scale(p);
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, p + kQs - 4, 4);
+    const auto qh = hn::Set(di, static_cast<std::int32_t>(bits));
+    for (size_t i = 0; i < 16; i += L) {
+      const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, p + kQs + i));
+      auto fifth = [&](size_t first) {  // bits first .. first + L - 1 of qh, as 16s
+        return hn::ShiftLeft<4>(
+            hn::And(hn::Shr(qh, hn::Iota(di, static_cast<std::int32_t>(first))), one));
+      };
+      const auto q_lo = hn::Sub(hn::Or(hn::And(bytes, low), fifth(i)), offset);
+      const auto q_hi = hn::Sub(hn::Or(hn::ShiftRight<4>(bytes), fifth(16 + i)), offset);
+      VF w_lo = hn::Mul(scale, hn::ConvertTo(d, q_lo)), w_hi = hn::Mul(scale, hn::ConvertTo(d, q_hi));
+      if constexpr (F == WeightFormat::q5_1) {
+        const VF min = Scale(p + 2);
+        w_lo = hn::Add(w_lo, min);
+        w_hi = hn::Add(w_hi, min);
+      }
+      hn::StoreU(w_lo, d, out + i);
+      hn::StoreU(w_hi, d, out + 16 + i);
+    }
+  }
+}
+
+// q4_k's super-block of 256 as dequantize() forms it: d sc times q, less dmin m.
+HWY_INLINE void UnpackSuperQ4K(const std::uint8_t* HWY_RESTRICT p, float* HWY_RESTRICT out) {
+  const DF d;
+  const DI di;
+  const hn::Rebind<uint8_t, DF> d8;
+  const size_t L = hn::Lanes(d);
+  const float scale = half_at(p), min_scale = half_at(p + 2);
+  const auto nibble = hn::Set(di, 15);
+  for (int c = 0; c < 4; ++c) {
+    int sc_lo = 0, m_lo = 0, sc_hi = 0, m_hi = 0;
+    k_quant_scale_min(p + 4, 2 * c, sc_lo, m_lo);
+    k_quant_scale_min(p + 4, 2 * c + 1, sc_hi, m_hi);
+    const VF dl_lo = hn::Set(d, scale * float(sc_lo)), ml_lo = hn::Set(d, min_scale * float(m_lo));
+    const VF dl_hi = hn::Set(d, scale * float(sc_hi)), ml_hi = hn::Set(d, min_scale * float(m_hi));
+    const std::uint8_t* q = p + 16 + c * 32;
+    for (size_t j = 0; j < 32; j += L) {
+      const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, q + j));
+      hn::StoreU(hn::Sub(hn::Mul(dl_lo, hn::ConvertTo(d, hn::And(bytes, nibble))), ml_lo), d,
+                 out + 64 * c + j);
+      hn::StoreU(hn::Sub(hn::Mul(dl_hi, hn::ConvertTo(d, hn::ShiftRight<4>(bytes))), ml_hi), d,
+                 out + 64 * c + 32 + j);
+    }
+  }
+}
+
+// q6_k's super-block of 256 as dequantize() forms it (layout: DotSuperQ6K).
+HWY_INLINE void UnpackSuperQ6K(const std::uint8_t* HWY_RESTRICT p, float* HWY_RESTRICT out) {
+  const DF d;
+  const DI di;
+  const hn::Rebind<uint8_t, DF> d8;
+  const size_t L = hn::Lanes(d);
+  const float scale = half_at(p + 208);
+  const auto* scales = reinterpret_cast<const std::int8_t*>(p + 192);
+  const auto nibble = hn::Set(di, 15), two_bits = hn::Set(di, 3), offset = hn::Set(di, 32);
+  for (int g = 0; g < 2; ++g) {
+    for (int s = 0; s < 4; ++s) {
+      for (size_t j = 0; j < 32; j += L) {
+        const VF dl = hn::Set(d, scale * float(scales[g * 8 + 2 * s + int(j / 16)]));
+        const auto ql = hn::PromoteTo(di, hn::LoadU(d8, p + g * 64 + 32 * (s % 2) + j));
+        const auto lo = s < 2 ? hn::And(ql, nibble) : hn::ShiftRight<4>(ql);
+        const auto qh = hn::PromoteTo(di, hn::LoadU(d8, p + 128 + g * 32 + j));
+        const auto hi = hn::And(hn::ShiftRightSame(qh, 2 * s), two_bits);
+        const auto q = hn::Sub(hn::Or(lo, hn::ShiftLeft<4>(hi)), offset);
+        hn::StoreU(hn::Mul(dl, hn::ConvertTo(d, q)), d, out + g * 128 + s * 32 + j);
+      }
+    }
+  }
+}
+
+// The formats above, by value; false for the others.
+bool DequantizeRowOwn(WeightFormat f, const std::uint8_t* p, size_t n, float* out) {
+  switch (f) {
+    case WeightFormat::q5_0:
+      DequantizeRowQ5<WeightFormat::q5_0>(p, n, out);
+      return true;
+    case WeightFormat::q5_1:
+      DequantizeRowQ5<WeightFormat::q5_1>(p, n, out);
+      return true;
+    case WeightFormat::q4_k:
+    case WeightFormat::q6_k:
+      for (size_t b = 0; b < n / 256; ++b) {
+        const std::uint8_t* block = p + b * size_t(block_bytes(f));
+        if (f == WeightFormat::q4_k) {
+          UnpackSuperQ4K(block, out + 256 * b);
+        } else {
+          UnpackSuperQ6K(block, out + 256 * b);
+        }
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
 void GemvStoredGeneric(const GemmView& g) {
   thread_local std::vector<float> w;
   w.resize(static_cast<size_t>(g.k));
@@ -479,8 +593,8 @@ HWY_INLINE void WithStoredFormat(WeightFormat f, Fn&& fn) {
   }
 }
 
-// The formats WithStoredFormat takes. The prefill unpacks the others with the format table's
-// dequantize; their decode is q4_k's and q6_k's own (GemvStoredKQuant), else a row unpacked by
+// The formats WithStoredFormat takes. The prefill unpacks q5_0, q5_1, q4_k and q6_k with
+// DequantizeRowOwn, the others with the format table's dequantize; their decode is q4_k's and q6_k's own (GemvStoredKQuant), else a row unpacked by
 // the table at a time and multiplied in fp32 (GemvStoredGeneric: q2_k, q3_k, q5_k, and q5_0 and
 // q5_1 where gemv_int8 does not run): correct on the stored bytes, not yet fast.
 bool HasVectorKernel(WeightFormat f) {
@@ -490,6 +604,7 @@ bool HasVectorKernel(WeightFormat f) {
 }
 
 void DequantizeRowImpl(WeightFormat f, const std::uint8_t* p, size_t n, float* out) {
+  if (DequantizeRowOwn(f, p, n, out)) return;
   if (!HasVectorKernel(f)) return dequantize(f, p, std::int64_t(n), out);
   WithStoredFormat(f, [&](auto format) { DequantizeRowFormat<format.value>(p, n, out); });
 }
