@@ -1,5 +1,6 @@
 // llama.cpp's greedy tokens on a GGUF file, for scripts/make_llama_cpp_fixtures.py: the peer's
-// own arithmetic (each tensor in its stored format, activations rounded as ggml rounds them)
+// own arithmetic (each tensor in its stored format, activations rounded as ggml rounds them,
+// the KV cache in f32 as ours)
 // on the prompt ids given, one decode step per token, with the margin of its two best logits
 // at every step (so a test can tell a near-tie from a wrong token). Built against the llama.cpp
 // that scripts/peers.py --build puts in .cache/llama.cpp (the same sdist as llama-bench).
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
   params.n_batch = params.n_ctx;
   params.n_threads = threads;
   params.n_threads_batch = threads;
+  // The KV cache in f32 (llama.cpp's default is f16), as ours holds it: the comparison is then
+  // of the weights' arithmetic alone.
+  params.type_k = GGML_TYPE_F32;
+  params.type_v = GGML_TYPE_F32;
   llama_context* ctx = llama_init_from_model(model, params);
   llama_batch_ext* batch = llama_batch_ext_init(ctx);
   std::vector<llama_token> generated;
