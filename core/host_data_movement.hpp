@@ -10,8 +10,8 @@ class HostDataMovement final : public DataMovement {
   void upload_ids(Buffer& dst, std::size_t offset, std::span<const std::int32_t> src) override;
   void download_ids(const Buffer& src, std::size_t offset, std::span<std::int32_t> dst) override;
   void embed(const Buffer& ids, std::size_t first, std::int64_t count, std::int64_t pos0,
-             std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x,
-             VocabRows rows = {}, float scale = 1.0f) override;
+             std::int64_t dim, const Buffer& wte, const Buffer* wpe, Buffer& x, VocabRows rows = {},
+             float scale = 1.0f) override;
   void argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
               std::size_t index) override;
   void split_heads(const HeadsShape& shape, std::int64_t pos0, const Buffer& qkv, Buffer& q,

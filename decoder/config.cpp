@@ -31,8 +31,8 @@ DecoderConfig llama(std::string name, std::int64_t layers, std::int64_t embd, st
 DecoderConfig qwen2(std::string name, std::int64_t layers, std::int64_t embd, std::int64_t heads,
                     std::int64_t kv_heads, std::int64_t ff, std::int64_t vocab, std::int64_t ctx,
                     float rope_base, bool tied) {
-  DecoderConfig c = llama(std::move(name), layers, embd, heads, kv_heads, ff, vocab, ctx,
-                          rope_base, tied, Architecture::qwen2);
+  DecoderConfig c = llama(std::move(name), layers, embd, heads, kv_heads, ff, vocab, ctx, rope_base,
+                          tied, Architecture::qwen2);
   c.norm_eps = 1e-6f;
   return c;
 }
@@ -67,12 +67,12 @@ struct ArchitectureTraits {
 // One row per family: everything the forward pass does differently. (Sizes, the embedding
 // scale and the window are the file's: gguf_weights.)
 constexpr ArchitectureTraits kArchitectures[] = {
-    {Architecture::gpt2, "gpt2", Norm::layernorm, Mlp::gelu, Positions::learned, true, true,
+    {Architecture::gpt2, "gpt2", Norm::layernorm, Mlp::gelu, Positions::learned, true, true, false,
+     false, false, 0, 10000.0f},
+    {Architecture::llama, "llama", Norm::rmsnorm, Mlp::swiglu, Positions::rope_pairs, false, false,
      false, false, false, 0, 10000.0f},
-    {Architecture::llama, "llama", Norm::rmsnorm, Mlp::swiglu, Positions::rope_pairs, false,
-     false, false, false, false, 0, 10000.0f},
-    {Architecture::qwen2, "qwen2", Norm::rmsnorm, Mlp::swiglu, Positions::rope_halves, true,
-     false, false, false, false, 0, 10000.0f},
+    {Architecture::qwen2, "qwen2", Norm::rmsnorm, Mlp::swiglu, Positions::rope_halves, true, false,
+     false, false, false, 0, 10000.0f},
     {Architecture::gemma3, "gemma3", Norm::rmsnorm, Mlp::geglu, Positions::rope_halves, false,
      false, true, true, true, 6, 10000.0f},
 };
@@ -171,17 +171,19 @@ void DecoderConfig::validate(const std::string& source) const {
   };
   if (n_layer < 1 || n_embd < 1 || n_head < 1 || vocab < 1 || n_ctx < 1 || n_kv_head < 0 ||
       n_ff < 0) {
-    fail(fmt::format("sizes must be positive (layers {}, width {}, heads {}, KV heads {}, "
-                     "MLP {}, vocab {}, context {})",
-                     n_layer, n_embd, n_head, n_kv_head, n_ff, vocab, n_ctx));
+    fail(
+        fmt::format("sizes must be positive (layers {}, width {}, heads {}, KV heads {}, "
+                    "MLP {}, vocab {}, context {})",
+                    n_layer, n_embd, n_head, n_kv_head, n_ff, vocab, n_ctx));
   }
   if (n_head_dim < 0) fail(fmt::format("head size {} must be positive", n_head_dim));
   if (n_head_dim == 0 && n_embd % n_head != 0)
     fail(fmt::format("{} heads do not divide the width {}", n_head, n_embd));
   if (sliding_window < 0 || global_every < 0 || (sliding_window > 0 && !(rope_base_local > 1.0f))) {
-    fail(fmt::format("sliding window {} (every {}th layer global, local rope base {}) must be "
-                     "positive",
-                     sliding_window, global_every, rope_base_local));
+    fail(
+        fmt::format("sliding window {} (every {}th layer global, local rope base {}) must be "
+                    "positive",
+                    sliding_window, global_every, rope_base_local));
   }
   if (kv_heads() > n_head || n_head % kv_heads() != 0)
     fail(fmt::format("{} query heads are not a multiple of {} KV heads", n_head, kv_heads()));

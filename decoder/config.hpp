@@ -39,8 +39,8 @@ struct DecoderConfig {
   std::string name;
   Architecture arch = Architecture::gpt2;
   std::int64_t n_layer = 0, n_embd = 0, n_head = 0, vocab = 0, n_ctx = 0;
-  std::int64_t n_kv_head = 0;  // 0: equal to n_head
-  std::int64_t n_ff = 0;       // 0: 4 n_embd (GPT-2's MLP)
+  std::int64_t n_kv_head = 0;   // 0: equal to n_head
+  std::int64_t n_ff = 0;        // 0: 4 n_embd (GPT-2's MLP)
   std::int64_t n_head_dim = 0;  // 0: n_embd / n_head (gemma3's is its own: 256 at width 640)
   float norm_eps = 1e-5f;
   float rope_base = 10000.0f;  // rope only
@@ -49,11 +49,11 @@ struct DecoderConfig {
   Norm norm = Norm::layernorm;
   Mlp mlp = Mlp::gelu;
   Positions positions = Positions::learned;
-  bool qkv_bias = true;     // a bias on the QKV projection
-  bool biases = true;       // biases on the norms, the attention output and the MLP (gpt2)
-  bool qk_norm = false;     // RMSNorm of each Q and K head before rope (gemma3)
-  bool post_norms = false;  // RMSNorm of the attention's and the MLP's outputs before each
-                            // residual add (gemma3)
+  bool qkv_bias = true;           // a bias on the QKV projection
+  bool biases = true;             // biases on the norms, the attention output and the MLP (gpt2)
+  bool qk_norm = false;           // RMSNorm of each Q and K head before rope (gemma3)
+  bool post_norms = false;        // RMSNorm of the attention's and the MLP's outputs before each
+                                  // residual add (gemma3)
   bool scaled_embedding = false;  // the token embedding times sqrt(n_embd) (gemma3)
   // Sliding-window attention: a local layer's query sees the `sliding_window` keys up to its
   // own, with rope base rope_base_local; every global_every-th layer (global_every - 1,

@@ -60,9 +60,10 @@ DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
   c.name = name;
   Architecture family{};
   if (!architecture_from_name(arch, family)) {
-    throw GgufError(fmt::format("{}: general.architecture '{}' is not one this decoder runs "
-                                "(valid: {})",
-                                f.path(), arch, fmt::join(architecture_names(), ", ")));
+    throw GgufError(
+        fmt::format("{}: general.architecture '{}' is not one this decoder runs "
+                    "(valid: {})",
+                    f.path(), arch, fmt::join(architecture_names(), ", ")));
   }
   set_architecture(c, family);
   const std::string p = arch + ".";
@@ -73,8 +74,8 @@ DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
   c.n_ff = f.get_int(p + "feed_forward_length");
   const GgufTensor& embedding = f.tensor("token_embd.weight");
   if (embedding.dims.size() != 2) {
-    throw GgufError(fmt::format("{}: tensor 'token_embd.weight' has {} dimensions, not 2",
-                                f.path(), embedding.dims.size()));
+    throw GgufError(fmt::format("{}: tensor 'token_embd.weight' has {} dimensions, not 2", f.path(),
+                                embedding.dims.size()));
   }
   c.vocab = embedding.dims[1];
   c.tied_output = !f.has_tensor("output.weight");
@@ -93,11 +94,13 @@ DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
     }
     if (c.n_head_dim == c.n_embd / std::max<std::int64_t>(c.n_head, 1)) c.n_head_dim = 0;
     c.sliding_window = c.global_every > 0 ? int_or(f, p + "attention.sliding_window", 0) : 0;
-    const std::int64_t D = c.n_head > 0 ? (c.n_head_dim > 0 ? c.n_head_dim : c.n_embd / c.n_head) : 0;
+    const std::int64_t D =
+        c.n_head > 0 ? (c.n_head_dim > 0 ? c.n_head_dim : c.n_embd / c.n_head) : 0;
     if (D > 0 && int_or(f, p + "rope.dimension_count", D) != D) {
-      throw GgufError(fmt::format("{}: {}rope.dimension_count {} is not the head size {} (partial "
-                                  "rotary embeddings are not supported)",
-                                  f.path(), p, f.get_int(p + "rope.dimension_count"), D));
+      throw GgufError(
+          fmt::format("{}: {}rope.dimension_count {} is not the head size {} (partial "
+                      "rotary embeddings are not supported)",
+                      f.path(), p, f.get_int(p + "rope.dimension_count"), D));
     }
   } else {
     c.norm_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_epsilon"));

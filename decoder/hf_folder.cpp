@@ -42,7 +42,6 @@ T field_or(const nlohmann::json& j, const char* key, T fallback, const std::stri
   return j.contains(key) && !j.at(key).is_null() ? field<T>(j, key, path) : fallback;
 }
 
-
 std::string safetensors_path(const std::string& folder) {
   return (fs::path(folder) / "model.safetensors").string();
 }
@@ -124,8 +123,9 @@ Tokenizer hf_folder_tokenizer(const std::string& folder) {
     }
     std::vector<std::string> merges;
     for (const auto& m : model.at("merges")) {
-      merges.push_back(m.is_string() ? m.get<std::string>()
-                                     : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
+      merges.push_back(m.is_string()
+                           ? m.get<std::string>()
+                           : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
     }
     return Tokenizer(std::move(tokens), merges, std::move(special), std::nullopt, std::nullopt);
   } catch (const std::exception& e) {
@@ -136,8 +136,7 @@ Tokenizer hf_folder_tokenizer(const std::string& folder) {
 DecoderWeights hf_folder_weights(const std::string& folder, const DecoderConfig& c) {
   if (c.arch == Architecture::gpt2) return load_gpt2_safetensors(safetensors_path(folder), c);
   const SafetensorsFile f(safetensors_path(folder));
-  const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim(), H = c.n_head,
-                     Hkv = c.kv_heads();
+  const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim(), H = c.n_head, Hkv = c.kv_heads();
   DecoderWeights w;
   w.config = c;
   w.transposed = true;
@@ -152,7 +151,8 @@ DecoderWeights hf_folder_weights(const std::string& folder, const DecoderConfig&
     };
     l.attn_norm = read("input_layernorm.weight", {C});
     l.qkv = permute_rope_rows(read("self_attn.q_proj.weight", {H * D, C}), H, D, C, true);
-    const auto k = permute_rope_rows(read("self_attn.k_proj.weight", {Hkv * D, C}), Hkv, D, C, true);
+    const auto k =
+        permute_rope_rows(read("self_attn.k_proj.weight", {Hkv * D, C}), Hkv, D, C, true);
     const auto v = read("self_attn.v_proj.weight", {Hkv * D, C});
     l.qkv.insert(l.qkv.end(), k.begin(), k.end());
     l.qkv.insert(l.qkv.end(), v.begin(), v.end());
@@ -169,8 +169,7 @@ void save_hf_llama_folder(const std::string& folder, const DecoderWeights& w) {
   const DecoderConfig& c = w.config;
   if (c.arch != Architecture::llama || !w.transposed)
     throw std::invalid_argument("save_hf_llama_folder: not Llama weights in [out, in] layout");
-  const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim(), H = c.n_head,
-                     Hkv = c.kv_heads();
+  const std::int64_t C = c.n_embd, F = c.ff(), D = c.head_dim(), H = c.n_head, Hkv = c.kv_heads();
   fs::create_directories(folder);
   std::map<std::string, NamedTensor> t;
   t["model.embed_tokens.weight"] = {{c.vocab, C}, w.token_embedding};

@@ -17,7 +17,7 @@ namespace {
 // A named model with a file: where it is found and how it gets there.
 struct KnownFile {
   const char* config;
-  const char* env;  // the variable naming the file itself
+  const char* env;        // the variable naming the file itself
   const char* file_name;  // in the models folder; null: the path the build found
   const char* install;
 };
@@ -63,11 +63,12 @@ std::optional<std::string> model_file(const std::string& config_name) {
     const std::string path = env != nullptr && *env != '\0' ? env : found;
     if (path.empty() || !std::filesystem::exists(path)) {
       throw InvalidArgument(
-          "model", fmt::format("{} needs {} ({}); scripts/setup.sh installs it into .venv, or set "
-                               "{} to the file",
-                               k.config, k.install,
-                               path.empty() ? "not found at build time" : "'" + path + "' is missing",
-                               k.env));
+          "model",
+          fmt::format("{} needs {} ({}); scripts/setup.sh installs it into .venv, or set "
+                      "{} to the file",
+                      k.config, k.install,
+                      path.empty() ? "not found at build time" : "'" + path + "' is missing",
+                      k.env));
     }
     return path;
   }
@@ -87,8 +88,8 @@ std::shared_ptr<const DecoderWeights> named_model_weights(const DecoderConfig& c
     if (f.n_embd != config.n_embd || f.n_head != config.n_head ||
         f.kv_heads() != config.kv_heads() || f.ff() != config.ff() || f.vocab != config.vocab ||
         f.arch != config.arch || f.tied_output != config.tied_output) {
-      throw InvalidArgument("model", fmt::format("'{}' does not hold the model {} names", *path,
-                                                 config.name));
+      throw InvalidArgument(
+          "model", fmt::format("'{}' does not hold the model {} names", *path, config.name));
     }
     slot = std::make_shared<const DecoderWeights>(std::move(w));
   } else {

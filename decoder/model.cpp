@@ -21,11 +21,11 @@ struct DecoderModel::LayerBuffers {
 // Everything a step of T tokens runs but attention and rope (which depend on the position) and
 // the products (matmul_for: their formats may differ from layer to layer).
 struct DecoderModel::StepKernels {
-  std::unique_ptr<LayernormKernel> layernorm;  // layernorm
-  std::unique_ptr<RmsnormKernel> rmsnorm;      // rmsnorm
+  std::unique_ptr<LayernormKernel> layernorm;               // layernorm
+  std::unique_ptr<RmsnormKernel> rmsnorm;                   // rmsnorm
   std::unique_ptr<ElementwiseKernel> residual, activation;  // GELU, or a gated MLP's product
-  std::unique_ptr<RmsnormKernel> q_norm, k_norm;           // each Q and K head (qk_norm)
-  std::unique_ptr<RmsnormKernel> post_norm;                // post_norms: [T, C]
+  std::unique_ptr<RmsnormKernel> q_norm, k_norm;            // each Q and K head (qk_norm)
+  std::unique_ptr<RmsnormKernel> post_norm;                 // post_norms: [T, C]
 };
 
 // By the layer's kind: [0] global, [1] local (a sliding window and its rope base; built only
@@ -307,9 +307,8 @@ DecoderModel::LogitsKernels& DecoderModel::logits_kernels_for(std::int64_t rows)
       slot->layernorm = backend_.make_kernel(LayernormShape{rows, C, config_.norm_eps});
     }
     // The output matrix is [vocab, C] in every layout (the token embedding, or GGUF's output).
-    slot->logits =
-        backend_.make_kernel(MatmulShape{rows, share_.vocab_rows, C, false,
-                                         /*transpose_b=*/true, output_format_});
+    slot->logits = backend_.make_kernel(MatmulShape{rows, share_.vocab_rows, C, false,
+                                                    /*transpose_b=*/true, output_format_});
   }
   return *slot;
 }
@@ -320,15 +319,15 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
     slot = std::make_unique<PositionKernels>();
     for (const bool local : {false, true}) {
       if (local && config_.sliding_window == 0) break;
-      slot->attention[local] = backend_.make_kernel(
-          AttentionShape{.B = 1,
-                         .H = share_.heads,
-                         .S = T,
-                         .L = L,
-                         .D = config_.head_dim(),
-                         .kv_capacity = max_tokens_,
-                         .kv_heads = share_.kv_heads,
-                         .window = local ? config_.sliding_window : 0});
+      slot->attention[local] =
+          backend_.make_kernel(AttentionShape{.B = 1,
+                                              .H = share_.heads,
+                                              .S = T,
+                                              .L = L,
+                                              .D = config_.head_dim(),
+                                              .kv_capacity = max_tokens_,
+                                              .kv_heads = share_.kv_heads,
+                                              .window = local ? config_.sliding_window : 0});
       if (!config_.rope()) continue;
       // Q's and K's heads of each token's fused QKV row turn; V's stay.
       slot->rope[local] = backend_.make_kernel(
@@ -401,7 +400,8 @@ std::int64_t DecoderModel::position(std::int64_t index) const { return sequence(
 //   x += out(h);   x += down(gelu(up(norm(x))))   or, SwiGLU:   x += down(silu(gate(h)) * up(h))
 // RMSNorm of each Q and K head of qkv's `rows` rows, where the family has it: each kind
 // gathered into heads_ (rows of D), normalized into heads_out_, put back.
-void DecoderModel::normalize_heads(StepKernels& k, LayerBuffers& l, Buffer& qkv, std::int64_t rows) {
+void DecoderModel::normalize_heads(StepKernels& k, LayerBuffers& l, Buffer& qkv,
+                                   std::int64_t rows) {
   if (!k.q_norm) return;
   const std::int64_t D = config_.head_dim(), Q = share_.qkv_width();
   const auto R = std::size_t(rows);
@@ -409,12 +409,18 @@ void DecoderModel::normalize_heads(StepKernels& k, LayerBuffers& l, Buffer& qkv,
     const std::int64_t first = keys ? share_.heads * D : 0;
     const auto width = std::size_t((keys ? share_.kv_heads : share_.heads) * D);
     backend_.moves().copy_rows(qkv, heads_,
-                               {.rows = R, .count = width, .src_offset = std::size_t(first),
-                                .src_stride = std::size_t(Q), .dst_stride = width});
+                               {.rows = R,
+                                .count = width,
+                                .src_offset = std::size_t(first),
+                                .src_stride = std::size_t(Q),
+                                .dst_stride = width});
     (keys ? k.k_norm : k.q_norm)->run(heads_, keys ? l.k_norm : l.q_norm, heads_out_);
     backend_.moves().copy_rows(heads_out_, qkv,
-                               {.rows = R, .count = width, .src_stride = width,
-                                .dst_offset = std::size_t(first), .dst_stride = std::size_t(Q)});
+                               {.rows = R,
+                                .count = width,
+                                .src_stride = width,
+                                .dst_offset = std::size_t(first),
+                                .dst_stride = std::size_t(Q)});
   }
 }
 
@@ -708,9 +714,9 @@ std::span<const float> DecoderModel::last_logits() {
 
 void DecoderModel::poison() {
   for (Buffer* b :
-       {&x_, &h_, &qkv_, &q_, &att_, &y_, &fc_, &up_, &part_, &heads_, &heads_out_, &x_last_,
-        &h_last_, &logits_, &x_row_,
-        &qkv_row_, &q_row_, &att_row_, &y_row_, &logits_row_, &logits_share_}) {
+       {&x_,     &h_,       &qkv_,   &q_,         &att_,    &y_,          &fc_,
+        &up_,    &part_,    &heads_, &heads_out_, &x_last_, &h_last_,     &logits_,
+        &x_row_, &qkv_row_, &q_row_, &att_row_,   &y_row_,  &logits_row_, &logits_share_}) {
     if (b->bytes() == 0) continue;
     backend_.upload(*b, nan_filled(b->bytes() / sizeof(float)));
   }

@@ -161,8 +161,7 @@ class DecoderModel {
   // of one part at `rows` rows, built on first use (shared by the layers whose part has its
   // shape and format).
   void project(const Projection& p, const Buffer& in, Buffer& out, std::int64_t rows);
-  MatmulKernel& matmul_for(std::int64_t rows, const Projection& p,
-                           const Projection::Part& part);
+  MatmulKernel& matmul_for(std::int64_t rows, const Projection& p, const Projection::Part& part);
   // RMSNorm of each Q and K head of qkv's rows (qk_norm), in place.
   void normalize_heads(StepKernels& k, LayerBuffers& l, Buffer& qkv, std::int64_t rows);
   // The layer after its attention, for `rows` rows: output projection, residual, MLP, residual.

@@ -41,8 +41,8 @@ SentencePiece::SentencePiece(const std::vector<std::string>& tokens, std::vector
                              bool add_space_prefix)
     : scores_(std::move(scores)), add_space_prefix_(add_space_prefix) {
   if (scores_.size() != tokens.size()) {
-    throw std::invalid_argument(fmt::format("tokenizer: {} scores for {} tokens", scores_.size(),
-                                            tokens.size()));
+    throw std::invalid_argument(
+        fmt::format("tokenizer: {} scores for {} tokens", scores_.size(), tokens.size()));
   }
   for (std::size_t i = 0; i < tokens.size(); ++i) ids_.emplace(tokens[i], std::int32_t(i));
   for (int b = 0; b < 256; ++b) {
@@ -72,8 +72,8 @@ void SentencePiece::encode(std::string_view raw, std::vector<std::int32_t>& out)
   }
   std::vector<Symbol> symbols;
   for (std::size_t at = 0; at < text.size();) {
-    const std::size_t n = std::min(utf8_length(static_cast<unsigned char>(text[at])),
-                                   text.size() - at);
+    const std::size_t n =
+        std::min(utf8_length(static_cast<unsigned char>(text[at])), text.size() - at);
     const auto i = std::ptrdiff_t(symbols.size());
     symbols.push_back({at, n, i - 1, at + n < text.size() ? i + 1 : -1});
     at += n;
@@ -86,7 +86,8 @@ void SentencePiece::encode(std::string_view raw, std::vector<std::int32_t>& out)
     if (const auto id = id_of(std::string_view(text).substr(l.begin, length)))
       queue.push({scores_[std::size_t(*id)], left, right, length});
   };
-  for (std::size_t i = 1; i < symbols.size(); ++i) consider(std::ptrdiff_t(i) - 1, std::ptrdiff_t(i));
+  for (std::size_t i = 1; i < symbols.size(); ++i)
+    consider(std::ptrdiff_t(i) - 1, std::ptrdiff_t(i));
   while (!queue.empty()) {
     const Bigram b = queue.top();
     queue.pop();

@@ -79,8 +79,8 @@ ModelDtype parse_model_dtype(const std::string& text, const std::string& argumen
   try {
     return parse_weight_format(text, argument);
   } catch (const InvalidArgument&) {
-    throw InvalidArgument(argument, fmt::format("unknown dtype '{}' (valid: file, {})", text,
-                                                weight_format_names()));
+    throw InvalidArgument(
+        argument, fmt::format("unknown dtype '{}' (valid: file, {})", text, weight_format_names()));
   }
 }
 
@@ -93,7 +93,8 @@ std::vector<StoredPart> matrix_parts(const DecoderWeights& w, const std::string&
   }
   if (const auto it = w.stored.find(name); it != w.stored.end())
     return checked_parts(it->second, name, in, out);
-  return {{WeightFormat::f32, out, store_projection(values, in, out, transposed, WeightFormat::f32)}};
+  return {
+      {WeightFormat::f32, out, store_projection(values, in, out, transposed, WeightFormat::f32)}};
 }
 
 std::set<WeightFormat> formats_of(const DecoderWeights& w, ModelDtype dtype) {

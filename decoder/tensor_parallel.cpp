@@ -62,9 +62,8 @@ std::int64_t check_allgather_buffers(const Buffer& part, std::int64_t rows,
                                      std::span<const std::int64_t> widths, int rank, int ranks,
                                      const Buffer& full) {
   if (static_cast<int>(widths.size()) != ranks || rank < 0 || rank >= ranks || rows < 0) {
-    throw std::invalid_argument(
-        fmt::format("allgather: {} widths for {} ranks (rank {}), {} rows", widths.size(), ranks,
-                    rank, rows));
+    throw std::invalid_argument(fmt::format("allgather: {} widths for {} ranks (rank {}), {} rows",
+                                            widths.size(), ranks, rank, rows));
   }
   std::int64_t total = 0;
   for (const std::int64_t w : widths) total += w;
@@ -88,7 +87,8 @@ TensorShare tensor_share(const DecoderConfig& c, int rank, int ranks) {
   if (H % ranks != 0) refuse(fmt::format("{} query heads", H));
   if (F % ranks != 0) refuse(fmt::format("MLP width {}", F));
   if (rank < 0 || rank >= ranks) {
-    throw InvalidArgument("rank", fmt::format("{} is out of range (valid: 0..{})", rank, ranks - 1));
+    throw InvalidArgument("rank",
+                          fmt::format("{} is out of range (valid: 0..{})", rank, ranks - 1));
   }
   TensorShare s;
   s.rank = rank;
@@ -112,8 +112,8 @@ TensorShare tensor_share(const DecoderConfig& c, int rank, int ranks) {
 
 DecoderWeights share_weights(const DecoderWeights& w, const TensorShare& s) {
   const DecoderConfig& c = w.config;
-  const std::int64_t C = c.n_embd, D = c.head_dim(), H = c.n_head, Hkv = c.kv_heads(),
-                     F = c.ff(), Q = c.qkv_width();
+  const std::int64_t C = c.n_embd, D = c.head_dim(), H = c.n_head, Hkv = c.kv_heads(), F = c.ff(),
+                     Q = c.qkv_width();
   const bool t = w.transposed, first = s.rank == 0;
   // The share's rows of the fused QKV output: its query heads, then its K heads, its V heads.
   const Range qkv[] = {{s.head_begin * D, s.heads * D},

@@ -87,7 +87,11 @@ const ByteMap& byte_map() {
 // The length of the UTF-8 character starting at s[i] (1 for a byte that starts none).
 std::size_t utf8_length(std::string_view s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
-  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+  const std::size_t n = c < 0x80         ? 1
+                        : (c >> 5) == 6  ? 2
+                        : (c >> 4) == 14 ? 3
+                        : (c >> 3) == 30 ? 4
+                                         : 1;
   return i + n <= s.size() ? n : 1;
 }
 
@@ -101,13 +105,12 @@ struct Tokenizer::Regex {
     // UCP: \s, \p{L} and \p{N} by Unicode properties; MATCH_INVALID_UTF: bytes that are not
     // UTF-8 never match (they become pieces of their own) instead of failing the match.
     code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
-                         PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error, &offset,
-                         nullptr);
+                         PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error, &offset, nullptr);
     if (code == nullptr) {
       PCRE2_UCHAR message[256];
       pcre2_get_error_message(error, message, sizeof message);
-      throw std::logic_error(fmt::format("tokenizer regex: {} at {}",
-                                         reinterpret_cast<const char*>(message), offset));
+      throw std::logic_error(
+          fmt::format("tokenizer regex: {} at {}", reinterpret_cast<const char*>(message), offset));
     }
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // where JIT exists; the interpreter otherwise
   }
@@ -157,9 +160,8 @@ Tokenizer::Tokenizer(std::vector<std::string> tokens, const std::vector<std::str
     if (id && (*id < 0 || *id >= vocab_size()))
       throw std::invalid_argument(fmt::format("tokenizer: BOS/EOS id {} out of range", *id));
   }
-  std::sort(special_.begin(), special_.end(), [&](std::int32_t a, std::int32_t b) {
-    return tokens_[a].size() > tokens_[b].size();
-  });
+  std::sort(special_.begin(), special_.end(),
+            [&](std::int32_t a, std::int32_t b) { return tokens_[a].size() > tokens_[b].size(); });
   const auto known = std::find_if(std::begin(kPreTokenizers), std::end(kPreTokenizers),
                                   [&](const PreTokenizer& p) { return pre == p.name; });
   if (known == std::end(kPreTokenizers)) {
@@ -179,9 +181,10 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
   const std::string model = f.get_string("tokenizer.ggml.model");
   if (model != "gpt2" && model != "llama") {
-    throw GgufError(fmt::format("{}: tokenizer.ggml.model '{}' is not a tokenizer this reads "
-                                "(valid: gpt2, byte-level BPE; llama, SentencePiece)",
-                                f.path(), model));
+    throw GgufError(
+        fmt::format("{}: tokenizer.ggml.model '{}' is not a tokenizer this reads "
+                    "(valid: gpt2, byte-level BPE; llama, SentencePiece)",
+                    f.path(), model));
   }
   const bool sentencepiece = model == "llama";
   std::vector<std::string> tokens = f.get_strings("tokenizer.ggml.tokens");
@@ -204,24 +207,26 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
     return static_cast<std::int32_t>(f.get_int(key));
   };
   // SentencePiece splits by its pieces' scores, not by a pre-tokenizer (its files say "default").
-  const std::string pre = !sentencepiece && f.has("tokenizer.ggml.pre")
-                              ? f.get_string("tokenizer.ggml.pre")
-                              : "gpt2";
-  auto flag = [&](const char* key, bool fallback) { return f.has(key) ? f.get_bool(key) : fallback; };
+  const std::string pre =
+      !sentencepiece && f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "gpt2";
+  auto flag = [&](const char* key, bool fallback) {
+    return f.has(key) ? f.get_bool(key) : fallback;
+  };
   try {
     std::unique_ptr<SentencePiece> pieces;
     if (sentencepiece) {
       const std::vector<double> scores = f.get_floats("tokenizer.ggml.scores");
       // SentencePiece's defaults where the file is silent: a space before the text, BOS.
-      pieces = std::make_unique<SentencePiece>(
-          tokens, std::vector<float>(scores.begin(), scores.end()),
-          flag("tokenizer.ggml.add_space_prefix", true));
+      pieces =
+          std::make_unique<SentencePiece>(tokens, std::vector<float>(scores.begin(), scores.end()),
+                                          flag("tokenizer.ggml.add_space_prefix", true));
     }
     Tokenizer t(std::move(tokens), merges, std::move(special), id_of("tokenizer.ggml.bos_token_id"),
                 id_of("tokenizer.ggml.eos_token_id"), pre);
     t.pieces_ = std::move(pieces);
     t.add_bos_ = flag("tokenizer.ggml.add_bos_token", sentencepiece) && t.bos_.has_value();
-    if (f.has("tokenizer.chat_template")) t.chat_template_ = f.get_string("tokenizer.chat_template");
+    if (f.has("tokenizer.chat_template"))
+      t.chat_template_ = f.get_string("tokenizer.chat_template");
     return t;
   } catch (const std::invalid_argument& e) {
     throw GgufError(fmt::format("{}: {}", f.path(), e.what()));
@@ -243,8 +248,8 @@ Tokenizer Tokenizer::from_vocab_and_merges(const std::string& vocab_json,
   for (const auto& [text, id] : vocab.items()) {
     const std::int64_t i = id.get<std::int64_t>();
     if (i < 0 || i >= std::int64_t(tokens.size()) || !tokens[i].empty())
-      throw std::runtime_error(fmt::format("{}: id {} of '{}' is out of range or taken",
-                                           vocab_json, i, text));
+      throw std::runtime_error(
+          fmt::format("{}: id {} of '{}' is out of range or taken", vocab_json, i, text));
     tokens[i] = text;
   }
   std::vector<std::string> merges;
@@ -349,8 +354,8 @@ std::string Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
   std::string out;
   for (const std::int32_t id : ids) {
     if (id < 0 || id >= vocab_size())
-      throw std::out_of_range(fmt::format("tokenizer: id {} is out of range (valid: 0..{})", id,
-                                          vocab_size() - 1));
+      throw std::out_of_range(
+          fmt::format("tokenizer: id {} is out of range (valid: 0..{})", id, vocab_size() - 1));
     const std::string& t = tokens_[id];
     if (is_special(id)) {
       out += t;

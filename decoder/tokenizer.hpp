@@ -76,13 +76,13 @@ class Tokenizer {
   std::vector<std::string> tokens_;
   std::unordered_map<std::string, std::int32_t> ids_;
   std::unordered_map<std::string, std::int32_t> merge_rank_;  // "left right" -> rank
-  std::vector<std::int32_t> special_;  // longest text first, for matching
+  std::vector<std::int32_t> special_;                         // longest text first, for matching
   std::optional<std::int32_t> bos_, eos_;
   std::string chat_template_;
   bool add_bos_ = false;
   struct Regex;
-  std::unique_ptr<Regex> regex_;            // byte-level BPE's pre-tokenizer
-  std::unique_ptr<SentencePiece> pieces_;   // set for a SentencePiece model (no regex, merges)
+  std::unique_ptr<Regex> regex_;           // byte-level BPE's pre-tokenizer
+  std::unique_ptr<SentencePiece> pieces_;  // set for a SentencePiece model (no regex, merges)
 };
 
 }  // namespace aigc

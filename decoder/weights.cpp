@@ -28,17 +28,30 @@ const std::vector<LayerTensor>& gpt2_layer_tensors() {
   static const std::vector<LayerTensor> table{
       {"ln_1.weight", &L::attn_norm, [](std::int64_t C) { return Shape{C}; }, Init::gain},
       {"ln_1.bias", &L::attn_norm_bias, [](std::int64_t C) { return Shape{C}; }, Init::bias},
-      {"attn.c_attn.weight", &L::qkv, [](std::int64_t C) { return Shape{C, 3 * C}; },
+      {"attn.c_attn.weight", &L::qkv,
+       [](std::int64_t C) {
+         return Shape{C, 3 * C};
+       },
        Init::weight},
       {"attn.c_attn.bias", &L::qkv_bias, [](std::int64_t C) { return Shape{3 * C}; }, Init::bias},
-      {"attn.c_proj.weight", &L::attn_out, [](std::int64_t C) { return Shape{C, C}; },
+      {"attn.c_proj.weight", &L::attn_out,
+       [](std::int64_t C) {
+         return Shape{C, C};
+       },
        Init::residual_weight},
       {"attn.c_proj.bias", &L::attn_out_bias, [](std::int64_t C) { return Shape{C}; }, Init::bias},
       {"ln_2.weight", &L::mlp_norm, [](std::int64_t C) { return Shape{C}; }, Init::gain},
       {"ln_2.bias", &L::mlp_norm_bias, [](std::int64_t C) { return Shape{C}; }, Init::bias},
-      {"mlp.c_fc.weight", &L::up, [](std::int64_t C) { return Shape{C, 4 * C}; }, Init::weight},
+      {"mlp.c_fc.weight", &L::up,
+       [](std::int64_t C) {
+         return Shape{C, 4 * C};
+       },
+       Init::weight},
       {"mlp.c_fc.bias", &L::up_bias, [](std::int64_t C) { return Shape{4 * C}; }, Init::bias},
-      {"mlp.c_proj.weight", &L::down, [](std::int64_t C) { return Shape{4 * C, C}; },
+      {"mlp.c_proj.weight", &L::down,
+       [](std::int64_t C) {
+         return Shape{4 * C, C};
+       },
        Init::residual_weight},
       {"mlp.c_proj.bias", &L::down_bias, [](std::int64_t C) { return Shape{C}; }, Init::bias},
   };
@@ -230,8 +243,8 @@ std::string stored_name(std::size_t layer, const char* matrix) {
 
 DecoderWeights first_layers(const DecoderWeights& weights, std::int64_t layers) {
   if (layers < 1 || layers > weights.config.n_layer) {
-    throw std::invalid_argument(fmt::format("first_layers: {} of {} layers", layers,
-                                            weights.config.n_layer));
+    throw std::invalid_argument(
+        fmt::format("first_layers: {} of {} layers", layers, weights.config.n_layer));
   }
   DecoderWeights w;
   w.config = weights.config;

@@ -4,8 +4,8 @@
 // GPT-2's Conv1D: y = x W, a plain row-major matmul) or, with `transposed`, [out, in] (torch's
 // Linear and GGUF: y = x W^T, a matmul with transpose_b). The model and the reference take
 // both, so neither layout is copied on load.
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,13 +21,13 @@ struct LayerWeights {
   // Q, K and V fused: [C, (H + 2 Hkv) D] (rows of the transposed layout: Q's, then K's, V's);
   // its bias where the family has one (gpt2, qwen2).
   std::vector<float> qkv, qkv_bias;
-  std::vector<float> attn_out, attn_out_bias;  // [A, C] (A = H D: C but where D is its own)
-  std::vector<float> q_norm, k_norm;           // [D]: per-head RMSNorm gains (gemma3)
+  std::vector<float> attn_out, attn_out_bias;        // [A, C] (A = H D: C but where D is its own)
+  std::vector<float> q_norm, k_norm;                 // [D]: per-head RMSNorm gains (gemma3)
   std::vector<float> post_attn_norm, post_mlp_norm;  // [C]: after attention, after the MLP
-  std::vector<float> mlp_norm, mlp_norm_bias;  // [C]
-  std::vector<float> up, up_bias;              // [C, F]: gpt2's c_fc, llama's up
-  std::vector<float> gate;                     // [C, F]: llama's SwiGLU gate (empty for gpt2)
-  std::vector<float> down, down_bias;          // [F, C]
+  std::vector<float> mlp_norm, mlp_norm_bias;        // [C]
+  std::vector<float> up, up_bias;                    // [C, F]: gpt2's c_fc, llama's up
+  std::vector<float> gate;                           // [C, F]: llama's SwiGLU gate (empty for gpt2)
+  std::vector<float> down, down_bias;                // [F, C]
 };
 
 // A run of rows of a matrix as a file stores them: [rows, in] in one format (core/
@@ -73,12 +73,12 @@ std::vector<T> permute_rope_rows(const std::vector<T>& w, std::int64_t heads, st
 
 struct DecoderWeights {
   DecoderConfig config;
-  bool transposed = false;                  // projections [out, in] rather than [in, out]
-  std::vector<float> token_embedding;       // [vocab, C], also the output matrix when tied
-  std::vector<float> position_embedding;    // [n_ctx, C], gpt2 only
+  bool transposed = false;                // projections [out, in] rather than [in, out]
+  std::vector<float> token_embedding;     // [vocab, C], also the output matrix when tied
+  std::vector<float> position_embedding;  // [n_ctx, C], gpt2 only
   std::vector<LayerWeights> layers;
   std::vector<float> final_norm, final_norm_bias;  // [C]; the bias only with layernorm
-  std::vector<float> output;                // [vocab, C] when not tied
+  std::vector<float> output;                       // [vocab, C] when not tied
   // The matrices the file stores in a format other than f32, as stored, by name: "output" (the
   // output matrix, the token embedding when tied) and "blk.<i>.<qkv|attn_out|up|gate|down>".
   // The float vectors above hold the same weights dequantized; a model run in a matrix's own

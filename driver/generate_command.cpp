@@ -16,15 +16,15 @@
 #include <fmt/ranges.h>
 
 #include "core/errors.hpp"
+#include "core/gguf.hpp"
 #include "core/machine.hpp"
 #include "core/safetensors.hpp"
 #include "core/stats.hpp"
-#include "core/gguf.hpp"
 #include "decoder/gguf_weights.hpp"
+#include "decoder/hf_folder.hpp"
 #include "decoder/model.hpp"
 #include "decoder/stored_weights.hpp"
 #include "decoder/tokenizer.hpp"
-#include "decoder/hf_folder.hpp"
 #include "kernels/registry.hpp"
 #include "workloads/decoder.hpp"
 #include "workloads/workload.hpp"
@@ -40,8 +40,9 @@ double seconds_since(Clock::time_point start) {
 
 std::vector<std::int32_t> parse_ids(const std::vector<std::string>& texts, const DecoderConfig& c) {
   if (texts.empty()) {
-    throw InvalidArgument("prompt-ids", "no token ids (give e.g. --prompt-ids 464,3290,318, or "
-                                        "--prompt with --model)");
+    throw InvalidArgument("prompt-ids",
+                          "no token ids (give e.g. --prompt-ids 464,3290,318, or "
+                          "--prompt with --model)");
   }
   std::vector<std::int32_t> ids;
   for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -106,8 +107,8 @@ namespace {
 
 // The decode steps' times (median, min, max of the steps) and the tokens they made per second;
 // a batch's steps make a token of each sequence still going.
-void print_decode_timings(std::ostream& out, const std::vector<double>& step_s,
-                          std::int64_t tokens, bool batched) {
+void print_decode_timings(std::ostream& out, const std::vector<double>& step_s, std::int64_t tokens,
+                          bool batched) {
   if (step_s.empty()) return;
   const SampleStats st = summarize(step_s);
   double sum = 0;
@@ -144,9 +145,9 @@ void generate_batch(DecoderModel& model, const std::vector<std::vector<std::int3
     generated[s].push_back(next);
     ended[s] = eos && next == *eos;
   };
-  fmt::print(out, "batch: {} prompts of {} tokens\n", B,
-             fmt::join(prompts | std::views::transform([](const auto& p) { return p.size(); }),
-                       ", "));
+  fmt::print(
+      out, "batch: {} prompts of {} tokens\n", B,
+      fmt::join(prompts | std::views::transform([](const auto& p) { return p.size(); }), ", "));
   auto start = Clock::now();
   for (std::int64_t s = 0; s < B; ++s) take(s, model.forward(prompts[s], true, s));
   const double prefill_s = seconds_since(start);
@@ -241,7 +242,8 @@ std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t i
     throw InvalidArgument("prompt", e.what());
   }
   if (ids.empty())
-    throw InvalidArgument("prompt", fmt::format("prompt {} has no tokens (it is empty)", index + 1));
+    throw InvalidArgument("prompt",
+                          fmt::format("prompt {} has no tokens (it is empty)", index + 1));
   return ids;
 }
 
@@ -286,10 +288,9 @@ std::int64_t check_lengths(const GenerateOptions& o,
   }
   const std::int64_t room = config.n_ctx - longest;
   if (o.count < 1 || o.count > room) {
-    throw InvalidArgument("count",
-                          fmt::format("{} is out of range: {} prompt tokens in {}'s "
-                                      "context of {} leave room for 1..{}",
-                                      o.count, longest, config.name, config.n_ctx, room));
+    throw InvalidArgument("count", fmt::format("{} is out of range: {} prompt tokens in {}'s "
+                                               "context of {} leave room for 1..{}",
+                                               o.count, longest, config.name, config.n_ctx, room));
   }
   return longest;
 }
@@ -298,8 +299,9 @@ std::int64_t check_lengths(const GenerateOptions& o,
 ModelDtype model_dtype(const GenerateOptions& o, const ModelSource& source) {
   if (!o.dtype) return source.gguf ? ModelDtype::file() : ModelDtype(WeightFormat::f32);
   if (o.dtype->from_file && !source.gguf) {
-    throw InvalidArgument("dtype", "file keeps each matrix as a GGUF file stores it: give "
-                                   "--model FILE.gguf, or a format");
+    throw InvalidArgument("dtype",
+                          "file keeps each matrix as a GGUF file stores it: give "
+                          "--model FILE.gguf, or a format");
   }
   return *o.dtype;
 }
@@ -321,7 +323,8 @@ std::unique_ptr<Backend> generation_backend(const GenerateOptions& o, const Deco
                                             ModelDtype dtype) {
   const BackendDescriptor& d = *o.backend;
   if (const Availability av = d.availability(); !av.available)
-    throw InvalidArgument("backend", fmt::format("'{}' is unavailable here ({})", d.name, av.reason));
+    throw InvalidArgument("backend",
+                          fmt::format("'{}' is unavailable here ({})", d.name, av.reason));
   for (const Op op : decoder_ops(config)) {
     if (!d.supports(op, d.default_dtype())) {
       throw InvalidArgument("backend", fmt::format("'{}' cannot run {} ({})", d.name, config.name,
@@ -330,8 +333,8 @@ std::unique_ptr<Backend> generation_backend(const GenerateOptions& o, const Deco
   }
   require_format_fits(config, dtype);
   if (!dtype.from_file && !d.takes(dtype.format)) {
-    throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} ({})", dtype.name(),
-                                               config.name, d.lacks(dtype.format)));
+    throw InvalidArgument("dtype", fmt::format("'{}' cannot run {} ({})", dtype.name(), config.name,
+                                               d.lacks(dtype.format)));
   }
   auto backend = d.make();
   if (backend->is_multithreaded()) {
@@ -385,9 +388,9 @@ void generate_one(DecoderModel& model, const std::vector<std::int32_t>& prompt,
   bool stopped_at_eos = false;
   const std::optional<std::int32_t> eos = tokenizer != nullptr ? tokenizer->eos() : std::nullopt;
   auto take = [&](std::span<const float> logits) {
-    const std::int32_t next = sample_token(std::vector<float>(logits.begin(), logits.end()),
-                                           o.temperature, o.top_k, o.top_p, rng_state,
-                                           std::int64_t(generated.size()));
+    const std::int32_t next =
+        sample_token(std::vector<float>(logits.begin(), logits.end()), o.temperature, o.top_k,
+                     o.top_p, rng_state, std::int64_t(generated.size()));
     generated.push_back(next);
     stopped_at_eos = eos && next == *eos;
     if (!stopped_at_eos && tokenizer != nullptr && next < tokenizer->vocab_size()) {

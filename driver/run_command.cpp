@@ -41,13 +41,13 @@ std::optional<DecoderAccuracy> accuracy_of(const DecoderShape& s, Backend& backe
       fmt::print(out,
                  "accuracy: {} in {}: perplexity {:.3f} on {} tokens of text (f32: {:.3f}), "
                  "greedy agreement with f32 {:.0f}% of 64 tokens\n",
-                 s.config.name, s.dtype.name(), a->perplexity, a->text_tokens,
-                 a->perplexity_f32, 100 * a->greedy_agreement);
+                 s.config.name, s.dtype.name(), a->perplexity, a->text_tokens, a->perplexity_f32,
+                 100 * a->greedy_agreement);
     }
     return a;
   } catch (const std::exception& e) {
-    fmt::print(out, "accuracy: {} in {}: not measured ({})\n", s.config.name,
-               s.dtype.name(), e.what());
+    fmt::print(out, "accuracy: {} in {}: not measured ({})\n", s.config.name, s.dtype.name(),
+               e.what());
     return std::nullopt;
   }
 }
@@ -89,8 +89,8 @@ std::map<std::string, SerialBaseline> measure_serial_baselines(const RunPlan& pl
     SerialBaseline& base = baselines[baseline_key(*p.workload, p.shape)];
     base.n_units = p.workload->counts(p.shape).n_units;
     if (u.status == "ok" && !u.times_s.empty()) base.t_single_s = summarize(u.times_s).median;
-    fmt::print(out, "serial model: {} {} one unit ({}) = {}\n", p.workload->name(),
-               p.shape.text(), p.unit.shape.text(),
+    fmt::print(out, "serial model: {} {} one unit ({}) = {}\n", p.workload->name(), p.shape.text(),
+               p.unit.shape.text(),
                base.t_single_s ? fmt::format("{:.3g} s", *base.t_single_s) : u.status);
   }
   return baselines;

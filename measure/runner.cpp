@@ -85,8 +85,7 @@ ReadyCase make_ready_case(const BenchSpec& spec) {
   ready.tolerance = ready.work->tolerance();
   ready.download_s = ready.backend->transfers().download_s - set_up.download_s;
   if (!(ready.max_rel_error <= ready.work->tolerance())) {
-    throw std::runtime_error(
-        verification_failure(ready.max_rel_error, ready.work->tolerance()));
+    throw std::runtime_error(verification_failure(ready.max_rel_error, ready.work->tolerance()));
   }
   return ready;
 }

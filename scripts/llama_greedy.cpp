@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
     set_tokens(batch, {best}, pos++);
   }
   std::printf("{\"generated_ids\": [");
-  for (std::size_t i = 0; i < generated.size(); ++i) std::printf("%s%d", i ? ", " : "", generated[i]);
+  for (std::size_t i = 0; i < generated.size(); ++i)
+    std::printf("%s%d", i ? ", " : "", generated[i]);
   std::printf("], \"margins\": [");
   for (std::size_t i = 0; i < margins.size(); ++i) std::printf("%s%.6g", i ? ", " : "", margins[i]);
   std::printf("]}\n");

@@ -172,7 +172,7 @@ TEST_CASE("zero, negative, non-numeric and overflowing sizes are refused with th
                  "q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=file"}, "--shapes",
                  "tiny has seeded random weights (valid: a format, or a model with a file: "
-                 "smollm2-135m, qwen2.5-coder-0.5b)");
+                 "smollm2-135m, qwen2.5-coder-0.5b, gemma3-270m)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,dtype=q8_0,dtype=f16"},
                  "--shapes", "key 'dtype' given twice");
   check_rejected({"--workloads", "op", "--shapes", "op=matmul_q4_1,M=1,N=8,K=33,bias=0"},
@@ -248,11 +248,12 @@ TEST_CASE("generate turns SmolLM2's text prompt into Hugging Face's greedy text,
   CHECK_THAT(r.out, Catch::Contains("(llama, 134.5 M parameters)"));
   CHECK_THAT(r.out, Catch::Contains("weights stored as f32"));
   // Without --dtype, a GGUF model computes on its file's own formats, as llama.cpp does.
-  const CliResult as_stored = cli({"generate", "--model", path, "--prompt-ids", "504,3575",
-                                   "--count", "2", "--threads", "1"});
+  const CliResult as_stored = cli(
+      {"generate", "--model", path, "--prompt-ids", "504,3575", "--count", "2", "--threads", "1"});
   INFO(as_stored.out << as_stored.err);
   CHECK(as_stored.status == 0);
-  CHECK_THAT(as_stored.out, Catch::Contains("weights stored as in the file (each matrix as stored)"));
+  CHECK_THAT(as_stored.out,
+             Catch::Contains("weights stored as in the file (each matrix as stored)"));
   // The ids and text transformers gives (tests/data/smollm2/greedy.json, the first run).
   CHECK_THAT(r.out, Catch::Contains("prompt (5 tokens): 504 3575 282 4649 314"));
   CHECK_THAT(r.out, Catch::Contains("generated (8 tokens): 7042 30 198 198 504 2988 314 42"));

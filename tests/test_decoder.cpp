@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 #include <filesystem>
+#include <set>
 
 #include "core/errors.hpp"
 #include "decoder/model.hpp"
@@ -77,8 +77,7 @@ Trace run_greedy(Backend& backend, const DecoderWeights& w,
 }
 
 // Logits after the prefix of `length` tokens of the trace, recomputed in float64.
-std::vector<double> reference_after(const Trace& t, std::size_t length,
-                                    const DecoderWeights& w,
+std::vector<double> reference_after(const Trace& t, std::size_t length, const DecoderWeights& w,
                                     ActivationRounding activations = ActivationRounding::none) {
   return reference_logits(w, std::span(t.tokens).first(length), activations);
 }
@@ -143,7 +142,8 @@ TEST_CASE("every backend computes on weights stored in every format, as float64 
     const Trace t = run_greedy(backend, w, format);
     // A backend that rounds this format's activations (to bf16 or int8) is held against a
     // reference that rounds them too.
-    const ActivationRounding rounding = backend.descriptor().operand_rounding_for(format).activations;
+    const ActivationRounding rounding =
+        backend.descriptor().operand_rounding_for(format).activations;
     for (std::size_t s = 0; s < t.logits.size(); ++s) {
       const std::size_t length = kPrompt.size() + s;
       const double tol = logits_tolerance(w.config, std::int64_t(length), format, rounding);
@@ -192,8 +192,8 @@ TEST_CASE("dtype=file computes each matrix in the format the file stores it in, 
   const DecoderWeights w = with_file_formats(tiny_weights("tiny-qwen2"));
   const ModelDtype file = ModelDtype::file();
   const std::set<WeightFormat> formats = formats_of(w, file);
-  CHECK(formats == std::set<WeightFormat>{WeightFormat::f32, WeightFormat::q8_0,
-                                          WeightFormat::q4_0, WeightFormat::q4_1});
+  CHECK(formats == std::set<WeightFormat>{WeightFormat::f32, WeightFormat::q8_0, WeightFormat::q4_0,
+                                          WeightFormat::q4_1});
   const DecoderWeights kept = weights_as_stored(w, file);
   for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
     // Every format of the file on this backend, its activations rounded one way (the
@@ -217,8 +217,8 @@ TEST_CASE("dtype=file computes each matrix in the format the file stores it in, 
     for (int s = 0;; ++s) {
       const double tol = logits_tolerance(w.config, std::int64_t(seq.size()), file, rounding);
       const double error = logits_relative_error(logits, reference_logits(kept, seq, rounding));
-      INFO(name << " threads=" << threads << " step " << s << ": error " << error
-                << ", tolerance " << tol);
+      INFO(name << " threads=" << threads << " step " << s << ": error " << error << ", tolerance "
+                << tol);
       CHECK(error <= tol);
       // Stored as the file says, not as f32: nearer the kept weights' reference than the given.
       CHECK(logits_relative_error(logits, reference_logits(w, seq)) > 2 * error);
@@ -345,7 +345,8 @@ TEST_CASE("a batched decode step gives each sequence the logits it gets alone, o
       return;
     }
     INFO(name << " threads=" << threads);
-    const ActivationRounding rounding = backend.descriptor().operand_rounding_for(format).activations;
+    const ActivationRounding rounding =
+        backend.descriptor().operand_rounding_for(format).activations;
     // Each sequence alone: prefill, then greedy steps; the logits after each.
     std::vector<std::vector<std::vector<float>>> alone(prompts.size());
     std::vector<std::vector<std::int32_t>> alone_tokens(prompts.size());
@@ -362,7 +363,8 @@ TEST_CASE("a batched decode step gives each sequence the logits it gets alone, o
     }
     DecoderModel batched(backend, w, 16, format, std::int64_t(prompts.size()));
     batched.poison();
-    for (std::size_t s = 0; s < prompts.size(); ++s) batched.forward(prompts[s], true, std::int64_t(s));
+    for (std::size_t s = 0; s < prompts.size(); ++s)
+      batched.forward(prompts[s], true, std::int64_t(s));
     for (int g = 0; g < 3; ++g) {
       std::vector<std::int64_t> active;
       for (std::size_t s = 0; s < prompts.size(); ++s) {
@@ -386,7 +388,8 @@ TEST_CASE("a batched decode step gives each sequence the logits it gets alone, o
     // The greedy tokens each sequence chose in the batch are those it chose alone.
     for (std::size_t s = 0; s < prompts.size(); ++s) {
       INFO("sequence " << s);
-      const auto got = batched.tokens(std::int64_t(prompts[s].size()), steps[s] + 1, std::int64_t(s));
+      const auto got =
+          batched.tokens(std::int64_t(prompts[s].size()), steps[s] + 1, std::int64_t(s));
       CHECK(got == alone_tokens[s]);
     }
   });
@@ -409,8 +412,9 @@ TEST_CASE("a batch refuses bad sizes and bad sequences by name, before allocatin
   model.forward(prompt, true, 0);
   model.forward(prompt, true, 2);
   const std::vector<std::int64_t> empty_cache = {0, 1};
-  CHECK_THROWS_WITH(model.decode_batch(empty_cache, true),
-                    Catch::Contains("sequences") && Catch::Contains("sequence 1 has an empty cache"));
+  CHECK_THROWS_WITH(
+      model.decode_batch(empty_cache, true),
+      Catch::Contains("sequences") && Catch::Contains("sequence 1 has an empty cache"));
   const std::vector<std::int64_t> twice = {0, 0};
   CHECK_THROWS_WITH(model.decode_batch(twice, true), Catch::Contains("named twice"));
   const std::vector<std::int64_t> outside = {0, 3};
@@ -422,7 +426,8 @@ TEST_CASE("a batch refuses bad sizes and bad sequences by name, before allocatin
   const std::vector<std::int32_t> five = {1, 2, 3, 4, 5};
   model.forward(five, true, 0);
   const std::vector<std::int64_t> full = {0};
-  CHECK_THROWS_WITH(model.decode_batch(full, true), Catch::Contains("fills its cache's 8 positions"));
+  CHECK_THROWS_WITH(model.decode_batch(full, true),
+                    Catch::Contains("fills its cache's 8 positions"));
   CHECK(model.position(2) == 3);  // the refusals ran nothing
 }
 

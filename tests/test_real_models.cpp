@@ -49,8 +49,9 @@ struct Loaded {
   Tokenizer tokenizer;
 };
 
-// Loaded once per (model, layers) (seconds to dequantize), or null with the reason.
-const Loaded* loaded(const RealModel& m, std::int64_t layers, std::string& why) {
+// Loaded once per (model, layers) (seconds to dequantize), or null after a warning with the
+// reason (the test then skips).
+const Loaded* loaded(const RealModel& m, std::int64_t layers) {
   static std::map<std::pair<std::string, std::int64_t>,
                   std::pair<std::unique_ptr<Loaded>, std::string>>
       cache;
@@ -64,7 +65,7 @@ const Loaded* loaded(const RealModel& m, std::int64_t layers, std::string& why) 
       reason = e.what();
     }
   }
-  why = reason;
+  if (!model) WARN("test skipped: " << reason);
   return model.get();
 }
 
@@ -85,7 +86,8 @@ const std::vector<double>& reference_for(const DecoderWeights& w,
                                          ActivationRounding activations) {
   MatrixRoundings all{{"output", activations}};
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
-    for (const char* m : {"qkv", "attn_out", "up", "gate", "down"}) all[stored_name(i, m)] = activations;
+    for (const char* m : {"qkv", "attn_out", "up", "gate", "down"})
+      all[stored_name(i, m)] = activations;
   }
   return reference_for(w, ids, all);
 }
@@ -94,8 +96,7 @@ const std::vector<double>& reference_for(const DecoderWeights& w,
 // checked against the float64 reference on the weights the dtype keeps, rounded as the
 // backend rounds each product.
 void check_against_reference(Backend& backend, const std::string& name, const DecoderWeights& w,
-                             const std::vector<std::int32_t>& prompt, ModelDtype dtype,
-                             int steps) {
+                             const std::vector<std::int32_t>& prompt, ModelDtype dtype, int steps) {
   static std::map<std::pair<const DecoderWeights*, std::string>, DecoderWeights> kept_cache;
   auto& kept = kept_cache[{&w, dtype.name()}];
   if (kept.layers.empty()) kept = weights_as_stored(w, dtype);
@@ -116,7 +117,8 @@ void check_against_reference(Backend& backend, const std::string& name, const De
   std::vector<std::int32_t> seq = prompt;
   auto logits = model.forward(prompt);
   for (int s = 0;; ++s) {
-    const double tol = logits_tolerance(w.config, std::int64_t(seq.size()), dtype, coarsest(*roundings));
+    const double tol =
+        logits_tolerance(w.config, std::int64_t(seq.size()), dtype, coarsest(*roundings));
     const double err = logits_relative_error(logits, reference_for(kept, seq, *roundings));
     INFO(name << " dtype=" << dtype.name() << " after " << seq.size() << " tokens: error " << err
               << ", tolerance " << tol);
@@ -130,15 +132,12 @@ void check_against_reference(Backend& backend, const std::string& name, const De
 
 }  // namespace
 
-TEST_CASE("each real model's logits match float64 on every backend after prefill and decode steps") {
+TEST_CASE(
+    "each real model's logits match float64 on every backend after prefill and decode steps") {
   const RealModel m = GENERATE(kSmollm2, kQwen2, kGemma3);
   INFO(m.name);
-  std::string why;
-  const Loaded* l = loaded(m, m.reference_layers, why);
-  if (l == nullptr) {
-    WARN("test skipped: " << why);
-    return;
-  }
+  const Loaded* l = loaded(m, m.reference_layers);
+  if (l == nullptr) return;
   const std::vector<std::int32_t> prompt = l->tokenizer.encode_prompt("The quick brown fox");
   for_each_backend([&](Backend& backend, const std::string& name) {
     check_against_reference(backend, name, l->weights, prompt, WeightFormat::f32, 3);
@@ -148,12 +147,8 @@ TEST_CASE("each real model's logits match float64 on every backend after prefill
 TEST_CASE("each real model as its file stores it (dtype=file) matches float64 on every backend") {
   const RealModel m = GENERATE(kSmollm2, kQwen2, kGemma3);
   INFO(m.name);
-  std::string why;
-  const Loaded* l = loaded(m, m.reference_layers, why);
-  if (l == nullptr) {
-    WARN("test skipped: " << why);
-    return;
-  }
+  const Loaded* l = loaded(m, m.reference_layers);
+  if (l == nullptr) return;
   const std::vector<std::int32_t> prompt = l->tokenizer.encode_prompt("def fibonacci(n):");
   const std::set<WeightFormat> formats = formats_of(l->weights, ModelDtype::file());
   for_each_backend([&](Backend& backend, const std::string& name) {
@@ -168,12 +163,8 @@ TEST_CASE("each real model as its file stores it (dtype=file) matches float64 on
 }
 
 TEST_CASE("SmolLM2-135M's Q4_1 file is kept byte for byte, its output in Q8_0") {
-  std::string why;
-  const Loaded* m = loaded(kSmollm2, 0, why);
-  if (m == nullptr) {
-    WARN("test skipped: " << why);
-    return;
-  }
+  const Loaded* m = loaded(kSmollm2, 0);
+  if (m == nullptr) return;
   const DecoderWeights& w = m->weights;
   // The file: Q4_1 projections, the tied embedding in Q8_0; all kept as stored.
   REQUIRE(w.stored.size() == 1 + 5 * w.layers.size());
@@ -200,12 +191,8 @@ TEST_CASE("SmolLM2-135M's Q4_1 file is kept byte for byte, its output in Q8_0") 
 }
 
 TEST_CASE("Qwen2.5-Coder's Q4_K_M file keeps each tensor in its format, Q and K turned to pairs") {
-  std::string why;
-  const Loaded* m = loaded(kQwen2, 0, why);
-  if (m == nullptr) {
-    WARN("test skipped: " << why);
-    return;
-  }
+  const Loaded* m = loaded(kQwen2, 0);
+  if (m == nullptr) return;
   const DecoderWeights& w = m->weights;
   const DecoderConfig& c = w.config;
   CHECK(c.arch == Architecture::qwen2);
@@ -239,15 +226,12 @@ TEST_CASE("Qwen2.5-Coder's Q4_K_M file keeps each tensor in its format, Q and K 
   CHECK(w.layers[0].qkv_bias[2] == bias[1]);
 }
 
-TEST_CASE("each real model's greedy text in f32 matches Hugging Face transformers' token for token") {
+TEST_CASE(
+    "each real model's greedy text in f32 matches Hugging Face transformers' token for token") {
   const RealModel real = GENERATE(kSmollm2, kQwen2, kGemma3);
   INFO(real.name);
-  std::string why;
-  const Loaded* m = loaded(real, 0, why);
-  if (m == nullptr) {
-    WARN("test skipped: " << why);
-    return;
-  }
+  const Loaded* m = loaded(real, 0);
+  if (m == nullptr) return;
   std::ifstream in(test_data_dir() + "/" + real.fixtures + "/greedy.json");
   REQUIRE(in);
   const nlohmann::json fixture = nlohmann::json::parse(in);
@@ -266,9 +250,8 @@ TEST_CASE("each real model's greedy text in f32 matches Hugging Face transformer
     auto logits = model.forward(prompt_ids);
     // The largest logits after the prompt against transformers' (both fp32: each within the
     // bound of the exact value, so within twice it of each other).
-    const double scale = *std::max_element(logits.begin(), logits.end(), [](float a, float b) {
-      return std::abs(a) < std::abs(b);
-    });
+    const double scale = *std::max_element(
+        logits.begin(), logits.end(), [](float a, float b) { return std::abs(a) < std::abs(b); });
     const double tol =
         2 * logits_tolerance(m->weights.config, std::int64_t(prompt_ids.size() + want.size()));
     const auto& top = run.at("first_top8");

@@ -50,9 +50,10 @@ nlohmann::json fixture(const std::string& name, const std::string& folder = "smo
 
 TEST_CASE("tokenizer: each real file's encodes every fixture string as Hugging Face's does") {
   // The model, and the folder of its fixtures (scripts/make_model_fixtures.py --which).
-  const auto [model, folder] = GENERATE(std::pair<std::string, std::string>{"smollm2-135m", "smollm2"},
-                                        std::pair<std::string, std::string>{"qwen2.5-coder-0.5b", "qwen2"},
-                                        std::pair<std::string, std::string>{"gemma3-270m", "gemma3"});
+  const auto [model, folder] =
+      GENERATE(std::pair<std::string, std::string>{"smollm2-135m", "smollm2"},
+               std::pair<std::string, std::string>{"qwen2.5-coder-0.5b", "qwen2"},
+               std::pair<std::string, std::string>{"gemma3-270m", "gemma3"});
   INFO(model);
   std::string why;
   const Tokenizer* t = file_tokenizer(model, why);
@@ -84,8 +85,12 @@ TEST_CASE("tokenizer: any UTF-8 text round-trips, token by token too, and cut ch
   }
   // Characters cut short and stray continuation bytes: not valid UTF-8, but bytes the
   // vocabulary has tokens for.
-  std::vector<std::string> texts = {"a\x80z", "\xc3", "ok \xe6\x97 cut", "\xf0\x9f\x98",
-                                    std::string("nul\0byte", 8), "<|im_end|>\xbf<|im_start|>"};
+  std::vector<std::string> texts = {"a\x80z",
+                                    "\xc3",
+                                    "ok \xe6\x97 cut",
+                                    "\xf0\x9f\x98",
+                                    std::string("nul\0byte", 8),
+                                    "<|im_end|>\xbf<|im_start|>"};
   // Random code points of every UTF-8 length (surrogates left out: not characters), up to plane
   // 3, without C0 controls but tab, newline and return: SmolLM2's vocabulary has no token for
   // the bytes 0x04, 0x06, 0x13, 0x14, 0x16 and 0x1d, nor for the lead bytes 0xf1 and 0xf2 of
@@ -113,7 +118,8 @@ TEST_CASE("tokenizer: any UTF-8 text round-trips, token by token too, and cut ch
     texts.push_back(s);
   }
   for (const std::string& s : texts) {
-    INFO("bytes: " << nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+    INFO("bytes: " << nlohmann::json(s).dump(-1, ' ', true,
+                                             nlohmann::json::error_handler_t::replace));
     const auto ids = t->encode(s);
     for (const auto id : ids) REQUIRE((id >= 0 && id < t->vocab_size()));
     CHECK(t->decode(ids) == s);
@@ -147,7 +153,9 @@ TEST_CASE("tokenizer: specials are matched whole and the chat template wraps a p
         "Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
 }
 
-TEST_CASE("tokenizer: Qwen2's ChatML keeps its default system turn, Gemma 3 adds BOS and has no template") {
+TEST_CASE(
+    "tokenizer: Qwen2's ChatML keeps its default system turn, Gemma 3 adds BOS and has no "
+    "template") {
   std::string why;
   if (const Tokenizer* qwen = file_tokenizer("qwen2.5-coder-0.5b", why)) {
     CHECK_FALSE(qwen->adds_bos());
@@ -169,7 +177,14 @@ TEST_CASE("tokenizer: Qwen2's ChatML keeps its default system turn, Gemma 3 adds
 
 TEST_CASE("tokenizer: SentencePiece merges the best-scored pair first, bytes where no piece is") {
   // Pieces with scores; U+2581 is the space. "ab" outscores "bc", so "abc" is "ab" + "c".
-  std::vector<std::string> tokens = {"<unk>", "a", "b", "c", "ab", "bc", "\xe2\x96\x81" "a"};
+  std::vector<std::string> tokens = {"<unk>",
+                                     "a",
+                                     "b",
+                                     "c",
+                                     "ab",
+                                     "bc",
+                                     "\xe2\x96\x81"
+                                     "a"};
   std::vector<float> scores = {0, -5, -5, -5, -1, -2, -1};
   for (int b = 0; b < 256; ++b) {
     tokens.push_back(fmt::format("<0x{:02X}>", b));
@@ -185,7 +200,8 @@ TEST_CASE("tokenizer: SentencePiece merges the best-scored pair first, bytes whe
   ids.clear();
   sp.encode("\xc3\xa9", ids);  // no piece for the character: its two bytes
   CHECK(ids == std::vector<std::int32_t>{7 + 0xc3, 7 + 0xa9});
-  CHECK(sp.piece_text("\xe2\x96\x81" "a") == " a");
+  CHECK(sp.piece_text("\xe2\x96\x81"
+                      "a") == " a");
   CHECK(sp.piece_text("<0x41>") == "A");
   tokens.pop_back();  // <0xFF> gone
   scores.pop_back();
@@ -206,15 +222,24 @@ TEST_CASE("tokenizer: a small vocabulary's merges apply in rank order") {
   CHECK_THROWS_AS(t.decode({8}), std::out_of_range);
 }
 
-TEST_CASE("tokenizer: a GGUF file without a byte-level BPE is refused by name") {
+TEST_CASE("tokenizer: a GGUF file with a tokenizer this does not read is refused by name") {
+  const GgufArray one_token{GgufType::string, {{GgufType::string, std::string("a")}}};
   TempFile f;
   write_gguf(f.path,
-             {{"tokenizer.ggml.model", {GgufType::string, std::string("llama")}},
-              {"tokenizer.ggml.tokens",
-               {GgufType::array, GgufArray{GgufType::string, {{GgufType::string, std::string("a")}}}}}},
+             {{"tokenizer.ggml.model", {GgufType::string, std::string("bert")}},
+              {"tokenizer.ggml.tokens", {GgufType::array, one_token}}},
              {});
   CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(f.path)),
-                    Catch::Contains("tokenizer.ggml.model 'llama'") && Catch::Contains(f.path));
+                    Catch::Contains("tokenizer.ggml.model 'bert'") &&
+                        Catch::Contains("valid: gpt2") && Catch::Contains(f.path));
+  // SentencePiece without its pieces' scores: the key named.
+  TempFile s;
+  write_gguf(s.path,
+             {{"tokenizer.ggml.model", {GgufType::string, std::string("llama")}},
+              {"tokenizer.ggml.tokens", {GgufType::array, one_token}}},
+             {});
+  CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(s.path)),
+                    Catch::Contains("tokenizer.ggml.scores") && Catch::Contains(s.path));
   TempFile g;
   write_gguf(g.path, {{"general.architecture", {GgufType::string, std::string("llama")}}}, {});
   CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(g.path)),

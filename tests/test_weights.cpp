@@ -9,14 +9,14 @@
 #include <fstream>
 
 #include "core/errors.hpp"
-#include "core/safetensors.hpp"
-#include "decoder/model.hpp"
 #include "core/gguf.hpp"
+#include "core/safetensors.hpp"
 #include "decoder/gguf_weights.hpp"
 #include "decoder/hf_folder.hpp"
+#include "decoder/model.hpp"
 #include "decoder/reference.hpp"
-#include "kernels/registry.hpp"
 #include "decoder/weights.hpp"
+#include "kernels/registry.hpp"
 
 using namespace aigc;
 namespace fs = std::filesystem;
@@ -68,7 +68,7 @@ TEST_CASE("a checkpoint missing one layer's tensor names that tensor") {
 TEST_CASE("random GPT-2 weights are seeded, non-zero and scaled like GPT-2's initialization") {
   const DecoderConfig c = decoder_config("tiny");
   const DecoderWeights a = random_weights(c, 1), b = random_weights(c, 1),
-                    other = random_weights(c, 2);
+                       other = random_weights(c, 2);
   CHECK(a.token_embedding == b.token_embedding);
   CHECK(a.token_embedding != other.token_embedding);
   double sum_sq = 0;
@@ -207,7 +207,8 @@ void write_gpt2_gguf(const std::string& path, const DecoderWeights& w, bool drop
 }  // namespace
 
 TEST_CASE("a GPT-2 GGUF file loads and computes what its safetensors twin does") {
-  const fs::path path = fs::temp_directory_path() / ("aigc_gpt2_" + std::to_string(::getpid()) + ".gguf");
+  const fs::path path =
+      fs::temp_directory_path() / ("aigc_gpt2_" + std::to_string(::getpid()) + ".gguf");
   const DecoderWeights w = random_weights(decoder_config("tiny"), 21);
   write_gpt2_gguf(path.string(), w);
   const GgufFile f(path.string());
@@ -238,7 +239,8 @@ TEST_CASE("a GPT-2 GGUF file loads and computes what its safetensors twin does")
 }
 
 TEST_CASE("a GGUF file claiming 2^40 blocks is refused at the first block it lacks") {
-  const fs::path path = fs::temp_directory_path() / ("aigc_forged_" + std::to_string(::getpid()) + ".gguf");
+  const fs::path path =
+      fs::temp_directory_path() / ("aigc_forged_" + std::to_string(::getpid()) + ".gguf");
   const DecoderWeights w = random_weights(decoder_config("tiny"), 22);
   write_gpt2_gguf(path.string(), w);
   // Rewrite with a forged block count: the same tensors, metadata claiming 2^40 blocks.

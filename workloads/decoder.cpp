@@ -105,11 +105,11 @@ void check_decoder_shape(const std::string& text, DecoderShape& s, const std::st
     }
   }
   if (s.dtype.from_file && !has_file) {
-    throw InvalidArgument("shapes", fmt::format("'{}': dtype=file keeps each matrix as the model's "
-                                                "file stores it, and {} has seeded random weights "
-                                                "(valid: a format, or a model with a file: {})",
-                                                text, s.config.name,
-                                                fmt::join(models_with_files(), ", ")));
+    throw InvalidArgument("shapes",
+                          fmt::format("'{}': dtype=file keeps each matrix as the model's "
+                                      "file stores it, and {} has seeded random weights "
+                                      "(valid: a format, or a model with a file: {})",
+                                      text, s.config.name, fmt::join(models_with_files(), ", ")));
   }
   if (s.tp > 1 && !s.dtype.is_f32()) {
     throw InvalidArgument("shapes", fmt::format("'{}': tp={} takes f32 weights only (a share of "
@@ -184,9 +184,10 @@ std::vector<double> cached_reference_logits(const DecoderWeights& w, ModelDtype 
 MatrixRoundings roundings_for(const BackendDescriptor& d, const DecoderWeights& w,
                               ModelDtype dtype) {
   if (auto r = activation_roundings(d, w, dtype)) return *r;
-  throw UnsupportedOp(fmt::format("{} would round a fused matrix's activations two ways for "
-                                  "{} stored as {} (its parts' formats differ)",
-                                  d.name, w.config.name, dtype.name()));
+  throw UnsupportedOp(
+      fmt::format("{} would round a fused matrix's activations two ways for "
+                  "{} stored as {} (its parts' formats differ)",
+                  d.name, w.config.name, dtype.name()));
 }
 
 std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab,
@@ -260,9 +261,9 @@ class DecoderCase final : public WorkloadCase {
       fed.insert(fed.end(), generated.begin(), generated.end() - 1);
       const auto logits = s_.batch == 1 ? model_.last_logits() : model_.batch_logits(b);
       const std::vector<float> last(logits.begin(), logits.end());
-      worst = std::max(worst,
-                       logits_relative_error(
-                           last, cached_reference_logits(*weights_, s_.dtype, fed, roundings_)));
+      worst =
+          std::max(worst, logits_relative_error(
+                              last, cached_reference_logits(*weights_, s_.dtype, fed, roundings_)));
     }
     if (!s_.logits) set_feed();  // put back what run() feeds
     return worst;
@@ -344,7 +345,8 @@ StoredBytes stored_bytes(const DecoderShape& s) {
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     out.projections += bytes_of(stored_name(i, "qkv"), C * Q) +
                        bytes_of(stored_name(i, "attn_out"), double(c.attention_width()) * C) +
-                       bytes_of(stored_name(i, "up"), C * F) + bytes_of(stored_name(i, "down"), F * C);
+                       bytes_of(stored_name(i, "up"), C * F) +
+                       bytes_of(stored_name(i, "down"), F * C);
     if (c.gated_mlp()) out.projections += bytes_of(stored_name(i, "gate"), C * F);
   }
   return out;
@@ -362,8 +364,6 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
               "cfg=tiny,prompt=16,gen=8",
               "cfg=tiny-llama,prompt=16",
               "cfg=tiny-llama,prompt=16,gen=8",
-              "cfg=tiny-qwen2,prompt=16,gen=8",
-              "cfg=tiny-gemma3,prompt=16,gen=8",
               "cfg=tiny,prompt=16,gen=8,dtype=q4_1",
               "cfg=tiny,prompt=16,gen=8,batch=4"};
     case Preset::quick:  // fp32, and what answers llama.cpp: q8_0, the real files as stored
@@ -432,8 +432,7 @@ std::vector<Op> DecoderWorkload::ops(const Shape& shape) const {
 
 std::vector<WeightFormat> DecoderWorkload::weight_formats(const Shape& shape) const {
   const DecoderShape& s = shape.as<DecoderShape>();
-  if (!s.dtype.from_file)
-    return {s.dtype.format, output_format(s.dtype.format, s.config.n_embd)};
+  if (!s.dtype.from_file) return {s.dtype.format, output_format(s.dtype.format, s.config.n_embd)};
   const std::set<WeightFormat> f = formats_of(*named_model_weights(s.config), s.dtype);
   return {f.begin(), f.end()};
 }
@@ -543,8 +542,7 @@ std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& 
   static std::mutex mutex;
   static std::map<std::string, DecoderAccuracy> cache;
   const std::lock_guard lock(mutex);
-  const std::string key =
-      fmt::format("{}/{}/{}", s.config.name, s.dtype.name(), backend.name());
+  const std::string key = fmt::format("{}/{}/{}", s.config.name, s.dtype.name(), backend.name());
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   const Tokenizer tokenizer = Tokenizer::from_gguf(GgufFile(*file));
   const std::vector<std::int32_t> text = tokenizer.encode_prompt(evaluation_text());

@@ -1,17 +1,18 @@
 #pragma once
-// The decoder workload: a named model (GPT-2 sizes with seeded random weights, SmolLM2-135M
-// from its GGUF file: decoder/known_models) on one backend, greedy sampling.
-// Shapes: "cfg=gpt2-124m,prompt=256" (or model=...) is the prefill phase, timed as the time to first token
-// (the prompt's forward, its last logits, the argmax); "cfg=gpt2-124m,prompt=128,gen=64" is
-// the decode phase, timed over 64 single-token steps against the KV cache the prompt filled
-// (filled once, untimed). Optional keys: dtype=file|<format> (how the weights are stored: each
-// matrix as the model's file stores it, the default for a model with a file, whose shape text
-// always names its dtype; or one format, f32 by default for random weights), layers=N (the first N blocks) and logits=0 (stop
-// after the last block, feeding fixed tokens): together they make the serial model's unit,
-// one layer for one token step; batch=B (decode rows) runs B sequences, each with its own
-// prompt and KV cache, every step of all B together (one [B, C] GEMM per projection); tp=P
-// splits the model over the P ranks of an mpirun (Megatron-style tensor parallelism:
-// decoder/tensor_parallel.hpp), each rank on the run's backend with its own threads.
+// The decoder workload: a named model (GPT-2 sizes with seeded random weights; SmolLM2-135M,
+// Qwen2.5-Coder-0.5B and Gemma 3 270M from their GGUF files: decoder/known_models) on one
+// backend, greedy sampling.
+// Shapes: "cfg=gpt2-124m,prompt=256" (or model=...) is the prefill phase, timed as the time to
+// first token (the prompt's forward, its last logits, the argmax);
+// "cfg=gpt2-124m,prompt=128,gen=64" is the decode phase, timed over 64 single-token steps against
+// the KV cache the prompt filled (filled once, untimed). Optional keys: dtype=file|<format> (how
+// the weights are stored: each matrix as the model's file stores it, the default for a model with a
+// file, whose shape text always names its dtype; or one format, f32 by default for random weights),
+// layers=N (the first N blocks) and logits=0 (stop after the last block, feeding fixed tokens):
+// together they make the serial model's unit, one layer for one token step; batch=B (decode rows)
+// runs B sequences, each with its own prompt and KV cache, every step of all B together (one [B, C]
+// GEMM per projection); tp=P splits the model over the P ranks of an mpirun (Megatron-style tensor
+// parallelism: decoder/tensor_parallel.hpp), each rank on the run's backend with its own threads.
 #include <optional>
 
 #include "decoder/config.hpp"

@@ -2,11 +2,11 @@
 // The attention op: causal multi-head scaled-dot-product attention, fp32:
 //   O[b,h,i,:] = softmax_j(Q[b,h,i,:] . K[b,h,j,:] / sqrt(D) + mask) . V[b,h,j,:]
 // S queries stand at absolute positions L-S .. L-1 and see the keys at positions up to
-// their own (with a window W, the last W of them). S == L is full causal attention (prefill); S == 1 is one decode step against a
-// KV cache of L entries. Layouts: Q, O [B,H,S,D]; K, V [B,Hkv,kv_capacity,D] (the first L rows
-// of each head valid), so a decoder's preallocated cache is used in place.
-// Grouped-query attention (Llama 2/3, SmolLM2): Hkv = kv_heads < H key/value heads, each shared
-// by H / Hkv consecutive query heads (query head h reads KV head h / (H / Hkv)).
+// their own (with a window W, the last W of them). S == L is full causal attention (prefill); S ==
+// 1 is one decode step against a KV cache of L entries. Layouts: Q, O [B,H,S,D]; K, V
+// [B,Hkv,kv_capacity,D] (the first L rows of each head valid), so a decoder's preallocated cache is
+// used in place. Grouped-query attention (Llama 2/3, SmolLM2): Hkv = kv_heads < H key/value heads,
+// each shared by H / Hkv consecutive query heads (query head h reads KV head h / (H / Hkv)).
 #include <cstdint>
 
 #include "core/kernels.hpp"

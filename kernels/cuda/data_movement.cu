@@ -16,8 +16,8 @@ constexpr int kThreads = 256;
 unsigned blocks_for(std::int64_t n) { return grid_dim(ceil_div(n, kThreads), "elements", true); }
 
 __global__ void embed_kernel(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos0,
-                             std::int64_t dim, EmbedTable table, const float* wte,
-                             const float* wpe, float* x) {
+                             std::int64_t dim, EmbedTable table, const float* wte, const float* wpe,
+                             float* x) {
   const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (e >= tokens * dim) return;
   const std::int64_t t = e / dim, c = e % dim;
@@ -75,8 +75,8 @@ __global__ void __launch_bounds__(kArgmaxThreads)
 }
 
 __global__ void split_heads_kernel(const float* qkv, float* q, float* k_cache, float* v_cache,
-                                   std::int64_t T, std::int64_t H, std::int64_t Hkv,
-                                   std::int64_t D, std::int64_t capacity, std::int64_t pos0) {
+                                   std::int64_t T, std::int64_t H, std::int64_t Hkv, std::int64_t D,
+                                   std::int64_t capacity, std::int64_t pos0) {
   const std::int64_t row = (H + 2 * Hkv) * D;
   const std::int64_t e = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (e >= T * row) return;
@@ -106,8 +106,8 @@ void launch_embed(const std::int32_t* ids, std::int64_t tokens, std::int64_t pos
                   EmbedTable table, const float* wte, const float* wpe, float* x,
                   cudaStream_t stream) {
   if (tokens * dim <= 0) return;
-  launch(embed_kernel, blocks_for(tokens * dim), kThreads, 0, stream, ids, tokens, pos0, dim,
-         table, wte, wpe, x);
+  launch(embed_kernel, blocks_for(tokens * dim), kThreads, 0, stream, ids, tokens, pos0, dim, table,
+         wte, wpe, x);
   AIGC_CUDA_CHECK_LAUNCH();
 }
 

@@ -191,14 +191,13 @@ void GpuDataMovement::embed(const Buffer& ids, std::size_t first, std::int64_t c
                             const Buffer* wpe, Buffer& x, VocabRows rows, float scale) {
   require_embed_buffers(ids, first, count, pos0, dim, wte, wpe, x, rows);
   const std::int64_t table_rows = static_cast<std::int64_t>(wte.bytes() / sizeof(float)) / dim;
-  launch_embed(
-      ids.as<const std::int32_t>() + first, count, pos0, dim,
-      {.begin = rows.begin,
-       .rows = table_rows,
-       .vocab = rows.vocab > 0 ? rows.vocab : table_rows,
-       .scale = scale},
-      wte.as<const float>(), wpe != nullptr ? wpe->as<const float>() : nullptr, x.as<float>(),
-      backend_.stream());
+  launch_embed(ids.as<const std::int32_t>() + first, count, pos0, dim,
+               {.begin = rows.begin,
+                .rows = table_rows,
+                .vocab = rows.vocab > 0 ? rows.vocab : table_rows,
+                .scale = scale},
+               wte.as<const float>(), wpe != nullptr ? wpe->as<const float>() : nullptr,
+               x.as<float>(), backend_.stream());
 }
 
 void GpuDataMovement::argmax(const Buffer& logits, std::size_t first, std::int64_t n, Buffer& ids,
@@ -242,9 +241,10 @@ void GpuDataMovement::copy_rows(const Buffer& src, Buffer& dst, const RowCopy& c
 
 void refuse_sliding_window(const Backend& b, const AttentionShape& s) {
   if (s.window > 0) {
-    throw UnsupportedOp(fmt::format("{} has no sliding-window attention (window={}): its "
-                                    "attention kernels see every key",
-                                    b.name(), s.window));
+    throw UnsupportedOp(
+        fmt::format("{} has no sliding-window attention (window={}): its "
+                    "attention kernels see every key",
+                    b.name(), s.window));
   }
 }
 

@@ -368,15 +368,18 @@ float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT w, size_t n)
 // q4_k and q6_k (the Q4_K_M files' projections and outputs) with fp32 activations: each
 // super-block's weights formed in registers exactly as dequantize() forms them (d sc, times q,
 // less dmin m: separate multiplies and subtraction) and multiplied into fp32 sums.
-HWY_INLINE VF DotSuperQ4K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_RESTRICT p, VF acc) {
+// Calls fn(e, w, odd) with the vector w of the super-block's weights e .. e + L - 1, formed
+// exactly as dequantize() forms them (d sc, times q, less dmin m: separate multiplies and a
+// subtraction); odd: e is in an odd sub-block (sub-blocks 2c and 2c + 1 share 32 bytes, their
+// low and high nibbles: one load, two vectors).
+template <typename Fn>
+HWY_INLINE void ForEachWeightQ4K(const std::uint8_t* HWY_RESTRICT p, Fn&& fn) {
   const DF d;
   const DI di;
   const hn::Rebind<uint8_t, DF> d8;
   const size_t L = hn::Lanes(d);
   const float scale = half_at(p), min_scale = half_at(p + 2);
   const auto nibble = hn::Set(di, 15);
-  VF acc_high = hn::Zero(d);  // the odd sub-blocks': two dependency chains instead of one
-  // Sub-blocks 2c and 2c + 1 share 32 bytes (their low and high nibbles): one load, two sums.
   for (int c = 0; c < 4; ++c) {
     int sc_lo = 0, m_lo = 0, sc_hi = 0, m_hi = 0;
     k_quant_scale_min(p + 4, 2 * c, sc_lo, m_lo);
@@ -386,18 +389,19 @@ HWY_INLINE VF DotSuperQ4K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_R
     const std::uint8_t* q = p + 16 + c * 32;
     for (size_t j = 0; j < 32; j += L) {
       const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, q + j));
-      const VF w_lo = hn::Sub(hn::Mul(dl_lo, hn::ConvertTo(d, hn::And(bytes, nibble))), ml_lo);
-      const VF w_hi = hn::Sub(hn::Mul(dl_hi, hn::ConvertTo(d, hn::ShiftRight<4>(bytes))), ml_hi);
-      acc = hn::MulAdd(hn::LoadU(d, x + 64 * c + j), w_lo, acc);
-      acc_high = hn::MulAdd(hn::LoadU(d, x + 64 * c + 32 + j), w_hi, acc_high);
+      fn(64 * c + j, hn::Sub(hn::Mul(dl_lo, hn::ConvertTo(d, hn::And(bytes, nibble))), ml_lo),
+         false);
+      fn(64 * c + 32 + j,
+         hn::Sub(hn::Mul(dl_hi, hn::ConvertTo(d, hn::ShiftRight<4>(bytes))), ml_hi), true);
     }
   }
-  return hn::Add(acc, acc_high);
 }
 
-// q6_k's element 128 g + 32 s + j: nibble s / 2 of ql byte 64 g + 32 (s % 2) + j, high bits
-// field s of qh byte 32 g + j, sub-block scale g * 8 + 2 s + j / 16 (core/weight_format.cpp).
-HWY_INLINE VF DotSuperQ6K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_RESTRICT p, VF acc) {
+// The same for q6_k: element 128 g + 32 s + j is nibble s / 2 of ql byte 64 g + 32 (s % 2) + j
+// with field s of qh byte 32 g + j as its high bits, scaled by sub-block g * 8 + 2 s + j / 16's
+// scale (core/weight_format.cpp).
+template <typename Fn>
+HWY_INLINE void ForEachWeightQ6K(const std::uint8_t* HWY_RESTRICT p, Fn&& fn) {
   const DF d;
   const DI di;
   const hn::Rebind<uint8_t, DF> d8;
@@ -414,11 +418,28 @@ HWY_INLINE VF DotSuperQ6K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_R
         const auto qh = hn::PromoteTo(di, hn::LoadU(d8, p + 128 + g * 32 + j));
         const auto high = hn::And(hn::ShiftRightSame(qh, 2 * s), two_bits);
         const auto q = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), offset);
-        const VF w = hn::Mul(dl, hn::ConvertTo(d, q));
-        acc = hn::MulAdd(hn::LoadU(d, x + g * 128 + s * 32 + j), w, acc);
+        fn(size_t(g * 128 + s * 32) + j, hn::Mul(dl, hn::ConvertTo(d, q)), false);
       }
     }
   }
+}
+
+// q4_k and q6_k (the Q4_K_M files' projections and outputs) with fp32 activations: each
+// super-block's weights formed in registers as dequantize() forms them and multiplied into fp32
+// sums (q4_k's odd sub-blocks on a second accumulator: two dependency chains instead of one).
+HWY_INLINE VF DotSuperQ4K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_RESTRICT p, VF acc) {
+  const DF d;
+  VF acc_high = hn::Zero(d);
+  ForEachWeightQ4K(p, [&](size_t e, VF w, bool odd) {
+    VF& sum = odd ? acc_high : acc;
+    sum = hn::MulAdd(hn::LoadU(d, x + e), w, sum);
+  });
+  return hn::Add(acc, acc_high);
+}
+
+HWY_INLINE VF DotSuperQ6K(const float* HWY_RESTRICT x, const std::uint8_t* HWY_RESTRICT p, VF acc) {
+  const DF d;
+  ForEachWeightQ6K(p, [&](size_t e, VF w, bool) { acc = hn::MulAdd(hn::LoadU(d, x + e), w, acc); });
   return acc;
 }
 
@@ -474,7 +495,8 @@ void DequantizeRowQ5(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HWY_RE
       };
       const auto q_lo = hn::Sub(hn::Or(hn::And(bytes, low), fifth(i)), offset);
       const auto q_hi = hn::Sub(hn::Or(hn::ShiftRight<4>(bytes), fifth(16 + i)), offset);
-      VF w_lo = hn::Mul(scale, hn::ConvertTo(d, q_lo)), w_hi = hn::Mul(scale, hn::ConvertTo(d, q_hi));
+      VF w_lo = hn::Mul(scale, hn::ConvertTo(d, q_lo)),
+         w_hi = hn::Mul(scale, hn::ConvertTo(d, q_hi));
       if constexpr (F == WeightFormat::q5_1) {
         const VF min = Scale(p + 2);
         w_lo = hn::Add(w_lo, min);
@@ -486,53 +508,13 @@ void DequantizeRowQ5(const std::uint8_t* HWY_RESTRICT p, size_t n, float* HWY_RE
   }
 }
 
-// q4_k's super-block of 256 as dequantize() forms it: d sc times q, less dmin m.
+// q4_k's and q6_k's super-blocks of 256 as dequantize() forms them.
 HWY_INLINE void UnpackSuperQ4K(const std::uint8_t* HWY_RESTRICT p, float* HWY_RESTRICT out) {
-  const DF d;
-  const DI di;
-  const hn::Rebind<uint8_t, DF> d8;
-  const size_t L = hn::Lanes(d);
-  const float scale = half_at(p), min_scale = half_at(p + 2);
-  const auto nibble = hn::Set(di, 15);
-  for (int c = 0; c < 4; ++c) {
-    int sc_lo = 0, m_lo = 0, sc_hi = 0, m_hi = 0;
-    k_quant_scale_min(p + 4, 2 * c, sc_lo, m_lo);
-    k_quant_scale_min(p + 4, 2 * c + 1, sc_hi, m_hi);
-    const VF dl_lo = hn::Set(d, scale * float(sc_lo)), ml_lo = hn::Set(d, min_scale * float(m_lo));
-    const VF dl_hi = hn::Set(d, scale * float(sc_hi)), ml_hi = hn::Set(d, min_scale * float(m_hi));
-    const std::uint8_t* q = p + 16 + c * 32;
-    for (size_t j = 0; j < 32; j += L) {
-      const auto bytes = hn::PromoteTo(di, hn::LoadU(d8, q + j));
-      hn::StoreU(hn::Sub(hn::Mul(dl_lo, hn::ConvertTo(d, hn::And(bytes, nibble))), ml_lo), d,
-                 out + 64 * c + j);
-      hn::StoreU(hn::Sub(hn::Mul(dl_hi, hn::ConvertTo(d, hn::ShiftRight<4>(bytes))), ml_hi), d,
-                 out + 64 * c + 32 + j);
-    }
-  }
+  ForEachWeightQ4K(p, [&](size_t e, VF w, bool) { hn::StoreU(w, DF(), out + e); });
 }
 
-// q6_k's super-block of 256 as dequantize() forms it (layout: DotSuperQ6K).
 HWY_INLINE void UnpackSuperQ6K(const std::uint8_t* HWY_RESTRICT p, float* HWY_RESTRICT out) {
-  const DF d;
-  const DI di;
-  const hn::Rebind<uint8_t, DF> d8;
-  const size_t L = hn::Lanes(d);
-  const float scale = half_at(p + 208);
-  const auto* scales = reinterpret_cast<const std::int8_t*>(p + 192);
-  const auto nibble = hn::Set(di, 15), two_bits = hn::Set(di, 3), offset = hn::Set(di, 32);
-  for (int g = 0; g < 2; ++g) {
-    for (int s = 0; s < 4; ++s) {
-      for (size_t j = 0; j < 32; j += L) {
-        const VF dl = hn::Set(d, scale * float(scales[g * 8 + 2 * s + int(j / 16)]));
-        const auto ql = hn::PromoteTo(di, hn::LoadU(d8, p + g * 64 + 32 * (s % 2) + j));
-        const auto lo = s < 2 ? hn::And(ql, nibble) : hn::ShiftRight<4>(ql);
-        const auto qh = hn::PromoteTo(di, hn::LoadU(d8, p + 128 + g * 32 + j));
-        const auto hi = hn::And(hn::ShiftRightSame(qh, 2 * s), two_bits);
-        const auto q = hn::Sub(hn::Or(lo, hn::ShiftLeft<4>(hi)), offset);
-        hn::StoreU(hn::Mul(dl, hn::ConvertTo(d, q)), d, out + g * 128 + s * 32 + j);
-      }
-    }
-  }
+  ForEachWeightQ6K(p, [&](size_t e, VF w, bool) { hn::StoreU(w, DF(), out + e); });
 }
 
 // The formats above, by value; false for the others.
@@ -594,9 +576,10 @@ HWY_INLINE void WithStoredFormat(WeightFormat f, Fn&& fn) {
 }
 
 // The formats WithStoredFormat takes. The prefill unpacks q5_0, q5_1, q4_k and q6_k with
-// DequantizeRowOwn, the others with the format table's dequantize; their decode is q4_k's and q6_k's own (GemvStoredKQuant), else a row unpacked by
-// the table at a time and multiplied in fp32 (GemvStoredGeneric: q2_k, q3_k, q5_k, and q5_0 and
-// q5_1 where gemv_int8 does not run): correct on the stored bytes, not yet fast.
+// DequantizeRowOwn, the others with the format table's dequantize; their decode is q4_k's and
+// q6_k's own (GemvStoredKQuant), else a row unpacked by the table at a time and multiplied in fp32
+// (GemvStoredGeneric: q2_k, q3_k, q5_k, and q5_0 and q5_1 where gemv_int8 does not run): correct on
+// the stored bytes, not yet fast.
 bool HasVectorKernel(WeightFormat f) {
   bool has = false;
   WithStoredFormat(f, [&](auto) { has = true; });

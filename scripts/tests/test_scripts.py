@@ -278,7 +278,7 @@ class PeersTest(unittest.TestCase):
         self.refused("--threads", "1,x", says="--threads: '1,x' is not a comma-separated list")
         self.refused("--threads", "0", says="--threads: 0 (valid: integers >= 1)")
         self.refused("--model", "/nonexistent.gguf", says="--model: /nonexistent.gguf is not a file")
-        self.refused("--dtype", "q5_0", says="--dtype: 'q5_0' is not a weight format")
+        self.refused("--dtype", "iq2_xxs", says="--dtype: 'iq2_xxs' is not a dtype (valid: file, f32")
 
 
 class Gpt2GgufTest(unittest.TestCase):

@@ -20,9 +20,9 @@ std::vector<const OpCase*> all_op_cases() {
   for (const WeightFormat f : kAllWeightFormats) {
     if (f != WeightFormat::f32) cases.push_back(&matmul_case(f));
   }
-  for (const OpCase* c :
-       {&attention_case(), &layernorm_case(), &rmsnorm_case(), &add_case(), &gelu_tanh_case(),
-        &silu_mul_case(), &gelu_tanh_mul_case(), &rope_case(), &split_heads_case(), &merge_heads_case()}) {
+  for (const OpCase* c : {&attention_case(), &layernorm_case(), &rmsnorm_case(), &add_case(),
+                          &gelu_tanh_case(), &silu_mul_case(), &gelu_tanh_mul_case(), &rope_case(),
+                          &split_heads_case(), &merge_heads_case()}) {
     cases.push_back(c);
   }
   return cases;
