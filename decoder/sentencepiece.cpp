@@ -35,18 +35,23 @@ struct WorseBigram {
   }
 };
 
+std::optional<std::int32_t> id_of(const PieceIds& ids, std::string_view piece) {
+  if (const auto it = ids.find(std::string(piece)); it != ids.end()) return it->second;
+  return std::nullopt;
+}
+
 }  // namespace
 
-SentencePiece::SentencePiece(const std::vector<std::string>& tokens, std::vector<float> scores,
-                             bool add_space_prefix)
+SentencePiece::SentencePiece(const PieceIds& ids, std::vector<float> scores, bool add_space_prefix)
     : scores_(std::move(scores)), add_space_prefix_(add_space_prefix) {
-  if (scores_.size() != tokens.size()) {
-    throw std::invalid_argument(
-        fmt::format("tokenizer: {} scores for {} tokens", scores_.size(), tokens.size()));
+  for (const auto& [piece, id] : ids) {
+    if (id < 0 || std::size_t(id) >= scores_.size()) {
+      throw std::invalid_argument(
+          fmt::format("tokenizer: {} scores, and a piece has the id {}", scores_.size(), id));
+    }
   }
-  for (std::size_t i = 0; i < tokens.size(); ++i) ids_.emplace(tokens[i], std::int32_t(i));
   for (int b = 0; b < 256; ++b) {
-    const auto id = id_of(fmt::format("<0x{:02X}>", b));
+    const auto id = id_of(ids, fmt::format("<0x{:02X}>", b));
     if (!id) {
       throw std::invalid_argument(
           fmt::format("tokenizer: no byte-fallback token <0x{:02X}> in the vocabulary", b));
@@ -55,12 +60,8 @@ SentencePiece::SentencePiece(const std::vector<std::string>& tokens, std::vector
   }
 }
 
-std::optional<std::int32_t> SentencePiece::id_of(std::string_view piece) const {
-  if (const auto it = ids_.find(std::string(piece)); it != ids_.end()) return it->second;
-  return std::nullopt;
-}
-
-void SentencePiece::encode(std::string_view raw, std::vector<std::int32_t>& out) const {
+void SentencePiece::encode(std::string_view raw, const PieceIds& ids,
+                           std::vector<std::int32_t>& out) const {
   if (raw.empty()) return;
   std::string text = add_space_prefix_ ? std::string(kSpace) : std::string();
   for (const char c : raw) {
@@ -83,7 +84,7 @@ void SentencePiece::encode(std::string_view raw, std::vector<std::int32_t>& out)
     if (left < 0 || right < 0) return;
     const Symbol &l = symbols[std::size_t(left)], &r = symbols[std::size_t(right)];
     const std::size_t length = l.length + r.length;
-    if (const auto id = id_of(std::string_view(text).substr(l.begin, length)))
+    if (const auto id = id_of(ids, std::string_view(text).substr(l.begin, length)))
       queue.push({scores_[std::size_t(*id)], left, right, length});
   };
   for (std::size_t i = 1; i < symbols.size(); ++i)
@@ -104,7 +105,7 @@ void SentencePiece::encode(std::string_view raw, std::vector<std::int32_t>& out)
   for (std::ptrdiff_t i = 0; i >= 0; i = symbols[std::size_t(i)].next) {
     const Symbol& s = symbols[std::size_t(i)];
     const std::string_view piece = std::string_view(text).substr(s.begin, s.length);
-    if (const auto id = id_of(piece)) {
+    if (const auto id = id_of(ids, piece)) {
       out.push_back(*id);
       continue;
     }

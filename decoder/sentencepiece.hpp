@@ -15,23 +15,24 @@
 
 namespace aigc {
 
+// The vocabulary (piece -> id) is the tokenizer's, passed in rather than copied (262,144 pieces
+// in Gemma's).
+using PieceIds = std::unordered_map<std::string, std::int32_t>;
+
 class SentencePiece {
  public:
-  // tokens[id] and scores[id] (the same length); add_space_prefix: a space before the text, as
+  // ids: every piece's id; scores[id] for each; add_space_prefix: a space before the text, as
   // SentencePiece's add_dummy_prefix (Gemma 3's files: no). Throws std::invalid_argument when
-  // the lengths differ or a byte has no <0xNN> token.
-  SentencePiece(const std::vector<std::string>& tokens, std::vector<float> scores,
-                bool add_space_prefix);
+  // the scores do not cover the ids or a byte has no <0xNN> token.
+  SentencePiece(const PieceIds& ids, std::vector<float> scores, bool add_space_prefix);
 
-  // Appends the ids of `text` (no specials in it: the tokenizer matches those first).
-  void encode(std::string_view text, std::vector<std::int32_t>& out) const;
+  // Appends the ids of `text` (no specials in it: the tokenizer matches those first); `ids`:
+  // the vocabulary given to the constructor.
+  void encode(std::string_view text, const PieceIds& ids, std::vector<std::int32_t>& out) const;
   // The bytes a piece stands for: "▁" as a space, <0xNN> as its byte.
   std::string piece_text(const std::string& piece) const;
 
  private:
-  std::optional<std::int32_t> id_of(std::string_view piece) const;
-
-  std::unordered_map<std::string, std::int32_t> ids_;
   std::vector<float> scores_;
   std::int32_t byte_ids_[256];
   bool add_space_prefix_;

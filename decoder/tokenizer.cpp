@@ -213,17 +213,23 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
     return f.has(key) ? f.get_bool(key) : fallback;
   };
   try {
-    std::unique_ptr<SentencePiece> pieces;
+    std::vector<double> scores;
     if (sentencepiece) {
-      const std::vector<double> scores = f.get_floats("tokenizer.ggml.scores");
-      // SentencePiece's defaults where the file is silent: a space before the text, BOS.
-      pieces =
-          std::make_unique<SentencePiece>(tokens, std::vector<float>(scores.begin(), scores.end()),
-                                          flag("tokenizer.ggml.add_space_prefix", true));
+      scores = f.get_floats("tokenizer.ggml.scores");
+      if (scores.size() != tokens.size()) {
+        throw std::invalid_argument(
+            fmt::format("tokenizer: {} scores for {} tokens", scores.size(), tokens.size()));
+      }
     }
     Tokenizer t(std::move(tokens), merges, std::move(special), id_of("tokenizer.ggml.bos_token_id"),
                 id_of("tokenizer.ggml.eos_token_id"), pre);
-    t.pieces_ = std::move(pieces);
+    if (sentencepiece) {
+      // SentencePiece's defaults where the file is silent: a space before the text, BOS. Its
+      // pieces are looked up in the tokenizer's own vocabulary (ids_), not a copy.
+      t.pieces_ =
+          std::make_unique<SentencePiece>(t.ids_, std::vector<float>(scores.begin(), scores.end()),
+                                          flag("tokenizer.ggml.add_space_prefix", true));
+    }
     t.add_bos_ = flag("tokenizer.ggml.add_bos_token", sentencepiece) && t.bos_.has_value();
     if (f.has("tokenizer.chat_template"))
       t.chat_template_ = f.get_string("tokenizer.chat_template");
@@ -315,7 +321,7 @@ void Tokenizer::bpe(std::string_view piece, std::vector<std::int32_t>& out) cons
 }
 
 void Tokenizer::encode_ordinary(std::string_view text, std::vector<std::int32_t>& out) const {
-  if (pieces_) return pieces_->encode(text, out);
+  if (pieces_) return pieces_->encode(text, ids_, out);
   regex_->split(text, [&](std::string_view piece) { bpe(piece, out); });
 }
 

@@ -190,22 +190,23 @@ TEST_CASE("tokenizer: SentencePiece merges the best-scored pair first, bytes whe
     tokens.push_back(fmt::format("<0x{:02X}>", b));
     scores.push_back(0);
   }
-  const SentencePiece sp(tokens, scores, /*add_space_prefix=*/false);
+  PieceIds vocabulary;
+  for (std::size_t i = 0; i < tokens.size(); ++i) vocabulary.emplace(tokens[i], std::int32_t(i));
+  const SentencePiece sp(vocabulary, scores, /*add_space_prefix=*/false);
   std::vector<std::int32_t> ids;
-  sp.encode("abc", ids);
+  sp.encode("abc", vocabulary, ids);
   CHECK(ids == std::vector<std::int32_t>{4, 3});
   ids.clear();
-  sp.encode("bc a", ids);  // the space joins the a after it
+  sp.encode("bc a", vocabulary, ids);  // the space joins the a after it
   CHECK(ids == std::vector<std::int32_t>{5, 6});
   ids.clear();
-  sp.encode("\xc3\xa9", ids);  // no piece for the character: its two bytes
+  sp.encode("\xc3\xa9", vocabulary, ids);  // no piece for the character: its two bytes
   CHECK(ids == std::vector<std::int32_t>{7 + 0xc3, 7 + 0xa9});
   CHECK(sp.piece_text("\xe2\x96\x81"
                       "a") == " a");
   CHECK(sp.piece_text("<0x41>") == "A");
-  tokens.pop_back();  // <0xFF> gone
-  scores.pop_back();
-  CHECK_THROWS_WITH(SentencePiece(tokens, scores, false), Catch::Contains("<0xFF>"));
+  vocabulary.erase("<0xFF>");  // <0xFF> gone
+  CHECK_THROWS_WITH(SentencePiece(vocabulary, scores, false), Catch::Contains("<0xFF>"));
 }
 
 TEST_CASE("tokenizer: a small vocabulary's merges apply in rank order") {
