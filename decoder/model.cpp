@@ -342,18 +342,51 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
   return *slot;
 }
 
-void DecoderModel::prepare(std::int64_t prompt, std::int64_t steps, std::int64_t rows) {
+void DecoderModel::prepare(std::int64_t prompt, std::int64_t steps, std::int64_t rows,
+                           std::int64_t depth) {
   if (prompt > 0) {
     kernels_for(prompt);
-    position_kernels_for(prompt, prompt);
+    position_kernels_for(prompt, depth + prompt);
   }
   if (steps > 0) {
     kernels_for(rows);
     logits_kernels_for(rows);
   }
-  for (std::int64_t s = 0; s < steps && prompt + s < max_tokens_; ++s) {
-    position_kernels_for(1, prompt + s + 1);
+  for (std::int64_t s = 0; s < steps && depth + prompt + s < max_tokens_; ++s) {
+    position_kernels_for(1, depth + prompt + s + 1);
   }
+}
+
+DecoderModel::CachedRows DecoderModel::cached_rows(std::int64_t layer, std::int64_t count,
+                                                   std::int64_t s) {
+  const Sequence& seq = sequence(s);
+  if (group_ != nullptr) {
+    throw UnsupportedOp(
+        "the cached keys and values of a tensor-parallel model (each rank "
+        "holds a share of the heads)");
+  }
+  if (layer < 0 || layer >= config_.n_layer || count < 0 || count > seq.position) {
+    throw InvalidArgument("position",
+                          fmt::format("layer {} positions 0..{} are out of range "
+                                      "(valid: layers 0..{}, positions 0..{})",
+                                      layer, count - 1, config_.n_layer - 1, seq.position - 1));
+  }
+  const std::int64_t heads = config_.kv_heads(), D = config_.head_dim();
+  std::vector<float> k(static_cast<std::size_t>(heads * max_tokens_ * D)), v(k.size());
+  backend_.synchronize();
+  backend_.download(seq.k_cache[static_cast<std::size_t>(layer)], k);
+  backend_.download(seq.v_cache[static_cast<std::size_t>(layer)], v);
+  // [Hkv, max_tokens, D] -> [count, Hkv D]
+  CachedRows rows{std::vector<float>(static_cast<std::size_t>(count * heads * D)),
+                  std::vector<float>(static_cast<std::size_t>(count * heads * D))};
+  for (std::int64_t t = 0; t < count; ++t) {
+    for (std::int64_t h = 0; h < heads; ++h) {
+      const auto from = (h * max_tokens_ + t) * D, to = (t * heads + h) * D;
+      std::copy_n(k.begin() + from, D, rows.keys.begin() + to);
+      std::copy_n(v.begin() + from, D, rows.values.begin() + to);
+    }
+  }
+  return rows;
 }
 
 void DecoderModel::norm(std::unique_ptr<LayernormKernel>& layernorm,

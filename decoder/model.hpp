@@ -58,10 +58,21 @@ class DecoderModel {
   // Tokens in a sequence's cache: the position its next token will take.
   std::int64_t position(std::int64_t sequence = 0) const;
 
-  // Builds the kernels for a prefill of `prompt` tokens followed by `steps` decode steps of
-  // `rows` sequences together (1: single-sequence steps), so that timing them measures no
-  // set-up. Shapes not prepared are built on first use.
-  void prepare(std::int64_t prompt, std::int64_t steps, std::int64_t rows = 1);
+  // Builds the kernels for a prefill of `prompt` tokens after `depth` already in the cache,
+  // followed by `steps` decode steps of `rows` sequences together (1: single-sequence steps),
+  // so that timing them measures no set-up. Shapes not prepared are built on first use.
+  void prepare(std::int64_t prompt, std::int64_t steps, std::int64_t rows = 1,
+               std::int64_t depth = 0);
+
+  // The keys and values a sequence's cache holds for one layer at positions 0 .. count - 1
+  // (count <= position()), downloaded as [count, Hkv D] rows each, the layout the float64
+  // reference builds (decoder/reference.hpp's ReferencePrefix): what a verification at depth
+  // starts from. Throws InvalidArgument naming `position` out of range, UnsupportedOp for a
+  // tensor-parallel model.
+  struct CachedRows {
+    std::vector<float> keys, values;
+  };
+  CachedRows cached_rows(std::int64_t layer, std::int64_t count, std::int64_t sequence = 0);
 
   // Runs `ids` at positions position() .. position() + ids.size() - 1, appending their keys
   // and values to the cache; returns the logits of the last one [vocab]. Throws

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "core/float16.hpp"
 
@@ -103,15 +104,15 @@ Matrix normalize(const Matrix& x, std::int64_t T, std::int64_t C, const std::vec
   return y;
 }
 
-// Turns the pairs (2i, 2i + 1) of the first `heads` heads of each row of x [T, row] by
-// t * base^(-2i / D), in double.
-void rotate(Matrix& x, std::int64_t T, std::int64_t row, std::int64_t heads, std::int64_t D,
-            double base) {
+// Turns the pairs (2i, 2i + 1) of the first `heads` heads of each row of x [T, row] (row t at
+// position P + t) by (P + t) base^(-2i / D), in double.
+void rotate(Matrix& x, std::int64_t P, std::int64_t T, std::int64_t row, std::int64_t heads,
+            std::int64_t D, double base) {
   for (std::int64_t t = 0; t < T; ++t) {
     for (std::int64_t h = 0; h < heads; ++h) {
       double* v = x.data() + t * row + h * D;
       for (std::int64_t i = 0; i < D / 2; ++i) {
-        const double angle = double(t) * std::pow(base, -2.0 * double(i) / double(D));
+        const double angle = double(P + t) * std::pow(base, -2.0 * double(i) / double(D));
         const double c = std::cos(angle), s = std::sin(angle), a = v[2 * i], b = v[2 * i + 1];
         v[2 * i] = a * c - b * s;
         v[2 * i + 1] = a * s + b * c;
@@ -134,33 +135,54 @@ void normalize_heads(Matrix& x, std::int64_t T, std::int64_t row, std::int64_t f
   }
 }
 
-// Causal attention over qkv [T, (H + 2 Hkv) D] (Q [T, H, D], then K and V [T, Hkv, D]) into
-// y [T, H D]; query head h reads KV head h / (H / Hkv); with a window W > 0, query i sees the
-// keys i - W + 1 .. i only.
-Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t Hkv,
-                 std::int64_t D, std::int64_t window) {
-  const std::int64_t R = (H + 2 * Hkv) * D, C = H * D;
+// The keys and values attention reads, [P + T, Hkv D] each: a prefix's of layer `layer`, then
+// the K and V parts of qkv [T, (H + 2 Hkv) D].
+struct KeysValues {
+  Matrix keys, values;
+};
+KeysValues keys_values(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t Hkv,
+                       std::int64_t D, const ReferencePrefix& prefix, std::size_t layer) {
+  const std::int64_t P = prefix.length, KV = Hkv * D, R = (H + 2 * Hkv) * D;
+  KeysValues kv{Matrix((P + T) * KV), Matrix((P + T) * KV)};
+  if (P > 0) {
+    std::copy(prefix.keys[layer].begin(), prefix.keys[layer].end(), kv.keys.begin());
+    std::copy(prefix.values[layer].begin(), prefix.values[layer].end(), kv.values.begin());
+  }
+  for (std::int64_t t = 0; t < T; ++t) {
+    const double* row = qkv.data() + t * R + H * D;
+    std::copy(row, row + KV, kv.keys.begin() + (P + t) * KV);
+    std::copy(row + KV, row + 2 * KV, kv.values.begin() + (P + t) * KV);
+  }
+  return kv;
+}
+
+// Causal attention of the queries of qkv [T, (H + 2 Hkv) D] (Q [T, H, D] first; query i at
+// position P + i) over kv's P + T keys and values into y [T, H D]; query head h reads KV head
+// h / (H / Hkv); with a window W > 0, the query at position p sees the keys p - W + 1 .. p.
+Matrix attention(const Matrix& qkv, const KeysValues& kv, std::int64_t P, std::int64_t T,
+                 std::int64_t H, std::int64_t Hkv, std::int64_t D, std::int64_t window) {
+  const std::int64_t R = (H + 2 * Hkv) * D, C = H * D, KV = Hkv * D;
   Matrix y(T * C);
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (std::int64_t h = 0; h < H; ++h) {
     for (std::int64_t i = 0; i < T; ++i) {
-      const std::int64_t kh = h / (H / Hkv);
-      const std::int64_t first = window > 0 ? std::max<std::int64_t>(0, i - window + 1) : 0;
-      std::vector<double> p(i + 1, 0.0);
+      const std::int64_t kh = h / (H / Hkv), last = P + i;
+      const std::int64_t first = window > 0 ? std::max<std::int64_t>(0, last - window + 1) : 0;
+      std::vector<double> p(static_cast<std::size_t>(last + 1), 0.0);
       const double* q = qkv.data() + i * R + h * D;
       double m = -std::numeric_limits<double>::infinity();
-      for (std::int64_t j = first; j <= i; ++j) {
-        const double* k = qkv.data() + j * R + (H + kh) * D;
+      for (std::int64_t j = first; j <= last; ++j) {
+        const double* k = kv.keys.data() + j * KV + kh * D;
         double s = 0;
         for (std::int64_t d = 0; d < D; ++d) s += q[d] * k[d];
         p[j] = s / std::sqrt(double(D));
         m = std::max(m, p[j]);
       }
       double sum = 0;
-      for (std::int64_t j = first; j <= i; ++j) sum += (p[j] = std::exp(p[j] - m));
+      for (std::int64_t j = first; j <= last; ++j) sum += (p[j] = std::exp(p[j] - m));
       for (std::int64_t d = 0; d < D; ++d) {
         double o = 0;
-        for (std::int64_t j = first; j <= i; ++j) o += p[j] * qkv[j * R + (H + Hkv + kh) * D + d];
+        for (std::int64_t j = first; j <= last; ++j) o += p[j] * kv.values[j * KV + kh * D + d];
         y[i * C + h * D + d] = o / sum;
       }
     }
@@ -171,11 +193,12 @@ Matrix attention(const Matrix& qkv, std::int64_t T, std::int64_t H, std::int64_t
 // The reference, each product's activations rounded as rounding_of(its matrix's name) says.
 template <typename RoundingOf>
 std::vector<double> logits_with(const DecoderWeights& w, std::span<const std::int32_t> ids,
-                                const RoundingOf& rounding_of) {
+                                const RoundingOf& rounding_of, const ReferencePrefix& prefix) {
   const DecoderConfig& cfg = w.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), C = cfg.n_embd, F = cfg.ff();
   const std::int64_t H = cfg.n_head, Hkv = cfg.kv_heads(), D = cfg.head_dim();
   const std::int64_t A = cfg.attention_width(), Q = cfg.qkv_width();
+  const std::int64_t P = prefix.length;
   const bool tr = w.transposed;
   const double eps = cfg.norm_eps;
   std::size_t layer = 0;
@@ -193,7 +216,7 @@ std::vector<double> logits_with(const DecoderWeights& w, std::span<const std::in
   for (std::int64_t t = 0; t < T; ++t) {
     for (std::int64_t c = 0; c < C; ++c) {
       x[t * C + c] = scale * double(w.token_embedding[ids[t] * C + c]) +
-                     (cfg.rope() ? 0.0 : double(w.position_embedding[t * C + c]));
+                     (cfg.rope() ? 0.0 : double(w.position_embedding[(P + t) * C + c]));
     }
   }
   for (const LayerWeights& l : w.layers) {
@@ -204,9 +227,10 @@ std::vector<double> logits_with(const DecoderWeights& w, std::span<const std::in
       normalize_heads(qkv, T, Q, 0, H, D, l.q_norm, eps);
       normalize_heads(qkv, T, Q, H, Hkv, D, l.k_norm, eps);
     }
-    if (cfg.rope()) rotate(qkv, T, Q, H + Hkv, D, cfg.rope_base_of(i_layer));
-    Matrix proj = linear("attn_out", attention(qkv, T, H, Hkv, D, cfg.window_of(i_layer)), T, A,
-                         l.attn_out, l.attn_out_bias, C, tr);
+    if (cfg.rope()) rotate(qkv, P, T, Q, H + Hkv, D, cfg.rope_base_of(i_layer));
+    const KeysValues kv = keys_values(qkv, T, H, Hkv, D, prefix, layer);
+    Matrix proj = linear("attn_out", attention(qkv, kv, P, T, H, Hkv, D, cfg.window_of(i_layer)), T,
+                         A, l.attn_out, l.attn_out_bias, C, tr);
     if (cfg.post_norms) proj = normalize(proj, T, C, l.post_attn_norm, {}, eps);
     for (std::int64_t i = 0; i < T * C; ++i) x[i] += proj[i];
     const Matrix h = normalize(x, T, C, l.mlp_norm, l.mlp_norm_bias, eps);
@@ -242,15 +266,34 @@ std::vector<double> logits_with(const DecoderWeights& w, std::span<const std::in
 
 std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
                                      ActivationRounding activations) {
-  return logits_with(w, ids, [&](const std::string&) { return activations; });
+  return logits_with(w, ids, [&](const std::string&) { return activations; }, {});
 }
 
 std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
                                      const MatrixRoundings& roundings) {
-  return logits_with(w, ids, [&](const std::string& matrix) {
-    const auto it = roundings.find(matrix);
-    return it == roundings.end() ? ActivationRounding::none : it->second;
-  });
+  return reference_logits(w, ids, roundings, {});
+}
+
+std::vector<double> reference_logits(const DecoderWeights& w, std::span<const std::int32_t> ids,
+                                     const MatrixRoundings& roundings,
+                                     const ReferencePrefix& prefix) {
+  const auto layers = w.layers.size(),
+             rows = std::size_t(prefix.length * w.config.kv_heads() * w.config.head_dim());
+  if (prefix.length < 0 ||
+      (prefix.length > 0 && (prefix.keys.size() != layers || prefix.values.size() != layers))) {
+    throw std::invalid_argument("reference_logits: a prefix needs every layer's keys and values");
+  }
+  for (std::size_t i = 0; i < (prefix.length > 0 ? layers : 0); ++i) {
+    if (prefix.keys[i].size() != rows || prefix.values[i].size() != rows)
+      throw std::invalid_argument("reference_logits: a prefix layer is not [length, Hkv D]");
+  }
+  return logits_with(
+      w, ids,
+      [&](const std::string& matrix) {
+        const auto it = roundings.find(matrix);
+        return it == roundings.end() ? ActivationRounding::none : it->second;
+      },
+      prefix);
 }
 
 double logits_relative_error(std::span<const float> got, std::span<const double> ref) {

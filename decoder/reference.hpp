@@ -25,6 +25,21 @@ std::vector<double> reference_logits(const DecoderWeights& weights,
                                      std::span<const std::int32_t> ids,
                                      const MatrixRoundings& roundings);
 
+// The keys and values of `length` positions already in a cache, per layer [length, Hkv D]
+// (after rope and any norm, as the cache stores them): the reference then runs its ids at
+// positions length .. length + ids.size() - 1 attending to them as well. A benchmark at depth
+// starts its verification from the backend's own cache: the timed tokens are checked in
+// float64 without recomputing the thousands before them (those are the same forward, checked
+// at depth 0).
+struct ReferencePrefix {
+  std::int64_t length = 0;
+  std::vector<std::vector<float>> keys, values;  // per layer
+};
+std::vector<double> reference_logits(const DecoderWeights& weights,
+                                     std::span<const std::int32_t> ids,
+                                     const MatrixRoundings& roundings,
+                                     const ReferencePrefix& prefix);
+
 // max_v |got_v - ref_v| / max_v |ref_v|: the logits' error relative to their magnitude,
 // infinite when any logit is NaN or infinite.
 double logits_relative_error(std::span<const float> got, std::span<const double> ref);

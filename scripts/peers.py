@@ -2,7 +2,7 @@
 """llama.cpp beside aigcbench on the same GGUF file, interleaved, as rows of our results CSV.
 
     .venv/bin/python scripts/peers.py [--build] [--threads 1,2] [--rounds 5] [--out PATH]
-        [--model FILE --config NAME --dtype FORMAT]
+        [--model FILE --config NAME --dtype FORMAT] [--depth N]
 
 --build fetches the source PyPI's llama-cpp-python ships (its sdist bundles llama.cpp) and
 builds llama-bench with CMake into .cache/llama.cpp (once; later runs reuse it). Each round runs,
@@ -12,7 +12,9 @@ this noisy VM; the rows carry the median over rounds with min and max. llama.cpp
 backend `llama.cpp` and dtype the file's weight type (SmolLM2: q4_1, computed as such, against
 8-bit activations). Ours run in --dtype (default file: each matrix as the file stores it, as
 llama.cpp takes it; a format name stores every projection in it, f32 dequantizes). --config
-names our model of that file (smollm2-135m, qwen2.5-coder-0.5b; or gpt2-124m, below).
+names our model of that file (smollm2-135m, qwen2.5-coder-0.5b, gemma3-270m; or gpt2-124m,
+below). --depth N puts N tokens in the cache first on both sides (llama-bench -d N; ours
+depth=N): llama.cpp's decode starts at N, ours after its 128-token prompt at N + 128.
 GPT-2 has no checkpoint here: scripts/make_gpt2_gguf.py writes a random-weight GPT-2 GGUF in a
 format for llama.cpp, and ours runs `cfg=gpt2-124m,dtype=<format>` (our seeded random weights:
 the same shapes and bytes per token, not the same values), e.g.
@@ -83,10 +85,10 @@ def default_model():
     return hits[0] if hits else None
 
 
-def llama_bench(model, threads, prompt, gen):
+def llama_bench(model, threads, prompt, gen, depth):
     """Tokens per second of one llama-bench run (one repetition after its warm-up)."""
     cmd = [BENCH, "-m", model, "-p", str(prompt), "-n", str(gen), "-t", str(threads), "-r", "1",
-           "-o", "json"]
+           "-o", "json"] + (["-d", str(depth)] if depth else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         fail(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()[-400:]}")
@@ -121,6 +123,8 @@ def main():
     ap.add_argument("--dtype", default="file",
                     help="ours: file (each matrix as stored; the default) or a weight format")
     ap.add_argument("--threads", default="1,2", help="thread counts (default: 1,2)")
+    ap.add_argument("--depth", type=int, default=0,
+                    help="tokens already in the cache (llama-bench's -d; ours: depth=)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: 5)")
     ap.add_argument("--out", help="CSV to write (default: results/<machine>/peers.csv)")
     args = ap.parse_args()
@@ -132,6 +136,8 @@ def main():
         fail(f"--threads: '{args.threads}' is not a comma-separated list of integers")
     if not threads or min(threads) < 1:
         fail(f"--threads: {args.threads} (valid: integers >= 1)")
+    if args.depth < 0 or args.depth > 131072:
+        fail(f"--depth: {args.depth} is out of range (valid: 0..131072)")
     if args.dtype not in DTYPES:
         fail(f"--dtype: '{args.dtype}' is not a dtype (valid: {', '.join(DTYPES)})")
     if not args.model or not os.path.isfile(args.model):
@@ -147,7 +153,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if args.config in MODEL_ENV:
         os.environ[MODEL_ENV[args.config]] = args.model  # our model of that name reads this file
-    dtype = f",dtype={args.dtype}"
+    dtype = f",dtype={args.dtype}" + (f",depth={args.depth}" if args.depth else "")
     prefill = f"cfg={args.config},prompt={PROMPT}{dtype}"
     decode = f"cfg={args.config},prompt={PROMPT},gen={GEN}{dtype}"
     samples = {}  # (system, phase, threads) -> [tokens/s]
@@ -156,8 +162,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for t in threads:
-                pp, info = llama_bench(args.model, t, PROMPT, 0)
-                tg, _ = llama_bench(args.model, t, 0, GEN)
+                pp, info = llama_bench(args.model, t, PROMPT, 0, args.depth)
+                tg, _ = llama_bench(args.model, t, 0, GEN, args.depth)
                 samples.setdefault(("llama.cpp", "prefill", t), []).append(pp)
                 samples.setdefault(("llama.cpp", "decode", t), []).append(tg)
                 meta = meta or info

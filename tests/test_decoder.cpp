@@ -17,6 +17,7 @@
 #include "decoder/stored_weights.hpp"
 #include "kernels/registry.hpp"
 #include "tests/backend_sweep.hpp"
+#include "workloads/decoder.hpp"
 
 using namespace aigc;
 
@@ -444,6 +445,81 @@ TEST_CASE("decoding with the KV cache equals recomputing the whole sequence with
             2 * logits_tolerance(tiny_weights().config, std::int64_t(length)));
     }
   });
+}
+
+TEST_CASE(
+    "the float64 reference from a cache's keys and values equals it over the whole sequence") {
+  const std::string model = GENERATE("tiny", "tiny-llama", "tiny-qwen2", "tiny-gemma3");
+  INFO(model);
+  const DecoderWeights& w = tiny_weights(model);
+  auto scalar = make_backend("scalar");
+  const Trace t = run_greedy(*scalar, w);
+  // The cache after the prompt's first 9 tokens (past tiny-gemma3's window of 8), then the
+  // rest of the trace's tokens on top of it.
+  constexpr std::int64_t kDepth = 9;
+  DecoderModel filled(*scalar, w, w.config.n_ctx);
+  filled.forward(std::span(t.tokens).first(kDepth));
+  ReferencePrefix prefix{kDepth, {}, {}};
+  for (std::int64_t i = 0; i < w.config.n_layer; ++i) {
+    auto rows = filled.cached_rows(i, kDepth);
+    prefix.keys.push_back(std::move(rows.keys));
+    prefix.values.push_back(std::move(rows.values));
+  }
+  const auto rest = std::span(t.tokens).subspan(kDepth);
+  const std::vector<double> from_cache = reference_logits(w, rest, {}, prefix);
+  const std::vector<double> whole = reference_logits(w, t.tokens);
+  const std::vector<float> narrowed(from_cache.begin(), from_cache.end());
+  // The prefix is float32 (the backend's cache): within the float32 forward's bound, and not
+  // the same numbers (the keys really came from the cache).
+  const double err = logits_relative_error(narrowed, whole);
+  CHECK(err <= logits_tolerance(w.config, std::int64_t(t.tokens.size())));
+  CHECK(err > 0);
+  CHECK_THROWS_WITH(filled.cached_rows(0, kDepth + 1), Catch::Contains("out of range"));
+  prefix.keys.pop_back();
+  CHECK_THROWS_AS(reference_logits(w, rest, {}, prefix), std::invalid_argument);
+}
+
+TEST_CASE("a decoder shape at depth fills its cache untimed and verifies the timed tokens") {
+  const std::string model = GENERATE("tiny", "tiny-llama", "tiny-gemma3");
+  const DecoderWorkload workload;
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    if (!runs_model(backend, name, decoder_config(model))) return;
+    for (const std::string rest :
+         {",prompt=6,depth=12", ",prompt=6,gen=4,depth=12", ",prompt=5,gen=3,depth=20,batch=3"}) {
+      const Shape shape = workload.parse("cfg=" + model + rest);
+      INFO(name << " threads=" << threads << " " << shape.text());
+      auto work = workload.make_case(backend, shape);
+      const double err = work->verify();
+      CHECK(err <= work->tolerance());
+      CHECK(err > 0);
+      CHECK_NOTHROW(work->run());
+      CHECK(work->verify() <= work->tolerance());  // a run left the state a verification needs
+    }
+  });
+}
+
+TEST_CASE("depth is a shape key: in the text, within the context, and windows in the counts") {
+  const DecoderWorkload w;
+  CHECK(w.parse("cfg=tiny,depth=8,prompt=4,gen=2").text() == "cfg=tiny,prompt=4,gen=2,depth=8");
+  CHECK(w.parse("cfg=tiny,prompt=4,depth=0").text() == "cfg=tiny,prompt=4");
+  CHECK_THROWS_WITH(w.parse("cfg=tiny,prompt=8,gen=4,depth=60"),
+                    Catch::Contains("depth + prompt + gen = 72 exceeds tiny's context of 64"));
+  CHECK_THROWS_WITH(w.parse("cfg=tiny-llama,prompt=8,depth=4,tp=2"),
+                    Catch::Contains("tp=2 runs at depth=0 only"));
+  // A decode step reads each layer's cache as far back as the layer looks: 10 more positions
+  // add 10 keys per global layer of tiny-gemma3 and none per local one (window 8).
+  const DecoderConfig c = decoder_config("tiny-gemma3");
+  std::int64_t global = 0;
+  for (std::int64_t i = 0; i < c.n_layer; ++i) global += c.is_local(i) ? 0 : 1;
+  REQUIRE(global > 0);
+  REQUIRE(global < c.n_layer);
+  const WorkCounts near = w.counts(w.parse("cfg=tiny-gemma3,prompt=4,gen=1,depth=20"));
+  const WorkCounts far = w.counts(w.parse("cfg=tiny-gemma3,prompt=4,gen=1,depth=30"));
+  CHECK(far.flops - near.flops == Approx(4.0 * double(c.attention_width()) * 10 * global));
+  CHECK(far.bytes - near.bytes == Approx(8.0 * double(c.kv_heads() * c.head_dim()) * 10 * global));
+  // A prefill at depth reads the depth's cache rows.
+  CHECK(w.counts(w.parse("cfg=tiny,prompt=4,depth=8")).bytes >
+        w.counts(w.parse("cfg=tiny,prompt=4")).bytes);
 }
 
 TEST_CASE("rewinding the cache repeats a decode step exactly") {

@@ -61,6 +61,7 @@ std::map<std::string, std::int64_t> decoder_integers(const std::string& text,
   try {
     return parse_shape(t.rest, {{"prompt", 1, c.n_ctx},
                                 {"gen", 0, c.n_ctx - 1, false, 0},
+                                {"depth", 0, c.n_ctx - 1, false, 0},
                                 {"batch", 1, DecoderModel::kMaxBatch, false, 1},
                                 {"layers", 1, c.n_layer, false, c.n_layer},
                                 {"logits", 0, 1, false, 1},
@@ -77,8 +78,8 @@ std::map<std::string, std::int64_t> decoder_integers(const std::string& text,
 }
 
 // What the keys must satisfy together, in this order: a batch decodes, tp splits the model
-// evenly, the format (read here) is one and fits the widths, tp takes f32, prompt and gen fit
-// the context.
+// evenly, the format (read here) is one and fits the widths, tp takes f32 at depth 0, depth,
+// prompt and gen fit the context.
 void check_decoder_shape(const std::string& text, DecoderShape& s, const std::string& dtype) {
   if (s.batch > 1 && s.gen == 0) {
     throw InvalidArgument("shapes", fmt::format("'{}': batch={} needs decode steps (gen > 0): a "
@@ -116,11 +117,17 @@ void check_decoder_shape(const std::string& text, DecoderShape& s, const std::st
                                                 "{} blocks is not built)",
                                                 text, s.tp, s.dtype.name()));
   }
-  if (s.prompt + s.gen > s.config.n_ctx) {
-    throw InvalidArgument("shapes",
-                          fmt::format("'{}': prompt + gen = {} exceeds {}'s context of "
-                                      "{} tokens",
-                                      text, s.prompt + s.gen, s.config.name, s.config.n_ctx));
+  if (s.tp > 1 && s.depth > 0) {
+    throw InvalidArgument("shapes", fmt::format("'{}': tp={} runs at depth=0 only (a verification "
+                                                "at depth reads the cache, which each rank "
+                                                "holds a share of)",
+                                                text, s.tp));
+  }
+  if (s.depth + s.prompt + s.gen > s.config.n_ctx) {
+    throw InvalidArgument(
+        "shapes", fmt::format("'{}': {}prompt + gen = {} exceeds {}'s context of {} tokens", text,
+                              s.depth > 0 ? "depth + " : "", s.depth + s.prompt + s.gen,
+                              s.config.name, s.config.n_ctx));
   }
 }
 
@@ -138,6 +145,7 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   const auto v = decoder_integers(text, t, s.config);
   s.prompt = v.at("prompt");
   s.gen = v.at("gen");
+  s.depth = v.at("depth");
   s.batch = v.at("batch");
   s.config.n_layer = v.at("layers");
   s.logits = v.at("logits") == 1;
@@ -149,6 +157,7 @@ DecoderShape parse_decoder_shape(const std::string& text) {
 std::string format_decoder_shape(const DecoderShape& s) {
   std::string out = fmt::format("cfg={},prompt={}", s.config.name, s.prompt);
   if (s.gen > 0) out += fmt::format(",gen={}", s.gen);
+  if (s.depth > 0) out += fmt::format(",depth={}", s.depth);
   if (s.batch > 1) out += fmt::format(",batch={}", s.batch);
   if (s.config.n_layer != decoder_config(s.config.name).n_layer)
     out += fmt::format(",layers={}", s.config.n_layer);
@@ -202,18 +211,19 @@ std::vector<std::int32_t> random_prompt(std::int64_t length, std::int64_t vocab,
 class DecoderCase final : public WorkloadCase {
  public:
   // Builds the model (nothing passes between ranks yet: a failure here can be agreed on before
-  // any collective); the prompts fill their caches on the first run or verification.
+  // any collective); the contexts fill on the first run or verification.
   DecoderCase(Backend& backend, const DecoderShape& s)
       : s_(s),
         weights_(named_model_weights(s.config)),
         group_(s.tp > 1 ? dist::make_world_tensor_group(s.tp, backend) : nullptr),
-        model_(backend, *weights_, s.prompt + s.gen, s.dtype, s.batch, group_.get()),
+        model_(backend, *weights_, s.depth + s.prompt + s.gen, s.dtype, s.batch, group_.get()),
         roundings_(roundings_for(backend.descriptor(), *weights_, s.dtype)) {
     for (std::int64_t b = 0; b < s.batch; ++b) {
       prompts_.push_back(random_prompt(s.prompt, s.config.vocab, 99 + std::uint64_t(b)));
+      depths_.push_back(random_prompt(s.depth, s.config.vocab, 1000 + std::uint64_t(b)));
       all_.push_back(b);
     }
-    model_.prepare(s.prompt, s.gen, s.batch);
+    model_.prepare(s.prompt, s.gen, s.batch, s.depth);
   }
 
   std::optional<double> communication_s() const override {
@@ -221,13 +231,13 @@ class DecoderCase final : public WorkloadCase {
     return group_->communication_s();
   }
 
-  // A decode run is the gen steps alone, each fed by the previous one's argmax on the backend:
-  // nothing returns to the host until the timer has stopped. A batch runs every step of all its
-  // sequences together.
+  // A prefill run is the prompt after the depth's tokens. A decode run is the gen steps alone,
+  // each fed by the previous one's argmax on the backend: nothing returns to the host until the
+  // timer has stopped. A batch runs every step of all its sequences together.
   void run() override {
-    fill_prompts();
+    fill_contexts();
     if (s_.gen == 0) {
-      model_.rewind(0);
+      model_.rewind(s_.depth);
       const auto logits = model_.forward(prompts_[0], s_.logits);
       if (s_.logits) next_token_ = argmax(logits, 0);
       return;
@@ -240,52 +250,71 @@ class DecoderCase final : public WorkloadCase {
   // to three, else of the first, the middle and the last (each is a whole float64 forward; the
   // tests check every sequence of a batch against the same sequence alone).
   double verify() override {
-    fill_prompts();
+    fill_contexts();
     if (s_.gen == 0) {
-      model_.rewind(0);
+      model_.rewind(s_.depth);
       model_.poison();
       const auto logits = model_.forward(prompts_[0]);
       const std::vector<float> last(logits.begin(), logits.end());
-      return logits_relative_error(
-          last, cached_reference_logits(*weights_, s_.dtype, prompts_[0], roundings_));
+      return logits_relative_error(last, reference(0, prompts_[0]));
     }
     for (std::int64_t b = 0; b < s_.batch; ++b)
-      model_.set_tokens(s_.prompt, std::span(&first_tokens_[b], 1), b);
+      model_.set_tokens(s_.depth + s_.prompt, std::span(&first_tokens_[b], 1), b);
     model_.poison();
     decode(true);
     double worst = 0;
     for (const std::int64_t b : std::set<std::int64_t>{0, s_.batch / 2, s_.batch - 1}) {
       std::vector<std::int32_t> fed = prompts_[b];
       // The tokens fed: the first, then every step's argmax but the last's.
-      const std::vector<std::int32_t> generated = model_.tokens(s_.prompt, s_.gen + 1, b);
+      const std::vector<std::int32_t> generated =
+          model_.tokens(s_.depth + s_.prompt, s_.gen + 1, b);
       fed.insert(fed.end(), generated.begin(), generated.end() - 1);
       const auto logits = s_.batch == 1 ? model_.last_logits() : model_.batch_logits(b);
       const std::vector<float> last(logits.begin(), logits.end());
-      worst =
-          std::max(worst, logits_relative_error(
-                              last, cached_reference_logits(*weights_, s_.dtype, fed, roundings_)));
+      worst = std::max(worst, logits_relative_error(last, reference(b, fed)));
     }
     if (!s_.logits) set_feed();  // put back what run() feeds
     return worst;
   }
 
   double tolerance() const override {
-    return logits_tolerance(s_.config, s_.prompt + s_.gen, s_.dtype, coarsest(roundings_));
+    return logits_tolerance(s_.config, s_.depth + s_.prompt + s_.gen, s_.dtype,
+                            coarsest(roundings_));
   }
 
  private:
-  // Each prompt fills its sequence's cache once, untimed; its argmax is the first token fed.
-  void fill_prompts() {
-    if (s_.gen == 0 || !first_tokens_.empty()) return;
-    for (std::int64_t b = 0; b < s_.batch; ++b)
-      first_tokens_.push_back(argmax(model_.forward(prompts_[b], true, b), 0));
-    if (!s_.logits) set_feed();
+  // Each sequence's context fills once, untimed: its depth's tokens, then (before decode steps)
+  // its prompt, whose argmax is the first token fed.
+  void fill_contexts() {
+    if (filled_) return;
+    filled_ = true;
+    for (std::int64_t b = 0; b < s_.batch; ++b) {
+      model_.rewind(0, b);
+      if (s_.depth > 0) model_.forward(depths_[b], false, b);
+      if (s_.gen > 0) first_tokens_.push_back(argmax(model_.forward(prompts_[b], true, b), 0));
+    }
+    if (s_.gen > 0 && !s_.logits) set_feed();
+  }
+
+  // The float64 logits after sequence b's `ids` (which follow its depth's tokens). At depth
+  // the reference starts from the keys and values the backend's cache holds for the depth
+  // (decoder/reference.hpp's ReferencePrefix): the timed tokens are checked, the depth's are
+  // the same forward that depth 0 checks. Not shared between backends: their caches differ.
+  std::vector<double> reference(std::int64_t b, std::span<const std::int32_t> ids) {
+    if (s_.depth == 0) return cached_reference_logits(*weights_, s_.dtype, ids, roundings_);
+    ReferencePrefix prefix{s_.depth, {}, {}};
+    for (std::int64_t i = 0; i < s_.config.n_layer; ++i) {
+      DecoderModel::CachedRows rows = model_.cached_rows(i, s_.depth, b);
+      prefix.keys.push_back(std::move(rows.keys));
+      prefix.values.push_back(std::move(rows.values));
+    }
+    return reference_logits(weights_as_stored(*weights_, s_.dtype), ids, roundings_, prefix);
   }
 
   // The gen steps from the end of the prompts (a single sequence's steps are recorded and
   // replayed where the backend records).
   void decode(bool greedy) {
-    for (std::int64_t b = 0; b < s_.batch; ++b) model_.rewind(s_.prompt, b);
+    for (std::int64_t b = 0; b < s_.batch; ++b) model_.rewind(s_.depth + s_.prompt, b);
     if (s_.batch == 1) return model_.decode(s_.gen, greedy);
     for (std::int64_t g = 0; g < s_.gen; ++g) model_.decode_batch(all_, greedy);
   }
@@ -296,7 +325,7 @@ class DecoderCase final : public WorkloadCase {
       std::vector<std::int32_t> feed(static_cast<std::size_t>(s_.gen));
       for (std::int64_t g = 0; g < s_.gen; ++g)
         feed[g] = g == 0 ? first_tokens_[b] : prompts_[b][g % s_.prompt];
-      model_.set_tokens(s_.prompt, feed, b);
+      model_.set_tokens(s_.depth + s_.prompt, feed, b);
     }
   }
 
@@ -306,18 +335,31 @@ class DecoderCase final : public WorkloadCase {
   DecoderModel model_;
   // How the backend rounds each product's activations: the reference rounds them too.
   MatrixRoundings roundings_;
-  std::vector<std::vector<std::int32_t>> prompts_;  // one per sequence
-  std::vector<std::int64_t> all_;                   // 0 .. batch - 1
+  std::vector<std::vector<std::int32_t>> prompts_, depths_;  // one of each per sequence
+  std::vector<std::int64_t> all_;                            // 0 .. batch - 1
   std::vector<std::int32_t> first_tokens_;
+  bool filled_ = false;
   std::int32_t next_token_ = 0;
 };
 
-// Per token at position p (seeing p + 1 keys) through one block: the projections (2 FLOPs per
-// weight, biases and gains counted as weights: O(C) beside O(C^2)) and attention (4 H D (p + 1):
-// scores and weighted values over every query head). Norms, activations, rope and residuals
-// are O(C) and left out.
-double block_flops(const DecoderConfig& c, double p) {
-  return 2.0 * double(c.block_parameters()) + 4.0 * double(c.n_embd) * (p + 1);
+// The keys a token at position p attends to, summed over the layers: p + 1 in each, at most
+// the window in a sliding-window layer (Gemma 3's local layers stop growing there).
+double keys_seen(const DecoderConfig& c, double p) {
+  double keys = 0;
+  for (std::int64_t i = 0; i < c.n_layer; ++i) {
+    const std::int64_t window = c.window_of(i);
+    keys += window > 0 ? std::min(p + 1, double(window)) : p + 1;
+  }
+  return keys;
+}
+
+// Per token at position p through every block: the projections (2 FLOPs per weight, biases and
+// gains counted as weights: O(C) beside O(C^2)) and attention (4 A per key seen: scores and
+// weighted values over every query head, A = H D). Norms, activations, rope and residuals are
+// O(C) and left out.
+double token_flops(const DecoderConfig& c, double p) {
+  return 2.0 * double(c.n_layer) * double(c.block_parameters()) +
+         4.0 * double(c.attention_width()) * keys_seen(c, p);
 }
 // The bytes of a model's projections (all its layers) and of its output matrix as the shape's
 // dtype stores them: per weight for a format; a file's own tensors, part by part, for `file`.
@@ -367,18 +409,17 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
               "cfg=tiny,prompt=16,gen=8,dtype=q4_1",
               "cfg=tiny,prompt=16,gen=8,batch=4"};
     case Preset::quick:  // fp32, and what answers llama.cpp: q8_0, the real files as stored
-      return {"cfg=gpt2-124m,prompt=128",
-              "cfg=gpt2-124m,prompt=128,gen=32",
-              "cfg=gpt2-124m,prompt=128,gen=32,dtype=q8_0",
-              "cfg=gpt2-124m,prompt=128,gen=32,batch=16",  // the batching target: 16 against 1
-              "cfg=smollm2-135m,prompt=128,dtype=f32",
-              "cfg=smollm2-135m,prompt=128,gen=32,dtype=f32",
-              "cfg=smollm2-135m,prompt=128,dtype=file",
-              "cfg=smollm2-135m,prompt=128,gen=32,dtype=file",
-              "cfg=qwen2.5-coder-0.5b,prompt=128,dtype=file",
-              "cfg=qwen2.5-coder-0.5b,prompt=128,gen=32,dtype=file",
-              "cfg=gemma3-270m,prompt=128,dtype=file",
-              "cfg=gemma3-270m,prompt=128,gen=32,dtype=file"};
+      return {
+          "cfg=gpt2-124m,prompt=128", "cfg=gpt2-124m,prompt=128,gen=32",
+          "cfg=gpt2-124m,prompt=128,gen=32,dtype=q8_0",
+          "cfg=gpt2-124m,prompt=128,gen=32,batch=16",  // the batching target: 16 against 1
+          "cfg=smollm2-135m,prompt=128,dtype=f32", "cfg=smollm2-135m,prompt=128,gen=32,dtype=f32",
+          "cfg=smollm2-135m,prompt=128,dtype=file", "cfg=smollm2-135m,prompt=128,gen=32,dtype=file",
+          "cfg=qwen2.5-coder-0.5b,prompt=128,dtype=file",
+          "cfg=qwen2.5-coder-0.5b,prompt=128,gen=32,dtype=file",
+          "cfg=gemma3-270m,prompt=128,dtype=file", "cfg=gemma3-270m,prompt=128,gen=32,dtype=file",
+          // one deep row: past Gemma's window of 512, where its local layers stop growing
+          "cfg=gemma3-270m,prompt=128,gen=32,depth=1024,dtype=file"};
     case Preset::full: {
       std::vector<std::string> shapes = {
           "cfg=gpt2-124m,prompt=32",          "cfg=gpt2-124m,prompt=256",
@@ -399,6 +440,14 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
       for (const char* model : {"smollm2-135m", "qwen2.5-coder-0.5b", "gemma3-270m"}) {
         shapes.push_back(fmt::format("cfg={},prompt=128,dtype=file", model));
         shapes.push_back(fmt::format("cfg={},prompt=128,gen=32,dtype=file", model));
+      }
+      // Context depth (llama-bench -d): prefill and decode after 512 .. 16384 tokens.
+      for (const char* model : {"qwen2.5-coder-0.5b", "gemma3-270m"}) {
+        for (int depth = 512; depth <= 16384; depth *= 2) {
+          shapes.push_back(fmt::format("cfg={},prompt=128,depth={},dtype=file", model, depth));
+          shapes.push_back(
+              fmt::format("cfg={},prompt=128,gen=32,depth={},dtype=file", model, depth));
+        }
       }
       // Batched decoding, B = 2 .. 64 (B = 1 is the row above): fp32 for both families, and
       // GPT-2 in bf16 (the compute roofline of the largest batch on the bf16 dot product).
@@ -473,31 +522,34 @@ WorkCounts DecoderWorkload::counts(const Shape& shape) const {
   const double kv = kv_row_bytes(c);
   const double head = s.logits ? stored.output + 8 * C : 0;
   const double head_flops = s.logits ? 2 * C * V : 0;
+  const double D0 = double(s.depth);
   WorkCounts w;
   if (s.gen == 0) {
+    // The prompt after the depth's tokens: their cache rows are read at least once.
     const double P = double(s.prompt);
-    for (double p = 0; p < P; ++p) w.flops += n * block_flops(c, p);
+    for (double p = D0; p < D0 + P; ++p) w.flops += token_flops(c, p);
     w.flops += head_flops;
-    w.bytes = weights + head + P * (8 * C + n * kv);  // embeddings in, K and V rows out
+    w.bytes = weights + head + P * (8 * C + n * kv) + kv * keys_seen(c, D0 - 1);
     w.tokens = s.prompt;
     w.n_units = s.config.n_layer * s.prompt;
   } else {
-    // A batch's step reads the weights once for all its sequences, and each sequence's cache.
+    // A batch's step reads the weights once for all its sequences, and each sequence's cache
+    // (as far back as each layer looks).
     const double B = double(s.batch);
-    for (std::int64_t p = s.prompt; p < s.prompt + s.gen; ++p) {
-      w.flops += B * (n * block_flops(c, double(p)) + head_flops);
-      w.bytes += weights + head + B * (4 * C * 2 + n * kv * double(p + 1));
+    for (std::int64_t p = s.depth + s.prompt; p < s.depth + s.prompt + s.gen; ++p) {
+      w.flops += B * (token_flops(c, double(p)) + head_flops);
+      w.bytes += weights + head + B * (4 * C * 2 + kv * keys_seen(c, double(p)));
     }
     w.tokens = s.batch * s.gen;
     w.n_units = s.config.n_layer * s.gen * s.batch;
   }
   // What must stay resident: the weights and every KV cache; it picks the bandwidth.
-  const double caches = double(s.batch) * n * kv * double(s.prompt + s.gen);
+  const double caches = double(s.batch) * n * kv * double(s.depth + s.prompt + s.gen);
   w.working_set = weights + head + caches;
   // The weights on the host (all of them: the embeddings too) and on the backend, with the KV
   // cache, the activations of the longest step and the logits.
   const double all_weights = 4.0 * double(c.parameters());
-  const double T = double(std::max<std::int64_t>({s.prompt, s.batch, 1}));
+  const double T = double(std::max<std::int64_t>({s.depth, s.prompt, s.batch, 1}));
   const double activations = 4 * T * (7 * C + 2 * double(c.ff()));
   w.host_bytes = all_weights + 8 * V;
   w.backend_bytes = all_weights + caches + activations + 4 * V * double(s.batch);
@@ -528,8 +580,9 @@ Shape DecoderWorkload::unit_shape(const Shape& shape) const {
   DecoderShape s = shape.as<DecoderShape>();
   s.batch = 1;
   s.tp = 1;
-  const std::int64_t position = s.gen == 0 ? s.prompt / 2 : s.prompt + s.gen / 2;
+  const std::int64_t position = s.depth + (s.gen == 0 ? s.prompt / 2 : s.prompt + s.gen / 2);
   s.prompt = std::max<std::int64_t>(1, position);
+  s.depth = 0;
   s.gen = 1;
   s.config.n_layer = 1;
   s.logits = false;

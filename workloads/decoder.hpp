@@ -24,6 +24,9 @@ namespace aigc {
 struct DecoderShape {
   DecoderConfig config;  // n_layer already cut to `layers`
   std::int64_t prompt = 1, gen = 0;
+  // depth=: tokens already in each sequence's cache before the prompt (llama-bench's -d),
+  // filled untimed; the prompt's prefill, or the decode steps after it, are what is timed.
+  std::int64_t depth = 0;
   std::int64_t batch = 1;  // sequences decoded together
   bool logits = true;
   // dtype=: how the projections and the output matrix are stored (decoder/stored_weights):
