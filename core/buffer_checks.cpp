@@ -75,8 +75,9 @@ void require_split_heads_buffers(const HeadsShape& s, std::int64_t pos0, const B
   const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, Hkv = s.kv_head_count();
   require_floats(qkv, T * s.qkv_row(), "split_heads input");
   require_floats(q, H * T * D, "split_heads queries");
-  require_floats(k_cache, ((Hkv - 1) * s.capacity + pos0 + T) * D, "split_heads key cache");
-  require_floats(v_cache, ((Hkv - 1) * s.capacity + pos0 + T) * D, "split_heads value cache");
+  const std::int64_t cache = kv_cache_bytes(s.kv_format, (Hkv - 1) * s.capacity + pos0 + T, D);
+  require_floats(k_cache, cache / 4, "split_heads key cache");
+  require_floats(v_cache, cache / 4, "split_heads value cache");
 }
 
 void require_merge_heads_buffers(const HeadsShape& s, const Buffer& o, const Buffer& y) {
@@ -106,9 +107,10 @@ void require_decode_batch_buffers(const HeadsShape& s, std::span<const std::int6
           "attend_decode_batch: sequence {}'s position {} is outside its cache (valid: 0..{})", r,
           positions[r], s.capacity - 1));
     }
-    const std::int64_t cache = s.kv_head_count() * s.capacity * s.head_dim;
-    require_floats(*k_caches[r], cache, "attend_decode_batch key cache");
-    require_floats(*v_caches[r], cache, "attend_decode_batch value cache");
+    const std::int64_t cache =
+        kv_cache_bytes(s.kv_format, s.kv_head_count() * s.capacity, s.head_dim);
+    require_floats(*k_caches[r], cache / 4, "attend_decode_batch key cache");
+    require_floats(*v_caches[r], cache / 4, "attend_decode_batch value cache");
   }
 }
 

@@ -91,15 +91,17 @@ void HostDataMovement::split_heads(const HeadsShape& s, std::int64_t pos0, const
   const std::int64_t T = s.tokens, H = s.heads, D = s.head_dim, Hkv = s.kv_head_count();
   const float* src = qkv.as<const float>();
   float* pq = q.as<float>();
-  float* pk = k_cache.as<float>();
-  float* pv = v_cache.as<float>();
+  auto* pk = k_cache.as<std::uint8_t>();
+  auto* pv = v_cache.as<std::uint8_t>();
   const std::size_t row = static_cast<std::size_t>(D) * sizeof(float);
+  const std::int64_t kv_row = s.kv_row_bytes();
   for (std::int64_t t = 0; t < T; ++t) {
     const float* r = src + t * s.qkv_row();
     for (std::int64_t h = 0; h < H; ++h) std::memcpy(pq + (h * T + t) * D, r + h * D, row);
     for (std::int64_t h = 0; h < Hkv; ++h) {
-      std::memcpy(pk + (h * s.capacity + pos0 + t) * D, r + (H + h) * D, row);
-      std::memcpy(pv + (h * s.capacity + pos0 + t) * D, r + (H + Hkv + h) * D, row);
+      const std::int64_t at = (h * s.capacity + pos0 + t) * kv_row;
+      store_kv_row(s.kv_format, r + (H + h) * D, D, pk + at);
+      store_kv_row(s.kv_format, r + (H + Hkv + h) * D, D, pv + at);
     }
   }
 }

@@ -61,11 +61,13 @@ Buffer upload_or_empty(Backend& backend, const std::vector<float>& host) {
 }  // namespace
 
 DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::int64_t max_tokens,
-                           ModelDtype dtype, std::int64_t batch, TensorGroup* group)
+                           ModelDtype dtype, std::int64_t batch, TensorGroup* group,
+                           WeightFormat kv_format)
     : backend_(backend),
       config_(whole.config),
       group_(group != nullptr && group->ranks() > 1 ? group : nullptr),
       dtype_(dtype),
+      kv_format_(kv_format),
       max_tokens_(max_tokens) {
   check_arguments(whole, batch);
   share_ =
@@ -73,15 +75,17 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
   // A tensor-parallel step is not recorded (a CUDA graph with NCCL's collectives inside is
   // not built): each step runs its kernels and collectives directly.
   if (group_) record_decode_steps_ = false;
-  const std::int64_t kv = share_.kv_heads * config_.head_dim();
+  // One cache of one layer: this rank's KV heads, max_tokens rows each, in the KV format.
+  const std::int64_t cache =
+      kv_cache_bytes(kv_format_, share_.kv_heads * max_tokens, config_.head_dim());
   // The KV caches grow with the batch: refused here, before anything is allocated, when they
   // cannot fit (a GPU backend's allocation refuses them by itself, naming the bytes).
-  const double cache_bytes =
-      double(batch) * double(config_.n_layer) * 2.0 * double(max_tokens) * double(kv) * 4.0;
+  const double cache_bytes = double(batch) * double(config_.n_layer) * 2.0 * double(cache);
   if (backend.compute_class() != ComputeClass::gpu) {
     require_memory(cache_bytes, fmt::format("the KV caches of batch={} ({} layers x 2 x {} "
-                                            "positions x {} floats per sequence)",
-                                            batch, config_.n_layer, max_tokens, kv));
+                                            "positions of {} KV heads in {})",
+                                            batch, config_.n_layer, max_tokens, share_.kv_heads,
+                                            weight_format_name(kv_format_)));
   }
   // This rank's share of the weights (the whole model in one process).
   if (group_) {
@@ -89,7 +93,7 @@ DecoderModel::DecoderModel(Backend& backend, const DecoderWeights& whole, std::i
   } else {
     upload_weights(whole);
   }
-  allocate_sequences(batch, kv);
+  allocate_sequences(batch, cache);
   allocate_activations(batch);
   host_logits_.resize(config_.vocab);
   logits_kernels_for(1);
@@ -119,6 +123,14 @@ void DecoderModel::check_arguments(const DecoderWeights& whole, std::int64_t bat
   if (group_ && group_->on_device() != (backend_.compute_class() == ComputeClass::gpu)) {
     throw std::invalid_argument(fmt::format("a tensor-parallel group on {} memory for backend {}",
                                             group_->on_device() ? "device" : "host", d.name));
+  }
+  // A KV format the head size fits, and one the backend's attention reads (UnsupportedOp).
+  kv_row_bytes(kv_format_, config_.head_dim(), "kv");
+  if (kv_format_ != WeightFormat::f32) {
+    backend_.make_kernel(AttentionShape{.H = config_.n_head,
+                                        .D = config_.head_dim(),
+                                        .kv_heads = config_.kv_heads(),
+                                        .kv_format = kv_format_});
   }
 }
 
@@ -191,12 +203,12 @@ void DecoderModel::upload_weights(const DecoderWeights& w) {
   }
 }
 
-void DecoderModel::allocate_sequences(std::int64_t batch, std::int64_t kv) {
+void DecoderModel::allocate_sequences(std::int64_t batch, std::int64_t cache_bytes) {
   sequences_.resize(static_cast<std::size_t>(batch));
   for (Sequence& s : sequences_) {
     for (std::int64_t i = 0; i < config_.n_layer; ++i) {
-      s.k_cache.push_back(backend_.allocate(sizeof(float) * max_tokens_ * kv));
-      s.v_cache.push_back(backend_.allocate(sizeof(float) * max_tokens_ * kv));
+      s.k_cache.push_back(backend_.allocate(static_cast<std::size_t>(cache_bytes)));
+      s.v_cache.push_back(backend_.allocate(static_cast<std::size_t>(cache_bytes)));
     }
     s.tokens = backend_.allocate(sizeof(std::int32_t) * (max_tokens_ + 1));
   }
@@ -327,7 +339,8 @@ DecoderModel::PositionKernels& DecoderModel::position_kernels_for(std::int64_t T
                                               .D = config_.head_dim(),
                                               .kv_capacity = max_tokens_,
                                               .kv_heads = share_.kv_heads,
-                                              .window = local ? config_.sliding_window : 0});
+                                              .window = local ? config_.sliding_window : 0,
+                                              .kv_format = kv_format_});
       if (!config_.rope()) continue;
       // Q's and K's heads of each token's fused QKV row turn; V's stay.
       slot->rope[local] = backend_.make_kernel(
@@ -372,18 +385,23 @@ DecoderModel::CachedRows DecoderModel::cached_rows(std::int64_t layer, std::int6
                                       layer, count - 1, config_.n_layer - 1, seq.position - 1));
   }
   const std::int64_t heads = config_.kv_heads(), D = config_.head_dim();
-  std::vector<float> k(static_cast<std::size_t>(heads * max_tokens_ * D)), v(k.size());
+  const std::int64_t row = kv_row_bytes(kv_format_, D);
+  const auto cache_floats =
+      static_cast<std::size_t>(kv_cache_bytes(kv_format_, heads * max_tokens_, D) / 4);
+  std::vector<float> k(cache_floats), v(cache_floats);
   backend_.synchronize();
   backend_.download(seq.k_cache[static_cast<std::size_t>(layer)], k);
   backend_.download(seq.v_cache[static_cast<std::size_t>(layer)], v);
-  // [Hkv, max_tokens, D] -> [count, Hkv D]
+  // [Hkv, max_tokens] rows in the KV format -> [count, Hkv D] floats
   CachedRows rows{std::vector<float>(static_cast<std::size_t>(count * heads * D)),
                   std::vector<float>(static_cast<std::size_t>(count * heads * D))};
+  const auto* kb = reinterpret_cast<const std::uint8_t*>(k.data());
+  const auto* vb = reinterpret_cast<const std::uint8_t*>(v.data());
   for (std::int64_t t = 0; t < count; ++t) {
     for (std::int64_t h = 0; h < heads; ++h) {
-      const auto from = (h * max_tokens_ + t) * D, to = (t * heads + h) * D;
-      std::copy_n(k.begin() + from, D, rows.keys.begin() + to);
-      std::copy_n(v.begin() + from, D, rows.values.begin() + to);
+      const auto from = (h * max_tokens_ + t) * row, to = (t * heads + h) * D;
+      load_kv_row(kv_format_, kb + from, D, rows.keys.data() + to);
+      load_kv_row(kv_format_, vb + from, D, rows.values.data() + to);
     }
   }
   return rows;
@@ -510,7 +528,8 @@ void DecoderModel::step(std::int64_t T, bool logits, std::int64_t s) {
                          .heads = share_.heads,
                          .head_dim = D,
                          .capacity = max_tokens_,
-                         .kv_heads = share_.kv_heads};
+                         .kv_heads = share_.kv_heads,
+                         .kv_format = kv_format_};
   const VocabRows vocab_rows{.begin = share_.vocab_begin, .vocab = config_.vocab};
 
   // Everything from the embedding of the tokens at pos0.. to, when asked, the last position's
@@ -577,7 +596,8 @@ void DecoderModel::step_batch(std::span<const std::int64_t> active, bool logits)
                        .heads = share_.heads,
                        .head_dim = D,
                        .capacity = max_tokens_,
-                       .kv_heads = share_.kv_heads};
+                       .kv_heads = share_.kv_heads,
+                       .kv_format = kv_format_};
   auto row = [](std::int64_t r, std::int64_t width) { return static_cast<std::size_t>(r * width); };
   const auto C_ = static_cast<std::size_t>(C);
   // Where the backend takes the whole batch's attention in one call (see Backend).
@@ -801,7 +821,7 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step) {
 // incoming relative error by much, and rounding errors that grow like sqrt(n) u in practice
 // leave the linear-in-n bound a wide margin for what amplification there is.
 double logits_tolerance(const DecoderConfig& c, std::int64_t length, ModelDtype dtype,
-                        ActivationRounding activations) {
+                        ActivationRounding activations, WeightFormat kv_format) {
   // A file's matrices may be in any format: counted as block formats (the larger bound).
   const double block_scaling = dtype.from_file || is_block_format(dtype.format) ? 1 : 0;
   const double C = double(c.n_embd), D = double(c.head_dim()), L = double(length),
@@ -820,7 +840,8 @@ double logits_tolerance(const DecoderConfig& c, std::int64_t length, ModelDtype 
   const double r = activations == ActivationRounding::int8_blocks ? int8_activation_rounding()
                    : activations == ActivationRounding::bf16      ? 0x1p-8
                                                                   : 0.0;
-  return fp32_gamma(n) + 4 * r * std::sqrt(rounded_products);
+  const double kv = kv_rounding(kv_format), rounded_caches = 2 * double(c.n_layer);
+  return fp32_gamma(n) + 4 * r * std::sqrt(rounded_products) + 4 * kv * std::sqrt(rounded_caches);
 }
 
 }  // namespace aigc

@@ -43,9 +43,12 @@ class DecoderModel {
   // model's heads or MLP do not take, `dtype` for a format other than f32 (a share of stored
   // blocks is not built); std::invalid_argument for a group whose buffers are not the
   // backend's kind (host memory against a GPU's).
+  // kv_format: how the KV caches store keys and values (core/kv_format.hpp: f32, f16, q8_0);
+  // throws InvalidArgument naming `kv` for another format or a head size its blocks do not
+  // fit, UnsupportedOp for one the backend's attention does not read.
   DecoderModel(Backend& backend, const DecoderWeights& weights, std::int64_t max_tokens,
                ModelDtype dtype = WeightFormat::f32, std::int64_t batch = 1,
-               TensorGroup* group = nullptr);
+               TensorGroup* group = nullptr, WeightFormat kv_format = WeightFormat::f32);
   static constexpr std::int64_t kMaxBatch = 4096;
   ~DecoderModel();
   DecoderModel(const DecoderModel&) = delete;
@@ -53,6 +56,7 @@ class DecoderModel {
 
   const DecoderConfig& config() const { return config_; }
   ModelDtype dtype() const { return dtype_; }
+  WeightFormat kv_format() const { return kv_format_; }
   std::int64_t max_tokens() const { return max_tokens_; }
   std::int64_t batch() const { return static_cast<std::int64_t>(sequences_.size()); }
   // Tokens in a sequence's cache: the position its next token will take.
@@ -128,7 +132,7 @@ class DecoderModel {
   // activation buffers of the longest step.
   void check_arguments(const DecoderWeights& whole, std::int64_t batch) const;
   void upload_weights(const DecoderWeights& w);
-  void allocate_sequences(std::int64_t batch, std::int64_t kv);
+  void allocate_sequences(std::int64_t batch, std::int64_t cache_bytes);
   void allocate_activations(std::int64_t batch);
 
   // A projection as the backend holds it: runs of its [out, in] rows, each in one format with
@@ -147,7 +151,8 @@ class DecoderModel {
   struct StepKernels;
   struct PositionKernels;
   struct LogitsKernels;
-  // One sequence's state: its KV cache per layer ([Hkv, max_tokens, D] each), its token
+  // One sequence's state: its KV cache per layer ([Hkv, max_tokens] rows of D in the KV
+  // format each), its token
   // sequence on the backend (int32, max_tokens + 1 slots: position p's token at p, the last
   // step's argmax after them) and its position.
   struct Sequence {
@@ -197,6 +202,7 @@ class DecoderModel {
   TensorGroup* group_;
   TensorShare share_;  // this rank's share; the whole model in one process
   ModelDtype dtype_;
+  WeightFormat kv_format_;
   WeightFormat output_format_ = WeightFormat::f32;  // the logits' matrix, as uploaded
   // The widest part of a projection stored in several parts (0: none), for part_.
   std::int64_t split_width_ = 0;
@@ -249,8 +255,12 @@ std::int32_t argmax(std::span<const float> logits, std::int64_t step);
 // r, relative to its scale at most 4 r (int8: r amax / rms with activations after a norm, 32 to
 // a block; bf16: r |x| <= r amax), in root-sum-square over the products on the path:
 // 4 r sqrt(4 layers + 1), r = int8_activation_rounding() or bf16's 2^-8.
+// A KV cache in f16 or q8_0 rounds each new key and value row; the reference rounds it too, and
+// a flip to a neighbouring step adds 4 r sqrt(2 layers) the same way (r = kv_rounding(format),
+// core/kv_format.hpp; two rounded operands, K and V, per layer).
 double logits_tolerance(const DecoderConfig& config, std::int64_t length,
                         ModelDtype dtype = WeightFormat::f32,
-                        ActivationRounding activations = ActivationRounding::none);
+                        ActivationRounding activations = ActivationRounding::none,
+                        WeightFormat kv_format = WeightFormat::f32);
 
 }  // namespace aigc

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/float16.hpp"
+#include "core/kv_format.hpp"
 
 namespace aigc {
 namespace {
@@ -152,6 +153,19 @@ KeysValues keys_values(const Matrix& qkv, std::int64_t T, std::int64_t H, std::i
     const double* row = qkv.data() + t * R + H * D;
     std::copy(row, row + KV, kv.keys.begin() + (P + t) * KV);
     std::copy(row + KV, row + 2 * KV, kv.values.begin() + (P + t) * KV);
+  }
+  if (prefix.kv_format == WeightFormat::f32) return kv;
+  // Each new head row as the cache stores it.
+  std::vector<float> x(static_cast<std::size_t>(D));
+  std::vector<std::uint8_t> stored(static_cast<std::size_t>(kv_row_bytes(prefix.kv_format, D)));
+  for (Matrix* m : {&kv.keys, &kv.values}) {
+    for (std::int64_t r = P * Hkv; r < (P + T) * Hkv; ++r) {
+      double* head = m->data() + r * D;
+      std::transform(head, head + D, x.begin(), [](double v) { return static_cast<float>(v); });
+      store_kv_row(prefix.kv_format, x.data(), D, stored.data());
+      load_kv_row(prefix.kv_format, stored.data(), D, x.data());
+      std::copy(x.begin(), x.end(), head);
+    }
   }
   return kv;
 }

@@ -25,15 +25,17 @@ std::vector<double> reference_logits(const DecoderWeights& weights,
                                      std::span<const std::int32_t> ids,
                                      const MatrixRoundings& roundings);
 
-// The keys and values of `length` positions already in a cache, per layer [length, Hkv D]
-// (after rope and any norm, as the cache stores them): the reference then runs its ids at
-// positions length .. length + ids.size() - 1 attending to them as well. A benchmark at depth
-// starts its verification from the backend's own cache: the timed tokens are checked in
-// float64 without recomputing the thousands before them (those are the same forward, checked
-// at depth 0).
+// The KV cache the reference attends through: the keys and values of `length` positions already
+// in it, per layer [length, Hkv D] (after rope and any norm, as the cache stores them), and the
+// format it stores each new row in (core/kv_format.hpp: f16 and q8_0 round each head's row of
+// the new tokens' keys and values, cast to float, exactly as a backend's cache does). The ids
+// then run at positions length .. length + ids.size() - 1. A benchmark at depth starts its
+// verification from the backend's own cache: the timed tokens are checked in float64 without
+// recomputing the thousands before them (those are the same forward, checked at depth 0).
 struct ReferencePrefix {
   std::int64_t length = 0;
   std::vector<std::vector<float>> keys, values;  // per layer
+  WeightFormat kv_format = WeightFormat::f32;
 };
 std::vector<double> reference_logits(const DecoderWeights& weights,
                                      std::span<const std::int32_t> ids,

@@ -17,6 +17,7 @@
 
 #include "core/errors.hpp"
 #include "core/files.hpp"
+#include "core/kv_format.hpp"
 #include "core/machine.hpp"
 #include "decoder/model.hpp"
 #include "decoder/stored_weights.hpp"
@@ -212,14 +213,14 @@ RunOptions to_run_options(const RunText& t, const RunFlags& f) {
 
 struct GenerateText {
   std::string prompt_ids, count, backend = "openmp", threads, config = "gpt2-124m", weights, seed;
-  std::string model, temperature, top_k, top_p, dtype, prompt_file, batch;
+  std::string model, temperature, top_k, top_p, dtype, prompt_file, batch, kv;
   std::vector<std::string> prompts;
   bool chat = false;
 };
 
 struct GenerateGiven {
   const CLI::Option *count, *threads, *seed, *weights, *model, *prompt, *temperature, *top_k,
-      *top_p, *config, *prompt_file, *batch, *dtype;
+      *top_p, *config, *prompt_file, *batch, *dtype, *kv;
 };
 
 // One prompt per non-empty line of `path` (--prompt-file), refused by name when unreadable or
@@ -269,6 +270,7 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
   if (given(count)) o.count = int(parse_integer("count", t.count, 1, 1 << 20));
   // Refused before anything is loaded; without --dtype, a model file runs as it is stored.
   if (given(g.dtype)) o.dtype = parse_model_dtype(t.dtype, "dtype");
+  if (given(g.kv)) o.kv_format = parse_kv_format(t.kv, "kv");
   try {
     o.backend = &find_backend(t.backend);
   } catch (const InvalidArgument& e) {
@@ -474,6 +476,9 @@ void define_generate(CLI::App& app, GenerateCommand& c) {
                   "(each as the GGUF file stores it; the default with a GGUF --model), or one "
                   "format for all, quantized on load: {} (f32 the default otherwise)",
                   weight_format_names()));
+  c.given.kv = generate->add_option(
+      "--kv", gt.kv,
+      fmt::format("how the KV cache stores keys and values: {} (default: f32)", kv_format_names()));
   c.given.threads = generate->add_option(
       "--threads", gt.threads, "threads for a multithreaded backend (default: all cores)");
   c.given.config = generate->add_option(

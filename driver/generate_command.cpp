@@ -437,7 +437,7 @@ int generate_command(const GenerateOptions& o, std::ostream& out) {
   const auto [weights, weights_text] = load_weights(o, source, config);
   require_backend_takes(*o.backend, weights, dtype);
   const auto B = std::int64_t(prompts.size());
-  DecoderModel model(*backend, weights, longest + o.count, dtype, B);
+  DecoderModel model(*backend, weights, longest + o.count, dtype, B, nullptr, o.kv_format);
   model.prepare(B == 1 ? std::int64_t(prompts.front().size()) : 0, o.count, B);
   const double setup_s = seconds_since(setup_start);
 

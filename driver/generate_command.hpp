@@ -38,6 +38,7 @@ struct GenerateOptions {
   // How the projections are stored and computed on (decoder/stored_weights); unset: as the
   // file stores them for a GGUF --model, f32 otherwise (dtype()).
   std::optional<ModelDtype> dtype;
+  WeightFormat kv_format = WeightFormat::f32;  // the KV cache's (core/kv_format.hpp)
 };
 
 // The option checks that need no model (ranges, one prompt source) are the command line's

@@ -2,7 +2,7 @@
 """llama.cpp beside aigcbench on the same GGUF file, interleaved, as rows of our results CSV.
 
     .venv/bin/python scripts/peers.py [--build] [--threads 1,2] [--rounds 5] [--out PATH]
-        [--model FILE --config NAME --dtype FORMAT] [--depth N]
+        [--model FILE --config NAME --dtype FORMAT] [--depth N] [--kv f32|f16|q8_0]
 
 --build fetches the source PyPI's llama-cpp-python ships (its sdist bundles llama.cpp) and
 builds llama-bench with CMake into .cache/llama.cpp (once; later runs reuse it). Each round runs,
@@ -14,7 +14,8 @@ backend `llama.cpp` and dtype the file's weight type (SmolLM2: q4_1, computed as
 llama.cpp takes it; a format name stores every projection in it, f32 dequantizes). --config
 names our model of that file (smollm2-135m, qwen2.5-coder-0.5b, gemma3-270m; or gpt2-124m,
 below). --depth N puts N tokens in the cache first on both sides (llama-bench -d N; ours
-depth=N): llama.cpp's decode starts at N, ours after its 128-token prompt at N + 128.
+depth=N): llama.cpp's decode starts at N, ours after its 128-token prompt at N + 128. --kv sets
+both sides' KV cache format; without it each keeps its own default (llama.cpp f16, ours f32).
 GPT-2 has no checkpoint here: scripts/make_gpt2_gguf.py writes a random-weight GPT-2 GGUF in a
 format for llama.cpp, and ours runs `cfg=gpt2-124m,dtype=<format>` (our seeded random weights:
 the same shapes and bytes per token, not the same values), e.g.
@@ -85,10 +86,12 @@ def default_model():
     return hits[0] if hits else None
 
 
-def llama_bench(model, threads, prompt, gen, depth):
+def llama_bench(model, threads, prompt, gen, depth, kv):
     """Tokens per second of one llama-bench run (one repetition after its warm-up)."""
     cmd = [BENCH, "-m", model, "-p", str(prompt), "-n", str(gen), "-t", str(threads), "-r", "1",
            "-o", "json"] + (["-d", str(depth)] if depth else [])
+    if kv:  # llama.cpp quantizes V only with flash attention on
+        cmd += ["-ctk", kv, "-ctv", kv] + (["-fa", "1"] if kv == "q8_0" else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         fail(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()[-400:]}")
@@ -123,6 +126,9 @@ def main():
     ap.add_argument("--dtype", default="file",
                     help="ours: file (each matrix as stored; the default) or a weight format")
     ap.add_argument("--threads", default="1,2", help="thread counts (default: 1,2)")
+    ap.add_argument("--kv", choices=("f32", "f16", "q8_0"),
+                    help="both sides' KV cache format (llama-bench -ctk/-ctv; ours kv=); "
+                         "default: each side's own, llama.cpp f16 and ours f32")
     ap.add_argument("--depth", type=int, default=0,
                     help="tokens already in the cache (llama-bench's -d; ours: depth=)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: 5)")
@@ -153,7 +159,8 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if args.config in MODEL_ENV:
         os.environ[MODEL_ENV[args.config]] = args.model  # our model of that name reads this file
-    dtype = f",dtype={args.dtype}" + (f",depth={args.depth}" if args.depth else "")
+    dtype = (f",dtype={args.dtype}" + (f",depth={args.depth}" if args.depth else "") +
+             (f",kv={args.kv}" if args.kv and args.kv != "f32" else ""))
     prefill = f"cfg={args.config},prompt={PROMPT}{dtype}"
     decode = f"cfg={args.config},prompt={PROMPT},gen={GEN}{dtype}"
     samples = {}  # (system, phase, threads) -> [tokens/s]
@@ -162,8 +169,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for t in threads:
-                pp, info = llama_bench(args.model, t, PROMPT, 0, args.depth)
-                tg, _ = llama_bench(args.model, t, 0, GEN, args.depth)
+                pp, info = llama_bench(args.model, t, PROMPT, 0, args.depth, args.kv)
+                tg, _ = llama_bench(args.model, t, 0, GEN, args.depth, args.kv)
                 samples.setdefault(("llama.cpp", "prefill", t), []).append(pp)
                 samples.setdefault(("llama.cpp", "decode", t), []).append(tg)
                 meta = meta or info

@@ -136,6 +136,75 @@ TEST_CASE("sliding-window attention matches float64 on every backend that keeps 
   });
 }
 
+TEST_CASE(
+    "attention reads f16 and q8_0 caches as their stored values on every backend that claims "
+    "them") {
+  // Prefill and decode, tiles with a tail, a window, grouped heads, a long cache with spare
+  // capacity (its rows past L are NaN, stored: a read past the cache fails).
+  const std::vector<AttentionShape> shapes = {
+      {.H = 2, .S = 65, .L = 65, .D = 32},
+      {.B = 2, .H = 3, .S = 130, .L = 130, .D = 64},
+      {.B = 2, .H = 2, .S = 1, .L = 130, .D = 64},
+      {.H = 4, .S = 4, .L = 300, .D = 64, .kv_heads = 2},
+      {.H = 1, .S = 1, .L = 3000, .D = 64, .kv_capacity = 3100},
+      {.H = 2, .S = 150, .L = 150, .D = 64, .kv_heads = 1, .window = 80},
+      {.H = 4, .S = 1, .L = 300, .D = 128, .kv_heads = 2, .window = 64},
+  };
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    for (const WeightFormat kv : {WeightFormat::f16, WeightFormat::q8_0}) {
+      for (AttentionShape s : shapes) {
+        s.kv_format = kv;
+        INFO(name << " threads=" << threads << " " << label(s) << " kv=" << weight_format_name(kv));
+        try {
+          backend.make_kernel(s);
+        } catch (const UnsupportedOp& e) {
+          // onednn and the GPU backends read fp32 caches only, and say so (cuda-bf16 has no
+          // attention at all).
+          CHECK_THAT(e.what(),
+                     Catch::Contains("KV cache in") || Catch::Contains("has no attention for"));
+          WARN("skipping " << name << ": " << e.what());
+          break;
+        }
+        Inputs in = make_inputs(s);
+        const std::int64_t rows = s.B * s.H * s.capacity();
+        // Rows past L stored as all-ones bytes: NaN in f16, a NaN scale in q8_0.
+        auto stored = [&](std::vector<float>& x) {
+          for (float& f : x) f = std::isnan(f) ? 0.0f : f;
+          auto bytes = quantize_rows(kv, x, rows, s.D);
+          const std::int64_t row = s.kv_row_bytes();
+          for (std::int64_t r = 0; r < rows; ++r) {
+            if (r % s.capacity() >= s.L)
+              std::fill_n(bytes.begin() + r * row, row, std::uint8_t{0xff});
+          }
+          return bytes;
+        };
+        const auto k = stored(in.k), v = stored(in.v);
+        Buffer q = backend.upload_new(in.q), kb = backend.upload_weights(k),
+               vb = backend.upload_weights(v);
+        Buffer o = backend.upload_new(nan_filled(in.q.size()));
+        backend.make_kernel(s)->run(q, kb, vb, o);
+        backend.synchronize();
+        std::vector<float> out(in.q.size());
+        backend.download(o, out);
+        // Against float64 on exactly the values the cache holds: the fp32 tolerance.
+        AttentionShape f32 = s;
+        f32.kv_format = WeightFormat::f32;
+        const auto kf = dequantize_rows(kv, k, rows, s.D), vf = dequantize_rows(kv, v, rows, s.D);
+        const AttentionError e = attention_error(f32, in.q, kf, vf, out);
+        CHECK(e.max_rel_error <= e.tolerance);
+        // The kernel computed on the stored values: farther from the unrounded inputs' answer
+        // (the format's rounding) than from theirs (fp32 arithmetic alone).
+        CHECK(attention_error(f32, in.q, in.k, in.v, out).max_rel_error > 4 * e.max_rel_error);
+      }
+    }
+  });
+  // A head size the blocks do not fit is refused by name.
+  auto simd = make_backend("simd");
+  CHECK_THROWS_WITH(
+      simd->make_kernel(AttentionShape{.H = 1, .D = 48, .kv_format = WeightFormat::q8_0}),
+      Catch::Contains("48 is not a multiple of 32"));
+}
+
 TEST_CASE("large-magnitude scores do not overflow the softmax on any backend") {
   // Scores reach about 40 * 40 * 64 / 8 = 12800: exp overflows unless the maximum is subtracted.
   const AttentionShape s{1, 2, 70, 70, 64};

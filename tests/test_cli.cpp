@@ -225,6 +225,9 @@ TEST_CASE("generate refuses bad ids, counts, backends and weight files by name")
            "file keeps each matrix as a GGUF file stores it: give --model FILE.gguf, or a format");
   rejected({"--prompt-ids", "1", "--dtype", "q4_1", "--backend", "onednn"}, "--dtype",
            "onednn has no matmul for q4_1 weights");
+  rejected({"--prompt-ids", "1", "--kv", "q4_0"}, "--kv",
+           "'q4_0' is not a KV cache format (valid: f32, f16, q8_0)");
+  rejected({"--prompt-ids", "1", "--kv", "q8_0"}, "--kv", "16 is not a multiple of 32");
 
   // A checkpoint of another model: the first mismatched tensor is named.
   Scratch scratch;
@@ -898,7 +901,7 @@ TEST_CASE("decoder shape errors quote the shape as typed, and --reprobe=0 means 
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=0"}, "--shapes",
                  "'cfg=tiny,prompt=0': prompt=0 is out of range (valid: 1..64)");
   check_rejected({"--workloads", "decoder", "--shapes", "cfg=tiny,prompt=8,foo=1"}, "--shapes",
-                 "'cfg=tiny,prompt=8,foo=1': unknown key 'foo' (valid: cfg, prompt");
+                 "'cfg=tiny,prompt=8,foo=1': unknown key 'foo' (valid: cfg, dtype, kv, prompt");
   Scratch scratch;
   const CliResult r =
       cli({"probe", "--reprobe=0", "--trust-probe", "--probe-file", scratch.probe()});

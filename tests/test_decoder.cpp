@@ -522,6 +522,54 @@ TEST_CASE("depth is a shape key: in the text, within the context, and windows in
         w.counts(w.parse("cfg=tiny,prompt=4")).bytes);
 }
 
+TEST_CASE(
+    "a KV cache in f16 or q8_0 verifies against float64 rounding each row as the cache does") {
+  const DecoderWorkload workload;
+  for_each_backend_and_thread_count([&](Backend& backend, const std::string& name, int threads) {
+    // tiny and tiny-llama: heads of 16 (f16 only); tiny-gemma3: heads of 32, a window of 8.
+    for (const std::string shape :
+         {"cfg=tiny,prompt=6,gen=4,kv=f16", "cfg=tiny-llama,prompt=9,kv=f16",
+          "cfg=tiny-llama,prompt=5,gen=3,depth=12,batch=3,kv=f16",
+          "cfg=tiny-gemma3,prompt=12,kv=q8_0", "cfg=tiny-gemma3,prompt=6,gen=4,depth=10,kv=q8_0",
+          "cfg=tiny-gemma3,prompt=5,gen=3,batch=3,kv=q8_0",
+          "cfg=tiny-gemma3,prompt=5,gen=3,batch=2,kv=f16"}) {
+      INFO(name << " threads=" << threads << " " << shape);
+      std::unique_ptr<WorkloadCase> work;
+      try {
+        work = workload.make_case(backend, workload.parse(shape));
+      } catch (const UnsupportedOp& e) {
+        WARN("skipping " << name << ": " << e.what());
+        continue;
+      }
+      const double err = work->verify();
+      CHECK(err <= work->tolerance());
+      CHECK(err > 0);
+      CHECK_NOTHROW(work->run());
+    }
+  });
+  // The cache's rounding is real: an f32 cache's logits differ from a q8_0 cache's by more
+  // than the f32 bound.
+  auto scalar = make_backend("scalar");
+  const DecoderWeights& w = tiny_weights("tiny-gemma3");
+  DecoderModel f32(*scalar, w, 32),
+      q8(*scalar, w, 32, WeightFormat::f32, 1, nullptr, WeightFormat::q8_0);
+  const auto a = f32.forward(kPrompt);
+  const std::vector<float> exact(a.begin(), a.end());
+  const auto b = q8.forward(kPrompt);
+  CHECK(relative_difference(std::vector<float>(b.begin(), b.end()), exact) >
+        logits_tolerance(w.config, std::int64_t(kPrompt.size())));
+  // Refused by name: a format that is not a cache's, a head size its blocks do not fit.
+  CHECK_THROWS_WITH(workload.parse("cfg=tiny,prompt=4,kv=q4_0"),
+                    Catch::Contains("kv: 'q4_0' is not a KV cache format (valid: f32, f16, q8_0)"));
+  CHECK_THROWS_WITH(workload.parse("cfg=tiny,prompt=4,kv=q8_0"),
+                    Catch::Contains("kv: 16 is not a multiple of 32"));
+  CHECK(workload.parse("cfg=tiny-gemma3,kv=q8_0,prompt=4").text() ==
+        "cfg=tiny-gemma3,prompt=4,kv=q8_0");
+  CHECK_THROWS_AS(
+      DecoderModel(*scalar, tiny_weights(), 8, WeightFormat::f32, 1, nullptr, WeightFormat::q8_0),
+      InvalidArgument);
+}
+
 TEST_CASE("rewinding the cache repeats a decode step exactly") {
   auto backend = make_backend("openmp");
   backend->set_threads(2);

@@ -23,10 +23,10 @@ namespace aigc {
 
 namespace {
 
-// A decoder shape's text split into its non-integer keys (cfg, also spelled model=, and dtype)
-// and the integer ones, which parse_shape range-checks against the model.
+// A decoder shape's text split into its non-integer keys (cfg, also spelled model=, dtype and
+// kv) and the integer ones, which parse_shape range-checks against the model.
 struct DecoderShapeText {
-  std::string name, dtype, rest;
+  std::string name, dtype, kv, rest;
 };
 
 DecoderShapeText split_decoder_shape(const std::string& text) {
@@ -38,6 +38,11 @@ DecoderShapeText split_decoder_shape(const std::string& text) {
         throw InvalidArgument("shapes", fmt::format("'{}': key 'dtype' given twice", text));
       t.dtype = item.substr(6);
       if (t.dtype.empty()) t.dtype = "(empty)";
+    } else if (item.rfind("kv=", 0) == 0) {
+      if (!t.kv.empty())
+        throw InvalidArgument("shapes", fmt::format("'{}': key 'kv' given twice", text));
+      t.kv = item.substr(3);
+      if (t.kv.empty()) t.kv = "(empty)";
     } else if (item.rfind("cfg=", 0) == 0 || item.rfind("model=", 0) == 0) {
       if (!t.name.empty())
         throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
@@ -72,15 +77,16 @@ std::map<std::string, std::int64_t> decoder_integers(const std::string& text,
     if (detail.rfind(quoted, 0) == 0)
       detail = fmt::format("'{}'{}", text, detail.substr(quoted.size()));
     if (const auto at = detail.find("(valid: prompt"); at != std::string::npos)
-      detail.insert(at + 8, "cfg, ");
+      detail.insert(at + 8, "cfg, dtype, kv, ");
     throw InvalidArgument("shapes", detail);
   }
 }
 
 // What the keys must satisfy together, in this order: a batch decodes, tp splits the model
-// evenly, the format (read here) is one and fits the widths, tp takes f32 at depth 0, depth,
-// prompt and gen fit the context.
-void check_decoder_shape(const std::string& text, DecoderShape& s, const std::string& dtype) {
+// evenly, the format (read here) is one and fits the widths, the KV format is one and fits the
+// head size, tp takes f32 at depth 0, depth, prompt and gen fit the context.
+void check_decoder_shape(const std::string& text, DecoderShape& s, const std::string& dtype,
+                         const std::string& t_kv) {
   if (s.batch > 1 && s.gen == 0) {
     throw InvalidArgument("shapes", fmt::format("'{}': batch={} needs decode steps (gen > 0): a "
                                                 "batch decodes its sequences together, each "
@@ -117,6 +123,14 @@ void check_decoder_shape(const std::string& text, DecoderShape& s, const std::st
                                                 "{} blocks is not built)",
                                                 text, s.tp, s.dtype.name()));
   }
+  if (!t_kv.empty()) {
+    try {
+      s.kv_format = parse_kv_format(t_kv, "kv");
+      kv_row_bytes(s.kv_format, s.config.head_dim(), "kv");
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("shapes", fmt::format("'{}': kv: {}", text, e.detail()));
+    }
+  }
   if (s.tp > 1 && s.depth > 0) {
     throw InvalidArgument("shapes", fmt::format("'{}': tp={} runs at depth=0 only (a verification "
                                                 "at depth reads the cache, which each rank "
@@ -150,7 +164,7 @@ DecoderShape parse_decoder_shape(const std::string& text) {
   s.config.n_layer = v.at("layers");
   s.logits = v.at("logits") == 1;
   s.tp = static_cast<int>(v.at("tp"));
-  check_decoder_shape(text, s, t.dtype);
+  check_decoder_shape(text, s, t.dtype, t.kv);
   return s;
 }
 
@@ -165,6 +179,8 @@ std::string format_decoder_shape(const DecoderShape& s) {
   // A model with a file names its dtype always (its default is file, not f32).
   if (!s.dtype.is_f32() || has_model_file(s.config.name))
     out += fmt::format(",dtype={}", s.dtype.name());
+  if (s.kv_format != WeightFormat::f32)
+    out += fmt::format(",kv={}", weight_format_name(s.kv_format));
   if (s.tp > 1) out += fmt::format(",tp={}", s.tp);
   return out;
 }
@@ -174,18 +190,21 @@ namespace {
 // The float64 reference is the slow part of a verification: computed once per token
 // sequence and shared by every backend that produced the same sequence.
 std::vector<double> cached_reference_logits(const DecoderWeights& w, ModelDtype dtype,
+                                            WeightFormat kv_format,
                                             std::span<const std::int32_t> ids,
                                             const MatrixRoundings& roundings) {
   static std::mutex mutex;
   static std::map<std::string, std::vector<double>> cache;
-  std::string key = fmt::format("{}/{}/{}", w.config.name, w.config.n_layer, dtype.name());
+  std::string key = fmt::format("{}/{}/{}/{}", w.config.name, w.config.n_layer, dtype.name(),
+                                weight_format_name(kv_format));
   for (const auto& [matrix, r] : roundings) key += fmt::format(";{}={}", matrix, int(r));
   for (const std::int32_t id : ids) key += fmt::format(",{}", id);
   const std::lock_guard lock(mutex);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 16) cache.clear();
   // The reference computes with the weights the dtype keeps (exactly what the model stores).
-  return cache[key] = reference_logits(weights_as_stored(w, dtype), ids, roundings);
+  return cache[key] = reference_logits(weights_as_stored(w, dtype), ids, roundings,
+                                       ReferencePrefix{.kv_format = kv_format});
 }
 
 // How the backend rounds each product's activations for this model (the reference rounds
@@ -216,7 +235,8 @@ class DecoderCase final : public WorkloadCase {
       : s_(s),
         weights_(named_model_weights(s.config)),
         group_(s.tp > 1 ? dist::make_world_tensor_group(s.tp, backend) : nullptr),
-        model_(backend, *weights_, s.depth + s.prompt + s.gen, s.dtype, s.batch, group_.get()),
+        model_(backend, *weights_, s.depth + s.prompt + s.gen, s.dtype, s.batch, group_.get(),
+               s.kv_format),
         roundings_(roundings_for(backend.descriptor(), *weights_, s.dtype)) {
     for (std::int64_t b = 0; b < s.batch; ++b) {
       prompts_.push_back(random_prompt(s.prompt, s.config.vocab, 99 + std::uint64_t(b)));
@@ -279,7 +299,7 @@ class DecoderCase final : public WorkloadCase {
 
   double tolerance() const override {
     return logits_tolerance(s_.config, s_.depth + s_.prompt + s_.gen, s_.dtype,
-                            coarsest(roundings_));
+                            coarsest(roundings_), s_.kv_format);
   }
 
  private:
@@ -301,8 +321,9 @@ class DecoderCase final : public WorkloadCase {
   // (decoder/reference.hpp's ReferencePrefix): the timed tokens are checked, the depth's are
   // the same forward that depth 0 checks. Not shared between backends: their caches differ.
   std::vector<double> reference(std::int64_t b, std::span<const std::int32_t> ids) {
-    if (s_.depth == 0) return cached_reference_logits(*weights_, s_.dtype, ids, roundings_);
-    ReferencePrefix prefix{s_.depth, {}, {}};
+    if (s_.depth == 0)
+      return cached_reference_logits(*weights_, s_.dtype, s_.kv_format, ids, roundings_);
+    ReferencePrefix prefix{s_.depth, {}, {}, s_.kv_format};
     for (std::int64_t i = 0; i < s_.config.n_layer; ++i) {
       DecoderModel::CachedRows rows = model_.cached_rows(i, s_.depth, b);
       prefix.keys.push_back(std::move(rows.keys));
@@ -394,8 +415,11 @@ StoredBytes stored_bytes(const DecoderShape& s) {
   return out;
 }
 
-// KV cache bytes per position per layer: a key and a value row of Hkv D floats.
-double kv_row_bytes(const DecoderConfig& c) { return 8.0 * double(c.kv_heads() * c.head_dim()); }
+// KV cache bytes per position per layer: a key and a value row of each KV head, in the format.
+double cache_bytes_per_position(const DecoderShape& s) {
+  const DecoderConfig& c = s.config;
+  return 2.0 * double(c.kv_heads()) * double(kv_row_bytes(s.kv_format, c.head_dim()));
+}
 
 }  // namespace
 
@@ -447,6 +471,11 @@ std::vector<std::string> DecoderWorkload::preset_shapes(Preset preset) const {
           shapes.push_back(fmt::format("cfg={},prompt=128,depth={},dtype=file", model, depth));
           shapes.push_back(
               fmt::format("cfg={},prompt=128,gen=32,depth={},dtype=file", model, depth));
+        }
+        // The KV cache's formats at depth 4096: f16 (llama.cpp's default) and q8_0.
+        for (const char* kv : {"f16", "q8_0"}) {
+          shapes.push_back(
+              fmt::format("cfg={},prompt=128,gen=32,depth=4096,dtype=file,kv={}", model, kv));
         }
       }
       // Batched decoding, B = 2 .. 64 (B = 1 is the row above): fp32 for both families, and
@@ -519,7 +548,7 @@ WorkCounts DecoderWorkload::counts(const Shape& shape) const {
   const StoredBytes stored = stored_bytes(s);
   const double weights =
       stored.projections + n * 4 * double(c.block_parameters() - c.projection_parameters());
-  const double kv = kv_row_bytes(c);
+  const double kv = cache_bytes_per_position(s);
   const double head = s.logits ? stored.output + 8 * C : 0;
   const double head_flops = s.logits ? 2 * C * V : 0;
   const double D0 = double(s.depth);
@@ -595,7 +624,8 @@ std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& 
   static std::mutex mutex;
   static std::map<std::string, DecoderAccuracy> cache;
   const std::lock_guard lock(mutex);
-  const std::string key = fmt::format("{}/{}/{}", s.config.name, s.dtype.name(), backend.name());
+  const std::string key = fmt::format("{}/{}/{}/{}", s.config.name, s.dtype.name(),
+                                      weight_format_name(s.kv_format), backend.name());
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   const Tokenizer tokenizer = Tokenizer::from_gguf(GgufFile(*file));
   const std::vector<std::int32_t> text = tokenizer.encode_prompt(evaluation_text());
@@ -603,20 +633,22 @@ std::optional<DecoderAccuracy> decoder_accuracy(const DecoderShape& s, Backend& 
   const auto weights = named_model_weights(decoder_config(s.config.name));  // all its layers
   const std::int64_t length = std::max<std::int64_t>(std::int64_t(text.size()), kPrompt + kGreedy);
   const std::span<const std::int32_t> prompt = std::span(text).first(kPrompt);
-  auto measure = [&](ModelDtype f, double& ppl, std::vector<std::int32_t>& greedy) {
-    DecoderModel model(backend, *weights, length, f);
+  auto measure = [&](ModelDtype f, WeightFormat kv, double& ppl,
+                     std::vector<std::int32_t>& greedy) {
+    DecoderModel model(backend, *weights, length, f, 1, nullptr, kv);
     ppl = perplexity(model, text);
     greedy = greedy_tokens(model, prompt, kGreedy);
   };
   DecoderAccuracy a;
   a.text_tokens = std::int64_t(text.size());
   std::vector<std::int32_t> greedy, greedy_f32;
-  measure(s.dtype, a.perplexity, greedy);
-  if (s.dtype.is_f32()) {
+  // Against f32 weights with an f32 cache: what the stored weights and the cache's format cost.
+  measure(s.dtype, s.kv_format, a.perplexity, greedy);
+  if (s.dtype.is_f32() && s.kv_format == WeightFormat::f32) {
     a.perplexity_f32 = a.perplexity;
     greedy_f32 = greedy;
   } else {
-    measure(WeightFormat::f32, a.perplexity_f32, greedy_f32);
+    measure(WeightFormat::f32, WeightFormat::f32, a.perplexity_f32, greedy_f32);
   }
   a.greedy_agreement = agreement(greedy, greedy_f32);
   return cache[key] = a;

@@ -32,6 +32,9 @@ struct DecoderShape {
   // dtype=: how the projections and the output matrix are stored (decoder/stored_weights):
   // a format, or `file` (the default for a model read from a file, refused for random weights).
   ModelDtype dtype = WeightFormat::f32;
+  // kv=: how the KV caches store keys and values (core/kv_format.hpp: f32, f16, q8_0;
+  // llama-bench's -ctk/-ctv, both at once).
+  WeightFormat kv_format = WeightFormat::f32;
   int tp = 1;  // tensor-parallel ranks
 };
 

@@ -7,9 +7,12 @@
 // [B,Hkv,kv_capacity,D] (the first L rows of each head valid), so a decoder's preallocated cache is
 // used in place. Grouped-query attention (Llama 2/3, SmolLM2): Hkv = kv_heads < H key/value heads,
 // each shared by H / Hkv consecutive query heads (query head h reads KV head h / (H / Hkv)).
+// K and V rows are stored in kv_format (core/kv_format.hpp: f32, f16 or q8_0), each row
+// kv_row_bytes() bytes; Q and O are fp32.
 #include <cstdint>
 
 #include "core/kernels.hpp"
+#include "core/kv_format.hpp"
 
 namespace aigc {
 
@@ -20,6 +23,8 @@ struct AttentionShape {
   // Sliding-window attention (Gemma's local layers, Mistral): the query at position p sees the
   // keys p - window + 1 .. p only. 0: every key up to its own.
   std::int64_t window = 0;
+  WeightFormat kv_format = WeightFormat::f32;
+  std::int64_t kv_row_bytes() const { return aigc::kv_row_bytes(kv_format, D); }
   std::int64_t capacity() const { return kv_capacity > 0 ? kv_capacity : L; }
   // The first key the query at position p sees.
   std::int64_t first_key(std::int64_t p) const {
@@ -41,7 +46,7 @@ using AttentionKernel =
 
 void require_buffers(const AttentionShape& s, const Buffer& q, const Buffer& k, const Buffer& v,
                      const Buffer& o);
-// H a multiple of the KV heads.
+// H a multiple of the KV heads; a KV format with D a whole number of its blocks.
 void require_valid_shape(const AttentionShape& s);
 // 4D FLOPs per visible (query, key) pair; Q and O, and the L valid rows of K and V.
 OpWork work_of(const AttentionShape& s);

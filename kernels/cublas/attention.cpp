@@ -69,7 +69,7 @@ class BatchedAttention final : public AttentionKernel {
 
 AIGC_REGISTER_KERNEL(cuda::cublas_kernels(), AttentionShape,
                      [](Backend& b, const AttentionShape& s) {
-                       cuda::refuse_sliding_window(b, s);
+                       cuda::refuse_cpu_only_attention(b, s);
                        auto& backend = dynamic_cast<CublasBackend&>(b);
                        return std::unique_ptr<AttentionKernel>(
                            std::make_unique<BatchedAttention>(backend, backend.handles(), s));

@@ -86,7 +86,7 @@ class FusedAttention final : public AttentionKernel {
 };
 
 std::unique_ptr<AttentionKernel> make_attention(Backend& b, const AttentionShape& s) {
-  refuse_sliding_window(b, s);
+  refuse_cpu_only_attention(b, s);
   auto& backend = started<CudaBackend>(b);
   if (backend.variant().attention == AttentionVariant::naive) {
     return std::make_unique<NaiveAttention>(backend, s);

@@ -239,12 +239,18 @@ void GpuDataMovement::copy_rows(const Buffer& src, Buffer& dst, const RowCopy& c
                                     cudaMemcpyDeviceToDevice, backend_.stream()));
 }
 
-void refuse_sliding_window(const Backend& b, const AttentionShape& s) {
+void refuse_cpu_only_attention(const Backend& b, const AttentionShape& s) {
   if (s.window > 0) {
     throw UnsupportedOp(
         fmt::format("{} has no sliding-window attention (window={}): its "
                     "attention kernels see every key",
                     b.name(), s.window));
+  }
+  if (s.kv_format != WeightFormat::f32) {
+    throw UnsupportedOp(
+        fmt::format("{} has no KV cache in {} (its attention kernels read fp32 "
+                    "caches)",
+                    b.name(), weight_format_name(s.kv_format)));
   }
 }
 

@@ -73,9 +73,10 @@ T& started(Backend& b) {
   return backend;
 }
 
-// The GPU attention kernels see every key up to a query's own: a sliding window (Gemma 3's
-// local layers) is refused by name (UnsupportedOp) rather than computed as full attention.
-void refuse_sliding_window(const Backend& b, const AttentionShape& s);
+// The GPU attention kernels see every key up to a query's own, in fp32 caches: a sliding window
+// (Gemma 3's local layers) or a KV cache in f16 or q8_0 is refused by name (UnsupportedOp)
+// rather than computed as something else.
+void refuse_cpu_only_attention(const Backend& b, const AttentionShape& s);
 
 // CUDA events on `stream` (what GpuBackend::make_timer() returns; the probe times with it too).
 std::unique_ptr<DeviceTimer> make_event_timer(cudaStream_t stream);

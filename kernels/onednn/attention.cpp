@@ -14,6 +14,9 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
 #include "core/machine.hpp"
 #include "kernels/onednn/engine.hpp"
 
@@ -96,6 +99,14 @@ class OnednnAttention final : public AttentionKernel {
 }  // namespace
 
 std::unique_ptr<AttentionKernel> make_attention_kernel(const AttentionShape& shape, int threads) {
+  // Its matmuls read fp32 K and V: oneDNN's f16 matmul needs AVX512-FP16, and a q8_0 cache's
+  // per-block scales are no layout it takes.
+  if (shape.kv_format != WeightFormat::f32) {
+    throw UnsupportedOp(
+        fmt::format("onednn has no KV cache in {} (its attention composes fp32 "
+                    "matmuls)",
+                    weight_format_name(shape.kv_format)));
+  }
   return std::make_unique<OnednnAttention>(shape, threads);
 }
 

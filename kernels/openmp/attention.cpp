@@ -20,8 +20,8 @@ class OpenmpAttention final : public AttentionKernel {
         (shape().S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;
     const std::int64_t tasks = shape().B * shape().H * blocks;
     const float* pq = q.as<const float>();
-    const float* pk = k.as<const float>();
-    const float* pv = v.as<const float>();
+    const auto* pk = k.as<const std::uint8_t>();
+    const auto* pv = v.as<const std::uint8_t>();
     float* po = o.as<float>();
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
     for (std::int64_t t = 0; t < tasks; ++t) {
@@ -60,9 +60,9 @@ void decode_batch_attention(const HeadsShape& shape, std::span<const std::int64_
   for (std::int64_t t = 0; t < tasks; ++t) {
     const std::int64_t r = t / Hkv, g = t % Hkv;
     const auto ri = static_cast<std::size_t>(r);
-    simd::decode_batch_attention_task(shape, positions[ri], pqkv + r * shape.qkv_row(),
-                                      k_caches[ri]->as<float>(), v_caches[ri]->as<float>(),
-                                      py + r * shape.heads * shape.head_dim, g);
+    simd::decode_batch_attention_task(
+        shape, positions[ri], pqkv + r * shape.qkv_row(), k_caches[ri]->as<std::uint8_t>(),
+        v_caches[ri]->as<std::uint8_t>(), py + r * shape.heads * shape.head_dim, g);
   }
 }
 

@@ -19,8 +19,8 @@ class ScalarAttention final : public AttentionKernel {
 
   void compute(const Buffer& qb, const Buffer& kb, const Buffer& vb, Buffer& ob) override {
     const float* q = qb.as<const float>();
-    const float* k = kb.as<const float>();
-    const float* v = vb.as<const float>();
+    const float* k = as_floats(kb, keys_);
+    const float* v = as_floats(vb, values_);
     float* o = ob.as<float>();
     const std::int64_t S = shape().S, L = shape().L, D = shape().D, cap = shape().capacity();
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
@@ -65,7 +65,23 @@ class ScalarAttention final : public AttentionKernel {
   }
 
  private:
-  std::vector<float> scores_;
+  // A cache as floats: in place for f32, else the L valid rows of each head read out of their
+  // format (the same values every backend reads).
+  const float* as_floats(const Buffer& cache, std::vector<float>& out) const {
+    const AttentionShape& s = shape();
+    if (s.kv_format == WeightFormat::f32) return cache.as<const float>();
+    const std::int64_t heads = s.B * s.kv_head_count(), cap = s.capacity(), row = s.kv_row_bytes();
+    out.resize(static_cast<std::size_t>(heads * cap * s.D));
+    const auto* bytes = cache.as<const std::uint8_t>();
+    for (std::int64_t h = 0; h < heads; ++h) {
+      for (std::int64_t j = 0; j < s.L; ++j)
+        load_kv_row(s.kv_format, bytes + (h * cap + j) * row, s.D,
+                    out.data() + (h * cap + j) * s.D);
+    }
+    return out.data();
+  }
+
+  std::vector<float> scores_, keys_, values_;
 };
 
 }  // namespace

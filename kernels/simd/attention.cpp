@@ -15,6 +15,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/float16.hpp"
+#include "core/kv_format.hpp"
 #include "kernels/simd/attention.hpp"
 #include "kernels/simd/backend.hpp"
 #include "kernels/simd/scratch.hpp"
@@ -43,28 +45,73 @@ constexpr size_t kRowGroup = 4;
 #endif
 static_assert(kBr % kRowGroup == 0 && kBc % kLanes == 0);
 
+// `rows` consecutive cached rows of D elements in `format` into floats [rows][D]: f16 widened,
+// q8_0's blocks of 32 scaled (the values core/kv_format's load_kv_row gives, bit for bit).
+void RowsToFloats(WeightFormat format, const uint8_t* HWY_RESTRICT src, size_t rows, size_t D,
+                  float* HWY_RESTRICT dst) {
+  const DF d;
+  const size_t n = rows * D;
+  if (format == WeightFormat::f16) {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    const auto* h = reinterpret_cast<const hwy::float16_t*>(src);
+    size_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, h + i)), d, dst + i);
+    for (; i < n; ++i) dst[i] = half_at(src + 2 * i);
+    return;
+  }
+  // q8_0: 34-byte blocks, an f16 scale then 32 int8; rows are whole blocks.
+  static_assert(32 % kLanes == 0);
+  const hn::Rebind<int8_t, DF> d8;
+  const hn::Rebind<int32_t, DF> di;
+  for (size_t b = 0; b < n / 32; ++b) {
+    const uint8_t* block = src + b * 34;
+    const VF scale = hn::Set(d, half_at(block));
+    const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+    for (size_t x = 0; x < 32; x += kLanes) {
+      const VF values = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, q + x)));
+      hn::StoreU(hn::Mul(scale, values), d, dst + b * 32 + x);
+    }
+  }
+}
+
+// Rows first .. first + rows - 1 of a cache as floats: in place for f32, else read into `out`.
+const float* CachedRows(const AttentionShape& s, const uint8_t* head, int64_t first, size_t rows,
+                        float* out) {
+  const uint8_t* at = head + first * s.kv_row_bytes();
+  if (s.kv_format == WeightFormat::f32) return reinterpret_cast<const float*>(at);
+  RowsToFloats(s.kv_format, at, rows, static_cast<size_t>(s.D), out);
+  return out;
+}
+
 // One query against its `visible` keys, reading K and V rows where they lie: the decode
 // step, where packing a tile for a single query would cost as much as using it. The same
 // online softmax over chunks of kBc keys; scratch O(kBc + D).
 void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
-                 const float* HWY_RESTRICT kh, const float* HWY_RESTRICT vh,
+                 const uint8_t* HWY_RESTRICT kh, const uint8_t* HWY_RESTRICT vh,
                  float* HWY_RESTRICT orow, int64_t visible, Scratch& scratch) {
   const DF d;
   const size_t D = static_cast<size_t>(s.D);
   const size_t D_vec = D / kLanes * kLanes;  // whole vectors; the rest goes scalar
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const float minus_inf = -std::numeric_limits<float>::infinity();
-  float* sc = scratch.get(kBc + D);
+  // A chunk's keys and values read out of a stored format: 2 kBc D floats more.
+  const size_t converted = s.kv_format == WeightFormat::f32 ? 0 : kBc * D;
+  float* sc = scratch.get(kBc + D + 2 * converted);
   float* acc = sc + kBc;
+  float* kbuf = acc + D;
+  float* vbuf = kbuf + converted;
   std::fill(acc, acc + D, 0.0f);
   float m = minus_inf, l = 0;
 
   for (int64_t j0 = 0; j0 < visible; j0 += kBc) {
     const size_t bc = static_cast<size_t>(std::min<int64_t>(kBc, visible - j0));
+    const float* kc = CachedRows(s, kh, j0, bc, kbuf);  // the chunk's rows [bc][D]
+    const float* vc = CachedRows(s, vh, j0, bc, vbuf);
     // Scores four keys at a time: four independent multiply-add chains, one reduction.
     size_t key = 0;
     for (; key + 4 <= bc; key += 4) {
-      const float* k0 = kh + (j0 + key) * s.D;
+      const float* k0 = kc + key * D;
       VF s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
       for (size_t x = 0; x < D_vec; x += kLanes) {
         const VF qv = hn::LoadU(d, qrow + x);
@@ -79,7 +126,7 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
       }
     }
     for (; key < bc; ++key) {
-      const float* krow = kh + (j0 + key) * s.D;
+      const float* krow = kc + key * D;
       VF dot = hn::Zero(d);
       for (size_t x = 0; x < D_vec; x += kLanes)
         dot = hn::MulAdd(hn::LoadU(d, qrow + x), hn::LoadU(d, krow + x), dot);
@@ -113,7 +160,7 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
         e[i] = hn::Mul(hn::Load(d, acc + xv + i * kLanes), vcorr);
         o[i] = hn::Zero(d);
       }
-      const float* vrow = vh + j0 * s.D + xv;
+      const float* vrow = vc + xv;
       size_t c2 = 0;
       for (; c2 + 2 <= bc; c2 += 2, vrow += 2 * D) {
         const VF pe = hn::Set(d, sc[c2]), po = hn::Set(d, sc[c2 + 1]);
@@ -131,12 +178,12 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
     for (; xv < D_vec; xv += kLanes) {
       VF a = hn::Mul(hn::Load(d, acc + xv), vcorr);
       for (size_t c2 = 0; c2 < bc; ++c2)
-        a = hn::MulAdd(hn::Set(d, sc[c2]), hn::LoadU(d, vh + (j0 + c2) * s.D + xv), a);
+        a = hn::MulAdd(hn::Set(d, sc[c2]), hn::LoadU(d, vc + c2 * D + xv), a);
       hn::Store(a, d, acc + xv);
     }
     for (size_t x = D_vec; x < D; ++x) {
       float a = acc[x] * correction;
-      for (size_t c = 0; c < bc; ++c) a += sc[c] * vh[(j0 + c) * s.D + x];
+      for (size_t c = 0; c < bc; ++c) a += sc[c] * vc[c * D + x];
       acc[x] = a;
     }
   }
@@ -145,13 +192,13 @@ void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
 }
 
 void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
-                    const float* HWY_RESTRICT k, const float* HWY_RESTRICT v, float* HWY_RESTRICT o,
-                    int64_t bh, int64_t i0, int64_t i1) {
+                    const uint8_t* HWY_RESTRICT k, const uint8_t* HWY_RESTRICT v,
+                    float* HWY_RESTRICT o, int64_t bh, int64_t i0, int64_t i1) {
   const DF d;
   const size_t D = static_cast<size_t>(s.D);
   const size_t Dp = hwy::DivCeil(D, kLanes) * kLanes;  // V and O rows padded to whole vectors
   const size_t rows = static_cast<size_t>(i1 - i0);
-  const int64_t cap = s.capacity();
+  const int64_t cap = s.capacity(), row_bytes = s.kv_row_bytes();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const float minus_inf = -std::numeric_limits<float>::infinity();
 
@@ -159,18 +206,22 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
   if (rows == 1) {
     // The query's keys first .. pos: a window's, or every key up to its own.
     const int64_t pos = s.L - s.S + i0, first = s.first_key(pos);
-    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + (s.kv_head_of(bh) * cap + first) * s.D,
-                v + (s.kv_head_of(bh) * cap + first) * s.D, o + (bh * s.S + i0) * s.D,
+    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + (s.kv_head_of(bh) * cap + first) * row_bytes,
+                v + (s.kv_head_of(bh) * cap + first) * row_bytes, o + (bh * s.S + i0) * s.D,
                 pos - first + 1, scratch);
     return;
   }
-  float* qp = scratch.get(kBr * D + D * kBc + kBc * Dp + kBr * kBc + kBr * Dp + 2 * kBr);
+  const size_t converted = s.kv_format == WeightFormat::f32 ? 0 : kBc * D;
+  float* qp =
+      scratch.get(kBr * D + D * kBc + kBc * Dp + kBr * kBc + kBr * Dp + 2 * kBr + 2 * converted);
   float* kt = qp + kBr * D;     // K tile transposed: [D][kBc]
   float* vp = kt + D * kBc;     // V tile: [kBc][Dp]
   float* sc = vp + kBc * Dp;    // scores, then probabilities: [kBr][kBc]
   float* acc = sc + kBr * kBc;  // unnormalized output: [kBr][Dp]
   float* m = acc + kBr * Dp;    // running row maximum
   float* l = m + kBr;           // running row sum of exp
+  float* kbuf = l + kBr;        // a tile's keys and values read out of a stored format
+  float* vbuf = kbuf + converted;
 
   // Queries packed and zero-padded to whole row groups, so the score loop needs no edge case.
   const size_t rows_padded = hwy::DivCeil(rows, kRowGroup) * kRowGroup;
@@ -180,19 +231,21 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
   std::fill(m, m + kBr, minus_inf);
   std::fill(l, l + kBr, 0.0f);
 
-  const float* kh = k + s.kv_head_of(bh) * cap * s.D;
-  const float* vh = v + s.kv_head_of(bh) * cap * s.D;
+  const uint8_t* kh = k + s.kv_head_of(bh) * cap * row_bytes;
+  const uint8_t* vh = v + s.kv_head_of(bh) * cap * row_bytes;
   const int64_t first_pos = s.L - s.S + i0;  // absolute position of the block's first query
   const int64_t last_pos = s.L - s.S + i1 - 1;
 
   // From the first key any query of the block sees (its first query's window start).
   for (int64_t j0 = s.first_key(first_pos); j0 <= last_pos; j0 += kBc) {
     const size_t bc = static_cast<size_t>(std::min<int64_t>(kBc, last_pos + 1 - j0));
+    const float* kc = CachedRows(s, kh, j0, bc, kbuf);  // the tile's rows [bc][D]
+    const float* vc = CachedRows(s, vh, j0, bc, vbuf);
     for (size_t c = 0; c < kBc; ++c) {
       if (c < bc) {
-        const float* krow = kh + (j0 + c) * s.D;
+        const float* krow = kc + c * D;
         for (size_t x = 0; x < D; ++x) kt[x * kBc + c] = krow[x];
-        std::copy(vh + (j0 + c) * s.D, vh + (j0 + c + 1) * s.D, vp + c * Dp);
+        std::copy(vc + c * D, vc + (c + 1) * D, vp + c * Dp);
         std::fill(vp + c * Dp + D, vp + (c + 1) * Dp, 0.0f);
       } else {  // past the last key: zeros, so 0 * V stays 0
         for (size_t x = 0; x < D; ++x) kt[x * kBc + c] = 0.0f;
@@ -297,18 +350,19 @@ namespace aigc::simd {
 
 HWY_EXPORT(FusedBlockImpl);
 
-void attention_fused_block(const AttentionShape& shape, const float* q, const float* k,
-                           const float* v, float* o, std::int64_t bh, std::int64_t i0,
+void attention_fused_block(const AttentionShape& shape, const float* q, const std::uint8_t* k,
+                           const std::uint8_t* v, float* o, std::int64_t bh, std::int64_t i0,
                            std::int64_t i1) {
   HWY_DYNAMIC_DISPATCH(FusedBlockImpl)(shape, q, k, v, o, bh, i0, i1);
 }
 
 void decode_batch_attention_task(const HeadsShape& s, std::int64_t position, const float* qkv_row,
-                                 float* k_cache, float* v_cache, float* y_row, std::int64_t g) {
+                                 std::uint8_t* k_cache, std::uint8_t* v_cache, float* y_row,
+                                 std::int64_t g) {
   const std::int64_t H = s.heads, Hkv = s.kv_head_count(), D = s.head_dim;
-  const std::size_t head_bytes = static_cast<std::size_t>(D) * sizeof(float);
-  std::memcpy(k_cache + (g * s.capacity + position) * D, qkv_row + (H + g) * D, head_bytes);
-  std::memcpy(v_cache + (g * s.capacity + position) * D, qkv_row + (H + Hkv + g) * D, head_bytes);
+  const std::int64_t at = (g * s.capacity + position) * s.kv_row_bytes();
+  store_kv_row(s.kv_format, qkv_row + (H + g) * D, D, k_cache + at);
+  store_kv_row(s.kv_format, qkv_row + (H + Hkv + g) * D, D, v_cache + at);
   // The fused kernel's one-query case: Q head h at qkv_row + h * D, its output at y_row + h * D.
   const AttentionShape one{.B = 1,
                            .H = H,
@@ -317,7 +371,8 @@ void decode_batch_attention_task(const HeadsShape& s, std::int64_t position, con
                            .D = D,
                            .kv_capacity = s.capacity,
                            .kv_heads = Hkv,
-                           .window = s.window};
+                           .window = s.window,
+                           .kv_format = s.kv_format};
   const std::int64_t group = H / Hkv;
   for (std::int64_t h = g * group; h < (g + 1) * group; ++h) {
     attention_fused_block(one, qkv_row, k_cache, v_cache, y_row, h, 0, 1);
@@ -332,8 +387,8 @@ class SimdAttention final : public AttentionKernel {
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
     for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
       for (std::int64_t i0 = 0; i0 < shape().S; i0 += kAttentionQueryBlock) {
-        attention_fused_block(shape(), q.as<const float>(), k.as<const float>(),
-                              v.as<const float>(), o.as<float>(), bh, i0,
+        attention_fused_block(shape(), q.as<const float>(), k.as<const std::uint8_t>(),
+                              v.as<const std::uint8_t>(), o.as<float>(), bh, i0,
                               std::min(shape().S, i0 + kAttentionQueryBlock));
       }
     }

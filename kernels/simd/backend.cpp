@@ -21,10 +21,10 @@ class SimdBackend final : public HostBackend {
     for (std::size_t r = 0; r < positions.size(); ++r) {
       const auto row = static_cast<std::int64_t>(r);
       for (std::int64_t g = 0; g < shape.kv_head_count(); ++g) {
-        simd::decode_batch_attention_task(shape, positions[r],
-                                          qkv.as<const float>() + row * shape.qkv_row(),
-                                          k_caches[r]->as<float>(), v_caches[r]->as<float>(),
-                                          y.as<float>() + row * shape.heads * shape.head_dim, g);
+        simd::decode_batch_attention_task(
+            shape, positions[r], qkv.as<const float>() + row * shape.qkv_row(),
+            k_caches[r]->as<std::uint8_t>(), v_caches[r]->as<std::uint8_t>(),
+            y.as<float>() + row * shape.heads * shape.head_dim, g);
       }
     }
   }
