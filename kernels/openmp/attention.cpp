@@ -16,6 +16,7 @@ class OpenmpAttention final : public AttentionKernel {
   OpenmpAttention(const AttentionShape& shape, int threads)
       : AttentionKernel(shape), threads_(threads) {}
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+    if (shape().S == 1) return decode(q, k, v, o);
     const std::int64_t blocks =
         (shape().S + simd::kAttentionQueryBlock - 1) / simd::kAttentionQueryBlock;
     const std::int64_t tasks = shape().B * shape().H * blocks;
@@ -35,6 +36,24 @@ class OpenmpAttention final : public AttentionKernel {
   }
 
  private:
+  // A decode step: one task per (batch, KV head), its query heads together (the cache read
+  // once for the group); where that leaves threads idle (Gemma 3: one KV head), each group
+  // splits into as many parts as it takes to give every thread one.
+  void decode(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) {
+    const std::int64_t Hkv = shape().kv_head_count(), groups = shape().B * Hkv, G = shape().group();
+    const std::int64_t parts = std::min<std::int64_t>(G, (threads_ + groups - 1) / groups);
+    const float* pq = q.as<const float>();
+    const auto* pk = k.as<const std::uint8_t>();
+    const auto* pv = v.as<const std::uint8_t>();
+    float* po = o.as<float>();
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+    for (std::int64_t t = 0; t < groups * parts; ++t) {
+      const std::int64_t group = t / parts, part = t % parts;
+      simd::attention_decode_group(shape(), pq, pk, pv, po, group / Hkv, group % Hkv,
+                                   part * G / parts, (part + 1) * G / parts);
+    }
+  }
+
   int threads_;
 };
 

@@ -84,111 +84,215 @@ const float* CachedRows(const AttentionShape& s, const uint8_t* head, int64_t fi
   return out;
 }
 
-// One query against its `visible` keys, reading K and V rows where they lie: the decode
-// step, where packing a tile for a single query would cost as much as using it. The same
-// online softmax over chunks of kBc keys; scratch O(kBc + D).
-void SingleQuery(const AttentionShape& s, const float* HWY_RESTRICT qrow,
-                 const uint8_t* HWY_RESTRICT kh, const uint8_t* HWY_RESTRICT vh,
-                 float* HWY_RESTRICT orow, int64_t visible, Scratch& scratch) {
+// Queries that share each load of a key or value row in a decode step: 4 x 4 accumulators.
+constexpr size_t kQuerySet = 4;
+
+// Scores of Q queries (rows q[g]) against a chunk's bc keys (rows kc [bc][D]), scaled, into
+// sc[g]; each key vector is loaded once for all Q.
+template <size_t Q>
+HWY_INLINE void SetScores(const float* const* q, const float* HWY_RESTRICT kc, size_t bc, size_t D,
+                          float scale, float* const* sc) {
   const DF d;
-  const size_t D = static_cast<size_t>(s.D);
   const size_t D_vec = D / kLanes * kLanes;  // whole vectors; the rest goes scalar
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  size_t key = 0;
+  for (; key + 4 <= bc; key += 4) {  // four keys at a time, one reduction per query
+    const float* k0 = kc + key * D;
+    VF acc[Q][4];
+    for (size_t g = 0; g < Q; ++g) {
+      for (size_t i = 0; i < 4; ++i) acc[g][i] = hn::Zero(d);
+    }
+    for (size_t x = 0; x < D_vec; x += kLanes) {
+      const VF k_0 = hn::LoadU(d, k0 + x), k_1 = hn::LoadU(d, k0 + D + x),
+               k_2 = hn::LoadU(d, k0 + 2 * D + x), k_3 = hn::LoadU(d, k0 + 3 * D + x);
+      for (size_t g = 0; g < Q; ++g) {
+        const VF qv = hn::LoadU(d, q[g] + x);
+        acc[g][0] = hn::MulAdd(qv, k_0, acc[g][0]);
+        acc[g][1] = hn::MulAdd(qv, k_1, acc[g][1]);
+        acc[g][2] = hn::MulAdd(qv, k_2, acc[g][2]);
+        acc[g][3] = hn::MulAdd(qv, k_3, acc[g][3]);
+      }
+    }
+    for (size_t g = 0; g < Q; ++g) {
+      StoreSumsOfLanes4(d, acc[g][0], acc[g][1], acc[g][2], acc[g][3], sc[g] + key);
+      for (size_t i = 0; i < 4; ++i) {
+        for (size_t x = D_vec; x < D; ++x) sc[g][key + i] += q[g][x] * k0[i * D + x];
+      }
+    }
+  }
+  for (; key < bc; ++key) {
+    const float* krow = kc + key * D;
+    for (size_t g = 0; g < Q; ++g) {
+      VF dot = hn::Zero(d);
+      for (size_t x = 0; x < D_vec; x += kLanes)
+        dot = hn::MulAdd(hn::LoadU(d, q[g] + x), hn::LoadU(d, krow + x), dot);
+      float score = hn::GetLane(hn::SumOfLanes(d, dot));
+      for (size_t x = D_vec; x < D; ++x) score += q[g][x] * krow[x];
+      sc[g][key] = score;
+    }
+  }
+  for (size_t g = 0; g < Q; ++g) {
+    for (key = 0; key < bc; ++key) sc[g][key] *= scale;
+  }
+}
+
+// One query's online softmax over a chunk's bc scores (sc, kBc wide, aligned): the scores
+// become exp(s - m_new) (0 past bc), m and l move on; returns exp(m_old - m_new), the factor
+// that rescales what was accumulated.
+HWY_INLINE float SoftmaxStep(float* HWY_RESTRICT sc, size_t bc, float& m, float& l) {
+  const DF d;
   const float minus_inf = -std::numeric_limits<float>::infinity();
+  std::fill(sc + bc, sc + kBc, minus_inf);
+  VF vmax = hn::Set(d, minus_inf);
+  for (size_t c = 0; c < kBc; c += kLanes) vmax = hn::Max(vmax, hn::Load(d, sc + c));
+  const float m_new = std::max(m, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  const VF vm = hn::Set(d, m_new);
+  VF vsum = hn::Zero(d);
+  for (size_t c = 0; c < kBc; c += kLanes) {
+    const auto valid = hn::FirstN(d, bc > c ? bc - c : 0);
+    const VF p = hn::IfThenElseZero(valid, hn::Exp(d, hn::Sub(hn::Load(d, sc + c), vm)));
+    hn::Store(p, d, sc + c);
+    vsum = hn::Add(vsum, p);
+  }
+  const float correction = std::exp(m - m_new);  // exp(-inf) = 0 on the first chunk
+  l = l * correction + hn::GetLane(hn::SumOfLanes(d, vsum));
+  m = m_new;
+  return correction;
+}
+
+// acc[g] = acc[g] * correction[g] + P_g V for Q queries over a chunk's bc value rows (vc
+// [bc][D]); each value vector is loaded once for all Q. acc rows are aligned.
+template <size_t Q>
+HWY_INLINE void AccumulateValues(const float* HWY_RESTRICT vc, size_t bc, size_t D,
+                                 const float* const* p, float* const* acc,
+                                 const float* correction) {
+  const DF d;
+  const size_t D_vec = D / kLanes * kLanes;
+  size_t xv = 0;
+  for (; xv + 4 * kLanes <= D_vec; xv += 4 * kLanes) {  // four vectors of the row at a time
+    VF a[Q][4];
+    for (size_t g = 0; g < Q; ++g) {
+      const VF c = hn::Set(d, correction[g]);
+      for (size_t i = 0; i < 4; ++i) a[g][i] = hn::Mul(hn::Load(d, acc[g] + xv + i * kLanes), c);
+    }
+    for (size_t key = 0; key < bc; ++key) {
+      const float* vrow = vc + key * D + xv;
+      const VF v0 = hn::LoadU(d, vrow), v1 = hn::LoadU(d, vrow + kLanes),
+               v2 = hn::LoadU(d, vrow + 2 * kLanes), v3 = hn::LoadU(d, vrow + 3 * kLanes);
+      for (size_t g = 0; g < Q; ++g) {
+        const VF pg = hn::Set(d, p[g][key]);
+        a[g][0] = hn::MulAdd(pg, v0, a[g][0]);
+        a[g][1] = hn::MulAdd(pg, v1, a[g][1]);
+        a[g][2] = hn::MulAdd(pg, v2, a[g][2]);
+        a[g][3] = hn::MulAdd(pg, v3, a[g][3]);
+      }
+    }
+    for (size_t g = 0; g < Q; ++g) {
+      for (size_t i = 0; i < 4; ++i) hn::Store(a[g][i], d, acc[g] + xv + i * kLanes);
+    }
+  }
+  for (; xv < D_vec; xv += kLanes) {
+    for (size_t g = 0; g < Q; ++g) {
+      VF a = hn::Mul(hn::Load(d, acc[g] + xv), hn::Set(d, correction[g]));
+      for (size_t key = 0; key < bc; ++key)
+        a = hn::MulAdd(hn::Set(d, p[g][key]), hn::LoadU(d, vc + key * D + xv), a);
+      hn::Store(a, d, acc[g] + xv);
+    }
+  }
+  for (size_t x = D_vec; x < D; ++x) {
+    for (size_t g = 0; g < Q; ++g) {
+      float a = acc[g][x] * correction[g];
+      for (size_t key = 0; key < bc; ++key) a += p[g][key] * vc[key * D + x];
+      acc[g][x] = a;
+    }
+  }
+}
+
+// Q queries' step over one chunk: scores, softmax, values.
+template <size_t Q>
+HWY_INLINE void QuerySetChunk(const float* const* q, const float* HWY_RESTRICT kc,
+                              const float* HWY_RESTRICT vc, size_t bc, size_t D, float scale,
+                              float* const* sc, float* const* acc, float* m, float* l) {
+  SetScores<Q>(q, kc, bc, D, scale, sc);
+  float correction[Q];
+  for (size_t g = 0; g < Q; ++g) correction[g] = SoftmaxStep(sc[g], bc, m[g], l[g]);
+  AccumulateValues<Q>(vc, bc, D, sc, acc, correction);
+}
+
+// The G query heads that share one KV head (grouped-query attention; G = 1 without), each
+// against its `visible` keys, reading K and V rows where they lie: the decode step, where
+// packing a tile for a single query would cost as much as using it. The same online softmax
+// over chunks of kBc keys; each chunk is read (and converted from a stored format) once for the
+// whole group, and each of its key and value vectors loaded once for up to kQuerySet queries,
+// so a KV head streams from memory once per step, not once per query head.
+// Query g's row at q + g q_stride, its output at o + g o_stride; scratch O(G (kBc + D)).
+void GroupQuery(const AttentionShape& s, const float* HWY_RESTRICT q, size_t q_stride,
+                const uint8_t* HWY_RESTRICT kh, const uint8_t* HWY_RESTRICT vh,
+                float* HWY_RESTRICT o, size_t o_stride, size_t G, int64_t visible,
+                Scratch& scratch) {
+  const size_t D = static_cast<size_t>(s.D);
+  const size_t Dp = hwy::DivCeil(D, kLanes) * kLanes;  // accumulator rows, whole vectors apart
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   // A chunk's keys and values read out of a stored format: 2 kBc D floats more.
   const size_t converted = s.kv_format == WeightFormat::f32 ? 0 : kBc * D;
-  float* sc = scratch.get(kBc + D + 2 * converted);
-  float* acc = sc + kBc;
-  float* kbuf = acc + D;
+  float* sc = scratch.get(G * (kBc + Dp + 2) + 2 * converted);
+  float* acc = sc + G * kBc;  // [G][Dp], aligned rows (as sc's)
+  float* m = acc + G * Dp;    // running maxima
+  float* l = m + G;           // running sums
+  float* kbuf = l + G;
   float* vbuf = kbuf + converted;
-  std::fill(acc, acc + D, 0.0f);
-  float m = minus_inf, l = 0;
-
+  std::fill(acc, acc + G * Dp, 0.0f);
+  std::fill(m, m + G, -std::numeric_limits<float>::infinity());
+  std::fill(l, l + G, 0.0f);
   for (int64_t j0 = 0; j0 < visible; j0 += kBc) {
     const size_t bc = static_cast<size_t>(std::min<int64_t>(kBc, visible - j0));
     const float* kc = CachedRows(s, kh, j0, bc, kbuf);  // the chunk's rows [bc][D]
     const float* vc = CachedRows(s, vh, j0, bc, vbuf);
-    // Scores four keys at a time: four independent multiply-add chains, one reduction.
-    size_t key = 0;
-    for (; key + 4 <= bc; key += 4) {
-      const float* k0 = kc + key * D;
-      VF s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
-      for (size_t x = 0; x < D_vec; x += kLanes) {
-        const VF qv = hn::LoadU(d, qrow + x);
-        s0 = hn::MulAdd(qv, hn::LoadU(d, k0 + x), s0);
-        s1 = hn::MulAdd(qv, hn::LoadU(d, k0 + D + x), s1);
-        s2 = hn::MulAdd(qv, hn::LoadU(d, k0 + 2 * D + x), s2);
-        s3 = hn::MulAdd(qv, hn::LoadU(d, k0 + 3 * D + x), s3);
+    for (size_t g0 = 0; g0 < G; g0 += kQuerySet) {
+      const float* qs[kQuerySet];
+      float* scs[kQuerySet];
+      float* accs[kQuerySet];
+      const size_t n = std::min(kQuerySet, G - g0);
+      for (size_t i = 0; i < n; ++i) {
+        qs[i] = q + (g0 + i) * q_stride;
+        scs[i] = sc + (g0 + i) * kBc;
+        accs[i] = acc + (g0 + i) * Dp;
       }
-      StoreSumsOfLanes4(d, s0, s1, s2, s3, sc + key);
-      for (size_t i = 0; i < 4; ++i) {
-        for (size_t x = D_vec; x < D; ++x) sc[key + i] += qrow[x] * k0[i * D + x];
+      float* mg = m + g0;
+      float* lg = l + g0;
+      switch (n) {
+        case 1:
+          QuerySetChunk<1>(qs, kc, vc, bc, D, scale, scs, accs, mg, lg);
+          break;
+        case 2:
+          QuerySetChunk<2>(qs, kc, vc, bc, D, scale, scs, accs, mg, lg);
+          break;
+        case 3:
+          QuerySetChunk<3>(qs, kc, vc, bc, D, scale, scs, accs, mg, lg);
+          break;
+        default:
+          QuerySetChunk<4>(qs, kc, vc, bc, D, scale, scs, accs, mg, lg);
+          break;
       }
-    }
-    for (; key < bc; ++key) {
-      const float* krow = kc + key * D;
-      VF dot = hn::Zero(d);
-      for (size_t x = 0; x < D_vec; x += kLanes)
-        dot = hn::MulAdd(hn::LoadU(d, qrow + x), hn::LoadU(d, krow + x), dot);
-      float score = hn::GetLane(hn::SumOfLanes(d, dot));
-      for (size_t x = D_vec; x < D; ++x) score += qrow[x] * krow[x];
-      sc[key] = score;
-    }
-    for (key = 0; key < bc; ++key) sc[key] *= scale;
-    std::fill(sc + bc, sc + kBc, minus_inf);
-    VF vmax = hn::Set(d, minus_inf);
-    for (size_t c = 0; c < kBc; c += kLanes) vmax = hn::Max(vmax, hn::Load(d, sc + c));
-    const float m_new = std::max(m, hn::GetLane(hn::MaxOfLanes(d, vmax)));
-    const VF vm = hn::Set(d, m_new);
-    VF vsum = hn::Zero(d);
-    for (size_t c = 0; c < kBc; c += kLanes) {
-      const auto valid = hn::FirstN(d, bc > c ? bc - c : 0);
-      const VF p = hn::IfThenElseZero(valid, hn::Exp(d, hn::Sub(hn::Load(d, sc + c), vm)));
-      hn::Store(p, d, sc + c);
-      vsum = hn::Add(vsum, p);
-    }
-    const float correction = std::exp(m - m_new);  // exp(-inf) = 0 on the first chunk
-    l = l * correction + hn::GetLane(hn::SumOfLanes(d, vsum));
-    m = m_new;
-    // acc = acc * correction + P V, four vectors of the output row at a time, even and odd
-    // keys in separate accumulators: eight independent chains keep both FMA units busy.
-    const VF vcorr = hn::Set(d, correction);
-    size_t xv = 0;
-    for (; xv + 4 * kLanes <= D_vec; xv += 4 * kLanes) {
-      VF e[4], o[4];
-      for (size_t i = 0; i < 4; ++i) {
-        e[i] = hn::Mul(hn::Load(d, acc + xv + i * kLanes), vcorr);
-        o[i] = hn::Zero(d);
-      }
-      const float* vrow = vc + xv;
-      size_t c2 = 0;
-      for (; c2 + 2 <= bc; c2 += 2, vrow += 2 * D) {
-        const VF pe = hn::Set(d, sc[c2]), po = hn::Set(d, sc[c2 + 1]);
-        for (size_t i = 0; i < 4; ++i) {
-          e[i] = hn::MulAdd(pe, hn::LoadU(d, vrow + i * kLanes), e[i]);
-          o[i] = hn::MulAdd(po, hn::LoadU(d, vrow + D + i * kLanes), o[i]);
-        }
-      }
-      if (c2 < bc) {
-        const VF pe = hn::Set(d, sc[c2]);
-        for (size_t i = 0; i < 4; ++i) e[i] = hn::MulAdd(pe, hn::LoadU(d, vrow + i * kLanes), e[i]);
-      }
-      for (size_t i = 0; i < 4; ++i) hn::Store(hn::Add(e[i], o[i]), d, acc + xv + i * kLanes);
-    }
-    for (; xv < D_vec; xv += kLanes) {
-      VF a = hn::Mul(hn::Load(d, acc + xv), vcorr);
-      for (size_t c2 = 0; c2 < bc; ++c2)
-        a = hn::MulAdd(hn::Set(d, sc[c2]), hn::LoadU(d, vc + c2 * D + xv), a);
-      hn::Store(a, d, acc + xv);
-    }
-    for (size_t x = D_vec; x < D; ++x) {
-      float a = acc[x] * correction;
-      for (size_t c = 0; c < bc; ++c) a += sc[c] * vc[c * D + x];
-      acc[x] = a;
     }
   }
-  const float inv = 1.0f / l;
-  for (size_t x = 0; x < D; ++x) orow[x] = acc[x] * inv;
+  for (size_t g = 0; g < G; ++g) {
+    const float inv = 1.0f / l[g];
+    for (size_t x = 0; x < D; ++x) o[g * o_stride + x] = acc[g * Dp + x] * inv;
+  }
+}
+
+// Query heads g0 .. g1 - 1 of the group of batch b that shares KV head kvh, at the decode
+// position (S = 1).
+void DecodeGroupImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
+                     const uint8_t* HWY_RESTRICT k, const uint8_t* HWY_RESTRICT v,
+                     float* HWY_RESTRICT o, int64_t b, int64_t kvh, int64_t g0, int64_t g1) {
+  thread_local Scratch scratch;
+  const int64_t G = g1 - g0, bh0 = b * s.H + kvh * s.group() + g0, row_bytes = s.kv_row_bytes();
+  const int64_t pos = s.L - 1, first = s.first_key(pos);
+  const int64_t head = (b * s.kv_head_count() + kvh) * s.capacity() + first;
+  GroupQuery(s, q + bh0 * s.D, static_cast<size_t>(s.D), k + head * row_bytes, v + head * row_bytes,
+             o + bh0 * s.D, static_cast<size_t>(s.D), static_cast<size_t>(G), pos - first + 1,
+             scratch);
 }
 
 void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
@@ -206,9 +310,9 @@ void FusedBlockImpl(const AttentionShape& s, const float* HWY_RESTRICT q,
   if (rows == 1) {
     // The query's keys first .. pos: a window's, or every key up to its own.
     const int64_t pos = s.L - s.S + i0, first = s.first_key(pos);
-    SingleQuery(s, q + (bh * s.S + i0) * s.D, k + (s.kv_head_of(bh) * cap + first) * row_bytes,
-                v + (s.kv_head_of(bh) * cap + first) * row_bytes, o + (bh * s.S + i0) * s.D,
-                pos - first + 1, scratch);
+    GroupQuery(s, q + (bh * s.S + i0) * s.D, 0, k + (s.kv_head_of(bh) * cap + first) * row_bytes,
+               v + (s.kv_head_of(bh) * cap + first) * row_bytes, o + (bh * s.S + i0) * s.D, 0, 1,
+               pos - first + 1, scratch);
     return;
   }
   const size_t converted = s.kv_format == WeightFormat::f32 ? 0 : kBc * D;
@@ -349,6 +453,14 @@ HWY_AFTER_NAMESPACE();
 namespace aigc::simd {
 
 HWY_EXPORT(FusedBlockImpl);
+HWY_EXPORT(DecodeGroupImpl);
+
+void attention_decode_group(const AttentionShape& shape, const float* q, const std::uint8_t* k,
+                            const std::uint8_t* v, float* o, std::int64_t b, std::int64_t kv_head,
+                            std::int64_t first, std::int64_t last) {
+  if (last < 0) last = shape.group();
+  HWY_DYNAMIC_DISPATCH(DecodeGroupImpl)(shape, q, k, v, o, b, kv_head, first, last);
+}
 
 void attention_fused_block(const AttentionShape& shape, const float* q, const std::uint8_t* k,
                            const std::uint8_t* v, float* o, std::int64_t bh, std::int64_t i0,
@@ -373,10 +485,7 @@ void decode_batch_attention_task(const HeadsShape& s, std::int64_t position, con
                            .kv_heads = Hkv,
                            .window = s.window,
                            .kv_format = s.kv_format};
-  const std::int64_t group = H / Hkv;
-  for (std::int64_t h = g * group; h < (g + 1) * group; ++h) {
-    attention_fused_block(one, qkv_row, k_cache, v_cache, y_row, h, 0, 1);
-  }
+  attention_decode_group(one, qkv_row, k_cache, v_cache, y_row, 0, g);
 }
 
 namespace {
@@ -385,6 +494,14 @@ class SimdAttention final : public AttentionKernel {
  public:
   explicit SimdAttention(const AttentionShape& shape) : AttentionKernel(shape) {}
   void compute(const Buffer& q, const Buffer& k, const Buffer& v, Buffer& o) override {
+    if (shape().S == 1) {  // a decode step: each KV head's keys read once for its query heads
+      for (std::int64_t bg = 0; bg < shape().B * shape().kv_head_count(); ++bg) {
+        attention_decode_group(shape(), q.as<const float>(), k.as<const std::uint8_t>(),
+                               v.as<const std::uint8_t>(), o.as<float>(),
+                               bg / shape().kv_head_count(), bg % shape().kv_head_count());
+      }
+      return;
+    }
     for (std::int64_t bh = 0; bh < shape().B * shape().H; ++bh) {
       for (std::int64_t i0 = 0; i0 < shape().S; i0 += kAttentionQueryBlock) {
         attention_fused_block(shape(), q.as<const float>(), k.as<const std::uint8_t>(),

@@ -17,6 +17,13 @@ void attention_fused_block(const AttentionShape& shape, const float* q, const st
                            const std::uint8_t* v, float* o, std::int64_t bh, std::int64_t i0,
                            std::int64_t i1);
 
+// A decode step (S = 1) of the query heads of batch b that share KV head kv_head (one head
+// without grouped-query attention), those of index first .. last - 1 in the group (last < 0:
+// to its end): the cache is read once for all of them.
+void attention_decode_group(const AttentionShape& shape, const float* q, const std::uint8_t* k,
+                            const std::uint8_t* v, float* o, std::int64_t b, std::int64_t kv_head,
+                            std::int64_t first = 0, std::int64_t last = -1);
+
 // One task of Backend::attend_decode_batch, for sequence r and KV head g: writes the token's K
 // and V head g (from its qkv row) into the caches at `position`, in the shape's kv_format,
 // then attends g's query heads
