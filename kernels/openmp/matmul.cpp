@@ -61,8 +61,9 @@ class OpenmpMatmul final : public MatmulKernel {
     std::int64_t lda = shape().K;
     // A block format's activations are rounded once here for every tile (each would round its
     // rows again); a decode step's few rows are quantized by gemv_int8 itself.
-    const bool round_once =
-        simd::is_int8_activation_format(shape().b_format) && shape().M > simd::kGemvMaxRows;
+    // Where the CPU has int8 dot products each tile quantizes its own rows (gemm_int8).
+    const bool round_once = simd::is_int8_activation_format(shape().b_format) &&
+                            shape().M > simd::kGemvMaxRows && !simd::int8_dot_dispatched();
     if (round_once) {
       rounded_a_.resize(static_cast<std::size_t>(shape().M * shape().K));
 #pragma omp parallel for num_threads(threads_) schedule(static)

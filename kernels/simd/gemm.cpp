@@ -16,6 +16,7 @@
 
 #include "kernels/simd/gemm.hpp"
 #include "kernels/simd/gemm_bf16.hpp"
+#include "kernels/simd/gemm_int8.hpp"
 #include "kernels/simd/gemv_int8.hpp"
 #include "kernels/simd/scratch.hpp"
 
@@ -481,10 +482,11 @@ void gemm(const GemmView& view) {
   }
   if (is_int8_activation_format(view.b_format)) {
     // The block formats multiply activations rounded to int8 per block of 32, the rounding
-    // llama.cpp's q8_0 activations make: on int8 dot products (gemv_int8) for a decode's few
-    // rows where the CPU has them, else rounded here, to the same values, before fp32 products
-    // (prefill, narrower targets). One arithmetic on every path, so one reference models it.
-    if (view.m <= kGemvMaxRows && int8_dot_dispatched()) return gemv_int8(view);
+    // llama.cpp's q8_0 activations make: on int8 dot products where the CPU has them (gemv_int8
+    // for a decode's few rows, gemm_int8 for a prefill's), else rounded here, to the same
+    // values, before fp32 products (narrower targets). One arithmetic on every path, so one
+    // reference models it.
+    if (int8_dot_dispatched()) return view.m <= kGemvMaxRows ? gemv_int8(view) : gemm_int8(view);
     if (view.a_rounded) return HWY_DYNAMIC_DISPATCH(GemmImpl)(view);
     thread_local std::vector<float> rounded;
     rounded.resize(static_cast<std::size_t>(view.m * view.k));
