@@ -16,9 +16,6 @@
 
 #include <immintrin.h>
 
-// GCC 12 takes the _mm512_undefined_*() pass-through operands of AVX-512 intrinsics (cvtepi32_ps,
-// reduce_max_ps) for uninitialized reads once they are inlined into these loops: a false alarm.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <algorithm>
 #include <cmath>
@@ -29,12 +26,10 @@
 
 #include "core/float16.hpp"
 #include "kernels/simd/gemv_int8.hpp"
+#include "kernels/simd/int8_block.hpp"
 
 namespace aigc::simd {
 namespace {
-
-#define AIGC_INT8_TARGET \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
 constexpr std::size_t kLanes = 16;     // columns of a panel: one zmm of int32 sums
 constexpr std::size_t kGroups = 8;     // groups of four k in a block of 32
@@ -63,8 +58,8 @@ struct QuantizedA {
   std::vector<std::int32_t> sums;  // [m][k / 32]
 };
 
-// Each block as core's round_to_int8_blocks rounds it (d = amax / 127, p = round-to-even(x / d)
-// by the reciprocal), the values gemv_int8 takes; a NaN makes its block's scale NaN.
+// Each block as core's round_to_int8_blocks rounds it (int8_block.hpp), the values gemv_int8
+// takes; a NaN makes its block's scale NaN.
 AIGC_INT8_TARGET void quantize_a(const GemmView& g, QuantizedA& q) {
   const std::size_t M = std::size_t(g.m), K = std::size_t(g.k), blocks = K / 32;
   q.p.resize(M * K);
@@ -72,15 +67,7 @@ AIGC_INT8_TARGET void quantize_a(const GemmView& g, QuantizedA& q) {
   q.sums.resize(M * blocks);
   for (std::size_t i = 0; i < M; ++i) {
     for (std::size_t b = 0; b < blocks; ++b) {
-      const float* x = g.a + i * std::size_t(g.lda) + 32 * b;
-      const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-      float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-      if ((_mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q)) !=
-          0)
-        amax = std::numeric_limits<float>::quiet_NaN();
-      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-      const __m512i p0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
-      const __m512i p1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+      const auto [p0, p1, d] = quantize_int8_block(g.a + i * std::size_t(g.lda) + 32 * b);
       std::int8_t* out = q.p.data() + i * K + 32 * b;
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(p0));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), _mm512_cvtepi32_epi8(p1));

@@ -29,12 +29,10 @@
 #include <vector>
 
 #include "core/float16.hpp"
+#include "kernels/simd/int8_block.hpp"
 
 namespace aigc::simd {
 namespace {
-
-#define AIGC_INT8_TARGET \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
 // As gemv_stored.cpp: B streams from memory and is prefetched this far ahead, row by row.
 constexpr std::size_t kPrefetchBytes = 8192;
@@ -70,15 +68,7 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
   q.scale.resize(blocks);
   q.sum.resize(blocks);
   for (std::size_t b = 0; b < blocks; ++b) {
-    const __m512 v0 = _mm512_loadu_ps(a + 32 * b), v1 = _mm512_loadu_ps(a + 32 * b + 16);
-    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-    // max drops NaN; a NaN activation must reach the outputs (through the scale).
-    if ((_mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q)) != 0)
-      amax = std::numeric_limits<float>::quiet_NaN();
-    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-    // Round to nearest even (MXCSR's default); |x id| <= 127 (1 + 2u) rounds into [-127, 127].
-    const __m512i p0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
-    const __m512i p1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+    const auto [p0, p1, d] = quantize_int8_block(a + 32 * b);
     q.scale[b] = d;
     q.sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(p0, p1));
     std::int8_t* lo = q.x.data() + 32 * b;  // elements 0-15
@@ -247,16 +237,10 @@ void gemv_format(const GemmView& g) {
 // vectors (amax, d = amax / 127, id = 1 / d, p = round-to-even(x id), x' = d p): bit for bit
 // its result for finite x (an infinite x gives -inf here, NaN there: both fail a check).
 AIGC_INT8_TARGET void round_block(const float* x, float* out) {
-  const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-  float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-  if ((_mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q)) != 0)
-    amax = std::numeric_limits<float>::quiet_NaN();
-  const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-  const __m512 dv = _mm512_set1_ps(d), idv = _mm512_set1_ps(id);
-  _mm512_storeu_ps(
-      out, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v0, idv)))));
-  _mm512_storeu_ps(
-      out + 16, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(v1, idv)))));
+  const Int8Block q = quantize_int8_block(x);
+  const __m512 dv = _mm512_set1_ps(q.d);
+  _mm512_storeu_ps(out, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(q.p0)));
+  _mm512_storeu_ps(out + 16, _mm512_mul_ps(dv, _mm512_cvtepi32_ps(q.p1)));
 }
 
 }  // namespace
