@@ -12,12 +12,14 @@ namespace aigc {
 void HostDataMovement::upload_ids(Buffer& dst, std::size_t offset,
                                   std::span<const std::int32_t> src) {
   require_ids(dst, offset, src.size(), "upload_ids");
+  if (src.empty()) return;  // an empty span's data() may be null: memcpy's is never allowed to
   std::memcpy(dst.as<std::int32_t>() + offset, src.data(), src.size_bytes());
 }
 
 void HostDataMovement::download_ids(const Buffer& src, std::size_t offset,
                                     std::span<std::int32_t> dst) {
   require_ids(src, offset, dst.size(), "download_ids");
+  if (dst.empty()) return;
   std::memcpy(dst.data(), src.as<const std::int32_t>() + offset, dst.size_bytes());
 }
 
