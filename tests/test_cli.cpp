@@ -538,7 +538,16 @@ TEST_CASE("a smoke run replaces the results file with one verified row per confi
     CHECK(std::stod(c[col("error_tolerance")]) > 0);
     CHECK(c[col("status")] == "ok");
     CHECK(std::stod(c[col("time_median_s")]) > 0);
-    CHECK(std::stod(c[col("max_rel_error")]) < 1e-4);
+    // fp32 rows land far inside their bound. A block format's activations round to int8 (the
+    // reference rounds them too), but an activation within an ulp of a rounding boundary may
+    // round one way here and the other in float64: one step of 1/127 of its block, which the
+    // tolerance allows for (decoder/model.hpp). Which elements lie there moves with any
+    // change of summation order, so only the bound is asserted for them.
+    if (c[col("dtype")] == "q4_1") {
+      CHECK(std::stod(c[col("max_rel_error")]) <= std::stod(c[col("error_tolerance")]));
+    } else {
+      CHECK(std::stod(c[col("max_rel_error")]) < 1e-4);
+    }
     if (c[col("workload")] != "matmul")
       CHECK((c[col("phase")] == "prefill" || c[col("phase")] == "decode"));
     if (c[col("workload")] == "decoder") CHECK(std::stod(c[col("tokens_per_s")]) > 0);

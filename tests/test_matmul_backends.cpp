@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "core/random.hpp"
 #include "core/verify.hpp"
 #include "kernels/openmp/matmul.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemv_int8.hpp"
 #include "tests/backend_sweep.hpp"
 #include "workloads/matmul.hpp"
 
@@ -214,4 +216,58 @@ TEST_CASE("analytic FLOPs, bytes and serial-model units of a matmul") {
   CHECK(matmul.unit_shape(matmul.parse("M=100,N=30,K=20,bias=1")).text() ==
         "M=16,N=30,K=20,bias=1");
   CHECK(matmul.unit_shape(matmul.parse("M=5,N=30,K=20")).text() == "M=5,N=30,K=20");
+}
+
+TEST_CASE(
+    "the block formats' int8 products equal float64 on the activations they round, to fp32 "
+    "rounding") {
+  // gemm() rounds A per block of 32 to int8 for these formats on every path (gemv_int8 for a
+  // decode's rows, gemm_int8 for a prefill's, or rounded before fp32 products): computed
+  // exactly on those rounded values and the dequantized weights, the only error left is the
+  // fp32 scaling and summation, gamma(K + 20) of sum |a'| (|d q| + |m|). This is far tighter
+  // than the op cases' bound (which includes the rounding of A itself), so a kernel that
+  // rounds A otherwise, or scales one block wrongly, fails here.
+  for (const WeightFormat f : simd::int8_activation_formats()) {
+    for (const auto& [M, N, K] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{1, 37, 512},
+                                  {3, 37, 512},
+                                  {16, 37, 512},
+                                  {17, 37, 512},
+                                  {16, 192, 64},
+                                  {16, 64, 256},
+                                  {5, 97, 64}}) {
+      if (!row_fits(f, K)) continue;
+      INFO(weight_format_name(f) << " M=" << M << " N=" << N << " K=" << K);
+      const std::vector<float> a = random_uniform(M * K, 21), bias = random_uniform(N, 23);
+      const std::vector<std::uint8_t> stored = quantize_rows(f, random_uniform(N * K, 22), N, K);
+      const std::vector<float> w = dequantize_rows(f, stored, N, K);
+      const std::vector<double> magnitude = int8_product_magnitudes(f, stored, N, K);
+      std::vector<float> c = nan_filled(M * N);
+      simd::gemm({.m = M,
+                  .n = N,
+                  .k = K,
+                  .a = a.data(),
+                  .lda = K,
+                  .transpose_b = true,
+                  .bias = bias.data(),
+                  .c = c.data(),
+                  .ldc = N,
+                  .b_format = f,
+                  .b_stored = stored.data(),
+                  .ldb_bytes = row_bytes(f, K)});
+      std::vector<float> rounded(K);
+      double worst = 0;
+      for (std::int64_t i = 0; i < M; ++i) {
+        round_to_int8_blocks(a.data() + i * K, K, rounded.data());
+        for (std::int64_t j = 0; j < N; ++j) {
+          double ref = bias[j], scale = std::abs(bias[j]);
+          for (std::int64_t k = 0; k < K; ++k) {
+            ref += double(rounded[k]) * w[j * K + k];
+            scale += std::abs(double(rounded[k])) * magnitude[j * K + k];
+          }
+          worst = std::max(worst, std::abs(c[i * N + j] - ref) / scale);
+        }
+      }
+      CHECK(worst <= fp32_gamma(double(K + 20)));
+    }
+  }
 }

@@ -229,7 +229,9 @@ TEST_CASE("the int8-activation check passes fp32 arithmetic and fails a wrong el
   // K / 100 is at least 1% of it, well above the tolerance (about 0.4%).
   auto backend = make_backend("scalar");
   const OperandRounding int8{.activations = ActivationRounding::int8_blocks};
-  for (const WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1}) {
+  for (const WeightFormat f :
+       {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0,
+        WeightFormat::q5_1, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
     const OpCase& c = find_op_case(std::string("matmul_") + weight_format_name(f));
     for (const OpVars& vars : c.test_shapes()) {
       INFO(format_op_shape(c, vars));

@@ -90,25 +90,51 @@ double int8_matmul_tolerance(std::int64_t K) {
   return r + fp32_gamma(double(K + 20)) * (1 + r);
 }
 
+namespace {
+
+// The min a format adds to element k of a block after scaling it (w = d q + m); 0 for the
+// formats without one. The kernels sum d q and m apart, so the bound counts |d q| + |m|.
+double added_min(WeightFormat f, const std::uint8_t* block, std::int64_t k) {
+  switch (f) {
+    case WeightFormat::q4_1:
+    case WeightFormat::q5_1:
+      return half_at(block + 2);
+    case WeightFormat::q4_k:
+    case WeightFormat::q5_k: {
+      int sc = 0, m = 0;
+      k_quant_scale_min(block + 4, int(k / 32), sc, m);
+      return -(double(half_at(block + 2)) * m);
+    }
+    case WeightFormat::q2_k:
+      return -(double(half_at(block + 82)) * (block[k / 16] >> 4));
+    default:
+      return 0.0;
+  }
+}
+
+}  // namespace
+
+std::vector<double> int8_product_magnitudes(WeightFormat f, std::span<const std::uint8_t> stored,
+                                            std::int64_t N, std::int64_t K) {
+  const std::int64_t per_block = block_elements(f), bytes = row_bytes(f, K), block = block_bytes(f);
+  const std::vector<float> w = dequantize_rows(f, stored, N, K);
+  std::vector<double> magnitude(w.size());
+  for (std::int64_t j = 0; j < N; ++j) {
+    for (std::int64_t k = 0; k < K; ++k) {
+      const double m =
+          added_min(f, stored.data() + j * bytes + k / per_block * block, k % per_block);
+      magnitude[j * K + k] = std::abs(w[j * K + k] - m) + std::abs(m);
+    }
+  }
+  return magnitude;
+}
+
 double int8_matmul_max_error(const MatmulShape& s, WeightFormat f, std::span<const float> a,
                              std::span<const std::uint8_t> stored, std::span<const float> bias,
                              std::span<const float> c) {
   const std::int64_t K = s.K, blocks = K / 32;
-  const std::int64_t bytes = row_bytes(f, K), block = bytes / blocks;
   const std::vector<float> w = dequantize_rows(f, stored, s.N, K);
-  // |d q_k| + |m| of each weight: |w_k| but for q4_1, whose min m is added after scaling.
-  std::vector<double> magnitude(w.size());
-  for (std::int64_t j = 0; j < s.N; ++j) {
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const std::uint8_t* p = stored.data() + j * bytes + b * block;
-      for (std::int64_t k = b * 32; k < b * 32 + 32; ++k) {
-        const double wk = w[j * K + k];
-        magnitude[j * K + k] = f == WeightFormat::q4_1
-                                   ? std::abs(wk - half_at(p + 2)) + std::abs(half_at(p + 2))
-                                   : std::abs(wk);
-      }
-    }
-  }
+  const std::vector<double> magnitude = int8_product_magnitudes(f, stored, s.N, K);
   MaxRelativeError err;
   std::vector<double> amax(blocks);
   for (std::int64_t i = 0; i < s.M; ++i) {

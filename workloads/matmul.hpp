@@ -27,8 +27,8 @@ double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
                             std::span<const float> b, std::span<const float> bias,
                             std::span<const float> c, std::span<const std::int64_t> rows = {});
 
-// The block formats' decode on int8 activations (OperandRounding::activations int8_blocks): A's element
-// in a block of 32 with largest magnitude amax is rounded to d p, within
+// The block formats' decode on int8 activations (OperandRounding::activations int8_blocks): A's
+// element in a block of 32 with largest magnitude amax is rounded to d p, within
 // core/weight_format's int8_activation_rounding() of amax, and the fp32 scaling and
 // accumulation of the exact integer block sums round within gamma(K + 20); both relative to
 // sum_k amax(k's block) (|d q_k| + |m|) (1 + r), B's weight being d q_k + m (kernels/simd/
@@ -38,6 +38,10 @@ double int8_matmul_tolerance(std::int64_t K);
 // Maximum error of C = A B^T (+ bias) with B stored in block format `f` (bytes `stored`, rows
 // of row_bytes(f, K)), each element relative to |bias_j| + sum_k amax(k's block of A's row)
 // (|d q_k| + |m|).
+// Each weight's |d q| + |m| (B [N, K] stored in block format f): its scaled quant and the min
+// its format adds (q4_1, q5_1, q2_k, q4_k, q5_k), which the int8 kernels sum apart.
+std::vector<double> int8_product_magnitudes(WeightFormat f, std::span<const std::uint8_t> stored,
+                                            std::int64_t N, std::int64_t K);
 double int8_matmul_max_error(const MatmulShape& s, WeightFormat f, std::span<const float> a,
                              std::span<const std::uint8_t> stored, std::span<const float> bias,
                              std::span<const float> c);

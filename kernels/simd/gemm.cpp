@@ -482,10 +482,12 @@ void gemm(const GemmView& view) {
   }
   if (is_int8_activation_format(view.b_format)) {
     // The block formats multiply activations rounded to int8 per block of 32, the rounding
-    // llama.cpp's q8_0 activations make: on int8 dot products where the CPU has them (gemv_int8
-    // for a decode's few rows, gemm_int8 for a prefill's), else rounded here, to the same
-    // values, before fp32 products (narrower targets). One arithmetic on every path, so one
-    // reference models it.
+    // llama.cpp's q8_0 activations make. For the K-quants llama.cpp rounds per super-block of
+    // 256 (q8_K); we keep blocks of 32 for every format: one rounding for the reference to
+    // model, and eight times finer scales (a smaller error). On int8 dot products where the CPU has
+    // them (gemv_int8 for a decode's few rows, gemm_int8 for a prefill's), else rounded here, to
+    // the same values, before fp32 products (narrower targets). One arithmetic on every path, so
+    // one reference models it.
     if (int8_dot_dispatched()) return view.m <= kGemvMaxRows ? gemv_int8(view) : gemm_int8(view);
     if (view.a_rounded) return HWY_DYNAMIC_DISPATCH(GemmImpl)(view);
     thread_local std::vector<float> rounded;

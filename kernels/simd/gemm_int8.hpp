@@ -11,7 +11,8 @@
 
 namespace aigc::simd {
 
-// C = A B^T (+ bias) for B in q8_0, q4_0, q4_1, q5_0 or q5_1 (view.transpose_b, b_stored);
+// C = A B^T (+ bias) for B in one of gemv_int8.hpp's int8_activation_formats() (view.transpose_b,
+// b_stored);
 // has_int8_dot() must hold. A may be rounded already (view.a_rounded): re-quantizing a rounded
 // block gives back its int8 values.
 void gemm_int8(const GemmView& view);

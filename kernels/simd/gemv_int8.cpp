@@ -43,23 +43,33 @@ constexpr std::size_t kPrefetchBytes = 8192;
 //   q4_0/q4_1 (and q5_0/q5_1, whose fifth bits join the nibbles): A 0-15, B 0-15, A 16-31,
 //   B 16-31, the order in which a pair's nibbles unpack (low nibbles of A's 16 bytes, of B's,
 //   then the high ones): lanes A x4, B x4, A x4, B x4.
+//   The K-quants: as q8_0, a pair being 64 consecutive k of a super-block (sub-blocks 2c and
+//   2c + 1, whose nibbles share 32 bytes: low, then high).
 struct QuantizedRow {
   std::vector<std::int8_t> x;                   // K values
   std::vector<float> scale;                     // per block: d
   std::vector<std::int32_t> sum;                // per block: sum of p (q4_1's and q5_1's min)
   std::vector<float> lane_scale;                // per pair, 16 lanes: the lane's block's d
-  std::vector<std::int32_t> minus_offset_sums;  // q4_0, q5_0: -8 or -16 * (the lane's 4 p)
-  std::vector<float> lane_sums;                 // q4_1, q5_1: d * (the lane's 4 p)
+  std::vector<std::int32_t> minus_offset_sums;  // q4_0, q5_0, q6_k: -offset * (the lane's 4 p)
+  std::vector<float> lane_sums;                 // q4_1, q5_1, q4_k, q5_k: d * (the lane's 4 p)
 };
 
-// The nibble-packed formats (every one but q8_0), and the offset their quants are stored with
-// (q4_0: q - 8, q5_0: q - 16; the formats with a min have none).
-constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0; }
+// The legacy nibble-packed formats (q4_0, q4_1, q5_0, q5_1), whose activations are laid out in
+// their unpacking order; q8_0's and the K-quants' stay in k order. The offset the quants are
+// stored with (q4_0: q - 8, q5_0: q - 16, q6_k: q - 32; the formats with a min have none).
+constexpr bool is_four_bit(WeightFormat f) { return f != WeightFormat::q8_0 && !is_k_quant(f); }
 constexpr int quant_offset(WeightFormat f) {
-  return f == WeightFormat::q4_0 ? 8 : f == WeightFormat::q5_0 ? 16 : 0;
+  return f == WeightFormat::q4_0   ? 8
+         : f == WeightFormat::q5_0 ? 16
+         : f == WeightFormat::q6_k ? 32
+                                   : 0;
 }
 constexpr bool has_fifth_bit(WeightFormat f) {
   return f == WeightFormat::q5_0 || f == WeightFormat::q5_1;
+}
+// The formats whose weights add a min after scaling: w = d q + m.
+constexpr bool adds_min(WeightFormat f) {
+  return has_block_min(f) || f == WeightFormat::q4_k || f == WeightFormat::q5_k;
 }
 
 AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f, QuantizedRow& q) {
@@ -82,7 +92,7 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
   }
   q.lane_scale.resize(16 * pairs);
   q.minus_offset_sums.resize(quant_offset(f) != 0 ? 16 * pairs : 0);
-  q.lane_sums.resize(has_block_min(f) ? 16 * pairs : 0);
+  q.lane_sums.resize(adds_min(f) ? 16 * pairs : 0);
   const __mmask16 b_lanes = is_four_bit(f) ? 0xF0F0 : 0xFF00;
   for (std::size_t i = 0; i < pairs; ++i) {
     const __m512 d = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(q.scale[2 * i]),
@@ -94,7 +104,7 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
           _mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(quant_offset(f))), xv);
       _mm512_storeu_si512(q.minus_offset_sums.data() + 16 * i,
                           _mm512_sub_epi32(_mm512_setzero_si512(), offsets));
-    } else if (has_block_min(f)) {
+    } else if (adds_min(f)) {
       const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), xv);
       _mm512_storeu_ps(q.lane_sums.data() + 16 * i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sums)));
     }
@@ -212,6 +222,118 @@ AIGC_INT8_TARGET void dot_rows(const QuantizedRow& q, const std::uint8_t* const*
   }
 }
 
+// A K-quant super-block's 256 weights as four pairs of sub-blocks (64 k each, in k order, as
+// the activations lie): each pair's unsigned quants and, per dot-product lane, the weights'
+// scale and min (q6_k: a scale per 16 k, four lanes).
+struct SuperBlock {
+  __m512i quants[4];
+  __m512 scale[4], min[4];
+};
+
+// q4_k, q5_k: sub-block s's scale d sc and min -dmin m (as dequantize computes them, exact in
+// fp32); its nibbles are those of bytes 32 (s / 2) .. + 31, low for even s; q5_k's fifth bit of
+// element j is bit s of qh byte j.
+template <WeightFormat F>
+AIGC_INT8_TARGET void unpack_super_block(const std::uint8_t* p, SuperBlock& out) {
+  constexpr std::size_t kQs = F == WeightFormat::q5_k ? 48 : 16;
+  const float d = half_at(p), dmin = half_at(p + 2);
+  float scale[8], min[8];
+  for (int s = 0; s < 8; ++s) {
+    int sc = 0, m = 0;
+    k_quant_scale_min(p + 4, s, sc, m);
+    scale[s] = d * float(sc);
+    min[s] = -(dmin * float(m));
+  }
+  const __m256i nibble = _mm256_set1_epi8(15);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs + 32 * c));
+    __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bytes, nibble)),
+                                   _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), 1);
+    if constexpr (F == WeightFormat::q5_k) {
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16));
+      const __m512i bits = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_set1_epi8(static_cast<char>(1u << (2 * c)))),
+          _mm256_set1_epi8(static_cast<char>(1u << (2 * c + 1))), 1);
+      const __mmask64 fifth =
+          _mm512_test_epi8_mask(_mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1), bits);
+      u = _mm512_mask_blend_epi8(fifth, u, _mm512_or_si512(u, _mm512_set1_epi8(16)));
+    }
+    out.quants[c] = u;
+    out.scale[c] = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(scale[2 * c]),
+                                        _mm512_set1_ps(scale[2 * c + 1]));
+    out.min[c] =
+        _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(min[2 * c]), _mm512_set1_ps(min[2 * c + 1]));
+  }
+}
+
+// q6_k: pair c = 2 g + h holds elements 128 g + 64 h .. + 63, whose low nibbles are nibble h of
+// ql bytes 64 g .. + 63 and high two bits fields 2 h and 2 h + 1 of qh bytes 32 g .. + 31
+// (dequantize_q6_k's reading); lane l's scale is d sc[4 c + l / 4].
+template <>
+AIGC_INT8_TARGET void unpack_super_block<WeightFormat::q6_k>(const std::uint8_t* p,
+                                                             SuperBlock& out) {
+  const __m512 scales = _mm512_mul_ps(_mm512_set1_ps(half_at(p + 208)),
+                                      _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                                          reinterpret_cast<const __m128i*>(p + 192)))));
+  const __m512i lane_group =
+      _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 2);
+  const __m512i nibble = _mm512_set1_epi8(15), two_bits = _mm512_set1_epi8(3);
+  for (int c = 0; c < 4; ++c) {
+    const int g = c / 2, h = c % 2;
+    const __m512i ql = _mm512_loadu_si512(p + 64 * g);
+    const __m512i low = _mm512_and_si512(h == 0 ? ql : _mm512_srli_epi16(ql, 4), nibble);
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * g));
+    const __m512i high = _mm512_and_si512(
+        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(4 * h))),
+                           _mm256_srl_epi16(qh, _mm_cvtsi32_si128(4 * h + 2)), 1),
+        two_bits);
+    out.quants[c] = _mm512_or_si512(low, _mm512_slli_epi16(high, 4));
+    out.scale[c] =
+        _mm512_permutexvar_ps(_mm512_add_epi32(lane_group, _mm512_set1_epi32(4 * c)), scales);
+    out.min[c] = _mm512_setzero_ps();
+  }
+}
+
+// q . row for a K-quant row: per pair of sub-blocks one vpdpbusd, then the fp32 scaling.
+template <WeightFormat F>
+AIGC_INT8_TARGET float k_quant_dot(const QuantizedRow& q, const std::uint8_t* row, std::size_t K) {
+  constexpr std::size_t kBytes = std::size_t(block_bytes(F));
+  __m512 acc = _mm512_setzero_ps();
+  SuperBlock sb;
+  for (std::size_t b = 0; b < K / 256; ++b) {
+    const std::uint8_t* p = row + b * kBytes;
+    for (std::size_t line = 0; line < kBytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(p + line + kPrefetchBytes), _MM_HINT_T0);
+    unpack_super_block<F>(p, sb);
+    for (std::size_t c = 0; c < 4; ++c) {
+      const std::size_t i = 4 * b + c;  // the pair of activation blocks
+      __m512i init = _mm512_setzero_si512();
+      if constexpr (quant_offset(F) != 0)
+        init = _mm512_loadu_si512(q.minus_offset_sums.data() + 16 * i);
+      const __m512i dot =
+          _mm512_dpbusd_epi32(init, sb.quants[c], _mm512_loadu_si512(q.x.data() + 64 * i));
+      const __m512 scale =
+          _mm512_mul_ps(sb.scale[c], _mm512_loadu_ps(q.lane_scale.data() + 16 * i));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc);
+      if constexpr (adds_min(F))
+        acc = _mm512_fmadd_ps(sb.min[c], _mm512_loadu_ps(q.lane_sums.data() + 16 * i), acc);
+    }
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+// q . row for any of the formats.
+template <WeightFormat F>
+AIGC_INT8_TARGET float row_dot(const QuantizedRow& q, const std::uint8_t* row, std::size_t K) {
+  if constexpr (is_k_quant(F)) {
+    return k_quant_dot<F>(q, row, K);
+  } else {
+    float dot;
+    dot_rows<F, 1>(q, &row, K, &dot);
+    return dot;
+  }
+}
+
 template <WeightFormat F>
 void gemv_format(const GemmView& g) {
   thread_local QuantizedRow quantized[kGemvMaxRows];
@@ -225,11 +347,8 @@ void gemv_format(const GemmView& g) {
   // against 6.4 ms, 86% of the bandwidth roofline) and no faster from cache.
   for (std::size_t j = 0; j < N; ++j) {
     const std::uint8_t* row = g.b_stored + j * g.ldb_bytes;
-    for (std::size_t m = 0; m < M; ++m) {
-      float dot;
-      dot_rows<F, 1>(quantized[m], &row, K, &dot);
-      g.c[m * g.ldc + j] = bias(j) + dot;
-    }
+    for (std::size_t m = 0; m < M; ++m)
+      g.c[m * g.ldc + j] = bias(j) + row_dot<F>(quantized[m], row, K);
   }
 }
 
@@ -278,7 +397,8 @@ void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k
 namespace {
 
 constexpr WeightFormat kInt8Formats[] = {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1,
-                                         WeightFormat::q5_0, WeightFormat::q5_1};
+                                         WeightFormat::q5_0, WeightFormat::q5_1, WeightFormat::q4_k,
+                                         WeightFormat::q5_k, WeightFormat::q6_k};
 
 }  // namespace
 
@@ -302,6 +422,12 @@ void gemv_int8(const GemmView& g) {
       return gemv_format<WeightFormat::q5_0>(g);
     case WeightFormat::q5_1:
       return gemv_format<WeightFormat::q5_1>(g);
+    case WeightFormat::q4_k:
+      return gemv_format<WeightFormat::q4_k>(g);
+    case WeightFormat::q5_k:
+      return gemv_format<WeightFormat::q5_k>(g);
+    case WeightFormat::q6_k:
+      return gemv_format<WeightFormat::q6_k>(g);
     default:
       throw std::logic_error("gemv_int8: not a block format");
   }

@@ -25,8 +25,8 @@ bool int8_dot_dispatched();
 // int8_activations): the block formats, on every CPU (gemm() rounds them where gemv_int8 does
 // not run).
 std::vector<WeightFormat> int8_activation_formats();
-// Whether f is one of them (q8_0, q4_0, q4_1, q5_0, q5_1): gemm() rounds A to int8 blocks for
-// these on every path. The K-quants multiply fp32 activations so far.
+// Whether f is one of them (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k): gemm() rounds A to
+// int8 blocks of 32 for these on every path. q2_k and q3_k multiply fp32 activations so far.
 bool is_int8_activation_format(WeightFormat f);
 
 // Rows of A [rows, k] (row stride lda) rounded as core's round_to_int8_blocks rounds them,
@@ -34,8 +34,8 @@ bool is_int8_activation_format(WeightFormat f);
 void round_rows_to_int8_blocks(const float* a, std::int64_t rows, std::int64_t k, std::int64_t lda,
                                float* out);
 
-// C = A B^T (+ bias) for B in q8_0, q4_0, q4_1, q5_0 or q5_1 and m <= kGemvMaxRows; has_int8_dot()
-// must hold.
+// C = A B^T (+ bias) for B in one of those formats and m <= kGemvMaxRows; has_int8_dot() must
+// hold.
 void gemv_int8(const GemmView& view);
 
 }  // namespace aigc::simd
