@@ -51,7 +51,11 @@ struct QuantizedRow {
   std::vector<std::int32_t> sum;                // per block: sum of p (q4_1's and q5_1's min)
   std::vector<float> lane_scale;                // per pair, 16 lanes: the lane's block's d
   std::vector<std::int32_t> minus_offset_sums;  // q4_0, q5_0, q6_k: -offset * (the lane's 4 p)
-  std::vector<float> lane_sums;                 // q4_1, q5_1, q4_k, q5_k: d * (the lane's 4 p)
+  std::vector<float> lane_sums;                 // q4_1, q5_1: d * (the lane's 4 p)
+  // The K-quants, 16 lanes per super-block of 256, laid out as the weights' scales are
+  // (k_quant_dot multiplies the two in one instruction): q4_k, q5_k: lane s the d of block s,
+  // lane 8 + s its d * (sum of p); q6_k: lane g the d of the block of 16-element group g.
+  std::vector<float> super_scales;
 };
 
 // The legacy nibble-packed formats (q4_0, q4_1, q5_0, q5_1), whose activations are laid out in
@@ -92,7 +96,7 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
   }
   q.lane_scale.resize(16 * pairs);
   q.minus_offset_sums.resize(quant_offset(f) != 0 ? 16 * pairs : 0);
-  q.lane_sums.resize(adds_min(f) ? 16 * pairs : 0);
+  q.lane_sums.resize(has_block_min(f) ? 16 * pairs : 0);
   const __mmask16 b_lanes = is_four_bit(f) ? 0xF0F0 : 0xFF00;
   for (std::size_t i = 0; i < pairs; ++i) {
     const __m512 d = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(q.scale[2 * i]),
@@ -104,9 +108,22 @@ AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f
           _mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(quant_offset(f))), xv);
       _mm512_storeu_si512(q.minus_offset_sums.data() + 16 * i,
                           _mm512_sub_epi32(_mm512_setzero_si512(), offsets));
-    } else if (adds_min(f)) {
+    } else if (has_block_min(f)) {
       const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), xv);
       _mm512_storeu_ps(q.lane_sums.data() + 16 * i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sums)));
+    }
+  }
+  q.super_scales.resize(is_k_quant(f) ? K / 16 : 0);
+  for (std::size_t sb = 0; is_k_quant(f) && sb < K / 256; ++sb) {
+    float* lanes = q.super_scales.data() + 16 * sb;
+    for (std::size_t s = 0; s < 8; ++s) {
+      const std::size_t b = 8 * sb + s;
+      if (f == WeightFormat::q6_k) {
+        lanes[2 * s] = lanes[2 * s + 1] = q.scale[b];
+      } else {
+        lanes[s] = q.scale[b];
+        lanes[8 + s] = q.scale[b] * static_cast<float>(q.sum[b]);
+      }
     }
   }
 }
@@ -186,64 +203,82 @@ __attribute__((noinline)) float last_block(const std::uint8_t* p, const Quantize
   return t;
 }
 
-// out[r] = q . row r for R rows (bytes at rows[r]); R rows share each load of activations.
-template <WeightFormat F, int R>
-AIGC_INT8_TARGET void dot_rows(const QuantizedRow& q, const std::uint8_t* const* rows,
-                               std::size_t K, float* out) {
+// One pair of blocks (pair i of the row at `row`) into its sums: the scaled dot product into
+// acc, q4_1's and q5_1's min term into mins.
+template <WeightFormat F>
+AIGC_INT8_TARGET inline void pair_step(const QuantizedRow& q, const std::uint8_t* row,
+                                       std::size_t i, __m512& acc, __m512& mins) {
   constexpr std::size_t kBytes = std::size_t(block_bytes(F));
-  const std::size_t blocks = K / 32, pairs = blocks / 2;
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  for (std::size_t i = 0; i < pairs; ++i) {
-    const std::size_t at = 2 * kBytes * i;
-    const __m512i xv = _mm512_loadu_si512(q.x.data() + 64 * i);
-    const __m512 lane_scale = _mm512_loadu_ps(q.lane_scale.data() + 16 * i);
-    __m512i init = _mm512_setzero_si512();
-    if constexpr (quant_offset(F) != 0)
-      init = _mm512_loadu_si512(q.minus_offset_sums.data() + 16 * i);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const std::uint8_t* p = rows[r] + at;
-      _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes), _MM_HINT_T0);
-      if constexpr (2 * kBytes > 64)
-        _mm_prefetch(reinterpret_cast<const char*>(p + 64 + kPrefetchBytes), _MM_HINT_T0);
-      const __m512i dot = pair_dot<F>(p, xv, init);
-      const __m512 scale = _mm512_mul_ps(pair_halves<F>(p, p + kBytes), lane_scale);
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[r]);
-      if constexpr (has_block_min(F)) {
-        acc[r] = _mm512_fmadd_ps(pair_halves<F>(p + 2, p + kBytes + 2),
-                                 _mm512_loadu_ps(q.lane_sums.data() + 16 * i), acc[r]);
-      }
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    out[r] = _mm512_reduce_add_ps(acc[r]);
-    if (blocks % 2 != 0) out[r] += last_block<F>(rows[r] + (blocks - 1) * kBytes, q, blocks - 1);
+  const std::uint8_t* p = row + 2 * kBytes * i;
+  _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes), _MM_HINT_T0);
+  if constexpr (2 * kBytes > 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 + kPrefetchBytes), _MM_HINT_T0);
+  __m512i init = _mm512_setzero_si512();
+  if constexpr (quant_offset(F) != 0)
+    init = _mm512_loadu_si512(q.minus_offset_sums.data() + 16 * i);
+  const __m512i dot = pair_dot<F>(p, _mm512_loadu_si512(q.x.data() + 64 * i), init);
+  const __m512 scale =
+      _mm512_mul_ps(pair_halves<F>(p, p + kBytes), _mm512_loadu_ps(q.lane_scale.data() + 16 * i));
+  acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc);
+  if constexpr (has_block_min(F)) {
+    mins = _mm512_fmadd_ps(pair_halves<F>(p + 2, p + kBytes + 2),
+                           _mm512_loadu_ps(q.lane_sums.data() + 16 * i), mins);
   }
 }
 
+// q . row for a legacy block format. Even and odd pairs, and the mins, keep their own sums: one
+// chain of dependent FMAs (4 cycles each) per row held a core to one pair per 4 cycles, below
+// what memory delivers for the 4- and 5-bit formats.
+template <WeightFormat F>
+AIGC_INT8_TARGET float legacy_dot(const QuantizedRow& q, const std::uint8_t* row, std::size_t K) {
+  constexpr std::size_t kBytes = std::size_t(block_bytes(F));
+  const std::size_t blocks = K / 32, pairs = blocks / 2;
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  __m512 mins[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  std::size_t i = 0;
+  for (; i + 2 <= pairs; i += 2) {
+    pair_step<F>(q, row, i, acc[0], mins[0]);
+    pair_step<F>(q, row, i + 1, acc[1], mins[1]);
+  }
+  if (i < pairs) pair_step<F>(q, row, i, acc[0], mins[0]);
+  float out = _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(mins[0], mins[1])));
+  if (blocks % 2 != 0) out += last_block<F>(row + (blocks - 1) * kBytes, q, blocks - 1);
+  return out;
+}
+
 // A K-quant super-block's 256 weights as four pairs of sub-blocks (64 k each, in k order, as
-// the activations lie): each pair's unsigned quants and, per dot-product lane, the weights'
-// scale and min (q6_k: a scale per 16 k, four lanes).
+// the activations lie): each pair's unsigned quants, and the super-block's scales as 16 floats
+// laid out as QuantizedRow::super_scales (q4_k, q5_k: sub-block s's d sc at lane s, its min
+// -dmin m at lane 8 + s; q6_k: 16-element group g's d sc at lane g).
 struct SuperBlock {
   __m512i quants[4];
-  __m512 scale[4], min[4];
+  __m512 scales;
 };
 
-// q4_k, q5_k: sub-block s's scale d sc and min -dmin m (as dequantize computes them, exact in
-// fp32); its nibbles are those of bytes 32 (s / 2) .. + 31, low for even s; q5_k's fifth bit of
-// element j is bit s of qh byte j.
+// q4_k, q5_k: the 12 bytes of 6-bit scales and mins as 16 floats (k_quant_scale_min's bits,
+// four sub-blocks per 32-bit word: sub-blocks 0-3 keep the low 6 bits of bytes 0-3 and 4-7;
+// 4-7 take a nibble of bytes 8-11 and, above it, the top 2 bits of bytes 0-3 or 4-7). d sc and
+// dmin m are exact in fp32 (an f16 times a 6-bit integer), as dequantize computes them.
+AIGC_INT8_TARGET inline __m512 k_quant_scales_mins(const std::uint8_t* p) {
+  std::uint32_t w[3];
+  std::memcpy(w, p + 4, 12);
+  const std::uint32_t low6 = 0x3f3f3f3fu, nibble = 0x0f0f0f0fu, top2 = 0x03030303u;
+  const std::uint32_t packed[4] = {w[0] & low6, (w[2] & nibble) | ((w[0] >> 6) & top2) << 4,
+                                   w[1] & low6, ((w[2] >> 4) & nibble) | ((w[1] >> 6) & top2) << 4};
+  const __m512 values = _mm512_cvtepi32_ps(
+      _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(packed))));
+  const __m512 factors =
+      _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(half_at(p)), _mm512_set1_ps(-half_at(p + 2)));
+  return _mm512_mul_ps(values, factors);
+}
+
+// q4_k, q5_k: sub-blocks 2c and 2c + 1 share the 32 bytes of nibbles at 32 c (low, high);
+// q5_k's fifth bit of element j is bit s of qh byte j.
 template <WeightFormat F>
 AIGC_INT8_TARGET void unpack_super_block(const std::uint8_t* p, SuperBlock& out) {
   constexpr std::size_t kQs = F == WeightFormat::q5_k ? 48 : 16;
-  const float d = half_at(p), dmin = half_at(p + 2);
-  float scale[8], min[8];
-  for (int s = 0; s < 8; ++s) {
-    int sc = 0, m = 0;
-    k_quant_scale_min(p + 4, s, sc, m);
-    scale[s] = d * float(sc);
-    min[s] = -(dmin * float(m));
-  }
+  out.scales = k_quant_scales_mins(p);
   const __m256i nibble = _mm256_set1_epi8(15);
   for (int c = 0; c < 4; ++c) {
     const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs + 32 * c));
@@ -259,67 +294,80 @@ AIGC_INT8_TARGET void unpack_super_block(const std::uint8_t* p, SuperBlock& out)
       u = _mm512_mask_blend_epi8(fifth, u, _mm512_or_si512(u, _mm512_set1_epi8(16)));
     }
     out.quants[c] = u;
-    out.scale[c] = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(scale[2 * c]),
-                                        _mm512_set1_ps(scale[2 * c + 1]));
-    out.min[c] =
-        _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(min[2 * c]), _mm512_set1_ps(min[2 * c + 1]));
   }
 }
 
 // q6_k: pair c = 2 g + h holds elements 128 g + 64 h .. + 63, whose low nibbles are nibble h of
 // ql bytes 64 g .. + 63 and high two bits fields 2 h and 2 h + 1 of qh bytes 32 g .. + 31
-// (dequantize_q6_k's reading); lane l's scale is d sc[4 c + l / 4].
+// (dequantize_q6_k's reading); group g's scale is d sc[g].
 template <>
 AIGC_INT8_TARGET void unpack_super_block<WeightFormat::q6_k>(const std::uint8_t* p,
                                                              SuperBlock& out) {
-  const __m512 scales = _mm512_mul_ps(_mm512_set1_ps(half_at(p + 208)),
-                                      _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
-                                          reinterpret_cast<const __m128i*>(p + 192)))));
-  const __m512i lane_group =
-      _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 2);
+  out.scales = _mm512_mul_ps(_mm512_set1_ps(half_at(p + 208)),
+                             _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192)))));
   const __m512i nibble = _mm512_set1_epi8(15), two_bits = _mm512_set1_epi8(3);
-  for (int c = 0; c < 4; ++c) {
-    const int g = c / 2, h = c % 2;
+  for (int g = 0; g < 2; ++g) {
     const __m512i ql = _mm512_loadu_si512(p + 64 * g);
-    const __m512i low = _mm512_and_si512(h == 0 ? ql : _mm512_srli_epi16(ql, 4), nibble);
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * g));
-    const __m512i high = _mm512_and_si512(
-        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(4 * h))),
-                           _mm256_srl_epi16(qh, _mm_cvtsi32_si128(4 * h + 2)), 1),
-        two_bits);
-    out.quants[c] = _mm512_or_si512(low, _mm512_slli_epi16(high, 4));
-    out.scale[c] =
-        _mm512_permutexvar_ps(_mm512_add_epi32(lane_group, _mm512_set1_epi32(4 * c)), scales);
-    out.min[c] = _mm512_setzero_ps();
+    for (int h = 0; h < 2; ++h) {
+      const __m512i low = _mm512_and_si512(h == 0 ? ql : _mm512_srli_epi16(ql, 4), nibble);
+      const __m512i high =
+          _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 4 * h)),
+                                              _mm256_srli_epi16(qh, 4 * h + 2), 1),
+                           two_bits);
+      out.quants[2 * g + h] = _mm512_or_si512(low, _mm512_slli_epi16(high, 4));
+    }
   }
 }
 
-// q . row for a K-quant row: per pair of sub-blocks one vpdpbusd, then the fp32 scaling.
+// Which of the 16 scale lanes each dot-product lane of pair c takes: q4_k, q5_k: sub-block
+// 2c or 2c + 1 (lanes 0-7, 8-15); q6_k: group 4c + lane / 4.
+template <WeightFormat F>
+AIGC_INT8_TARGET inline __m512i scale_index(int c) {
+  if constexpr (F == WeightFormat::q6_k) {
+    return _mm512_add_epi32(
+        _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                          2),
+        _mm512_set1_epi32(4 * c));
+  } else {
+    return _mm512_add_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                            _mm512_set1_epi32(2 * c));
+  }
+}
+
+// q . row for a K-quant row. Per super-block, the weights' 16 scales times the activations'
+// (super_scales) in one multiply; q4_k's and q5_k's mins (lanes 8-15) then add into their own
+// sums, once per super-block: sum_k m p_k d = m d sum p. Per pair of sub-blocks one vpdpbusd,
+// its lanes' scales picked from that product, one FMA into the pair position's own sum (one
+// chain of dependent FMAs through a row would cap a core below what memory delivers).
 template <WeightFormat F>
 AIGC_INT8_TARGET float k_quant_dot(const QuantizedRow& q, const std::uint8_t* row, std::size_t K) {
   constexpr std::size_t kBytes = std::size_t(block_bytes(F));
-  __m512 acc = _mm512_setzero_ps();
+  __m512 acc[4];
+  for (int c = 0; c < 4; ++c) acc[c] = _mm512_setzero_ps();
+  __m512 mins = _mm512_setzero_ps();
   SuperBlock sb;
   for (std::size_t b = 0; b < K / 256; ++b) {
     const std::uint8_t* p = row + b * kBytes;
     for (std::size_t line = 0; line < kBytes; line += 64)
       _mm_prefetch(reinterpret_cast<const char*>(p + line + kPrefetchBytes), _MM_HINT_T0);
     unpack_super_block<F>(p, sb);
-    for (std::size_t c = 0; c < 4; ++c) {
-      const std::size_t i = 4 * b + c;  // the pair of activation blocks
+    const __m512 scales = _mm512_mul_ps(sb.scales, _mm512_loadu_ps(q.super_scales.data() + 16 * b));
+    if constexpr (F != WeightFormat::q6_k) mins = _mm512_mask_add_ps(mins, 0xFF00, mins, scales);
+    for (int c = 0; c < 4; ++c) {
+      const std::size_t i = 4 * b + std::size_t(c);  // the pair of activation blocks
       __m512i init = _mm512_setzero_si512();
       if constexpr (quant_offset(F) != 0)
         init = _mm512_loadu_si512(q.minus_offset_sums.data() + 16 * i);
       const __m512i dot =
           _mm512_dpbusd_epi32(init, sb.quants[c], _mm512_loadu_si512(q.x.data() + 64 * i));
-      const __m512 scale =
-          _mm512_mul_ps(sb.scale[c], _mm512_loadu_ps(q.lane_scale.data() + 16 * i));
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc);
-      if constexpr (adds_min(F))
-        acc = _mm512_fmadd_ps(sb.min[c], _mm512_loadu_ps(q.lane_sums.data() + 16 * i), acc);
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                               _mm512_permutexvar_ps(scale_index<F>(c), scales), acc[c]);
     }
   }
-  return _mm512_reduce_add_ps(acc);
+  return _mm512_reduce_add_ps(_mm512_add_ps(
+      _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])), mins));
 }
 
 // q . row for any of the formats.
@@ -328,9 +376,7 @@ AIGC_INT8_TARGET float row_dot(const QuantizedRow& q, const std::uint8_t* row, s
   if constexpr (is_k_quant(F)) {
     return k_quant_dot<F>(q, row, K);
   } else {
-    float dot;
-    dot_rows<F, 1>(q, &row, K, &dot);
-    return dot;
+    return legacy_dot<F>(q, row, K);
   }
 }
 
