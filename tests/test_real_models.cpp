@@ -162,6 +162,15 @@ TEST_CASE("each real model as its file stores it (dtype=file) matches float64 on
   });
 }
 
+// A committed fixture of greedy runs (tests/data/<model>/<file>): at least five prompts.
+nlohmann::json greedy_fixture(const RealModel& real, const std::string& file) {
+  std::ifstream in(test_data_dir() + "/" + real.fixtures + "/" + file);
+  REQUIRE(in);
+  nlohmann::json fixture = nlohmann::json::parse(in);
+  REQUIRE(fixture.at("runs").size() >= 5);
+  return fixture;
+}
+
 // The runner-up of a step's logits.
 std::int32_t runner_up(std::span<const float> logits) {
   std::int32_t first = 0, second = -1;
@@ -191,10 +200,7 @@ TEST_CASE("each real model as its file stores it follows llama.cpp's greedy toke
   INFO(real.name);
   const Loaded* m = loaded(real, 0);
   if (m == nullptr) return;
-  std::ifstream in(test_data_dir() + "/" + real.fixtures + "/llama_cpp_greedy.json");
-  REQUIRE(in);
-  const nlohmann::json fixture = nlohmann::json::parse(in);
-  REQUIRE(fixture.at("runs").size() >= 5);
+  const nlohmann::json fixture = greedy_fixture(real, "llama_cpp_greedy.json");
   auto backend = make_backend("openmp");
   backend->set_threads(backend->max_threads() / 4);  // all cores
   const double rounded_products = 4.0 * double(m->weights.config.n_layer) + 1;
@@ -303,10 +309,7 @@ TEST_CASE(
   INFO(real.name);
   const Loaded* m = loaded(real, 0);
   if (m == nullptr) return;
-  std::ifstream in(test_data_dir() + "/" + real.fixtures + "/greedy.json");
-  REQUIRE(in);
-  const nlohmann::json fixture = nlohmann::json::parse(in);
-  REQUIRE(fixture.at("runs").size() >= 5);
+  const nlohmann::json fixture = greedy_fixture(real, "greedy.json");
   auto backend = make_backend("openmp");
   backend->set_threads(backend->max_threads() / 4);  // all cores
   int compared = 0, near_ties = 0;
