@@ -240,7 +240,7 @@ TEST_CASE(
       const std::vector<float> a = random_uniform(M * K, 21), bias = random_uniform(N, 23);
       const std::vector<std::uint8_t> stored = quantize_rows(f, random_uniform(N * K, 22), N, K);
       const std::vector<float> w = dequantize_rows(f, stored, N, K);
-      const std::vector<double> magnitude = int8_product_magnitudes(f, stored, N, K);
+      const std::vector<double> magnitude = int8_product_magnitudes(f, stored, w, N, K);
       std::vector<float> c = nan_filled(M * N);
       simd::gemm({.m = M,
                   .n = N,

@@ -12,6 +12,7 @@
 #include "core/verify.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/simd/gemm.hpp"
+#include "kernels/simd/gemv_int8.hpp"
 #include "workloads/op_case.hpp"
 
 using namespace aigc;
@@ -229,9 +230,7 @@ TEST_CASE("the int8-activation check passes fp32 arithmetic and fails a wrong el
   // K / 100 is at least 1% of it, well above the tolerance (about 0.4%).
   auto backend = make_backend("scalar");
   const OperandRounding int8{.activations = ActivationRounding::int8_blocks};
-  for (const WeightFormat f :
-       {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0,
-        WeightFormat::q5_1, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
+  for (const WeightFormat f : simd::int8_activation_formats()) {
     const OpCase& c = find_op_case(std::string("matmul_") + weight_format_name(f));
     for (const OpVars& vars : c.test_shapes()) {
       INFO(format_op_shape(c, vars));

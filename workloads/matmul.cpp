@@ -115,9 +115,9 @@ double added_min(WeightFormat f, const std::uint8_t* block, std::int64_t k) {
 }  // namespace
 
 std::vector<double> int8_product_magnitudes(WeightFormat f, std::span<const std::uint8_t> stored,
-                                            std::int64_t N, std::int64_t K) {
+                                            std::span<const float> w, std::int64_t N,
+                                            std::int64_t K) {
   const std::int64_t per_block = block_elements(f), bytes = row_bytes(f, K), block = block_bytes(f);
-  const std::vector<float> w = dequantize_rows(f, stored, N, K);
   std::vector<double> magnitude(w.size());
   for (std::int64_t j = 0; j < N; ++j) {
     for (std::int64_t k = 0; k < K; ++k) {
@@ -134,7 +134,7 @@ double int8_matmul_max_error(const MatmulShape& s, WeightFormat f, std::span<con
                              std::span<const float> c) {
   const std::int64_t K = s.K, blocks = K / 32;
   const std::vector<float> w = dequantize_rows(f, stored, s.N, K);
-  const std::vector<double> magnitude = int8_product_magnitudes(f, stored, s.N, K);
+  const std::vector<double> magnitude = int8_product_magnitudes(f, stored, w, s.N, K);
   MaxRelativeError err;
   std::vector<double> amax(blocks);
   for (std::int64_t i = 0; i < s.M; ++i) {

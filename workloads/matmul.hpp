@@ -35,13 +35,15 @@ double matmul_max_rel_error(const MatmulShape& s, std::span<const float> a,
 // gemv_int8.cpp derives it). The bound also holds for fp32 activations, whose error is within
 // gamma(K + 2) of sum_k |a_k| |w_k|, not above this sum.
 double int8_matmul_tolerance(std::int64_t K);
+// Each weight's |d q| + |m| (B [N, K] stored in block format f, `w` its dequantized values):
+// its scaled quant and the min its format adds (q4_1, q5_1, q2_k, q4_k, q5_k), which the int8
+// kernels sum apart.
+std::vector<double> int8_product_magnitudes(WeightFormat f, std::span<const std::uint8_t> stored,
+                                            std::span<const float> w, std::int64_t N,
+                                            std::int64_t K);
 // Maximum error of C = A B^T (+ bias) with B stored in block format `f` (bytes `stored`, rows
 // of row_bytes(f, K)), each element relative to |bias_j| + sum_k amax(k's block of A's row)
 // (|d q_k| + |m|).
-// Each weight's |d q| + |m| (B [N, K] stored in block format f): its scaled quant and the min
-// its format adds (q4_1, q5_1, q2_k, q4_k, q5_k), which the int8 kernels sum apart.
-std::vector<double> int8_product_magnitudes(WeightFormat f, std::span<const std::uint8_t> stored,
-                                            std::int64_t N, std::int64_t K);
 double int8_matmul_max_error(const MatmulShape& s, WeightFormat f, std::span<const float> a,
                              std::span<const std::uint8_t> stored, std::span<const float> bias,
                              std::span<const float> c);

@@ -51,10 +51,6 @@ constexpr int quant_offset(WeightFormat f) {
       return 0;  // q4_1, q5_1, q4_k, q5_k: w = d u + m
   }
 }
-// The formats whose weights add a min after scaling (w = d u + m): each unit's m per column.
-constexpr bool adds_min(WeightFormat f) {
-  return has_block_min(f) || f == WeightFormat::q4_k || f == WeightFormat::q5_k;
-}
 // q6_k scales each 16 weights: a unit of 32 k has two scales, summed in two int32 halves.
 constexpr bool has_half_scales(WeightFormat f) { return f == WeightFormat::q6_k; }
 

@@ -71,10 +71,6 @@ constexpr int quant_offset(WeightFormat f) {
 constexpr bool has_fifth_bit(WeightFormat f) {
   return f == WeightFormat::q5_0 || f == WeightFormat::q5_1;
 }
-// The formats whose weights add a min after scaling: w = d q + m.
-constexpr bool adds_min(WeightFormat f) {
-  return has_block_min(f) || f == WeightFormat::q4_k || f == WeightFormat::q5_k;
-}
 
 AIGC_INT8_TARGET void quantize_row(const float* a, std::size_t K, WeightFormat f, QuantizedRow& q) {
   const std::size_t blocks = K / 32, pairs = blocks / 2;

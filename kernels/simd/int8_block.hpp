@@ -7,9 +7,11 @@
 
 #include <limits>
 
+#include "core/weight_format_layout.hpp"
+
 // GCC 12 takes the _mm512_undefined_*() pass-through operands of AVX-512 intrinsics
-// (reduce_max_ps, cvtps_epi32, cvtepi32_ps) for uninitialized reads once they are inlined into the loops of
-// the files that include this one (gemv_int8.cpp, gemm_int8.cpp): a false alarm.
+// (reduce_max_ps, cvtps_epi32, cvtepi32_ps) for uninitialized reads once they are inlined into the
+// loops of the files that include this one (gemv_int8.cpp, gemm_int8.cpp): a false alarm.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
@@ -17,6 +19,12 @@
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
 namespace aigc::simd {
+
+// The int8 formats whose weights add a min after scaling (w = d q + m), which gemv_int8 and
+// gemm_int8 sum apart from the scaled quants: the legacy q4_1 and q5_1, and q4_k and q5_k.
+constexpr bool adds_min(WeightFormat f) {
+  return has_block_min(f) || f == WeightFormat::q4_k || f == WeightFormat::q5_k;
+}
 
 struct Int8Block {
   __m512i p0, p1;  // elements 0-15 and 16-31, in int32 lanes, within [-127, 127]
