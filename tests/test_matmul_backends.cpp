@@ -234,7 +234,10 @@ TEST_CASE(
                                   {17, 37, 512},
                                   {16, 192, 64},
                                   {16, 64, 256},
-                                  {5, 97, 64}}) {
+                                  {5, 97, 64},
+                                  // 10 pairs and an odd block; Qwen2's width, 14 pairs
+                                  {1, 37, 672},
+                                  {2, 29, 896}}) {
       if (!row_fits(f, K)) continue;
       INFO(weight_format_name(f) << " M=" << M << " N=" << N << " K=" << K);
       const std::vector<float> a = random_uniform(M * K, 21), bias = random_uniform(N, 23);

@@ -130,7 +130,7 @@ TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, 
   } else {
     CHECK(p.bf16_dot_flops.empty());
   }
-  REQUIRE(p.bandwidth.size() == 9);  // 16 KiB to 1 GiB in steps of 4x
+  REQUIRE(p.bandwidth.size() == 12);  // 16 KiB to 16 MiB in steps of 4x, then 2x to 1 GiB
   for (const BandwidthLevel& level : p.bandwidth) CHECK(level.bytes_per_s.at(1) > 0);
   CHECK(p.bandwidth.front().capacity_bytes == 16 * 1024);
   CHECK(p.bandwidth.back().capacity_bytes == 1024.0 * 1024 * 1024);

@@ -25,8 +25,9 @@ struct BandwidthLevel {
 
 struct ProbeResult {
   // 2: read-only bandwidth added. 3: the bf16 dot product's peak added. 4: the rounds' noise,
-  // for the spot check. A cache of another version is measured again.
-  static constexpr int kVersion = 4;
+  // for the spot check. 5: working sets in steps of 2x past 16 MiB. A cache of another version
+  // is measured again.
+  static constexpr int kVersion = 5;
   int version = kVersion;
   std::string
       fingerprint;  // cpu model, cores, SIMD target: a cache from another machine is refused
