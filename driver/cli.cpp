@@ -105,6 +105,10 @@ int probe_command(const std::string& path, const ProbeUse& use, std::ostream& ou
   fmt::print(out, "  scalar: {:.2f} GFLOP/s per core\n", p.scalar_flops_per_core / 1e9);
   for (const auto& [t, v] : p.simd_flops)
     fmt::print(out, "  {} x{}: {:.1f} GFLOP/s\n", p.simd_target, t, v / 1e9);
+  for (const auto& [t, v] : p.bf16_dot_flops)
+    fmt::print(out, "  bf16 dot x{}: {:.1f} GFLOP/s\n", t, v / 1e9);
+  for (const auto& [t, v] : p.int8_dot_flops)
+    fmt::print(out, "  int8 dot x{}: {:.1f} G multiply-add ops/s\n", t, v / 1e9);
   for (const BandwidthLevel& level : p.bandwidth) {
     for (const auto& [t, v] : level.bytes_per_s) {
       const auto read = level.read_bytes_per_s.find(t);

@@ -68,7 +68,8 @@ def probe_section(path, probe):
     if probe is None:
         return "<p>No probe file found for this machine (the roofline columns are the run's own).</p>"
     rows = []
-    for name, key in (("SIMD FLOP/s", "simd_flops"), ("bf16 dot FLOP/s", "bf16_dot_flops")):
+    for name, key in (("SIMD FLOP/s", "simd_flops"), ("bf16 dot FLOP/s", "bf16_dot_flops"),
+                      ("int8 dot ops/s", "int8_dot_flops")):
         for threads, value in sorted(probe.get(key, {}).items(), key=lambda kv: int(kv[0])):
             rows.append((name, f"{threads} thread(s)", si(value, "FLOP/s")))
     if "scalar_flops_per_core" in probe:

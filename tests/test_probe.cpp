@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kernels/simd/gemm_bf16.hpp"
+#include "kernels/simd/gemv_int8.hpp"
 #include "timing/probe.hpp"
 #include "timing/probe_health.hpp"
 
@@ -35,8 +36,9 @@ std::filesystem::path temp_path(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("a working set is held to the bandwidth of the largest swept set not larger: an upper "
-          "bound") {
+TEST_CASE(
+    "a working set is held to the bandwidth of the largest swept set not larger: an upper "
+    "bound") {
   const ProbeResult p = sample_probe();
   CHECK(p.level_for(10e3, 1).name == "32KiB");  // below the sweep: its smallest (fastest) set
   CHECK(p.level_for(32e3, 1).name == "32KiB");
@@ -44,7 +46,7 @@ TEST_CASE("a working set is held to the bandwidth of the largest swept set not l
   CHECK(p.level_for(60e3, 2).name == "32KiB");
   CHECK(p.level_for(1.5e6, 1).name == "1MiB");
   CHECK(p.level_for(1.5e6, 2).name == "32KiB");  // two private 1 MB sets measured 2 MB
-  CHECK(p.level_for(25e6, 1).name == "16MiB");  // fits a 32 MB L3: never the DRAM figure
+  CHECK(p.level_for(25e6, 1).name == "16MiB");   // fits a 32 MB L3: never the DRAM figure
   CHECK(p.level_for(5e8, 2).name == "16MiB");
   CHECK(p.level_for(1e9, 2).name == "1GiB");
   CHECK(p.level_for(1e12, 1).name == "1GiB");  // beyond the sweep: its largest set
@@ -71,6 +73,15 @@ TEST_CASE("the probe's peak FLOP/s depend on the backend's hardware and threads"
   CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "bf16") == 160e9);
   CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "f32") == 390e9);
   CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "q8_0") == 390e9);
+  // Rows whose products may run on int8 dot products: the faster of its rate and the FMA's.
+  dot.int8_dot_flops = {{1, 400e9}, {2, 800e9}};
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "q8_0") == 800e9);
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "q6_k") == 800e9);
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "file") == 800e9);
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "f16") == 390e9);
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "q2_k") == 390e9);  // fp32 activations
+  dot.int8_dot_flops = {{1, 100e9}, {2, 150e9}};
+  CHECK(dot.peak_flops(ComputeClass::simd_core, 2, "q4_0") == 390e9);
 }
 
 TEST_CASE("the probe measures 1, 2, 4, ... threads and every core, and interpolates between") {
@@ -100,6 +111,12 @@ TEST_CASE("the probe cache round-trips through JSON and is reused on the same ma
   ProbeResult dot = p;
   dot.bf16_dot_flops = {{1, 80e9}, {2, 160e9}};
   CHECK(probe_from_json(probe_to_json(dot), "memory").bf16_dot_flops == dot.bf16_dot_flops);
+  dot.int8_dot_flops = {{1, 400e9}, {2, 800e9}};
+  CHECK(probe_from_json(probe_to_json(dot), "memory").int8_dot_flops == dot.int8_dot_flops);
+  dot.int8_dot_flops = {{1, 400e9}};  // a thread count missing: refused
+  CHECK_THROWS_WITH(probe_from_json(probe_to_json(dot), "memory"),
+                    Catch::Contains("int8_dot_flops lacks 2 thread(s)"));
+  dot.int8_dot_flops.clear();
   dot.bf16_dot_flops = {{1, 80e9}};  // a thread count missing: refused
   CHECK_THROWS_WITH(probe_from_json(probe_to_json(dot), "gap.json"),
                     Catch::Contains("bf16_dot_flops lacks 2 thread(s)"));
@@ -129,6 +146,11 @@ TEST_CASE("the probe measures positive FLOP/s and bandwidth, SIMD above scalar, 
     CHECK(p.bf16_dot_flops.at(1) > p.scalar_flops_per_core);
   } else {
     CHECK(p.bf16_dot_flops.empty());
+  }
+  if (simd::int8_dot_dispatched()) {  // 64 byte products an instruction: above the FMA's 16
+    CHECK(p.int8_dot_flops.at(1) > p.simd_flops.at(1));
+  } else {
+    CHECK(p.int8_dot_flops.empty());
   }
   REQUIRE(p.bandwidth.size() == 12);  // 16 KiB to 16 MiB in steps of 4x, then 2x to 1 GiB
   for (const BandwidthLevel& level : p.bandwidth) CHECK(level.bytes_per_s.at(1) > 0);
@@ -186,8 +208,8 @@ TEST_CASE("the load between two readings of the CPU times is the others' share a
 }
 
 TEST_CASE("a spot figure is off past twice the probe's noise, and never within 25%") {
-  const SpotFigure close{"FMA 2 thread(s)", 344e9, 320e9, 0.01};  // -7%
-  const SpotFigure twice{"FMA 2 thread(s)", 175e9, 344e9, 0.01};  // the poisoned cache: +97%
+  const SpotFigure close{"FMA 2 thread(s)", 344e9, 320e9, 0.01};        // -7%
+  const SpotFigure twice{"FMA 2 thread(s)", 175e9, 344e9, 0.01};        // the poisoned cache: +97%
   const SpotFigure noisy{"triad 256MiB 2 thread(s)", 20e9, 13e9, 0.2};  // -35% within 2 x 20%
   CHECK(spot_tolerance(close) == 0.25);
   CHECK(spot_tolerance(noisy) == Approx(0.4));
@@ -212,7 +234,8 @@ TEST_CASE("a cached probe far from this machine is measured again, and says so",
   CHECK(used.timestamp != far.timestamp);
   CHECK_THAT(used.provenance, Catch::StartsWith("measured now"));
   REQUIRE_FALSE(said.empty());
-  CHECK_THAT(said.front(), Catch::Contains("the cached probe is off: ") && Catch::Contains("probing again"));
+  CHECK_THAT(said.front(),
+             Catch::Contains("the cached probe is off: ") && Catch::Contains("probing again"));
   // Trusted (--trust-probe), the same cache is used as it is.
   std::ofstream(path) << probe_to_json(far);
   const ProbeResult trusted = load_or_run_probe(path.string(), {.spot_check = false});

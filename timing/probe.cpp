@@ -21,6 +21,7 @@
 #include "core/files.hpp"
 #include "core/host_memory.hpp"
 #include "core/machine.hpp"
+#include "core/weight_format.hpp"
 #include "kernels/platform.hpp"
 #include "timing/probe_health.hpp"
 #include "timing/probe_kernels.hpp"
@@ -75,6 +76,12 @@ double measure_bf16_dot_flops(int threads) {
   const std::size_t iterations = 20'000'000;
   return best_rate(threads, probe::flops_per_iteration_bf16() * iterations * threads,
                    [&](int, int) { g_sink = probe::bf16_dot_chains(iterations); });
+}
+
+double measure_int8_dot_flops(int threads) {
+  const std::size_t iterations = 20'000'000;
+  return best_rate(threads, probe::ops_per_iteration_int8() * iterations * threads,
+                   [&](int, int) { g_sink = probe::int8_dot_chains(iterations); });
 }
 
 double measure_scalar_flops() {
@@ -140,6 +147,18 @@ double at_threads(const std::map<int, double>& by_threads, int threads) {
   return below->second + f * (above->second - below->second);
 }
 
+namespace {
+
+bool int8_dot_dtype(const std::string& dtype) {
+  if (dtype == "file") return true;
+  for (const WeightFormat f : kAllWeightFormats) {
+    if (dtype == weight_format_name(f)) return platform::is_int8_activation_format(f);
+  }
+  return false;
+}
+
+}  // namespace
+
 double ProbeResult::peak_flops(ComputeClass cls, int threads, const std::string& dtype) const {
   if (cls == ComputeClass::gpu) {
     if (!gpu) throw std::runtime_error("probe has no GPU figures (no GPU when it was measured)");
@@ -148,6 +167,8 @@ double ProbeResult::peak_flops(ComputeClass cls, int threads, const std::string&
   if (cls == ComputeClass::scalar_core) return scalar_flops_per_core * std::max(1, threads);
   if (simd_flops.empty()) throw std::runtime_error("probe has no SIMD FLOP/s figures");
   if (dtype == "bf16" && !bf16_dot_flops.empty()) return at_threads(bf16_dot_flops, threads);
+  if (int8_dot_dtype(dtype) && !int8_dot_flops.empty())
+    return std::max(at_threads(int8_dot_flops, threads), at_threads(simd_flops, threads));
   return at_threads(simd_flops, threads);
 }
 
@@ -238,6 +259,14 @@ ProbeResult measure_peaks(const ProbeProgress& progress) {
     }
   }
 
+  if (platform::int8_dot_dispatched()) {  // what gemm() runs the block formats on
+    for (const int t : counts) {
+      p.int8_dot_flops[t] = measure_int8_dot_flops(t);
+      say(fmt::format("int8 dot-product ops/s, {} thread(s): {:.1f} G", t,
+                      p.int8_dot_flops[t] / 1e9));
+    }
+  }
+
   // Triad over a sweep of working sets, 16 KiB to 16 MiB in steps of 4x, then to 1 GiB in
   // steps of 2x, rather than at the cache sizes the OS reports: a VM may report the host's
   // caches (here 480 MiB of "L3"), and a working set is held against the bandwidth measured at
@@ -310,6 +339,7 @@ std::string probe_to_json(const ProbeResult& p) {
   j["noise"] = p.noise;
   for (const auto& [t, v] : p.simd_flops) j["simd_flops"][std::to_string(t)] = v;
   for (const auto& [t, v] : p.bf16_dot_flops) j["bf16_dot_flops"][std::to_string(t)] = v;
+  for (const auto& [t, v] : p.int8_dot_flops) j["int8_dot_flops"][std::to_string(t)] = v;
   for (const BandwidthLevel& level : p.bandwidth) {
     nlohmann::json l{{"name", level.name},
                      {"capacity_bytes", level.capacity_bytes},
@@ -359,6 +389,7 @@ void check_probe_figures(const ProbeResult& p) {
   };
   check_table(p.simd_flops, "simd_flops");
   if (!p.bf16_dot_flops.empty()) check_table(p.bf16_dot_flops, "bf16_dot_flops");
+  if (!p.int8_dot_flops.empty()) check_table(p.int8_dot_flops, "int8_dot_flops");
   for (const BandwidthLevel& level : p.bandwidth) {
     if (!positive(level.capacity_bytes))
       throw std::runtime_error(
@@ -417,6 +448,10 @@ ProbeResult probe_from_json(const std::string& text, const std::string& source) 
     if (j.contains("bf16_dot_flops")) {
       for (const auto& [t, v] : j.at("bf16_dot_flops").items())
         p.bf16_dot_flops[std::stoi(t)] = v.get<double>();
+    }
+    if (j.contains("int8_dot_flops")) {
+      for (const auto& [t, v] : j.at("int8_dot_flops").items())
+        p.int8_dot_flops[std::stoi(t)] = v.get<double>();
     }
     for (const auto& l : j.at("bandwidth")) {
       BandwidthLevel level{l.at("name").get<std::string>(),

@@ -25,8 +25,8 @@ struct BandwidthLevel {
 
 struct ProbeResult {
   // 2: read-only bandwidth added. 3: the bf16 dot product's peak added. 4: the rounds' noise,
-  // for the spot check. 5: working sets in steps of 2x past 16 MiB. A cache of another version
-  // is measured again.
+  // for the spot check. 5: working sets in steps of 2x past 16 MiB, and the int8 dot product's
+  // rate. A cache of another version is measured again.
   static constexpr int kVersion = 5;
   int version = kVersion;
   std::string
@@ -38,6 +38,10 @@ struct ProbeResult {
   // threads -> FLOP/s of AVX512-BF16's dot product, which the bf16 GEMMs run on; empty where
   // the CPU (or a pinned narrower target) has none and bf16 runs on the fp32 FMA.
   std::map<int, double> bf16_dot_flops;
+  // threads -> multiply-add ops/s (2 per byte product) of AVX512-VNNI's int8 dot product, which
+  // the block formats' products run on; empty where the CPU (or a pinned narrower target)
+  // has none.
+  std::map<int, double> int8_dot_flops;
   std::vector<BandwidthLevel> bandwidth;  // smallest level first
   std::optional<platform::GpuPeaks> gpu;  // when a usable GPU was present
   // The largest relative spread of the rounds behind the spot-checked figures (the FMA sweep,
@@ -53,7 +57,9 @@ struct ProbeResult {
   // straight line between their figures; past the probed range, the largest count's value
   // (oversubscription adds no hardware).
   // A GPU is held to its measured cuBLAS rate for the dtype ("f32" or "bf16"); a CPU's bf16
-  // rows to the bf16 dot product's, where it was measured.
+  // rows to the bf16 dot product's, where it was measured; a CPU's rows whose products may
+  // run on int8 dot products (a block format that rounds activations to int8, or "file", a
+  // model's matrices as stored) to the faster of that rate and the FMA's: an upper bound.
   double peak_flops(ComputeClass cls, int threads, const std::string& dtype = "f32") const;
   // The bandwidth measured at the largest swept working set <= `working_set_bytes` (the
   // smallest one below the sweep), with `threads`: an upper bound, as bandwidth only falls as

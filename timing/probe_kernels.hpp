@@ -16,6 +16,12 @@ double flops_per_iteration_simd();
 float bf16_dot_chains(std::size_t iterations);
 double flops_per_iteration_bf16();
 
+// The same with AVX512-VNNI's int8 dot product (vpdpbusd: unsigned by signed bytes, four
+// products summed into each int32 lane); only where simd::int8_dot_dispatched() holds.
+// ops_per_iteration_int8() counts 2 per product, as FLOPs count a multiply-add.
+float int8_dot_chains(std::size_t iterations);
+double ops_per_iteration_int8();
+
 // The same on scalar floats, compiled like the scalar backend (no vectorization, no
 // FMA contraction): the ceiling of the scalar reference's hardware.
 float fma_chains_scalar(std::size_t iterations);
