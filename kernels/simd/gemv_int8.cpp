@@ -419,10 +419,15 @@ AIGC_INT8_TARGET void chunked_rows(const GemmView& g, const QuantizedRow* quanti
   for (std::size_t j0 = 0; j0 < N; j0 += 16) {
     const std::size_t n = std::min<std::size_t>(16, N - j0);
     for (std::size_t r = 0; r < 16; ++r) {
+      for (std::size_t m = 0; m < M; ++m) {  // rows past N: zeros, which the store leaves out
+        lanes[m][r] = _mm512_setzero_ps();
+        tails[m][r] = 0.0f;
+      }
+      if (r >= n) continue;
       const std::uint8_t* row = g.b_stored + (j0 + r) * g.ldb_bytes;
       for (std::size_t m = 0; m < M; ++m) {
-        lanes[m][r] = r < n ? rows.lanes(quantized[m], row, K) : _mm512_setzero_ps();
-        tails[m][r] = r < n ? row_tail<F>(quantized[m], row, K) : 0.0f;
+        lanes[m][r] = rows.lanes(quantized[m], row, K);
+        tails[m][r] = row_tail<F>(quantized[m], row, K);
       }
     }
     const __mmask16 valid = static_cast<__mmask16>((1u << n) - 1u);
