@@ -23,10 +23,15 @@ std::string weight_format_names() {
   return out;
 }
 
-WeightFormat parse_weight_format(const std::string& text, const std::string& argument) {
+std::optional<WeightFormat> find_weight_format(const std::string& text) {
   for (const WeightFormat f : kAllWeightFormats) {
     if (text == weight_format_name(f)) return f;
   }
+  return std::nullopt;
+}
+
+WeightFormat parse_weight_format(const std::string& text, const std::string& argument) {
+  if (const std::optional<WeightFormat> f = find_weight_format(text)) return *f;
   throw InvalidArgument(
       argument, fmt::format("unknown weight format '{}' (valid: {})", text, weight_format_names()));
 }

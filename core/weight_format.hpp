@@ -23,6 +23,7 @@
 // quantizer: ours is direct (each sub-block's scale rounded up to cover its range, no search as
 // ggml's make_qkx2_quants does), so a K-quant round trip is held to its derived bound instead.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,6 +66,8 @@ const WeightFormatTraits& weight_format_traits(WeightFormat f);
 
 // "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1": the dtype column's and the options' spelling.
 const char* weight_format_name(WeightFormat f);
+// The format named by `text`, if any.
+std::optional<WeightFormat> find_weight_format(const std::string& text);
 // The format named by `text`; throws InvalidArgument naming `argument` with the valid names.
 WeightFormat parse_weight_format(const std::string& text, const std::string& argument);
 // "f32, f16, bf16, q8_0, q4_0, q4_1", for messages.

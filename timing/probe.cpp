@@ -151,10 +151,8 @@ namespace {
 
 bool int8_dot_dtype(const std::string& dtype) {
   if (dtype == "file") return true;
-  for (const WeightFormat f : kAllWeightFormats) {
-    if (dtype == weight_format_name(f)) return platform::is_int8_activation_format(f);
-  }
-  return false;
+  const std::optional<WeightFormat> f = find_weight_format(dtype);
+  return f && platform::is_int8_activation_format(*f);
 }
 
 }  // namespace

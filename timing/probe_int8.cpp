@@ -21,7 +21,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) float int8_dot_chains(
     std::size_t iterations) {
   __m512i acc[kInt8Chains];
   for (int c = 0; c < kInt8Chains; ++c) acc[c] = _mm512_set1_epi32(c);
-  // 4 x 3 x 4 per lane and instruction: 2 x 10^7 rounds stay far inside int32.
+  // 4 products of 3 x 1 per lane and instruction: 2 x 10^7 rounds add 2.4 x 10^8, inside int32.
   const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(1);
   for (std::size_t i = 0; i < iterations; ++i) {
     for (int c = 0; c < kInt8Chains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);

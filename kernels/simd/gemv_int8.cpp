@@ -367,18 +367,15 @@ AIGC_INT8_TARGET __m512 k_quant_lanes(const QuantizedRow& q, const std::uint8_t*
                        mins);
 }
 
-// How gemv_format reads a row: its sums in 16 lanes, and the odd last block of a legacy one.
+// q . row in 16 lanes to be summed, but for the odd last block of a legacy row (row_tail).
 template <WeightFormat F>
-struct BroadcastRows {
-  AIGC_INT8_TARGET __m512 lanes(const QuantizedRow& q, const std::uint8_t* row,
-                                std::size_t K) const {
-    if constexpr (is_k_quant(F)) {
-      return k_quant_lanes<F>(q, row, K);
-    } else {
-      return legacy_lanes<F>(q, row, K);
-    }
+AIGC_INT8_TARGET __m512 row_lanes(const QuantizedRow& q, const std::uint8_t* row, std::size_t K) {
+  if constexpr (is_k_quant(F)) {
+    return k_quant_lanes<F>(q, row, K);
+  } else {
+    return legacy_lanes<F>(q, row, K);
   }
-};
+}
 
 template <WeightFormat F>
 float row_tail(const QuantizedRow& q, const std::uint8_t* row, std::size_t K) {
@@ -409,9 +406,8 @@ AIGC_INT8_TARGET inline __m512 sum_lanes16(const __m512* v) {
 // (one sequential stream, which the hardware prefetcher follows best: four B rows interleaved,
 // each load of activations shared by four, ran 3x slower on a q8_0 logits product streaming
 // from memory on a Zen 4 VM, Qwen2's 151936 x 896, and no faster from cache).
-template <WeightFormat F, class Rows>
-AIGC_INT8_TARGET void chunked_rows(const GemmView& g, const QuantizedRow* quantized,
-                                   const Rows& rows) {
+template <WeightFormat F>
+AIGC_INT8_TARGET void chunked_rows(const GemmView& g, const QuantizedRow* quantized) {
   const std::size_t M = static_cast<std::size_t>(g.m), N = static_cast<std::size_t>(g.n),
                     K = static_cast<std::size_t>(g.k);
   __m512 lanes[kGemvMaxRows][16];
@@ -426,7 +422,7 @@ AIGC_INT8_TARGET void chunked_rows(const GemmView& g, const QuantizedRow* quanti
       if (r >= n) continue;
       const std::uint8_t* row = g.b_stored + (j0 + r) * g.ldb_bytes;
       for (std::size_t m = 0; m < M; ++m) {
-        lanes[m][r] = rows.lanes(quantized[m], row, K);
+        lanes[m][r] = row_lanes<F>(quantized[m], row, K);
         tails[m][r] = row_tail<F>(quantized[m], row, K);
       }
     }
@@ -445,7 +441,7 @@ void gemv_format(const GemmView& g) {
   thread_local QuantizedRow quantized[kGemvMaxRows];
   const std::size_t K = static_cast<std::size_t>(g.k);
   for (std::int64_t m = 0; m < g.m; ++m) quantize_row(g.a + m * g.lda, K, F, quantized[m]);
-  chunked_rows<F>(g, quantized, BroadcastRows<F>{});
+  chunked_rows<F>(g, quantized);
 }
 
 // One block of 32 as core's round_to_int8_blocks rounds it, the same fp32 operations in
