@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -193,20 +194,41 @@ void remove_stale_temporaries(const std::string& file) {
 
 }  // namespace
 
+bool locked_file_is_at(int fd, const std::string& path) {
+  struct stat held {
+  }, named{};
+  if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0) return false;
+  return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 OutputLock::OutputLock(const std::string& path, const std::string& argument,
                        const std::vector<std::string>& companions)
     : lock_path_(path + ".lock") {
-  fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) {
-    throw InvalidArgument(argument,
-                          fmt::format("cannot lock '{}': {}", lock_path_, std::strerror(errno)));
-  }
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd_);
-    fd_ = -1;
-    throw InvalidArgument(
-        argument,
-        fmt::format("'{}' is being written by another run (locked: '{}')", path, lock_path_));
+  // The holder unlinks the lock file before unlocking it, so a run that opened the file just
+  // before may lock it after: a lock on a file no longer at the path, while a third run locks
+  // the new one. Such a lock is dropped and taken again on whatever the path names now.
+  for (int attempt = 0; fd_ < 0; ++attempt) {
+    fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      throw InvalidArgument(argument,
+                            fmt::format("cannot lock '{}': {}", lock_path_, std::strerror(errno)));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      throw InvalidArgument(
+          argument,
+          fmt::format("'{}' is being written by another run (locked: '{}')", path, lock_path_));
+    }
+    if (!locked_file_is_at(fd_, lock_path_)) {
+      ::close(fd_);
+      fd_ = -1;
+      if (attempt == 100) {
+        throw InvalidArgument(argument, fmt::format("cannot lock '{}': it is replaced as fast as "
+                                                    "it is locked",
+                                                    lock_path_));
+      }
+    }
   }
   signal_slot_ = register_for_removal(lock_path_);
   remove_stale_temporaries(path);

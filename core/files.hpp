@@ -2,9 +2,10 @@
 // Results are written whole or not at all: temporary files beside the targets, written and
 // fsync'ed completely, then rename(2), which replaces each target atomically. A set of files
 // (results and their repetitions) is renamed only after every temporary is complete, the main
-// file last, so an interrupted run leaves the old set or the new one; a reader checks that the
-// run ids agree. A run holds an exclusive lock beside its output, and SIGINT/SIGTERM remove
-// its temporaries and lock before the process ends.
+// file last; two renames are not one atomic step, so the writer of such a set makes the first
+// file valid beside either version of the last (run_command's write_results). A run holds an
+// exclusive lock beside its output, and SIGINT/SIGTERM remove its temporaries and lock before
+// the process ends.
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -39,7 +40,13 @@ void write_files_atomically(const std::vector<std::pair<std::string, std::string
 // same output at once; the second is refused naming `argument`. Holding it, the run removes the
 // temporaries a killed run left beside `path` and `companions` (`<file>.tmp.<pid>`: a SIGKILL
 // cannot be caught). The lock file is removed on release, and by SIGINT/SIGTERM (a SIGKILL
-// leaves it, unlocked, for the next run to reuse).
+// leaves it, unlocked, for the next run to reuse). A lock taken on a file that was unlinked
+// between this run's open and its lock is dropped and taken again on the path's file, so two
+// runs never both hold it.
+// Whether the open file `fd` is the one `path` names now (not unlinked or replaced since it
+// was opened): OutputLock's check that the file it locked is the lock.
+bool locked_file_is_at(int fd, const std::string& path);
+
 class OutputLock {
  public:
   OutputLock(const std::string& path, const std::string& argument,

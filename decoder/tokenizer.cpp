@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <queue>
 #include <sstream>
 #include <stdexcept>
 
@@ -150,7 +151,10 @@ Tokenizer::Tokenizer(std::vector<std::string> tokens, const std::vector<std::str
     : tokens_(std::move(tokens)), special_(std::move(special)), bos_(bos), eos_(eos) {
   if (tokens_.empty() || tokens_.size() > std::size_t(std::numeric_limits<std::int32_t>::max()))
     throw std::invalid_argument(fmt::format("tokenizer: {} tokens", tokens_.size()));
-  for (std::size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], std::int32_t(i));
+  for (std::size_t i = 0; i < tokens_.size(); ++i) {
+    ids_.emplace(tokens_[i], std::int32_t(i));
+    longest_token_ = std::max(longest_token_, tokens_[i].size());
+  }
   for (std::size_t r = 0; r < merges.size(); ++r) merge_rank_.emplace(merges[r], std::int32_t(r));
   for (const std::int32_t id : special_) {
     if (id < 0 || id >= vocab_size())
@@ -274,30 +278,81 @@ bool Tokenizer::is_special(std::int32_t id) const {
   return std::find(special_.begin(), special_.end(), id) != special_.end();
 }
 
+std::size_t Tokenizer::fewest_tokens(std::size_t bytes) const {
+  return (bytes + longest_token_ - 1) / std::max<std::size_t>(longest_token_, 1);
+}
+
 std::optional<std::int32_t> Tokenizer::find(const std::string& token) const {
   if (const auto it = ids_.find(token); it != ids_.end()) return it->second;
   return std::nullopt;
 }
 
+namespace {
+
+// One symbol of a word being merged: a span of the word's mapped text, in a linked list.
+struct BpeSymbol {
+  std::size_t begin, length;
+  std::ptrdiff_t prev, next;
+};
+
+// A candidate merge of two adjacent symbols; stale once either has changed since it was queued
+// (a symbol only grows, or empties when merged into its left neighbour).
+struct BpeCandidate {
+  std::int32_t rank;
+  std::ptrdiff_t left, right;
+  std::size_t left_length, right_length;
+};
+
+// The lowest rank first, then the leftmost pair: the order of merging the best-ranked pair,
+// leftmost first, again and again, which is what the merge list defines.
+struct LaterCandidate {
+  bool operator()(const BpeCandidate& a, const BpeCandidate& b) const {
+    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
+  }
+};
+
+}  // namespace
+
+// Merges with a priority queue over a linked list of symbols: O(n log n) in the word's length
+// (rescanning every pair after each merge was quadratic, and a 100 KB run of one letter hung).
 void Tokenizer::bpe(std::string_view piece, std::vector<std::int32_t>& out) const {
   const ByteMap& bm = byte_map();
-  std::vector<std::string> symbols;
-  for (const char c : piece) symbols.push_back(bm.to_text[static_cast<unsigned char>(c)]);
-  // Merge the best-ranked adjacent pair until none is ranked (pieces are short: quadratic is
-  // fine, and the order is exactly the merge list's).
-  std::string key;
-  while (symbols.size() > 1) {
-    std::int32_t best_rank = std::numeric_limits<std::int32_t>::max();
-    std::size_t best = 0;
-    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-      key.assign(symbols[i]).append(" ").append(symbols[i + 1]);
-      if (const auto it = merge_rank_.find(key); it != merge_rank_.end() && it->second < best_rank)
-        best_rank = it->second, best = i;
-    }
-    if (best_rank == std::numeric_limits<std::int32_t>::max()) break;
-    symbols[best] += symbols[best + 1];
-    symbols.erase(symbols.begin() + std::ptrdiff_t(best) + 1);
+  std::string text;
+  std::vector<BpeSymbol> list;
+  list.reserve(piece.size());
+  for (const char c : piece) {
+    const std::string& mapped = bm.to_text[static_cast<unsigned char>(c)];
+    const auto i = std::ptrdiff_t(list.size());
+    list.push_back({text.size(), mapped.size(), i - 1, i + 1});
+    text += mapped;
   }
+  if (list.empty()) return;
+  list.back().next = -1;
+  std::priority_queue<BpeCandidate, std::vector<BpeCandidate>, LaterCandidate> queue;
+  std::string key;
+  auto consider = [&](std::ptrdiff_t left, std::ptrdiff_t right) {
+    if (left < 0 || right < 0) return;
+    const BpeSymbol &l = list[std::size_t(left)], &r = list[std::size_t(right)];
+    key.assign(text, l.begin, l.length).append(" ").append(text, r.begin, r.length);
+    if (const auto it = merge_rank_.find(key); it != merge_rank_.end())
+      queue.push({it->second, left, right, l.length, r.length});
+  };
+  for (std::size_t i = 1; i < list.size(); ++i) consider(std::ptrdiff_t(i) - 1, std::ptrdiff_t(i));
+  while (!queue.empty()) {
+    const BpeCandidate c = queue.top();
+    queue.pop();
+    BpeSymbol &l = list[std::size_t(c.left)], &r = list[std::size_t(c.right)];
+    if (l.next != c.right || l.length != c.left_length || r.length != c.right_length) continue;
+    l.length += r.length;
+    r.length = 0;
+    l.next = r.next;
+    if (r.next >= 0) list[std::size_t(r.next)].prev = c.left;
+    consider(l.prev, c.left);
+    consider(c.left, l.next);
+  }
+  std::vector<std::string> symbols;
+  for (std::ptrdiff_t i = 0; i >= 0; i = list[std::size_t(i)].next)
+    symbols.push_back(text.substr(list[std::size_t(i)].begin, list[std::size_t(i)].length));
   for (const std::string& s : symbols) {
     if (const auto it = ids_.find(s); it != ids_.end()) {
       out.push_back(it->second);
@@ -336,15 +391,19 @@ std::vector<std::int32_t> Tokenizer::encode_prompt(std::string_view text) const 
 std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
   std::vector<std::int32_t> out;
   std::size_t start = 0;
-  // Specials first: the earliest match, the longest at a position.
+  // Specials first: the earliest match, the longest at a position. Each special's next match is
+  // kept and searched again only once passed, so a text of many specials stays linear (a fresh
+  // search of every special after each match was quadratic).
+  std::vector<std::size_t> next_at;
+  for (const std::int32_t id : special_)
+    next_at.push_back(tokens_[id].empty() ? std::string_view::npos : text.find(tokens_[id]));
   while (start < text.size()) {
     std::size_t best_at = std::string_view::npos;
     std::int32_t best_id = -1;
-    for (const std::int32_t id : special_) {
-      const std::string& s = tokens_[id];
-      if (s.empty()) continue;
-      const std::size_t at = text.find(s, start);
-      if (at < best_at) best_at = at, best_id = id;
+    for (std::size_t i = 0; i < special_.size(); ++i) {
+      if (next_at[i] != std::string_view::npos && next_at[i] < start)
+        next_at[i] = text.find(tokens_[special_[i]], start);
+      if (next_at[i] < best_at) best_at = next_at[i], best_id = special_[i];
     }
     if (best_at == std::string_view::npos) break;
     encode_ordinary(text.substr(start, best_at - start), out);

@@ -57,6 +57,11 @@ class Tokenizer {
   std::string decode_one(std::int32_t id) const { return decode({id}); }
 
   std::int64_t vocab_size() const { return static_cast<std::int64_t>(tokens_.size()); }
+  // A lower bound on the tokens any text of `bytes` bytes encodes to, known before encoding:
+  // no token's stored text is shorter than the input bytes it stands for (byte-level BPE maps
+  // a byte to 1-2 bytes, SentencePiece a space to 3 and a fallback byte to 6), so none covers
+  // more than the longest token's length.
+  std::size_t fewest_tokens(std::size_t bytes) const;
   std::optional<std::int32_t> bos() const { return bos_; }
   std::optional<std::int32_t> eos() const { return eos_; }
   bool is_special(std::int32_t id) const;
@@ -74,6 +79,7 @@ class Tokenizer {
   void encode_ordinary(std::string_view text, std::vector<std::int32_t>& out) const;
 
   std::vector<std::string> tokens_;
+  std::size_t longest_token_ = 0;  // bytes of the longest token's text
   std::unordered_map<std::string, std::int32_t> ids_;
   std::unordered_map<std::string, std::int32_t> merge_rank_;  // "left right" -> rank
   std::vector<std::int32_t> special_;                         // longest text first, for matching

@@ -224,7 +224,16 @@ namespace {
 // One prompt's text as ids: wrapped in the chat template where asked, encoded; InvalidArgument
 // naming the option at fault.
 std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t index, bool chat,
-                                        const Tokenizer& tokenizer) {
+                                        const Tokenizer& tokenizer, const DecoderConfig& config) {
+  // A text too long for the context whatever its tokens is refused before it is encoded.
+  if (const std::size_t fewest = tokenizer.fewest_tokens(prompt.size());
+      fewest >= std::size_t(config.n_ctx)) {
+    throw InvalidArgument(
+        "prompt",
+        fmt::format("prompt {} ({} bytes) is at least {} tokens, beyond {}'s context of "
+                    "{} (valid: 1..{} tokens)",
+                    index + 1, prompt.size(), fewest, config.name, config.n_ctx, config.n_ctx - 1));
+  }
   std::string text = prompt;
   if (chat) {
     try {
@@ -264,7 +273,7 @@ std::vector<std::vector<std::int32_t>> prompt_ids(const GenerateOptions& o,
   }
   if (o.prompts.empty()) throw InvalidArgument("prompt", "no prompt text");
   for (std::size_t i = 0; i < o.prompts.size(); ++i)
-    prompts.push_back(encode_prompt(o.prompts[i], i, o.chat, *tokenizer));
+    prompts.push_back(encode_prompt(o.prompts[i], i, o.chat, *tokenizer, config));
   return prompts;
 }
 

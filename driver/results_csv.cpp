@@ -1,6 +1,9 @@
 #include "driver/results_csv.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -90,16 +93,42 @@ std::string repetitions_path(const std::string& results_path) {
   return results_path + ".repetitions.csv";
 }
 
+namespace {
+constexpr const char* kRepetitionsHeader =
+    "schema_version,run_id,machine,workload,phase,shape,backend,dtype,threads,repetition,time_s";
+}  // namespace
+
 std::string repetitions_to_csv(const std::vector<ResultRow>& rows) {
-  std::string out =
-      "schema_version,run_id,machine,workload,phase,shape,backend,dtype,threads,repetition,"
-      "time_s\n";
+  std::string out = std::string(kRepetitionsHeader) + "\n";
   for (const ResultRow& r : rows) {
     for (std::size_t i = 0; i < r.repetition_times_s.size(); ++i) {
       out += fmt::format("{},{},{},{},{},{},{},{},{},{},{:.9g}\n", kResultsSchemaVersion, r.run_id,
                          r.machine, r.workload, r.phase, quote(r.shape), r.backend, r.dtype,
                          r.threads, i + 1, r.repetition_times_s[i]);
     }
+  }
+  return out;
+}
+
+std::string carried_repetitions(const std::string& results_path) {
+  std::ifstream results(results_path), reps(repetitions_path(results_path));
+  std::string line;
+  if (!results || !reps || !std::getline(results, line)) return {};
+  const std::vector<std::string> header = split_csv_line(line);
+  const auto column = std::find(header.begin(), header.end(), "run_id");
+  if (column == header.end()) return {};
+  const auto at = static_cast<std::size_t>(column - header.begin());
+  std::set<std::string> run_ids;
+  while (std::getline(results, line)) {
+    const std::vector<std::string> cells = split_csv_line(line);
+    if (cells.size() > at) run_ids.insert(cells[at]);
+  }
+  // Another schema's file is not carried (its lines would not fit the new header).
+  if (!std::getline(reps, line) || line != kRepetitionsHeader) return {};
+  std::string out;
+  while (std::getline(reps, line)) {
+    const std::vector<std::string> cells = split_csv_line(line);
+    if (cells.size() > 1 && run_ids.count(cells[1]) > 0) out += line + "\n";
   }
   return out;
 }

@@ -25,6 +25,12 @@ std::string to_json(const std::vector<ResultRow>& rows);
 // difference between two runs (Mann-Whitney U) rather than compare medians.
 std::string repetitions_path(const std::string& results_path);
 std::string repetitions_to_csv(const std::vector<ResultRow>& rows);
+// The lines (no header) of the repetitions file beside `results_path` that belong to the runs
+// its results file holds now; empty where either file is missing or of another schema. A run
+// writes them after its own, so that the results it replaces stay paired with their times if
+// the results are not replaced after all (see write_results): the pair on disk is always the
+// old one or the new one as a reader keyed by run id sees it.
+std::string carried_repetitions(const std::string& results_path);
 
 // Splits one CSV line (RFC 4180 quoting) into cells; used to read results back.
 std::vector<std::string> split_csv_line(const std::string& line);

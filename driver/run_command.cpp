@@ -168,10 +168,14 @@ void write_results(std::vector<ResultRow>& rows, const RunOptions& o) {
     write_file_atomically(o.out, to_json(rows));
     return;
   }
-  // Both files complete before either is renamed, the results last: a kill or a full disk
-  // leaves the old pair or the new one (the run_id in both lets a reader check).
+  // Two renames cannot be one atomic step, so the new repetitions file also holds the times of
+  // the results it is about to replace, and is renamed first: a kill or an error between the
+  // renames leaves the old results beside repetitions that still hold their run's times (a
+  // reader takes a results file's times by its run_id), and after both the new pair. The
+  // repetitions file so carries at most the one run before.
   write_files_atomically(
-      {{repetitions_path(o.out), repetitions_to_csv(rows)}, {o.out, to_csv(rows)}});
+      {{repetitions_path(o.out), repetitions_to_csv(rows) + carried_repetitions(o.out)},
+       {o.out, to_csv(rows)}});
 }
 
 // The distributed model, the results written, the summaries, and the exit status.

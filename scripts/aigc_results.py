@@ -105,20 +105,21 @@ def repetitions_path(results_path):
 def load_repetitions(results_path, run_ids=None, tool="aigc_results"):
     """{key tuple: [seconds, ...]} from the repetitions file, or {} when there is none.
 
-    With `run_ids` (those of the results file), repetitions of any other run are not used: a
-    pair written by two different runs (an interrupted write, two runs on one --out) says so
-    on stderr instead of mixing their times."""
+    With `run_ids` (those of the results file), only those runs' repetitions are used: the file
+    also holds the run before's (`aigcbench run` carries them, so that an interrupted write
+    leaves the old results paired), and a pair written by two different runs (an older writer,
+    files copied by hand) says so on stderr instead of mixing their times."""
     path = repetitions_path(results_path)
     if not os.path.exists(path):
         return {}
     reps = pd.read_csv(path, dtype={"phase": str, "shape": str, "run_id": str})
     if run_ids is not None:
-        foreign = sorted(set(reps["run_id"]) - set(map(str, run_ids)))
-        if foreign:
-            print(f"{tool}: warning: {path} holds repetitions of another run ({', '.join(foreign)}; "
-                  f"{results_path} is run {', '.join(map(str, sorted(set(run_ids))))}): not used",
-                  file=sys.stderr)
-            reps = reps[reps["run_id"].isin(set(map(str, run_ids)))]
+        wanted = set(map(str, run_ids))
+        missing = sorted(wanted - set(reps["run_id"]))
+        if missing:
+            print(f"{tool}: warning: {path} holds no repetitions of run {', '.join(missing)} "
+                  f"({results_path}'s): not used", file=sys.stderr)
+        reps = reps[reps["run_id"].isin(wanted)]
         if reps.empty:
             return {}
     reps["phase"] = reps["phase"].fillna("")

@@ -4,11 +4,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -848,6 +852,63 @@ TEST_CASE("a configuration named twice is measured once") {
   CHECK(r.status == 0);
   const std::string csv = read(out);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);  // header, scalar, openmp x1
+}
+
+namespace {
+
+// How many lines of a repetitions file belong to each run id (its second column).
+std::map<std::string, int> repetitions_by_run(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);  // header
+  std::map<std::string, int> runs;
+  while (std::getline(in, line)) ++runs[split_csv_line(line).at(1)];
+  return runs;
+}
+
+// The run id of a one-run results file.
+std::string results_run_id(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  const std::vector<std::string> names = split_csv_line(header);
+  const auto at = std::size_t(std::find(names.begin(), names.end(), "run_id") - names.begin());
+  return split_csv_line(row).at(at);
+}
+
+}  // namespace
+
+TEST_CASE("results and repetitions on disk are always one run's pair, whichever rename fails") {
+  // Two renames are not one step: the new repetitions also hold the times of the results they
+  // are about to replace, so the old results (a kill or error before their rename) still find
+  // theirs, and the new ones theirs after.
+  Scratch scratch;
+  const std::string out = scratch.file("pair.csv");
+  const std::string reps = scratch.file("pair.repetitions.csv");
+  auto run = [&] {
+    const CliResult r =
+        cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8", "--backends", "scalar",
+             "--threads", "1", "--repetitions", "3", "--min-time", "0.001", "--trust-probe",
+             "--probe-file", scratch.probe(), "--out", out});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // run ids are per second
+  };
+  run();
+  const std::string first = read(out);
+  const std::string first_id = results_run_id(first);
+  CHECK(repetitions_by_run(read(reps)) == std::map<std::string, int>{{first_id, 3}});
+  run();
+  const std::string second_id = results_run_id(read(out));
+  REQUIRE(second_id != first_id);
+  // The state a failed second rename leaves: the first results beside the new repetitions.
+  CHECK(repetitions_by_run(read(reps)) ==
+        std::map<std::string, int>{{first_id, 3}, {second_id, 3}});
+  run();  // the file carries only the run before, not every run
+  const std::string third_id = results_run_id(read(out));
+  CHECK(repetitions_by_run(read(reps)) ==
+        std::map<std::string, int>{{second_id, 3}, {third_id, 3}});
 }
 
 TEST_CASE("a run refuses an output another run is writing, and touches nothing") {

@@ -2,6 +2,8 @@
 // and SIGINT/SIGTERM leave no temporaries or lock behind.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +82,26 @@ TEST_CASE("a second run on the same output is refused while the first holds it")
   }
   CHECK_NOTHROW(OutputLock(out, "out"));  // released
   CHECK(d.count() == 0);                  // and its lock file removed
+}
+
+TEST_CASE("a lock on a lock file unlinked since it was opened is not the lock") {
+  // The race of two runs: the holder unlinks its lock file and unlocks it; a run that opened
+  // that file before could then lock an orphan while a third locks the new file at the path.
+  Dir d;
+  const std::string out = d.file("results.csv");
+  const std::string lock_path = out + ".lock";
+  const int stale = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  REQUIRE(stale >= 0);
+  CHECK(locked_file_is_at(stale, lock_path));
+  REQUIRE(::unlink(lock_path.c_str()) == 0);
+  CHECK_FALSE(locked_file_is_at(stale, lock_path));  // gone from the path
+  {
+    OutputLock third(out, "out");                      // the new file at the path
+    REQUIRE(::flock(stale, LOCK_EX | LOCK_NB) == 0);   // the orphan locks: the old bug's state
+    CHECK_FALSE(locked_file_is_at(stale, lock_path));  // and the check tells it is not the lock
+    CHECK_THROWS_WITH(OutputLock(out, "out"), Catch::Contains("being written by another run"));
+  }
+  ::close(stale);
 }
 
 TEST_CASE("SIGTERM during a run removes the run's lock and temporaries, then ends it") {

@@ -3,6 +3,8 @@
 // bytes, and clear errors for files it cannot read.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <random>
@@ -221,6 +223,92 @@ TEST_CASE("tokenizer: a small vocabulary's merges apply in rank order") {
   // A byte no token stands for is an error naming it, not a silent drop.
   CHECK_THROWS_WITH(t.encode("z"), Catch::Contains("no token for the byte 0x7a"));
   CHECK_THROWS_AS(t.decode({8}), std::out_of_range);
+}
+
+namespace {
+
+// The merge rule as the merge list defines it, done the slow way: merge the best-ranked adjacent
+// pair, leftmost first, until none is ranked. Words of letters only (mapped bytes are the bytes).
+std::vector<std::string> naive_bpe(const std::string& word,
+                                   const std::map<std::string, int>& rank) {
+  std::vector<std::string> symbols;
+  for (const char c : word) symbols.emplace_back(1, c);
+  for (;;) {
+    int best_rank = 1 << 30;
+    std::size_t best = 0;
+    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
+      const auto it = rank.find(symbols[i] + " " + symbols[i + 1]);
+      if (it != rank.end() && it->second < best_rank) best_rank = it->second, best = i;
+    }
+    if (best_rank == 1 << 30) return symbols;
+    symbols[best] += symbols[best + 1];
+    symbols.erase(symbols.begin() + std::ptrdiff_t(best) + 1);
+  }
+}
+
+// A vocabulary over {a, b, c} with merges of every pair of its tokens up to length 4, ranked
+// at random: overlapping and competing merges everywhere.
+struct RandomMerges {
+  std::vector<std::string> tokens{"a", "b", "c"};
+  std::vector<std::string> merges;
+  std::map<std::string, int> rank;
+  explicit RandomMerges(std::mt19937& rng) {
+    for (std::size_t length = 2; length <= 4; ++length) {
+      const std::size_t known = tokens.size();
+      for (std::size_t i = 0; i < known; ++i) {
+        for (std::size_t j = 0; j < known; ++j) {
+          if (tokens[i].size() + tokens[j].size() != length || rng() % 3 == 0) continue;
+          merges.push_back(tokens[i] + " " + tokens[j]);
+          tokens.push_back(tokens[i] + tokens[j]);
+        }
+      }
+    }
+    std::shuffle(merges.begin(), merges.end(), rng);
+    for (std::size_t r = 0; r < merges.size(); ++r) rank.emplace(merges[r], int(r));
+    tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+    std::sort(tokens.begin(), tokens.end());
+    tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("tokenizer: byte-level BPE merges as the slow rule does, on random words and merges") {
+  std::mt19937 rng(20261207);
+  for (int trial = 0; trial < 20; ++trial) {
+    const RandomMerges m(rng);
+    const Tokenizer t(m.tokens, m.merges, {}, std::nullopt, std::nullopt);
+    for (int w = 0; w < 50; ++w) {
+      std::string word(1 + rng() % 40, 'a');
+      for (char& c : word) c = char('a' + rng() % 3);
+      std::vector<std::int32_t> expected;
+      for (const std::string& piece : naive_bpe(word, m.rank)) expected.push_back(*t.find(piece));
+      INFO("word " << word << ", " << m.merges.size() << " merges");
+      REQUIRE(t.encode(word) == expected);
+    }
+  }
+}
+
+TEST_CASE("tokenizer: a 200 KB word, run of spaces or string of specials encodes in linear time") {
+  // Each of these hung the quadratic merge loop (or the specials' search) for minutes; the
+  // bound is generous (sanitizers, a loaded CI machine) and still far below quadratic time.
+  std::vector<std::string> tokens = {"a", "\xc4\xa0", "aa", "aaaa", "<|end|>"};
+  const Tokenizer t(tokens, {"a a", "aa aa"}, {4}, std::nullopt, 4);
+  std::string specials;
+  for (int i = 0; i < 30000; ++i) specials += "<|end|>a";
+  for (const std::string& text :
+       {std::string(200000, 'a'), std::string(200000, ' ') + "a", specials}) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<std::int32_t> ids = t.encode(text);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO(text.size() << " bytes took " << seconds << " s");
+    CHECK(seconds < 5.0);
+    CHECK(t.decode(ids) == text);
+  }
+  CHECK(t.encode(std::string(200000, 'a')).size() == 50000);  // all "aaaa"
+  // Before encoding, the context is held to the fewest tokens the text could be.
+  CHECK(t.fewest_tokens(200000) == 28572);  // 7 bytes of "<|end|>" at most per token
 }
 
 TEST_CASE("tokenizer: a GGUF file with a tokenizer this does not read is refused by name") {

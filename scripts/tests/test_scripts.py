@@ -187,7 +187,7 @@ class ScriptsTest(unittest.TestCase):
         out = self.path("cmp3.csv")
         done = run_script("compare.py", self.csv, self.path("d.csv"), "--out", out)
         self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertIn("holds repetitions of another run", done.stderr)
+        self.assertIn("holds no repetitions of run", done.stderr)
         table = pd.read_csv(out, dtype={"phase": str, "shape": str})
         self.assertNotIn("mann-whitney", set(table["test"].dropna()))
 
