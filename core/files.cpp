@@ -126,6 +126,22 @@ void check_writable(const std::string& path, const std::string& argument) {
   std::remove(tmp.c_str());
 }
 
+void refuse_output_over_input(const std::string& path, const std::string& argument,
+                              const std::vector<std::pair<std::string, std::string>>& inputs) {
+  struct stat out {};
+  if (path.empty() || ::stat(path.c_str(), &out) != 0) return;  // a new file is no input
+  for (const auto& [option, input] : inputs) {
+    struct stat in {};
+    if (input.empty() || ::stat(input.c_str(), &in) != 0) continue;
+    if (in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+      throw InvalidArgument(
+          argument, fmt::format("'{}' is also the input --{} ('{}'): writing it would destroy "
+                                "what is read; give another path",
+                                path, option, input));
+    }
+  }
+}
+
 void require_regular_file(const std::string& path, const std::string& argument) {
   namespace fs = std::filesystem;
   std::error_code ec;

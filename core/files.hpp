@@ -19,6 +19,12 @@ namespace aigc {
 // device, a FIFO or a symlink would be replaced). Leaves nothing behind.
 void check_writable(const std::string& path, const std::string& argument);
 
+// Throws InvalidArgument naming `argument` when the output `path` is the same file (device and
+// inode, so through any link or spelling) as one of `inputs` ({option, path}; missing paths are
+// skipped): writing it would destroy what the run reads.
+void refuse_output_over_input(const std::string& path, const std::string& argument,
+                              const std::vector<std::pair<std::string, std::string>>& inputs);
+
 // Throws InvalidArgument naming `argument` unless `path` is an existing regular file (or a
 // symlink to one): a FIFO would block the reader for ever, a device is not a file to load.
 void require_regular_file(const std::string& path, const std::string& argument);

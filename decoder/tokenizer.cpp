@@ -206,9 +206,15 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
       if (types[i] == 3 || types[i] == 4) special.push_back(std::int32_t(i));
     }
   }
+  // Range-checked in 64 bits: cut to 32 first, an id of 2^32 + 87 would act as 87.
   auto id_of = [&](const char* key) -> std::optional<std::int32_t> {
     if (!f.has(key)) return std::nullopt;
-    return static_cast<std::int32_t>(f.get_int(key));
+    const std::int64_t id = f.get_int(key);
+    if (id < 0 || id >= std::int64_t(tokens.size())) {
+      throw GgufError(fmt::format("{}: {} is {}, outside the vocabulary (valid: 0..{})", f.path(),
+                                  key, id, tokens.size() - 1));
+    }
+    return static_cast<std::int32_t>(id);
   };
   // SentencePiece splits by its pieces' scores, not by a pre-tokenizer (its files say "default").
   const std::string pre =
@@ -225,8 +231,10 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
             fmt::format("tokenizer: {} scores for {} tokens", scores.size(), tokens.size()));
       }
     }
-    Tokenizer t(std::move(tokens), merges, std::move(special), id_of("tokenizer.ggml.bos_token_id"),
-                id_of("tokenizer.ggml.eos_token_id"), pre);
+    // Read before `tokens` is moved from (the order of a call's arguments is unspecified).
+    const std::optional<std::int32_t> bos = id_of("tokenizer.ggml.bos_token_id");
+    const std::optional<std::int32_t> eos = id_of("tokenizer.ggml.eos_token_id");
+    Tokenizer t(std::move(tokens), merges, std::move(special), bos, eos, pre);
     if (sentencepiece) {
       // SentencePiece's defaults where the file is silent: a space before the text, BOS. Its
       // pieces are looked up in the tokenizer's own vocabulary (ids_), not a copy.

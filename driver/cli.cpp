@@ -559,7 +559,23 @@ std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::stri
 
 }  // namespace
 
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+namespace {
+
+// A command's output that did not reach its reader (a full disk, a closed standard output, a
+// broken pipe) fails the command: the text is lost, so exit status 0 would be a lie. The files
+// a run writes are written by then.
+int checked_output(int status, std::ostream& out, std::ostream& err) {
+  out.flush();
+  if (out) return status;
+  fmt::print(err,
+             "aigcbench: error: the output could not be written to standard output (closed, "
+             "full, or its reader gone){}\n",
+             status == 0 ? "" : "; the command had failed too");
+  return status == 0 ? 1 : status;
+}
+
+// The command line parsed and its command run: the exit status.
+int run_command_line(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CLI::App app{
       "aigcbench: how much faster does this hardware, or this optimization, make a "
       "transformer?",
@@ -612,6 +628,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     fmt::print(err, "aigcbench: error: {}\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return checked_output(run_command_line(args, out, err), out, err);
 }
 
 }  // namespace aigc

@@ -3,7 +3,9 @@
 #include "driver/collectives_rows.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -23,9 +25,54 @@
 namespace aigc {
 namespace {
 
-using Row = std::map<std::string, std::string>;
+// One row of a results CSV, column -> cell, with where it came from: every value read from it
+// is checked, and a bad one is refused naming the option, the file, the line and the column
+// (a forged file must not give a curve of inf or NaN with exit status 0).
+struct Row {
+  std::string argument, path;
+  std::size_t line = 0;
+  std::map<std::string, std::string> cells;
 
-// The rows of a results CSV as column -> cell.
+  std::string where(const std::string& column) const {
+    return fmt::format("'{}' line {}, column {}", path, line, column);
+  }
+  // The cell of `column`, empty where the row has none; the column must exist in the file.
+  const std::string& text(const std::string& column) const {
+    const auto it = cells.find(column);
+    if (it == cells.end()) {
+      throw InvalidArgument(argument,
+                            fmt::format("'{}' has no column '{}' (not an aigcbench results CSV "
+                                        "of this schema)",
+                                        path, column));
+    }
+    return it->second;
+  }
+  // The cell of `column` as a finite number in [lo, hi].
+  double number(const std::string& column, double lo, double hi) const {
+    const std::string& cell = text(column);
+    char* end = nullptr;
+    errno = 0;
+    const double v =
+        cell.empty() ? std::numeric_limits<double>::quiet_NaN() : std::strtod(cell.c_str(), &end);
+    if (cell.empty() || end != cell.c_str() + cell.size() || errno == ERANGE || !std::isfinite(v) ||
+        v < lo || v > hi) {
+      throw InvalidArgument(
+          argument, fmt::format("{}: '{}' is not a number in {}..{}", where(column), cell, lo, hi));
+    }
+    return v;
+  }
+  // The cell of `column` as a whole number in [lo, hi].
+  int whole(const std::string& column, int lo, int hi) const {
+    const double v = number(column, lo, hi);
+    if (v != std::floor(v)) {
+      throw InvalidArgument(argument,
+                            fmt::format("{}: '{}' is not a whole number", where(column), v));
+    }
+    return static_cast<int>(v);
+  }
+};
+
+// The rows of a results CSV.
 std::vector<Row> read_rows(const std::string& path, const std::string& argument) {
   require_regular_file(path, argument);
   std::ifstream in(path);
@@ -37,20 +84,17 @@ std::vector<Row> read_rows(const std::string& path, const std::string& argument)
         argument, fmt::format("'{}' is not an aigcbench results CSV (no schema_version)", path));
   }
   std::vector<Row> rows;
-  while (std::getline(in, line)) {
+  for (std::size_t number = 2; std::getline(in, line); ++number) {
     const std::vector<std::string> cells = split_csv_line(line);
-    Row r;
-    for (std::size_t i = 0; i < header.size() && i < cells.size(); ++i) r[header[i]] = cells[i];
+    Row r{argument, path, number, {}};
+    for (std::size_t i = 0; i < header.size() && i < cells.size(); ++i)
+      r.cells[header[i]] = cells[i];
     rows.push_back(std::move(r));
   }
   return rows;
 }
 
-double number(const Row& r, const std::string& column) {
-  const auto it = r.find(column);
-  return it == r.end() || it->second.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                             : std::stod(it->second);
-}
+constexpr double kLongestTime = 1e6;  // seconds: a forged time beyond is refused, not modelled
 
 // The decode row the curve starts from: its step time on one rank and its shape.
 struct StartingPoint {
@@ -63,13 +107,14 @@ StartingPoint find_start(const ModelOptions& o) {
   std::vector<Row> candidates;
   std::vector<std::string> shapes;
   for (Row& r : read_rows(o.results, "results")) {
-    if (r["workload"] != "decoder" || r["phase"] != "decode" || r["status"] != "ok") continue;
-    if (r["backend"] != o.backend) continue;
-    if (!r["ranks"].empty() && r["ranks"] != "1") continue;  // a single-process row
-    if (o.threads && std::to_string(*o.threads) != r["threads"]) continue;
-    if (std::find(shapes.begin(), shapes.end(), r["shape"]) == shapes.end())
-      shapes.push_back(r["shape"]);
-    if (o.shape.empty() || r["shape"] == o.shape) candidates.push_back(std::move(r));
+    if (r.text("workload") != "decoder" || r.text("phase") != "decode" ||
+        r.text("status") != "ok" || r.text("backend") != o.backend)
+      continue;
+    if (!r.text("ranks").empty() && r.whole("ranks", 1, 65536) != 1) continue;  // one process
+    if (o.threads && *o.threads != r.whole("threads", 1, 65536)) continue;
+    const std::string& shape = r.text("shape");
+    if (std::find(shapes.begin(), shapes.end(), shape) == shapes.end()) shapes.push_back(shape);
+    if (o.shape.empty() || shape == o.shape) candidates.push_back(std::move(r));
   }
   if (o.shape.empty() && shapes.size() > 1) {
     throw InvalidArgument(
@@ -83,13 +128,23 @@ StartingPoint find_start(const ModelOptions& o) {
                                o.threads ? fmt::format(" at {} threads", *o.threads) : ""));
   }
   const Row& best = *std::max_element(candidates.begin(), candidates.end(), [](auto& a, auto& b) {
-    return number(a, "threads") < number(b, "threads");
+    return a.whole("threads", 1, 65536) < b.whole("threads", 1, 65536);
   });
   StartingPoint s;
-  s.shape = best.at("shape");
-  s.threads = static_cast<int>(number(best, "threads"));
-  const DecoderShape d = parse_decoder_shape(s.shape);
-  s.step_s = number(best, "time_median_s") / static_cast<double>(d.gen);
+  s.shape = best.text("shape");
+  s.threads = best.whole("threads", 1, 65536);
+  DecoderShape d;
+  try {
+    d = parse_decoder_shape(s.shape);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("results", fmt::format("{}: {}", best.where("shape"), e.what()));
+  }
+  if (d.gen < 1) {
+    throw InvalidArgument("results", fmt::format("{}: '{}' generates no tokens (a decode row's "
+                                                 "shape has gen=N, N >= 1)",
+                                                 best.where("shape"), s.shape));
+  }
+  s.step_s = best.number("time_median_s", 1e-12, kLongestTime) / static_cast<double>(d.gen);
   return s;
 }
 
@@ -114,12 +169,12 @@ std::vector<timing::HockneyRegime> find_network(const ModelOptions& o, std::stri
   std::vector<timing::MessageTime> sweep;
   std::string ranks, machine;
   for (const Row& r : read_rows(o.network, "network")) {
-    if (r.at("workload") != "collectives" || r.at("shape").rfind("op=pingpong,", 0) != 0 ||
-        r.at("time_median_s").empty())
+    if (r.text("workload") != "collectives" || r.text("shape").rfind("op=pingpong,", 0) != 0 ||
+        r.text("time_median_s").empty())
       continue;
-    sweep.push_back({number(r, "bytes"), number(r, "time_median_s")});
-    ranks = r.at("ranks");
-    machine = r.at("machine");
+    sweep.push_back({r.number("bytes", 0, 1e15), r.number("time_median_s", 1e-12, kLongestTime)});
+    ranks = r.text("ranks");
+    machine = r.text("machine");
   }
   auto regimes = timing::fit_measured_regimes(sweep);
   if (regimes.empty()) {
@@ -142,7 +197,10 @@ int model_command(const ModelOptions& o, std::ostream& out) {
       throw InvalidArgument("ranks", fmt::format("{} is out of range (valid: 1..65536)", p));
     }
   }
-  if (!o.out.empty()) check_writable(o.out, "out");
+  if (!o.out.empty()) {
+    check_writable(o.out, "out");
+    refuse_output_over_input(o.out, "out", {{"results", o.results}, {"network", o.network}});
+  }
   std::string network_source;
   const std::vector<timing::HockneyRegime> net = find_network(o, network_source);
   const StartingPoint start = find_start(o);

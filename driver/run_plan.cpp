@@ -12,6 +12,7 @@
 #include "distributed/communicator.hpp"
 #include "kernels/platform.hpp"
 #include "kernels/registry.hpp"
+#include "timing/probe.hpp"
 
 namespace aigc {
 namespace {
@@ -165,8 +166,15 @@ RunPlan make_run_plan(const RunOptions& o) {
   check_ranks(plan);
   plan.threads = plan_threads(o, plan.backends);
   platform::force_target(o.simd_target);
-  check_writable(o.out, "out");
-  if (o.format == ResultsFormat::csv) check_writable(repetitions_path(o.out), "out");
+  // The probe cache is read (and written by a re-probe): an --out naming it would replace the
+  // machine's ceilings with results.
+  const std::vector<std::pair<std::string, std::string>> inputs = {
+      {"probe-file", probe_cache_path(o.probe_file.empty() ? default_probe_path() : o.probe_file)}};
+  for (const std::string& path : {o.out, repetitions_path(o.out)}) {
+    if (path != o.out && o.format != ResultsFormat::csv) continue;
+    check_writable(path, "out");
+    refuse_output_over_input(path, "out", inputs);
+  }
   plan.timing = {o.repetitions, o.min_time_s};
   // The capability of every configuration, decided once (after the SIMD target is pinned:
   // a backend's target is part of what it is).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the `fuzz` preset: clang, ASan + UBSan) and runs each for the
+# Builds the libFuzzer targets (the `fuzz` preset: clang, ASan + UBSan, -O1 -g1 as libFuzzer
+# advises, half the compile time of -O2 -g) and runs each for the
 # given number of seconds (default 60) from the committed seed corpus, copied so that the
 # repository's corpus is not changed. A crash, a sanitizer report or a leak fails the script;
 # the input that caused it is left in build/fuzz/findings/.

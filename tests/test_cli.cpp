@@ -911,6 +911,86 @@ TEST_CASE("results and repetitions on disk are always one run's pair, whichever 
         std::map<std::string, int>{{second_id, 3}, {third_id, 3}});
 }
 
+TEST_CASE("model refuses a forged results CSV by file, line and column, before any curve") {
+  Scratch scratch;
+  const std::string csv = scratch.file("forged.csv");
+  auto write = [&](const std::string& threads, const std::string& shape, const std::string& time) {
+    std::ofstream(csv) << "schema_version,workload,phase,status,backend,ranks,threads,shape,"
+                          "time_median_s\n"
+                       << "13,decoder,decode,ok,openmp,1," << threads << ",\"" << shape << "\","
+                       << time << "\n";
+  };
+  auto model = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"model", "--results", csv,   "--alpha",
+                                     "1e-6",  "--beta",    "1e-9"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cli(args);
+  };
+  const std::string shape = "cfg=gpt2-124m,prompt=1,gen=32";
+  write("2", shape, "0.5");
+  CHECK(model().status == 0);  // the well-formed file gives a curve
+  struct Forgery {
+    std::string threads, shape, time, says;
+  };
+  for (const Forgery& f : std::vector<Forgery>{
+           {"2", shape, "inf", "line 2, column time_median_s: 'inf' is not a number"},
+           {"2", shape, "1e999", "'1e999' is not a number"},
+           {"2", shape, "abc", "'abc' is not a number"},
+           {"2", shape, "0", "'0' is not a number in 1e-12.."},
+           {"2", shape, "-1", "'-1' is not a number"},
+           {"1e10", shape, "0.5", "column threads: '1e10' is not a number in 1..65536"},
+           {"2", "cfg=gpt2-124m,prompt=1", "0.5", "generates no tokens"},
+           {"2", "cfg=nonsense,gen=1", "0.5", "line 2, column shape"}}) {
+    write(f.threads, f.shape, f.time);
+    const CliResult r = model();
+    INFO(f.threads << " " << f.shape << " " << f.time << ": " << r.out << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err,
+               Catch::Contains("--results: ") && Catch::Contains(f.says) && Catch::Contains(csv));
+    CHECK_THAT(r.err, !Catch::Contains("--shapes"));
+  }
+  // A network file without the columns it needs: named, not "map::at".
+  write("2", shape, "0.5");
+  const std::string network = scratch.file("net.csv");
+  std::ofstream(network) << "schema_version,shape\n13,op=pingpong\n";
+  const CliResult r = cli({"model", "--results", csv, "--network", network});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--network: ") && Catch::Contains("no column 'workload'"));
+}
+
+TEST_CASE("an --out that is also an input is refused by name, and the input kept") {
+  Scratch scratch;
+  const std::string csv = scratch.file("measured.csv");
+  std::ofstream(csv)
+      << "schema_version,workload,phase,status,backend,ranks,threads,shape,"
+         "time_median_s\n13,decoder,decode,ok,openmp,1,2,\"cfg=gpt2-124m,gen=8\",0.1\n";
+  const std::string before = read(csv);
+  const CliResult m = cli({"model", "--results", csv, "--alpha", "1e-6", "--beta", "1e-9", "--out",
+                           scratch.dir.string() + "/./measured.csv"});
+  CHECK(m.status == 2);
+  CHECK_THAT(m.err, Catch::Contains("--out: ") && Catch::Contains("also the input --results"));
+  CHECK(read(csv) == before);
+  // The probe cache as a run's results (through another name for the same file).
+  const std::string probe_before = read(scratch.probe());
+  fs::create_hard_link(scratch.probe(), scratch.file("same-probe.json"));
+  const CliResult r = cli({"run", "--workloads", "matmul", "--shapes", "M=8,N=8,K=8",
+                           "--trust-probe", "--probe-file", scratch.probe(), "--format", "json",
+                           "--out", scratch.file("same-probe.json")});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--out: ") && Catch::Contains("also the input --probe-file"));
+  CHECK(read(scratch.probe()) == probe_before);
+}
+
+TEST_CASE("output that cannot reach standard output fails the command, and says so") {
+  std::ostringstream out, err;
+  out.setstate(std::ios::badbit);  // as a full disk, a closed descriptor or a gone reader leave it
+  CHECK(run_cli({"machine"}, out, err) == 1);
+  CHECK_THAT(err.str(), Catch::Contains("could not be written to standard output"));
+  std::ostringstream fine, quiet;
+  CHECK(run_cli({"machine"}, fine, quiet) == 0);
+  CHECK(quiet.str().empty());
+}
+
 TEST_CASE("a run refuses an output another run is writing, and touches nothing") {
   Scratch scratch;
   const std::string out = scratch.file("busy.csv");

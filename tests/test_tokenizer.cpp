@@ -329,6 +329,22 @@ TEST_CASE("tokenizer: a GGUF file with a tokenizer this does not read is refused
              {});
   CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(s.path)),
                     Catch::Contains("tokenizer.ggml.scores") && Catch::Contains(s.path));
+  // A token id past the vocabulary, even one that 32 bits would cut into it (2^32 + 0 -> 0).
+  const GgufArray two_tokens{
+      GgufType::string,
+      {{GgufType::string, std::string("a")}, {GgufType::string, std::string("b")}}};
+  for (const std::uint64_t id : {std::uint64_t(2), (std::uint64_t(1) << 32) + 0}) {
+    TempFile e;
+    write_gguf(e.path,
+               {{"tokenizer.ggml.model", {GgufType::string, std::string("gpt2")}},
+                {"tokenizer.ggml.tokens", {GgufType::array, two_tokens}},
+                {"tokenizer.ggml.merges", {GgufType::array, GgufArray{GgufType::string, {}}}},
+                {"tokenizer.ggml.eos_token_id", {GgufType::u64, id}}},
+               {});
+    CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(e.path)),
+                      Catch::Contains("tokenizer.ggml.eos_token_id is " + std::to_string(id)) &&
+                          Catch::Contains("valid: 0..1"));
+  }
   TempFile g;
   write_gguf(g.path, {{"general.architecture", {GgufType::string, std::string("llama")}}}, {});
   CHECK_THROWS_WITH(Tokenizer::from_gguf(GgufFile(g.path)),
