@@ -1,6 +1,7 @@
 #include "core/gguf.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -511,6 +512,14 @@ std::vector<float> GgufFile::read_f32(const std::string& name,
   const std::vector<std::uint8_t> raw = read_raw(name);
   std::vector<float> out(static_cast<std::size_t>(t.elements()));
   dequantize(weight_format_of(t.type), raw.data(), t.elements(), out.data());
+  // A NaN or infinite weight (an f32/f16 element; block scales are checked by read_raw) makes
+  // every logit NaN: refused here, naming where it is, as the safetensors reader does.
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(out[i])) {
+      throw GgufError(fmt::format("{}: tensor '{}': element {} is {} (weights must be finite)",
+                                  path_, name, i, out[i]));
+    }
+  }
   return out;
 }
 

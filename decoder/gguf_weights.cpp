@@ -1,6 +1,7 @@
 #include "decoder/gguf_weights.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -105,6 +106,17 @@ DecoderConfig gguf_config(const GgufFile& f, const std::string& name) {
   } else {
     c.norm_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_epsilon"));
   }
+  // An infinite epsilon or rope base is accepted by the arithmetic and gives garbage (token 0
+  // for ever): refused by key.
+  auto check_range = [&](const std::string& key, double v, double lo, double hi) {
+    if (!std::isfinite(v) || v < lo || v > hi) {
+      throw GgufError(
+          fmt::format("{}: {} is {}, outside its valid range {}..{}", f.path(), key, v, lo, hi));
+    }
+  };
+  check_range(p + (c.rope() ? "attention.layer_norm_rms_epsilon" : "attention.layer_norm_epsilon"),
+              c.norm_eps, 1e-12, 1.0);
+  if (c.rope()) check_range(p + "rope.freq_base", c.rope_base, 1.0, 1e12);
   c.validate(f.path());
   return c;
 }

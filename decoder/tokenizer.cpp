@@ -156,9 +156,13 @@ Tokenizer::Tokenizer(std::vector<std::string> tokens, const std::vector<std::str
     longest_token_ = std::max(longest_token_, tokens_[i].size());
   }
   for (std::size_t r = 0; r < merges.size(); ++r) merge_rank_.emplace(merges[r], std::int32_t(r));
+  // A flag per id: decode asks of every id, and Gemma's vocabulary has thousands of specials
+  // (a search of the list per id made decoding quadratic: the tokenizer's fuzz target found it).
+  special_flag_.assign(tokens_.size(), false);
   for (const std::int32_t id : special_) {
     if (id < 0 || id >= vocab_size())
       throw std::invalid_argument(fmt::format("tokenizer: special token id {} out of range", id));
+    special_flag_[std::size_t(id)] = true;
   }
   for (const auto id : {bos_, eos_}) {
     if (id && (*id < 0 || *id >= vocab_size()))
@@ -283,7 +287,7 @@ Tokenizer Tokenizer::from_vocab_and_merges(const std::string& vocab_json,
 }
 
 bool Tokenizer::is_special(std::int32_t id) const {
-  return std::find(special_.begin(), special_.end(), id) != special_.end();
+  return id >= 0 && id < vocab_size() && special_flag_[std::size_t(id)];
 }
 
 std::size_t Tokenizer::fewest_tokens(std::size_t bytes) const {

@@ -83,6 +83,7 @@ class Tokenizer {
   std::unordered_map<std::string, std::int32_t> ids_;
   std::unordered_map<std::string, std::int32_t> merge_rank_;  // "left right" -> rank
   std::vector<std::int32_t> special_;                         // longest text first, for matching
+  std::vector<bool> special_flag_;                            // by id
   std::optional<std::int32_t> bos_, eos_;
   std::string chat_template_;
   bool add_bos_ = false;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include <filesystem>
@@ -32,16 +33,6 @@
 
 namespace aigc {
 namespace {
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, sep)) {
-    if (!item.empty()) parts.push_back(item);
-  }
-  return parts;
-}
 
 long long parse_integer(const std::string& arg, const std::string& text, long long min,
                         long long max) {
@@ -125,11 +116,28 @@ int probe_command(const std::string& path, const ProbeUse& use, std::ostream& ou
 // the option and its valid range the same way. An option counts as given when CLI11 saw it.
 bool given(const CLI::Option* o) { return o->count() > 0; }
 
+// The items of a list option; an empty item (`--threads 1,,2`, a trailing comma) is refused,
+// not dropped: it is a typo, and what was meant is unknown.
+std::vector<std::string> list_items(const std::string& text, char sep, const std::string& arg,
+                                    const std::string& valid) {
+  std::vector<std::string> items;
+  std::size_t from = 0;
+  for (;;) {
+    const std::size_t to = text.find(sep, from);
+    items.push_back(text.substr(from, to == std::string::npos ? std::string::npos : to - from));
+    if (items.back().empty()) {
+      throw InvalidArgument(arg, fmt::format("item {} of '{}' is empty{}", items.size(), text,
+                                             valid));
+    }
+    if (to == std::string::npos) return items;
+    from = to + 1;
+  }
+}
+
 std::vector<std::string> nonempty_list(const std::string& text, char sep, const std::string& arg,
                                        const std::string& valid) {
-  std::vector<std::string> items = split(text, sep);
-  if (items.empty()) throw InvalidArgument(arg, fmt::format("empty list{}", valid));
-  return items;
+  if (text.empty()) throw InvalidArgument(arg, fmt::format("empty list{}", valid));
+  return list_items(text, sep, arg, valid);
 }
 
 // One of a fixed set of words (--preset, --format): its value, or an error naming the option
@@ -246,7 +254,7 @@ std::vector<std::string> read_prompt_file(const std::string& path) {
 GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& g) {
   const CLI::Option *count = g.count, *threads = g.threads, *seed = g.seed, *weights = g.weights;
   GenerateOptions o;
-  o.prompt_ids = split(t.prompt_ids, ',');
+  if (!t.prompt_ids.empty()) o.prompt_ids = list_items(t.prompt_ids, ',', "prompt-ids", "");
   if (given(g.model)) {
     if (t.model.empty()) throw InvalidArgument("model", "empty path");
     if (given(g.config) || given(weights))
@@ -265,7 +273,15 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
                                        : "no prompt (give --prompt \"text\" with --model, or "
                                          "--prompt-ids 464,3290,318)");
   }
+  o.prompt_option = given(g.prompt_file) ? "prompt-file" : "prompt";
   o.prompts = given(g.prompt_file) ? read_prompt_file(t.prompt_file) : t.prompts;
+  if (std::int64_t(o.prompts.size()) > DecoderModel::kMaxBatch) {
+    throw InvalidArgument(
+        o.prompt_option,
+        fmt::format("{} prompts{} are more than one batch holds (valid: 1..{} prompts)",
+                    o.prompts.size(), given(g.prompt_file) ? " (one per non-empty line)" : "",
+                    DecoderModel::kMaxBatch));
+  }
   if (given(g.batch)) o.batch = parse_integer("batch", t.batch, 1, DecoderModel::kMaxBatch);
   o.chat = t.chat;
   if (given(g.temperature)) o.temperature = parse_number("temperature", t.temperature, 0, 100);
@@ -303,9 +319,9 @@ GenerateOptions to_generate_options(const GenerateText& t, const GenerateGiven& 
     const auto colon = what.find(": ");
     std::string extra = colon == std::string::npos ? what : what.substr(colon + 2);
     extra = extra.substr(0, extra.find(' '));
-    throw InvalidArgument("arguments", fmt::format("unknown option '{}' for {} (see aigcbench {} "
-                                                   "--help)",
-                                                   extra, command, command));
+    throw InvalidArgument("arguments",
+                          fmt::format("unknown option '{}' for {} (see {} --help)", extra, command,
+                                      command == "aigcbench" ? command : "aigcbench " + command));
   }
   if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
     // "--threads: 1 required TEXT missing"
@@ -345,12 +361,27 @@ constexpr const char* kCommands = "list, probe, run, generate, model, schema, ma
 // CLI11 would take the next option as the value (`run --out --repetitions 1` writes to a file
 // called "--repetitions" and blames '1'): an option of `command` that needs a value and is
 // followed by another option, or by nothing, is refused naming the option.
+// An option of one value given twice is refused too (CLI11 says "needs a value" of it), and
+// so is an empty value (`--probe-file ''` fell back to the default file).
 void refuse_options_without_values(CLI::App& command, const std::vector<std::string>& args) {
+  std::set<std::string> seen;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0 || a.find('=') != std::string::npos) continue;
-    const CLI::Option* option = command.get_option_no_throw(a);
+    if (a.rfind("--", 0) != 0) continue;
+    const std::string name = a.substr(0, a.find('='));
+    const CLI::Option* option = command.get_option_no_throw(name);
     if (option == nullptr || option->get_expected_max() == 0) continue;  // unknown, or a flag
+    if (option->get_expected_max() == 1 && option->get_items_expected_max() == 1 &&
+        !seen.insert(name).second) {
+      throw InvalidArgument(name.substr(2), "given twice: give it once");
+    }
+    const bool inline_value = a.find('=') != std::string::npos;
+    if ((inline_value && a.back() == '=') || (!inline_value && i + 1 < args.size() &&
+                                              args[i + 1].empty())) {
+      throw InvalidArgument(name.substr(2),
+                            "an empty value (leave the option out for its default)");
+    }
+    if (inline_value) continue;
     if (i + 1 == args.size() || args[i + 1].rfind("--", 0) == 0) {
       throw InvalidArgument(a.substr(2),
                             i + 1 == args.size()
@@ -543,6 +574,20 @@ std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::stri
                           fmt::format("unknown command '{}' (valid: {})", args[0], kCommands));
   }
   const std::string command = args[0].rfind("-", 0) == 0 ? "" : args[0];
+  // `aigcbench --threads 1 run`: the command's options before the command.
+  if (command.empty() && args[0] != "--help" && args[0] != "-h" && args[0] != "--help-all") {
+    const auto word = std::find_if(args.begin(), args.end(), [&](const std::string& a) {
+      return std::any_of(subcommands.begin(), subcommands.end(),
+                         [&](const CLI::App* c) { return c->get_name() == a; });
+    });
+    throw InvalidArgument(
+        "arguments",
+        word == args.end()
+            ? fmt::format("'{}' before any command (valid commands: {})", args[0], kCommands)
+            : fmt::format("'{}' comes before the command '{}': options follow it (aigcbench {} "
+                          "{} ...)",
+                          args[0], *word, *word, args[0]));
+  }
   if (!command.empty()) refuse_options_without_values(*app.get_subcommand(command), args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
   try {

@@ -223,13 +223,15 @@ namespace {
 
 // One prompt's text as ids: wrapped in the chat template where asked, encoded; InvalidArgument
 // naming the option at fault.
-std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t index, bool chat,
-                                        const Tokenizer& tokenizer, const DecoderConfig& config) {
+std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t index,
+                                        const GenerateOptions& o, const Tokenizer& tokenizer,
+                                        const DecoderConfig& config) {
+  const bool chat = o.chat;
   // A text too long for the context whatever its tokens is refused before it is encoded.
   if (const std::size_t fewest = tokenizer.fewest_tokens(prompt.size());
       fewest >= std::size_t(config.n_ctx)) {
     throw InvalidArgument(
-        "prompt",
+        o.prompt_option,
         fmt::format("prompt {} ({} bytes) is at least {} tokens, beyond {}'s context of "
                     "{} (valid: 1..{} tokens)",
                     index + 1, prompt.size(), fewest, config.name, config.n_ctx, config.n_ctx - 1));
@@ -248,10 +250,10 @@ std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t i
     // file's (Gemma's).
     ids = chat ? tokenizer.encode(text) : tokenizer.encode_prompt(text);
   } catch (const std::invalid_argument& e) {
-    throw InvalidArgument("prompt", e.what());
+    throw InvalidArgument(o.prompt_option, e.what());
   }
   if (ids.empty())
-    throw InvalidArgument("prompt",
+    throw InvalidArgument(o.prompt_option,
                           fmt::format("prompt {} has no tokens (it is empty)", index + 1));
   return ids;
 }
@@ -271,9 +273,9 @@ std::vector<std::vector<std::int32_t>> prompt_ids(const GenerateOptions& o,
     prompts.push_back(parse_ids(o.prompt_ids, config));
     return prompts;
   }
-  if (o.prompts.empty()) throw InvalidArgument("prompt", "no prompt text");
+  if (o.prompts.empty()) throw InvalidArgument(o.prompt_option, "no prompt text");
   for (std::size_t i = 0; i < o.prompts.size(); ++i)
-    prompts.push_back(encode_prompt(o.prompts[i], i, o.chat, *tokenizer, config));
+    prompts.push_back(encode_prompt(o.prompts[i], i, o, *tokenizer, config));
   return prompts;
 }
 
@@ -287,10 +289,16 @@ std::int64_t check_lengths(const GenerateOptions& o,
                                                "prompts, or a larger --batch)",
                                                B, o.batch, o.batch));
   }
+  if (config.n_ctx < 2) {
+    throw InvalidArgument("model", fmt::format("{}'s context of {} token(s) holds no prompt and "
+                                               "a token after it (a model needs a context of 2 "
+                                               "or more)",
+                                               config.name, config.n_ctx));
+  }
   std::int64_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, std::int64_t(p.size()));
   if (longest >= config.n_ctx) {
-    throw InvalidArgument(o.has_prompt ? "prompt" : "prompt-ids",
+    throw InvalidArgument(o.has_prompt ? o.prompt_option : "prompt-ids",
                           fmt::format("{} tokens leave no room to generate in {}'s context of {} "
                                       "(valid: 1..{} tokens)",
                                       longest, config.name, config.n_ctx, config.n_ctx - 1));

@@ -27,6 +27,7 @@ struct GenerateOptions {
   std::vector<std::string> prompt_ids;  // as typed; checked against the model's vocabulary
   std::vector<std::string> prompts;     // texts (need a tokenizer: --model); several: a batch
   bool has_prompt = false;              // --prompt or --prompt-file given
+  std::string prompt_option = "prompt";  // which of the two, for errors about the texts
   std::int64_t batch = 0;               // sequences decoded together; 0: one per prompt
   bool chat = false;                    // wrap the prompt in the model's chat template
   double temperature = 0;               // 0: greedy

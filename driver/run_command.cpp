@@ -202,6 +202,15 @@ int finish_run(std::vector<ResultRow>& rows, const RunOptions& o, std::ostream& 
     fmt::print(err, "aigcbench: {} configuration(s) failed; see the status column\n", errors);
     return 1;
   }
+  // A run that measured nothing (every row skipped: a GPU backend without a GPU, collectives
+  // without mpirun) is not a success, though its rows say why.
+  if (std::none_of(rows.begin(), rows.end(), [](const ResultRow& r) { return r.status == "ok"; })) {
+    fmt::print(err,
+               "aigcbench: error: nothing was measured: every one of the {} configuration(s) was "
+               "skipped (the status column of {} says why)\n",
+               rows.size(), o.out);
+    return 1;
+  }
   return 0;
 }
 

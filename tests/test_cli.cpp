@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/resource.h>
@@ -989,6 +990,51 @@ TEST_CASE("output that cannot reach standard output fails the command, and says 
   std::ostringstream fine, quiet;
   CHECK(run_cli({"machine"}, fine, quiet) == 0);
   CHECK(quiet.str().empty());
+}
+
+TEST_CASE("a command line's mistakes are blamed on what is wrong, and nothing is dropped") {
+  Scratch scratch;
+  const std::string out = scratch.file("blame.csv");
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"run", "--repetitions", "1", "--repetitions", "2", "--out", out},
+            "--repetitions: given twice"},
+           {{"run", "--repetitions=1", "--repetitions", "2", "--out", out},
+            "--repetitions: given twice"},
+           {{"--threads", "1", "run"}, "'--threads' comes before the command 'run'"},
+           {{"--bogus"}, "'--bogus' before any command"},
+           {{"run", "--bogus"}, "(see aigcbench run --help)"},
+           {{"run", "--probe-file", "", "--out", out}, "--probe-file: an empty value"},
+           {{"run", "--simd-target=", "--out", out}, "--simd-target: an empty value"},
+           {{"run", "--threads", "1,,1", "--out", out}, "--threads: item 2 of '1,,1' is empty"},
+           {{"run", "--backends", "scalar,", "--out", out}, "--backends: item 2 of"},
+           {{"run", "--workloads", "decoder", "--shapes", "cfg=,cfg=tiny", "--out", out},
+            "key 'cfg' has no value"},
+           {{"generate", "--prompt-ids", "1,,2"}, "--prompt-ids: item 2 of '1,,2' is empty"}}) {
+    const CliResult r = cli(c.args);
+    INFO(fmt::format("{}", fmt::join(c.args, " ")) << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains(c.says));
+    CHECK_THAT(r.err, !Catch::Contains("aigcbench aigcbench"));
+  }
+  CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("a run in which every configuration is skipped exits non-zero and says so") {
+  Scratch scratch;
+  const std::string out = scratch.file("skipped.csv");
+  // A matmul too large for memory is skipped before it is allocated: the whole run is skipped.
+  const CliResult r =
+      cli({"run", "--workloads", "matmul", "--shapes", "M=60000,N=60000,K=1", "--backends",
+           "simd", "--threads", "1", "--repetitions", "2", "--min-time", "0.001",
+           "--trust-probe", "--probe-file", scratch.probe(), "--out", out});
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("nothing was measured"));
+  CHECK_THAT(read(out), Catch::Contains("skipped: needs"));  // its rows are written all the same
 }
 
 TEST_CASE("a run refuses an output another run is writing, and touches nothing") {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/errors.hpp"
 #include "core/gguf.hpp"
@@ -236,6 +237,45 @@ TEST_CASE("a GPT-2 GGUF file loads and computes what its safetensors twin does")
   CHECK_THROWS_WITH(load_gguf_weights(GgufFile(path.string()), "tiny", 3),
                     Catch::Contains("valid: 1..2"));
   fs::remove(path);
+}
+
+TEST_CASE("a GGUF file's infinite epsilon or NaN weight is refused at load, by key or tensor") {
+  const fs::path path =
+      fs::temp_directory_path() / ("aigc_nan_" + std::to_string(::getpid()) + ".gguf");
+  const DecoderWeights w = random_weights(decoder_config("tiny"), 23);
+  write_gpt2_gguf(path.string(), w);
+  const GgufFile f(path.string());
+  auto rewrite = [&](const std::string& key, const GgufValue& value, const std::string& tensor) {
+    std::vector<std::pair<std::string, GgufValue>> meta(f.metadata().begin(), f.metadata().end());
+    for (auto& [k, v] : meta) {
+      if (k == key) v = value;
+    }
+    std::vector<std::pair<std::string, GgufTensorData>> tensors;
+    for (const GgufTensor& t : f.tensors()) {
+      std::vector<std::uint8_t> raw = f.read_raw(t.name);
+      if (t.name == tensor) {
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        std::memcpy(raw.data() + 2 * sizeof(float), &nan, sizeof nan);  // element 2
+      }
+      tensors.push_back({t.name, {t.dims, t.type, raw}});
+    }
+    const std::string forged = path.string() + ".forged";
+    write_gguf(forged, meta, tensors);
+    return forged;
+  };
+  const GgufValue eps{GgufType::f32, 1e-5};
+  for (const double bad : {std::numeric_limits<double>::infinity(), 0.0, -1e-5}) {
+    const std::string forged =
+        rewrite("gpt2.attention.layer_norm_epsilon", {GgufType::f32, bad}, "");
+    CHECK_THROWS_WITH(load_gguf_weights(GgufFile(forged), "tiny"),
+                      Catch::Contains("gpt2.attention.layer_norm_epsilon is") &&
+                          Catch::Contains("outside its valid range"));
+  }
+  const std::string forged = rewrite("gpt2.attention.layer_norm_epsilon", eps, "blk.1.ffn_up.bias");
+  CHECK_THROWS_WITH(load_gguf_weights(GgufFile(forged), "tiny"),
+                    Catch::Contains("tensor 'blk.1.ffn_up.bias': element 2 is nan"));
+  fs::remove(path);
+  fs::remove(forged);
 }
 
 TEST_CASE("a GGUF file claiming 2^40 blocks is refused at the first block it lacks") {

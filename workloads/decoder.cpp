@@ -31,6 +31,7 @@ struct DecoderShapeText {
 
 DecoderShapeText split_decoder_shape(const std::string& text) {
   DecoderShapeText t;
+  bool named = false;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
     if (item.rfind("dtype=", 0) == 0) {
@@ -44,9 +45,15 @@ DecoderShapeText split_decoder_shape(const std::string& text) {
       t.kv = item.substr(3);
       if (t.kv.empty()) t.kv = "(empty)";
     } else if (item.rfind("cfg=", 0) == 0 || item.rfind("model=", 0) == 0) {
-      if (!t.name.empty())
+      if (named)
         throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
+      named = true;
       t.name = item.substr(item.find('=') + 1);
+      if (t.name.empty()) {
+        throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' has no value (a model "
+                                                    "name, e.g. cfg=gpt2-124m)",
+                                                    text));
+      }
     } else {
       t.rest += (t.rest.empty() ? "" : ",") + item;
     }
