@@ -126,8 +126,8 @@ std::vector<std::string> list_items(const std::string& text, char sep, const std
     const std::size_t to = text.find(sep, from);
     items.push_back(text.substr(from, to == std::string::npos ? std::string::npos : to - from));
     if (items.back().empty()) {
-      throw InvalidArgument(arg, fmt::format("item {} of '{}' is empty{}", items.size(), text,
-                                             valid));
+      throw InvalidArgument(arg,
+                            fmt::format("item {} of '{}' is empty{}", items.size(), text, valid));
     }
     if (to == std::string::npos) return items;
     from = to + 1;
@@ -376,8 +376,8 @@ void refuse_options_without_values(CLI::App& command, const std::vector<std::str
       throw InvalidArgument(name.substr(2), "given twice: give it once");
     }
     const bool inline_value = a.find('=') != std::string::npos;
-    if ((inline_value && a.back() == '=') || (!inline_value && i + 1 < args.size() &&
-                                              args[i + 1].empty())) {
+    if ((inline_value && a.back() == '=') ||
+        (!inline_value && i + 1 < args.size() && args[i + 1].empty())) {
       throw InvalidArgument(name.substr(2),
                             "an empty value (leave the option out for its default)");
     }

@@ -47,6 +47,11 @@ struct Row {
     }
     return it->second;
   }
+  // The cell of a column older schemas lack (ranks), empty where it is absent.
+  std::string optional_text(const std::string& column) const {
+    const auto it = cells.find(column);
+    return it == cells.end() ? std::string() : it->second;
+  }
   // The cell of `column` as a finite number in [lo, hi].
   double number(const std::string& column, double lo, double hi) const {
     const std::string& cell = text(column);
@@ -110,7 +115,7 @@ StartingPoint find_start(const ModelOptions& o) {
     if (r.text("workload") != "decoder" || r.text("phase") != "decode" ||
         r.text("status") != "ok" || r.text("backend") != o.backend)
       continue;
-    if (!r.text("ranks").empty() && r.whole("ranks", 1, 65536) != 1) continue;  // one process
+    if (!r.optional_text("ranks").empty() && r.whole("ranks", 1, 65536) != 1) continue;
     if (o.threads && *o.threads != r.whole("threads", 1, 65536)) continue;
     const std::string& shape = r.text("shape");
     if (std::find(shapes.begin(), shapes.end(), shape) == shapes.end()) shapes.push_back(shape);
@@ -173,7 +178,7 @@ std::vector<timing::HockneyRegime> find_network(const ModelOptions& o, std::stri
         r.text("time_median_s").empty())
       continue;
     sweep.push_back({r.number("bytes", 0, 1e15), r.number("time_median_s", 1e-12, kLongestTime)});
-    ranks = r.text("ranks");
+    ranks = r.optional_text("ranks");
     machine = r.text("machine");
   }
   auto regimes = timing::fit_measured_regimes(sweep);

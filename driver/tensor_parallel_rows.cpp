@@ -23,7 +23,8 @@ bool on_any_rank(bool failed) { return dist::max_over_ranks(failed ? 1.0 : 0.0) 
 // Rank 0's status for a step that failed somewhere: its own reason, or that another rank's
 // (which that rank printed).
 std::string agreed_status(const std::string& mine, const std::string& what) {
-  return !mine.empty() ? mine : fmt::format("error: another rank failed to {} (see its stderr)", what);
+  return !mine.empty() ? mine
+                       : fmt::format("error: another rank failed to {} (see its stderr)", what);
 }
 
 // One configuration on every rank: built, verified, timed in step.
@@ -59,8 +60,8 @@ Measurement measure_on_every_rank(const BenchSpec& spec, const TimingPolicy& tim
   // leave the others in a collective for ever, so a failure ends the world with its message.
   try {
     const double error = work->verify();
-    m.max_rel_error = dist::max_over_ranks(
-        std::isnan(error) ? std::numeric_limits<double>::infinity() : error);
+    m.max_rel_error =
+        dist::max_over_ranks(std::isnan(error) ? std::numeric_limits<double>::infinity() : error);
     m.tolerance = work->tolerance();
     if (!(*m.max_rel_error <= *m.tolerance)) {
       m.status = "error: " + verification_failure(*m.max_rel_error, *m.tolerance);
@@ -101,15 +102,14 @@ std::vector<Measurement> measure_tensor_parallel(const std::vector<BenchSpec>& s
                                       *spec.backend, spec.threads);
       const Measurement alone = measure(one, timing);
       if (alone.status == "ok") m.one_rank_s = summarize(alone.times_s).median;
-      fmt::print(out, "[{}/{}] {}/ranks:{}: {}; one rank alone: {}\n", i + 1, specs.size(),
-                 benchmark_name(spec), m.ranks,
-                 m.comm_s.empty()
-                     ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
-                     : fmt::format("{:.4g} ms ({:.3g} ms communicating)",
-                                   1e3 * summarize(m.times_s).median,
-                                   1e3 * summarize(m.comm_s).median),
-                 alone.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * *m.one_rank_s)
-                                      : alone.status);
+      fmt::print(
+          out, "[{}/{}] {}/ranks:{}: {}; one rank alone: {}\n", i + 1, specs.size(),
+          benchmark_name(spec), m.ranks,
+          m.comm_s.empty()
+              ? fmt::format("{:.4g} ms", 1e3 * summarize(m.times_s).median)
+              : fmt::format("{:.4g} ms ({:.3g} ms communicating)",
+                            1e3 * summarize(m.times_s).median, 1e3 * summarize(m.comm_s).median),
+          alone.status == "ok" ? fmt::format("{:.4g} ms", 1e3 * *m.one_rank_s) : alone.status);
     } else if (dist::is_root()) {
       fmt::print(out, "[{}/{}] {}/ranks:{}: {}\n", i + 1, specs.size(), benchmark_name(spec),
                  m.ranks, m.status);

@@ -50,8 +50,13 @@ refusal_out="$work/locked.csv" expect_refusal "an output locked by another run" 
   "is being written by another run" 2 --workloads collectives --preset smoke
 kill "$holder" 2>/dev/null || true
 
-# One process without mpirun: the rows say why they did not run, and the run succeeds.
+# One process without mpirun: the rows say why they did not run, and the run, having measured
+# nothing, exits 1 saying so.
+status=0
 "$bin" run --workloads collectives --shapes "op=allreduce,bytes=64" --out "$work/one.csv" \
-  > "$work/one.txt" 2>&1 || { cat "$work/one.txt"; fail "the one-process run failed"; }
+  > "$work/one.txt" 2>&1 || status=$?
+[[ "$status" == 1 ]] || { cat "$work/one.txt"; fail "the one-process run exited $status, not 1"; }
+grep -q "nothing was measured" "$work/one.txt" ||
+  { cat "$work/one.txt"; fail "the one-process run did not say that nothing was measured"; }
 grep -q "skipped: collectives need at least 2 ranks" "$work/one.csv" || fail "no skip reason"
 echo "PASS"

@@ -45,8 +45,7 @@ DecoderShapeText split_decoder_shape(const std::string& text) {
       t.kv = item.substr(3);
       if (t.kv.empty()) t.kv = "(empty)";
     } else if (item.rfind("cfg=", 0) == 0 || item.rfind("model=", 0) == 0) {
-      if (named)
-        throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
+      if (named) throw InvalidArgument("shapes", fmt::format("'{}': key 'cfg' given twice", text));
       named = true;
       t.name = item.substr(item.find('=') + 1);
       if (t.name.empty()) {
