@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "core/errors.hpp"
 #include "core/gguf.hpp"
@@ -17,6 +18,7 @@
 #include "decoder/model.hpp"
 #include "decoder/reference.hpp"
 #include "decoder/weights.hpp"
+#include "driver/cli.hpp"
 #include "kernels/registry.hpp"
 
 using namespace aigc;
@@ -276,6 +278,36 @@ TEST_CASE("a GGUF file's infinite epsilon or NaN weight is refused at load, by k
                     Catch::Contains("tensor 'blk.1.ffn_up.bias': element 2 is nan"));
   fs::remove(path);
   fs::remove(forged);
+}
+
+TEST_CASE("generate blames the model whose context of 1 token holds no prompt and a token") {
+  const fs::path path =
+      fs::temp_directory_path() / ("aigc_ctx1_" + std::to_string(::getpid()) + ".gguf");
+  DecoderConfig c = decoder_config("tiny");
+  c.n_ctx = 1;
+  write_gpt2_gguf(path.string(), random_weights(c, 24));
+  {  // and a tokenizer, which generate --model reads
+    const GgufFile f(path.string());
+    std::vector<std::pair<std::string, GgufValue>> meta(f.metadata().begin(), f.metadata().end());
+    GgufArray tokens{GgufType::string, {}};
+    for (std::int64_t i = 0; i < c.vocab; ++i)
+      tokens.items.push_back({GgufType::string, "t" + std::to_string(i)});
+    meta.push_back({"tokenizer.ggml.model", {GgufType::string, std::string("gpt2")}});
+    meta.push_back({"tokenizer.ggml.tokens", {GgufType::array, tokens}});
+    meta.push_back({"tokenizer.ggml.merges", {GgufType::array, GgufArray{GgufType::string, {}}}});
+    std::vector<std::pair<std::string, GgufTensorData>> tensors;
+    for (const GgufTensor& t : f.tensors())
+      tensors.push_back({t.name, {t.dims, t.type, f.read_raw(t.name)}});
+    write_gguf(path.string() + ".tok", meta, tensors);
+  }
+  fs::rename(path.string() + ".tok", path);
+  std::ostringstream out, err;
+  const int status = run_cli(
+      {"generate", "--model", path.string(), "--prompt-ids", "1", "--count", "1"}, out, err);
+  CHECK(status == 2);
+  CHECK_THAT(err.str(), Catch::Contains("--model: ") && Catch::Contains("context of 1 token") &&
+                            !Catch::Contains("1..0"));
+  fs::remove(path);
 }
 
 TEST_CASE("a GGUF file claiming 2^40 blocks is refused at the first block it lacks") {
