@@ -88,7 +88,9 @@ class Tokenizer {
   std::string chat_template_;
   bool add_bos_ = false;
   struct Regex;
-  std::unique_ptr<Regex> regex_;           // byte-level BPE's pre-tokenizer
+  std::unique_ptr<Regex> regex_;  // byte-level BPE's pre-tokenizer
+  struct SpecialTrie;
+  std::unique_ptr<SpecialTrie> specials_;  // the specials' texts, for matching
   std::unique_ptr<SentencePiece> pieces_;  // set for a SentencePiece model (no regex, merges)
 };
 

@@ -358,12 +358,12 @@ ModelOptions to_model_options(const ModelText& t, const CLI::Option* threads,
 
 constexpr const char* kCommands = "list, probe, run, generate, model, schema, machine";
 
-// CLI11 would take the next option as the value (`run --out --repetitions 1` writes to a file
-// called "--repetitions" and blames '1'): an option of `command` that needs a value and is
-// followed by another option, or by nothing, is refused naming the option.
-// An option of one value given twice is refused too (CLI11 says "needs a value" of it), and
-// so is an empty value (`--probe-file ''` fell back to the default file).
-void refuse_options_without_values(CLI::App& command, const std::vector<std::string>& args) {
+// What CLI11 takes wrongly or blames on the wrong thing, refused naming the option of
+// `command`: an option that needs a value followed by another option or by nothing (CLI11 takes
+// the next option as the value: `run --out --repetitions 1` wrote to a file called
+// "--repetitions"); an option of one value given twice (CLI11 said "needs a value"); an empty
+// value (`--probe-file ''` fell back to the default file).
+void refuse_malformed_options(CLI::App& command, const std::vector<std::string>& args) {
   std::set<std::string> seen;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -588,7 +588,7 @@ std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::stri
                           "{} ...)",
                           args[0], *word, *word, args[0]));
   }
-  if (!command.empty()) refuse_options_without_values(*app.get_subcommand(command), args);
+  if (!command.empty()) refuse_malformed_options(*app.get_subcommand(command), args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
   try {
     app.parse(reversed);
