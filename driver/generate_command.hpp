@@ -20,19 +20,19 @@
 namespace aigc {
 
 struct GenerateOptions {
-  std::string model;                    // a GGUF file or a Hugging Face folder; empty: --config
-  std::string config = "gpt2-124m";     // a named model, without --model
-  std::string weights;                  // with --config: a model.safetensors; empty: random
-  std::uint64_t seed = 1234;            // random weights' and sampling's seed
-  std::vector<std::string> prompt_ids;  // as typed; checked against the model's vocabulary
-  std::vector<std::string> prompts;     // texts (need a tokenizer: --model); several: a batch
-  bool has_prompt = false;              // --prompt or --prompt-file given
+  std::string model;                     // a GGUF file or a Hugging Face folder; empty: --config
+  std::string config = "gpt2-124m";      // a named model, without --model
+  std::string weights;                   // with --config: a model.safetensors; empty: random
+  std::uint64_t seed = 1234;             // random weights' and sampling's seed
+  std::vector<std::string> prompt_ids;   // as typed; checked against the model's vocabulary
+  std::vector<std::string> prompts;      // texts (need a tokenizer: --model); several: a batch
+  bool has_prompt = false;               // --prompt or --prompt-file given
   std::string prompt_option = "prompt";  // which of the two, for errors about the texts
-  std::int64_t batch = 0;               // sequences decoded together; 0: one per prompt
-  bool chat = false;                    // wrap the prompt in the model's chat template
-  double temperature = 0;               // 0: greedy
-  int top_k = 0;                        // 0: all tokens
-  double top_p = 1;                     // 1: all tokens
+  std::int64_t batch = 0;                // sequences decoded together; 0: one per prompt
+  bool chat = false;                     // wrap the prompt in the model's chat template
+  double temperature = 0;                // 0: greedy
+  int top_k = 0;                         // 0: all tokens
+  double top_p = 1;                      // 1: all tokens
   const BackendDescriptor* backend = nullptr;  // looked up once, by the command line
   int threads = 0;                             // 0: all cores for a multithreaded backend
   int count = 16;
