@@ -159,12 +159,8 @@ std::vector<int> plan_threads(const RunOptions& o,
 }  // namespace
 
 RunPlan make_run_plan(const RunOptions& o) {
-  const std::vector<const Workload*> workloads = chosen_workloads(o);
-  RunPlan plan;
-  plan.backends = chosen_backends(o);
-  add_shapes(plan, o, workloads);
-  check_ranks(plan);
-  plan.threads = plan_threads(o, plan.backends);
+  // The cheap checks first: a bad target or output is refused before any model file is looked
+  // up for the shapes (and says so where a model's file is not installed).
   platform::force_target(o.simd_target);
   // The probe cache is read (and written by a re-probe): an --out naming it would replace the
   // machine's ceilings with results.
@@ -175,6 +171,12 @@ RunPlan make_run_plan(const RunOptions& o) {
     check_writable(path, "out");
     refuse_output_over_input(path, "out", inputs);
   }
+  const std::vector<const Workload*> workloads = chosen_workloads(o);
+  RunPlan plan;
+  plan.backends = chosen_backends(o);
+  add_shapes(plan, o, workloads);
+  check_ranks(plan);
+  plan.threads = plan_threads(o, plan.backends);
   plan.timing = {o.repetitions, o.min_time_s};
   // The capability of every configuration, decided once (after the SIMD target is pinned:
   // a backend's target is part of what it is).

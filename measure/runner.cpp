@@ -1,11 +1,13 @@
 #include "measure/runner.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "core/energy.hpp"
+#include "core/errors.hpp"
 #include "core/machine.hpp"
 #include "kernels/platform.hpp"
 #include "kernels/registry.hpp"
@@ -227,8 +229,16 @@ int benchmark_main(const std::string& workload_name, double scalar_max_flops, in
   std::vector<Shape> shapes;
   for (const Preset preset : {Preset::smoke, Preset::full}) {
     for (const std::string& text : workload.preset_shapes(preset)) {
-      Shape shape = workload.parse(text);
-      if (std::find(shapes.begin(), shapes.end(), shape) == shapes.end()) shapes.push_back(shape);
+      // A real model's shape needs its file: without it the shape is not registered (with the
+      // reason, here or when its counts are asked below), and the other benchmarks still run.
+      std::optional<Shape> shape;
+      try {
+        shape = workload.parse(text);
+      } catch (const InvalidArgument& e) {
+        fmt::print(stderr, "not registered: {} ({})\n", text, e.what());
+        continue;
+      }
+      if (std::find(shapes.begin(), shapes.end(), *shape) == shapes.end()) shapes.push_back(*shape);
     }
   }
   std::vector<const BackendDescriptor*> available;
@@ -239,13 +249,22 @@ int benchmark_main(const std::string& workload_name, double scalar_max_flops, in
       available.push_back(d);
     }
   }
-  for (const BenchSpec& spec : expand_specs(workload, shapes, available, threads)) {
-    if (spec.backend->name == "scalar" && spec.counts.flops > scalar_max_flops) continue;
-    if (spec.not_runnable) {
-      fmt::print(stderr, "not registered: {} ({})\n", benchmark_name(spec), *spec.not_runnable);
+  for (const Shape& shape : shapes) {
+    std::vector<BenchSpec> specs;
+    try {
+      specs = expand_specs(workload, {shape}, available, threads);
+    } catch (const InvalidArgument& e) {
+      fmt::print(stderr, "not registered: {} ({})\n", shape.text(), e.what());
       continue;
     }
-    apply_timing(register_lazy_benchmark(spec), *spec.backend);
+    for (const BenchSpec& spec : specs) {
+      if (spec.backend->name == "scalar" && spec.counts.flops > scalar_max_flops) continue;
+      if (spec.not_runnable) {
+        fmt::print(stderr, "not registered: {} ({})\n", benchmark_name(spec), *spec.not_runnable);
+        continue;
+      }
+      apply_timing(register_lazy_benchmark(spec), *spec.backend);
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
