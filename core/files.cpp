@@ -126,6 +126,15 @@ void check_writable(const std::string& path, const std::string& argument) {
   std::remove(tmp.c_str());
 }
 
+namespace {
+
+// Two paths' (or a descriptor's and a path's) files are one file: the same device and inode.
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+}  // namespace
+
 void refuse_output_over_input(const std::string& path, const std::string& argument,
                               const std::vector<std::pair<std::string, std::string>>& inputs) {
   struct stat out {};
@@ -133,7 +142,7 @@ void refuse_output_over_input(const std::string& path, const std::string& argume
   for (const auto& [option, input] : inputs) {
     struct stat in {};
     if (input.empty() || ::stat(input.c_str(), &in) != 0) continue;
-    if (in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+    if (same_file(in, out)) {
       throw InvalidArgument(
           argument, fmt::format("'{}' is also the input --{} ('{}'): writing it would destroy "
                                 "what is read; give another path",
@@ -214,7 +223,7 @@ bool locked_file_is_at(int fd, const std::string& path) {
   struct stat held {
   }, named{};
   if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0) return false;
-  return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+  return same_file(held, named);
 }
 
 OutputLock::OutputLock(const std::string& path, const std::string& argument,

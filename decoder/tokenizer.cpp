@@ -195,7 +195,7 @@ struct Tokenizer::SpecialTrie {
 Tokenizer::Tokenizer(std::vector<std::string> tokens, const std::vector<std::string>& merges,
                      std::vector<std::int32_t> special, std::optional<std::int32_t> bos,
                      std::optional<std::int32_t> eos, std::string pre)
-    : tokens_(std::move(tokens)), special_(std::move(special)), bos_(bos), eos_(eos) {
+    : tokens_(std::move(tokens)), bos_(bos), eos_(eos) {
   if (tokens_.empty() || tokens_.size() > std::size_t(std::numeric_limits<std::int32_t>::max()))
     throw std::invalid_argument(fmt::format("tokenizer: {} tokens", tokens_.size()));
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
@@ -206,19 +206,17 @@ Tokenizer::Tokenizer(std::vector<std::string> tokens, const std::vector<std::str
   // A flag per id: decode asks of every id, and Gemma's vocabulary has thousands of specials
   // (a search of the list per id made decoding quadratic: the tokenizer's fuzz target found it).
   special_flag_.assign(tokens_.size(), false);
-  for (const std::int32_t id : special_) {
+  specials_ = std::make_unique<SpecialTrie>();
+  for (const std::int32_t id : special) {
     if (id < 0 || id >= vocab_size())
       throw std::invalid_argument(fmt::format("tokenizer: special token id {} out of range", id));
     special_flag_[std::size_t(id)] = true;
+    specials_->add(tokens_[std::size_t(id)], id);
   }
-  specials_ = std::make_unique<SpecialTrie>();
-  for (const std::int32_t id : special_) specials_->add(tokens_[std::size_t(id)], id);
   for (const auto id : {bos_, eos_}) {
     if (id && (*id < 0 || *id >= vocab_size()))
       throw std::invalid_argument(fmt::format("tokenizer: BOS/EOS id {} out of range", *id));
   }
-  std::sort(special_.begin(), special_.end(),
-            [&](std::int32_t a, std::int32_t b) { return tokens_[a].size() > tokens_[b].size(); });
   const auto known = std::find_if(std::begin(kPreTokenizers), std::end(kPreTokenizers),
                                   [&](const PreTokenizer& p) { return pre == p.name; });
   if (known == std::end(kPreTokenizers)) {

@@ -82,7 +82,6 @@ class Tokenizer {
   std::size_t longest_token_ = 0;  // bytes of the longest token's text
   std::unordered_map<std::string, std::int32_t> ids_;
   std::unordered_map<std::string, std::int32_t> merge_rank_;  // "left right" -> rank
-  std::vector<std::int32_t> special_;                         // longest text first, for matching
   std::vector<bool> special_flag_;                            // by id
   std::optional<std::int32_t> bos_, eos_;
   std::string chat_template_;

@@ -1,10 +1,8 @@
 #include "driver/cli.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -20,6 +18,7 @@
 #include "core/files.hpp"
 #include "core/kv_format.hpp"
 #include "core/machine.hpp"
+#include "core/text_number.hpp"
 #include "decoder/model.hpp"
 #include "decoder/stored_weights.hpp"
 #include "driver/generate_command.hpp"
@@ -50,13 +49,10 @@ long long parse_integer(const std::string& arg, const std::string& text, long lo
 }
 
 double parse_number(const std::string& arg, const std::string& text, double min, double max) {
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(text.c_str(), &end);
+  const std::optional<double> number = finite_number(text);
   const std::string range = fmt::format("valid: {}..{}", min, max);
-  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v)) {
-    throw InvalidArgument(arg, fmt::format("'{}' is not a number ({})", text, range));
-  }
+  if (!number) throw InvalidArgument(arg, fmt::format("'{}' is not a number ({})", text, range));
+  const double v = *number;
   if (v < min || v > max)
     throw InvalidArgument(arg, fmt::format("{} is out of range ({})", text, range));
   return v;

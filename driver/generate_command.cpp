@@ -226,7 +226,6 @@ namespace {
 std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t index,
                                         const GenerateOptions& o, const Tokenizer& tokenizer,
                                         const DecoderConfig& config) {
-  const bool chat = o.chat;
   // A text too long for the context whatever its tokens is refused before it is encoded.
   if (const std::size_t fewest = tokenizer.fewest_tokens(prompt.size());
       fewest >= std::size_t(config.n_ctx)) {
@@ -237,7 +236,7 @@ std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t i
                     index + 1, prompt.size(), fewest, config.name, config.n_ctx, config.n_ctx - 1));
   }
   std::string text = prompt;
-  if (chat) {
+  if (o.chat) {
     try {
       text = tokenizer.apply_chat_template(text);
     } catch (const std::invalid_argument& e) {
@@ -248,7 +247,7 @@ std::vector<std::int32_t> encode_prompt(const std::string& prompt, std::size_t i
   try {
     // A chat template writes its own BOS where the model wants one; a plain prompt gets the
     // file's (Gemma's).
-    ids = chat ? tokenizer.encode(text) : tokenizer.encode_prompt(text);
+    ids = o.chat ? tokenizer.encode(text) : tokenizer.encode_prompt(text);
   } catch (const std::invalid_argument& e) {
     throw InvalidArgument(o.prompt_option, e.what());
   }

@@ -3,12 +3,10 @@
 #include "driver/collectives_rows.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
-#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -17,6 +15,7 @@
 
 #include "core/errors.hpp"
 #include "core/files.hpp"
+#include "core/text_number.hpp"
 #include "driver/results_csv.hpp"
 #include "timing/models.hpp"
 #include "workloads/collectives.hpp"
@@ -55,16 +54,12 @@ struct Row {
   // The cell of `column` as a finite number in [lo, hi].
   double number(const std::string& column, double lo, double hi) const {
     const std::string& cell = text(column);
-    char* end = nullptr;
-    errno = 0;
-    const double v =
-        cell.empty() ? std::numeric_limits<double>::quiet_NaN() : std::strtod(cell.c_str(), &end);
-    if (cell.empty() || end != cell.c_str() + cell.size() || errno == ERANGE || !std::isfinite(v) ||
-        v < lo || v > hi) {
+    const std::optional<double> v = finite_number(cell);
+    if (!v || *v < lo || *v > hi) {
       throw InvalidArgument(
           argument, fmt::format("{}: '{}' is not a number in {}..{}", where(column), cell, lo, hi));
     }
-    return v;
+    return *v;
   }
   // The cell of `column` as a whole number in [lo, hi].
   int whole(const std::string& column, int lo, int hi) const {

@@ -235,11 +235,10 @@ int run_on_root(const RunPlan& plan, const RunOptions& o, std::ostream& out, std
   }
 
   // The machine's ceilings.
-  const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
   const ProbeResult probe =
-      load_or_run_probe(probe_path, {.reprobe = o.reprobe, .spot_check = !o.trust_probe},
+      load_or_run_probe(plan.probe_path, {.reprobe = o.reprobe, .spot_check = !o.trust_probe},
                         [&](const std::string& s) { fmt::print(out, "probe: {}\n", s); });
-  fmt::print(out, "probe: {} (measured {}; {})\nmachine: {}\n", probe_cache_path(probe_path),
+  fmt::print(out, "probe: {} (measured {}; {})\nmachine: {}\n", probe_cache_path(plan.probe_path),
              probe.timestamp, probe.provenance, machine_id());
   // Where energy comes from, or why its columns stay empty: one line per kind of hardware.
   fmt::print(out, "energy (CPU backends): {}\n", energy_description(false));

@@ -164,8 +164,9 @@ RunPlan make_run_plan(const RunOptions& o) {
   platform::force_target(o.simd_target);
   // The probe cache is read (and written by a re-probe): an --out naming it would replace the
   // machine's ceilings with results.
+  const std::string probe_path = o.probe_file.empty() ? default_probe_path() : o.probe_file;
   const std::vector<std::pair<std::string, std::string>> inputs = {
-      {"probe-file", probe_cache_path(o.probe_file.empty() ? default_probe_path() : o.probe_file)}};
+      {"probe-file", probe_cache_path(probe_path)}};
   for (const std::string& path : {o.out, repetitions_path(o.out)}) {
     if (path != o.out && o.format != ResultsFormat::csv) continue;
     check_writable(path, "out");
@@ -173,6 +174,7 @@ RunPlan make_run_plan(const RunOptions& o) {
   }
   const std::vector<const Workload*> workloads = chosen_workloads(o);
   RunPlan plan;
+  plan.probe_path = probe_path;
   plan.backends = chosen_backends(o);
   add_shapes(plan, o, workloads);
   check_ranks(plan);

@@ -25,6 +25,7 @@ struct RunPlan {
   // Every (shape, backend, threads), in the order they run (on every rank alike).
   std::vector<BenchSpec> specs;
   TimingPolicy timing;
+  std::string probe_path;  // --probe-file, or the default cache's path
 };
 
 // Everything the user gave, checked before any work: names, shapes, threads, the ranks, the

@@ -1,7 +1,6 @@
 #include "measure/runner.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -219,28 +218,29 @@ std::vector<BenchSpec> expand_specs(const Workload& workload, const std::vector<
   return specs;
 }
 
+namespace {
+
+// One shape's configurations as benchmarks, but for a scalar one too long to time and those
+// that cannot run (said on stderr).
+void register_specs(const std::vector<BenchSpec>& specs, double scalar_max_flops) {
+  for (const BenchSpec& spec : specs) {
+    if (spec.backend->name == "scalar" && spec.counts.flops > scalar_max_flops) continue;
+    if (spec.not_runnable) {
+      fmt::print(stderr, "not registered: {} ({})\n", benchmark_name(spec), *spec.not_runnable);
+      continue;
+    }
+    apply_timing(register_lazy_benchmark(spec), *spec.backend);
+  }
+}
+
+}  // namespace
+
 int benchmark_main(const std::string& workload_name, double scalar_max_flops, int argc,
                    char** argv) {
   const Workload& workload = find_workload(workload_name);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int> threads{1};
   if (cores > 1) threads.push_back(cores);
-  // The full preset plus the smoke shapes (small, for a quick check or a test).
-  std::vector<Shape> shapes;
-  for (const Preset preset : {Preset::smoke, Preset::full}) {
-    for (const std::string& text : workload.preset_shapes(preset)) {
-      // A real model's shape needs its file: without it the shape is not registered (with the
-      // reason, here or when its counts are asked below), and the other benchmarks still run.
-      std::optional<Shape> shape;
-      try {
-        shape = workload.parse(text);
-      } catch (const InvalidArgument& e) {
-        fmt::print(stderr, "not registered: {} ({})\n", text, e.what());
-        continue;
-      }
-      if (std::find(shapes.begin(), shapes.end(), *shape) == shapes.end()) shapes.push_back(*shape);
-    }
-  }
   std::vector<const BackendDescriptor*> available;
   for (const BackendDescriptor* d : backend_descriptors()) {
     if (const Availability av = d->availability(); !av.available) {
@@ -249,21 +249,23 @@ int benchmark_main(const std::string& workload_name, double scalar_max_flops, in
       available.push_back(d);
     }
   }
-  for (const Shape& shape : shapes) {
-    std::vector<BenchSpec> specs;
-    try {
-      specs = expand_specs(workload, {shape}, available, threads);
-    } catch (const InvalidArgument& e) {
-      fmt::print(stderr, "not registered: {} ({})\n", shape.text(), e.what());
-      continue;
-    }
-    for (const BenchSpec& spec : specs) {
-      if (spec.backend->name == "scalar" && spec.counts.flops > scalar_max_flops) continue;
-      if (spec.not_runnable) {
-        fmt::print(stderr, "not registered: {} ({})\n", benchmark_name(spec), *spec.not_runnable);
+  // The full preset plus the smoke shapes (small, for a quick check or a test). A real model's
+  // shape needs its file: without it the shape is not registered (with the reason), and the
+  // other benchmarks still run.
+  std::vector<Shape> shapes;
+  for (const Preset preset : {Preset::smoke, Preset::full}) {
+    for (const std::string& text : workload.preset_shapes(preset)) {
+      std::vector<BenchSpec> specs;
+      try {
+        const Shape shape = workload.parse(text);
+        if (std::find(shapes.begin(), shapes.end(), shape) != shapes.end()) continue;
+        shapes.push_back(shape);
+        specs = expand_specs(workload, {shape}, available, threads);
+      } catch (const InvalidArgument& e) {
+        fmt::print(stderr, "not registered: {} ({})\n", text, e.what());
         continue;
       }
-      apply_timing(register_lazy_benchmark(spec), *spec.backend);
+      register_specs(specs, scalar_max_flops);
     }
   }
   benchmark::Initialize(&argc, argv);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/errors.hpp"
 #include "core/gguf.hpp"
@@ -207,6 +208,31 @@ void write_gpt2_gguf(const std::string& path, const DecoderWeights& w, bool drop
   write_gguf(path, meta, t);
 }
 
+// A GGUF file's metadata and tensors as write_gguf takes them: changed, then written back as a
+// forged file.
+struct GgufCopy {
+  std::vector<std::pair<std::string, GgufValue>> meta;
+  std::vector<std::pair<std::string, GgufTensorData>> tensors;
+
+  explicit GgufCopy(const GgufFile& f) : meta(f.metadata().begin(), f.metadata().end()) {
+    for (const GgufTensor& t : f.tensors())
+      tensors.push_back({t.name, {t.dims, t.type, f.read_raw(t.name)}});
+  }
+  void set(const std::string& key, const GgufValue& value) {
+    for (auto& [k, v] : meta) {
+      if (k == key) v = value;
+    }
+  }
+  std::vector<std::uint8_t>& data(const std::string& tensor) {
+    for (auto& [name, t] : tensors) {
+      if (name == tensor) return t.data;
+    }
+    FAIL("no tensor " << tensor);
+    throw std::logic_error("unreachable");
+  }
+  void write(const std::string& path) const { write_gguf(path, meta, tensors); }
+};
+
 }  // namespace
 
 TEST_CASE("a GPT-2 GGUF file loads and computes what its safetensors twin does") {
@@ -248,21 +274,14 @@ TEST_CASE("a GGUF file's infinite epsilon or NaN weight is refused at load, by k
   write_gpt2_gguf(path.string(), w);
   const GgufFile f(path.string());
   auto rewrite = [&](const std::string& key, const GgufValue& value, const std::string& tensor) {
-    std::vector<std::pair<std::string, GgufValue>> meta(f.metadata().begin(), f.metadata().end());
-    for (auto& [k, v] : meta) {
-      if (k == key) v = value;
-    }
-    std::vector<std::pair<std::string, GgufTensorData>> tensors;
-    for (const GgufTensor& t : f.tensors()) {
-      std::vector<std::uint8_t> raw = f.read_raw(t.name);
-      if (t.name == tensor) {
-        const float nan = std::numeric_limits<float>::quiet_NaN();
-        std::memcpy(raw.data() + 2 * sizeof(float), &nan, sizeof nan);  // element 2
-      }
-      tensors.push_back({t.name, {t.dims, t.type, raw}});
+    GgufCopy copy(f);
+    copy.set(key, value);
+    if (!tensor.empty()) {
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      std::memcpy(copy.data(tensor).data() + 2 * sizeof(float), &nan, sizeof nan);  // element 2
     }
     const std::string forged = path.string() + ".forged";
-    write_gguf(forged, meta, tensors);
+    copy.write(forged);
     return forged;
   };
   const GgufValue eps{GgufType::f32, 1e-5};
@@ -287,18 +306,15 @@ TEST_CASE("generate blames the model whose context of 1 token holds no prompt an
   c.n_ctx = 1;
   write_gpt2_gguf(path.string(), random_weights(c, 24));
   {  // and a tokenizer, which generate --model reads
-    const GgufFile f(path.string());
-    std::vector<std::pair<std::string, GgufValue>> meta(f.metadata().begin(), f.metadata().end());
+    GgufCopy copy{GgufFile(path.string())};
     GgufArray tokens{GgufType::string, {}};
     for (std::int64_t i = 0; i < c.vocab; ++i)
-      tokens.items.push_back({GgufType::string, "t" + std::to_string(i)});
-    meta.push_back({"tokenizer.ggml.model", {GgufType::string, std::string("gpt2")}});
-    meta.push_back({"tokenizer.ggml.tokens", {GgufType::array, tokens}});
-    meta.push_back({"tokenizer.ggml.merges", {GgufType::array, GgufArray{GgufType::string, {}}}});
-    std::vector<std::pair<std::string, GgufTensorData>> tensors;
-    for (const GgufTensor& t : f.tensors())
-      tensors.push_back({t.name, {t.dims, t.type, f.read_raw(t.name)}});
-    write_gguf(path.string() + ".tok", meta, tensors);
+      tokens.items.push_back({GgufType::string, std::string("t").append(std::to_string(i))});
+    copy.meta.push_back({"tokenizer.ggml.model", {GgufType::string, std::string("gpt2")}});
+    copy.meta.push_back({"tokenizer.ggml.tokens", {GgufType::array, tokens}});
+    copy.meta.push_back(
+        {"tokenizer.ggml.merges", {GgufType::array, GgufArray{GgufType::string, {}}}});
+    copy.write(path.string() + ".tok");
   }
   fs::rename(path.string() + ".tok", path);
   std::ostringstream out, err;
@@ -316,17 +332,10 @@ TEST_CASE("a GGUF file claiming 2^40 blocks is refused at the first block it lac
   const DecoderWeights w = random_weights(decoder_config("tiny"), 22);
   write_gpt2_gguf(path.string(), w);
   // Rewrite with a forged block count: the same tensors, metadata claiming 2^40 blocks.
-  const GgufFile f(path.string());
-  std::vector<std::pair<std::string, GgufValue>> meta(f.metadata().begin(), f.metadata().end());
-  for (auto& [k, v] : meta) {
-    if (k == "gpt2.block_count") v = {GgufType::u64, std::uint64_t{1} << 40};
-  }
-  std::vector<std::pair<std::string, GgufTensorData>> tensors;
-  for (const GgufTensor& t : f.tensors()) {
-    tensors.push_back({t.name, {t.dims, t.type, f.read_raw(t.name)}});
-  }
+  GgufCopy copy{GgufFile(path.string())};
+  copy.set("gpt2.block_count", {GgufType::u64, std::uint64_t{1} << 40});
   const fs::path forged = path.string() + ".forged";
-  write_gguf(forged.string(), meta, tensors);
+  copy.write(forged.string());
   CHECK_THROWS_WITH(load_gguf_weights(GgufFile(forged.string()), "tiny"),
                     Catch::Contains("blk.2.attn_norm.weight"));
   fs::remove(path);
